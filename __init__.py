@@ -1,0 +1,14 @@
+"""nnphys: statistical physics of neural networks.
+
+Infinite-width kernels (:mod:`nnphys.theory.kernels`), finite-width simulation
+(:mod:`nnphys.sim`), and the validation layer comparing the two
+(:mod:`nnphys.validation`).
+"""
+
+__version__ = "0.1.0"
+
+from .errors import ConvergenceError, NNPhysError, NumericalError, ParameterError  # noqa: E402
+from .results import PhaseDiagram, Result, load  # noqa: E402
+
+__all__ = ["__version__", "ConvergenceError", "NNPhysError", "NumericalError",
+           "ParameterError", "PhaseDiagram", "Result", "load"]

@@ -1,0 +1,585 @@
+"""A network described once, as an immutable spec that theory and simulation both read.
+
+The layers follow the conventions of neural-tangents' ``stax`` (Novak et al. 2020,
+arXiv:1912.02803) so that a network written for it reads the same here::
+
+    from nnphys.theory import kernels as nk          # re-exports these constructors
+    net = nk.serial(nk.Dense(512, W_std=1.5, b_std=0.05), nk.Relu(), nk.Dense(1))
+
+Each layer is a frozen dataclass with two finite-width methods,
+
+* ``init(rng, input_shape) -> (output_shape, params)`` draws the parameters, and
+* ``apply(params, x) -> y`` evaluates the network in numpy,
+
+while ``nnphys.theory.kernels`` gives the same layers their infinite-width NNGP/NTK and
+``nnphys.sim.networks`` samples and trains them at finite width.
+
+Conventions
+-----------
+Inputs are ``(batch, features)`` for fully connected nets and ``(batch, *spatial,
+channels)`` (NHWC) for convolutional ones; the channel axis is the last.
+
+``Dense(out_dim, W_std, b_std, parameterization)``:
+
+* ``"ntk"``: ``y = W_std / sqrt(fan_in) * x @ omega + b_std * beta`` with
+  ``omega, beta ~ N(0, 1)`` the trained parameters (Jacot et al. 2018, arXiv:1806.07572);
+* ``"standard"``: ``y = x @ W + b`` with ``W ~ N(0, W_std**2 / fan_in)``,
+  ``b ~ N(0, b_std**2)``.
+
+``b_std=None`` means no bias at all (which differs from ``b_std=0`` only in the standard
+parameterization's NTK, where a bias parameter contributes its gradient).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from scipy import special
+
+__all__ = [
+    "Layer", "Activation", "Dense", "Serial", "Parallel", "FanOut", "FanInSum",
+    "ABRelu", "Relu", "LeakyRelu", "Abs", "Erf", "Sigmoid_like", "Gelu", "Sin", "Cos",
+    "Rbf", "Exp", "Gaussian", "Sign", "Identity", "Polynomial", "Monomial",
+    "RectifiedMonomial", "Hermite", "Elementwise", "Tanh", "as_rng", "check_input", "parse_spec",
+    "LAYERS",
+]
+
+
+def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A numpy Generator from a seed, or the Generator itself."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (int, np.integer)):
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed: expected an int or numpy.random.Generator, got {type(seed).__name__}")
+
+
+def _check_std(name: str, value: float | None, allow_none: bool) -> float | None:
+    if value is None:
+        if allow_none:
+            return None
+        raise ValueError(f"{name}: must be a finite number >= 0, got None")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: must be a finite number >= 0, got {value}")
+    return value
+
+
+def _check_finite(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: must be finite, got {value}")
+    return value
+
+
+def check_input(x: Any, name: str = "x") -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim < 2:
+        raise ValueError(f"{name}: expected shape (batch, ..., channels), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name}: contains NaN or infinite entries")
+    return x
+
+
+class Layer:
+    """Base class of layer specs (frozen dataclasses)."""
+
+    def init(self, rng: np.random.Generator, input_shape: tuple) -> tuple[tuple, Any]:
+        """Draw parameters; return ``(output_shape, params)``. Batch axis is ``-1`` or ``None``."""
+        return tuple(input_shape), ()
+
+    def apply(self, params: Any, x: Any) -> Any:
+        """Evaluate the layer on ``x`` at finite width."""
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------
+# Linear layers and combinators
+# ---------------------------------------------------------------------------------------
+
+def _check_parameterization(p: str) -> str:
+    if p not in ("ntk", "standard"):
+        raise ValueError(f"parameterization: must be 'ntk' or 'standard', got {p!r}")
+    return p
+
+
+@dataclasses.dataclass(frozen=True)
+class Dense(Layer):
+    """Fully connected layer ``y = x W + b`` acting on the last axis (see module docstring)."""
+
+    out_dim: int
+    W_std: float = 1.0
+    b_std: float | None = None
+    parameterization: str = "ntk"
+
+    def __post_init__(self):
+        if isinstance(self.out_dim, bool) or not isinstance(self.out_dim, (int, np.integer)) \
+                or self.out_dim < 1:
+            raise ValueError(f"out_dim: must be a positive integer, got {self.out_dim!r}")
+        object.__setattr__(self, "W_std", _check_std("W_std", self.W_std, False))
+        object.__setattr__(self, "b_std", _check_std("b_std", self.b_std, True))
+        _check_parameterization(self.parameterization)
+
+    def init(self, rng, input_shape):
+        fan_in = int(input_shape[-1])
+        w = rng.standard_normal((fan_in, self.out_dim))
+        b = rng.standard_normal(self.out_dim) if self.b_std is not None else None
+        if self.parameterization == "standard":
+            w *= self.W_std / math.sqrt(fan_in)
+            if b is not None:
+                b *= self.b_std
+        return tuple(input_shape[:-1]) + (self.out_dim,), (w, b)
+
+    def apply(self, params, x):
+        w, b = params
+        y = x @ w
+        if self.parameterization == "ntk":
+            y *= self.W_std / math.sqrt(w.shape[0])
+            if b is not None:
+                y += self.b_std * b
+        elif b is not None:
+            y += b
+        return y
+
+
+@dataclasses.dataclass(frozen=True)
+class Serial(Layer):
+    """Layers applied one after another."""
+
+    layers: tuple
+
+    def __post_init__(self):
+        layers = tuple(self.layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}]: expected a layer, got {type(layer).__name__}")
+        object.__setattr__(self, "layers", layers)
+
+    def init(self, rng, input_shape):
+        params = []
+        shape = input_shape
+        for layer in self.layers:
+            shape, p = layer.init(rng, shape)
+            params.append(p)
+        return shape, tuple(params)
+
+    def apply(self, params, x):
+        for layer, p in zip(self.layers, params):
+            x = layer.apply(p, x)
+        return x
+
+
+@dataclasses.dataclass(frozen=True)
+class Parallel(Layer):
+    """Applies ``layers[i]`` to the i-th input of a list (as produced by :class:`FanOut`)."""
+
+    layers: tuple
+
+    def __post_init__(self):
+        Serial(self.layers)  # validates the entries
+        object.__setattr__(self, "layers", tuple(self.layers))
+
+    def init(self, rng, input_shape):
+        if len(input_shape) != len(self.layers):
+            raise ValueError(f"Parallel: expected {len(self.layers)} inputs, got {len(input_shape)}")
+        out = [layer.init(rng, s) for layer, s in zip(self.layers, input_shape)]
+        return [o[0] for o in out], tuple(o[1] for o in out)
+
+    def apply(self, params, x):
+        return [layer.apply(p, xi) for layer, p, xi in zip(self.layers, params, x)]
+
+
+@dataclasses.dataclass(frozen=True)
+class FanOut(Layer):
+    """Copies its input into a list of ``num`` identical branches."""
+
+    num: int
+
+    def __post_init__(self):
+        if not isinstance(self.num, (int, np.integer)) or self.num < 1:
+            raise ValueError(f"num: must be a positive integer, got {self.num!r}")
+
+    def init(self, rng, input_shape):
+        return [tuple(input_shape)] * self.num, ()
+
+    def apply(self, params, x):
+        return [x] * self.num
+
+
+@dataclasses.dataclass(frozen=True)
+class FanInSum(Layer):
+    """Sums a list of branches of equal shape."""
+
+    def init(self, rng, input_shape):
+        shapes = {tuple(s) for s in input_shape}
+        if len(shapes) != 1:
+            raise ValueError(f"FanInSum: branch shapes differ: {sorted(shapes)}")
+        return tuple(input_shape[0]), ()
+
+    def apply(self, params, x):
+        return sum(x[1:], x[0])
+
+
+# ---------------------------------------------------------------------------------------
+# Activations: the finite-width function phi and its derivative phi'
+# ---------------------------------------------------------------------------------------
+
+class Activation(Layer):
+    """An elementwise nonlinearity ``phi``; subclasses define ``fn`` and ``fn_prime``."""
+
+    def fn(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def fn_prime(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def apply(self, params, x):
+        return self.fn(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class ABRelu(Activation):
+    """``phi(z) = a min(z, 0) + b max(z, 0)``; ReLU is (0, 1), Abs is (-1, 1)."""
+
+    a: float = 0.0
+    b: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "a", _check_finite("a", self.a))
+        object.__setattr__(self, "b", _check_finite("b", self.b))
+
+    def fn(self, x):
+        return self.a * np.minimum(x, 0) + self.b * np.maximum(x, 0)
+
+    def fn_prime(self, x):
+        return np.where(x >= 0, self.b, self.a)
+
+
+def Relu() -> ABRelu:
+    """``max(z, 0)``."""
+    return ABRelu(0.0, 1.0)
+
+
+def LeakyRelu(alpha: float) -> ABRelu:
+    """``alpha min(z, 0) + max(z, 0)``."""
+    return ABRelu(alpha, 1.0)
+
+
+def Abs() -> ABRelu:
+    """``|z|``."""
+    return ABRelu(-1.0, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Erf(Activation):
+    """``phi(z) = a erf(b z) + c``."""
+
+    a: float = 1.0
+    b: float = 1.0
+    c: float = 0.0
+
+    def __post_init__(self):
+        for name in ("a", "b", "c"):
+            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+
+    def fn(self, x):
+        return self.a * special.erf(self.b * x) + self.c
+
+    def fn_prime(self, x):
+        return self.a * self.b * 2 / math.sqrt(math.pi) * np.exp(-(self.b * x) ** 2)
+
+
+def Sigmoid_like() -> Erf:
+    """``0.5 erf(z / 2.4020563531719796) + 0.5``, neural-tangents' erf stand-in for the sigmoid."""
+    return Erf(a=0.5, b=1 / 2.4020563531719796, c=0.5)
+
+
+@dataclasses.dataclass(frozen=True)
+class Gelu(Activation):
+    """``phi(z) = z Phi(z)``; ``approximate`` switches the finite-width function to the
+    tanh approximation (Hendrycks & Gimpel 2016, arXiv:1606.08415); the kernel is the
+    exact one in both cases, as in neural-tangents."""
+
+    approximate: bool = False
+
+    def fn(self, x):
+        if self.approximate:
+            return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + special.erf(x / math.sqrt(2)))
+
+    def fn_prime(self, x):
+        return 0.5 * (1 + special.erf(x / math.sqrt(2))) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sin(Activation):
+    """``phi(z) = a sin(b z + c)``."""
+
+    a: float = 1.0
+    b: float = 1.0
+    c: float = 0.0
+
+    def __post_init__(self):
+        for name in ("a", "b", "c"):
+            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+
+    def fn(self, x):
+        return self.a * np.sin(self.b * x + self.c)
+
+    def fn_prime(self, x):
+        return self.a * self.b * np.cos(self.b * x + self.c)
+
+
+def Cos(a: float = 1.0, b: float = 1.0, c: float = 0.0) -> Sin:
+    """``a cos(b z + c) = a sin(b z + c + pi/2)``."""
+    return Sin(a, b, c + math.pi / 2)
+
+
+def Rbf(gamma: float = 1.0) -> Sin:
+    """``sqrt(2) sin(sqrt(2 gamma) z + pi/4)``, whose NNGP map is the RBF kernel
+    ``exp(-gamma (q11 + q22 - 2 q12))`` (neural-tangents' ``Rbf``)."""
+    gamma = _check_finite("gamma", gamma)
+    if gamma < 0:
+        raise ValueError(f"gamma: must be >= 0, got {gamma}")
+    return Sin(math.sqrt(2), math.sqrt(2 * gamma), math.pi / 4)
+
+
+@dataclasses.dataclass(frozen=True)
+class Exp(Activation):
+    """``phi(z) = a exp(b z)``."""
+
+    a: float = 1.0
+    b: float = 1.0
+
+    def __post_init__(self):
+        for name in ("a", "b"):
+            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+
+    def fn(self, x):
+        return self.a * np.exp(self.b * x)
+
+    def fn_prime(self, x):
+        return self.a * self.b * np.exp(self.b * x)
+
+
+@dataclasses.dataclass(frozen=True)
+class Gaussian(Activation):
+    """``phi(z) = a exp(b z^2)``; the kernel exists while ``1 - 2 b q > 0``."""
+
+    a: float = 1.0
+    b: float = -1.0
+
+    def __post_init__(self):
+        for name in ("a", "b"):
+            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+
+    def fn(self, x):
+        return self.a * np.exp(self.b * x * x)
+
+    def fn_prime(self, x):
+        return 2 * self.a * self.b * x * np.exp(self.b * x * x)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sign(Activation):
+    """``sign(z)``; its derivative is zero almost everywhere, so the NTK map is zero
+    (neural-tangents' convention)."""
+
+    def fn(self, x):
+        return np.sign(x)
+
+    def fn_prime(self, x):
+        return np.zeros_like(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity(Activation):
+    """``phi(z) = z``; also the identity branch of a residual block."""
+
+    def fn(self, x):
+        return x
+
+    def fn_prime(self, x):
+        return np.ones_like(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class Polynomial(Activation):
+    """``phi(z) = sum_i coef[i] z^i`` (coefficients in increasing degree)."""
+
+    coef: tuple
+
+    def __post_init__(self):
+        coef = tuple(_check_finite(f"coef[{i}]", c) for i, c in enumerate(self.coef))
+        if not coef:
+            raise ValueError("coef: must hold at least one coefficient")
+        object.__setattr__(self, "coef", coef)
+
+    def fn(self, x):
+        return np.polynomial.polynomial.polyval(x, self.coef)
+
+    def fn_prime(self, x):
+        return np.polynomial.polynomial.polyval(x, np.polynomial.polynomial.polyder(self.coef))
+
+
+def _check_degree(degree: int) -> int:
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 0:
+        raise ValueError(f"degree: must be a non-negative integer, got {degree!r}")
+    return int(degree)
+
+
+def Monomial(degree: int) -> Polynomial:
+    """``z^degree`` (any non-negative degree; neural-tangents stops at 5)."""
+    degree = _check_degree(degree)
+    return Polynomial((0.0,) * degree + (1.0,))
+
+
+def Hermite(degree: int) -> Polynomial:
+    """The normalised probabilists' Hermite polynomial ``He_n(z) / sqrt(n!)``.
+
+    Its dual kernel is ``rho^n`` for unit-variance preactivations (neural-tangents assumes
+    unit variance and returns ``q12^n`` always); nnphys computes the exact dual for any
+    variance, which agrees with neural-tangents when the variance is 1.
+    """
+    degree = _check_degree(degree)
+    coef = np.polynomial.hermite_e.herme2poly([0] * degree + [1]) / math.sqrt(math.factorial(degree))
+    return Polynomial(tuple(float(c) for c in coef))
+
+
+@dataclasses.dataclass(frozen=True)
+class RectifiedMonomial(Activation):
+    """``phi(z) = max(z, 0)^degree`` (arc-cosine kernel of order ``degree``, Cho & Saul 2009)."""
+
+    degree: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "degree", _check_degree(self.degree))
+
+    def fn(self, x):
+        return np.where(x >= 0, np.maximum(x, 0) ** self.degree, 0.0)
+
+    def fn_prime(self, x):
+        if self.degree == 0:
+            return np.zeros_like(x)
+        return self.degree * np.where(x >= 0, np.maximum(x, 0) ** (self.degree - 1), 0.0)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Elementwise(Activation):
+    """Any elementwise function, given as a vectorised numpy callable.
+
+    Args:
+        function: ``phi``, mapping an ndarray to an ndarray of the same shape.
+        function_prime: ``phi'``; optional for the kernel (nnphys derives the NTK map from
+            ``phi`` alone by Gaussian integration by parts), required for training.
+        name: used in reprs and error messages.
+    """
+
+    function: Callable[[np.ndarray], np.ndarray]
+    function_prime: Callable[[np.ndarray], np.ndarray] | None = None
+    name: str = "Elementwise"
+
+    def __post_init__(self):
+        if not callable(self.function):
+            raise TypeError("fn: must be callable")
+        if self.function_prime is not None and not callable(self.function_prime):
+            raise TypeError("fn_prime: must be callable or None")
+
+    def fn(self, x):
+        return self.function(x)
+
+    def fn_prime(self, x):
+        if self.function_prime is None:
+            raise ValueError(f"{self.name}: no derivative given (pass fn_prime=...)")
+        return self.function_prime(x)
+
+    def __repr__(self):
+        return f"{self.name}()"
+
+
+def Tanh() -> Elementwise:
+    """``tanh(z)``, whose kernel nnphys computes by its Hermite-series quadrature."""
+    return Elementwise(np.tanh, lambda x: 1.0 / np.cosh(x) ** 2, "Tanh")
+
+
+# ---------------------------------------------------------------------------------------
+# Spec strings: "Dense(512, W_std=1.5), Relu(), Dense(1)" or "(Dense(512), Relu()) * 3, Dense(1)"
+# ---------------------------------------------------------------------------------------
+
+LAYERS: dict[str, Callable[..., Layer]] = {}
+
+
+def register_layer(name: str, constructor: Callable[..., Layer]) -> None:
+    """Make a layer constructor usable in spec strings."""
+    LAYERS[name] = constructor
+
+
+for _name in ("Dense", "FanOut", "FanInSum", "ABRelu", "Relu", "LeakyRelu", "Abs", "Erf",
+              "Sigmoid_like", "Gelu", "Sin", "Cos", "Rbf", "Exp", "Gaussian", "Sign",
+              "Identity", "Monomial", "RectifiedMonomial", "Hermite", "Tanh"):
+    register_layer(_name, globals()[_name])
+register_layer("Polynomial", lambda *coef: Polynomial(tuple(coef)))
+
+
+def parse_spec(spec: str) -> Serial:
+    """Build a network from a short spec string.
+
+    Grammar: comma-separated layer calls with literal arguments; a parenthesised group
+    times an integer repeats it; ``parallel(...)`` and ``serial(...)`` nest. Examples::
+
+        "Dense(512, W_std=1.5, b_std=0.05), Relu(), Dense(1, W_std=1.5)"
+        "(Dense(512, W_std=1.4), Erf()) * 10, Dense(1)"
+
+    Raises:
+        ValueError: on a syntax error or an unknown layer, naming it.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError("spec: expected a non-empty string such as 'Dense(512), Relu(), Dense(1)'")
+    try:
+        tree = ast.parse(f"({spec},)", mode="eval").body
+    except SyntaxError as exc:
+        raise ValueError(f"spec: syntax error in {spec!r}: {exc.msg}") from None
+    return Serial(tuple(_spec_nodes(tree)))
+
+
+def _spec_nodes(node: ast.AST) -> list[Layer]:
+    if isinstance(node, ast.Tuple):
+        return [layer for elt in node.elts for layer in _spec_nodes(elt)]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        count = _literal(node.right)
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"spec: repetition count must be a positive integer, got {count!r}")
+        return _spec_nodes(node.left) * count
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        name = node.func.id
+        if name in ("serial", "parallel"):
+            inner = [Serial(tuple(_spec_nodes(a))) if isinstance(a, ast.Tuple) else
+                     _single(_spec_nodes(a)) for a in node.args]
+            return [Serial(tuple(inner)) if name == "serial" else Parallel(tuple(inner))]
+        if name not in LAYERS:
+            raise ValueError(f"spec: unknown layer {name!r}; known: {', '.join(sorted(LAYERS))}")
+        args = [_literal(a) for a in node.args]
+        kwargs = {kw.arg: _literal(kw.value) for kw in node.keywords}
+        return [LAYERS[name](*args, **kwargs)]
+    if isinstance(node, ast.Name) and node.id in LAYERS:
+        return [LAYERS[node.id]()]
+    raise ValueError(f"spec: cannot read {ast.unparse(node)!r} as a layer")
+
+
+def _single(layers: list[Layer]) -> Layer:
+    return layers[0] if len(layers) == 1 else Serial(tuple(layers))
+
+
+def _literal(node: ast.AST) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise ValueError(f"spec: arguments must be literals, got {ast.unparse(node)!r}") from None

@@ -1,0 +1,192 @@
+"""The ``nnphys`` command line (also ``python -m nnphys``).
+
+Subcommands::
+
+    nnphys kernel SPEC --x1 X1.npy [--x2 X2.npy] [--get nngp,ntk] --out OUT
+    nnphys validate [NAME ...] [--quick] [--list] [--seed S]
+    nnphys figures NAME ... | --all  --out DIR [--quick] [--recompute] [--list]
+    nnphys sweep MODULE:FUNCTION --grid NAME=VALUES ... --out RESULT.npz [--backend ...]
+
+Errors print one line (``nnphys: error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+class _CliError(Exception):
+    """An error to report in one line with exit status 2."""
+
+
+def _kernel(args) -> int:
+    from .theory import kernels as nk
+    gets = tuple(g.strip() for g in args.get.split(",") if g.strip())
+    try:
+        x1 = np.load(args.x1, allow_pickle=False)
+        x2 = None if args.x2 is None else np.load(args.x2, allow_pickle=False)
+    except OSError as exc:
+        raise _CliError(f"cannot read inputs: {exc}") from None
+    net = nk.from_spec(args.spec)
+    k = net.kernel(x1, x2, get=gets, block_size=args.block_size)
+    if len(gets) == 1:
+        outputs = {args.out: getattr(k, gets[0])}
+    else:
+        stem = args.out[:-4] if args.out.endswith(".npy") else args.out
+        outputs = {f"{stem}.{g}.npy": getattr(k, g) for g in gets}
+    for path, value in outputs.items():
+        np.save(path, value)
+        print(path)
+    return 0
+
+
+def _validate(args) -> int:
+    from . import validation
+    if args.list:
+        for name, fn in validation.checks().items():
+            doc = (fn.__doc__ or "").strip().splitlines()
+            print(f"{name:40s} {doc[0] if doc else ''}")
+        return 0
+    results = validation.run(args.names, quick=args.quick, seed=args.seed)
+    header = f"{'check':34s} {'quantity':30s} {'theory':>12s} {'simulation':>12s} " \
+             f"{'stderr':>10s} {'tolerance':>10s}  result"
+    print(header)
+    print("-" * len(header))
+    for c in results:
+        print(f"{c.name:34s} {c.quantity[:30]:30s} {c.theory:12.6g} {c.simulation:12.6g} "
+              f"{c.stderr:10.3g} {c.tolerance:10.3g}  {'PASS' if c.passed else 'FAIL'}")
+    failed = sum(not c.passed for c in results)
+    print(f"\n{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _figures(args) -> int:
+    from . import figures
+    available = figures.figures()
+    if args.list:
+        for name, fig in available.items():
+            print(f"{name:32s} {fig.description}")
+        return 0
+    names = list(available) if args.all else args.names
+    if not names:
+        raise _CliError("figures: give figure names or --all (see --list)")
+    for name in names:
+        for path in figures.make(name, args.out, quick=args.quick, recompute=args.recompute):
+            print(path)
+    return 0
+
+
+def _parse_values(text: str) -> np.ndarray:
+    """``a:b:n`` (linspace), ``log:a:b:n`` (logspace in value) or ``v1,v2,...``."""
+    parts = text.split(":")
+    try:
+        if parts[0] == "log" and len(parts) == 4:
+            return np.geomspace(float(parts[1]), float(parts[2]), int(parts[3]))
+        if len(parts) == 3:
+            return np.linspace(float(parts[0]), float(parts[1]), int(parts[2]))
+        return np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise _CliError(f"--grid: cannot read values {text!r} (use a:b:n, log:a:b:n or "
+                        "v1,v2,...)") from None
+
+
+def _sweep(args) -> int:
+    from . import sweep
+    module_name, _, func_name = args.function.partition(":")
+    if not func_name:
+        raise _CliError("function: expected MODULE:FUNCTION, e.g. mypkg.model:energy")
+    try:
+        fn = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as exc:
+        raise _CliError(f"function: cannot import {args.function}: {exc}") from None
+    grid = {}
+    for item in args.grid:
+        name, sep, values = item.partition("=")
+        if not sep:
+            raise _CliError(f"--grid: expected NAME=VALUES, got {item!r}")
+        grid[name] = _parse_values(values)
+    result = sweep.run(fn, grid, seed=args.seed, backend=args.backend, n_workers=args.workers,
+                       scheduler=args.scheduler, checkpoint=args.checkpoint,
+                       pass_seed=not args.no_seed)
+    arrays = {f"axis:{k}": v for k, v in result.axes.items()}
+    arrays.update({f"field:{k}": v for k, v in result.fields.items()})
+    arrays["seeds"] = result.seeds
+    np.savez(args.out, **arrays)
+    print(f"{args.out}: {result.seeds.size} points, {result.n_failed} failed")
+    return 1 if result.n_failed else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nnphys", description="Statistical physics of "
+                                     "neural networks: theory, simulation, validation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("kernel", help="NNGP/NTK of an architecture on inputs from .npy files",
+                       description="Compute the infinite-width NNGP/NTK. SPEC is a layer list, "
+                       "e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu(), Dense(1)\" or "
+                       "\"(Dense(512), Erf()) * 10, Dense(1)\".")
+    p.add_argument("spec", help="architecture spec string")
+    p.add_argument("--x1", required=True, help=".npy file of inputs (N1, features)")
+    p.add_argument("--x2", help=".npy file of inputs (N2, features); default: x1")
+    p.add_argument("--get", default="nngp,ntk", help="nngp, ntk or nngp,ntk (default)")
+    p.add_argument("--out", required=True, help="output .npy (one kernel) or prefix "
+                   "(writes PREFIX.nngp.npy and PREFIX.ntk.npy)")
+    p.add_argument("--block-size", type=int, help="inputs per block (bounds memory)")
+    p.set_defaults(run=_kernel)
+
+    p = sub.add_parser("validate", help="compare theory with simulation",
+                       description="Run theory-vs-simulation checks and print a table; "
+                       "exit status 1 if one fails.")
+    p.add_argument("names", nargs="*", help="checks or families (default: all)")
+    p.add_argument("--quick", action="store_true", help="reduced sizes, seconds per check")
+    p.add_argument("--list", action="store_true", help="list the checks and exit")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("figures", help="regenerate paper figures",
+                       description="Compute (cached as .npz) and plot figures to PNG and PDF.")
+    p.add_argument("names", nargs="*", help="figure names")
+    p.add_argument("--all", action="store_true", help="every registered figure")
+    p.add_argument("--out", default="figures-out", help="output directory")
+    p.add_argument("--quick", action="store_true", help="reduced sizes")
+    p.add_argument("--recompute", action="store_true", help="ignore cached data")
+    p.add_argument("--list", action="store_true", help="list the figures and exit")
+    p.set_defaults(run=_figures)
+
+    p = sub.add_parser("sweep", help="run a function over a parameter grid",
+                       description="Call MODULE:FUNCTION(**point, seed=...) on a grid, "
+                       "serially, on local processes or on a Dask cluster; resumable.")
+    p.add_argument("function", help="MODULE:FUNCTION")
+    p.add_argument("--grid", action="append", default=[], required=True,
+                   help="NAME=a:b:n | log:a:b:n | v1,v2,... (repeatable)")
+    p.add_argument("--out", required=True, help="result .npz")
+    p.add_argument("--backend", default="serial", choices=("serial", "processes", "dask"))
+    p.add_argument("--workers", type=int)
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port")
+    p.add_argument("--checkpoint", help="checkpoint path (resumes if present)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-seed", action="store_true", help="do not pass seed= to FUNCTION")
+    p.set_defaults(run=_sweep)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (_CliError, ValueError, TypeError, NotImplementedError, ArithmeticError,
+            RuntimeError, ImportError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"nnphys: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

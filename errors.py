@@ -1,0 +1,35 @@
+"""The package's error classes.
+
+Every error nnphys raises on purpose derives from :class:`NNPhysError`, so callers can
+catch the package's own failures in one place; bad arguments also derive from the
+built-in :class:`ValueError` / :class:`TypeError` they refine.
+"""
+
+from __future__ import annotations
+
+__all__ = ["NNPhysError", "ConvergenceError", "NumericalError", "ParameterError"]
+
+
+class NNPhysError(Exception):
+    """Base class of the errors raised by nnphys."""
+
+
+class ParameterError(NNPhysError, ValueError):
+    """An argument is outside its allowed range; the message names it and the range."""
+
+
+class ConvergenceError(NNPhysError, RuntimeError):
+    """A solver or quadrature did not reach its tolerance.
+
+    Attributes hold what the solver had reached, so the caller can judge it.
+    """
+
+    def __init__(self, message: str, *, iterations: int | None = None,
+                 residual: float | None = None):
+        super().__init__(message)
+        self.iterations = iterations
+        self.residual = residual
+
+
+class NumericalError(NNPhysError, ArithmeticError):
+    """A computation left the range of floating point (overflow, NaN) and cannot go on."""

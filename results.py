@@ -1,0 +1,157 @@
+"""Result records shared by every solver, and the one phase-diagram type.
+
+Results are frozen dataclasses holding numpy arrays together with the solver's honesty
+(`converged`, `iterations`, `residual`) and the parameters that produced them. Every
+result saves to a single ``.npz`` file: arrays as entries, everything else as JSON
+metadata (class name, parameters, nnphys version, seed), and loads back with
+:func:`load`.
+
+Subclass :class:`Result` for a model's own record; the subclass is registered by name so
+:func:`load` rebuilds the right type::
+
+    @dataclasses.dataclass(frozen=True)
+    class StationaryState(Result):
+        delta0: float = 0.0
+        tau: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+Dict fields whose values are arrays (``axes``, ``fields``, ``boundaries``) are stored
+entry by entry, so a :class:`PhaseDiagram` round-trips exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+__all__ = ["Result", "PhaseDiagram", "load"]
+
+_REGISTRY: dict[str, type["Result"]] = {}
+_ARRAY_DICT_PREFIX = "__dict__/"
+
+
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Base record: convergence information and the parameters used.
+
+    Attributes:
+        converged: whether the solver reached its tolerance.
+        iterations: iterations (or function evaluations) spent.
+        residual: final residual in the solver's own norm (NaN if not applicable).
+        parameters: the inputs that produced the result (JSON-serialisable values).
+    """
+
+    converged: bool = True
+    iterations: int = 0
+    residual: float = 0.0
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    _registry_name: ClassVar[str] = "Result"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._registry_name = f"{cls.__module__}.{cls.__qualname__}"
+        _REGISTRY[cls._registry_name] = cls
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the record to ``path`` (.npz) atomically: a crash leaves no partial file."""
+        arrays: dict[str, np.ndarray] = {}
+        meta: dict[str, Any] = {"class": self._registry_name, "nnphys_version": _version(),
+                                "scalars": {}, "array_dicts": {}}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                arrays[f.name] = value
+            elif isinstance(value, Mapping) and value and all(
+                    isinstance(v, np.ndarray) for v in value.values()):
+                meta["array_dicts"][f.name] = list(value.keys())
+                for key, v in value.items():
+                    arrays[f"{_ARRAY_DICT_PREFIX}{f.name}/{key}"] = v
+            else:
+                meta["scalars"][f.name] = _to_json(value)
+        path = os.fspath(path)
+        if not path.endswith(".npz"):
+            path += ".npz"
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, __meta__=np.array(json.dumps(meta)), **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def load(path: str | os.PathLike) -> Result:
+    """Load a record written by :meth:`Result.save`, rebuilding its class."""
+    with np.load(os.fspath(path), allow_pickle=False) as data:
+        meta = json.loads(str(data["__meta__"]))
+        cls = _REGISTRY.get(meta["class"])
+        if cls is None:
+            raise ValueError(f"path: unknown result class {meta['class']!r} "
+                             "(import the module that defines it first)")
+        kwargs: dict[str, Any] = dict(meta["scalars"])
+        for name, keys in meta["array_dicts"].items():
+            kwargs[name] = {k: data[f"{_ARRAY_DICT_PREFIX}{name}/{k}"] for k in keys}
+        for name in data.files:
+            if name != "__meta__" and not name.startswith(_ARRAY_DICT_PREFIX):
+                kwargs[name] = data[name]
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in kwargs.items() if k in names})
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseDiagram(Result):
+    """A phase diagram of any model on a grid of control parameters.
+
+    Attributes:
+        axes: name -> 1-D grid, in axis order (``phase.shape == tuple(len(a) for a in axes)``).
+        fields: name -> N-D array on the grid (order parameters, free energies, ...).
+        phase: integer phase index on the grid.
+        labels: phase index (as str key in JSON, int here) -> phase name.
+        boundaries: name -> (M, n_axes) array of points along a transition line.
+    """
+
+    axes: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    fields: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    phase: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=int))
+    labels: Mapping[int, str] = dataclasses.field(default_factory=dict)
+    boundaries: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        shape = tuple(len(np.asarray(a)) for a in self.axes.values())
+        if self.phase.size and self.phase.shape != shape:
+            raise ValueError(f"phase: shape {self.phase.shape} does not match axes {shape}")
+        for name, field in self.fields.items():
+            if np.shape(field)[:len(shape)] != shape:
+                raise ValueError(f"fields[{name!r}]: shape {np.shape(field)} does not "
+                                 f"start with the grid shape {shape}")
+        # JSON turns int keys into strings; normalise back to int.
+        object.__setattr__(self, "labels", {int(k): v for k, v in self.labels.items()})
+
+    def phase_name(self, *index: int) -> str:
+        """Name of the phase at a grid index."""
+        return self.labels[int(self.phase[index])]

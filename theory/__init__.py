@@ -1,0 +1,1 @@
+"""Mathematics only: closed forms, recursions, saddle points, DMFT fixed points."""

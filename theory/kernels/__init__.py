@@ -1,0 +1,34 @@
+"""Infinite-width NNGP and NTK kernels, in the conventions of neural-tangents' ``stax``.
+
+Example:
+    >>> import numpy as np
+    >>> from nnphys.theory import kernels as nk
+    >>> net = nk.serial(nk.Dense(512, W_std=1.5, b_std=0.05), nk.Relu(),
+    ...                 nk.Dense(1, W_std=1.5, b_std=0.05))
+    >>> x = np.random.default_rng(0).standard_normal((4, 3))
+    >>> k = net.kernel(x, get=("nngp", "ntk"))
+    >>> k.nngp.shape, k.ntk.shape
+    ((4, 4), (4, 4))
+
+The layer constructors are those of :mod:`nnphys.architecture`; :func:`serial` wraps
+them into a :class:`Network` with ``kernel``, ``init`` and ``apply``.
+"""
+
+from ...architecture import (ABRelu, Abs, Cos, Dense, Elementwise, Erf, Exp, FanInSum,
+                             FanOut, Gaussian, Gelu, Hermite, Identity, LeakyRelu, Monomial,
+                             Polynomial, Rbf, RectifiedMonomial, Relu, Sigmoid_like, Sign, Sin,
+                             Tanh, parse_spec)
+from .kernel import Kernel, input_kernel
+from .network import Network, parallel, serial
+
+__all__ = [
+    "ABRelu", "Abs", "Cos", "Dense", "Elementwise", "Erf", "Exp", "FanInSum", "FanOut",
+    "Gaussian", "Gelu", "Hermite", "Identity", "LeakyRelu", "Monomial", "Polynomial", "Rbf",
+    "RectifiedMonomial", "Relu", "Sigmoid_like", "Sign", "Sin", "Tanh", "Kernel",
+    "input_kernel", "Network", "parallel", "serial", "from_spec",
+]
+
+
+def from_spec(spec: str) -> Network:
+    """A :class:`Network` from a spec string, e.g. ``"Dense(512), Relu(), Dense(1)"``."""
+    return Network(parse_spec(spec))

@@ -1,0 +1,127 @@
+"""Infinite-width kernel maps of the layers in :mod:`nnphys.architecture`.
+
+Each layer type has one function ``Kernel -> Kernel`` (or a list of kernels for the
+branching layers), registered with :func:`register`. The recursions (NTK
+parameterization; Jacot et al. 2018, arXiv:1806.07572; Lee et al. 2018,
+arXiv:1711.00165), in neural-tangents' conventions (Novak et al. 2020, arXiv:1912.02803)::
+
+    Dense, "ntk":       K <- W_std^2 K + b_std^2,     Theta <- K_new + W_std^2 Theta
+    Dense, "standard":  Theta <- n_in K + W_std^2 Theta + [b_std is not None],
+                        K <- W_std^2 K + b_std^2
+    activation phi:     K <- E[phi(u) phi(v)],        Theta <- Theta E[phi'(u) phi'(v)]
+
+``FanOut`` copies the kernel into branches, ``Parallel`` maps each branch, and
+``FanInSum`` adds the branch kernels (the branches' outputs are uncorrelated when each
+ends in its own zero-mean random layer, as in a residual block).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from ... import architecture as arch
+from . import duals, hermite
+from .kernel import Kernel
+
+__all__ = ["register", "apply_layer"]
+
+_KERNEL_FNS: dict[type, Callable] = {}
+
+
+def register(layer_type: type):
+    """Decorator: register ``fn(layer, kernel) -> kernel`` as the kernel map of a layer type."""
+    def wrap(fn):
+        _KERNEL_FNS[layer_type] = fn
+        return fn
+    return wrap
+
+
+def apply_layer(layer: arch.Layer, k):
+    """The kernel after ``layer``."""
+    fn = _KERNEL_FNS.get(type(layer))
+    if fn is None:
+        if isinstance(layer, arch.Activation):
+            return _activation(layer, k)
+        raise NotImplementedError(f"{type(layer).__name__}: no infinite-width kernel is known "
+                                  "for this layer")
+    return fn(layer, k)
+
+
+def _single(k, layer) -> Kernel:
+    if isinstance(k, list):
+        raise ValueError(f"{type(layer).__name__}: got {len(k)} branches; join them first "
+                         "(e.g. with FanInSum)")
+    return k
+
+
+@register(arch.Dense)
+def _dense(layer: arch.Dense, k) -> Kernel:
+    k = _single(k, layer)
+    w2 = layer.W_std ** 2
+    b2 = 0.0 if layer.b_std is None else layer.b_std ** 2
+
+    def affine(x):
+        return w2 * x + b2 if b2 else w2 * x
+
+    nngp = affine(k.nngp)
+    ntk = k.ntk
+    if ntk is not None:
+        if layer.parameterization == "ntk":
+            ntk = nngp + w2 * ntk
+        else:
+            ntk = k.channels * k.nngp + w2 * ntk
+            if layer.b_std is not None:
+                ntk = ntk + 1.0
+    cov1 = affine(k.cov1)
+    cov2 = cov1 if k.x1_is_x2 else affine(k.cov2)
+    return k.replace(nngp=nngp, ntk=ntk, cov1=cov1, cov2=cov2, channels=layer.out_dim)
+
+
+def _activation(layer: arch.Activation, k) -> Kernel:
+    k = _single(k, layer)
+    if duals.has_closed_form(layer):
+        dual = functools.partial(duals.dual, layer)
+    elif isinstance(layer, arch.Elementwise):
+        dual = functools.partial(hermite.dual, layer)
+    else:
+        raise NotImplementedError(f"{layer!r}: no dual kernel; wrap the function in "
+                                  "Elementwise(fn) to use quadrature")
+    return k.map_elementwise(dual, need_ntk=k.ntk is not None)
+
+
+@register(arch.Serial)
+def _serial(layer: arch.Serial, k):
+    for sub in layer.layers:
+        k = apply_layer(sub, k)
+    return k
+
+
+@register(arch.FanOut)
+def _fan_out(layer: arch.FanOut, k):
+    return [_single(k, layer)] * layer.num
+
+
+@register(arch.Parallel)
+def _parallel(layer: arch.Parallel, ks):
+    if not isinstance(ks, list) or len(ks) != len(layer.layers):
+        n = len(ks) if isinstance(ks, list) else 1
+        raise ValueError(f"Parallel: {len(layer.layers)} branches but {n} inputs")
+    return [apply_layer(sub, k) for sub, k in zip(layer.layers, ks)]
+
+
+@register(arch.FanInSum)
+def _fan_in_sum(layer: arch.FanInSum, ks):
+    if not isinstance(ks, list):
+        raise ValueError("FanInSum: expects a list of branches (use FanOut before it)")
+    first = ks[0]
+    for other in ks[1:]:
+        if other.nngp.shape != first.nngp.shape or other.layout != first.layout:
+            raise ValueError("FanInSum: branch kernels have different shapes")
+
+    def total(attr):
+        values = [getattr(k, attr) for k in ks]
+        return None if any(v is None for v in values) else sum(values[1:], values[0])
+
+    return first.replace(nngp=total("nngp"), ntk=total("ntk"), cov1=total("cov1"),
+                         cov2=total("cov2"), channels=first.channels)

@@ -1,0 +1,165 @@
+"""A network as one object: its infinite-width kernels and its finite-width function.
+
+``serial(*layers)`` returns a :class:`Network` holding the immutable spec
+(:class:`nnphys.architecture.Serial`) that ``nnphys.sim`` also reads. ``Network.kernel``
+evaluates the NNGP/NTK in blocks of any size (no divisibility rule), so memory stays
+bounded for any number of inputs; fully connected stacks of Dense and ReLU-family / erf
+layers take a fused, compiled path (:mod:`._fused`) that never materialises more than the
+output arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+
+from ... import architecture as arch
+from ...errors import NumericalError
+from . import _fused
+from .kernel import Kernel, input_kernel
+from .layers import apply_layer
+
+__all__ = ["Network", "serial", "parallel"]
+
+_GETS = ("nngp", "ntk")
+_DEFAULT_BLOCK_ENTRIES = 1 << 23       # kernel entries (x spatial entries) per block
+
+
+def _layout_for(spec: arch.Layer) -> str:
+    """The spatial layout a network needs: 'full' if it pools globally, else 'diagonal'."""
+    from .structural import needs_full_layout   # conv layers register there
+    return "full" if needs_full_layout(spec) else "diagonal"
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """A network spec with its kernel and finite-width methods.
+
+    Attributes:
+        spec: the :class:`nnphys.architecture.Serial` describing the layers.
+    """
+
+    spec: arch.Serial
+
+    def kernel(self, x1, x2=None, get=("nngp", "ntk"), block_size=None):
+        """NNGP and/or NTK of the infinitely wide network.
+
+        Args:
+            x1: inputs ``(N1, features)`` or ``(N1, *spatial, channels)``.
+            x2: inputs of the same trailing shape, or None for ``x2 = x1``.
+            get: ``"nngp"``, ``"ntk"`` or a tuple of them. A string returns the array.
+            block_size: evaluate in blocks of this many inputs per side (int or
+                ``(b1, b2)``); default: chosen to bound memory.
+
+        Returns:
+            A :class:`Kernel` with ``nngp`` / ``ntk`` of shape ``(N1, N2)`` (plus spatial
+            axes if the network has no readout), or one array if ``get`` is a string.
+
+        Raises:
+            ValueError: bad inputs (shape mismatch, NaN, unknown ``get``).
+            NumericalError: the kernel overflowed (e.g. a very deep net far in the
+                chaotic phase); nothing non-finite is returned.
+        """
+        single = isinstance(get, str)
+        gets = (get,) if single else tuple(get)
+        if not gets or any(g not in _GETS for g in gets):
+            raise ValueError(f"get: must be 'nngp', 'ntk' or a tuple of them, got {get!r}")
+        x1 = arch.check_input(x1, "x1")
+        if x2 is not None:
+            x2 = arch.check_input(x2, "x2")
+            if x2.shape[1:] != x1.shape[1:]:
+                raise ValueError(f"x2: trailing shape {x2.shape[1:]} differs from x1's "
+                                 f"{x1.shape[1:]}")
+        need_ntk = "ntk" in gets
+        layout = "fc" if x1.ndim == 2 else _layout_for(self.spec)
+        k = _blocked(self.spec, x1, x2, layout, need_ntk, block_size)
+        for name in gets:
+            value = getattr(k, name)
+            if not np.all(np.isfinite(value)):
+                raise NumericalError(
+                    f"{name}: the kernel overflowed or became undefined in this network "
+                    "(very deep net with growing variances?); reduce W_std or the depth")
+        if single:
+            return getattr(k, gets[0])
+        return k if need_ntk else k.replace(ntk=None)
+
+    def init(self, seed, input_shape: Sequence[int]):
+        """Draw finite-width parameters; returns ``params`` (pass to :meth:`apply`).
+
+        ``input_shape`` is the shape of one batch, e.g. ``(batch, features)``; the batch
+        entry is ignored.
+        """
+        _, params = self.spec.init(arch.as_rng(seed), tuple(input_shape))
+        return params
+
+    def apply(self, params, x):
+        """The finite-width network's output on ``x`` (numpy, float64)."""
+        return self.spec.apply(params, arch.check_input(x, "x"))
+
+
+def serial(*layers) -> Network:
+    """Compose layers (or networks) one after another into a :class:`Network`."""
+    return Network(arch.Serial(tuple(l.spec if isinstance(l, Network) else l for l in layers)))
+
+
+def parallel(*layers) -> arch.Parallel:
+    """Branches applied to the outputs of a :class:`FanOut`, one layer (or network) each."""
+    return arch.Parallel(tuple(l.spec if isinstance(l, Network) else l for l in layers))
+
+
+def _unblocked(spec, x1, x2, layout, need_ntk) -> Kernel:
+    if layout == "fc" and _fused.supports(spec):
+        return _fused.kernel(spec, x1, x2, need_ntk)
+    k = apply_layer(spec, input_kernel(x1, x2, layout, need_ntk))
+    if isinstance(k, list):
+        raise ValueError("the network ends with several branches; join them with FanInSum")
+    return k
+
+
+def _block_sizes(block_size, x1, layout) -> tuple[int, int]:
+    if block_size is None:
+        if layout == "fc":
+            return x1.shape[0], x1.shape[0]
+        positions = int(np.prod(x1.shape[1:-1]))
+        per_pair = positions ** 2 if layout == "full" else positions
+        b = max(1, int(np.sqrt(_DEFAULT_BLOCK_ENTRIES / per_pair)))
+        return b, b
+    sizes = (block_size, block_size) if np.isscalar(block_size) else tuple(block_size)
+    if len(sizes) != 2 or any(int(b) != b or b < 1 for b in sizes):
+        raise ValueError(f"block_size: must be a positive int or a pair of them, got {block_size!r}")
+    return int(sizes[0]), int(sizes[1])
+
+
+def _blocked(spec, x1, x2, layout, need_ntk, block_size) -> Kernel:
+    n1 = x1.shape[0]
+    n2 = n1 if x2 is None else x2.shape[0]
+    b1, b2 = _block_sizes(block_size, x1, layout)
+    if b1 >= n1 and b2 >= n2:
+        return _unblocked(spec, x1, x2, layout, need_ntk)
+    symmetric = x2 is None
+    x2_full = x1 if symmetric else x2
+    rows = [slice(i, min(i + b1, n1)) for i in range(0, n1, b1)]
+    cols = [slice(j, min(j + b2, n2)) for j in range(0, n2, b2)]
+    nngp = ntk = None
+    cov1 = [None] * len(rows)
+    cov2 = [None] * len(cols)
+    template = None
+    for bi, r in enumerate(rows):
+        for bj, c in enumerate(cols):
+            if symmetric and r == c:
+                k = _unblocked(spec, x1[r], None, layout, need_ntk)
+            else:
+                k = _unblocked(spec, x1[r], x2_full[c], layout, need_ntk)
+            if nngp is None:
+                template = k
+                nngp = np.empty((n1, n2) + k.nngp.shape[2:])
+                ntk = np.empty_like(nngp) if k.ntk is not None else None
+            nngp[r, c] = k.nngp
+            if ntk is not None:
+                ntk[r, c] = k.ntk
+            cov1[bi] = k.cov1
+            cov2[bj] = k.cov2
+    return template.replace(nngp=nngp, ntk=ntk, cov1=np.concatenate(cov1),
+                            cov2=np.concatenate(cov2), x1_is_x2=symmetric)
