@@ -20,12 +20,14 @@ from ...architecture import (ABRelu, Abs, Cos, Dense, Elementwise, Erf, Exp, Fan
                              Tanh, parse_spec)
 from .kernel import Kernel, input_kernel
 from .network import Network, parallel, serial
+from .predict import Prediction, gp_inference, gradient_descent_mse
 
 __all__ = [
     "ABRelu", "Abs", "Cos", "Dense", "Elementwise", "Erf", "Exp", "FanInSum", "FanOut",
     "Gaussian", "Gelu", "Hermite", "Identity", "LeakyRelu", "Monomial", "Polynomial", "Rbf",
     "RectifiedMonomial", "Relu", "Sigmoid_like", "Sign", "Sin", "Tanh", "Kernel",
-    "input_kernel", "Network", "parallel", "serial", "from_spec",
+    "input_kernel", "Network", "parallel", "serial", "from_spec", "Prediction", "gp_inference",
+    "gradient_descent_mse",
 ]
 
 
