@@ -21,13 +21,14 @@ from ...architecture import (ABRelu, Abs, Cos, Dense, Elementwise, Erf, Exp, Fan
 from .kernel import Kernel, input_kernel
 from .network import Network, parallel, serial
 from .predict import Prediction, gp_inference, gradient_descent_mse
+from .symbolic import DualKernel, dual_kernel
 
 __all__ = [
     "ABRelu", "Abs", "Cos", "Dense", "Elementwise", "Erf", "Exp", "FanInSum", "FanOut",
     "Gaussian", "Gelu", "Hermite", "Identity", "LeakyRelu", "Monomial", "Polynomial", "Rbf",
     "RectifiedMonomial", "Relu", "Sigmoid_like", "Sign", "Sin", "Tanh", "Kernel",
     "input_kernel", "Network", "parallel", "serial", "from_spec", "Prediction", "gp_inference",
-    "gradient_descent_mse",
+    "gradient_descent_mse", "DualKernel", "dual_kernel",
 ]
 
 
