@@ -29,6 +29,7 @@ use a closed-form activation for those.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba
@@ -44,7 +45,18 @@ _MIN_STEP = 1.0 / 256
 _MAX_TERMS = 4096
 _COEF_TOL = 1e-11           # agreement of successive grids, relative to sqrt(E f^2)
 _SERIES_TOL = 1e-15         # relative to the entry's natural scale sqrt(E f^2 E g^2)
-_PARSEVAL_TOL = 1e-11
+_PARSEVAL_TOL = 1e-11       # accepted tail at the largest number of terms
+_TAIL_TOL = 1e-13           # target tail weight: bounds every entry's error by 2e-13 of its scale
+
+
+@functools.lru_cache(maxsize=32)
+def _grid(step: float, n_terms: int) -> tuple[np.ndarray, np.ndarray]:
+    """The trapezoid nodes on [-40, 40] and the Hermite functions on them (read-only)."""
+    a = np.arange(-_HALF_WIDTH, _HALF_WIDTH + step / 2, step)
+    psi = _hermite_functions(a, n_terms)
+    a.flags.writeable = False
+    psi.flags.writeable = False
+    return a, psi
 
 
 def _hermite_functions(a: np.ndarray, n_terms: int) -> np.ndarray:
@@ -63,8 +75,7 @@ def _hermite_functions(a: np.ndarray, n_terms: int) -> np.ndarray:
 
 
 def _coefficients_on_grid(fn, qs: np.ndarray, step: float, n_terms: int):
-    a = np.arange(-_HALF_WIDTH, _HALF_WIDTH + step / 2, step)
-    psi = _hermite_functions(a, n_terms)
+    a, psi = _grid(step, n_terms)
     values = np.asarray(fn(np.sqrt(qs)[:, None] * a[None, :]), dtype=np.float64)
     if values.shape != (qs.size, a.size):
         raise ValueError("fn: must map an array to an array of the same shape")
@@ -82,10 +93,9 @@ def hermite_coefficients(fn, qs) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``(c, norm2)`` where ``norm2[u] = E[fn(sqrt(q_u) a)^2]``; the number of
     columns is the number of terms needed for every ``q``. Terms are added (doubling)
-    until the last quarter of them is below ``1e-17`` of the norm; past 4096 terms the
-    series is accepted if its Parseval tail ``E[f^2] - sum_k c_k^2`` is below ``1e-11``
-    of ``E[f^2]``, which bounds the error of every kernel entry by ``1e-11`` of its natural
-    scale. (The coefficients of a function varying on a scale ``1/sqrt(q)`` decay like
+    until the Parseval tail ``E[f^2] - sum_k c_k^2`` is below ``1e-13`` of ``E[f^2]``
+    (accepted up to ``1e-11`` at 4096 terms); the tail bounds the error of every kernel
+    entry relative to its natural scale ``sqrt(E[f(u)^2] E[f(v)^2])``. (The coefficients of a function varying on a scale ``1/sqrt(q)`` decay like
     ``(1 - 1/(2q))^k``, so the terms needed grow linearly with the variance.)
 
     Raises:
@@ -110,21 +120,27 @@ def hermite_coefficients(fn, qs) -> tuple[np.ndarray, np.ndarray]:
                     "Elementwise: the Hermite coefficients do not converge with the "
                     f"quadrature grid (change {change:.1e}); the function is not smooth "
                     "enough for the series, use a closed-form activation", residual=change)
-        scale = np.sqrt(np.maximum(norm2, np.finfo(float).tiny))
-        resolved = np.abs(coef[:, -n_terms // 4:]).max(axis=1) / scale < 1e-17
-        if np.all(resolved) or n_terms >= _MAX_TERMS:
+        tail = _parseval_tail(coef, norm2)
+        if np.all(tail <= _TAIL_TOL) or n_terms >= _MAX_TERMS:
             break
         n_terms *= 2
-    tail = np.abs(norm2 - (coef * coef).sum(axis=1)) / np.maximum(norm2, np.finfo(float).tiny)
     if np.any(tail > _PARSEVAL_TOL):
         worst = int(np.argmax(tail))
         raise ConvergenceError(
             f"Elementwise: the Hermite series leaves {tail[worst]:.1e} of E[f^2] after "
             f"{n_terms} terms at variance {qs[worst]:.3g}; the function varies too fast at "
             "this variance (or is not smooth)", iterations=n_terms, residual=float(tail[worst]))
-    last = np.nonzero(np.any(np.abs(coef) > 1e-17 * scale[:, None], axis=0))[0]
-    n_used = int(last[-1]) + 2 if last.size else 2
-    return coef[:, :n_used], norm2
+    # Drop the trailing terms whose total weight is below the tolerance as well.
+    trailing = np.cumsum((coef * coef)[:, ::-1], axis=1)[:, ::-1] / np.maximum(
+        norm2, np.finfo(float).tiny)[:, None]
+    negligible = np.all(trailing <= _TAIL_TOL, axis=0)
+    n_used = int(np.argmax(negligible)) if negligible.any() else n_terms
+    return coef[:, :max(n_used, 2)], norm2
+
+
+def _parseval_tail(coef, norm2):
+    """``(E[f^2] - sum_k c_k^2) / E[f^2]``: the weight the computed terms miss."""
+    return np.abs(norm2 - (coef * coef).sum(axis=1)) / np.maximum(norm2, np.finfo(float).tiny)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -165,6 +181,62 @@ def _derivative_coefficients(fn_prime, coef, qs):
     return dcoef
 
 
+def _barycentric_matrix(nodes: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Interpolation matrix from values at Chebyshev points of the first kind to ``x``."""
+    n = nodes.size
+    weights = (-1.0) ** np.arange(n) * np.sin((2 * np.arange(n) + 1) * np.pi / (2 * n))
+    diff = x[:, None] - nodes[None, :]
+    exact = diff == 0
+    diff[exact] = 1.0
+    terms = weights / diff
+    matrix = terms / terms.sum(axis=1, keepdims=True)
+    rows = np.any(exact, axis=1)
+    matrix[rows] = exact[rows].astype(float)
+    return matrix
+
+
+def _interpolated_coefficients(fn, qs: np.ndarray) -> np.ndarray:
+    """Coefficients at many variances by Chebyshev interpolation in ``sqrt(q)``.
+
+    ``c_k`` is analytic in ``sqrt(q)``; the interpolant's degree doubles (16 .. 128) until it
+    reproduces direct computations at five of the variances to ``1e-12`` of the norm;
+    otherwise every variance is computed directly.
+    """
+    s = np.sqrt(qs)
+    lo, hi = s.min(), s.max()
+    probes = np.unique(np.quantile(np.arange(qs.size), [0, 0.25, 0.5, 0.75, 1.0]).astype(int))
+    direct, norm2 = hermite_coefficients(fn, qs[probes])
+    for n in (16, 32, 64, 128):
+        nodes = (lo + hi) / 2 + (hi - lo) / 2 * np.cos((2 * np.arange(n) + 1) * np.pi / (2 * n))
+        table, _ = hermite_coefficients(fn, nodes ** 2)
+        width = max(table.shape[1], direct.shape[1])
+        table = np.pad(table, ((0, 0), (0, width - table.shape[1])))
+        reference = np.pad(direct, ((0, 0), (0, width - direct.shape[1])))
+        estimate = _barycentric_matrix(nodes, s[probes]) @ table
+        error = np.max(np.abs(estimate - reference) / np.sqrt(norm2)[:, None])
+        if error < 1e-12:
+            return _barycentric_matrix(nodes, s) @ table
+    return hermite_coefficients(fn, qs)[0]
+
+
+_DIRECT_MAX = 16          # distinct variances computed directly; more are interpolated
+_cache: list = [None, None, None]      # (fn, variances bytes, coefficients) of the last call
+
+
+def _coefficients_for(fn, qs: np.ndarray) -> np.ndarray:
+    """Coefficients for sorted distinct variances ``qs``, remembering the last call (the
+    kernel and the per-input variances of one layer need the same table)."""
+    key = qs.tobytes()
+    if _cache[0] is fn and _cache[1] == key:
+        return _cache[2]
+    if qs.size <= _DIRECT_MAX or qs[-1] - qs[0] <= 1e-14 * qs[-1]:
+        coef = hermite_coefficients(fn, qs)[0]
+    else:
+        coef = _interpolated_coefficients(fn, qs)
+    _cache[:] = [fn, key, coef]
+    return coef
+
+
 def dual(act, q11, q12, q22, need_dot: bool):
     """``(E[f(u) f(v)], E[f'(u) f'(v)] or None)`` of an ``Elementwise`` activation."""
     q11 = np.asarray(q11, dtype=np.float64)
@@ -181,7 +253,7 @@ def dual(act, q11, q12, q22, need_dot: bool):
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = np.clip(np.where(s > 0, q12_flat / np.where(s > 0, s, 1.0), 0.0), -1.0, 1.0)
 
-    coef, _ = hermite_coefficients(act.function, qs)
+    coef = _coefficients_for(act.function, qs)
     nngp = np.empty(rho.size)
     _sum_series(coef, coef, idx1, idx2, rho, _SERIES_TOL, nngp)
     dot = None
