@@ -143,26 +143,50 @@ def _parseval_tail(coef, norm2):
     return np.abs(norm2 - (coef * coef).sum(axis=1)) / np.maximum(norm2, np.finfo(float).tiny)
 
 
+def _suffix_norms(coef: np.ndarray) -> np.ndarray:
+    """``R[u, k] = sqrt(sum_{m >= k} c[u, m]^2)``: by Cauchy-Schwarz the terms from ``k`` on
+    contribute at most ``|r|^k R1[i, k] R2[j, k]`` to an entry."""
+    return np.sqrt(np.cumsum((coef * coef)[:, ::-1], axis=1)[:, ::-1])
+
+
+@numba.njit(inline="always", cache=True)
+def _series_at(c1, c2, r1, r2, i, j, r, tol):  # pragma: no cover - compiled
+    """``sum_k c1[i, k] c2[j, k] r^k``, stopped once the rest is provably below
+    ``tol`` times the entry's scale ``r1[i, 0] r2[j, 0]``."""
+    acc = c1[i, 0] * c2[j, 0]
+    bound = tol * r1[i, 0] * r2[j, 0]
+    power = 1.0
+    for k in range(1, c1.shape[1]):
+        power *= r
+        if abs(power) * r1[i, k] * r2[j, k] < bound:
+            break
+        acc += c1[i, k] * c2[j, k] * power
+    return acc
+
+
+@numba.njit(inline="always", cache=True)
+def _correlation(q11, q12, q22):  # pragma: no cover - compiled
+    s = math.sqrt(q11 * q22)
+    r = q12 / s if s > 0.0 else 0.0
+    return min(max(r, -1.0), 1.0)
+
+
 @numba.njit(parallel=True, cache=True)
-def _sum_series(c1, c2, idx1, idx2, rho, tol, out):  # pragma: no cover - compiled
-    n_terms = c1.shape[1]
+def _sum_series(c, rc, idx1, idx2, rho, tol, out):  # pragma: no cover - compiled
     for e in numba.prange(rho.size):
-        r = rho[e]
-        i = idx1[e]
-        j = idx2[e]
-        top = n_terms - 1
-        ar = abs(r)
-        if ar < 1.0:
-            if ar == 0.0:
-                top = 0
-            else:
-                needed = int(math.log(tol) / math.log(ar)) + 1
-                if needed < top:
-                    top = needed
-        acc = 0.0
-        for k in range(top, -1, -1):
-            acc = acc * r + c1[i, k] * c2[j, k]
-        out[e] = acc
+        out[e] = _series_at(c, c, rc, rc, idx1[e], idx2[e], rho[e], tol)
+
+
+@numba.njit(parallel=True, cache=True)
+def _sum_series_matrix(c, rc, dc, rdc, idx1, idx2, q11, q22, q12, tol, nngp, dot,
+                       need_dot):  # pragma: no cover - compiled
+    """Fully connected layout: rows ``i`` with variance ``q11[i]``, columns ``q22[j]``."""
+    for i in numba.prange(q12.shape[0]):
+        for j in range(q12.shape[1]):
+            r = _correlation(q11[i], q12[i, j], q22[j])
+            nngp[i, j] = _series_at(c, c, rc, rc, idx1[i], idx2[j], r, tol)
+            if need_dot:
+                dot[i, j] = _series_at(dc, dc, rdc, rdc, idx1[i], idx2[j], r, tol)
 
 
 def _derivative_coefficients(fn_prime, coef, qs):
@@ -246,20 +270,28 @@ def dual(act, q11, q12, q22, need_dot: bool):
     qs, inverse = np.unique(np.concatenate([q11.ravel(), q22.ravel()]), return_inverse=True)
     if np.any(qs < 0):
         raise NumericalError(f"{act!r}: negative preactivation variance {qs.min():.3g}")
-    idx1 = np.broadcast_to(inverse[:q11.size].reshape(q11.shape), shape).ravel()
-    idx2 = np.broadcast_to(inverse[q11.size:].reshape(q22.shape), shape).ravel()
+    coef = _coefficients_for(act.function, qs)
+    dcoef = _derivative_coefficients(act.function_prime, coef, qs) if need_dot else coef
+    inv1 = inverse[:q11.size].reshape(q11.shape)
+    inv2 = inverse[q11.size:].reshape(q22.shape)
+    if q12.ndim == 2 and q11.shape == (shape[0], 1) and q22.shape == (1, shape[1]):
+        nngp = np.empty(shape)
+        dot = np.empty(shape) if need_dot else nngp
+        _sum_series_matrix(coef, _suffix_norms(coef), dcoef, _suffix_norms(dcoef), inv1[:, 0],
+                           inv2[0], q11[:, 0], q22[0], np.ascontiguousarray(q12),
+                           _SERIES_TOL, nngp, dot, need_dot)
+        return nngp, (dot if need_dot else None)
+    idx1 = np.broadcast_to(inv1, shape).ravel()
+    idx2 = np.broadcast_to(inv2, shape).ravel()
     s = np.sqrt(np.broadcast_to(q11, shape) * np.broadcast_to(q22, shape)).ravel()
     q12_flat = np.broadcast_to(q12, shape).ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = np.clip(np.where(s > 0, q12_flat / np.where(s > 0, s, 1.0), 0.0), -1.0, 1.0)
-
-    coef = _coefficients_for(act.function, qs)
     nngp = np.empty(rho.size)
-    _sum_series(coef, coef, idx1, idx2, rho, _SERIES_TOL, nngp)
+    _sum_series(coef, _suffix_norms(coef), idx1, idx2, rho, _SERIES_TOL, nngp)
     dot = None
     if need_dot:
-        dcoef = _derivative_coefficients(act.function_prime, coef, qs)
         dot = np.empty(rho.size)
-        _sum_series(dcoef, dcoef, idx1, idx2, rho, _SERIES_TOL, dot)
+        _sum_series(dcoef, _suffix_norms(dcoef), idx1, idx2, rho, _SERIES_TOL, dot)
         dot = dot.reshape(shape)
     return nngp.reshape(shape), dot
