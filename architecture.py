@@ -44,7 +44,7 @@ __all__ = [
     "Layer", "Activation", "Dense", "Serial", "Parallel", "FanOut", "FanInSum",
     "ABRelu", "Relu", "LeakyRelu", "Abs", "Erf", "Sigmoid_like", "Gelu", "Sin", "Cos",
     "Rbf", "Exp", "Gaussian", "Sign", "Identity", "Polynomial", "Monomial",
-    "RectifiedMonomial", "Hermite", "Elementwise", "Tanh", "as_rng", "check_input", "parse_spec",
+    "RectifiedMonomial", "Hermite", "Elementwise", "ElementwiseFunction", "Tanh", "as_rng", "check_input", "parse_spec",
     "LAYERS",
 ]
 
@@ -473,15 +473,8 @@ class RectifiedMonomial(Activation):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Elementwise(Activation):
-    """Any elementwise function, given as a vectorised numpy callable.
-
-    Args:
-        function: ``phi``, mapping an ndarray to an ndarray of the same shape.
-        function_prime: ``phi'``; optional for the kernel (nnphys derives the NTK map from
-            ``phi`` alone by Gaussian integration by parts), required for training.
-        name: used in reprs and error messages.
-    """
+class ElementwiseFunction(Activation):
+    """An elementwise function given as numpy callables (build it with :func:`Elementwise`)."""
 
     function: Callable[[np.ndarray], np.ndarray]
     function_prime: Callable[[np.ndarray], np.ndarray] | None = None
@@ -505,7 +498,21 @@ class Elementwise(Activation):
         return f"{self.name}()"
 
 
-def Tanh() -> Elementwise:
+def Elementwise(fn: Callable[[np.ndarray], np.ndarray],
+                fn_prime: Callable[[np.ndarray], np.ndarray] | None = None,
+                name: str = "Elementwise") -> ElementwiseFunction:
+    """Any elementwise function ``phi``, given as a vectorised numpy callable.
+
+    Args:
+        fn: ``phi``, mapping an ndarray to an ndarray of the same shape.
+        fn_prime: ``phi'``; optional for the kernel (nnphys derives the NTK map from
+            ``phi`` alone by Gaussian integration by parts), required for training.
+        name: used in reprs and error messages.
+    """
+    return ElementwiseFunction(fn, fn_prime, name)
+
+
+def Tanh() -> ElementwiseFunction:
     """``tanh(z)``, whose kernel nnphys computes by its Hermite-series quadrature."""
     return Elementwise(np.tanh, lambda x: 1.0 / np.cosh(x) ** 2, "Tanh")
 

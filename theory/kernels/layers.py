@@ -82,7 +82,7 @@ def _activation(layer: arch.Activation, k) -> Kernel:
     k = _single(k, layer)
     if duals.has_closed_form(layer):
         dual = functools.partial(duals.dual, layer)
-    elif isinstance(layer, arch.Elementwise):
+    elif isinstance(layer, arch.ElementwiseFunction):
         dual = functools.partial(hermite.dual, layer)
     else:
         raise NotImplementedError(f"{layer!r}: no dual kernel; wrap the function in "
