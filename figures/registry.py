@@ -17,7 +17,7 @@ import numpy as np
 __all__ = ["Figure", "register", "figures", "make"]
 
 _FIGURES: dict[str, "Figure"] = {}
-_MODULES: tuple = ()    # modules of nnphys.figures that register figures
+_MODULES = ("kernels",)    # modules of nnphys.figures that register figures
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""numba simulations of the systems the theory describes (never imports nnphys.theory)."""

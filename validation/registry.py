@@ -17,7 +17,7 @@ from typing import Callable
 __all__ = ["Comparison", "register", "checks", "run", "compare"]
 
 _CHECKS: dict[str, Callable] = {}
-_FAMILIES: tuple = ()     # modules of nnphys.validation that register checks
+_FAMILIES = ("kernels",)     # modules of nnphys.validation that register checks
 
 
 @dataclasses.dataclass(frozen=True)

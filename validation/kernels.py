@@ -1,0 +1,185 @@
+"""Infinite-width kernels against sampled finite-width networks.
+
+Tolerances. An ensemble mean of ``S`` networks of width ``n`` differs from the
+infinite-width kernel by its Monte Carlo error (standard error ``se``, estimated from the
+samples) plus the finite-width bias, which is ``O(1/n)`` (Roberts, Yaida & Hanin 2022,
+arXiv:2106.10165, ch. 4: the 1/n shift of the two-point function grows linearly with the
+depth ``L``). Each check allows ``4 se + L |K| / n``; the bias term is an upper estimate
+stated per check, the 4 standard errors make a false alarm a ~1e-4 event per comparison.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..sim import networks
+from ..theory import kernels as nk
+from .registry import compare, register
+
+_SIGMA = 4.0
+
+
+def _inputs(seed: int, n: int = 3, d: int = 8) -> np.ndarray:
+    """Inputs on the sphere of radius sqrt(d), sharing a common direction so that their
+    correlations are O(1) (about 0.1 to 0.8) in any dimension."""
+    rng = np.random.default_rng(seed)
+    common = rng.standard_normal(d)
+    angles = np.linspace(0.5, 1.3, n)
+    x = np.cos(angles)[:, None] * common / np.linalg.norm(common) + \
+        np.sin(angles)[:, None] * _orthonormal_noise(rng, n, d, common)
+    return x * math.sqrt(d)
+
+
+def _orthonormal_noise(rng, n, d, common):
+    noise = rng.standard_normal((n, d))
+    noise -= np.outer(noise @ common, common) / (common @ common)
+    return noise / np.linalg.norm(noise, axis=1, keepdims=True)
+
+
+def _mlp(act, depth: int, width: int, param: str = "ntk", n_out: int = 1):
+    layers = []
+    for _ in range(depth):
+        layers += [nk.Dense(width, 1.4, 0.1, param), act]
+    return nk.serial(*layers, nk.Dense(n_out, 1.4, 0.1, param))
+
+
+_READOUT = 64     # output channels averaged in empirical NNGPs (near-Gaussian sample means)
+
+
+def _entry_comparisons(name, kind, theory, mean, stderr, depth, width):
+    out = []
+    for (i, j), label in (((0, 0), "x0,x0"), ((0, 1), "x0,x1"), ((1, 2), "x1,x2")):
+        tol = _SIGMA * stderr[i, j] + depth * abs(theory[i, j]) / width
+        out.append(compare(name, f"{kind}({label})", theory[i, j], mean[i, j], stderr[i, j], tol))
+    return out
+
+
+@register("kernels.nngp_vs_ensemble")
+def nngp_vs_ensemble(quick: bool = False, seed: int = 0):
+    """Empirical NNGP of sampled ReLU and erf MLPs (depth 2) vs the infinite-width NNGP."""
+    width, samples = (256, 32) if quick else (1024, 128)
+    x = _inputs(seed)
+    out = []
+    for act in (nk.Relu(), nk.Erf()):
+        net = _mlp(act, 2, width, n_out=_READOUT)
+        theory = net.kernel(x, get="nngp")
+        emp = networks.empirical_kernels(net, x, n_samples=samples, seed=seed, get="nngp")
+        out += _entry_comparisons(f"kernels.nngp_vs_ensemble[{type(act).__name__}]", "nngp",
+                                  theory, emp.nngp, emp.nngp_stderr, 2, width)
+    return out
+
+
+@register("kernels.ntk_vs_ensemble")
+def ntk_vs_ensemble(quick: bool = False, seed: int = 0):
+    """Empirical NTK (analytic gradients) of sampled MLPs vs the infinite-width NTK, in the
+    NTK and the standard parameterization."""
+    width, samples = (256, 16) if quick else (1024, 64)
+    x = _inputs(seed + 1)
+    out = []
+    for act, param in ((nk.Relu(), "ntk"), (nk.Erf(), "ntk"), (nk.Relu(), "standard")):
+        net = _mlp(act, 2, width, param)
+        theory = net.kernel(x, get="ntk")
+        emp = networks.empirical_kernels(net, x, n_samples=samples, seed=seed)
+        out += _entry_comparisons(f"kernels.ntk_vs_ensemble[{type(act).__name__},{param}]",
+                                  "ntk", theory, emp.ntk, emp.ntk_stderr, 2, width)
+    return out
+
+
+def ntk_errors(widths, samples: int, seed: int):
+    """RMS relative deviation of single-network empirical NTKs from the limit, per width,
+    with its standard error across networks."""
+    x = _inputs(seed + 2, n=4)
+    rms, se = [], []
+    for width in widths:
+        net = _mlp(nk.Relu(), 2, int(width))
+        theory = net.kernel(x, get="ntk")
+        emp = networks.empirical_kernels(net, x, n_samples=samples, seed=seed + int(width))
+        err = np.sqrt(np.mean(((emp.ntk_samples - theory) / np.abs(theory).max()) ** 2,
+                              axis=(1, 2)))
+        rms.append(np.sqrt(np.mean(err ** 2)))
+        se.append(np.std(err ** 2, ddof=1) / math.sqrt(samples) / (2 * rms[-1]))
+    return np.array(rms), np.array(se)
+
+
+@register("kernels.ntk_error_scaling")
+def ntk_error_scaling(quick: bool = False, seed: int = 0):
+    """The empirical NTK's fluctuation shrinks like width^(-1/2) (Jacot et al. 2018;
+    Hanin & Nica 2019): log-log slope of the RMS error over widths vs -1/2.
+
+    Tolerance: 4 standard errors of the fitted slope (propagated from the per-width
+    standard errors) plus 0.05 for the O(1/n) bias that bends the curve at small widths.
+    """
+    widths = np.array([64, 128, 256, 512]) if quick else np.array([64, 128, 256, 512, 1024, 2048])
+    samples = 12 if quick else 48
+    rms, se = ntk_errors(widths, samples, seed)
+    logw, logr = np.log(widths), np.log(rms)
+    sigma = se / rms
+    wts = 1 / sigma ** 2
+    xbar = np.sum(wts * logw) / np.sum(wts)
+    slope = np.sum(wts * (logw - xbar) * logr) / np.sum(wts * (logw - xbar) ** 2)
+    slope_se = math.sqrt(1 / np.sum(wts * (logw - xbar) ** 2))
+    return compare("kernels.ntk_error_scaling", "d log err / d log width", -0.5, slope,
+                   slope_se, _SIGMA * slope_se + 0.05)
+
+
+@register("kernels.trained_vs_ntk")
+def trained_vs_ntk(quick: bool = False, seed: int = 0):
+    """Wide ReLU networks trained by full-batch gradient descent on MSE (centred: the output
+    at initialisation subtracted): test predictions averaged over initialisations vs the
+    infinite-width NTK prediction (``gradient_descent_mse``) at the same time.
+
+    Tolerance: 4 standard errors over seeds, plus ``|prediction| / sqrt(width)`` for the
+    linearisation error of finite networks (Lee et al. 2019, arXiv:1902.06720, thm 2.1),
+    plus the discretisation error of gradient descent vs gradient flow,
+    ``<= max_x x^2 e^{-x} / (2 steps) <= 0.3 / steps`` of the target scale.
+    """
+    width, seeds, steps = (512, 8, 200) if quick else (2048, 24, 400)
+    rng = np.random.default_rng(seed + 3)
+    x_train = _inputs(seed + 4, n=8, d=5)
+    x_test = _inputs(seed + 5, n=3, d=5)
+    y = np.sin(x_train[:, :1]) + 0.5 * x_train[:, 1:2]
+    net = _mlp(nk.Relu(), 1, width)
+    k = net.kernel(np.vstack([x_train, x_test]))
+    theta_tt, theta_st = k.ntk[:8, :8], k.ntk[8:, :8]
+    lam_max = np.linalg.eigvalsh(theta_tt)[-1]
+    lr = 0.05 * y.size / lam_max
+    theory = nk.gradient_descent_mse(theta_tt, y, lr, steps, ntk_test_train=theta_st).mean
+    preds = np.array([networks.train_mse(net, x_train, y, x_test, learning_rate=lr,
+                                         steps=steps, seed=int(rng.integers(2**31)),
+                                         centered=True)[1][-1]
+                      for _ in range(seeds)])
+    mean, se = preds.mean(0), preds.std(0, ddof=1) / math.sqrt(seeds)
+    scale = np.abs(y).max()
+    out = []
+    for i in range(3):
+        tol = _SIGMA * se[i, 0] + abs(theory[i, 0]) / math.sqrt(width) + 0.3 / steps * scale
+        out.append(compare("kernels.trained_vs_ntk", f"f_test[{i}] at t={steps}",
+                           theory[i, 0], mean[i, 0], se[i, 0], tol))
+    return out
+
+
+@register("kernels.nongaussian_weights")
+def nongaussian_weights(quick: bool = False, seed: int = 0):
+    """Orthogonal, sparse (density 0.3) and low-rank (rank width/4) weights of the same
+    variance give the IID-Gaussian NNGP at large width (the pseudo-iid universality of
+    "Beyond IID weights"); erf MLP of depth 2. Every fan-in must be large, the input
+    dimension included (d = 256 here): a sparse first layer on few inputs is not Gaussian."""
+    width, samples = (256, 24) if quick else (1024, 96)
+    x = _inputs(seed + 6, d=256)
+    net = _mlp(nk.Erf(), 2, width, n_out=_READOUT)
+    theory = net.kernel(x, get="nngp")
+    out = []
+    for law in ("orthogonal", "sparse", "lowrank"):
+        emp = networks.empirical_kernels(net, x, n_samples=samples, seed=seed, weights=law,
+                                         density=0.3, get="nngp")
+        # Low rank r = n/4 adds a 1/r = 4/n bias per layer; sparse adds ~1/(p n); the
+        # 256-dimensional input layer adds the same with n -> 256.
+        bias_factor = {"orthogonal": 1.0, "sparse": 1 / 0.3, "lowrank": 4.0}[law]
+        for (i, j), label in (((0, 0), "x0,x0"), ((0, 1), "x0,x1")):
+            tol = _SIGMA * emp.nngp_stderr[i, j] + bias_factor * abs(theory[i, j]) * (
+                2 / width + 1 / x.shape[1])
+            out.append(compare(f"kernels.nongaussian_weights[{law}]", f"nngp({label})",
+                               theory[i, j], emp.nngp[i, j], emp.nngp_stderr[i, j], tol))
+    return out
