@@ -47,3 +47,16 @@ def test_module_entry_point_help():
         sub = subprocess.run([sys.executable, "-m", "nnphys", command, "--help"],
                              capture_output=True, text=True)
         assert sub.returncode == 0 and "usage" in sub.stdout
+
+
+def test_sweep_command(tmp_path, capsys):
+    out = tmp_path / "res.npz"
+    code = cli.main(["sweep", "nnphys.tests.sweep_points:noisy_energy", "--grid", "alpha=0:1:3",
+                     "--grid", "T=0.5,1.5", "--out", str(out), "--seed", "4"])
+    assert code == 0
+    with np.load(out) as data:
+        assert data["field:energy"].shape == (3, 2)
+        np.testing.assert_allclose(data["axis:alpha"], [0, 0.5, 1])
+    code = cli.main(["sweep", "nnphys.tests.sweep_points:fails_at_half", "--grid",
+                     "alpha=0.1,0.5", "--grid", "T=0,1", "--out", str(out)])
+    assert code == 1 and "2 failed" in capsys.readouterr().out

@@ -1,0 +1,280 @@
+"""Parameter sweeps: a function over a grid, serially, on local processes or on Dask.
+
+    >>> from nnphys import sweep
+    >>> def energy(alpha, T, seed):
+    ...     return alpha * T
+    >>> res = sweep.run(energy, {"alpha": [0.1, 0.2], "T": [0.0, 0.5, 1.0]}, progress=False)
+    >>> res.fields["value"].shape
+    (2, 3)
+
+* Points are the Cartesian product of the axes in C order (last axis fastest); ``fn`` is
+  called as ``fn(**point, seed=s)``.
+* Per-point seeds come from one ``seed``: point ``i`` gets
+  ``SeedSequence(seed, spawn_key=(i,)).generate_state(1)[0]``, the same whatever the
+  backend, the order of completion or a resumption.
+* ``checkpoint=DIR`` writes every finished point as its own file, atomically (temporary file,
+  ``fsync``, ``os.replace``), so a sweep killed at any instant loses no finished point and
+  restarts without recomputing them. The directory records the grid and the seed; resuming
+  with others is refused.
+* A point whose ``fn`` raises is recorded with its error (type, message, traceback) and
+  appears as NaN in the fields; it is retried on resume only with ``retry_failed=True``.
+* Backends: ``"serial"``, ``"processes"`` (``concurrent.futures`` with the spawn start
+  method) and ``"dask"`` (``scheduler="tcp://host:port"`` or a ``distributed.Client``; needs
+  the ``distributed`` extra).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import tempfile
+import traceback
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+__all__ = ["SweepResult", "run", "point_seed"]
+
+BACKENDS = ("serial", "processes", "dask")
+_META = "sweep.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepResult:
+    """Results of a sweep, assembled into arrays.
+
+    Attributes:
+        axes: name -> 1-D grid.
+        fields: name -> array of shape ``grid_shape + value_shape`` (NaN at failed points).
+        seeds: the seed passed to each point, grid-shaped.
+        errors: flat index -> ``{"point", "type", "message", "traceback"}`` of failed points.
+        complete: every point finished (successfully or not).
+    """
+
+    axes: Mapping[str, np.ndarray]
+    fields: Mapping[str, np.ndarray]
+    seeds: np.ndarray
+    errors: Mapping[int, dict]
+    complete: bool
+
+    @property
+    def n_failed(self) -> int:
+        return len(self.errors)
+
+    @property
+    def shape(self) -> tuple:
+        return self.seeds.shape
+
+
+def point_seed(seed: int, index: int) -> int:
+    """The seed of point ``index`` of a sweep with master ``seed``."""
+    return int(np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1)[0])
+
+
+def _call(fn: Callable, kwargs: dict) -> tuple:
+    """Run one point; never raises (errors are returned as data)."""
+    try:
+        return ("ok", _normalise(fn(**kwargs)))
+    except Exception as exc:          # recorded, not dropped: the sweep goes on
+        return ("error", {"type": type(exc).__name__, "message": str(exc),
+                          "traceback": traceback.format_exc()})
+
+
+def _normalise(value) -> dict:
+    if isinstance(value, Mapping):
+        return {str(k): np.asarray(v, dtype=float) for k, v in value.items()}
+    return {"value": np.asarray(value, dtype=float)}
+
+
+class _Checkpoint:
+    """One file per finished point in a directory, written atomically."""
+
+    def __init__(self, path: str, axes: dict, seed: int):
+        self.path = os.fspath(path)
+        os.makedirs(self.path, exist_ok=True)
+        meta = {"axes": {k: v.tolist() for k, v in axes.items()}, "seed": int(seed)}
+        meta_path = os.path.join(self.path, _META)
+        if os.path.exists(meta_path):
+            with open(meta_path) as fh:
+                stored = json.load(fh)
+            if stored["seed"] != meta["seed"]:
+                raise ValueError(f"checkpoint: {self.path} was written with seed "
+                                 f"{stored['seed']}, not {seed}")
+            if stored["axes"] != meta["axes"]:
+                raise ValueError(f"checkpoint: {self.path} holds a sweep over a different grid")
+        else:
+            self._atomic_write(meta_path, json.dumps(meta).encode())
+
+    def _atomic_write(self, path: str, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    def _file(self, index: int) -> str:
+        return os.path.join(self.path, f"point-{index:09d}.json")
+
+    def write(self, index: int, outcome: tuple) -> None:
+        status, payload = outcome
+        record = {"status": status}
+        if status == "ok":
+            record["values"] = {k: {"shape": list(v.shape), "data": v.ravel().tolist()}
+                                for k, v in payload.items()}
+        else:
+            record["error"] = payload
+        self._atomic_write(self._file(index), json.dumps(record).encode())
+
+    def read(self) -> dict[int, tuple]:
+        done = {}
+        for name in os.listdir(self.path):
+            if name.startswith("point-") and name.endswith(".json"):
+                with open(os.path.join(self.path, name)) as fh:
+                    record = json.load(fh)
+                index = int(name[6:15])
+                if record["status"] == "ok":
+                    done[index] = ("ok", {k: np.array(v["data"], dtype=float).reshape(v["shape"])
+                                          for k, v in record["values"].items()})
+                else:
+                    done[index] = ("error", record["error"])
+        return done
+
+
+def _check_grid(grid) -> dict[str, np.ndarray]:
+    if not isinstance(grid, Mapping) or not grid:
+        raise ValueError("grid: must be a non-empty mapping name -> 1-D sequence of values")
+    axes = {}
+    for name, values in grid.items():
+        arr = np.asarray(values)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"grid: axis {name!r} must be a non-empty 1-D sequence, "
+                             f"got shape {arr.shape}")
+        axes[str(name)] = arr
+    return axes
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, disable=not enabled, desc="sweep", unit="pt")
+
+
+def run(fn: Callable, grid: Mapping[str, Any], *, seed: int = 0, backend: str = "serial",
+        n_workers: int | None = None, scheduler=None, checkpoint: str | None = None,
+        progress: bool = True, pass_seed: bool = True,
+        retry_failed: bool = False) -> SweepResult:
+    """Evaluate ``fn`` at every point of ``grid`` (see the module docstring).
+
+    Args:
+        fn: called as ``fn(**point, seed=int)`` (without ``seed`` if ``pass_seed=False``);
+            returns a number, an array or a dict of them. Must be picklable for the
+            process and Dask backends (a module-level function).
+        grid: name -> 1-D values.
+        seed: master seed of the per-point seeds.
+        backend: ``"serial"``, ``"processes"`` or ``"dask"``.
+        n_workers: worker processes (default: the number of CPUs).
+        scheduler: Dask scheduler address or ``distributed.Client`` (backend "dask").
+        checkpoint: directory recording finished points; resumed if it exists.
+        progress: show a tqdm progress bar.
+        retry_failed: on resume, recompute the points that failed before.
+    """
+    axes = _check_grid(grid)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
+    if n_workers is not None and (int(n_workers) != n_workers or n_workers < 1):
+        raise ValueError(f"n_workers: must be a positive integer, got {n_workers!r}")
+    if backend == "dask" and scheduler is None:
+        raise ValueError("scheduler: the dask backend needs a scheduler address or Client")
+    shape = tuple(a.size for a in axes.values())
+    n_points = int(np.prod(shape))
+    seeds = np.array([point_seed(seed, i) for i in range(n_points)], dtype=np.int64)
+    store = _Checkpoint(checkpoint, axes, seed) if checkpoint is not None else None
+    done = store.read() if store is not None else {}
+    if retry_failed:
+        done = {i: o for i, o in done.items() if o[0] == "ok"}
+    names = list(axes)
+    points = [dict(zip(names, (v.item() for v in values)))
+              for values in itertools.product(*axes.values())]
+    todo = [i for i in range(n_points) if i not in done]
+
+    def kwargs(i):
+        return {**points[i], "seed": int(seeds[i])} if pass_seed else dict(points[i])
+
+    def finish(i, outcome):
+        done[i] = outcome
+        if store is not None:
+            store.write(i, outcome)
+
+    bar = _progress(n_points, n_points - len(todo), progress)
+    try:
+        if backend == "serial":
+            for i in todo:
+                finish(i, _call(fn, kwargs(i)))
+                bar.update()
+        elif backend == "processes":
+            _run_processes(fn, todo, kwargs, finish, bar, n_workers)
+        else:
+            _run_dask(fn, todo, kwargs, finish, bar, scheduler)
+    finally:
+        bar.close()
+    return _assemble(axes, shape, seeds, done, points)
+
+
+def _run_processes(fn, todo, kwargs, finish, bar, n_workers):
+    import concurrent.futures as cf
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    pool = cf.ProcessPoolExecutor(max_workers=n_workers or os.cpu_count(), mp_context=context)
+    try:
+        futures = {pool.submit(_call, fn, kwargs(i)): i for i in todo}
+        for future in cf.as_completed(futures):
+            finish(futures[future], future.result())
+            bar.update()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _run_dask(fn, todo, kwargs, finish, bar, scheduler):
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ImportError('the dask backend needs dask.distributed: '
+                          'pip install "nnphys[distributed]"') from None
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own else scheduler
+    try:
+        futures = {client.submit(_call, fn, kwargs(i), pure=False): i for i in todo}
+        try:
+            for future in as_completed(list(futures)):
+                finish(futures[future], future.result())
+                bar.update()
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+    finally:
+        if own:
+            client.close()
+
+
+def _assemble(axes, shape, seeds, done, points) -> SweepResult:
+    fields: dict[str, np.ndarray] = {}
+    errors: dict[int, dict] = {}
+    for i, (status, payload) in sorted(done.items()):
+        if status != "ok":
+            errors[i] = {"point": points[i], **payload}
+            continue
+        for name, value in payload.items():
+            if name not in fields:
+                fields[name] = np.full(shape + value.shape, np.nan)
+            fields[name][np.unravel_index(i, shape)] = value
+    return SweepResult(axes=axes, fields=fields, seeds=seeds.reshape(shape), errors=errors,
+                       complete=len(done) == seeds.size)
