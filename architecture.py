@@ -533,7 +533,8 @@ for _name in ("Dense", "FanOut", "FanInSum", "ABRelu", "Relu", "LeakyRelu", "Abs
               "Sigmoid_like", "Gelu", "Sin", "Cos", "Rbf", "Exp", "Gaussian", "Sign",
               "Identity", "Monomial", "RectifiedMonomial", "Hermite", "Tanh"):
     register_layer(_name, globals()[_name])
-register_layer("Polynomial", lambda *coef: Polynomial(tuple(coef)))
+register_layer("Polynomial", lambda *coef: Polynomial(
+    tuple(coef[0]) if len(coef) == 1 and isinstance(coef[0], (list, tuple)) else tuple(coef)))
 
 
 def parse_spec(spec: str) -> Serial:
@@ -590,3 +591,212 @@ def _literal(node: ast.AST) -> Any:
         return ast.literal_eval(node)
     except ValueError:
         raise ValueError(f"spec: arguments must be literals, got {ast.unparse(node)!r}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# Convolutional and structural layers (NHWC; any number of spatial dimensions)
+# ---------------------------------------------------------------------------------------
+
+PADDINGS = ("SAME", "VALID", "CIRCULAR")
+
+
+def _check_shape_tuple(name: str, value, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    try:
+        values = tuple(int(v) for v in value)
+    except TypeError:
+        raise ValueError(f"{name}: must be a tuple of positive integers, got {value!r}") from None
+    if not values or any(v < 1 for v in values) or any(int(v) != v for v in value):
+        raise ValueError(f"{name}: must be a tuple of positive integers, got {value!r}")
+    return values
+
+
+def _check_padding(padding: str, allowed=PADDINGS) -> str:
+    if padding not in allowed:
+        raise ValueError(f"padding: must be one of {allowed}, got {padding!r}")
+    return padding
+
+
+def window_positions(size: int, window: int, stride: int, padding: str):
+    """Input position of every (output position, window offset), and whether it is real.
+
+    ``SAME`` (and ``CIRCULAR``) pad so that there are ``ceil(size / stride)`` outputs, the
+    padding split as in XLA (``low = total // 2``); ``SAME`` pads with zeros (``valid`` is
+    False there), ``CIRCULAR`` wraps around; ``VALID`` has ``(size - window) // stride + 1``
+    outputs and no padding. Returns ``(index, valid)``, both ``(n_out, window)``.
+    """
+    if padding == "VALID":
+        n_out = (size - window) // stride + 1
+        if n_out < 1:
+            raise ValueError(f"window: {window} is larger than the input size {size} "
+                             "(VALID padding)")
+        low = 0
+    else:
+        n_out = -(-size // stride)
+        total = max((n_out - 1) * stride + window - size, 0)
+        low = total // 2
+    index = np.arange(n_out)[:, None] * stride + np.arange(window)[None, :] - low
+    if padding == "CIRCULAR":
+        return index % size, np.ones(index.shape, dtype=bool)
+    valid = (index >= 0) & (index < size)
+    return np.clip(index, 0, size - 1), valid
+
+
+def _windows(x: np.ndarray, window: tuple, strides: tuple, padding: str) -> np.ndarray:
+    """``(N, *out, *window, C)`` patches of an NHWC array (zeros outside for SAME)."""
+    patches = x
+    for axis, (w, s) in enumerate(zip(window, strides)):
+        index, valid = window_positions(x.shape[1 + axis], w, s, padding)
+        ax = 1 + axis
+        taken = np.take(patches, index.ravel(), axis=ax)
+        new_shape = patches.shape[:ax] + index.shape + patches.shape[ax + 1:]
+        taken = taken.reshape(new_shape)
+        mask_shape = [1] * taken.ndim
+        mask_shape[ax], mask_shape[ax + 1] = index.shape
+        taken = taken * valid.reshape(mask_shape)
+        # move the window offset axis to the end (before channels)
+        patches = np.moveaxis(taken, ax + 1, -2)
+    return patches
+
+
+@dataclasses.dataclass(frozen=True)
+class Conv(Layer):
+    """Convolution over the spatial axes of NHWC inputs (neural-tangents' ``Conv``).
+
+    ``y[p] = sum_{f, c} W[f, c, :] x[p * stride + f - pad, c] + b``, with the weights scaled
+    by ``W_std / sqrt(C * prod(filter_shape))`` in the NTK parameterization.
+    """
+
+    out_chan: int
+    filter_shape: tuple
+    strides: tuple | None = None
+    padding: str = "SAME"
+    W_std: float = 1.0
+    b_std: float | None = None
+    parameterization: str = "ntk"
+
+    def __post_init__(self):
+        if isinstance(self.out_chan, bool) or not isinstance(self.out_chan, (int, np.integer)) \
+                or self.out_chan < 1:
+            raise ValueError(f"out_chan: must be a positive integer, got {self.out_chan!r}")
+        filt = _check_shape_tuple("filter_shape", self.filter_shape)
+        strides = _check_shape_tuple("strides", self.strides, allow_none=True) or (1,) * len(filt)
+        if len(strides) != len(filt):
+            raise ValueError(f"strides: {strides} must have one entry per filter axis {filt}")
+        object.__setattr__(self, "filter_shape", filt)
+        object.__setattr__(self, "strides", strides)
+        _check_padding(self.padding)
+        object.__setattr__(self, "W_std", _check_std("W_std", self.W_std, False))
+        object.__setattr__(self, "b_std", _check_std("b_std", self.b_std, True))
+        _check_parameterization(self.parameterization)
+
+    def fan_in(self, channels: int) -> int:
+        return int(channels * np.prod(self.filter_shape))
+
+    def init(self, rng, input_shape):
+        channels = int(input_shape[-1])
+        spatial = tuple(len(window_positions(n, f, s, self.padding)[0])
+                        for n, f, s in zip(input_shape[1:-1], self.filter_shape, self.strides))
+        w = rng.standard_normal(self.filter_shape + (channels, self.out_chan))
+        b = rng.standard_normal(self.out_chan) if self.b_std is not None else None
+        if self.parameterization == "standard":
+            w *= self.W_std / math.sqrt(self.fan_in(channels))
+            if b is not None:
+                b *= self.b_std
+        return (input_shape[0],) + spatial + (self.out_chan,), (w, b)
+
+    def apply(self, params, x):
+        w, b = params
+        if x.ndim != len(self.filter_shape) + 2:
+            raise ValueError(f"x: expected {len(self.filter_shape)} spatial axes, got shape {x.shape}")
+        patches = _windows(x, self.filter_shape, self.strides, self.padding)
+        k = len(self.filter_shape) + 1
+        y = np.tensordot(patches, w, axes=(tuple(range(patches.ndim - k, patches.ndim)),
+                                           tuple(range(k))))
+        if self.parameterization == "ntk":
+            y *= self.W_std / math.sqrt(self.fan_in(x.shape[-1]))
+            if b is not None:
+                y += self.b_std * b
+        elif b is not None:
+            y += b
+        return y
+
+
+@dataclasses.dataclass(frozen=True)
+class AvgPool(Layer):
+    """Average over windows; divided by the full window size even at SAME borders."""
+
+    window_shape: tuple
+    strides: tuple | None = None
+    padding: str = "VALID"
+
+    needs_full_spatial = True
+
+    def __post_init__(self):
+        window = _check_shape_tuple("window_shape", self.window_shape)
+        strides = _check_shape_tuple("strides", self.strides, allow_none=True) or (1,) * len(window)
+        if len(strides) != len(window):
+            raise ValueError(f"strides: {strides} must have one entry per window axis {window}")
+        object.__setattr__(self, "window_shape", window)
+        object.__setattr__(self, "strides", strides)
+        _check_padding(self.padding)
+
+    def init(self, rng, input_shape):
+        spatial = tuple(len(window_positions(n, f, s, self.padding)[0])
+                        for n, f, s in zip(input_shape[1:-1], self.window_shape, self.strides))
+        return (input_shape[0],) + spatial + (input_shape[-1],), ()
+
+    def apply(self, params, x):
+        patches = _windows(x, self.window_shape, self.strides, self.padding)
+        k = len(self.window_shape)
+        return patches.mean(axis=tuple(range(patches.ndim - k - 1, patches.ndim - 1)))
+
+
+@dataclasses.dataclass(frozen=True)
+class GlobalAvgPool(Layer):
+    """Average over all spatial positions: ``(N, *S, C) -> (N, C)``."""
+
+    needs_full_spatial = True
+
+    def init(self, rng, input_shape):
+        return (input_shape[0], input_shape[-1]), ()
+
+    def apply(self, params, x):
+        return x.mean(axis=tuple(range(1, x.ndim - 1)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Flatten(Layer):
+    """``(N, *S, C) -> (N, prod(S) C)``; its kernel averages the per-position diagonal."""
+
+    def init(self, rng, input_shape):
+        return (input_shape[0], int(np.prod(input_shape[1:]))), ()
+
+    def apply(self, params, x):
+        return x.reshape(x.shape[0], -1)
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerNorm(Layer):
+    """Normalise over the channel axis: ``(x - mean) / sqrt(var + eps)`` (only ``axis=-1``)."""
+
+    axis: int = -1
+    eps: float = 1e-12
+
+    def __post_init__(self):
+        if self.axis != -1:
+            raise NotImplementedError("LayerNorm: only axis=-1 (the channel axis) is supported")
+        eps = _check_std("eps", self.eps, False)
+        object.__setattr__(self, "eps", eps)
+
+    def apply(self, params, x):
+        mean = x.mean(axis=-1, keepdims=True)
+        var = x.var(axis=-1, keepdims=True)
+        return (x - mean) / np.sqrt(self.eps + var)
+
+
+for _name in ("Conv", "AvgPool", "GlobalAvgPool", "Flatten", "LayerNorm"):
+    register_layer(_name, globals()[_name])
+__all__ += ["Conv", "AvgPool", "GlobalAvgPool", "Flatten", "LayerNorm", "PADDINGS",
+            "window_positions"]

@@ -14,7 +14,8 @@ The layer constructors are those of :mod:`nnphys.architecture`; :func:`serial` w
 them into a :class:`Network` with ``kernel``, ``init`` and ``apply``.
 """
 
-from ...architecture import (ABRelu, Abs, Cos, Dense, Elementwise, Erf, Exp, FanInSum,
+from ...architecture import (ABRelu, Abs, AvgPool, Conv, Cos, Dense, Flatten, GlobalAvgPool,
+                             LayerNorm, Elementwise, Erf, Exp, FanInSum,
                              FanOut, Gaussian, Gelu, Hermite, Identity, LeakyRelu, Monomial,
                              Polynomial, Rbf, RectifiedMonomial, Relu, Sigmoid_like, Sign, Sin,
                              Tanh, parse_spec)
@@ -24,7 +25,7 @@ from .predict import Prediction, gp_inference, gradient_descent_mse
 from .symbolic import DualKernel, dual_kernel
 
 __all__ = [
-    "ABRelu", "Abs", "Cos", "Dense", "Elementwise", "Erf", "Exp", "FanInSum", "FanOut",
+    "ABRelu", "Abs", "AvgPool", "Conv", "Flatten", "GlobalAvgPool", "LayerNorm", "Cos", "Dense", "Elementwise", "Erf", "Exp", "FanInSum", "FanOut",
     "Gaussian", "Gelu", "Hermite", "Identity", "LeakyRelu", "Monomial", "Polynomial", "Rbf",
     "RectifiedMonomial", "Relu", "Sigmoid_like", "Sign", "Sin", "Tanh", "Kernel",
     "input_kernel", "Network", "parallel", "serial", "from_spec", "Prediction", "gp_inference",

@@ -125,3 +125,6 @@ def _fan_in_sum(layer: arch.FanInSum, ks):
 
     return first.replace(nngp=total("nngp"), ntk=total("ntk"), cov1=total("cov1"),
                          cov2=total("cov2"), channels=first.channels)
+
+
+from . import spatial  # noqa: E402,F401  (registers the convolutional layers)

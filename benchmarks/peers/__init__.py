@@ -1,0 +1,1 @@
+"""Helpers that run peer libraries in their own environments (never dependencies)."""
