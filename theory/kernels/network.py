@@ -76,8 +76,7 @@ class Network:
         layout = "fc" if x1.ndim == 2 else _layout_for(self.spec)
         k = _blocked(self.spec, x1, x2, layout, need_ntk, block_size)
         for name in gets:
-            value = getattr(k, name)
-            if not np.all(np.isfinite(value)):
+            if not _finite(getattr(k, name), k.x1_is_x2):
                 raise NumericalError(
                     f"{name}: the kernel overflowed or became undefined in this network "
                     "(very deep net with growing variances?); reduce W_std or the depth")
@@ -97,6 +96,19 @@ class Network:
     def apply(self, params, x):
         """The finite-width network's output on ``x`` (numpy, float64)."""
         return self.spec.apply(params, arch.check_input(x, "x"))
+
+
+def _finite(value: np.ndarray, symmetric: bool) -> bool:
+    """Whether a kernel is free of NaN and infinity.
+
+    A symmetric fully connected NNGP or NTK is positive semi-definite, so by Cauchy-Schwarz
+    ``|K_ij| <= sqrt(K_ii K_jj)``: a finite diagonal bounds every entry, and the layer maps
+    produce no NaN from finite arguments (correlations are clipped to [-1, 1]); checking the
+    diagonal then suffices. Other kernels are checked entry by entry.
+    """
+    if symmetric and value.ndim == 2:
+        return bool(np.all(np.isfinite(np.diagonal(value))))
+    return bool(_fused.all_finite(value)) if value.ndim == 2 else bool(np.all(np.isfinite(value)))
 
 
 def serial(*layers) -> Network:
