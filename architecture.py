@@ -596,6 +596,18 @@ def _literal(node: ast.AST) -> Any:
 # ---------------------------------------------------------------------------------------
 # Convolutional and structural layers (NHWC; any number of spatial dimensions)
 # ---------------------------------------------------------------------------------------
+#
+# Conventions of neural-tangents 0.6.5 (``stax.Conv``, ``AvgPool``, ``GlobalAvgPool``,
+# ``Flatten``, ``LayerNorm``), finite width here and infinite width in
+# ``nnphys.theory.kernels.spatial``:
+#
+# * padding "SAME" pads ``total = max((n_out - 1) * stride + window - size, 0)`` positions,
+#   ``total // 2`` before and the rest after (XLA's split), with ``n_out = ceil(size /
+#   stride)``; "CIRCULAR" pads the same amounts by wrapping around; "VALID" does not pad
+#   and has ``n_out = (size - window) // stride + 1``;
+# * ``Conv`` defaults to "VALID" padding and no bias, as in neural-tangents;
+# * ``AvgPool`` divides by the full window size even where SAME padding cuts the window
+#   (neural-tangents' default ``normalize_edges=False``).
 
 PADDINGS = ("SAME", "VALID", "CIRCULAR")
 
@@ -604,12 +616,13 @@ def _check_shape_tuple(name: str, value, allow_none: bool = False):
     if value is None and allow_none:
         return None
     try:
-        values = tuple(int(v) for v in value)
-    except TypeError:
+        values = tuple(value)
+        ints = tuple(int(v) for v in values)
+    except (TypeError, ValueError):
         raise ValueError(f"{name}: must be a tuple of positive integers, got {value!r}") from None
-    if not values or any(v < 1 for v in values) or any(int(v) != v for v in value):
+    if not ints or any(isinstance(v, bool) or v != i or i < 1 for v, i in zip(values, ints)):
         raise ValueError(f"{name}: must be a tuple of positive integers, got {value!r}")
-    return values
+    return ints
 
 
 def _check_padding(padding: str, allowed=PADDINGS) -> str:
@@ -618,24 +631,34 @@ def _check_padding(padding: str, allowed=PADDINGS) -> str:
     return padding
 
 
-def window_positions(size: int, window: int, stride: int, padding: str):
-    """Input position of every (output position, window offset), and whether it is real.
+def window_padding(size: int, window: int, stride: int, padding: str,
+                   name: str = "window") -> tuple[int, int, int]:
+    """``(n_out, low, high)``: outputs along one axis and the padding before / after it.
 
-    ``SAME`` (and ``CIRCULAR``) pad so that there are ``ceil(size / stride)`` outputs, the
-    padding split as in XLA (``low = total // 2``); ``SAME`` pads with zeros (``valid`` is
-    False there), ``CIRCULAR`` wraps around; ``VALID`` has ``(size - window) // stride + 1``
-    outputs and no padding. Returns ``(index, valid)``, both ``(n_out, window)``.
+    Output ``p`` reads the padded positions ``p * stride + k``, ``k < window``, i.e. the
+    input positions ``p * stride + k - low``. ``name`` is the argument named in errors.
+
+    Raises:
+        ValueError: VALID padding with a window larger than the input.
     """
     if padding == "VALID":
         n_out = (size - window) // stride + 1
         if n_out < 1:
-            raise ValueError(f"window: {window} is larger than the input size {size} "
+            raise ValueError(f"{name}: {window} is larger than the input size {size} "
                              "(VALID padding)")
-        low = 0
-    else:
-        n_out = -(-size // stride)
-        total = max((n_out - 1) * stride + window - size, 0)
-        low = total // 2
+        return n_out, 0, 0
+    n_out = -(-size // stride)
+    total = max((n_out - 1) * stride + window - size, 0)
+    return n_out, total // 2, total - total // 2
+
+
+def window_positions(size: int, window: int, stride: int, padding: str, name: str = "window"):
+    """Input position of every (output position, window offset), and whether it is real.
+
+    Returns ``(index, valid)``, both ``(n_out, window)``: SAME marks padded positions
+    invalid (they read zeros), CIRCULAR wraps them around, VALID has none.
+    """
+    n_out, low, _ = window_padding(size, window, stride, padding, name)
     index = np.arange(n_out)[:, None] * stride + np.arange(window)[None, :] - low
     if padding == "CIRCULAR":
         return index % size, np.ones(index.shape, dtype=bool)
@@ -643,35 +666,58 @@ def window_positions(size: int, window: int, stride: int, padding: str):
     return np.clip(index, 0, size - 1), valid
 
 
-def _windows(x: np.ndarray, window: tuple, strides: tuple, padding: str) -> np.ndarray:
+def _check_spatial(name: str, shape: tuple, window: tuple, layer: str) -> tuple:
+    spatial = tuple(shape[1:-1])
+    if len(spatial) != len(window):
+        raise ValueError(f"{layer}: input shape {tuple(shape)} has {len(spatial)} spatial axes, "
+                         f"{name} {window} has {len(window)}")
+    return spatial
+
+
+def _windows(x: np.ndarray, window: tuple, strides: tuple, padding: str, name: str) -> np.ndarray:
     """``(N, *out, *window, C)`` patches of an NHWC array (zeros outside for SAME)."""
     patches = x
     for axis, (w, s) in enumerate(zip(window, strides)):
-        index, valid = window_positions(x.shape[1 + axis], w, s, padding)
+        index, valid = window_positions(x.shape[1 + axis], w, s, padding, name)
         ax = 1 + axis
         taken = np.take(patches, index.ravel(), axis=ax)
-        new_shape = patches.shape[:ax] + index.shape + patches.shape[ax + 1:]
-        taken = taken.reshape(new_shape)
-        mask_shape = [1] * taken.ndim
-        mask_shape[ax], mask_shape[ax + 1] = index.shape
-        taken = taken * valid.reshape(mask_shape)
-        # move the window offset axis to the end (before channels)
-        patches = np.moveaxis(taken, ax + 1, -2)
+        taken = taken.reshape(patches.shape[:ax] + index.shape + patches.shape[ax + 1:])
+        if not valid.all():
+            mask_shape = [1] * taken.ndim
+            mask_shape[ax], mask_shape[ax + 1] = index.shape
+            taken = taken * valid.reshape(mask_shape)
+        patches = np.moveaxis(taken, ax + 1, -2)      # window offsets go before channels
     return patches
 
 
 @dataclasses.dataclass(frozen=True)
 class Conv(Layer):
-    """Convolution over the spatial axes of NHWC inputs (neural-tangents' ``Conv``).
+    """Convolution over the spatial axes of NHWC inputs (neural-tangents' ``stax.Conv``).
 
-    ``y[p] = sum_{f, c} W[f, c, :] x[p * stride + f - pad, c] + b``, with the weights scaled
-    by ``W_std / sqrt(C * prod(filter_shape))`` in the NTK parameterization.
+    ``y[p, o] = sum_{f, c} W[f, c, o] x[p * strides + f - low, c] + b[o]``, with the
+    weights ``W ~ N(0, 1)`` of shape ``filter_shape + (C, out_chan)`` scaled by
+    ``W_std / sqrt(C * prod(filter_shape))`` in the forward pass (``"ntk"``) or at
+    initialisation (``"standard"``), and the bias by ``b_std``.
+
+    Args:
+        out_chan: output channels (the width; the NTK-parameterized kernel ignores it).
+        filter_shape: one positive size per spatial axis, e.g. ``(3, 3)``.
+        strides: one positive stride per spatial axis; None means all ones.
+        padding: ``"VALID"`` (default, as in neural-tangents), ``"SAME"`` (zeros) or
+            ``"CIRCULAR"`` (periodic).
+        W_std, b_std: weight and bias standard deviations; ``b_std=None``: no bias.
+        parameterization: ``"ntk"`` or ``"standard"``.
+
+    Raises:
+        ValueError: naming the argument, for a non-positive ``out_chan`` or filter size,
+            strides of the wrong length, an unknown padding or parameterization, or a
+            negative / non-finite ``W_std`` or ``b_std``.
     """
 
     out_chan: int
     filter_shape: tuple
     strides: tuple | None = None
-    padding: str = "SAME"
+    padding: str = "VALID"
     W_std: float = 1.0
     b_std: float | None = None
     parameterization: str = "ntk"
@@ -692,25 +738,29 @@ class Conv(Layer):
         _check_parameterization(self.parameterization)
 
     def fan_in(self, channels: int) -> int:
+        """``channels * prod(filter_shape)``: the fan-in of one output unit."""
         return int(channels * np.prod(self.filter_shape))
 
+    def output_spatial(self, spatial: tuple) -> tuple:
+        """Spatial shape of the output for an input of spatial shape ``spatial``."""
+        return tuple(window_padding(n, f, s, self.padding, "filter_shape")[0]
+                     for n, f, s in zip(spatial, self.filter_shape, self.strides))
+
     def init(self, rng, input_shape):
+        spatial = _check_spatial("filter_shape", input_shape, self.filter_shape, "Conv")
         channels = int(input_shape[-1])
-        spatial = tuple(len(window_positions(n, f, s, self.padding)[0])
-                        for n, f, s in zip(input_shape[1:-1], self.filter_shape, self.strides))
         w = rng.standard_normal(self.filter_shape + (channels, self.out_chan))
         b = rng.standard_normal(self.out_chan) if self.b_std is not None else None
         if self.parameterization == "standard":
             w *= self.W_std / math.sqrt(self.fan_in(channels))
             if b is not None:
                 b *= self.b_std
-        return (input_shape[0],) + spatial + (self.out_chan,), (w, b)
+        return (input_shape[0],) + self.output_spatial(spatial) + (self.out_chan,), (w, b)
 
     def apply(self, params, x):
         w, b = params
-        if x.ndim != len(self.filter_shape) + 2:
-            raise ValueError(f"x: expected {len(self.filter_shape)} spatial axes, got shape {x.shape}")
-        patches = _windows(x, self.filter_shape, self.strides, self.padding)
+        _check_spatial("filter_shape", x.shape, self.filter_shape, "Conv")
+        patches = _windows(x, self.filter_shape, self.strides, self.padding, "filter_shape")
         k = len(self.filter_shape) + 1
         y = np.tensordot(patches, w, axes=(tuple(range(patches.ndim - k, patches.ndim)),
                                            tuple(range(k))))
@@ -725,13 +775,25 @@ class Conv(Layer):
 
 @dataclasses.dataclass(frozen=True)
 class AvgPool(Layer):
-    """Average over windows; divided by the full window size even at SAME borders."""
+    """Average over windows of the spatial axes (neural-tangents' ``stax.AvgPool``).
+
+    CIRCULAR wraps around; SAME pads with zeros.
+
+    Args:
+        window_shape: one positive size per spatial axis.
+        strides: one positive stride per spatial axis; None means all ones.
+        padding: ``"VALID"`` (default), ``"SAME"`` or ``"CIRCULAR"``.
+        normalize_edges: False (default, as neural-tangents): divide by the full window
+            size even where SAME padding cuts the window; True: by the number of input
+            positions in the window (``jax.example_libraries.stax.AvgPool``).
+    """
 
     window_shape: tuple
     strides: tuple | None = None
     padding: str = "VALID"
+    normalize_edges: bool = False
 
-    needs_full_spatial = True
+    needs_full_spatial = True      # mixes covariances of different positions
 
     def __post_init__(self):
         window = _check_shape_tuple("window_shape", self.window_shape)
@@ -741,23 +803,45 @@ class AvgPool(Layer):
         object.__setattr__(self, "window_shape", window)
         object.__setattr__(self, "strides", strides)
         _check_padding(self.padding)
+        if not isinstance(self.normalize_edges, (bool, np.bool_)):
+            raise ValueError("normalize_edges: must be True or False, got "
+                             f"{self.normalize_edges!r}")
+
+    def weights(self, spatial: tuple) -> list:
+        """Per spatial axis, the factor ``1 / (window entries averaged)`` of each output."""
+        out = []
+        for n, w, s in zip(spatial, self.window_shape, self.strides):
+            _, valid = window_positions(n, w, s, self.padding, "window_shape")
+            count = valid.sum(axis=1) if self.normalize_edges else np.full(len(valid), w)
+            out.append(1.0 / count)
+        return out
+
+    def output_spatial(self, spatial: tuple) -> tuple:
+        """Spatial shape of the output for an input of spatial shape ``spatial``."""
+        return tuple(window_padding(n, f, s, self.padding, "window_shape")[0]
+                     for n, f, s in zip(spatial, self.window_shape, self.strides))
 
     def init(self, rng, input_shape):
-        spatial = tuple(len(window_positions(n, f, s, self.padding)[0])
-                        for n, f, s in zip(input_shape[1:-1], self.window_shape, self.strides))
-        return (input_shape[0],) + spatial + (input_shape[-1],), ()
+        spatial = _check_spatial("window_shape", input_shape, self.window_shape, "AvgPool")
+        return (input_shape[0],) + self.output_spatial(spatial) + (input_shape[-1],), ()
 
     def apply(self, params, x):
-        patches = _windows(x, self.window_shape, self.strides, self.padding)
+        _check_spatial("window_shape", x.shape, self.window_shape, "AvgPool")
+        patches = _windows(x, self.window_shape, self.strides, self.padding, "window_shape")
         k = len(self.window_shape)
-        return patches.mean(axis=tuple(range(patches.ndim - k - 1, patches.ndim - 1)))
+        y = patches.sum(axis=tuple(range(patches.ndim - k - 1, patches.ndim - 1)))
+        for i, weight in enumerate(self.weights(x.shape[1:-1])):
+            shape = [1] * y.ndim
+            shape[1 + i] = len(weight)
+            y = y * weight.reshape(shape)
+        return y
 
 
 @dataclasses.dataclass(frozen=True)
 class GlobalAvgPool(Layer):
-    """Average over all spatial positions: ``(N, *S, C) -> (N, C)``."""
+    """Average over all spatial positions: ``(N, *S, C) -> (N, C)`` (no-op on ``(N, C)``)."""
 
-    needs_full_spatial = True
+    needs_full_spatial = True      # reads covariances of all position pairs
 
     def init(self, rng, input_shape):
         return (input_shape[0], input_shape[-1]), ()
@@ -779,24 +863,59 @@ class Flatten(Layer):
 
 @dataclasses.dataclass(frozen=True)
 class LayerNorm(Layer):
-    """Normalise over the channel axis: ``(x - mean) / sqrt(var + eps)`` (only ``axis=-1``)."""
+    """``(x - mean) / sqrt(var + eps)`` over the axes ``axis`` (neural-tangents' ``LayerNorm``).
 
-    axis: int = -1
+    Args:
+        axis: an axis or tuple of axes of the ``(N, *S, C)`` input; it must include the
+            channel axis (``-1``) and not the batch axis (0). ``-1``: per position over
+            channels; ``(1, 2, 3)`` on NHWC: over the whole image.
+        eps: added to the variance, ``>= 0``.
+
+    The kernel (neural-tangents') divides by the per-input variances averaged over the
+    spatial axes in ``axis``; it neglects the mean, so it holds for zero-mean Gaussian
+    inputs such as the output of a ``Dense`` or ``Conv`` layer.
+    """
+
+    axis: int | tuple = -1
     eps: float = 1e-12
 
     def __post_init__(self):
-        if self.axis != -1:
-            raise NotImplementedError("LayerNorm: only axis=-1 (the channel axis) is supported")
-        eps = _check_std("eps", self.eps, False)
-        object.__setattr__(self, "eps", eps)
+        axes = self.axis if isinstance(self.axis, (tuple, list)) else (self.axis,)
+        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer))
+                           for a in axes):
+            raise ValueError(f"axis: must be an int or a tuple of ints, got {self.axis!r}")
+        if isinstance(self.axis, (tuple, list)):
+            object.__setattr__(self, "axis", tuple(int(a) for a in axes))
+        else:
+            object.__setattr__(self, "axis", int(self.axis))
+        object.__setattr__(self, "eps", _check_std("eps", self.eps, False))
+
+    def axes(self, ndim: int) -> tuple:
+        """The normalised axes as sorted non-negative ints, for ``ndim``-dimensional inputs.
+
+        Raises:
+            ValueError: an axis out of range, the channel axis missing, or the batch
+                axis included.
+        """
+        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
+        if any(not -ndim <= a < ndim for a in axes):
+            raise ValueError(f"axis: {self.axis} is out of range for {ndim}-dimensional inputs")
+        canonical = tuple(sorted({a % ndim for a in axes}))
+        if ndim - 1 not in canonical:
+            raise ValueError(f"axis: {self.axis} must include the channel axis (-1); the "
+                             "kernel has no infinite-width limit otherwise")
+        if 0 in canonical:
+            raise ValueError(f"axis: {self.axis} includes the batch axis 0 (not supported)")
+        return canonical
 
     def apply(self, params, x):
-        mean = x.mean(axis=-1, keepdims=True)
-        var = x.var(axis=-1, keepdims=True)
+        axes = self.axes(x.ndim)
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True)
         return (x - mean) / np.sqrt(self.eps + var)
 
 
 for _name in ("Conv", "AvgPool", "GlobalAvgPool", "Flatten", "LayerNorm"):
     register_layer(_name, globals()[_name])
 __all__ += ["Conv", "AvgPool", "GlobalAvgPool", "Flatten", "LayerNorm", "PADDINGS",
-            "window_positions"]
+            "window_padding", "window_positions"]

@@ -140,7 +140,13 @@ def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
         f2 = x2.reshape(x2.shape[0], -1, channels)
         nngp = np.einsum("ipc,jqc->ijpq", f1, f2, optimize=True) / channels
         nngp = nngp.reshape(nngp.shape[:2] + spatial + spatial)
-        cov1 = (np.einsum("ipc,iqc->ipq", f1, f1) / channels).reshape((x1.shape[0],) + spatial * 2)
+        if same:
+            # from the Gram array itself, so q12 == q11 == q22 bitwise at identical inputs
+            n = x1.shape[0]
+            cov1 = nngp[np.arange(n), np.arange(n)].copy()
+        else:
+            cov1 = (np.einsum("ipc,iqc->ipq", f1, f1) / channels).reshape(
+                (x1.shape[0],) + spatial * 2)
         cov2 = cov1 if same else (np.einsum("ipc,iqc->ipq", f2, f2) / channels).reshape(
             (x2.shape[0],) + spatial * 2)
     else:

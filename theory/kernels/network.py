@@ -144,26 +144,39 @@ def _block_sizes(block_size, x1, layout) -> tuple[int, int]:
     return int(sizes[0]), int(sizes[1])
 
 
+def _transpose_pair(arr: np.ndarray, layout: str) -> np.ndarray:
+    """The kernel block of (x2, x1) from that of (x1, x2)."""
+    if layout == "full":
+        d = (arr.ndim - 2) // 2
+        axes = (1, 0) + tuple(range(2 + d, 2 + 2 * d)) + tuple(range(2, 2 + d))
+        return arr.transpose(axes)
+    return np.swapaxes(arr, 0, 1)
+
+
 def _blocked(spec, x1, x2, layout, need_ntk, block_size) -> Kernel:
+    """Evaluate in blocks of inputs; with ``x2 = None`` the same block size is used on both
+    sides (so every identical pair sits in a diagonal block, evaluated with ``x2 = None``)
+    and blocks below the diagonal are the transposes of those above."""
     n1 = x1.shape[0]
     n2 = n1 if x2 is None else x2.shape[0]
     b1, b2 = _block_sizes(block_size, x1, layout)
     if b1 >= n1 and b2 >= n2:
         return _unblocked(spec, x1, x2, layout, need_ntk)
     symmetric = x2 is None
+    if symmetric:
+        b2 = b1 = min(b1, b2)
     x2_full = x1 if symmetric else x2
     rows = [slice(i, min(i + b1, n1)) for i in range(0, n1, b1)]
     cols = [slice(j, min(j + b2, n2)) for j in range(0, n2, b2)]
-    nngp = ntk = None
+    nngp = ntk = template = None
     cov1 = [None] * len(rows)
     cov2 = [None] * len(cols)
-    template = None
     for bi, r in enumerate(rows):
         for bj, c in enumerate(cols):
-            if symmetric and r == c:
-                k = _unblocked(spec, x1[r], None, layout, need_ntk)
-            else:
-                k = _unblocked(spec, x1[r], x2_full[c], layout, need_ntk)
+            if symmetric and bj < bi:
+                continue
+            k = _unblocked(spec, x1[r], None if symmetric and bi == bj else x2_full[c],
+                           layout, need_ntk)
             if nngp is None:
                 template = k
                 nngp = np.empty((n1, n2) + k.nngp.shape[2:])
@@ -171,7 +184,12 @@ def _blocked(spec, x1, x2, layout, need_ntk, block_size) -> Kernel:
             nngp[r, c] = k.nngp
             if ntk is not None:
                 ntk[r, c] = k.ntk
-            cov1[bi] = k.cov1
-            cov2[bj] = k.cov2
+            if symmetric and bj > bi:
+                nngp[c, r] = _transpose_pair(k.nngp, k.layout)
+                if ntk is not None:
+                    ntk[c, r] = _transpose_pair(k.ntk, k.layout)
+            if not symmetric or bi == bj:
+                cov1[bi] = k.cov1
+                cov2[bj] = k.cov2
     return template.replace(nngp=nngp, ntk=ntk, cov1=np.concatenate(cov1),
                             cov2=np.concatenate(cov2), x1_is_x2=symmetric)

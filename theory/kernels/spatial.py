@@ -1,9 +1,10 @@
 """Kernel maps of convolution, average pooling, flattening and layer normalisation.
 
-Conventions of neural-tangents 0.6.5 (Novak et al. 2019, arXiv:1810.05148, Sec. 2 and
-App. E; Arora et al. 2019, arXiv:1904.11955, Sec. 4 for the CNTK). A kernel carries its
-spatial axes in one of two layouts (:mod:`.kernel`): ``"diagonal"`` keeps the covariance of
-each position with itself, ``K[i, j, p]``; ``"full"`` keeps all pairs, ``K[i, j, p, p']``.
+Conventions of neural-tangents 0.6.5 (CNN-GP: Novak et al. 2019, arXiv:1810.05148;
+CNTK: Arora et al. 2019, arXiv:1904.11955; Novak et al. 2020, arXiv:1912.02803). A
+kernel carries its spatial axes in one of two layouts (:mod:`.kernel`): ``"diagonal"``
+keeps the covariance of each position with itself, ``K[i, j, p]``; ``"full"`` keeps all
+pairs, ``K[i, j, p, p']``.
 
 **Conv** (filter ``F``, ``|F| = prod(filter_shape)``, strides ``s``; positions of the padded
 input, see :func:`nnphys.architecture.window_padding`). The weights are shared, so both
@@ -19,7 +20,8 @@ with zero padding (SAME; the sum is still divided by the full ``|F|``), periodic
 
 **AvgPool** (window ``A``) averages activations, so the two positions move independently:
 ``K'[p, p'] = 1 / |A|^2 sum_{a, a'} K[s p + a, s p' + a']`` (full layout only, also for the
-NTK); the division is by the full window even at SAME borders (``normalize_edges=False``).
+NTK); the division is by the full window even at SAME borders (``normalize_edges=False``,
+the default) or by the number of input positions in each window (``normalize_edges=True``).
 
 **GlobalAvgPool** averages the full covariance over all position pairs; **Flatten** averages
 the per-position diagonal (cross-position terms never reach a Dense readout); both return
@@ -28,14 +30,18 @@ the fully connected layout ``"fc"`` and are no-ops on it.
 **LayerNorm** over the channel axis and the spatial axes ``A`` of ``axis``:
 ``K'[p, p'] = K[p, p'] / sqrt(v1[p] v2[p'])`` with ``v[p] = eps + <K[q, q]>_{q ~ p}``, the
 self-covariance averaged over the positions ``q`` that share ``p``'s coordinates outside
-``A``; the NTK is divided likewise.
+``A``; the NTK is divided likewise. The mean subtraction is neglected, which is exact in
+the limit for zero-mean Gaussian inputs (a ``Dense``/``Conv`` output, or a sum of them);
+neural-tangents refuses other inputs, nnphys does not check.
 
 **Algorithm.** Every map is separable over the spatial axes and applied one axis (or one
-pair of position axes, in the full layout) at a time: the array is padded once (zeros or a
-periodic wrap) and the window sum is a loop over the window offsets of strided slices
-(views) of the padded array, so the cost is ``window x output size`` per axis and nothing
-of size ``(prod S)^2 x (prod S)^2`` is ever built. Memory stays at a few arrays of the
-size of the current block's kernel (``Network.kernel`` evaluates blocks of inputs).
+pair of position axes, in the full layout) at a time. A window sum is a loop over the
+window offsets, each adding one strided slice (a view) of the input to a rectangle of the
+output: zero padding is never built, periodic padding is one gather. The cost is
+``window x output size`` per axis, nothing of size ``(prod S)^2 x (prod S)^2`` is ever
+formed, and memory stays at a few arrays of the size of the current block's kernel
+(``Network.kernel`` evaluates blocks of inputs). Every map is elementwise in the pair of
+inputs, so blocked and whole evaluations agree bit for bit.
 """
 
 from __future__ import annotations
@@ -77,7 +83,7 @@ def _window_sum(arr: np.ndarray, axes: tuple, size: int, window: int, stride: in
     if padding == "CIRCULAR" and (low or high):
         arr = _wrap(arr, axes, size, low, high)
         size, low = size + low + high, 0
-    out = None
+    full, partial = [], []
     for k in range(window):
         # outputs p whose input s p + k - low lies inside [0, size)
         first = max(0, -((k - low) // stride))
@@ -91,15 +97,22 @@ def _window_sum(arr: np.ndarray, axes: tuple, size: int, window: int, stride: in
             src[ax] = slice(begin, begin + stride * (last - first) + 1, stride)
             dst[ax] = slice(first, last + 1)
         view = arr[tuple(src)]
-        if out is None:
-            if first == 0 and last == n_out - 1:
-                out = np.array(view)
-                continue
-            shape = list(arr.shape)
-            for ax in axes:
-                shape[ax] = n_out
-            out = np.zeros(shape, dtype=arr.dtype)
-        out[tuple(dst)] += view
+        (full if first == 0 and last == n_out - 1 else partial).append((tuple(dst), view))
+    # start from offsets that cover every output (one pass fewer than zeros + adds)
+    if len(full) >= 2:
+        out = full[0][1] + full[1][1]
+        rest = full[2:] + partial
+    elif full:
+        out = np.array(full[0][1])
+        rest = partial
+    else:
+        shape = list(arr.shape)
+        for ax in axes:
+            shape[ax] = n_out
+        out = np.zeros(shape, dtype=arr.dtype)
+        rest = partial
+    for dst, view in rest:
+        out[dst] += view
     return out
 
 
@@ -190,12 +203,20 @@ def _avg_pool(layer: arch.AvgPool, k) -> Kernel:
     if k.layout != "full":
         raise ValueError("AvgPool: needs the full spatial layout (it mixes covariances of "
                          "different positions); Network.kernel chooses it automatically")
-    scale = 1.0 / float(np.prod(layer.window_shape)) ** 2
+    d = k.n_spatial
+    weights = layer.weights(k.spatial_shape)
 
     def pool(arr, batch_ndim):
         out = _pool_sum(arr, batch_ndim, k.spatial_shape, layer.window_shape, layer.strides,
                         layer.padding)
-        return out * scale
+        if not layer.normalize_edges:       # one scalar: 1 / |A|^2
+            return out * (1.0 / float(np.prod(layer.window_shape)) ** 2)
+        for i, weight in enumerate(weights):
+            for ax in (batch_ndim + i, batch_ndim + d + i):
+                shape = [1] * out.ndim
+                shape[ax] = len(weight)
+                out = out * weight.reshape(shape)
+        return out
 
     cov1 = pool(k.cov1, 1)
     return k.replace(nngp=pool(k.nngp, 2), ntk=None if k.ntk is None else pool(k.ntk, 2),
