@@ -140,14 +140,19 @@ class Dense(Layer):
 
     def apply(self, params, x):
         w, b = params
-        y = x @ w
-        if self.parameterization == "ntk":
-            y *= self.W_std / math.sqrt(w.shape[0])
-            if b is not None:
-                y += self.b_std * b
-        elif b is not None:
-            y += b
-        return y
+        return _scale_and_shift(x @ w, self, w.shape[0], b)
+
+
+def _scale_and_shift(y: np.ndarray, layer, fan_in: int, b) -> np.ndarray:
+    """Apply a linear layer's parameterization to ``y = x W``: the NTK parameterization's
+    ``W_std / sqrt(fan_in)`` and ``b_std`` factors, or the standard one's plain bias."""
+    if layer.parameterization == "ntk":
+        y *= layer.W_std / math.sqrt(fan_in)
+        if b is not None:
+            y += layer.b_std * b
+    elif b is not None:
+        y += b
+    return y
 
 
 @dataclasses.dataclass(frozen=True)
@@ -764,13 +769,7 @@ class Conv(Layer):
         k = len(self.filter_shape) + 1
         y = np.tensordot(patches, w, axes=(tuple(range(patches.ndim - k, patches.ndim)),
                                            tuple(range(k))))
-        if self.parameterization == "ntk":
-            y *= self.W_std / math.sqrt(self.fan_in(x.shape[-1]))
-            if b is not None:
-                y += self.b_std * b
-        elif b is not None:
-            y += b
-        return y
+        return _scale_and_shift(y, self, self.fan_in(x.shape[-1]), b)
 
 
 @dataclasses.dataclass(frozen=True)

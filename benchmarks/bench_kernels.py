@@ -13,29 +13,18 @@ variances, against ~1e-12 for ours). Ends with one JSON line.
 
 import argparse
 import json
-import statistics
-import time
-
 import numpy as np
 
 from nnphys.theory import kernels as nk
 
 try:
     from ._peer import neural_tangents_times
+    from .peers.nt_timing import median_time
 except ImportError:                                   # run as a script
     from _peer import neural_tangents_times
+    from peers.nt_timing import median_time
 
 ACTIVATIONS = {"relu": nk.Relu, "erf": nk.Erf, "tanh": nk.Tanh}
-
-
-def _median(fn, repeats=3):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv=None):
@@ -56,8 +45,8 @@ def main(argv=None):
         for _ in range(depth):
             layers += [nk.Dense(512, W_std=1.5, b_std=0.05), ACTIVATIONS[act]()]
         net = nk.serial(*layers, nk.Dense(1, W_std=1.5, b_std=0.05))
-        ours = _median(lambda: net.kernel(x))
-        gram = _median(lambda: x @ x.T)
+        ours = median_time(lambda: net.kernel(x))
+        gram = median_time(lambda: x @ x.T)
         key = f"{act}/{depth}/{n}"
         theirs = (peer or {}).get(key)
         ratio = theirs / ours if isinstance(theirs, float) else None

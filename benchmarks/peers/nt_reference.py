@@ -72,6 +72,29 @@ def conv_cases():
     return cases
 
 
+def _record(kernel_fn, key: str, kind: str, spec: str, data: dict) -> None:
+    """Store NNGP and NTK of ``(x1, x1)`` and ``(x1, x2)`` under ``key``."""
+    for tag, x2 in (("11", None), ("12", data[f"{kind}/x2"])):
+        k = kernel_fn(data[f"{kind}/x1"], x2, ("nngp", "ntk"))
+        data[f"{key}/nngp_{tag}"] = np.asarray(k.nngp, dtype=np.float64)
+        data[f"{key}/ntk_{tag}"] = np.asarray(k.ntk, dtype=np.float64)
+    data[f"{key}/spec"] = np.array(spec)
+    data[f"{key}/inputs"] = np.array(kind)
+
+
+def record_kernels(stax, namespace: dict, cases: dict, data: dict, prefix: str = "") -> dict:
+    """Evaluate every ``key -> (input kind, spec string)`` case with neural-tangents into
+    ``data`` (keys ``prefix + key``); returns the failures (recorded, not dropped)."""
+    failures = {}
+    for key, (kind, spec) in cases.items():
+        try:
+            _, _, kernel_fn = stax.serial(*eval(f"({spec},)", namespace))
+            _record(kernel_fn, prefix + key, kind, spec, data)
+        except Exception as exc:
+            failures[prefix + key] = f"{type(exc).__name__}: {exc}"
+    return failures
+
+
 def main():
     nt = import_neural_tangents()
     from jax import numpy as jnp
@@ -89,28 +112,12 @@ def main():
                            stax.ElementwiseNumerical(jnp.tanh, deg=1001,
                                                      df=lambda x: 1 - jnp.tanh(x) ** 2)),
     }
-    failures = {}
-    for key, (kind, spec) in cases.items():
-        try:
-            _, _, kernel_fn = stax.serial(*eval(f"({spec},)", namespace))
-            for tag, x2 in (("11", None), ("12", data[f"{kind}/x2"])):
-                k = kernel_fn(data[f"{kind}/x1"], x2, ("nngp", "ntk"))
-                data[f"{key}/nngp_{tag}"] = np.asarray(k.nngp, dtype=np.float64)
-                data[f"{key}/ntk_{tag}"] = np.asarray(k.ntk, dtype=np.float64)
-            data[f"{key}/spec"] = np.array(spec)
-            data[f"{key}/inputs"] = np.array(kind)
-        except Exception as exc:      # recorded in the file, not dropped
-            failures[key] = f"{type(exc).__name__}: {exc}"
+    failures = record_kernels(stax, namespace, cases, data)
     for key, (spec, layer) in numeric.items():
         dense = [eval(d, namespace) for d in
                  ("Dense(7, W_std=1.5, b_std=0.05)",) * 2 + ("Dense(1, W_std=1.5, b_std=0.05)",)]
         _, _, kernel_fn = stax.serial(dense[0], layer, dense[1], layer, dense[2])
-        for tag, x2 in (("11", None), ("12", data["fc/x2"])):
-            k = kernel_fn(data["fc/x1"], x2, ("nngp", "ntk"))
-            data[f"{key}/nngp_{tag}"] = np.asarray(k.nngp, dtype=np.float64)
-            data[f"{key}/ntk_{tag}"] = np.asarray(k.ntk, dtype=np.float64)
-        data[f"{key}/spec"] = np.array(spec)
-        data[f"{key}/inputs"] = np.array("fc")
+        _record(kernel_fn, key, "fc", spec, data)
     import jax
     data["meta"] = np.array(json.dumps({"neural_tangents": "0.6.5", "jax": jax.__version__,
                                         "failures": failures}))

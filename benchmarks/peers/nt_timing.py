@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from nt_import import import_neural_tangents  # noqa: E402
 
 
-def _median_time(fn, repeats=3):
+def median_time(fn, repeats=3):
+    """Median wall time of ``fn()`` over ``repeats`` runs after one warm-up run."""
     fn()                                   # compile / warm up
     times = []
     for _ in range(repeats):
@@ -46,7 +47,7 @@ def kernels(cases):
         kernel_fn = jax.jit(kernel_fn, static_argnames="get")
         x = np.random.default_rng(0).standard_normal((n, 784))
         try:
-            out[f"{act}/{depth}/{n}"] = _median_time(
+            out[f"{act}/{depth}/{n}"] = median_time(
                 lambda: jax.block_until_ready(kernel_fn(x, None, ("nngp", "ntk"))))
         except Exception as exc:          # e.g. out of memory: report, don't hide
             out[f"{act}/{depth}/{n}"] = f"{type(exc).__name__}: {str(exc)[:120]}"
@@ -67,7 +68,7 @@ def ensembles(spec):
             fn = nt.monte_carlo_kernel_fn(init_fn, apply_fn, jax.random.PRNGKey(1), networks,
                                           implementation=getattr(nt.NtkImplementation, impl),
                                           trace_axes=(-1,))
-            out[impl] = _median_time(
+            out[impl] = median_time(
                 lambda: jax.block_until_ready(fn(x, None, ("nngp", "ntk"))), repeats=1)
         except Exception as exc:
             out[impl] = f"{type(exc).__name__}: {str(exc)[:120]}"

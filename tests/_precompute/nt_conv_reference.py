@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "benchmarks", "peers"))
 from nt_import import import_neural_tangents  # noqa: E402
+from nt_reference import record_kernels  # noqa: E402
 
 OUT = os.path.join(ROOT, "tests", "data", "nt_conv_reference.npz")
 
@@ -153,19 +154,7 @@ def main():
     for kind, shape in shapes.items():
         data[f"{kind}/x1"] = rng.standard_normal((3,) + shape)
         data[f"{kind}/x2"] = rng.standard_normal((2,) + shape)
-    failures = {}
-    for name, (kind, spec) in KERNEL_CASES.items():
-        key = f"kernel/{name}"
-        try:
-            _, _, kernel_fn = stax.serial(*eval(f"({spec},)", namespace))
-            for tag, x2 in (("11", None), ("12", data[f"{kind}/x2"])):
-                k = kernel_fn(data[f"{kind}/x1"], x2, ("nngp", "ntk"))
-                data[f"{key}/nngp_{tag}"] = np.asarray(k.nngp, dtype=np.float64)
-                data[f"{key}/ntk_{tag}"] = np.asarray(k.ntk, dtype=np.float64)
-            data[f"{key}/spec"] = np.array(spec)
-            data[f"{key}/inputs"] = np.array(kind)
-        except Exception as exc:          # recorded in the file, not dropped
-            failures[key] = f"{type(exc).__name__}: {exc}"
+    failures = record_kernels(stax, namespace, KERNEL_CASES, data, prefix="kernel/")
     for name, (kind, spec) in APPLY_CASES.items():
         key = f"apply/{name}"
         x = rng.standard_normal((2,) + shapes[kind][:-1] + (3,))
