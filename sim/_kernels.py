@@ -6,18 +6,18 @@ from __future__ import annotations
 import numba
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def accumulate_layer(theta, hh, gg, weight_scale2, bias_scale2):  # pragma: no cover
     """``theta += (weight_scale2 * hh + bias_scale2) * gg`` in place: one Dense layer's
     contribution to the empirical NTK."""
-    for i in numba.prange(theta.shape[0]):
+    for i in range(theta.shape[0]):
         for j in range(theta.shape[1]):
             theta[i, j] += (weight_scale2 * hh[i, j] + bias_scale2) * gg[i, j]
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def multiply_inplace(g, d):  # pragma: no cover - compiled
     """``g *= d`` elementwise (back-propagation through ``phi'``)."""
-    for i in numba.prange(g.shape[0]):
+    for i in range(g.shape[0]):
         for j in range(g.shape[1]):
             g[i, j] *= d[i, j]
