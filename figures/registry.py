@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import pkgutil
 from typing import Callable
 
 import numpy as np
@@ -17,7 +18,6 @@ import numpy as np
 __all__ = ["Figure", "register", "figures", "make"]
 
 _FIGURES: dict[str, "Figure"] = {}
-_MODULES = ("kernels",)    # modules of nnphys.figures that register figures
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +38,12 @@ def register(figure: Figure) -> Figure:
 
 
 def figures() -> dict[str, Figure]:
-    """All registered figures, by name."""
-    for module in _MODULES:
-        importlib.import_module(f"nnphys.figures.{module}")
+    """All registered figures, by name (imports every module of nnphys.figures but the
+    registry: each registers its figures on import)."""
+    package = importlib.import_module("nnphys.figures")
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name != "registry" and not module.name.startswith("_"):
+            importlib.import_module(f"nnphys.figures.{module.name}")
     return dict(sorted(_FIGURES.items()))
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+import pkgutil
 from typing import Callable
 
 __all__ = ["Comparison", "register", "checks", "run", "compare"]
 
 _CHECKS: dict[str, Callable] = {}
-_FAMILIES = ("kernels",)     # modules of nnphys.validation that register checks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,9 +59,17 @@ def register(name: str):
     return wrap
 
 
+def _family_modules() -> list[str]:
+    """Every module of nnphys.validation except the registry itself: each one is a family
+    of checks (``kernels``, ``hebbian``, ...) that registers on import."""
+    package = importlib.import_module("nnphys.validation")
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
+                  if m.name != "registry" and not m.name.startswith("_"))
+
+
 def checks() -> dict[str, Callable]:
     """All registered checks, by name (imports every family module)."""
-    for family in _FAMILIES:
+    for family in _family_modules():
         importlib.import_module(f"nnphys.validation.{family}")
     return dict(sorted(_CHECKS.items()))
 

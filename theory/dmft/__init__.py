@@ -1,0 +1,2 @@
+"""Dynamical mean-field theory: random recurrent rate networks and gradient-descent
+learning of random-feature models."""
