@@ -24,7 +24,7 @@ from ... import architecture as arch
 from . import duals, hermite
 from .kernel import Kernel
 
-__all__ = ["register", "apply_layer"]
+__all__ = ["register", "apply_layer", "dual_function"]
 
 _KERNEL_FNS: dict[type, Callable] = {}
 
@@ -78,16 +78,20 @@ def _dense(layer: arch.Dense, k) -> Kernel:
     return k.replace(nngp=nngp, ntk=ntk, cov1=cov1, cov2=cov2, channels=layer.out_dim)
 
 
+def dual_function(layer: arch.Activation):
+    """``dual(q11, q12, q22, need_dot) -> (E[phi(u) phi(v)], E[phi'(u) phi'(v)] or None)``
+    for an activation: its closed form, or the Hermite series of an ``Elementwise``."""
+    if duals.has_closed_form(layer):
+        return functools.partial(duals.dual, layer)
+    if isinstance(layer, arch.ElementwiseFunction):
+        return functools.partial(hermite.dual, layer)
+    raise NotImplementedError(f"{layer!r}: no dual kernel; wrap the function in "
+                              "Elementwise(fn) to use quadrature")
+
+
 def _activation(layer: arch.Activation, k) -> Kernel:
     k = _single(k, layer)
-    if duals.has_closed_form(layer):
-        dual = functools.partial(duals.dual, layer)
-    elif isinstance(layer, arch.ElementwiseFunction):
-        dual = functools.partial(hermite.dual, layer)
-    else:
-        raise NotImplementedError(f"{layer!r}: no dual kernel; wrap the function in "
-                                  "Elementwise(fn) to use quadrature")
-    return k.map_elementwise(dual, need_ntk=k.ntk is not None)
+    return k.map_elementwise(dual_function(layer), need_ntk=k.ntk is not None)
 
 
 @register(arch.Serial)

@@ -1,0 +1,501 @@
+"""Mean-field signal propagation in deep random networks: fixed points, edge of chaos,
+depth scales, and the universality classes of criticality.
+
+A fully connected network ``z^(l+1) = W phi(z^(l)) + b`` with ``W_ij ~ N(0, sigma_w^2/n)``
+and ``b_i ~ N(0, sigma_b^2)`` propagates, at infinite width, the variance ``q`` of a
+preactivation and the correlation ``c`` of two inputs by (Poole, Lahiri, Raghu,
+Sohl-Dickstein & Ganguli 2016, arXiv:1606.05340, eqs. 3-5; Schoenholz, Gilmer, Ganguli &
+Sohl-Dickstein 2017, arXiv:1611.01232, eqs. 2-8)::
+
+    length map        q^(l+1) = sigma_w^2 E[phi(sqrt(q^l) z)^2] + sigma_b^2      -> q*
+    correlation map   c^(l+1) = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / q*   -> c*
+                      (u1, u2) Gaussian, variances q*, correlation c^l
+    chi_1   = sigma_w^2 E[phi'(sqrt(q*) z)^2]            (slope of the c-map at c = 1)
+    chi_c   = sigma_w^2 E[phi'(u1) phi'(u2)] at c = c*   (slope of the c-map at c*)
+    chi_par = d q^(l+1)/d q^l at q* = sigma_w^2 E[phi(u)^2 (u^2 - q*)] / (2 q*^2)
+    xi_q = -1 / ln chi_par,    xi_c = -1 / ln chi_c.
+
+``chi_1 < 1`` is the ordered phase (``c* = 1``, ``chi_c = chi_1``), ``chi_1 > 1`` the
+chaotic phase (``c* < 1``); ``chi_1 = 1`` is the edge of chaos, where ``xi_c`` diverges while
+``xi_q`` stays finite. The expression for ``chi_par`` is Stein's lemma applied to
+``d/dq E[phi(sqrt q z)^2] = E[phi'^2 + phi phi'']``; it needs no derivative of ``phi``.
+
+Roberts, Yaida & Hanin (*The Principles of Deep Learning Theory*, 2022,
+arXiv:2106.10165, ch. 5) call a network critical only when both ``chi_par = 1`` and
+``chi_perp = chi_1 = 1`` at the fixed point ``K* = q*``; :func:`universality_class` finds
+that point for the classes the book names (scale-invariant, ``K* = 0``, half-stable).
+
+Every function accepts any activation of :mod:`nnphys.theory.kernels` (closed-form duals,
+or ``Elementwise(fn)`` via Hermite series) or a plain numpy callable. One-dimensional
+expectations use :func:`nnphys.theory.gaussian.expect`; the two-point ones the kernel
+library's dual kernels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import architecture as arch
+from ..errors import ConvergenceError, ParameterError
+from ..results import PhaseDiagram, Result
+from .gaussian import expect
+from .kernels.layers import dual_function
+
+__all__ = ["SignalPropagation", "CriticalLine", "Universality", "as_activation",
+           "length_map", "correlation_map", "fixed_point_q", "signal_propagation",
+           "critical_line", "critical_weight_variance", "phase_diagram",
+           "universality_class", "PHASES"]
+
+PHASES = {0: "ordered", 1: "chaotic", 2: "unbounded"}
+_Q_GRID = np.concatenate([[0.0], np.logspace(-10, 8, 541)])   # brackets fixed points
+_Q_MAX = _Q_GRID[-1]
+_BISECTIONS = 200
+_CHI_ROUNDOFF = 1e-12     # chi_1 this close to 1 is the edge of chaos (counted as ordered)
+_C_BELOW_ONE = 1e-7        # the c-map is bracketed on [0, 1 - this] in the chaotic phase
+
+
+def as_activation(activation) -> arch.Activation:
+    """An activation of :mod:`nnphys.theory.kernels`, or a numpy callable wrapped in one."""
+    if isinstance(activation, arch.Activation):
+        return activation
+    if callable(activation):
+        return arch.Elementwise(activation, name=getattr(activation, "__name__", "phi"))
+    raise TypeError("activation: expected a theory.kernels activation or a callable")
+
+
+def _check_variances(sigma_w2, sigma_b2):
+    sigma_w2 = np.asarray(sigma_w2, dtype=np.float64)
+    sigma_b2 = np.asarray(sigma_b2, dtype=np.float64)
+    if np.any(~np.isfinite(sigma_w2)) or np.any(sigma_w2 <= 0):
+        raise ParameterError("sigma_w2: must be finite and > 0")
+    if np.any(~np.isfinite(sigma_b2)) or np.any(sigma_b2 < 0):
+        raise ParameterError("sigma_b2: must be finite and >= 0")
+    return sigma_w2, sigma_b2
+
+
+def _second_moment(act, q):
+    return expect(lambda u: act.fn(u) ** 2, q)
+
+
+def _derivative(act):
+    """``phi'``: the activation's own, else the five-point central difference with step
+    ``1e-3`` (truncation ~1e-12 phi^(5), roundoff ~1e-13 |phi|)."""
+    if isinstance(act, arch.ElementwiseFunction) and act.function_prime is None:
+        h = 1e-3
+        return lambda u: (8 * (act.fn(u + h) - act.fn(u - h))
+                          - (act.fn(u + 2 * h) - act.fn(u - 2 * h))) / (12 * h)
+    return act.fn_prime
+
+
+def _derivative_second_moment(act, q):
+    """``E[phi'(sqrt(q) z)^2]`` (quadrature tolerance 1e-9 for a finite-difference phi')."""
+    derivative = _derivative(act)
+    tol = 1e-12 if derivative is act.fn_prime else 1e-9
+    return expect(lambda u: derivative(u) ** 2, q, tol=tol)
+
+
+def _length_slope(act, q, sigma_w2):
+    """``chi_par = sigma_w^2 E[phi^2 (u^2 - q)] / (2 q^2)``; at ``q = 0`` its limit
+    ``sigma_w^2 phi'(0)^2``."""
+    q = np.asarray(q, dtype=np.float64)
+    safe = np.where(q > 0, q, 1.0)
+    slope = sigma_w2 * expect(lambda u: act.fn(u) ** 2 * u * u, safe) / (2 * safe ** 2) \
+        - sigma_w2 * _second_moment(act, safe) / (2 * safe)
+    at_zero = sigma_w2 * _derivative(act)(np.zeros(np.shape(q))) ** 2
+    return np.where(q > 0, slope, at_zero)
+
+
+def length_map(activation, q, sigma_w2, sigma_b2):
+    """One step of the length map, ``sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2``."""
+    act = as_activation(activation)
+    sigma_w2, sigma_b2 = _check_variances(sigma_w2, sigma_b2)
+    return sigma_w2 * _second_moment(act, q) + sigma_b2
+
+
+def correlation_map(activation, c, q, sigma_w2, sigma_b2):
+    """One step of the correlation map at preactivation variance ``q`` (both inputs)::
+
+        c' = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / q',   q' = length_map(q).
+
+    At the fixed point ``q = q*`` this is Poole et al.'s map (their eq. 5).
+    """
+    act = as_activation(activation)
+    sigma_w2, sigma_b2 = _check_variances(sigma_w2, sigma_b2)
+    q = np.asarray(q, dtype=np.float64)
+    nngp, _ = dual_function(act)(q, np.asarray(c) * q, q, False)
+    return (sigma_w2 * nngp + sigma_b2) / (sigma_w2 * _second_moment(act, q) + sigma_b2)
+
+
+def _bisect(f, lo, hi):
+    """Vectorised root of ``f`` on brackets ``[lo, hi]`` (``f(lo)``, ``f(hi)`` of opposite
+    signs, or zero): regula falsi with the Illinois modification (keeps a bracket,
+    converges superlinearly; every eighth step bisects as a safeguard). Stops when every
+    bracket has shrunk to a few ulps or ``f`` vanishes. Returns ``(root, iterations)``."""
+    a, b = np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
+    fa, fb = f(a), f(b)
+    root = np.where(np.abs(fa) <= np.abs(fb), a, b)
+    iteration = 0
+    for iteration in range(1, _BISECTIONS + 1):
+        active = (fa != 0) & (fb != 0) & \
+            (np.abs(b - a) > 4e-16 * np.maximum(np.abs(a), np.abs(b)))
+        if not np.any(active):
+            break
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = b - fb * (b - a) / (fb - fa)
+        outside = ~np.isfinite(x) | (x <= np.minimum(a, b)) | (x >= np.maximum(a, b))
+        x = np.where(outside | (iteration % 8 == 0), 0.5 * (a + b), x)
+        x = np.where(active, x, root)
+        fx = f(x)
+        crossed = np.sign(fx) != np.sign(fb)       # root between b and x: b becomes a
+        a, fa = np.where(active & crossed, b, a), np.where(
+            active & crossed, fb, np.where(active, 0.5 * fa, fa))
+        b, fb = np.where(active, x, b), np.where(active, fx, fb)
+        root = np.where(active, x, root)
+    root = np.where(fa == 0, a, root)
+    return root, iteration
+
+
+def fixed_point_q(activation, sigma_w2, sigma_b2, q0: float = 1.0):
+    """The fixed point ``q*`` of the length map reached from ``q^(1) = q0``.
+
+    The map ``q -> sigma_w^2 E[phi(sqrt q z)^2] + sigma_b^2`` is scanned on a logarithmic
+    grid of ``q`` in ``[1e-10, 1e8]`` (and ``q = 0``); the fixed point is the first zero of
+    ``F(q) = map(q) - q`` met going from ``q0`` in the direction of the flow (exactly the
+    attractor when the map is increasing, as for every activation whose ``phi^2`` grows
+    with ``|z|``), refined by bisection to machine precision. Vectorised over
+    ``sigma_w2``/``sigma_b2``.
+
+    Returns:
+        ``(q_star, bounded)``: ``q_star`` is ``inf`` where ``F > 0`` up to ``q = 1e8``
+        (the length map diverges, e.g. ReLU above ``sigma_w^2 = 2``).
+    """
+    act = as_activation(activation)
+    sigma_w2, sigma_b2 = _check_variances(sigma_w2, sigma_b2)
+    if not (math.isfinite(q0) and q0 >= 0):
+        raise ParameterError("q0: must be finite and >= 0")
+    shape = np.broadcast_shapes(sigma_w2.shape, sigma_b2.shape)
+    w = np.broadcast_to(sigma_w2, shape).ravel()
+    b = np.broadcast_to(sigma_b2, shape).ravel()
+    grid = np.union1d(_Q_GRID, [q0])
+    start = int(np.searchsorted(grid, q0))
+    F = w[:, None] * _second_moment(act, grid)[None, :] + b[:, None] - grid[None, :]
+    lo = np.zeros(w.size)
+    hi = np.zeros(w.size)
+    bounded = np.ones(w.size, dtype=bool)
+    exact = np.zeros(w.size, dtype=bool)
+    for k in range(w.size):
+        row = F[k]
+        if row[start] == 0:
+            lo[k] = hi[k] = grid[start]
+            exact[k] = True
+        elif row[start] > 0:                          # q grows towards the next zero
+            after = np.nonzero(row[start:] <= 0)[0]
+            if after.size == 0:
+                bounded[k] = False
+                continue
+            j = start + after[0]
+            lo[k], hi[k] = grid[j - 1], grid[j]
+        else:                                         # q shrinks towards the previous zero
+            before = np.nonzero(row[:start + 1] >= 0)[0]
+            j = before[-1]
+            lo[k], hi[k] = grid[j], grid[j + 1]
+    q_star = np.full(w.size, np.inf)
+    refine = bounded & ~exact
+    if np.any(refine):
+        wr, br = w[refine], b[refine]
+        root, _ = _bisect(lambda q: wr * _second_moment(act, q) + br - q, lo[refine], hi[refine])
+        q_star[refine] = root
+    q_star[exact] = lo[exact]
+    return q_star.reshape(shape), bounded.reshape(shape)
+
+
+@dataclasses.dataclass(frozen=True)
+class SignalPropagation(Result):
+    """Fixed points and depth scales at each ``(sigma_w2, sigma_b2)`` (arrays broadcast).
+
+    Attributes:
+        q_star, c_star: fixed points of the length and correlation maps (``q_star = inf``
+            where the length map diverges; ``c_star = 1`` in the ordered phase).
+        chi_1: ``sigma_w^2 E[phi'^2]`` at ``q*`` (PDLT's ``chi_perp``).
+        chi_c: slope of the correlation map at ``c*``.
+        chi_par: slope of the length map at ``q*`` (Schoenholz's ``exp(-1/xi_q)``).
+        xi_q, xi_c: depth scales ``-1/ln chi_par``, ``-1/ln chi_c`` (``inf`` at criticality).
+        phase: 0 ordered, 1 chaotic, 2 unbounded (see :data:`PHASES`).
+    """
+
+    sigma_w2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    sigma_b2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    q_star: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    c_star: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    chi_1: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    chi_c: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    chi_par: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    xi_q: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    xi_c: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    phase: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=int))
+
+
+def _depth_scale(chi):
+    """``-1/ln chi`` for ``0 <= chi <= 1`` (``inf`` at 1, ``0`` at 0)."""
+    chi = np.asarray(chi, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(chi >= 1, np.inf, -1.0 / np.log(np.clip(chi, 1e-300, 1.0)))
+
+
+def _correlation_fixed_point(act, q, w, b):
+    """``c* in [0, 1)`` of the correlation map at ``q*`` in the chaotic phase (arrays);
+    ``c* = 1`` where it lies within 1e-7 of 1 (just above the edge of chaos)."""
+    dual = dual_function(act)
+
+    def h(c):
+        nngp, _ = dual(q, c * q, q, False)
+        return (w * nngp + b) / q - c
+    lo = np.zeros(q.shape)
+    hi = np.full(q.shape, 1.0 - _C_BELOW_ONE)
+    marginal = h(hi) >= 0          # c* within 1e-7 of 1 (chi_1 - 1 ~ 1e-7 or less)
+    c_star, iterations = _bisect(h, lo, hi)
+    c_star = np.where(marginal, 1.0, c_star)
+    residual = np.abs(h(c_star[~marginal])) if np.any(~marginal) else np.zeros(0)
+    return c_star, iterations, float(np.max(residual, initial=0.0))
+
+
+def signal_propagation(activation, sigma_w2, sigma_b2, q0: float = 1.0) -> SignalPropagation:
+    """``q*, c*, chi_1, chi_c, chi_par, xi_q, xi_c`` and the phase at every
+    ``(sigma_w2, sigma_b2)`` (scalars or broadcasting arrays).
+
+    Example (tanh at ``sigma_b^2 = 0.05``; Schoenholz et al. 2017, Fig. 1):
+        >>> r = signal_propagation(Tanh(), 2.5, 0.05)
+        >>> round(float(r.xi_c), 2)
+        11.8
+    """
+    act = as_activation(activation)
+    sigma_w2, sigma_b2 = _check_variances(sigma_w2, sigma_b2)
+    shape = np.broadcast_shapes(sigma_w2.shape, sigma_b2.shape)
+    w = np.broadcast_to(sigma_w2, shape).ravel().copy()
+    b = np.broadcast_to(sigma_b2, shape).ravel().copy()
+    q_star, bounded = fixed_point_q(act, w, b, q0)
+    n = w.size
+    chi_1 = np.full(n, np.inf)
+    chi_par = np.full(n, np.inf)
+    chi_c = np.full(n, np.inf)
+    c_star = np.ones(n)
+    qb = q_star[bounded]
+    chi_1[bounded] = w[bounded] * _derivative_second_moment(act, qb)
+    chi_par[bounded] = _length_slope(act, qb, w[bounded])
+    phase = np.where(~bounded, 2, np.where(chi_1 > 1 + _CHI_ROUNDOFF, 1, 0))
+    ordered = phase == 0
+    chi_c[ordered] = chi_1[ordered]
+    chaotic = phase == 1
+    iterations, residual = 0, 0.0
+    if np.any(chaotic):
+        c_star[chaotic], iterations, residual = _correlation_fixed_point(
+            act, q_star[chaotic], w[chaotic], b[chaotic])
+        qc = q_star[chaotic]
+        chi_c[chaotic] = w[chaotic] * dual_function(act)(qc, c_star[chaotic] * qc, qc, True)[1]
+    xi_q = np.where(bounded, _depth_scale(np.abs(chi_par)), np.nan)
+    xi_c = np.where(bounded, _depth_scale(chi_c), np.nan)
+    if np.any(bounded & (np.abs(chi_par) > 1 + 1e-9)):
+        raise ConvergenceError("length map: the fixed point found is unstable "
+                               "(|chi_par| > 1); the map is not monotone here")
+    reshape = lambda a: a.reshape(shape)
+    return SignalPropagation(
+        converged=True, iterations=int(iterations), residual=residual,
+        parameters={"activation": repr(act), "q0": q0},
+        sigma_w2=reshape(w), sigma_b2=reshape(b), q_star=reshape(q_star),
+        c_star=reshape(c_star), chi_1=reshape(chi_1), chi_c=reshape(chi_c),
+        chi_par=reshape(chi_par), xi_q=reshape(xi_q), xi_c=reshape(xi_c),
+        phase=reshape(phase))
+
+
+@dataclasses.dataclass(frozen=True)
+class CriticalLine(Result):
+    """The edge of chaos ``chi_1(q*) = 1``: ``sigma_w2`` and ``q_star`` at each ``sigma_b2``."""
+
+    sigma_b2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    sigma_w2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    q_star: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+
+def critical_line(activation, sigma_b2) -> CriticalLine:
+    """The edge-of-chaos line, parametrised by the fixed point ``q*`` (Poole et al. 2016):
+
+        sigma_w^2(q) = 1 / E[phi'(sqrt q z)^2],   sigma_b^2(q) = q - sigma_w^2(q) E[phi(sqrt q z)^2],
+
+    a one-dimensional root find of ``sigma_b^2(q) = sigma_b2`` (bracketed on a logarithmic
+    grid, refined by bisection). For a scale-invariant activation (``phi(lambda z) =
+    lambda phi(z)``, e.g. ReLU) ``chi_1`` does not depend on ``q`` and the line is
+    ``sigma_w^2 = 1/E[phi'^2]`` at every ``sigma_b^2`` (``q*`` is then infinite on it for
+    ``sigma_b^2 > 0`` and marginal at ``sigma_b^2 = 0``; reported as NaN).
+    """
+    act = as_activation(activation)
+    sigma_b2 = np.asarray(sigma_b2, dtype=np.float64)
+    if np.any(~np.isfinite(sigma_b2)) or np.any(sigma_b2 < 0):
+        raise ParameterError("sigma_b2: must be finite and >= 0")
+    grid = _Q_GRID
+    d2 = _derivative_second_moment(act, grid)
+    if _is_scale_invariant(act):
+        sw2 = np.full(sigma_b2.shape, 1.0 / d2[-1])
+        return CriticalLine(parameters={"activation": repr(act)}, sigma_b2=sigma_b2,
+                            sigma_w2=sw2, q_star=np.full(sigma_b2.shape, np.nan))
+    with np.errstate(divide="ignore"):
+        bias = grid - _second_moment(act, grid) / d2
+    flat = sigma_b2.ravel()
+    lo = np.empty(flat.size)
+    hi = np.empty(flat.size)
+    for k, target in enumerate(flat):
+        crossing = np.nonzero(np.diff(np.sign(bias - target)) != 0)[0]
+        if bias[0] == target:
+            lo[k] = hi[k] = grid[0]
+        elif crossing.size == 0:
+            raise ParameterError(f"sigma_b2: {target:g} is outside the range of the critical "
+                                 f"line of {act!r} (sigma_b^2 in [{np.nanmin(bias):.3g}, "
+                                 f"{np.nanmax(bias):.3g}] for q* in [0, {_Q_MAX:g}])")
+        else:
+            lo[k], hi[k] = grid[crossing[0]], grid[crossing[0] + 1]
+    q, iterations = _bisect(
+        lambda q: q - _second_moment(act, q) / _derivative_second_moment(act, q) - flat,
+        lo, hi)
+    q = np.where(lo == hi, lo, q)
+    sw2 = 1.0 / _derivative_second_moment(act, q)
+    return CriticalLine(iterations=iterations, parameters={"activation": repr(act)},
+                        sigma_b2=sigma_b2, sigma_w2=sw2.reshape(sigma_b2.shape),
+                        q_star=q.reshape(sigma_b2.shape))
+
+
+def critical_weight_variance(activation, sigma_b2):
+    """The edge of chaos: the ``sigma_w^2`` with ``chi_1 = 1`` at each ``sigma_b2``
+    (see :func:`critical_line`). Scalar in, float out."""
+    line = critical_line(activation, sigma_b2)
+    return float(line.sigma_w2) if np.ndim(sigma_b2) == 0 else line.sigma_w2
+
+
+def phase_diagram(activation, sigma_w2, sigma_b2, q0: float = 1.0) -> PhaseDiagram:
+    """Ordered / chaotic (/ unbounded) phases over a ``(sigma_w2, sigma_b2)`` grid.
+
+    Fields: ``q_star``, ``c_star``, ``chi_1``, ``chi_c``, ``xi_q``, ``xi_c`` (axes order
+    ``sigma_w2``, ``sigma_b2``). Boundary ``edge_of_chaos``: points ``(sigma_w2, sigma_b2)``
+    of the critical line at the grid's ``sigma_b2`` values (where the line exists).
+    """
+    sigma_w2 = np.asarray(sigma_w2, dtype=np.float64)
+    sigma_b2 = np.asarray(sigma_b2, dtype=np.float64)
+    if sigma_w2.ndim != 1 or sigma_b2.ndim != 1 or not sigma_w2.size or not sigma_b2.size:
+        raise ParameterError("sigma_w2, sigma_b2: must be non-empty 1-D grids")
+    act = as_activation(activation)
+    sp = signal_propagation(act, sigma_w2[:, None], sigma_b2[None, :], q0)
+    line = critical_line(act, sigma_b2)
+    boundary = np.column_stack([line.sigma_w2, sigma_b2])
+    fields = {name: getattr(sp, name) for name in
+              ("q_star", "c_star", "chi_1", "chi_c", "chi_par", "xi_q", "xi_c")}
+    return PhaseDiagram(converged=sp.converged, iterations=sp.iterations,
+                        residual=sp.residual,
+                        parameters={"activation": repr(act), "q0": q0},
+                        axes={"sigma_w2": sigma_w2, "sigma_b2": sigma_b2}, fields=fields,
+                        phase=sp.phase, labels=dict(PHASES),
+                        boundaries={"edge_of_chaos": boundary})
+
+
+@dataclasses.dataclass(frozen=True)
+class Universality:
+    """The PDLT universality class of an activation and its critical initialization.
+
+    Attributes:
+        name: ``"scale-invariant"``, ``"K*=0"``, ``"half-stable"`` or ``"none"``.
+        sigma_w2, sigma_b2: the critical ``(C_W, C_b)``.
+        k_star: the fixed point ``K*`` (NaN for scale-invariant: every ``K`` is fixed).
+        details: class-specific numbers (``A2``, ``A4`` for scale-invariant; the Taylor
+            coefficients and ``a1`` for ``K* = 0``; ``chi_par``, ``chi_perp`` checks).
+    """
+
+    name: str
+    sigma_w2: float
+    sigma_b2: float
+    k_star: float
+    details: dict[str, Any]
+
+
+def _is_scale_invariant(act) -> bool:
+    u = np.array([-2.7, -1.3, -0.4, 0.3, 0.9, 3.1])
+    f1, f2 = act.fn(u), act.fn(2.0 * u)
+    return bool(np.allclose(f2, 2.0 * f1, rtol=1e-12, atol=1e-14) and act.fn(np.zeros(1))[0] == 0)
+
+
+def _central_derivatives(fn, h: float) -> np.ndarray:
+    """``phi^(p)(0)``, p = 0..3, by central differences of step ``h`` (error O(h^2))."""
+    f = {k: float(fn(np.array([k * h]))[0]) for k in (-2, -1, 0, 1, 2)}
+    return np.array([f[0], (f[1] - f[-1]) / (2 * h), (f[1] - 2 * f[0] + f[-1]) / h ** 2,
+                     (f[2] - 2 * f[1] + 2 * f[-1] - f[-2]) / (2 * h ** 3)])
+
+
+def _taylor_at_zero(fn) -> np.ndarray:
+    """``phi^(p)(0)`` for p = 0..3: by Cauchy's integral on a circle of radius 0.1 when
+    ``fn`` is analytic and accepts complex arguments (spectrally accurate; accepted only
+    if it agrees with finite differences), else by Richardson-extrapolated central
+    differences (error ~1e-8)."""
+    h = 1e-2
+    fd = (4 * _central_derivatives(fn, h / 2) - _central_derivatives(fn, h)) / 3
+    m, radius = 64, 0.1
+    z = radius * np.exp(2j * np.pi * np.arange(m) / m)
+    try:
+        with np.errstate(all="ignore"):
+            values = np.asarray(fn(z), dtype=np.complex128)
+    except (TypeError, ValueError):
+        return fd
+    coefficients = (np.fft.fft(values) / m)[:4].real / radius ** np.arange(4)
+    cauchy = coefficients * np.array([1, 1, 2, 6])
+    scale = max(np.max(np.abs(fd)), 1e-300)
+    return cauchy if np.all(np.abs(cauchy - fd) <= 1e-5 * scale) else fd
+
+
+def universality_class(activation) -> Universality:
+    """The universality class of an activation at PDLT criticality (Roberts, Yaida &
+    Hanin 2022, arXiv:2106.10165, sec. 5.2-5.3), and its critical ``(C_W, C_b)``:
+
+    * scale-invariant (``phi(z) = a_+ z`` for ``z > 0``, ``a_- z`` below): ``C_b = 0``,
+      ``C_W = 1/A_2`` with ``A_2 = (a_+^2 + a_-^2)/2``; every ``K`` is a fixed point.
+    * ``K* = 0`` (``phi(0) = 0``, ``phi'(0) != 0``, e.g. tanh, sin): ``C_b = 0``,
+      ``C_W = 1/phi'(0)^2``; the kernel flows to 0 as ``K^(l) ~ 1/(-a_1 l)`` with
+      ``a_1 = sigma_3/sigma_1 + (3/4)(sigma_2/sigma_1)^2``, ``sigma_p = phi^(p)(0)``
+      (needs ``a_1 < 0``; with ``a_1 > 0``, as for GELU and SWISH, ``K = 0`` repels).
+    * half-stable (e.g. GELU, SWISH): the smallest ``K* > 0`` with ``chi_par = chi_perp = 1``,
+      ``C_W = 1/E[phi'^2]_K*``, ``C_b = K* - C_W E[phi^2]_K* >= 0``.
+    * ``none``: no critical point found for ``K*`` in ``(0, 1e4]``.
+    """
+    act = as_activation(activation)
+    if _is_scale_invariant(act):
+        a_plus, a_minus = float(act.fn(np.ones(1))[0]), -float(act.fn(-np.ones(1))[0])
+        a2 = 0.5 * (a_plus ** 2 + a_minus ** 2)
+        a4 = 0.5 * (a_plus ** 4 + a_minus ** 4)
+        return Universality("scale-invariant", 1.0 / a2, 0.0, math.nan,
+                            {"a_plus": a_plus, "a_minus": a_minus, "A2": a2, "A4": a4})
+    sigma = _taylor_at_zero(act.fn)
+    if abs(sigma[0]) < 1e-12 and abs(sigma[1]) > 1e-8:
+        a1 = sigma[3] / sigma[1] + 0.75 * (sigma[2] / sigma[1]) ** 2
+        if a1 < 0:
+            return Universality("K*=0", float(1.0 / sigma[1] ** 2), 0.0, 0.0,
+                                {"sigma_p": sigma.tolist(), "a1": float(a1)})
+    return _half_stable(act)
+
+
+def _half_stable(act) -> Universality:
+    grid = np.logspace(-4, 4, 801)
+    cw = 1.0 / _derivative_second_moment(act, grid)
+    excess = _length_slope(act, grid, cw) - 1.0
+    cb = grid - cw * _second_moment(act, grid)
+    crossing = np.nonzero((np.diff(np.sign(excess)) != 0) & (cb[1:] >= 0) & (cb[:-1] >= 0))[0]
+    if crossing.size == 0:
+        return Universality("none", math.nan, math.nan, math.nan, {})
+    j = crossing[0]
+
+    def g(k):
+        return _length_slope(act, k, 1.0 / _derivative_second_moment(act, k)) - 1.0
+    k_star, _ = _bisect(g, np.array([grid[j]]), np.array([grid[j + 1]]))
+    k_star = float(k_star[0])
+    cw_star = float(1.0 / _derivative_second_moment(act, k_star))
+    cb_star = float(k_star - cw_star * _second_moment(act, k_star))
+    return Universality("half-stable", cw_star, cb_star, k_star,
+                        {"chi_par": float(_length_slope(act, k_star, cw_star)),
+                         "chi_perp": float(cw_star * _derivative_second_moment(act, k_star))})
