@@ -35,7 +35,7 @@ import numpy as np
 from .. import architecture as arch
 from . import _kernels
 
-__all__ = ["WEIGHT_LAWS", "EmpiricalKernels", "mlp_layers", "sample_params", "forward",
+__all__ = ["WEIGHT_LAWS", "draw_weights", "EmpiricalKernels", "mlp_layers", "sample_params", "forward",
            "ntk_of_sample", "empirical_kernels", "train_mse"]
 
 WEIGHT_LAWS = ("gaussian", "orthogonal", "sparse", "lowrank")
@@ -76,23 +76,26 @@ def mlp_layers(net, width: int | None = None) -> list:
     return flat
 
 
-def _draw(rng: np.random.Generator, shape, law: str, density: float, rank: int | None):
-    """Weight matrix with unit-variance entries under ``law``."""
-    fan_in, fan_out = shape
+def draw_weights(rng: np.random.Generator, shape, law: str = "gaussian", density: float = 0.5,
+                 rank: int | None = None) -> np.ndarray:
+    """Weight matrices with unit-variance entries under ``law``; ``shape`` is
+    ``(..., fan_in, fan_out)`` (leading axes: independent matrices)."""
+    *batch, fan_in, fan_out = shape
     if law == "gaussian":
         return rng.standard_normal(shape)
     if law == "orthogonal":
-        big, small = max(shape), min(shape)
-        q, r = np.linalg.qr(rng.standard_normal((big, small)))
-        q *= np.sign(np.diagonal(r))            # Haar measure (Mezzadri 2007)
+        big, small = max(fan_in, fan_out), min(fan_in, fan_out)
+        q, r = np.linalg.qr(rng.standard_normal((*batch, big, small)))
+        q *= np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]   # Haar (Mezzadri 2007)
         q *= math.sqrt(big)
-        return q if fan_in >= fan_out else q.T
+        return q if fan_in >= fan_out else np.swapaxes(q, -1, -2)
     if law == "sparse":
         mask = rng.random(shape) < density
         return np.where(mask, rng.standard_normal(shape), 0.0) / math.sqrt(density)
     if law == "lowrank":
-        r = rank if rank is not None else max(1, min(shape) // 4)
-        return rng.standard_normal((fan_in, r)) @ rng.standard_normal((r, fan_out)) / math.sqrt(r)
+        r = rank if rank is not None else max(1, min(fan_in, fan_out) // 4)
+        return rng.standard_normal((*batch, fan_in, r)) @ \
+            rng.standard_normal((*batch, r, fan_out)) / math.sqrt(r)
     raise ValueError(f"weights: must be one of {WEIGHT_LAWS}, got {law!r}")
 
 
@@ -109,7 +112,7 @@ def sample_params(layers: Sequence, input_dim: int, rng: np.random.Generator,
     fan_in = input_dim
     for layer in layers:
         if isinstance(layer, arch.Dense):
-            w = _draw(rng, (fan_in, layer.out_dim), weights, density, rank)
+            w = draw_weights(rng, (fan_in, layer.out_dim), weights, density, rank)
             b = rng.standard_normal(layer.out_dim) if layer.b_std is not None else None
             if layer.parameterization == "standard":
                 w = w * (layer.W_std / math.sqrt(fan_in))

@@ -52,14 +52,14 @@ def test_forward_matches_architecture_apply():
 def test_weight_laws_have_unit_variance(law):
     """Every law's entries have variance 1 (mean of 40k squared entries: se ~0.7-2%)."""
     rng = np.random.default_rng(5)
-    w = np.concatenate([networks._draw(rng, (200, 100), law, 0.3, None).ravel()
+    w = np.concatenate([networks.draw_weights(rng, (200, 100), law, 0.3, None).ravel()
                         for _ in range(2)])
     se = np.std(w ** 2) / math.sqrt(w.size)
     assert abs(np.mean(w ** 2) - 1) < 5 * se
 
 
 def test_orthogonal_weights_are_orthogonal():
-    w = networks._draw(np.random.default_rng(6), (50, 20), "orthogonal", 1.0, None)
+    w = networks.draw_weights(np.random.default_rng(6), (50, 20), "orthogonal", 1.0, None)
     np.testing.assert_allclose(w.T @ w / 50, np.eye(20), atol=1e-12)
 
 

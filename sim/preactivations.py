@@ -1,0 +1,219 @@
+"""Ensembles of deep random networks at finite width: the statistics of their
+preactivations, layer by layer.
+
+Network: ``z^(1) = b + W x``, ``z^(l+1) = b + W phi(z^(l))``, widths ``n``,
+``W_ij`` of variance ``C_W / fan_in``, ``b_i ~ N(0, C_b)``.
+
+Two samplers:
+
+* :func:`conditional_kernels` -- **exact reduced sampler** for Gaussian weights. Given
+  layer ``l``, the rows ``z^(l+1)_i`` (one entry per input) are i.i.d. ``N(0, S_l)`` with
+  the empirical kernel ``S_l = C_b + (C_W/n) sum_j phi(z_j) phi(z_j)^T``, because
+  ``W phi`` is Gaussian given ``phi``. So a network costs ``O(n m^2)`` per layer, not
+  ``O(n^2)``, and ``S_l`` carries everything about layer ``l`` (its preactivations are
+  ``N(0, S_l)`` given ``S_l``). For one input the excess kurtosis of ``z^(l)`` is
+  ``3 Var(S_l) / E[S_l]^2`` (Rao-Blackwell: ``E z^4 = 3 E S^2``), see :func:`kurtosis`.
+  (Reference: ../shared/reference/kernels_finite_width.md sec. 3.4; the reduction is the
+  one used in PDLT's derivation, Roberts, Yaida & Hanin 2022, arXiv:2106.10165, sec. 4.)
+* :func:`full_ensemble` -- explicit weight matrices of any law of
+  :data:`nnphys.sim.networks.WEIGHT_LAWS` (orthogonal, sparse, low-rank as well as
+  Gaussian): empirical kernels and fourth moments per layer, for the laws where the
+  reduction does not hold.
+
+Both are reproducible from ``seed`` whatever the batch size or number of cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .. import architecture as arch
+from . import _preactivations as _k
+from .networks import WEIGHT_LAWS, draw_weights
+
+__all__ = ["conditional_kernels", "kurtosis", "moments", "FullEnsemble", "full_ensemble",
+           "sample_kurtosis"]
+
+_BATCH = 2048
+
+
+def _numba_activation(activation):
+    """``(code, params)`` of an activation the numba kernel evaluates itself, else None."""
+    if isinstance(activation, arch.ABRelu):
+        return _k.ACTIVATION_CODES["abrelu"], np.array([activation.a, activation.b, 0.0])
+    if isinstance(activation, arch.Erf):
+        return _k.ACTIVATION_CODES["erf"], np.array([activation.a, activation.b, activation.c])
+    if isinstance(activation, arch.Identity):
+        return _k.ACTIVATION_CODES["identity"], np.zeros(3)
+    if isinstance(activation, arch.ElementwiseFunction) and activation.function is np.tanh:
+        return _k.ACTIVATION_CODES["tanh"], np.zeros(3)
+    return None
+
+
+def _as_function(activation):
+    if isinstance(activation, arch.Activation):
+        return activation.fn
+    if callable(activation):
+        return activation
+    raise TypeError("activation: expected an nnphys activation or a numpy callable")
+
+
+def _check(depth, width, n_networks, sigma_w2, sigma_b2):
+    for name, value, low in (("depth", depth, 1), ("width", width, 1), ("n_networks", n_networks, 1)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name}: must be an integer >= {low}")
+    if not (math.isfinite(sigma_w2) and sigma_w2 > 0):
+        raise ValueError("sigma_w2: must be finite and > 0")
+    if not (math.isfinite(sigma_b2) and sigma_b2 >= 0):
+        raise ValueError("sigma_b2: must be finite and >= 0")
+
+
+def _numpy_batch(fn, seed, batch_index, out, kernel0, width, cw, cb):
+    """Reference reduced sampler in numpy (any callable activation), one batch."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(batch_index,)))
+    n, depth, m = out.shape[0], out.shape[1], out.shape[2]
+    out[:, 0] = kernel0
+    for l in range(1, depth):
+        w, v = np.linalg.eigh(out[:, l - 1])
+        root = v * np.sqrt(np.clip(w, 0.0, None))[:, None, :]     # S = root root^T
+        z = np.einsum("iab,ijb->ija", root, rng.standard_normal((n, width, m)))
+        s = fn(z)
+        out[:, l] = cb + cw * np.einsum("ija,ijb->iab", s, s) / width
+
+
+def conditional_kernels(activation, depth: int, width: int, n_networks: int, sigma_w2: float,
+                        sigma_b2: float, q0=1.0, seed: int = 0, progress: bool = False):
+    """The empirical kernels ``S_l`` of ``n_networks`` random networks (Gaussian weights).
+
+    Args:
+        activation: an nnphys activation (ReLU family, erf, tanh and identity run in
+            numba; any other activation or numpy callable in numpy) .
+        depth: layers ``1..depth`` (``S_1 = q0``: the first layer is Gaussian).
+        width: hidden width ``n``.
+        n_networks: ensemble size.
+        sigma_w2, sigma_b2: ``C_W``, ``C_b``.
+        q0: first-layer kernel: a variance (one input) or an ``(m, m)`` PSD matrix.
+        seed: network ``i`` uses its own random stream derived from ``(seed, i)``.
+        progress: show a tqdm progress bar over batches.
+
+    Returns:
+        ``(n_networks, depth)`` array for one input, else ``(n_networks, depth, m, m)``.
+    """
+    _check(depth, width, n_networks, sigma_w2, sigma_b2)
+    q0 = np.asarray(q0, dtype=np.float64)
+    single = q0.ndim == 0
+    kernel0 = q0.reshape(1, 1) if single else q0
+    if kernel0.ndim != 2 or kernel0.shape[0] != kernel0.shape[1] or \
+            not np.allclose(kernel0, kernel0.T) or np.linalg.eigvalsh(kernel0)[0] < -1e-12:
+        raise ValueError("q0: must be a variance >= 0 or a symmetric PSD matrix")
+    m = kernel0.shape[0]
+    shape = (n_networks, depth) if single else (n_networks, depth, m, m)
+    out = np.empty(shape)
+    fast = _numba_activation(activation)
+    fn = None if fast is not None else _as_function(activation)
+    starts = range(0, n_networks, _BATCH)
+    if progress:
+        from tqdm import tqdm
+        starts = tqdm(starts, total=len(starts), desc="networks", unit="batch")
+    for index, start in enumerate(starts):
+        block = out[start:start + _BATCH]
+        if fast is not None and single:
+            _k.reduced_ensemble_single(seed, start, block, float(q0), width, sigma_w2, sigma_b2,
+                                       fast[0], fast[1])
+        elif fast is not None:
+            _k.reduced_ensemble(seed, start, block, kernel0, width, sigma_w2, sigma_b2,
+                                fast[0], fast[1])
+        else:
+            view = block.reshape(block.shape[0], depth, m, m)
+            _numpy_batch(fn, seed, index, view, kernel0, width, sigma_w2, sigma_b2)
+    if not np.all(np.isfinite(out)):
+        raise FloatingPointError("conditional_kernels: the preactivations overflowed "
+                                 "(the signal explodes at these parameters)")
+    return out
+
+
+def _delta_method(a: np.ndarray, b: np.ndarray, ratio):
+    """Standard error of ``ratio(mean a, mean b)`` over the first axis (independent rows),
+    by the delta method with numerical partial derivatives."""
+    n = a.shape[0]
+    ma, mb = a.mean(0), b.mean(0)
+    value = ratio(ma, mb)
+    ha, hb = 1e-7 * np.maximum(np.abs(ma), 1e-300), 1e-7 * np.maximum(np.abs(mb), 1e-300)
+    da = (ratio(ma + ha, mb) - ratio(ma - ha, mb)) / (2 * ha)
+    db = (ratio(ma, mb + hb) - ratio(ma, mb - hb)) / (2 * hb)
+    ca, cb = a - ma, b - mb
+    var = (da ** 2 * (ca * ca).mean(0) + 2 * da * db * (ca * cb).mean(0)
+           + db ** 2 * (cb * cb).mean(0)) / (n - 1)
+    return value, np.sqrt(np.maximum(var, 0.0))
+
+
+def kurtosis(variances: np.ndarray):
+    """Excess kurtosis of a preactivation from the conditional variances ``S_l``
+    (shape ``(N, depth)``): ``3 (E S^2 / (E S)^2 - 1)``, with its standard error (delta
+    method over the ``N`` independent networks). Returns ``(kappa, stderr)`` per layer."""
+    s = np.asarray(variances, dtype=np.float64)
+    if s.ndim != 2 or s.shape[0] < 2:
+        raise ValueError("variances: must have shape (N >= 2, depth)")
+    return _delta_method(s, s * s, lambda m1, m2: 3.0 * (m2 / (m1 * m1) - 1.0))
+
+
+def moments(variances: np.ndarray):
+    """Mean ``E[z^2] = E[S_l]`` per layer with its standard error."""
+    s = np.asarray(variances, dtype=np.float64)
+    return s.mean(0), s.std(0, ddof=1) / math.sqrt(s.shape[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class FullEnsemble:
+    """Per network and layer: ``kernels[i, l] = z z^T / n`` over neurons (m x m, inputs
+    ``a, b``) and ``fourth[i, l, a] = mean_j z_ja^4``."""
+
+    kernels: np.ndarray
+    fourth: np.ndarray
+
+
+def full_ensemble(activation, x, depth: int, width: int, n_networks: int, sigma_w2: float,
+                  sigma_b2: float, weights: str = "gaussian", seed: int = 0,
+                  density: float = 0.5, rank: int | None = None) -> FullEnsemble:
+    """Explicit networks: ``z^(1) = sqrt(C_W/n_0) W x + b``, then width-``n`` layers with
+    weight matrices of law ``weights`` (unit-variance entries scaled by ``sqrt(C_W/fan_in)``).
+
+    Args:
+        x: inputs, shape ``(m, n_0)``.
+    """
+    _check(depth, width, n_networks, sigma_w2, sigma_b2)
+    if weights not in WEIGHT_LAWS:
+        raise ValueError(f"weights: must be one of {WEIGHT_LAWS}, got {weights!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError("x: must have shape (m, n_0)")
+    fn = _as_function(activation)
+    m, n0 = x.shape
+    kernels = np.empty((n_networks, depth, m, m))
+    fourth = np.empty((n_networks, depth, m))
+    batch = max(1, min(n_networks, 2 ** 22 // (width * width)))
+    for index, start in enumerate(range(0, n_networks, batch)):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+        nb = min(batch, n_networks - start)
+        fan_in, h = n0, np.broadcast_to(x, (nb, m, n0))
+        for l in range(depth):
+            w = draw_weights(rng, (nb, fan_in, width), weights, density, rank)
+            z = math.sqrt(sigma_w2 / fan_in) * (h @ w)
+            if sigma_b2:
+                z += math.sqrt(sigma_b2) * rng.standard_normal((nb, 1, width))
+            kernels[start:start + nb, l] = z @ np.swapaxes(z, -1, -2) / width
+            fourth[start:start + nb, l] = np.mean(z ** 4, axis=-1)
+            h, fan_in = fn(z), width
+    return FullEnsemble(kernels, fourth)
+
+
+def sample_kurtosis(ensemble: FullEnsemble, input_index: int = 0):
+    """Excess kurtosis ``E z^4 / (E z^2)^2 - 3`` of one input's preactivations per layer,
+    averaged over neurons and networks, with its standard error (delta method over the
+    independent networks). Returns ``(kappa, stderr)``."""
+    second = ensemble.kernels[:, :, input_index, input_index]
+    fourth = ensemble.fourth[:, :, input_index]
+    return _delta_method(fourth, second, lambda m4, m2: m4 / (m2 * m2) - 3.0)
