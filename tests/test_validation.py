@@ -18,6 +18,12 @@ def test_quick_kernel_checks_pass():
     assert results and all(c.passed for c in results)
 
 
+def test_quick_finite_width_and_criticality_checks_pass():
+    results = validation.run(["finite_width.relu_kurtosis_all_orders",
+                              "criticality.correlation_map"], quick=True)
+    assert len(results) == 12 and all(c.passed for c in results)
+
+
 def test_cli_lists_and_fails_on_a_failing_check(monkeypatch, capsys):
     assert cli.main(["validate", "--list"]) == 0
     assert "kernels.ntk_vs_ensemble" in capsys.readouterr().out

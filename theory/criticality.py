@@ -268,7 +268,8 @@ def signal_propagation(activation, sigma_w2, sigma_b2, q0: float = 1.0) -> Signa
     ``(sigma_w2, sigma_b2)`` (scalars or broadcasting arrays).
 
     Example (tanh at ``sigma_b^2 = 0.05``; Schoenholz et al. 2017, Fig. 1):
-        >>> r = signal_propagation(Tanh(), 2.5, 0.05)
+        >>> from nnphys.theory import kernels as nk
+        >>> r = signal_propagation(nk.Tanh(), 2.5, 0.05)
         >>> round(float(r.xi_c), 2)
         11.8
     """
