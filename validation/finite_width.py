@@ -142,3 +142,32 @@ def orthogonal_fluctuations(quick: bool = False, seed: int = 0):
     out.append(compare("finite_width.orthogonal_fluctuations", "gaussian kappa(l=5)", theory,
                        kappa[-1], se[-1], _SIGMA * se[-1] + abs(theory) * 5 / width))
     return out
+
+
+@register("finite_width.two_input_vertex")
+def two_input_vertex(quick: bool = False, seed: int = 0):
+    """Two inputs (K^(1) = [[1, 0.5], [0.5, 1.2]]), tanh at C_W = 1.2, C_b = 0.05, depth 5:
+    ``n Cov(S_ab, S_cd)`` (the connected four-point function of two different neurons)
+    vs ``V_(ab)(cd)``, and ``n (E S_01 - K_01)`` vs ``K1_01``, at width 128. Tolerance adds
+    the O(1/n) correction, bounded by ``l/n`` times the quantity's scale."""
+    width, depth = 128, 5
+    n_networks = 20_000 if quick else 200_000
+    k0 = np.array([[1.0, 0.5], [0.5, 1.2]])
+    rec = fw.recursion(arch.Tanh(), depth, 1.2, 0.05, k0)
+    s = pa.conditional_kernels(arch.Tanh(), depth, width, n_networks, 1.2, 0.05, k0,
+                               seed=seed)[:, -1]
+    out = []
+    for (a, b, c, d) in ((0, 0, 0, 0), (0, 0, 1, 1), (0, 1, 0, 1), (0, 0, 0, 1)):
+        x, y = s[:, a, b], s[:, c, d]
+        products = (x - x.mean()) * (y - y.mean())
+        measured = width * products.mean() * n_networks / (n_networks - 1)
+        se = width * products.std(ddof=1) / math.sqrt(n_networks)
+        theory = rec.V[-1, a, b, c, d]
+        scale = math.sqrt(abs(rec.V[-1, a, b, a, b] * rec.V[-1, c, d, c, d]))
+        out.append(compare("finite_width.two_input_vertex", f"n Cov(S_{a}{b}, S_{c}{d})",
+                           theory, measured, se, _SIGMA * se + depth / width * scale))
+    shift = width * (s[:, 0, 1] - rec.K[-1, 0, 1])
+    se = shift.std(ddof=1) / math.sqrt(n_networks)
+    out.append(compare("finite_width.two_input_vertex", "n (E S_01 - K_01)", rec.K1[-1, 0, 1],
+                       shift.mean(), se, _SIGMA * se + depth / width * abs(rec.K1[-1, 0, 1])))
+    return out
