@@ -75,6 +75,8 @@ def _piece(a, s, t_lo, t_hi, side):
 def moments(a, s) -> Moments:
     """All Gaussian averages for ``u ~ N(a, s^2)`` (arrays broadcast; ``s >= 0``)."""
     a, s = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(s, dtype=float))
+    if a.ndim == 0:
+        return Moments(*(v[0] for v in moments(a[None], s[None])))
     zero = s <= 0.0
     s_safe = np.where(zero, 1.0, s)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):

@@ -247,6 +247,16 @@ def _retrieval_T(alpha, T, x_peak=None):
     return m, sigma
 
 
+def _spin_glass_qC(sigma, beta):
+    """q = E tanh^2(beta sigma z) and C = beta (1 - q); for beta sigma < 0.01 q comes from
+    its series s^2 - 2 s^4 + (17/3) s^6 (error < 3e-15 q), not from 1 - E sech^2."""
+    s = beta * sigma
+    mom = _gauss.moments(0.0, s)
+    s2 = s * s
+    q = np.where(s < 0.01, s2 * (1 - 2 * s2 + 17 / 3 * s2 * s2), 1 - mom.sech2)
+    return q, beta * (1 - q)
+
+
 def _spin_glass_T(alpha, T):
     """Spin glass sigma at (alpha, T), T > 0, alpha > (T - 1)^2 (flat arrays)."""
     alpha, T = np.asarray(alpha, float).ravel(), np.asarray(T, float).ravel()
@@ -264,15 +274,12 @@ def _spin_glass_T(alpha, T):
         sigma1[cold], _ = _roots.newton_bracketed(
             lambda s, idx: c_minus_1(s, idx), np.zeros(bc.size), hi, hi * 0.5,
             xtol=1e-15, what="spin-glass C = 1")
-    # For T >= 1 the root tends to 0 at T_g; below sigma = 1e-6 (q < 1e-12 T^-2) it is
-    # returned as 0, where 1 - E sech^2 has no significant digits left.
-    lo = np.where(cold, sigma1 * (1 + 1e-12), 1e-6)
+    # For T >= 1 the root tends to 0 at T_g; below sigma = 1e-9 it is returned as 0.
+    lo = np.where(cold, sigma1 * (1 + 1e-12), 1e-9)
     hi = np.sqrt(alpha) + _SQRT_2_PI * 1.001 + 1e-9
 
     def fun(s, idx):
-        mom = _gauss.moments(0.0, beta[idx] * s)
-        q = 1 - mom.sech2
-        C = beta[idx] * mom.sech2
+        q, C = _spin_glass_qC(s, beta[idx])
         with np.errstate(divide="ignore", invalid="ignore"):
             val = np.log(s) + np.log(np.abs(1 - C)) - 0.5 * np.log(q) - 0.5 * np.log(alpha[idx])
         return np.where(np.isnan(val), -np.inf, val)
