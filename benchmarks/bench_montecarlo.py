@@ -45,7 +45,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 2000, K = 100")
     args = parser.parse_args(argv)
-    n, k, sweeps, repeats = (2000, 100, 10, 3) if args.quick else (10_000, 500, 12, 3)
+    n, k, sweeps, repeats = (2000, 100, 10, 3) if args.quick else (10_000, 500, 20, 3)
     rng = np.random.default_rng(0)
     xi = rng.choice([-1.0, 1.0], size=(k, n))
     net = mc.hopfield(xi)

@@ -60,6 +60,8 @@ class Network:
     form: str = "distinct"
     scale: float = 1.0
     archetypes: np.ndarray | None = None
+    _cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
 
     @property
     def N(self) -> int:
@@ -166,6 +168,28 @@ def energy(network: Network, spins) -> np.ndarray:
     return _energy_from_sums(network, p)
 
 
+def _tables(network: Network) -> dict:
+    """Per-network tables, built once and cached on the (frozen) network: transposed
+    memories and archetypes, odd powers (for P > 2), even power sums, and for pairwise
+    couplings the weighted table ``x w scale`` and the removed diagonal."""
+    cache = network._cache
+    if not cache:
+        x, w, P, n = network.memories, network.weights, network.P, network.N
+        arch = network.archetypes if network.archetypes is not None else np.zeros((0, n))
+        xt = np.ascontiguousarray(x.T)
+        cache["xt"], cache["at"] = xt, np.ascontiguousarray(arch.T)
+        cache["odd_t"] = [xt] + [np.ascontiguousarray(xt ** (2 * l + 1))
+                                 for l in range(1, (P + 1) // 2)]
+        even = np.zeros((x.shape[0], P + 1))
+        for j in range(0, P + 1, 2):
+            even[:, j] = (x ** j).sum(axis=1)
+        cache["even"] = even
+        if P == 2 and network.form == "distinct":
+            cache["xwt"] = np.ascontiguousarray(xt * (w * network.scale))
+            cache["selfc"] = (xt ** 2) @ w * network.scale
+    return cache
+
+
 def _rng_states(seed, n_chains):
     """xoshiro states of the chains: children 1..n of SeedSequence(seed) (child 0 draws
     the initial configurations)."""
@@ -239,20 +263,15 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
         spins *= np.where(rng.random(spins.shape) < flip_fraction, -1.0, 1.0)
     states = _rng_states(seed, n_chains)
     x, w, n, P = network.memories, network.weights, network.N, network.P
-    arch = network.archetypes if network.archetypes is not None else np.zeros((0, n))
-    xt, at = np.ascontiguousarray(x.T), np.ascontiguousarray(arch.T)
-    SA = spins @ arch.T
+    tab = _tables(network)
+    xt, at, even = tab["xt"], tab["at"], tab["even"]
+    SA = spins @ tab["at"]
     beta = 0.0 if dynamics == "zero" else 1.0 / T
     code = DYNAMICS[dynamics]
     pairwise = P == 2 and network.form == "distinct"
-    n_odd = (P + 1) // 2                 # odd power sums j = 1, 3, ..., <= P
-    S = np.stack([spins @ (x ** (2 * l + 1)).T for l in range(n_odd)], axis=-1)
-    even = np.zeros((x.shape[0], P + 1))
-    for j in range(0, P + 1, 2):
-        even[:, j] = (x ** j).sum(axis=1)
+    S = np.stack([spins @ xj for xj in tab["odd_t"]], axis=-1)
     if pairwise:
-        xwt = np.ascontiguousarray(xt * (w * network.scale))
-        selfc = (x ** 2 * w[:, None]).sum(axis=0) * network.scale
+        xwt, selfc = tab["xwt"], tab["selfc"]
         S = np.ascontiguousarray(S[..., 0])
     sums = np.zeros((n_chains, x.shape[0], P + 1))
     sums[..., 0::2] = even[:, 0::2]
