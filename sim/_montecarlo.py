@@ -89,9 +89,11 @@ def _pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics,
     flips = np.zeros(n_chains, np.int64)
     for c in numba.prange(n_chains):
         order = np.arange(n)
-        s = rng[c]
-        sc = S[c]
-        sa = SA[c]
+        # thread-local copies (written back below): the chains' generator states share a
+        # cache line, and writing them in place would ping-pong it between cores
+        s = rng[c].copy()
+        sc = S[c].copy()
+        sa = SA[c].copy()
         sp = spins[c]
         count = 0
         for _ in range(n_sweeps):
@@ -114,6 +116,9 @@ def _pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics,
                     for a in range(n_arch):
                         sa[a] += two * ar[a]
                     count += 1
+        rng[c] = s
+        S[c] = sc
+        SA[c] = sa
         flips[c] = count
     return flips
 
@@ -176,9 +181,9 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
     for c in numba.prange(n_chains):
         order = np.arange(n)
         p = np.zeros(P + 1)
-        s = rng[c]
-        sc = S[c]
-        sa = SA[c]
+        s = rng[c].copy()                  # thread-local copies, see pairwise_sweeps
+        sc = S[c].copy()
+        sa = SA[c].copy()
         sp = spins[c]
         count = 0
         for _ in range(n_sweeps):
@@ -201,6 +206,9 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
                     for a in range(n_arch):
                         sa[a] -= 2.0 * sigma * at[i, a]
                     count += 1
+        rng[c] = s
+        S[c] = sc
+        SA[c] = sa
         flips[c] = count
     return flips
 
