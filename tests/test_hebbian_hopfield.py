@@ -93,6 +93,19 @@ def test_first_order_line():
     assert hopfield.transition_temperature(0.05) == pytest.approx(0.21638335, abs=5e-9)
 
 
+@pytest.mark.slow
+def test_first_order_line_re_entrance():
+    # RS re-entrance of T_c beyond alpha_1: both ends of the window are free-energy
+    # crossings, and the window closes at the maximum of transition_capacity(T)
+    lo = hopfield.transition_temperature(0.0525, "lower")
+    hi = hopfield.transition_temperature(0.0525)
+    assert 0 < lo < hi
+    for t in (lo, hi):
+        assert abs(hopfield._free_energy_gap(0.0525, t)) < 1e-12
+    assert hopfield._free_energy_gap(0.0525, 0.5 * (lo + hi)) < 0
+    assert hopfield.transition_capacity(lo) == pytest.approx(0.0525, abs=1e-9)
+
+
 def test_at_line():
     # T_R(0.1) = 1.4502e-3 (reference, 5 digits); at alpha = 0.03 the T -> 0 estimate
     # 4/(3 sqrt(2 pi)) sqrt(a) e^{-y^2}/(1 - C) is exact to the quoted 5 digits (5.3232e-9)

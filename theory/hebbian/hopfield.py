@@ -452,17 +452,41 @@ def transition_capacity(T: float = 0.0) -> float:
     return float(optimize.brentq(lambda a: _free_energy_gap(a, T), 1e-12, hi, xtol=1e-13))
 
 
-def transition_temperature(alpha: float) -> float:
-    """``T_c(alpha)``: below it the retrieval state has the lowest free energy."""
+@functools.lru_cache(maxsize=None)
+def _transition_peak() -> tuple[float, float]:
+    """(T, alpha) of the largest load at which retrieval is a global minimum (RS)."""
+    res = optimize.minimize_scalar(lambda t: -transition_capacity(t), bounds=(0.02, 0.2),
+                                   method="bounded", options={"xatol": 1e-6})
+    return float(res.x), float(-res.fun)
+
+
+def transition_temperature(alpha: float, branch: str = "upper") -> float:
+    """``T_c(alpha)``: retrieval has the lowest free energy below it.
+
+    RS re-entrance: the first-order line bulges beyond alpha_1 = 0.05185 (the T = 0 value)
+    to alpha = 0.053132 at T = 0.0851, because the RS spin glass has negative entropy at low
+    T. For alpha_1 <= alpha < 0.053132 retrieval is a global minimum only in a window
+    ``T_lower < T < T_upper``; ``branch`` picks its end (``"lower"`` needs alpha >= alpha_1).
+    """
     alpha = float(_check_alpha(alpha))
+    if branch not in ("upper", "lower"):
+        raise ParameterError(f"branch: 'upper' or 'lower', got {branch!r}")
     if alpha == 0:
         return 1.0
     a1 = transition_capacity(0.0)
-    if not alpha < a1:
-        raise ParameterError(f"alpha: T_c exists only for alpha < alpha_1 = {a1:.8f}")
-    t_m = retrieval_temperature(alpha)
-    return float(optimize.brentq(lambda t: _free_energy_gap(alpha, t), 0.0,
-                                 t_m * (1 - 1e-9), xtol=1e-13))
+    t_peak, a_peak = _transition_peak()
+    if not alpha < a_peak:
+        raise ParameterError(f"alpha: retrieval is never a global minimum for alpha >= "
+                             f"{a_peak:.6f}")
+    gap = lambda t: _free_energy_gap(alpha, t)  # noqa: E731
+    if branch == "lower":
+        if alpha < a1:
+            raise ParameterError(f"alpha: the lower branch exists for alpha_1 = {a1:.8f} <= "
+                                 f"alpha < {a_peak:.6f}")
+        return float(optimize.brentq(gap, 0.0, t_peak, xtol=1e-13))
+    lo = 0.0 if alpha < a1 else t_peak
+    return float(optimize.brentq(gap, lo, retrieval_temperature(alpha) * (1 - 1e-9),
+                                 xtol=1e-13))
 
 
 def at_temperature(alpha: float) -> float:
