@@ -474,18 +474,20 @@ def transition_temperature(alpha: float, branch: str = "upper") -> float:
     if alpha == 0:
         return 1.0
     a1 = transition_capacity(0.0)
+    gap = lambda t: _free_energy_gap(alpha, t)  # noqa: E731
+    if alpha < a1 and branch == "upper":
+        return float(optimize.brentq(gap, 0.0, retrieval_temperature(alpha) * (1 - 1e-9),
+                                     xtol=1e-13))
     t_peak, a_peak = _transition_peak()
     if not alpha < a_peak:
         raise ParameterError(f"alpha: retrieval is never a global minimum for alpha >= "
                              f"{a_peak:.6f}")
-    gap = lambda t: _free_energy_gap(alpha, t)  # noqa: E731
     if branch == "lower":
         if alpha < a1:
             raise ParameterError(f"alpha: the lower branch exists for alpha_1 = {a1:.8f} <= "
                                  f"alpha < {a_peak:.6f}")
         return float(optimize.brentq(gap, 0.0, t_peak, xtol=1e-13))
-    lo = 0.0 if alpha < a1 else t_peak
-    return float(optimize.brentq(gap, lo, retrieval_temperature(alpha) * (1 - 1e-9),
+    return float(optimize.brentq(gap, t_peak, retrieval_temperature(alpha) * (1 - 1e-9),
                                  xtol=1e-13))
 
 
