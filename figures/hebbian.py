@@ -27,7 +27,8 @@ def _ags_plot(data: dict):
     cmap = ListedColormap(["#f7f7f7", "#d9d9d9", "#9ecae1", "#3182bd"])
     ax.pcolormesh(data["alpha"], data["T"], data["phase"].T, cmap=cmap, vmin=-0.5, vmax=3.5,
                   shading="nearest")
-    styles = {"T_g": ("k-", r"$T_g = 1+\sqrt{\alpha}$"), "T_M": ("C0-", r"$T_M$ (retrieval exists)"),
+    styles = {"T_g": ("k-", r"$T_g = 1+\sqrt{\alpha}$"),
+              "T_M": ("C0-", r"$T_M$ (retrieval exists)"),
               "T_c": ("C3-", r"$T_c$ (retrieval global)"), "T_R": ("C2--", r"$T_R$ (AT line)")}
     for key, (style, label) in styles.items():
         pts = data.get(f"line/{key}")

@@ -19,10 +19,11 @@ weights ``w_mu``, an interaction order ``P`` and a Hamiltonian form:
 
 Dynamics: ``"glauber"`` (heat bath, flip with probability ``1/(1 + e^{beta dE})``),
 ``"metropolis"`` (``min(1, e^{-beta dE})``), ``"zero"`` (asynchronous ``T = 0``: flip iff
-``dE < -1e-12``, so rounding-level ties do not flip; stops when a whole sweep flips nothing). A sweep visits the N sites in order
-(systematic scan) or in a fresh random permutation (``site_order="random"``). Chains run in parallel (numba ``prange``), each with its own xoshiro256**
-stream derived from ``seed`` by ``numpy.random.SeedSequence``: the same seed gives the same
-chains on any number of threads.
+``dE < -1e-12``, so rounding-level ties do not flip; stops when a whole sweep flips
+nothing). A sweep visits the N sites in order (systematic scan) or in a fresh random
+permutation (``site_order="random"``). Chains run in parallel (numba ``prange``), each with
+its own xoshiro256** stream derived from ``seed`` by ``numpy.random.SeedSequence``: the
+same seed gives the same chains on any number of threads.
 
 Recorded every ``record_every`` sweeps: overlaps with every memory and archetype, the
 energy per spin, and the overlaps ``q_ab = (1/N) sum_i sigma^a_i sigma^b_i`` of every pair
@@ -52,7 +53,8 @@ FORMS = {"distinct": _k.DISTINCT, "power": _k.POWER}
 class Network:
     """Couplings given by memories: ``memories`` (K, N), ``weights`` (K,), ``P``, ``form``,
     ``scale`` (see module docstring), optional ``archetypes`` (A, N) whose overlaps are
-    recorded too (e.g. the archetypes behind example-built memories)."""
+    recorded too (e.g. the archetypes behind example-built memories). Tables derived from
+    the memories are cached on the network at its first run: do not modify its arrays."""
 
     memories: np.ndarray
     weights: np.ndarray

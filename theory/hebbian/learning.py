@@ -10,14 +10,17 @@ examples per archetype ``eta^{mu a}_i = xi^mu_i chi^{mu a}_i`` with ``P(chi = 1)
 
 Hamiltonians (P-body, distinct indices, as in :mod:`.dense` and ``sim.montecarlo``)::
 
-    supervised    H = -N^{1-P} R^{-P/2} sum_mu sum_{i1<..<iP} eta_bar^mu_i1 .. eta_bar^mu_iP sigma_i1 .. sigma_iP
-    unsupervised  H = -N^{1-P} R^{-P/2} M^{-1} sum_mu sum_a sum_{i1<..<iP} eta^{mu a}_i1 .. sigma_iP
+    supervised    H = -N^{1-P} R^{-P/2} sum_mu sum_{i1<..<iP}
+                        eta_bar^mu_i1 .. eta_bar^mu_iP sigma_i1 .. sigma_iP
+    unsupervised  H = -N^{1-P} R^{-P/2} M^{-1} sum_mu sum_a sum_{i1<..<iP}
+                        eta^{mu a}_i1 .. eta^{mu a}_iP sigma_i1 .. sigma_iP
 
 Order parameters: ``m`` (overlap with the archetype, generalisation), ``n`` (with the
 normalised example mean ``eta_bar/sqrt(R)``), ``q``. Gaussian approximation of
 ``eta_bar_i xi_i / sqrt(R) ~ (1 + sqrt(rho) g)/sqrt(1 + rho)`` (large M); gauge ``xi = 1``::
 
-    h = A (1 + sqrt(rho) g) + sqrt(alpha kappa q^{P-1}/(P-1)!) z ,   A = n^{P-1}/((P-1)! sqrt(1+rho))
+    h = A (1 + sqrt(rho) g) + sqrt(alpha kappa q^{P-1}/(P-1)!) z,
+    A = n^{P-1} / ((P-1)! sqrt(1+rho))
     m = E tanh(beta h),  q = E tanh^2(beta h),  n sqrt(1+rho) = m + beta rho A (1 - q)
 
 (the last by Stein's lemma on ``g``), with ``kappa = 1`` (supervised) or
