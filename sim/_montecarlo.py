@@ -124,9 +124,9 @@ def _pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics,
 
 
 @numba.njit(cache=True)
-def elementary_from_power(p, order):  # pragma: no cover - compiled
-    """``e_order`` from power sums ``p[1..order]`` by Newton's identities."""
-    e = np.zeros(order + 1)
+def elementary_from_power(p, order, e):  # pragma: no cover - compiled
+    """``e_order`` from power sums ``p[1..order]`` by Newton's identities (``e`` is a work
+    array of length >= order + 1; no allocation in the hot loop)."""
     e[0] = 1.0
     for kk in range(1, order + 1):
         acc = 0.0
@@ -139,7 +139,7 @@ def elementary_from_power(p, order):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p):  # pragma: no cover
+def _delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):  # pragma: no cover
     """Energy change of flipping spin ``i`` (value ``sigma``) for P-body couplings.
 
     DISTINCT: ``H = -scale sum_mu w_mu e_P(x^mu_1 sigma_1, ..., x^mu_N sigma_N)``, and a flip
@@ -162,7 +162,7 @@ def _delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p):  # pragma: n
                     p[j] = sc[mu, j // 2] - xj * sigma
                 else:
                     p[j] = even[mu, j] - xj
-            de += 2.0 * scale * w[mu] * x * sigma * elementary_from_power(p, P - 1)
+            de += 2.0 * scale * w[mu] * x * sigma * elementary_from_power(p, P - 1, e)
     return de
 
 
@@ -181,6 +181,7 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
     for c in numba.prange(n_chains):
         order = np.arange(n)
         p = np.zeros(P + 1)
+        e = np.zeros(P + 1)
         s = rng[c].copy()                  # thread-local copies, see pairwise_sweeps
         sc = S[c].copy()
         sa = SA[c].copy()
@@ -194,7 +195,7 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
             for t in range(n):
                 i = order[t]
                 sigma = sp[i]
-                de = _delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p)
+                de = _delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e)
                 if _accept(de, beta, dynamics, s):
                     sp[i] = -sigma
                     for mu in range(k):

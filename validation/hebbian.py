@@ -118,8 +118,8 @@ def capacity_finite_size(quick: bool = False, seed: int = 0):
     if quick:
         sizes, samples = np.array([500, 1000, 2000]), 4
     else:
-        sizes, samples = np.array([1000, 2000, 4000, 8000]), 6
-    alphas = np.arange(0.12, 0.2001, 0.005)
+        sizes, samples = np.array([1000, 2000, 4000, 8000]), 5
+    alphas = np.arange(0.125, 0.1951, 0.005)
     est, err = finite_size_capacity(sizes, alphas, samples, seed)
     x = 1 / np.sqrt(sizes)
     w = 1 / np.maximum(err, 1e-3) ** 2
