@@ -6,6 +6,8 @@ Subcommands::
     nnphys validate [NAME ...] [--quick] [--list] [--seed S]
     nnphys figures NAME ... | --all  --out DIR [--quick] [--recompute] [--list]
     nnphys sweep MODULE:FUNCTION --grid NAME=VALUES ... --out RESULT.npz [--backend ...]
+    nnphys phase-diagram MODEL --AXIS1 a:b:n --AXIS2 a:b:n --out PD.npz [--plot PD.png]
+                         [--param KEY=VALUE ...] [--workers W | --scheduler tcp://host:port]
 
 Errors print one line (``nnphys: error: ...``) and exit with status 2.
 """
@@ -122,6 +124,149 @@ def _sweep(args) -> int:
     return 1 if result.n_failed else 0
 
 
+# phase-diagram models: name -> ("module:function", axis names in call order). The function
+# is called as fn(axis1_values, axis2_values, **params) and returns a PhaseDiagram.
+PHASE_DIAGRAMS = {
+    "hopfield": ("nnphys.theory.hebbian.hopfield:phase_diagram", ("alpha", "T")),
+    "dense": ("nnphys.theory.hebbian.dense:phase_diagram", ("alpha", "T")),
+    "multitask": ("nnphys.theory.hebbian.multitask:phase_diagram", ("d", "T")),
+    "learning": ("nnphys.theory.hebbian.learning:phase_diagram", ("r", "M")),
+}
+
+
+def _import_target(target: str):
+    module_name, _, func_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def _parse_param(item: str):
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise _CliError(f"--param: expected KEY=VALUE, got {item!r}")
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return key, lowered == "true"
+    for cast in (int, float):
+        try:
+            return key, cast(text)
+        except ValueError:
+            pass
+    return key, text
+
+
+def _phase_slice(j, *, target, first, second, params, n_bound):
+    """Column ``j`` of the second axis as fixed-shape arrays (for nnphys.sweep workers);
+    boundary points are padded with NaN to ``n_bound`` rows."""
+    pd = _import_target(target)(first, second[int(j):int(j) + 1], **params)
+    out = {f"field:{k}": np.asarray(v)[:, 0] for k, v in pd.fields.items()}
+    out["phase"] = pd.phase[:, 0]
+    for k, v in pd.boundaries.items():
+        padded = np.full((n_bound, 2), np.nan)
+        padded[:min(len(v), n_bound)] = np.asarray(v)[:n_bound]
+        out[f"boundary:{k}"] = padded
+    return out
+
+
+def _phase_diagram_parallel(target, first, second, params, args):
+    import functools
+    from . import sweep
+    from .results import PhaseDiagram
+    probe = _import_target(target)(first, second[:1], **params)
+    fn = functools.partial(_phase_slice, target=target, first=first, second=second,
+                           params=params, n_bound=first.size + 2)
+    backend = "dask" if args.scheduler else "processes"
+    res = sweep.run(fn, {"j": np.arange(second.size)}, backend=backend,
+                    n_workers=args.workers, scheduler=args.scheduler, pass_seed=False,
+                    progress=False)
+    if res.n_failed:
+        first_error = next(iter(res.errors.values()))
+        raise _CliError(f"{res.n_failed} columns failed: {first_error['message']}")
+    fields = {k[6:]: np.moveaxis(v, 0, 1) for k, v in res.fields.items()
+              if k.startswith("field:")}
+    boundaries = {}
+    for k, v in res.fields.items():
+        if k.startswith("boundary:"):
+            pts = v.reshape(-1, 2)
+            pts = pts[np.all(np.isfinite(pts), axis=1)]
+            boundaries[k[9:]] = np.unique(pts, axis=0)
+    return PhaseDiagram(parameters=dict(probe.parameters), axes=dict(
+        zip(probe.axes, (first, second))), fields=fields,
+        phase=np.rint(res.fields["phase"].T).astype(int), labels=dict(probe.labels),
+        boundaries=boundaries)
+
+
+def _plot_phase_diagram(pd, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    (xname, x), (yname, y) = pd.axes.items()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    mesh = ax.pcolormesh(x, y, pd.phase.T, shading="nearest",
+                         cmap=plt.get_cmap("Blues", max(pd.labels) + 1),
+                         vmin=-0.5, vmax=max(pd.labels) + 0.5)
+    cbar = fig.colorbar(mesh, ax=ax, ticks=sorted(pd.labels))
+    cbar.ax.set_yticklabels([pd.labels[k] for k in sorted(pd.labels)], fontsize=7)
+    for i, (name, pts) in enumerate(pd.boundaries.items()):
+        if len(pts):
+            pts = pts[np.argsort(pts[:, 1])]
+            ax.plot(pts[:, 0], pts[:, 1], f"C{i + 1}.", ms=2, label=name)
+    ax.set_xlabel(xname)
+    ax.set_ylabel(yname)
+    if pd.boundaries:
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def _phase_diagram(args, extra) -> int:
+    if args.model not in PHASE_DIAGRAMS:
+        raise _CliError(f"model: one of {', '.join(PHASE_DIAGRAMS)}, got {args.model!r}")
+    target, names = PHASE_DIAGRAMS[args.model]
+    given = {}
+    it = iter(extra)
+    for token in it:
+        if not token.startswith("--"):
+            raise _CliError(f"unexpected argument {token!r}")
+        name, sep, value = token[2:].partition("=")
+        if not sep:
+            value = next(it, None)
+            if value is None:
+                raise _CliError(f"--{name}: missing START:STOP:NUM")
+        if name not in names:
+            raise _CliError(f"--{name}: {args.model} has axes {', '.join('--' + n for n in names)}")
+        given[name] = _parse_axis(name, value)
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise _CliError(f"missing axis --{missing[0]} START:STOP:NUM")
+    params = dict(_parse_param(p) for p in args.param)
+    first, second = given[names[0]], given[names[1]]
+    if args.workers or args.scheduler:
+        pd = _phase_diagram_parallel(target, first, second, params, args)
+    else:
+        pd = _import_target(target)(first, second, **params)
+    pd.save(args.out)
+    print(args.out)
+    if args.plot:
+        _plot_phase_diagram(pd, args.plot)
+        print(args.plot)
+    return 0
+
+
+def _parse_axis(name: str, text: str) -> np.ndarray:
+    """``start:stop:num`` -> linspace."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise _CliError(f"--{name}: expected START:STOP:NUM, got {text!r}") from None
+    if num < 1:
+        raise _CliError(f"--{name}: NUM must be >= 1, got {num}")
+    return np.linspace(start, stop, num)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nnphys", description="Statistical physics of "
                                      "neural networks: theory, simulation, validation.")
@@ -173,14 +318,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-seed", action="store_true", help="do not pass seed= to FUNCTION")
     p.set_defaults(run=_sweep)
+
+    p = sub.add_parser("phase-diagram", help="replica phase diagram of a model on a grid",
+                       description="Compute a model's phase diagram on a grid and save it "
+                       "(PhaseDiagram .npz). Axes as --NAME START:STOP:NUM; models and axes: "
+                       + "; ".join(f"{k} (--{v[1][0]}, --{v[1][1]})"
+                                   for k, v in PHASE_DIAGRAMS.items()) + ".")
+    p.add_argument("model", help="one of: " + ", ".join(PHASE_DIAGRAMS))
+    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("--plot", help="also write a PNG of the phase map")
+    p.add_argument("--param", action="append", default=[],
+                   help="model parameter KEY=VALUE (e.g. P=3, convention=all-index)")
+    p.add_argument("--workers", type=int, help="local processes, one column per task")
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port")
+    p.set_defaults(run=_phase_diagram, takes_extra=True)
     return parser
 
 
 def main(argv=None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "takes_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return args.run(args)
+        return args.run(args, extra) if getattr(args, "takes_extra", False) else args.run(args)
     except (_CliError, ValueError, TypeError, NotImplementedError, ArithmeticError,
             RuntimeError, ImportError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

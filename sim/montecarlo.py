@@ -1,0 +1,317 @@
+r"""Monte Carlo of Hebbian networks: Glauber, Metropolis and zero-temperature dynamics.
+
+Couplings are never built. A network is a set of memory vectors ``x^mu`` (rows of
+``memories``, any real entries: +-1 patterns, diluted patterns, example averages) with
+weights ``w_mu``, an interaction order ``P`` and a Hamiltonian form:
+
+* ``"distinct"`` (Hopfield for P = 2; Gardner / Bovier-Niederhauser for P > 2)::
+
+      H = -scale * sum_mu w_mu sum_{i1 < ... < iP} x^mu_i1 sigma_i1 ... x^mu_iP sigma_iP
+
+  With ``scale = N^{1-P}``, P = 2 and ``w = 1`` this is the AGS Hopfield model
+  ``H = -(1/2N) sum_{i != j} sum_mu xi_i xi_j sigma_i sigma_j`` (``J_ii = 0``). The energy
+  change of a flip, ``2 sigma_i h_i``, uses the elementary symmetric polynomial of the
+  other spins, computed from the power sums ``S^mu_j = sum_i (x^mu_i)^j sigma_i`` (odd j,
+  updated at each flip) by Newton's identities: O(K P^2) per attempt, O(K) for P = 2.
+* ``"power"`` (Krotov-Hopfield ``F(x) = x^P``, all index tuples including the diagonal)::
+
+      H = -scale * N * sum_mu w_mu m_mu^P ,   m_mu = (1/N) sum_i x^mu_i sigma_i .
+
+Dynamics: ``"glauber"`` (heat bath, flip with probability ``1/(1 + e^{beta dE})``),
+``"metropolis"`` (``min(1, e^{-beta dE})``), ``"zero"`` (asynchronous ``T = 0``: flip iff
+``dE < -1e-12``, so rounding-level ties do not flip; stops when a whole sweep flips
+nothing). A sweep visits the N sites in order (systematic scan) or in a fresh random
+permutation (``site_order="random"``). Chains run in parallel (numba ``prange``), each with
+its own xoshiro256** stream derived from ``seed`` by ``numpy.random.SeedSequence``: the
+same seed gives the same chains on any number of threads.
+
+Recorded every ``record_every`` sweeps: overlaps with every memory and archetype, the
+energy per spin, and the overlaps ``q_ab = (1/N) sum_i sigma^a_i sigma^b_i`` of every pair
+of chains.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..results import Result
+from . import _montecarlo as _k
+
+__all__ = ["Network", "MonteCarloRun", "hopfield", "dense", "from_examples", "run",
+           "energy", "DYNAMICS"]
+
+_PARALLEL_WORK = 2_000_000        # multiply-adds per call above which chains use threads
+DYNAMICS = {"glauber": _k.GLAUBER, "metropolis": _k.METROPOLIS, "zero": _k.ZERO_T}
+FORMS = {"distinct": _k.DISTINCT, "power": _k.POWER}
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """Couplings given by memories: ``memories`` (K, N), ``weights`` (K,), ``P``, ``form``,
+    ``scale`` (see module docstring), optional ``archetypes`` (A, N) whose overlaps are
+    recorded too (e.g. the archetypes behind example-built memories). Tables derived from
+    the memories are cached on the network at its first run: do not modify its arrays."""
+
+    memories: np.ndarray
+    weights: np.ndarray
+    P: int = 2
+    form: str = "distinct"
+    scale: float = 1.0
+    archetypes: np.ndarray | None = None
+    _cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
+
+    @property
+    def N(self) -> int:
+        return self.memories.shape[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class MonteCarloRun(Result):
+    """Recorded observables of a Monte Carlo run.
+
+    Attributes:
+        overlaps: (chains, records, K) overlaps ``(1/N) sum_i x^mu_i sigma_i``.
+        archetype_overlaps: (chains, records, A).
+        energy: (chains, records) energy per spin.
+        q: (records, pairs) overlaps between chains (pairs in ``itertools.combinations``
+            order).
+        sweeps: (records,) sweep count at each record.
+        spins: (chains, N) final configurations.
+        flips: (chains,) total accepted flips.
+    """
+
+    overlaps: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    archetype_overlaps: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    q: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    sweeps: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, int))
+    spins: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    flips: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, int))
+
+
+# ------------------------------------------------------------------ networks
+
+def _as_memories(x, name):
+    x = np.ascontiguousarray(np.asarray(x, dtype=float))
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 2 or not np.all(np.isfinite(x)):
+        raise ParameterError(f"{name}: expected a finite (K, N) array with K >= 1, N >= 2, "
+                             f"got shape {x.shape}")
+    return x
+
+
+def hopfield(patterns) -> Network:
+    """AGS Hopfield network: ``J_ij = (1/N) sum_mu xi_i xi_j``, ``J_ii = 0``."""
+    x = _as_memories(patterns, "patterns")
+    return Network(x, np.ones(x.shape[0]), 2, "distinct", 1.0 / x.shape[1])
+
+
+def dense(patterns, P: int, form: str = "distinct", scale: float | None = None) -> Network:
+    """P-body network; ``scale`` defaults to ``N^{1-P}`` (distinct) or ``1/P!`` (power)."""
+    x = _as_memories(patterns, "patterns")
+    if int(P) != P or P < 2:
+        raise ParameterError(f"P: an integer >= 2, got {P!r}")
+    if form not in FORMS:
+        raise ParameterError(f"form: one of {tuple(FORMS)}, got {form!r}")
+    if scale is None:
+        scale = float(x.shape[1]) ** (1 - P) if form == "distinct" else 1 / math.factorial(P)
+    return Network(x, np.ones(x.shape[0]), int(P), form, float(scale))
+
+
+def from_examples(examples, P: int, supervised: bool, archetypes=None, scale=None) -> Network:
+    """Dense Hebbian network built from examples ``eta`` of shape (K, M, N).
+
+    Supervised: one memory per class, the example mean ``eta_bar^mu``; unsupervised: every
+    example is a memory with weight ``1/M``. Memories are divided by ``sqrt(R)``, ``R`` the
+    mean of ``eta_bar^2`` (supervised) or ``eta^2`` (unsupervised, = 1 for +-1 examples),
+    so that the couplings are those of :func:`dense` on unit-scale memories.
+    """
+    eta = np.asarray(examples, dtype=float)
+    if eta.ndim != 3:
+        raise ParameterError(f"examples: expected shape (K, M, N), got {eta.shape}")
+    K, M, N = eta.shape
+    if supervised:
+        mem = eta.mean(axis=1)
+        weights = np.ones(K)
+    else:
+        mem = eta.reshape(K * M, N)
+        weights = np.full(K * M, 1.0 / M)
+    R = float(np.mean(mem ** 2))
+    net = dense(mem / math.sqrt(R), P, "distinct", scale)
+    arch = None if archetypes is None else _as_memories(archetypes, "archetypes")
+    return dataclasses.replace(net, weights=weights, archetypes=arch)
+
+
+# ------------------------------------------------------------------ energy
+
+def _energy_from_sums(network: Network, p) -> np.ndarray:
+    """Energy per spin from power sums ``p[..., mu, j] = sum_i (x^mu_i sigma_i)^j``."""
+    w, P, n = network.weights, network.P, network.N
+    if network.form == "power":
+        return -network.scale * np.sum(w * (p[..., 1] / n) ** P, axis=-1)
+    e = [np.ones(p.shape[:-1])]
+    for k in range(1, P + 1):
+        e.append(sum((-1) ** (j - 1) * e[k - j] * p[..., j] for j in range(1, k + 1)) / k)
+    return -network.scale * np.sum(w * e[P], axis=-1) / n
+
+
+def energy(network: Network, spins) -> np.ndarray:
+    """Energy per spin of configurations ``spins`` (..., N), from the pattern power sums
+    (Newton's identities for the distinct-index form)."""
+    s = np.asarray(spins, dtype=float)
+    x, P = network.memories, network.P
+    p = np.zeros(s.shape[:-1] + (x.shape[0], P + 1))
+    for j in range(1, P + 1):
+        p[..., j] = (s ** j) @ (x ** j).T
+    return _energy_from_sums(network, p)
+
+
+def _tables(network: Network) -> dict:
+    """Per-network tables, built once and cached on the (frozen) network: transposed
+    memories and archetypes, odd powers (for P > 2), even power sums, and for pairwise
+    couplings the weighted table ``x w scale`` and the removed diagonal."""
+    cache = network._cache
+    if not cache:
+        x, w, P, n = network.memories, network.weights, network.P, network.N
+        arch = network.archetypes if network.archetypes is not None else np.zeros((0, n))
+        xt = np.ascontiguousarray(x.T)
+        cache["xt"], cache["at"] = xt, np.ascontiguousarray(arch.T)
+        cache["odd_t"] = [xt] + [np.ascontiguousarray(xt ** (2 * l + 1))
+                                 for l in range(1, (P + 1) // 2)]
+        even = np.zeros((x.shape[0], P + 1))
+        for j in range(0, P + 1, 2):
+            even[:, j] = (x ** j).sum(axis=1)
+        cache["even"] = even
+        if P == 2 and network.form == "distinct":
+            cache["xwt"] = np.ascontiguousarray(xt * (w * network.scale))
+            cache["selfc"] = (xt ** 2) @ w * network.scale
+    return cache
+
+
+def _rng_states(seed, n_chains):
+    """xoshiro states of the chains: children 1..n of SeedSequence(seed) (child 0 draws
+    the initial configurations)."""
+    seqs = np.random.SeedSequence(seed).spawn(n_chains + 1)[1:]
+    states = np.array([sq.generate_state(4, np.uint64) for sq in seqs], dtype=np.uint64)
+    states[np.all(states == 0, axis=1), 0] = 1          # xoshiro's only forbidden state
+    return states
+
+
+def _initial_spins(init, network, n_chains, rng):
+    n = network.N
+    if isinstance(init, str):
+        if init == "random":
+            return rng.choice(np.array([-1.0, 1.0]), size=(n_chains, n))
+        source, _, index = init.partition(":")
+        table = {"pattern": network.memories, "archetype": network.archetypes}.get(source)
+        if table is None or not index.isdigit() or int(index) >= table.shape[0]:
+            raise ParameterError(f"init: 'random', 'pattern:<k>' or 'archetype:<k>' with k "
+                                 f"in range, got {init!r}")
+        row = np.sign(table[int(index)])
+        zeros = row == 0
+        spins = np.tile(row, (n_chains, 1))
+        spins[:, zeros] = rng.choice(np.array([-1.0, 1.0]), size=(n_chains, int(zeros.sum())))
+        return spins
+    spins = np.array(init, dtype=float)
+    if spins.shape == (n,):
+        spins = np.tile(spins, (n_chains, 1))
+    if spins.shape != (n_chains, n) or not np.all(np.abs(spins) == 1):
+        raise ParameterError(f"init: +-1 array of shape ({n},) or ({n_chains}, {n})")
+    return spins
+
+
+def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
+        n_chains: int = 2, init="pattern:0", seed=0, record_every: int = 1,
+        flip_fraction: float = 0.0, site_order: str = "sequential") -> MonteCarloRun:
+    """Run ``n_chains`` independent chains for ``n_sweeps`` sweeps.
+
+    Args:
+        network: from :func:`hopfield`, :func:`dense` or :func:`from_examples`.
+        T: temperature (ignored by ``dynamics="zero"``), >= 0.
+        n_sweeps: sweeps (N attempted flips each); with ``"zero"`` the run stops early at
+            a fixed point (``record_every`` sweeps without a flip in any chain).
+        init: ``"pattern:k"``, ``"archetype:k"``, ``"random"`` or a +-1 array.
+        flip_fraction: fraction of initial spins flipped at random (a noisy cue).
+        seed: int or SeedSequence entropy; fixes the initial state and every chain's stream.
+        site_order: ``"sequential"`` (systematic scan 0..N-1: every single-site update
+            keeps the Boltzmann distribution, and the pattern table streams through memory,
+            about 3x faster for large N K) or ``"random"`` (a fresh permutation per sweep).
+
+    Returns:
+        :class:`MonteCarloRun`; ``converged`` is False only for a ``"zero"`` run that did not
+        reach a fixed point.
+    """
+    if dynamics not in DYNAMICS:
+        raise ParameterError(f"dynamics: one of {tuple(DYNAMICS)}, got {dynamics!r}")
+    if not (math.isfinite(T) and T >= 0) or (T == 0 and dynamics != "zero"):
+        raise ParameterError(f"T: > 0 for {dynamics} dynamics (use dynamics='zero' for T = 0),"
+                             f" got {T!r}")
+    for name, v in (("n_sweeps", n_sweeps), ("n_chains", n_chains),
+                    ("record_every", record_every)):
+        if int(v) != v or v < 1:
+            raise ParameterError(f"{name}: a positive integer, got {v!r}")
+    if site_order not in ("sequential", "random"):
+        raise ParameterError(f"site_order: 'sequential' or 'random', got {site_order!r}")
+    shuffle = site_order == "random"
+    if not 0 <= flip_fraction <= 1:
+        raise ParameterError(f"flip_fraction: in [0, 1], got {flip_fraction!r}")
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(n_chains + 1)[0])
+    spins = _initial_spins(init, network, n_chains, rng)
+    if flip_fraction > 0:
+        spins *= np.where(rng.random(spins.shape) < flip_fraction, -1.0, 1.0)
+    states = _rng_states(seed, n_chains)
+    x, w, n, P = network.memories, network.weights, network.N, network.P
+    tab = _tables(network)
+    xt, at, even = tab["xt"], tab["at"], tab["even"]
+    SA = spins @ tab["at"]
+    beta = 0.0 if dynamics == "zero" else 1.0 / T
+    code = DYNAMICS[dynamics]
+    pairwise = P == 2 and network.form == "distinct"
+    S = np.stack([spins @ xj for xj in tab["odd_t"]], axis=-1)
+    if pairwise:
+        xwt, selfc = tab["xwt"], tab["selfc"]
+        S = np.ascontiguousarray(S[..., 0])
+    sums = np.zeros((n_chains, x.shape[0], P + 1))
+    sums[..., 0::2] = even[:, 0::2]
+    records = []
+    done, flips_total, converged = 0, np.zeros(n_chains, np.int64), True
+    flips = flips_total
+    pairs = [(a, b) for a in range(n_chains) for b in range(a + 1, n_chains)]
+
+    def record():
+        odd = S[..., None] if pairwise else S
+        sums[..., 1::2] = odd[..., :(P + 1) // 2]
+        q = np.array([spins[a] @ spins[b] / n for a, b in pairs])
+        records.append((done, odd[..., 0] / n, SA / n, _energy_from_sums(network, sums), q))
+    record()
+    while done < n_sweeps:
+        step = min(record_every, n_sweeps - done)
+        threads = n_chains > 1 and step * n * x.shape[0] * P * P >= _PARALLEL_WORK
+        if pairwise:
+            kernel = _k.pairwise_sweeps_parallel if threads else _k.pairwise_sweeps
+            flips = kernel(xt, xwt, selfc, at, spins, S, SA, states, beta, code, step,
+                           shuffle)
+        else:
+            kernel = _k.dense_sweeps_parallel if threads else _k.dense_sweeps
+            flips = kernel(xt, w, even, at, spins, S, SA, states, beta, code, step, P,
+                           FORMS[network.form], network.scale, shuffle)
+        done += step
+        flips_total += flips
+        record()
+        if code == _k.ZERO_T and not np.any(flips):
+            break
+    if code == _k.ZERO_T:
+        converged = not np.any(flips)
+    sweeps, m, ma, e, q = (np.array(v) for v in zip(*records))
+    return MonteCarloRun(
+        converged=bool(converged), iterations=int(done), residual=float("nan"),
+        parameters={"T": float(T), "n_sweeps": int(n_sweeps), "dynamics": dynamics,
+                    "n_chains": int(n_chains), "seed": seed if isinstance(seed, int) else None,
+                    "N": n, "K": int(x.shape[0]), "P": int(P), "form": network.form},
+        overlaps=np.moveaxis(m, 0, 1), archetype_overlaps=np.moveaxis(ma, 0, 1),
+        energy=np.moveaxis(e, 0, 1), q=q.reshape(len(records), len(pairs)), sweeps=sweeps,
+        spins=spins.copy(), flips=flips_total)

@@ -1,0 +1,202 @@
+"""AGS Hopfield RS theory: landmarks of the reference file (shared/reference/hebbian.md,
+values computed there by an independent solver), closed forms, asymptotes, quadrature."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from nnphys.errors import ParameterError
+from nnphys.theory.hebbian import _gauss, hopfield
+
+# Reference-file landmarks are quoted to 8-10 digits; our roots are solved to ~1e-13, so
+# the tolerance is the quoted precision (half a unit in the last quoted digit).
+
+
+def _quad(F, a, s):
+    """E F(u), u ~ N(a, s^2), by adaptive quadrature in u with breaks at u = 0, +-20 (where
+    tanh - sign and sech^2 live) and at a, a +- s (an independent route)."""
+    lo, hi = a - 40 * s, a + 40 * s
+    pts = sorted({min(max(p, lo), hi) for p in (-20.0, 0.0, 20.0, a - s, a, a + s)} | {lo, hi})
+    dens = lambda u: math.exp(-((u - a) / s) ** 2 / 2) / (s * math.sqrt(2 * math.pi))  # noqa
+    opts = dict(epsabs=1e-16, epsrel=1e-13, limit=500)
+    return sum(integrate.quad(lambda u: F(u) * dens(u), x, y, **opts)[0]
+               for x, y in zip(pts[:-1], pts[1:]))
+
+
+@pytest.mark.parametrize("a,s", [(0.3, 0.05), (2.0, 1.0), (-1.0, 7.0), (5.0, 300.0),
+                                 (0.0, 1e-3), (40.0, 2.0)])
+def test_gauss_moments_against_adaptive_quadrature(a, s):
+    mom = _gauss.moments(a, s)
+    sech2 = lambda u: 1 / math.cosh(u) ** 2 if abs(u) < 300 else 0.0  # noqa: E731
+    checks = [(mom.tanh, math.tanh), (mom.sech2, sech2),
+              (mom.sech2_tanh, lambda u: sech2(u) * math.tanh(u)),
+              (mom.sech4, lambda u: sech2(u) ** 2),
+              (mom.abs_u + mom.log1p, lambda u: abs(u) + math.log1p(math.exp(-2 * abs(u))))]
+    for value, F in checks:
+        # documented quadrature error: < 1e-11 relative to max(1, |value|)
+        assert abs(value - _quad(F, a, s)) <= 1e-11 * max(1.0, abs(value))
+
+
+def test_critical_capacity_zero_temperature():
+    c = hopfield.critical_capacity(0.0)
+    assert c.alpha_c == pytest.approx(0.1379055665, abs=5e-11)
+    assert c.m == pytest.approx(0.9674171144, abs=5e-11)
+
+
+@pytest.mark.parametrize("alpha,m", [(0.05, 0.99999223), (0.10, 0.99799927),
+                                     (0.12, 0.99322273), (0.13, 0.98721189)])
+def test_zero_temperature_retrieval_and_energies(alpha, m):
+    s = hopfield.solve(alpha, 0.0)
+    assert s.converged and s.residual < 1e-12
+    assert s.m == pytest.approx(m, abs=5e-9)
+    # closed-form T = 0 energies (reference sec. 1.2), independent of the solver's f formula
+    e_r = -s.m ** 2 / 2 - alpha / 2 * s.C * (2 - s.C) / (1 - s.C) ** 2
+    assert s.f == pytest.approx(e_r, abs=1e-13)
+    sg = hopfield.solve(alpha, 0.0, "spin_glass")
+    assert sg.f == pytest.approx(-1 / math.pi - math.sqrt(2 * alpha / math.pi), abs=1e-13)
+
+
+def test_low_temperature_connects_to_zero_temperature():
+    # reference sec. B: alpha = 0.1, T = 0.01 -> m = 0.99799168, f = -0.50015496
+    s = hopfield.solve(0.1, 0.01)
+    assert s.m == pytest.approx(0.99799168, abs=5e-9)
+    assert s.f == pytest.approx(-0.50015496, abs=5e-9)
+    assert s.residual < 1e-12
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.1, 0.5])
+def test_glass_temperature(alpha):
+    tg = float(hopfield.glass_temperature(alpha))
+    assert tg == 1 + math.sqrt(alpha)
+    # q of the spin glass vanishes linearly at T_g: q(0.999 T_g) = 1.000e-3 (reference)
+    assert hopfield.solve(alpha, 0.999 * tg, "spin_glass").q == pytest.approx(1e-3, rel=1e-3)
+    with pytest.raises(ParameterError, match="T"):
+        hopfield.solve(alpha, 1.001 * tg, "spin_glass")
+
+
+def test_paramagnet_free_energy():
+    alpha, T = 0.2, 1.5
+    p = hopfield.solve(alpha, T, "paramagnet")
+    assert p.f == pytest.approx(alpha / 2 + alpha * T / 2 * math.log(1 - 1 / T) - T * math.log(2),
+                                abs=1e-14)
+
+
+@pytest.mark.parametrize("alpha,t_m", [(0.05, 0.54225504), (0.10, 0.31543222)])
+def test_retrieval_temperature(alpha, t_m):
+    assert hopfield.retrieval_temperature(alpha) == pytest.approx(t_m, abs=5e-9)
+
+
+def test_first_order_line():
+    assert hopfield.transition_capacity(0.0) == pytest.approx(0.05185433, abs=5e-9)
+    assert hopfield.transition_temperature(0.05) == pytest.approx(0.21638335, abs=5e-9)
+
+
+@pytest.mark.slow
+def test_first_order_line_re_entrance():
+    # RS re-entrance of T_c beyond alpha_1: both ends of the window are free-energy
+    # crossings, and the window closes at the maximum of transition_capacity(T)
+    lo = hopfield.transition_temperature(0.0525, "lower")
+    hi = hopfield.transition_temperature(0.0525)
+    assert 0 < lo < hi
+    for t in (lo, hi):
+        assert abs(hopfield._free_energy_gap(0.0525, t)) < 1e-12
+    assert hopfield._free_energy_gap(0.0525, 0.5 * (lo + hi)) < 0
+    assert hopfield.transition_capacity(lo) == pytest.approx(0.0525, abs=1e-9)
+
+
+def test_at_line():
+    # T_R(0.1) = 1.4502e-3 (reference, 5 digits); at alpha = 0.03 the T -> 0 estimate
+    # 4/(3 sqrt(2 pi)) sqrt(a) e^{-y^2}/(1 - C) is exact to the quoted 5 digits (5.3232e-9)
+    assert hopfield.at_temperature(0.1) == pytest.approx(1.4502e-3, rel=5e-5)
+    assert hopfield.at_temperature(0.03) == pytest.approx(5.3232e-9, rel=2e-5)
+
+
+def test_re_entrance_and_at_meeting_point():
+    # alpha_c(T) rises from 0.137906 to 0.138189 at T = 0.0229 (reference sec. 1.5)
+    t_peak, a_peak = hopfield._capacity_peak()
+    assert a_peak == pytest.approx(0.138189, abs=5e-7)
+    assert t_peak == pytest.approx(0.0229, abs=5e-4)
+    assert hopfield.critical_capacity(0.01).alpha_c == pytest.approx(0.138099, abs=5e-7)
+    # the AT line meets the T_M line at T = 0.0251, alpha = 0.138186
+    lam = [hopfield.solve(hopfield.critical_capacity(T).alpha_c * (1 - 1e-7), T).lambda_at
+           for T in (0.0246, 0.0256)]
+    assert lam[0] > 1 > lam[1]
+    assert hopfield.critical_capacity(0.0251).alpha_c == pytest.approx(0.138186, abs=5e-7)
+
+
+def test_small_alpha_asymptotes_sympy_vs_numerics():
+    asym = hopfield.small_alpha_asymptotes()
+    assert asym["c_M"] == pytest.approx(1.9540838, abs=5e-8)
+    assert asym["c_c"] == pytest.approx(2.5958760, abs=5e-8)
+    # numerics: (1 - T_M)/sqrt(alpha) = c_M + O(sqrt(alpha)); linear extrapolation in
+    # sqrt(alpha) from alpha = 1e-6, 1e-5 leaves O(alpha) ~ 1e-4 (reference: 1.95409)
+    a = np.array([1e-6, 1e-5])
+    k = np.array([(1 - hopfield.retrieval_temperature(x)) / math.sqrt(x) for x in a])
+    slope = (k[1] - k[0]) / (math.sqrt(a[1]) - math.sqrt(a[0]))
+    assert k[0] - slope * math.sqrt(a[0]) == pytest.approx(asym["c_M"], abs=2e-4)
+
+
+@pytest.mark.slow
+def test_small_alpha_first_order_line_numerics():
+    asym = hopfield.small_alpha_asymptotes()
+    a = np.array([1e-6, 1e-5])
+    k = np.array([(1 - hopfield.transition_temperature(x)) / math.sqrt(x) for x in a])
+    slope = (k[1] - k[0]) / (math.sqrt(a[1]) - math.sqrt(a[0]))
+    assert k[0] - slope * math.sqrt(a[0]) == pytest.approx(asym["c_c"], abs=5e-4)
+
+
+def test_phase_diagram_labels_fields_and_boundaries():
+    alpha = np.array([0.0, 0.01, 0.03, 0.1, 0.145])
+    T = np.array([0.0, 0.3, 0.6, 1.05, 1.2])
+    pd = hopfield.phase_diagram(alpha, T)
+    name = lambda a, t: pd.phase_name(list(alpha).index(a), list(T).index(t))  # noqa: E731
+    assert name(0.03, 0.3) == "retrieval (global minimum)"       # T_c(0.03) = 0.4788
+    assert name(0.03, 0.6) == "retrieval (metastable)"           # T_M(0.03) = 0.6504
+    assert name(0.1, 0.6) == "spin glass"                        # T_M(0.1) = 0.3154
+    assert name(0.1, 0.0) == "retrieval (metastable)"            # alpha_1 < 0.1 < alpha_c
+    assert name(0.145, 0.0) == "spin glass"                      # beyond alpha_c
+    assert name(0.01, 1.2) == "paramagnet"                       # T_g(0.01) = 1.1
+    assert name(0.01, 1.05) == "spin glass"
+    # grid fields equal the scalar solver
+    for i, j in [(1, 1), (2, 0), (3, 1), (2, 2)]:
+        s = hopfield.solve(alpha[i], T[j])
+        assert pd.fields["m"][i, j] == pytest.approx(s.m, abs=1e-11)
+        assert pd.fields["f_retrieval"][i, j] == pytest.approx(s.f, abs=1e-11)
+    s = hopfield.solve(0.1, 0.6, "spin_glass")
+    assert pd.fields["q_sg"][3, 2] == pytest.approx(s.q, abs=1e-11)
+    assert np.isnan(pd.fields["m"][4, 0])
+    t_m = pd.boundaries["T_M"]
+    assert t_m[0] == pytest.approx([0.1379055665, 0.0], abs=1e-9)
+    row = np.flatnonzero(t_m[:, 1] == 0.3)[0]
+    assert t_m[row, 0] == pytest.approx(hopfield.critical_capacity(0.3).alpha_c, abs=1e-10)
+
+
+def test_phase_diagram_round_trips(tmp_path):
+    from nnphys.results import load
+    pd = hopfield.phase_diagram([0.02, 0.05], [0.1, 0.5])
+    pd.save(tmp_path / "pd.npz")
+    back = load(tmp_path / "pd.npz")
+    np.testing.assert_array_equal(back.phase, pd.phase)
+    np.testing.assert_array_equal(back.fields["m"], pd.fields["m"])
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(alpha=-0.1, T=0.1), "alpha"), (dict(alpha=0.1, T=-1.0), "T"),
+    (dict(alpha=0.1, T=float("nan")), "T"), (dict(alpha=0.2, T=0.0), "alpha_c"),
+    (dict(alpha=0.05, T=0.1, branch="mixture"), "branch"),
+    (dict(alpha=0.05, T=0.5, branch="paramagnet"), "T")])
+def test_bad_input_raises(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        hopfield.solve(**kwargs)
+
+
+def test_extreme_parameters():
+    # tiny load at T = 0 and very low T: retrieval is perfect, no NaN
+    s = hopfield.solve(1e-10, 0.0)
+    assert s.m == 1.0 and math.isfinite(s.f)
+    s = hopfield.solve(0.05, 1e-6)
+    assert s.m == pytest.approx(0.99999223, abs=5e-9) and math.isfinite(s.f)
+    with pytest.raises(ParameterError, match="T"):
+        hopfield.critical_capacity(1.5)

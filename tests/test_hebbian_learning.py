@@ -1,0 +1,83 @@
+"""Dense Hebbian learning from examples: reference landmarks (shared/reference/hebbian.md
+sec. 3.4 and hebbian_values.txt sec. D; values from an independent solver), limits, and the
+exact binomial low-load overlap."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nnphys.errors import ParameterError
+from nnphys.theory.hebbian import dense, learning
+
+
+@pytest.mark.parametrize("P,rho,alpha_c,m,n", [
+    (3, 0.05, 0.11053450, 0.791284, 0.794423), (3, 0.1, 0.09956539, 0.749167, 0.759485),
+    (3, 1.0, 0.05838447, 0.448124, 0.598090), (4, 0.2, 0.01645049, 0.779492, 0.795837),
+    (4, 1.0, 0.00815318, 0.524972, 0.683472)])
+def test_supervised_critical_load(P, rho, alpha_c, m, n):
+    a, mm, nn = learning.critical_load(P, rho)
+    assert a == pytest.approx(alpha_c, abs=5e-9)
+    assert mm == pytest.approx(m, abs=5e-7) and nn == pytest.approx(n, abs=5e-7)
+
+
+@pytest.mark.parametrize("P", [3, 4])
+def test_rho_zero_is_the_dense_model(P):
+    assert learning.critical_load(P, 0.0)[0] == pytest.approx(dense.critical_capacity(P),
+                                                              rel=1e-10)
+    T, alpha = (0.1, 0.05) if P == 3 else (0.02, 0.01)      # the field scale is 1/(P-1)!
+    assert learning.solve(alpha, T, P, 0.0).m == pytest.approx(
+        dense.solve(alpha, T, P).m, abs=1e-10)
+
+
+@pytest.mark.parametrize("P,r,M,kap,alpha_c", [(3, 0.5, 20, 2.728692, 3.354519e-02),
+                                               (4, 0.3, 100, 104.3559, 2.077663e-04),
+                                               (4, 0.3, 1000, 15.60001, 2.011123e-03)])
+def test_unsupervised_kappa_and_load(P, r, M, kap, alpha_c):
+    k = float(learning.kappa(P, r, M, supervised=False))
+    assert k == pytest.approx(kap, rel=5e-7)
+    rho = float(learning.dataset_entropy(r, M))
+    assert learning.critical_load(P, rho, k)[0] == pytest.approx(alpha_c, rel=5e-7)
+    # kappa -> 1 as M -> infinity at fixed r
+    # (leading correction 1/(M r^{2P}) ~ 2e-5 at M = 1e9)
+    assert float(learning.kappa(P, r, 10 ** 9, False)) == pytest.approx(1.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("r,M,exact", [(0.2, 20, 0.627816), (0.2, 100, 0.956139),
+                                       (0.5, 5, 0.792969), (0.5, 20, 0.982193)])
+def test_low_load_overlap_exact_and_gaussian(r, M, exact):
+    assert learning.exact_low_load_overlap(r, M) == pytest.approx(exact, abs=5e-7)
+    rho = float(learning.dataset_entropy(r, M))
+    gauss = learning.solve(0.0, 0.0, 3, rho).m
+    assert gauss == pytest.approx(math.erf(1 / math.sqrt(2 * rho)), abs=1e-15)
+    # the Gaussian approximation of eta_bar is off by O(1/M) (reference: <= 0.011 here)
+    assert abs(gauss - exact) < 0.012
+
+
+def test_finite_temperature_connects_to_zero():
+    s0, s1 = learning.solve(0.05, 0.0, 3, 0.1), learning.solve(0.05, 1e-3, 3, 0.1)
+    assert s1.m == pytest.approx(s0.m, abs=2e-3) and s1.n == pytest.approx(s0.n, abs=2e-3)
+    assert s1.converged
+
+
+def test_critical_entropy_and_phase_diagram():
+    rho_c = learning.critical_entropy(0.2, P=3)
+    assert learning.solve(0.0, 0.2, 3, rho_c * 0.97).m > 0        # bisection to 1e-4
+    with pytest.raises(ParameterError):
+        learning.solve(0.0, 0.2, 3, rho_c * 1.03)
+    pd = learning.phase_diagram([0.2, 0.9], [5, 200], P=3, T=0.2)
+    assert pd.phase_name(1, 1) == "learning"
+    assert pd.fields["rho"][0, 0] == pytest.approx(learning.dataset_entropy(0.2, 5))
+
+
+def test_loss_map():
+    L, cost = learning.loss(np.array([1.0, 0.0, 0.5]), P=3)
+    np.testing.assert_allclose(L, [0.0, 0.5, 0.25])
+    np.testing.assert_allclose(cost, -np.array([1.0, 0.0, 0.125]) / 6)
+
+
+def test_bad_input():
+    with pytest.raises(ParameterError, match="alpha"):
+        learning.solve(0.01, 0.1, 2, 0.1)
+    with pytest.raises(ParameterError, match="r, M"):
+        learning.dataset_entropy(0.0, 10)

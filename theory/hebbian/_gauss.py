@@ -1,0 +1,115 @@
+"""Gaussian averages of the RS mean-field functions, accurate at every temperature.
+
+Every RS equation of the Hebbian models needs ``E F(u)`` with ``u ~ N(a, s^2)``
+(``a = beta * signal``, ``s = beta * sqrt(noise variance)``) and ``F`` one of ``tanh``,
+``sech^2``, ``sech^2 tanh``, ``sech^4``, ``ln 2cosh``. At low temperature ``s`` is huge
+and ``tanh`` is a step, which defeats plain Gauss-Hermite quadrature. We split
+
+    tanh(u)      = sign(u) + [tanh(u) - sign(u)]
+    ln 2cosh(u)  = |u|     + log1p(exp(-2|u|))
+
+The first parts have closed forms, ``E sign(u) = erf(a / (s sqrt 2))`` and
+``E|u| = a erf(a/(s sqrt 2)) + s sqrt(2/pi) exp(-a^2 / 2 s^2)``. The remainders, and
+``sech^2``, ``sech^2 tanh``, ``sech^4``, decay like ``exp(-2|u|)``: they live in
+``|u| < U = 19`` (``exp(-38) ~ 3e-17``). In the standardised variable ``t = (u - a)/s``
+the remainder is integrated over ``[-12, 12]`` intersected with ``|u| < U``, split at
+``u = 0`` (where ``tanh - sign`` jumps and ``log1p(e^{-2|u|})`` has a kink), with
+``N_NODES`` Gauss-Legendre nodes on each side. Each piece is smooth on its interval,
+whatever ``s``: a narrow Gaussian (``s << 1``) is resolved because the interval shrinks
+to ``24 s``; a wide one (``s >> 1``) because the interval is then ``|u| < U``.
+
+Error: below 1e-12 absolute for every average over ``1e-8 < s < 1e8`` (measured against
+``scipy.integrate.quad`` in ``tests/test_hebbian_gauss.py``). ``s = 0`` returns ``F(a)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Moments", "moments", "moments_zero_temperature"]
+
+N_NODES = 40                # Gauss-Legendre nodes per side of u = 0
+_U = 19.0                   # |u| beyond which exp(-2|u|) terms vanish in double precision
+_T_MAX = 12.0               # standard deviations of the Gaussian kept (mass beyond ~4e-33)
+_X, _W = np.polynomial.legendre.leggauss(N_NODES)
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class Moments(NamedTuple):
+    """Gaussian averages ``E F(u)``, ``u ~ N(a, s^2)``, broadcast to ``a, s``'s shape.
+
+    ``abs_u`` is ``E|u|`` and ``log1p`` is ``E log1p(exp(-2|u|))``, so that
+    ``E ln 2cosh(u) = abs_u + log1p`` (kept apart: ``T * abs_u`` is finite as ``T -> 0``).
+    """
+
+    tanh: np.ndarray
+    sech2: np.ndarray
+    sech2_tanh: np.ndarray
+    sech4: np.ndarray
+    abs_u: np.ndarray
+    log1p: np.ndarray
+
+
+def _piece(a, s, t_lo, t_hi, side):
+    """Remainder integrals over t in [t_lo, t_hi] where sign(u) = side (+1 or -1)."""
+    half = 0.5 * (t_hi - t_lo)
+    t = (t_lo + half)[..., None] + half[..., None] * _X
+    u = np.abs(a[..., None] + s[..., None] * t)
+    e = np.exp(-2.0 * u)
+    w = (half[..., None] * _W) * np.exp(-0.5 * t * t) * _INV_SQRT2PI
+    inv = 1.0 / (1.0 + e)
+    sech2 = 4.0 * e * inv * inv
+    tanh_abs = (1.0 - e) * inv
+    out = (np.sum(w * (-2.0 * side) * e * inv, axis=-1),      # tanh - sign
+           np.sum(w * sech2, axis=-1),
+           np.sum(w * side * sech2 * tanh_abs, axis=-1),
+           np.sum(w * sech2 * sech2, axis=-1),
+           np.sum(w * np.log1p(e), axis=-1))
+    return out
+
+
+def moments(a, s) -> Moments:
+    """All Gaussian averages for ``u ~ N(a, s^2)`` (arrays broadcast; ``s >= 0``)."""
+    a, s = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(s, dtype=float))
+    if a.ndim == 0:
+        return Moments(*(v[0] for v in moments(a[None], s[None])))
+    zero = s <= 0.0
+    s_safe = np.where(zero, 1.0, s)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        ratio = a / (s_safe * _SQRT2)
+        from scipy.special import erf
+        e_sign = erf(ratio)
+        e_abs = a * e_sign + s_safe * math.sqrt(2.0 / math.pi) * np.exp(-ratio * ratio)
+        t0 = np.clip(-a / s_safe, -_T_MAX, _T_MAX)                 # u = 0
+        t_min = np.clip((-_U - a) / s_safe, -_T_MAX, _T_MAX)
+        t_max = np.clip((_U - a) / s_safe, -_T_MAX, _T_MAX)
+    left = _piece(a, s_safe, t_min, np.maximum(t0, t_min), -1.0)
+    right = _piece(a, s_safe, np.minimum(t0, t_max), t_max, +1.0)
+    tanh = e_sign + left[0] + right[0]
+    sech2, sech2_tanh, sech4, log1p = (left[i] + right[i] for i in range(1, 5))
+    if np.any(zero):
+        az = a[zero]
+        th = np.tanh(az)
+        c2 = 1.0 - th * th
+        tanh[zero], sech2[zero], sech2_tanh[zero], sech4[zero] = th, c2, c2 * th, c2 * c2
+        e_abs[zero], log1p[zero] = np.abs(az), np.log1p(np.exp(-2.0 * np.abs(az)))
+    return Moments(tanh, sech2, sech2_tanh, sech4, e_abs, log1p)
+
+
+def moments_zero_temperature(mean, sd):
+    """``T = 0`` limits for ``x ~ N(mean, sd^2)``: ``E sign x``, ``E|x|`` and the density of
+    ``x`` at 0, ``p0`` (so ``beta E sech^2(beta x) -> 2 p0`` and
+    ``beta E sech^4(beta x) -> (4/3) p0``)."""
+    from scipy.special import erf
+    mean, sd = np.broadcast_arrays(np.asarray(mean, float), np.asarray(sd, float))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        ratio = mean / (sd * _SQRT2)
+        sign = np.where(sd > 0, erf(ratio), np.sign(mean))
+        p0 = np.where(sd > 0, np.exp(-ratio * ratio) * _INV_SQRT2PI / sd, 0.0)
+        e_abs = np.where(sd > 0, mean * sign + sd * math.sqrt(2 / math.pi) *
+                         np.exp(-ratio * ratio), np.abs(mean))
+    return sign, e_abs, p0

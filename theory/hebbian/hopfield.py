@@ -1,0 +1,614 @@
+r"""Hopfield model: the Amit-Gutfreund-Sompolinsky replica-symmetric theory.
+
+Model. ``N`` spins ``sigma_i = +-1``, ``p = alpha N`` unbiased patterns ``xi^mu_i = +-1``,
+couplings ``J_ij = (1/N) sum_mu xi^mu_i xi^mu_j`` (``i != j``, ``J_ii = 0``),
+
+    H = -1/2 sum_{i != j} J_ij sigma_i sigma_j = -(N/2) sum_mu m_mu^2 + p/2,
+
+temperature ``T = 1/beta``. Per-spin quantities throughout.
+
+Order parameters (one condensed pattern): the Mattis overlap ``m``, the Edwards-Anderson
+``q`` and ``r = (N/alpha) sum_{mu>1} <m_mu>^2``. With ``sigma = sqrt(alpha r)`` (the
+cross-talk noise), ``C = beta (1 - q)`` and ``z ~ N(0, 1)`` the RS saddle point is
+(AGS 1987, eqs. 4.13-4.15)
+
+    m = E_z tanh[beta (m + sigma z)]
+    q = E_z tanh^2[beta (m + sigma z)]        (equivalently C = beta E_z sech^2[...])
+    sigma^2 = alpha q / (1 - C)^2             (r = q / (1 - beta + beta q)^2)
+
+and the free energy per spin (AGS 1987, eq. 4.12)
+
+    f = alpha/2 + m^2/2 + (alpha/2) [T ln(1 - C) - q/(1 - C)] + sigma^2 C / 2
+        - T E_z ln 2cosh[beta (m + sigma z)].
+
+``T = 0`` is its own limit (``C`` stays finite): with ``y = m / (sigma sqrt 2)``,
+``m = erf y``, ``C = sqrt(2/pi) e^{-y^2} / sigma``, ``sigma (1 - C) = sqrt(alpha)``, i.e.
+
+    alpha(y) = (1/2) [erf(y)/y - (2/sqrt(pi)) e^{-y^2}]^2 ,
+
+whose maximum is ``alpha_c(0) = 0.1379055665`` (AGS 1985). Branches: ``retrieval``
+(``m > 0``), ``spin_glass`` (``m = 0, q > 0``, exists for ``T < T_g = 1 + sqrt(alpha)``),
+``paramagnet`` (``m = q = 0``; its ``f`` is real for ``T > 1``).
+
+Replica-symmetry (de Almeida-Thouless) stability of a solution (AGS 1987, sec. 5):
+
+    lambda_AT = alpha beta^2 E_z sech^4[beta (m + sigma z)] / (1 - C)^2 < 1.
+
+Lines of the (alpha, T) diagram (AGS naming): ``T_g`` (spin glass appears), ``T_M`` (the
+retrieval solution exists below it; ``alpha_c(T)`` is the same line read as alpha),
+``T_c`` (retrieval has the lowest free energy below it), ``T_R`` (AT line of retrieval).
+
+Numerics. Gaussian averages by :mod:`._gauss` (split at the step of ``tanh``; error below
+1e-11 at every T). At fixed ``T`` the retrieval branch is parametrised by ``x = m/sigma``: the
+``m``-equation fixes ``sigma(x)`` (one bracketed root), and then
+``alpha(x) = sigma^2 (1 - C)^2 / q`` is explicit; ``alpha_c(T) = max_x alpha(x)`` and the
+retrieval state at ``(alpha, T)`` is the root of ``alpha(x) = alpha`` on the large-``x``
+side of the maximum (``x`` rather than ``m``, which saturates at 1 in double precision
+at low T). The spin glass is likewise ``alpha_SG(sigma) = sigma^2 (1-C)^2/q``,
+increasing in ``sigma`` above the point where ``C = 1``. All solves are vectorised.
+
+References:
+    D. J. Amit, H. Gutfreund, H. Sompolinsky, PRL 55, 1530 (1985);
+    Ann. Phys. 173, 30 (1987) (no arXiv ids; both predate arXiv).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+from scipy import optimize, special
+
+from ...errors import ConvergenceError, ParameterError
+from ...results import PhaseDiagram, Result
+from . import _gauss, _roots
+
+__all__ = ["HopfieldState", "CriticalCapacity", "solve", "critical_capacity",
+           "glass_temperature", "retrieval_temperature", "transition_temperature",
+           "at_temperature", "transition_capacity", "small_alpha_asymptotes",
+           "phase_diagram", "BRANCHES", "PHASES"]
+
+BRANCHES = ("retrieval", "spin_glass", "paramagnet")
+#: phase labels of :func:`phase_diagram`
+PHASES = {0: "paramagnet", 1: "spin glass", 2: "retrieval (metastable)",
+          3: "retrieval (global minimum)"}
+_XTOL = 1e-13
+_SQRT_2_PI = math.sqrt(2.0 / math.pi)
+
+
+@dataclasses.dataclass(frozen=True)
+class HopfieldState(Result):
+    """An RS solution at ``(alpha, T)``.
+
+    Attributes: ``m, q, r`` (order parameters), ``C = beta (1 - q)`` (finite at T = 0),
+    ``f`` (free energy per spin; the energy at T = 0), ``lambda_at`` (RS stable iff < 1),
+    ``branch``, ``alpha``, ``T``.
+    """
+
+    alpha: float = 0.0
+    T: float = 0.0
+    branch: str = "retrieval"
+    m: float = 0.0
+    q: float = 0.0
+    r: float = 0.0
+    C: float = 0.0
+    f: float = 0.0
+    lambda_at: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CriticalCapacity(Result):
+    """``alpha_c(T)``: the largest load with a retrieval solution, and ``m`` there."""
+
+    T: float = 0.0
+    alpha_c: float = 0.0
+    m: float = 0.0
+
+
+# ----------------------------------------------------------------------------- checks
+
+def _check_alpha(alpha):
+    a = np.asarray(alpha, dtype=float)
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ParameterError(f"alpha: must be finite and >= 0, got {alpha!r}")
+    return a
+
+
+def _check_T(T):
+    t = np.asarray(T, dtype=float)
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ParameterError(f"T: must be finite and >= 0, got {T!r}")
+    return t
+
+
+# ------------------------------------------------------------------ branch at T = 0
+
+def _alpha_of_y(y):
+    """T = 0 retrieval: load as a function of ``y = m / (sigma sqrt 2)``."""
+    y = np.asarray(y, float)
+    g = special.erf(y) / y - (2.0 / math.sqrt(math.pi)) * np.exp(-y * y)
+    return 0.5 * g * g
+
+
+@functools.lru_cache(maxsize=None)
+def _y_peak() -> tuple[float, float]:
+    """(y*, alpha_c(0)): maximum of alpha(y)."""
+    res = optimize.minimize_scalar(lambda y: -_alpha_of_y(y), bounds=(0.5, 3.0),
+                                   method="bounded", options={"xatol": 1e-12})
+    return float(res.x), float(-res.fun)
+
+
+def _retrieval_t0(alpha):
+    """T = 0 retrieval (m, sigma, C) for alpha < alpha_c(0) (arrays; alpha > 0)."""
+    y_star, _ = _y_peak()
+    alpha = np.asarray(alpha, float).ravel()
+
+    def fun(y, idx):
+        return np.log(_alpha_of_y(y)) - np.log(alpha[idx])
+    # alpha(y) ~ 1/(2 y^2) for large y, so y < 1/sqrt(alpha) (and > y*)
+    y, _ = _roots.illinois(fun, np.full(alpha.size, y_star), np.maximum(40.0, alpha ** -0.5),
+                           xtol=1e-14, what="T = 0 retrieval")
+    m = special.erf(y)
+    sigma = m / (math.sqrt(2.0) * y)
+    C = _SQRT_2_PI * np.exp(-y * y) / sigma
+    return m, sigma, C
+
+
+# ------------------------------------------------------------- branch at T > 0
+
+def _curie_weiss(T):
+    """m = tanh(m / T) (largest root; 0 for T >= 1), vectorised (alpha = 0 retrieval)."""
+    T = np.asarray(T, float).ravel()
+    m = np.zeros_like(T)
+    below = T < 1
+    if np.any(below):
+        beta = 1.0 / T[below]
+
+        def fun(x, idx):
+            th = np.tanh(beta[idx] * x)
+            return th - x, beta[idx] * (1 - th * th) - 1
+        m[below], _ = _roots.newton_bracketed(fun, np.full(beta.size, 1e-300),
+                                              np.ones(beta.size), np.ones(beta.size),
+                                              xtol=1e-15, maxiter=2000, what="Curie-Weiss m")
+    return m
+
+
+def _sigma_of_x(x, beta, guess=None):
+    """sigma > 0 with sigma x = E tanh(beta sigma (x + z)), i.e. the m-equation at
+    signal-to-noise ratio x = m / sigma. G(sigma) = E tanh(...)/sigma - x goes from
+    (beta - 1) x > 0 at sigma -> 0 to below 0 at the T = 0 value erf(x/sqrt 2)/x."""
+    hi = special.erf(x / math.sqrt(2.0)) / x * 1.001
+    x0 = hi if guess is None else np.where(np.isfinite(guess), np.clip(guess, 0.0, hi), hi)
+
+    def fun(s, idx):
+        b, xx = beta[idx], x[idx]
+        pos = s > 0
+        s_ = np.where(pos, s, 1.0)
+        mom = _gauss.moments(b * s_ * xx, b * s_)
+        h = mom.tanh - s_ * xx
+        dh = b * xx * mom.sech2 - 2 * b * b * s_ * mom.sech2_tanh - xx
+        g = np.where(pos, h / s_, (b - 1) * xx)
+        dg = np.where(pos, dh / s_ - h / s_ ** 2, 1.0)
+        return g, dg
+    sigma, _ = _roots.newton_bracketed(fun, np.zeros_like(x), hi, x0, xtol=1e-15 + 1e-13 * hi,
+                                       what="sigma(x) of the retrieval branch")
+    return sigma
+
+
+def _alpha_of_x(x, beta, guess=None):
+    """Retrieval branch at fixed beta: (alpha(x), sigma(x)), x = m / sigma; alpha = NaN
+    where C >= 1 (no physical RS solution)."""
+    sigma = _sigma_of_x(x, beta, guess)
+    mom = _gauss.moments(beta * sigma * x, beta * sigma)
+    q = 1.0 - mom.sech2
+    C = beta * mom.sech2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = np.where(C < 1, sigma ** 2 * (1 - C) ** 2 / q, np.nan)
+    return alpha, sigma
+
+
+def _capacity_rows(T):
+    """For T in (0, 1) (flat array): alpha_c(T), x = m/sigma and m at alpha_c."""
+    T = np.asarray(T, float).ravel()
+    beta = 1.0 / T
+
+    def fun(x, idx):
+        a, _ = _alpha_of_x(x, beta[idx])
+        return np.where(np.isfinite(a), a, -1.0)
+    x, a_max, _ = _roots.golden_max(fun, np.full(T.size, 0.05), np.full(T.size, 20.0),
+                                    xtol=1e-10)
+    return a_max, x, x * _sigma_of_x(x, beta)
+
+
+def _retrieval_T(alpha, T, x_peak=None):
+    """Retrieval (m, sigma) at (alpha, T) for T in (0, 1) (flat arrays; the caller has
+    checked alpha < alpha_c(T)); alpha == 0 gives the Curie-Weiss state. The root of
+    alpha(x) = alpha lies in (x_peak, 1.5/sqrt(alpha)), since alpha(x) <= 1/x^2 (q >= m^2)."""
+    alpha, T = np.asarray(alpha, float).ravel(), np.asarray(T, float).ravel()
+    beta = 1.0 / T
+    if x_peak is None:
+        _, x_peak, _ = _capacity_rows(T)
+    m = _curie_weiss(T)
+    sigma = np.zeros_like(m)
+    todo = np.flatnonzero(alpha > 0)
+    if todo.size:
+        b_, a_ = beta[todo], alpha[todo]
+        sig_guess = np.full(todo.size, np.nan)
+
+        def fun(xx, idx):
+            al, sig_guess[idx] = _alpha_of_x(xx, b_[idx], sig_guess[idx])
+            return np.log(al) - np.log(a_[idx])
+        lo, hi = x_peak[todo], np.maximum(1.5 * a_ ** -0.5, x_peak[todo] * 1.01)
+        xx, _ = _roots.illinois(fun, lo, hi, xtol=1e-14, ftol=1e-14, what="retrieval x")
+        sigma[todo] = _sigma_of_x(xx, b_)
+        m[todo] = xx * sigma[todo]
+    return m, sigma
+
+
+def _spin_glass_qC(sigma, beta):
+    """q = E tanh^2(beta sigma z) and C = beta (1 - q); for beta sigma < 0.01 q comes from
+    its series s^2 - 2 s^4 + (17/3) s^6 (error < 3e-15 q), not from 1 - E sech^2."""
+    s = beta * sigma
+    mom = _gauss.moments(0.0, s)
+    s2 = s * s
+    q = np.where(s < 0.01, s2 * (1 - 2 * s2 + 17 / 3 * s2 * s2), 1 - mom.sech2)
+    return q, beta * (1 - q)
+
+
+def _spin_glass_T(alpha, T):
+    """Spin glass sigma at (alpha, T), T > 0, alpha > (T - 1)^2 (flat arrays)."""
+    alpha, T = np.asarray(alpha, float).ravel(), np.asarray(T, float).ravel()
+    beta = 1.0 / T
+    sigma1 = np.zeros_like(T)
+    cold = T < 1
+    if np.any(cold):
+        bc = beta[cold]
+
+        def c_minus_1(s, idx):          # C(sigma) - 1, decreasing in sigma
+            mom = _gauss.moments(0.0, bc[idx] * s)
+            return bc[idx] * mom.sech2 - 1.0, bc[idx] ** 3 * s * (
+                4 * mom.sech2 - 6 * mom.sech4)
+        hi = np.full(bc.size, _SQRT_2_PI * 1.01 + 1e-3)
+        sigma1[cold], _ = _roots.newton_bracketed(
+            lambda s, idx: c_minus_1(s, idx), np.zeros(bc.size), hi, hi * 0.5,
+            xtol=1e-15, what="spin-glass C = 1")
+    # For T >= 1 the root tends to 0 at T_g; below sigma = 1e-9 it is returned as 0.
+    lo = np.where(cold, sigma1 * (1 + 1e-12), 1e-9)
+    hi = np.sqrt(alpha) + _SQRT_2_PI * 1.001 + 1e-9
+
+    def fun(s, idx):
+        q, C = _spin_glass_qC(s, beta[idx])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            val = np.log(s) + np.log(np.abs(1 - C)) - 0.5 * np.log(q) - 0.5 * np.log(alpha[idx])
+        return np.where(np.isnan(val), -np.inf, val)
+    idx = np.arange(alpha.size)
+    f_lo = fun(lo, idx)
+    sigma = np.zeros_like(alpha)
+    todo = np.flatnonzero(f_lo < 0)
+    if todo.size:
+        sigma[todo], _ = _roots.illinois(lambda s, i: fun(s, todo[i]), lo[todo], hi[todo],
+                                         fa=f_lo[todo], xtol=1e-15, ftol=1e-15,
+                                         what="spin-glass sigma")
+    return sigma
+
+
+# -------------------------------------------------------- quantities at a solution
+
+def _quantities(m, sigma, alpha, T):
+    """(q, r, C, f, lambda_at) at a solution (m, sigma) of the RS equations."""
+    m, sigma, alpha, T = np.broadcast_arrays(*(np.asarray(v, float) for v in
+                                               (m, sigma, alpha, T)))
+    q, C, f, lam = (np.empty(m.shape) for _ in range(4))
+    zero = T == 0
+    if np.any(zero):
+        mz, sz, az = m[zero], sigma[zero], alpha[zero]
+        sign, e_abs, p0 = _gauss.moments_zero_temperature(mz, sz)
+        Cz = 2.0 * p0
+        q[zero], C[zero] = 1.0, Cz
+        f[zero] = az / 2 + mz ** 2 / 2 - az / 2 / (1 - Cz) + sz ** 2 * Cz / 2 - e_abs
+        lam[zero] = np.where(p0 > 0, np.inf, 0.0)
+    hot = ~zero
+    if np.any(hot):
+        mh, sh, ah, Th = m[hot], sigma[hot], alpha[hot], T[hot]
+        beta = 1.0 / Th
+        mom = _gauss.moments(beta * mh, beta * sh)
+        qh = 1 - mom.sech2
+        Ch = beta * mom.sech2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_term = np.where(ah > 0, ah / 2 * (Th * np.log(1 - Ch) - qh / (1 - Ch)), 0.0)
+            lam[hot] = ah * beta ** 2 * mom.sech4 / (1 - Ch) ** 2
+        q[hot], C[hot] = qh, Ch
+        f[hot] = (ah / 2 + mh ** 2 / 2 + log_term + sh ** 2 * Ch / 2
+                  - mom.abs_u * Th - Th * mom.log1p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(alpha > 0, sigma ** 2 / alpha, q / (1 - C) ** 2)
+    return q, r, C, f, lam
+
+
+def _residual(m, sigma, alpha, T):
+    """Max-norm residual of the RS equations in (m, sigma^2)."""
+    q, r, C, _, _ = _quantities(m, sigma, alpha, T)
+    if T == 0:
+        sign, _, _ = _gauss.moments_zero_temperature(m, sigma)
+        e_tanh = sign
+    else:
+        e_tanh = _gauss.moments(m / T, sigma / T).tanh
+    return float(max(abs(e_tanh - m), abs(alpha * q / (1 - C) ** 2 - sigma ** 2)))
+
+
+# ----------------------------------------------------------------------- public API
+
+def solve(alpha: float, T: float, branch: str = "retrieval") -> HopfieldState:
+    """Solve the RS equations on one branch at ``(alpha, T)``.
+
+    Args:
+        alpha: load p/N, >= 0.
+        T: temperature, >= 0 (``T = 0`` uses the zero-temperature equations in C).
+        branch: ``"retrieval"``, ``"spin_glass"`` or ``"paramagnet"``.
+
+    Raises:
+        ParameterError: bad arguments, or the branch does not exist at ``(alpha, T)``
+            (retrieval needs ``alpha < alpha_c(T)``, the spin glass ``T < 1 + sqrt(alpha)``,
+            the paramagnet's free energy ``T > 1``).
+        ConvergenceError: a root finder failed.
+    """
+    alpha_a, T_a = _check_alpha(alpha), _check_T(T)
+    if alpha_a.ndim or T_a.ndim:
+        raise ParameterError("alpha, T: solve takes scalars (use phase_diagram for grids)")
+    alpha, T = float(alpha_a), float(T_a)
+    if branch not in BRANCHES:
+        raise ParameterError(f"branch: one of {BRANCHES}, got {branch!r}")
+    if branch == "retrieval":
+        cap = critical_capacity(T).alpha_c if T < 1 else 0.0
+        if not alpha < cap:
+            raise ParameterError(f"alpha: no retrieval state at T = {T:g} for alpha >= "
+                                 f"alpha_c(T) = {cap:.8g}, got {alpha:g}")
+        if T == 0:
+            if alpha == 0:
+                m, sigma = np.array([1.0]), np.array([0.0])
+            else:
+                m, sigma, _ = _retrieval_t0([alpha])
+        else:
+            m, sigma = _retrieval_T([alpha], [T])
+    elif branch == "spin_glass":
+        if not T < glass_temperature(alpha) or alpha == 0:
+            raise ParameterError(f"T: the spin glass exists for T < 1 + sqrt(alpha) = "
+                                 f"{glass_temperature(alpha):.8g} and alpha > 0, got T = {T:g}")
+        m = np.array([0.0])
+        sigma = (np.array([math.sqrt(alpha) + _SQRT_2_PI]) if T == 0
+                 else _spin_glass_T([alpha], [T]))
+    else:
+        if not T > 1:
+            raise ParameterError(f"T: the paramagnet's RS free energy is real for T > 1, "
+                                 f"got {T:g}")
+        m, sigma = np.array([0.0]), np.array([0.0])
+    q, r, C, f, lam = (float(v[0]) for v in _quantities(m, sigma, alpha, T))
+    m0, s0 = float(m[0]), float(sigma[0])
+    res = _residual(m0, s0, alpha, T) if branch != "paramagnet" else 0.0
+    if not math.isfinite(f) or res > 1e-8:
+        raise ConvergenceError(f"{branch}: residual {res:.2e} at alpha={alpha}, T={T}",
+                               residual=res)
+    return HopfieldState(converged=True, iterations=0, residual=res,
+                         parameters={"alpha": alpha, "T": T, "branch": branch},
+                         alpha=alpha, T=T, branch=branch, m=m0, q=q, r=r, C=C, f=f,
+                         lambda_at=lam)
+
+
+def critical_capacity(T: float = 0.0) -> CriticalCapacity:
+    """``alpha_c(T)``: largest load at which the RS retrieval solution exists.
+
+    At ``T = 0``: ``max_y alpha(y) = 0.1379055665`` with ``m = 0.9674171144`` (AGS 1985).
+    Note the RS re-entrance: alpha_c(T) rises to 0.138189 at T = 0.0229 before decreasing.
+    """
+    T = float(_check_T(T))
+    if T >= 1:
+        raise ParameterError(f"T: retrieval exists only for T < 1, got {T:g}")
+    if T == 0:
+        y, a = _y_peak()
+        return CriticalCapacity(parameters={"T": 0.0}, T=0.0, alpha_c=a,
+                                m=float(special.erf(y)))
+    a, _, m = _capacity_rows([T])
+    return CriticalCapacity(parameters={"T": T}, T=T, alpha_c=float(a[0]), m=float(m[0]))
+
+
+def glass_temperature(alpha):
+    """``T_g = 1 + sqrt(alpha)``: the spin glass (q > 0) appears continuously below it."""
+    return 1.0 + np.sqrt(_check_alpha(alpha))
+
+
+@functools.lru_cache(maxsize=None)
+def _capacity_peak() -> tuple[float, float]:
+    """(T, alpha) of the maximum of alpha_c(T) (RS re-entrance)."""
+    res = optimize.minimize_scalar(lambda t: -_capacity_rows([t])[0][0], bounds=(0.005, 0.06),
+                                   method="bounded", options={"xatol": 1e-7})
+    return float(res.x), float(-res.fun)
+
+
+def retrieval_temperature(alpha: float) -> float:
+    """``T_M(alpha)``: the highest temperature with a retrieval solution (upper fold)."""
+    alpha = float(_check_alpha(alpha))
+    t_peak, a_peak = _capacity_peak()
+    if alpha == 0:
+        return 1.0
+    if not alpha < a_peak:
+        raise ParameterError(f"alpha: retrieval exists only for alpha < {a_peak:.6f}")
+    return float(optimize.brentq(lambda t: _capacity_rows([t])[0][0] - alpha, t_peak,
+                                 1 - 1e-12, xtol=1e-13, rtol=1e-13))
+
+
+def _free_energy_gap(alpha: float, T: float) -> float:
+    return solve(alpha, T, "retrieval").f - solve(alpha, T, "spin_glass").f
+
+
+def transition_capacity(T: float = 0.0) -> float:
+    """The load below which retrieval states are global minima at temperature ``T``
+    (``f_R = f_SG``); at ``T = 0``, ``alpha_1 = 0.05185433``."""
+    T = float(_check_T(T))
+    hi = critical_capacity(T).alpha_c * (1 - 1e-9)
+    if T > 0 and not _free_energy_gap(1e-12, T) < 0:
+        raise ParameterError(f"T: retrieval is never the global minimum at T = {T:g}")
+    return float(optimize.brentq(lambda a: _free_energy_gap(a, T), 1e-12, hi, xtol=1e-13))
+
+
+@functools.lru_cache(maxsize=None)
+def _transition_peak() -> tuple[float, float]:
+    """(T, alpha) of the largest load at which retrieval is a global minimum (RS)."""
+    res = optimize.minimize_scalar(lambda t: -transition_capacity(t), bounds=(0.02, 0.2),
+                                   method="bounded", options={"xatol": 1e-6})
+    return float(res.x), float(-res.fun)
+
+
+def transition_temperature(alpha: float, branch: str = "upper") -> float:
+    """``T_c(alpha)``: retrieval has the lowest free energy below it.
+
+    RS re-entrance: the first-order line bulges beyond alpha_1 = 0.05185 (the T = 0 value)
+    to alpha = 0.053132 at T = 0.0851, because the RS spin glass has negative entropy at low
+    T. For alpha_1 <= alpha < 0.053132 retrieval is a global minimum only in a window
+    ``T_lower < T < T_upper``; ``branch`` picks its end (``"lower"`` needs alpha >= alpha_1).
+    """
+    alpha = float(_check_alpha(alpha))
+    if branch not in ("upper", "lower"):
+        raise ParameterError(f"branch: 'upper' or 'lower', got {branch!r}")
+    if alpha == 0:
+        return 1.0
+    a1 = transition_capacity(0.0)
+    gap = lambda t: _free_energy_gap(alpha, t)  # noqa: E731
+    if alpha < a1 and branch == "upper":
+        return float(optimize.brentq(gap, 0.0, retrieval_temperature(alpha) * (1 - 1e-9),
+                                     xtol=1e-13))
+    t_peak, a_peak = _transition_peak()
+    if not alpha < a_peak:
+        raise ParameterError(f"alpha: retrieval is never a global minimum for alpha >= "
+                             f"{a_peak:.6f}")
+    if branch == "lower":
+        if alpha < a1:
+            raise ParameterError(f"alpha: the lower branch exists for alpha_1 = {a1:.8f} <= "
+                                 f"alpha < {a_peak:.6f}")
+        return float(optimize.brentq(gap, 0.0, t_peak, xtol=1e-13))
+    return float(optimize.brentq(gap, t_peak, retrieval_temperature(alpha) * (1 - 1e-9),
+                                 xtol=1e-13))
+
+
+def at_temperature(alpha: float) -> float:
+    """``T_R(alpha)``: the AT line of the retrieval state (RS unstable below it)."""
+    alpha = float(_check_alpha(alpha))
+    if not 0 < alpha < critical_capacity(0.0).alpha_c:
+        raise ParameterError(f"alpha: T_R is computed for 0 < alpha < alpha_c(0)")
+    m, sigma, C = _retrieval_t0([alpha])
+    p0 = math.exp(-float(m[0] / sigma[0]) ** 2 / 2) / (float(sigma[0]) * math.sqrt(2 * math.pi))
+    estimate = (4.0 / 3.0) * alpha * p0 / (1 - float(C[0])) ** 2      # T -> 0 limit
+    if estimate < 1e-290:
+        raise ParameterError(f"alpha: T_R ~ {estimate:.1e} underflows at alpha = {alpha}")
+
+    def g(log_t):
+        return math.log(solve(alpha, math.exp(log_t)).lambda_at)
+    hi = math.log(min(retrieval_temperature(alpha) * 0.999, estimate * 100))
+    return math.exp(optimize.brentq(g, math.log(estimate) - 3, hi, xtol=1e-12))
+
+
+def small_alpha_asymptotes() -> dict:
+    """Leading small-alpha behaviour ``T_M = 1 - c_M sqrt(alpha)``, ``T_c = 1 - c_c
+    sqrt(alpha)``, derived by expanding the RS free energy with sympy.
+
+    With ``m^2 = sqrt(alpha) M``, ``q = sqrt(alpha) Q``, ``alpha r = sqrt(alpha) rho``,
+    ``T = 1 - c sqrt(alpha)`` the free energy is ``f = const + alpha Phi(M, rho, Q; c) +
+    o(alpha)``; see :mod:`.asymptotics`. Returns ``{"c_M", "c_c", "Phi"}``.
+    """
+    from . import asymptotics
+    return asymptotics.hopfield_small_alpha()
+
+
+# ---------------------------------------------------------------------- phase diagram
+
+def _grid_states(alpha, T):
+    """Retrieval and spin-glass fields on a (n_alpha, n_T) grid."""
+    A, TT = np.meshgrid(alpha, T, indexing="ij")
+    shape = A.shape
+    out = {k: np.full(shape, np.nan) for k in
+           ("m", "q", "r", "f_retrieval", "lambda_at", "q_sg", "f_sg", "f_para")}
+    cap = np.zeros(T.size)
+    x_peak = np.zeros(T.size)
+    t0 = T == 0
+    if np.any(t0):
+        cap[t0] = _y_peak()[1]
+    rows = np.flatnonzero((T > 0) & (T < 1))
+    if rows.size:
+        cap[rows], x_peak[rows], _ = _capacity_rows(T[rows])
+    exists = A < cap[None, :]
+    # retrieval
+    sel = exists & (TT > 0)
+    m = np.full(shape, np.nan)
+    sigma = np.full(shape, np.nan)
+    if np.any(sel):
+        col = np.broadcast_to(np.arange(T.size)[None, :], shape)[sel]
+        m[sel], sigma[sel] = _retrieval_T(A[sel], TT[sel], x_peak[col])
+    sel0 = exists & (TT == 0)
+    if np.any(sel0):
+        pos = sel0 & (A > 0)
+        m[sel0 & (A == 0)], sigma[sel0 & (A == 0)] = 1.0, 0.0
+        if np.any(pos):
+            m[pos], sigma[pos], _ = _retrieval_t0(A[pos])
+    if np.any(exists):
+        q, r, C, f, lam = _quantities(m[exists], sigma[exists], A[exists], TT[exists])
+        out["m"][exists], out["q"][exists], out["r"][exists] = m[exists], q, r
+        out["f_retrieval"][exists], out["lambda_at"][exists] = f, lam
+    # spin glass
+    sg = (TT < 1 + np.sqrt(A)) & (A > 0)
+    if np.any(sg):
+        sig = np.empty(int(sg.sum()))
+        hot = TT[sg] > 0
+        if np.any(hot):
+            sig[hot] = _spin_glass_T(A[sg][hot], TT[sg][hot])
+        sig[~hot] = np.sqrt(A[sg][~hot]) + _SQRT_2_PI
+        q, _, _, f, _ = _quantities(0.0, sig, A[sg], TT[sg])
+        out["q_sg"][sg], out["f_sg"][sg] = q, f
+    para = TT > 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["f_para"][para] = (A / 2 + A * TT / 2 * np.log(1 - 1 / TT) - TT * math.log(2))[para]
+    return out, cap, exists
+
+
+def phase_diagram(alpha, T) -> PhaseDiagram:
+    """AGS (alpha, T) phase diagram on any grid.
+
+    Fields (shape ``(len(alpha), len(T))``, NaN where the branch does not exist): ``m, q, r,
+    f_retrieval, lambda_at`` (retrieval), ``q_sg, f_sg`` (spin glass), ``f_para``.
+    Phases: :data:`PHASES`. Boundaries, as (n, 2) arrays of (alpha, T) points:
+    ``T_g``, ``T_M`` (alpha_c(T) at every T of the grid), ``T_c`` and ``T_R`` (located
+    between grid points along each T row by linear interpolation of ``f_R - f_SG`` and of
+    ``ln lambda_AT``; error O(grid spacing^2)).
+    """
+    alpha = np.unique(_check_alpha(np.atleast_1d(alpha)).ravel())
+    T = np.unique(_check_T(np.atleast_1d(T)).ravel())
+    fields, cap, exists = _grid_states(alpha, T)
+    A, TT = np.meshgrid(alpha, T, indexing="ij")
+    phase = np.zeros(A.shape, dtype=int)
+    phase[(TT < 1 + np.sqrt(A)) & (A > 0)] = 1
+    glob = np.where(np.isfinite(fields["f_sg"]), fields["f_retrieval"] < fields["f_sg"], True)
+    phase[exists] = np.where(glob[exists], 3, 2)
+    with np.errstate(divide="ignore"):
+        log_lambda = np.log(fields["lambda_at"])
+    boundaries = {
+        "T_g": np.column_stack([alpha, 1 + np.sqrt(alpha)]),
+        "T_M": np.column_stack([cap, T])[cap > 0],
+        "T_c": _row_crossings(alpha, T, fields["f_retrieval"] - fields["f_sg"]),
+        "T_R": _row_crossings(alpha, T, log_lambda),
+    }
+    return PhaseDiagram(converged=True, iterations=0, residual=0.0,
+                        parameters={"model": "hopfield"}, axes={"alpha": alpha, "T": T},
+                        fields=fields, phase=phase, labels=dict(PHASES),
+                        boundaries=boundaries)
+
+
+def _row_crossings(alpha, T, g):
+    """Points (alpha, T) where g changes sign from < 0 to >= 0 along each T row."""
+    pts = []
+    for j in range(T.size):
+        col = g[:, j]
+        for i in range(alpha.size - 1):
+            a, b = col[i], col[i + 1]
+            if np.isfinite(a) and np.isfinite(b) and a < 0 <= b:
+                pts.append((alpha[i] + (alpha[i + 1] - alpha[i]) * a / (a - b), T[j]))
+    return np.array(pts, dtype=float).reshape(-1, 2)
