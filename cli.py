@@ -131,7 +131,15 @@ PHASE_DIAGRAMS = {
     "dense": ("nnphys.theory.hebbian.dense:phase_diagram", ("alpha", "T")),
     "multitask": ("nnphys.theory.hebbian.multitask:phase_diagram", ("d", "T")),
     "learning": ("nnphys.theory.hebbian.learning:phase_diagram", ("r", "M")),
+    "edge-of-chaos": ("nnphys.cli:edge_of_chaos", ("sigma_w2", "sigma_b2")),
 }
+
+
+def edge_of_chaos(sigma_w2, sigma_b2, activation: str = "Tanh()", q0: float = 1.0):
+    """Ordered/chaotic phase diagram of deep random networks (``--param activation=Erf()``);
+    see :func:`nnphys.theory.criticality.phase_diagram`."""
+    from .theory import criticality
+    return criticality.phase_diagram(activation, sigma_w2, sigma_b2, q0)
 
 
 def _import_target(target: str):
@@ -343,7 +351,7 @@ def main(argv=None) -> int:
     try:
         return args.run(args, extra) if getattr(args, "takes_extra", False) else args.run(args)
     except (_CliError, ValueError, TypeError, NotImplementedError, ArithmeticError,
-            RuntimeError, ImportError) as exc:
+            RuntimeError, ImportError, ConnectionError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"nnphys: error: {message}", file=sys.stderr)
         return 2

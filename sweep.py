@@ -68,6 +68,8 @@ class SweepResult:
         return self.seeds.shape
 
 
+_CONNECT_TIMEOUT = "10s"     # to reach an existing Dask scheduler
+
 def point_seed(seed: int, index: int) -> int:
     """The seed of point ``index`` of a sweep with master ``seed``."""
     return int(np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1)[0])
@@ -250,7 +252,11 @@ def _run_dask(fn, todo, kwargs, finish, bar, scheduler):
         raise ImportError('the dask backend needs dask.distributed: '
                           'pip install "nnphys[distributed]"') from None
     own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
+    try:
+        client = Client(scheduler, timeout=_CONNECT_TIMEOUT) if own else scheduler
+    except OSError as exc:
+        raise ConnectionError(f"scheduler: cannot reach the Dask scheduler {scheduler!r} "
+                              f"({exc})") from None
     try:
         futures = {client.submit(_call, fn, kwargs(i), pure=False): i for i in todo}
         try:

@@ -62,3 +62,18 @@ def test_errors_one_line_exit_2(tmp_path, capsys, argv, match):
 def test_unknown_options_still_rejected_elsewhere():
     with pytest.raises(SystemExit):
         cli.main(["validate", "--bogus"])
+
+
+def test_dask_scheduler_equals_serial(tmp_path):
+    """--scheduler tcp://... on a LocalCluster started here gives the serial diagram."""
+    distributed = pytest.importorskip("distributed")
+    argv = ["phase-diagram", "edge-of-chaos", "--sigma_w2", "0.5:3:6", "--sigma_b2", "0:0.3:3",
+            "--param", "activation=Erf()"]
+    assert cli.main(argv + ["--out", str(tmp_path / "s.npz")]) == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert cli.main(argv + ["--out", str(tmp_path / "d.npz"),
+                                "--scheduler", cluster.scheduler_address]) == 0
+    a, b = load(tmp_path / "s.npz"), load(tmp_path / "d.npz")
+    np.testing.assert_array_equal(a.phase, b.phase)
+    np.testing.assert_allclose(a.fields["xi_c"], b.fields["xi_c"], rtol=1e-13)
