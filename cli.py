@@ -55,14 +55,18 @@ def _validate(args) -> int:
             doc = (fn.__doc__ or "").strip().splitlines()
             print(f"{name:40s} {doc[0] if doc else ''}")
         return 0
-    results = validation.run(args.names, quick=args.quick, seed=args.seed)
     header = f"{'check':34s} {'quantity':30s} {'theory':>12s} {'simulation':>12s} " \
              f"{'stderr':>10s} {'tolerance':>10s}  result"
     print(header)
-    print("-" * len(header))
-    for c in results:
-        print(f"{c.name:34s} {c.quantity[:30]:30s} {c.theory:12.6g} {c.simulation:12.6g} "
-              f"{c.stderr:10.3g} {c.tolerance:10.3g}  {'PASS' if c.passed else 'FAIL'}")
+    print("-" * len(header), flush=True)
+
+    def print_rows(name, comparisons, seconds):
+        for c in comparisons:
+            print(f"{c.name:34s} {c.quantity[:30]:30s} {c.theory:12.6g} {c.simulation:12.6g} "
+                  f"{c.stderr:10.3g} {c.tolerance:10.3g}  {'PASS' if c.passed else 'FAIL'}")
+        print(f"{'':34s} ({name}: {seconds:.1f} s)", flush=True)
+
+    results = validation.run(args.names, quick=args.quick, seed=args.seed, on_check=print_rows)
     failed = sum(not c.passed for c in results)
     print(f"\n{len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0

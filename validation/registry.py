@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import math
 import pkgutil
+import time
 from typing import Callable
 
 __all__ = ["Comparison", "register", "checks", "run", "compare"]
@@ -74,8 +75,12 @@ def checks() -> dict[str, Callable]:
     return dict(sorted(_CHECKS.items()))
 
 
-def run(names=None, quick: bool = False, seed: int = 0) -> list[Comparison]:
-    """Run the named checks (a family name selects all its checks); all if ``names`` is empty."""
+def run(names=None, quick: bool = False, seed: int = 0, on_check=None) -> list[Comparison]:
+    """Run the named checks (a family name selects all its checks); all if ``names`` is empty.
+
+    ``on_check(name, comparisons, seconds)`` is called as each check finishes (the CLI
+    prints its rows then, so a long run shows progress).
+    """
     available = checks()
     selected = []
     for name in names or list(available):
@@ -85,6 +90,10 @@ def run(names=None, quick: bool = False, seed: int = 0) -> list[Comparison]:
         selected.extend(m for m in matches if m not in selected)
     results: list[Comparison] = []
     for name in selected:
+        start = time.perf_counter()
         out = available[name](quick=quick, seed=seed)
-        results.extend(out if isinstance(out, list) else [out])
+        out = out if isinstance(out, list) else [out]
+        results.extend(out)
+        if on_check is not None:
+            on_check(name, out, time.perf_counter() - start)
     return results
