@@ -53,10 +53,16 @@ def relu_kurtosis_all_orders(quick: bool = False, seed: int = 0):
     n_networks = 20_000 if quick else 200_000
     out = []
     for k, n in enumerate(widths):
-        s = pa.conditional_kernels(arch.Relu(), max(depths), n, n_networks, 2.0, 0.0, 1.0,
+        # S_l is a product of l - 1 independent factors of relative variance 5/n, so S^2
+        # is heavy-tailed: its sampling error depends on E[S^8], and E[S^8]/E[S^4]^2
+        # (1e6 at n = 32, l = 10; 1e13 at n = 32, l = 20) exceeds the ensemble size, which
+        # makes the sample standard error optimistic (by ~1.7x at (l-1)/n = 0.3, from the
+        # exact moments). Pairs beyond (l - 1)/n = 0.3 are therefore not compared.
+        usable = [l for l in depths if (l - 1) / n <= 0.3]
+        s = pa.conditional_kernels(arch.Relu(), max(usable), n, n_networks, 2.0, 0.0, 1.0,
                                    seed=seed + k)
         kappa, se = pa.kurtosis(s)
-        for l in depths:
+        for l in usable:
             theory = float(fw.scale_invariant_excess_kurtosis(l, n))
             out.append(compare("finite_width.relu_kurtosis_all_orders", f"kappa(n={n},l={l})",
                                theory, kappa[l - 1], se[l - 1], _SIGMA * se[l - 1]))
