@@ -66,8 +66,9 @@ from ...errors import ConvergenceError, ParameterError
 from ...results import Result
 from . import _gauss
 from ._gauss import Activation, activation
+from ._transient import Transient, solve
 
-__all__ = ["Stationary", "stationary", "delta0", "activation"]
+__all__ = ["Stationary", "Transient", "stationary", "solve", "delta0", "activation"]
 
 _CHEB_NODES = 64
 _TAIL_FRACTION = 1e-3          # Delta/Delta0 where the ODE hands over to the linear tail
