@@ -72,3 +72,18 @@ def tangent_stage(x, u, sx, su, step, out_x, out_u, out_drive):  # pragma: no co
         out_u[i] = v
         out_drive[i, 0] = t
         out_drive[i, 1] = (1.0 - t * t) * v
+
+
+@numba.njit(cache=True, parallel=True, fastmath=True)
+def stream_sum(a):  # pragma: no cover - compiled
+    """Sum of a 1-D array in 64 parallel chunks: a read-bandwidth probe for the benchmark."""
+    chunks = 64
+    size = (a.size + chunks - 1) // chunks
+    partial = np.zeros(chunks)
+    for c in numba.prange(chunks):
+        s = 0.0
+        for i in range(c * size, min(a.size, (c + 1) * size)):
+            s += a[i]
+        partial[c] = s
+    return partial.sum()
+

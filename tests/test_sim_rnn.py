@@ -118,3 +118,8 @@ def test_bad_input(bad):
     args.update(bad)
     with pytest.raises(ParameterError):
         rnn.simulate(**args)
+
+
+def test_stream_sum_matches_numpy():
+    a = np.random.default_rng(0).standard_normal(100003)
+    assert _rnn.stream_sum(a) == pytest.approx(a.sum(), rel=1e-12, abs=1e-10)
