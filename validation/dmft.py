@@ -38,7 +38,9 @@ _SIGMA = 4.0
 _LAGS = (0.0, 1.0, 2.0, 5.0, 10.0)
 
 
-def _chaotic_trajectory(g, n, t_max, seed, delta0, n_traj=4, dt=0.1, transient=50.0):
+def chaotic_trajectory(g, n, t_max, seed, delta0, n_traj=4, dt=0.1, transient=50.0):
+    """A simulated trajectory of a network that is chaotic (``q_static < 0.3 Delta0``),
+    redrawing ``J`` with seeds ``seed + 1000 k`` (k < 5) when it froze."""
     for attempt in range(5):
         traj = sim_rnn.simulate(g, n, t_max, dt, n_traj=n_traj, transient=transient,
                                 seed=seed + 1000 * attempt, n_record=min(n, 1000))
@@ -48,7 +50,7 @@ def _chaotic_trajectory(g, n, t_max, seed, delta0, n_traj=4, dt=0.1, transient=5
 
 
 def _network_autocorrelation(g, n, t_max, seed, delta0, lags):
-    traj = _chaotic_trajectory(g, n, t_max, seed, delta0)
+    traj = chaotic_trajectory(g, n, t_max, seed, delta0)
     ac = sim_rnn.autocorrelation(traj, max(lags), n_windows=4)
     idx = np.round(np.asarray(lags) / (traj.t[1] - traj.t[0])).astype(int)
     return ac.delta[idx], ac.stderr[idx]

@@ -117,7 +117,6 @@ def _solve_u(s: np.ndarray, lam: np.ndarray, inv_n: float, inv_p: float) -> np.n
     if inv_n == 0 and inv_p == 0:
         return u
     c0 = np.maximum(1.0, 1e3 * (1.0 + lam.sum()) / np.abs(s))
-    step = np.zeros_like(u)
     history = []
     for frac in np.linspace(1.0, 0.0, _STEPS + 1):
         sc = s * c0 ** frac
@@ -125,18 +124,20 @@ def _solve_u(s: np.ndarray, lam: np.ndarray, inv_n: float, inv_p: float) -> np.n
             (s1, u1), (s2, u2) = history
             slope = np.log(u2 / u1) / np.log(s2 / s1)
             u = u2 * np.exp(slope * np.log(sc / s2))
+        active = np.arange(s.size)
         for it in range(60):
-            h = 1.0 / (sc[:, None] + lam * u[:, None])
-            lh = lam * h
+            ua, sa = u[active], sc[active]
+            lh = lam / (sa[:, None] + lam * ua[:, None])
             t1 = lh.sum(axis=1)
             t2 = (lh * lh).sum(axis=1)
-            x = u * t1
-            dx = t1 - u * t2
-            f = u - (1 - x * inv_n) * (1 - x * inv_p)
+            x = ua * t1
+            dx = t1 - ua * t2
+            f = ua - (1 - x * inv_n) * (1 - x * inv_p)
             df = 1 + dx * ((1 - x * inv_p) * inv_n + (1 - x * inv_n) * inv_p)
             step = f / df
-            u = u - step
-            if np.all(np.abs(step) <= _NEWTON_TOL * np.abs(u)):
+            u[active] = ua - step
+            active = active[np.abs(step) > _NEWTON_TOL * np.abs(ua - step)]
+            if active.size == 0:
                 break
         else:
             raise ConvergenceError("learning: Newton continuation for R_N R_P did not converge",
@@ -151,12 +152,11 @@ def transfer(s, spectrum: Spectrum, N=np.inf, P=np.inf):
     s = np.atleast_1d(np.asarray(s, dtype=complex))
     lam = spectrum.eigenvalues
     inv_n, inv_p = _inverse(N, "N"), _inverse(P, "P")
-    upper = s.imag >= 0                       # u(conj s) = conj u(s): solve the upper half
-    u = np.empty_like(s)
-    u[upper] = _solve_u(s[upper], lam, inv_n, inv_p)
-    lower = np.nonzero(~upper)[0]
-    if lower.size:
-        u[lower] = _solve_u(s[lower].conj(), lam, inv_n, inv_p).conj()
+    # u(conj s) = conj u(s): solve once per conjugate pair (on the upper half plane)
+    upper = np.where(s.imag < 0, s.conj(), s)
+    distinct, inverse = np.unique(upper, return_inverse=True)
+    u = _solve_u(distinct, lam, inv_n, inv_p)[inverse.ravel()]
+    u = np.where(s.imag < 0, u.conj(), u)
     h = 1.0 / (s[:, None] + lam * u[:, None])
     x = u * (lam * h).sum(axis=1)
     return h, 1 - x * inv_n, 1 - x * inv_p
@@ -176,11 +176,12 @@ def _talbot(t: float, m: int = _TALBOT_NODES):
     return nodes, weights * np.exp(nodes * t)
 
 
-def _two_point(s, spectrum, N, P):
-    """``L(s_i, s_j)`` and ``L_train(s_i, s_j)`` on all pairs of nodes."""
+def _two_point(s, spectrum, N, P, solved=None):
+    """``L(s_i, s_j)`` and ``L_train(s_i, s_j)`` on all pairs of nodes (``solved``: the
+    ``transfer`` output at ``s`` if already computed)."""
     lam, tgt = spectrum.eigenvalues, spectrum.target
     inv_n, inv_p = _inverse(N, "N"), _inverse(P, "P")
-    h, rn, rp = transfer(s, spectrum, N, P)
+    h, rn, rp = transfer(s, spectrum, N, P) if solved is None else solved
     s1 = (h * (lam * tgt)) @ h.T
     s2 = (h * lam) @ h.T
     s3 = (h * lam ** 2) @ h.T
@@ -237,12 +238,21 @@ def loss(t, N=np.inf, P=np.inf, spectrum: Spectrum | None = None, *, a: float = 
     test = np.empty(times.size)
     train = np.empty(times.size)
     worst = 0.0
+    positive = times[times > 0]
+    contours = [_talbot(ti) for ti in positive]
+    if contours:                      # one batched continuation for every node of every t
+        all_nodes = np.concatenate([c[0] for c in contours])
+        h_all, rn_all, rp_all = transfer(all_nodes, spec, N, P)
+    width = 2 * _TALBOT_NODES - 1
+    j = 0
     for i, ti in enumerate(times):
         if ti == 0:
             test[i] = train[i] = spec.initial_loss
             continue
-        nodes, weights = _talbot(ti)
-        lt, ltr = _two_point(nodes, spec, N, P)
+        nodes, weights = contours[j]
+        part = slice(j * width, (j + 1) * width)
+        j += 1
+        lt, ltr = _two_point(nodes, spec, N, P, (h_all[part], rn_all[part], rp_all[part]))
         val_test = weights @ lt @ weights
         val_train = weights @ ltr @ weights
         worst = max(worst, abs(val_test.imag) / max(abs(val_test.real), 1e-300))
