@@ -80,3 +80,16 @@ def test_bad_input(bad):
     args.update(bad)
     with pytest.raises(ParameterError):
         learning.loss(**args)
+
+
+def test_finite_width_corrections_early_one_over_n_late_n_to_minus_m():
+    """BAP 2024 (Sec. 4): L(t, N) - L(t, inf) ~ 1/N early in training but ~ N^{-m},
+    m = min(a - 1, 2b) = 0.5 for a = 1.5, b = 1 at late times. Local slopes over N = 50..200
+    (M = 8000): measured -0.96/-0.98 early, -0.51/-0.56 late (pre-asymptotic drift 0.1)."""
+    spec = learning.power_law(1.5, 1.0, 8000)
+    t = [0.5, 1e6]
+    inf = learning.loss(t, spectrum=spec).test
+    gaps = np.array([learning.loss(t, N=n, spectrum=spec).test - inf for n in (50, 100, 200)])
+    slopes = np.log(gaps[1:] / gaps[:-1]) / math.log(2.0)
+    np.testing.assert_allclose(slopes[:, 0], -1.0, atol=0.06)
+    np.testing.assert_allclose(slopes[:, 1], -0.5, atol=0.1)
