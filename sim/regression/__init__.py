@@ -1,3 +1,4 @@
 """Gradient-descent and SGD training of solvable regression models: the linear random-feature
 model of Bordelon, Atanasov & Pehlevan (full-batch GD), the power-law random features model
 (one-pass SGD) and the Maloney-Roberts-Sully data model."""
+from .gradient_descent import GDCurves, power_law_spectrum, random_feature_gd  # noqa: F401

@@ -1,0 +1,122 @@
+"""SCS stationary DMFT: reference landmarks, near-critical expansion, closed forms, errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nnphys.errors import ParameterError
+from nnphys.theory.dmft import _gauss, rnn
+
+# Reference values (J ~ N(0, g^2/N), tanh): /work/shared/reference/dmft_scaling.md, section a,
+# computed there by two independent solvers (potential root + spectral fixed-point iteration)
+# agreeing to 1e-7 in Delta0; lambda_max is quoted to 5 decimals, so it is checked to 1e-5.
+LANDMARKS = {
+    1.5: dict(delta0=0.7476864, lags={1.0: 0.736823, 2.0: 0.705910, 5.0: 0.541358,
+                                      10.0: 0.272251, 20.0: 0.055756},
+              lyapunov=0.04675, kappa=0.161579, c_phi0=0.3420935, mean_dphi=0.6579065),
+    2.0: dict(delta0=1.9248054, lags={1.0: 1.863003, 2.0: 1.699660, 5.0: 1.034578,
+                                      10.0: 0.351061, 20.0: 0.036125},
+              lyapunov=0.11246, kappa=0.228074, c_phi0=0.5131781, mean_dphi=0.4868219),
+}
+
+
+@pytest.mark.parametrize("g", sorted(LANDMARKS))
+def test_reference_landmarks(g):
+    ref = LANDMARKS[g]
+    lags = np.array([0.0, *ref["lags"]])
+    r = rnn.stationary(g, tau=lags)
+    assert r.converged and r.chaotic
+    assert r.delta0 == pytest.approx(ref["delta0"], abs=1e-7)      # quoted to 7 decimals
+    np.testing.assert_allclose(r.delta[1:], list(ref["lags"].values()), atol=2e-6)
+    assert r.lyapunov == pytest.approx(ref["lyapunov"], abs=1e-5)
+    assert r.kappa == pytest.approx(ref["kappa"], abs=2e-6)
+    assert r.c_phi0 == pytest.approx(ref["c_phi0"], abs=2e-7)
+    assert r.mean_dphi == pytest.approx(ref["mean_dphi"], abs=2e-7)
+    # Goldstone mode Delta'(tau): E_1 = 0 up to the finite-difference/ODE error
+    assert abs(r.energies[1]) < 1e-8 and r.energies[0] < 0
+
+
+def test_tail_rate_matches_curve():
+    """The tail exp(-kappa tau), kappa^2 = 1 - g^2 <phi'>^2, against the ODE curve itself."""
+    r = rnn.stationary(2.0, tau=np.array([30.0, 32.0]))
+    slope = -math.log(r.delta[1] / r.delta[0]) / 2.0
+    assert slope == pytest.approx(r.kappa, rel=1e-4)   # cubic corrections ~ (Delta/Delta0)^2
+
+
+@pytest.mark.parametrize("g", [1.001, 1.01])
+def test_near_critical_expansion(g):
+    """Delta0 = (g-1) + 7/6 (g-1)^2 + O((g-1)^3); lambda = Delta0^2/2 (1 + O(g-1))
+    (Pöschl-Teller limit of the Schrödinger problem, reference section a)."""
+    eps = g - 1.0
+    r = rnn.stationary(g)
+    assert abs(r.delta0 - (eps + 7.0 / 6.0 * eps ** 2)) < 2.0 * eps ** 3
+    assert r.kappa == pytest.approx(r.delta0 / math.sqrt(3.0), rel=10 * eps)
+    assert r.lyapunov == pytest.approx(r.delta0 ** 2 / 2.0, rel=10 * eps)
+
+
+@pytest.mark.parametrize("g", [0.5, 0.99, 1.0])
+def test_fixed_point_below_transition(g):
+    r = rnn.stationary(g)
+    assert not r.chaotic and r.delta0 == 0.0 and np.all(r.delta == 0.0)
+    assert r.lyapunov == pytest.approx(g - 1.0)          # circular law: max Re eig = g
+
+
+def test_erf_curve_solves_newton_equation_with_closed_form():
+    """For phi = erf(sqrt(pi) x/2) the two-point function has a closed form (arcsine): the
+    returned Delta(tau) must satisfy Delta'' = Delta - g^2 C(Delta) with that C (second
+    differences, spacing 0.01: error ~ h^2 Delta''''/12 ~ 1e-6), and the energy condition."""
+    g = 1.7
+    tau = np.arange(0.0, 20.0, 0.01)
+    r = rnn.stationary(g, phi="erf", tau=tau)
+    d = r.delta
+    second = (d[2:] - 2 * d[1:-1] + d[:-2]) / 0.01 ** 2
+    rhs = d[1:-1] - g * g * _gauss.erf_pair(r.delta0, r.delta0, d[1:-1])
+    np.testing.assert_allclose(second, rhs, atol=2e-6)
+    # energy: g^2 int_0^Delta0 C = Delta0^2/2 (Gauss-Legendre on the closed form)
+    x, w = np.polynomial.legendre.leggauss(60)
+    dd = 0.5 * r.delta0 * (x + 1)
+    integral = 0.5 * r.delta0 * w @ _gauss.erf_pair(r.delta0, r.delta0, dd)
+    assert g * g * integral == pytest.approx(r.delta0 ** 2 / 2, rel=1e-12)
+
+
+def test_callable_activation_matches_builtin():
+    """tanh as an anonymous callable: numerical derivative and primitive (errors ~1e-12)."""
+    a = rnn.stationary(2.0, tau=np.array([0.0, 5.0]))
+    b = rnn.stationary(2.0, phi=lambda x: np.tanh(x), tau=np.array([0.0, 5.0]))
+    assert b.delta0 == pytest.approx(a.delta0, abs=1e-9)
+    assert b.lyapunov == pytest.approx(a.lyapunov, abs=1e-8)
+    np.testing.assert_allclose(b.delta, a.delta, atol=1e-8)
+
+
+def test_pair_expectation_against_closed_form_and_hermite():
+    q1, q2 = 1.3, 2.7
+    c = np.linspace(-1.8, 1.8, 7)
+    got = _gauss.expect_pair(_gauss._erf, _gauss._erf, q1, q2, c)
+    np.testing.assert_allclose(got, _gauss.erf_pair(q1, q2, c), atol=1e-14)
+    # smooth polynomial integrand: Gauss-Hermite is exact, E[x^3 y] = 3 q1 c
+    z, w = _gauss.gauss_hermite(20)
+    got = _gauss.expect_pair(lambda x: x ** 3, lambda y: y, q1, q2, c, rule=(z, w))
+    np.testing.assert_allclose(got, 3 * q1 * c, atol=1e-12)
+
+
+def test_result_round_trip(tmp_path):
+    from nnphys import results
+    r = rnn.stationary(1.5, tau=np.linspace(0, 5, 11))
+    r.save(tmp_path / "scs")
+    back = results.load(tmp_path / "scs.npz")
+    assert back.delta0 == r.delta0 and np.array_equal(back.delta, r.delta)
+
+
+@pytest.mark.parametrize("bad", [dict(g=-1.0), dict(g=float("nan")), dict(g=2.0, phi="relu"),
+                                 dict(g=2.0, phi=lambda x: x ** 2),
+                                 dict(g=2.0, tau=np.array([1.0, 0.5]))])
+def test_bad_input(bad):
+    with pytest.raises(ParameterError):
+        rnn.stationary(**bad)
+
+
+def test_non_saturating_activation_raises():
+    from nnphys.errors import ConvergenceError
+    with pytest.raises(ConvergenceError):
+        rnn.stationary(2.0, phi=lambda x: x + 0.1 * x ** 3)
