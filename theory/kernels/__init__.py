@@ -22,6 +22,7 @@ from ...architecture import (ABRelu, Abs, AvgPool, Conv, Cos, Dense, Flatten, Gl
 from .kernel import Kernel, input_kernel
 from .network import Network, parallel, serial
 from .predict import Prediction, gp_inference, gradient_descent_mse
+from .scale_mixture import StudentTPrediction, student_t_inference, student_t_prior
 from .symbolic import DualKernel, dual_kernel
 
 __all__ = [
@@ -29,7 +30,8 @@ __all__ = [
     "Gaussian", "Gelu", "Hermite", "Identity", "LeakyRelu", "Monomial", "Polynomial", "Rbf",
     "RectifiedMonomial", "Relu", "Sigmoid_like", "Sign", "Sin", "Tanh", "Kernel",
     "input_kernel", "Network", "parallel", "serial", "from_spec", "Prediction", "gp_inference",
-    "gradient_descent_mse", "DualKernel", "dual_kernel",
+    "gradient_descent_mse", "DualKernel", "dual_kernel", "StudentTPrediction",
+    "student_t_inference", "student_t_prior",
 ]
 
 
