@@ -5,8 +5,8 @@ Tolerances.
 - Autocorrelation: the network estimate has a standard error ``se`` over time windows x
   trajectories, and a finite-N bias that decays with N but slowly at long lags (at N = 1500,
   g = 1.5 it is ~5% at tau = 5 and ~20% at tau = 10; reference dmft_scaling.md, section a).
-  Per size the check allows ``4 se + 3 Delta0 / sqrt(N)`` (the bias bound is an upper
-  estimate from those measurements) and, in full mode, also fits
+  Per size the check compares lags up to 2 (where the bias is small) within
+  ``4 se + 3 Delta0 / sqrt(N)`` and, in full mode, fits
   ``Delta_N(tau) = Delta_inf(tau) + c / N`` over three sizes (weighted least squares) and
   compares the extrapolation with the DMFT within 4 fit standard errors + 2% (the residual
   1/N^2 and long-lag 1/sqrt(N) terms).
@@ -19,8 +19,9 @@ Tolerances.
   noise, against the time-domain DMFT: ``4 se + 3 Delta / sqrt(N)``.
 - Random-feature GD: mean over draws with standard error ``se`` against the DMFT, whose
   finite-size corrections are O(1/N + 1/P) relative: ``4 se + 3 L (1/N + 1/P)``.
-Networks that fall onto a fixed point or limit cycle (possible at N <= 1000) are detected
-by ``q_static = mean_i <x_i>_t^2 > 0.3 Delta0`` and redrawn with the next seed.
+Networks that fall onto a fixed point or limit cycle (possible at N <= 2000) are detected
+by ``q_static = mean_i <x_i>_t^2 > 0.15 Delta0`` and redrawn with the next seed; the
+long-lag error must shrink from the smallest to the largest N.
 """
 
 from __future__ import annotations
@@ -35,16 +36,22 @@ from ..theory.dmft import learning, rnn
 from .registry import compare, register
 
 _SIGMA = 4.0
+# A chaotic network's time-averaged activity q_static = mean_i <x_i>_t^2 is only the noise
+# of a finite time average (0.16-0.20, i.e. 3-4% of Delta0, measured at g = 3 over T = 300);
+# a network with a larger static part is caught near a fixed point or limit cycle
+# (possible for N <= 2000) and biases Delta(tau) up at every lag, so it is redrawn.
+_STATIC_FRACTION = 0.15
 _LAGS = (0.0, 1.0, 2.0, 5.0, 10.0)
+_SHORT_LAG = 2.0       # per-size comparisons up to this lag, where the finite-N bias is small
 
 
 def chaotic_trajectory(g, n, t_max, seed, delta0, n_traj=4, dt=0.1, transient=50.0):
-    """A simulated trajectory of a network that is chaotic (``q_static < 0.3 Delta0``),
+    """A simulated trajectory of a network that is chaotic (``q_static < 0.15 Delta0``),
     redrawing ``J`` with seeds ``seed + 1000 k`` (k < 5) when it froze."""
     for attempt in range(5):
         traj = sim_rnn.simulate(g, n, t_max, dt, n_traj=n_traj, transient=transient,
                                 seed=seed + 1000 * attempt, n_record=min(n, 1000))
-        if traj.q_static < 0.3 * delta0:
+        if traj.q_static < _STATIC_FRACTION * delta0:
             return traj
     return traj
 
@@ -59,11 +66,12 @@ def _network_autocorrelation(g, n, t_max, seed, delta0, lags):
 @register("dmft.autocorrelation_vs_network")
 def autocorrelation_vs_network(quick: bool = False, seed: int = 0):
     """Population autocorrelation Delta(tau) of simulated networks (RK4, dt = 0.1) vs the
-    stationary DMFT at g = 1.5, 2, 3, for several N, plus the 1/N extrapolation (full mode)."""
+    stationary DMFT at g = 1.5, 2, 3: short lags at every N, all lags through the 1/N
+    extrapolation, and the long-lag error shrinking from the smallest to the largest N."""
     gains = (2.0,) if quick else (1.5, 2.0, 3.0)
-    sizes = (400,) if quick else (400, 800, 1600)
+    sizes = (400,) if quick else (500, 1000, 2000)
     lags = _LAGS[:3] if quick else _LAGS
-    t_max = 80.0 if quick else 300.0
+    t_max = 80.0 if quick else 250.0
     out = []
     for g in gains:
         st = rnn.stationary(g, tau=np.asarray(lags))
@@ -72,28 +80,37 @@ def autocorrelation_vs_network(quick: bool = False, seed: int = 0):
             sim, se = _network_autocorrelation(g, n, t_max, seed + n, st.delta0, lags)
             per_size.append((sim, se))
             for lag, th, s, e in zip(lags, st.delta, sim, se):
-                tol = _SIGMA * e + 3.0 * st.delta0 / math.sqrt(n)
-                out.append(compare(f"dmft.autocorrelation_vs_network[g={g},N={n}]",
-                                   f"Delta({lag:g})", th, s, e, tol))
-        if len(sizes) >= 3:
-            x = 1.0 / np.asarray(sizes, dtype=float)
-            for j, lag in enumerate(lags):
-                y = np.array([p[0][j] for p in per_size])
-                w = 1.0 / np.array([max(p[1][j], 1e-6) for p in per_size]) ** 2
-                design = np.stack([np.ones_like(x), x], axis=1)
-                cov = np.linalg.inv(design.T @ (design * w[:, None]))
-                coef = cov @ (design.T @ (w * y))
-                se_fit = math.sqrt(cov[0, 0])
-                out.append(compare(f"dmft.autocorrelation_vs_network[g={g},N->inf]",
-                                   f"Delta({lag:g}) extrapolated", st.delta[j], coef[0], se_fit,
-                                   _SIGMA * se_fit + 0.02 * st.delta0))
+                if lag <= _SHORT_LAG:
+                    tol = _SIGMA * e + 3.0 * st.delta0 / math.sqrt(n)
+                    out.append(compare(f"dmft.autocorrelation_vs_network[g={g},N={n}]",
+                                       f"Delta({lag:g})", th, s, e, tol))
+        if len(sizes) < 3:
+            continue
+        x = 1.0 / np.asarray(sizes, dtype=float)
+        for j, lag in enumerate(lags):
+            y = np.array([p[0][j] for p in per_size])
+            w = 1.0 / np.array([max(p[1][j], 1e-6) for p in per_size]) ** 2
+            design = np.stack([np.ones_like(x), x], axis=1)
+            cov = np.linalg.inv(design.T @ (design * w[:, None]))
+            coef = cov @ (design.T @ (w * y))
+            se_fit = math.sqrt(cov[0, 0])
+            out.append(compare(f"dmft.autocorrelation_vs_network[g={g},N->inf]",
+                               f"Delta({lag:g}) extrapolated", st.delta[j], coef[0], se_fit,
+                               _SIGMA * se_fit + 0.02 * st.delta0))
+        # the error at the longest lag shrinks with N: |err(N_max)| <= |err(N_min)| + 4 se
+        (small, small_se), (large, large_se) = per_size[0], per_size[-1]
+        err_small = abs(small[-1] - st.delta[-1])
+        out.append(compare(f"dmft.autocorrelation_vs_network[g={g}]",
+                           f"|err| N={sizes[-1]} vs N={sizes[0]}, tau={lags[-1]:g}", 0.0,
+                           abs(large[-1] - st.delta[-1]), large_se[-1],
+                           err_small + _SIGMA * math.hypot(small_se[-1], large_se[-1])))
     return out
 
 
 @register("dmft.chaos_transition")
 def chaos_transition(quick: bool = False, seed: int = 0):
     """Delta(0) of networks at g below and above 1 vs the DMFT (0 below g_c = 1)."""
-    n = 400 if quick else 1500
+    n = 400 if quick else 1000
     out = []
     for g in (0.8, 1.5) if quick else (0.6, 0.9, 1.3, 1.5, 2.0):
         st = rnn.stationary(g)
@@ -103,7 +120,7 @@ def chaos_transition(quick: bool = False, seed: int = 0):
             out.append(compare(f"dmft.chaos_transition[g={g}]", "Delta(0) (fixed point)", 0.0,
                                value, 0.0, 1e-6))
             continue
-        sim, se = _network_autocorrelation(g, n, 80.0 if quick else 200.0, seed, st.delta0, [0.0])
+        sim, se = _network_autocorrelation(g, n, 80.0 if quick else 120.0, seed, st.delta0, [0.0])
         out.append(compare(f"dmft.chaos_transition[g={g}]", "Delta(0)", st.delta0, sim[0], se[0],
                            _SIGMA * se[0] + 3.0 * st.delta0 / math.sqrt(n)))
     return out
@@ -112,8 +129,8 @@ def chaos_transition(quick: bool = False, seed: int = 0):
 @register("dmft.lyapunov_vs_network")
 def lyapunov_vs_network(quick: bool = False, seed: int = 0):
     """Largest Lyapunov exponent (Benettin, RK4) of networks vs the DMFT Schrödinger value."""
-    cases = [(2.0, 500)] if quick else [(1.5, 1000), (1.5, 2000), (2.0, 1000), (2.0, 2000)]
-    t_max = 150.0 if quick else 400.0
+    cases = [(2.0, 500)] if quick else [(1.5, 1000), (2.0, 1000), (2.0, 2000)]
+    t_max = 150.0 if quick else 300.0
     out = []
     for g, n in cases:
         st = rnn.stationary(g)
@@ -132,7 +149,7 @@ def transient_vs_network(quick: bool = False, seed: int = 0):
     """Equal-time variance Delta(t, t) after a start from x(0) ~ N(0, 4), with white noise
     sigma^2 = 0.5, g = 2: time-domain DMFT vs networks (RK4 + exact noise increments)."""
     g, var0, noise, dt = 2.0, 4.0, 0.5, 0.05
-    n, k = (400, 8) if quick else (2000, 16)
+    n, k = (400, 8) if quick else (1500, 16)
     times = (0.5, 1.0, 2.0, 4.0, 8.0)
     theory = rnn.solve(g, max(times), dt, noise=noise, x0_variance=var0)
     traj = sim_rnn.simulate(g, n, max(times), dt, n_traj=k, transient=0.0, noise=noise,
