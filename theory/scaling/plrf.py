@@ -1,0 +1,326 @@
+"""The power-law random features (PLRF) model under one-pass SGD: deterministic loss curves,
+the 4 + 3 phases of the (alpha, beta) plane and the compute-optimal frontier.
+
+E. Paquette, C. Paquette, L. Xiao, J. Pennington, "4+3 Phases of Compute-Optimal Neural
+Scaling Laws", NeurIPS 2024, arXiv:2405.15074.
+
+**Model** (Sec. 2). Data ``x in R^v``, ``x_j ~ N(0, j^{-2 alpha})`` (``alpha``: data
+complexity), target ``y = <x, b>``, ``b_j = j^{-beta}`` (``beta``: target complexity),
+embedding ``W in R^{v x d}`` iid ``N(0, 1/d)`` (``d``: parameters), features ``W^T x``, risk
+``P(theta) = 1/2 E[(<W^T x, theta> - y)^2]``, ``theta_0 = 0``. One-pass SGD with batch ``B``
+and constant step ``gamma`` (no ``1/B``): ``theta <- theta - gamma sum_batch phi (phi . theta
+- y)``. Flops ``f = d B t``.
+
+**Loss curve** (Sec. 2, Thm. 2.1). For Gaussian data the expected risk obeys exactly the
+discrete Volterra equation ``P(t) = F(t) + sum_{u<t} K(t-1-u) P(u)`` with
+``F(t) = 1/2 int g(x)^t dmu_F``, ``K(t) = gamma^2 B int x^2 g(x)^t dmu_K`` and
+``g(x) = 1 - 2 gamma B x + gamma^2 B (B + 1) x^2`` (derived from the Gaussian fourth moments;
+the paper's Eq. for ``F`` and ``K``). ``mu_K``, ``mu_F`` are the spectral measures of
+:mod:`.spectrum` - exact for a drawn ``W`` or the large-``d`` deterministic equivalent - and
+:mod:`.volterra` solves the equation in closed form for all ``t``.
+
+**Phases** (Sec. 3, Fig. 2; lines ``2 alpha = 1`` "high-dimensional line", ``2 beta = 1``,
+``alpha = beta``, ``2 (alpha + beta) = 1``, ``alpha = 1/4``). Loss components (``r = gamma B
+t``): ``F_pp`` (gradient flow on the undistorted top of the spectrum), ``F_ac`` (target mass
+distorted by the embedding; exists for ``2 beta > 1``), ``F_0`` (capacity: the part no
+``d``-dimensional embedding represents) and ``K_pp`` (SGD noise). Compute-optimal exponents
+``d* ~ f^xi``, ``P* ~ f^-eta`` are obtained by balancing the two dominant components at
+``t = f / (d B)``; below the high-dimensional line ``v`` must grow with ``d`` (``v = v_ratio d``)
+and ``gamma ~ 1 / Tr D ~ d^{2 alpha - 1}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from ...errors import ParameterError
+from ...results import PhaseDiagram, Result
+from . import spectrum as _spectrum
+from .volterra import ExponentialSumVolterra, sgd_rate
+
+__all__ = ["LossCurve", "ComputeOptimal", "default_lr", "loss_curve", "capacity_loss",
+           "phase", "PHASES", "exponents", "compute_optimal", "phase_diagram"]
+
+#: phase labels in the paper's names, in the order used by :func:`phase_diagram`
+PHASES = ("Ia", "Ib", "Ic", "II", "III", "IVa", "IVb", "no power law")
+_V_RATIO = 4
+
+
+def _trace_d(alpha: float, v: int) -> float:
+    j = np.arange(1, min(v, 10**6) + 1, dtype=float)
+    total = float(np.sum(j ** (-2 * alpha)))
+    if v > 10**6:       # Euler-Maclaurin tail of sum_{j > 1e6} j^{-2 alpha}
+        a, b = 10**6 + 0.5, v + 0.5
+        total += ((b ** (1 - 2 * alpha) - a ** (1 - 2 * alpha)) / (1 - 2 * alpha)
+                  if alpha != 0.5 else math.log(b / a))
+    return total
+
+
+def default_lr(alpha: float, v: int, batch: int = 1) -> float:
+    """``gamma = 1 / ((B + 1) Tr D)``, ``Tr D = sum_{j <= v} j^{-2 alpha}`` (the authors'
+    choice ``gamma ~ 1/(2 Tr D)`` at ``B = 1``; SGD is stable for ``gamma (B+1) Tr K / 2 < 1``
+    roughly, and ``Tr K ~ Tr D``)."""
+    if int(batch) != batch or batch < 1:
+        raise ParameterError(f"batch: must be a positive integer (got {batch})")
+    return 1.0 / ((batch + 1) * _trace_d(alpha, int(v)))
+
+
+@dataclasses.dataclass(frozen=True)
+class LossCurve(Result):
+    """Expected risk ``loss`` at iterations ``t`` (``flops = d B t``); ``limit`` is
+    ``P(infinity) = F_0 / (1 - ||K||)``, ``kernel_norm`` is ``||K|| = sum_t K(t)``."""
+
+    t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    flops: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    limit: float = 0.0
+    kernel_norm: float = 0.0
+
+
+def _times(steps: int, points: int) -> np.ndarray:
+    dense = np.arange(0, min(steps, 64) + 1, dtype=float)
+    sparse = np.unique(np.round(np.geomspace(64, max(steps, 64), points)))
+    return np.unique(np.concatenate([dense, sparse[sparse <= steps]]))
+
+
+def _measure(alpha, beta, d, v, embedding, bins_per_efold):
+    if embedding is None:
+        return _spectrum.deterministic_measure(float(alpha), float(beta), int(d), int(v),
+                                               int(bins_per_efold))
+    W = np.asarray(embedding, dtype=float)
+    if W.shape != (v, d):
+        raise ParameterError(f"embedding: expected shape (v, d) = ({v}, {d}), got {W.shape}")
+    return _spectrum.empirical_measure(alpha, beta, W)
+
+
+def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: int = 10**4,
+               *, lr: float | None = None, batch: int = 1, t=None, points: int = 256,
+               embedding=None, bins_per_efold: int = 60) -> LossCurve:
+    """The expected risk of one-pass SGD on PLRF for every iteration count.
+
+    Args:
+        alpha, beta: data and target complexity (``alpha > 0``).
+        d: parameters; v: data dimension (default ``4 d``, the authors' ratio; ``v > d``).
+        steps: last iteration when ``t`` is not given; the curve is returned on all
+            ``t <= 64`` and ``points`` log-spaced iterations up to ``steps``.
+        lr: step ``gamma`` (default :func:`default_lr`); batch: ``B``.
+        t: iterations to evaluate at instead (any non-negative numbers).
+        embedding: a drawn ``W`` (``v x d``) for the exact expected risk given ``W``;
+            default: the deterministic equivalent (the large-``d`` limit, Sec. 2.2).
+        bins_per_efold: resolution of the deterministic-equivalent spectrum.
+
+    Returns:
+        :class:`LossCurve`; ``residual`` is the sum-rule error of the discretised spectrum
+        (0 for a drawn ``W``), ``converged`` says it is below ``1e-4``.
+
+    Raises:
+        NumericalError: ``||K|| >= 1`` - SGD diverges at this ``lr``.
+    """
+    v = _V_RATIO * int(d) if v is None else int(v)
+    lr = default_lr(alpha, v, batch) if lr is None else float(lr)
+    if not (lr > 0 and np.isfinite(lr)):
+        raise ParameterError(f"lr: must be a positive number (got {lr})")
+    meas = _measure(alpha, beta, int(d), v, embedding, bins_per_efold)
+    solver = ExponentialSumVolterra(
+        sgd_rate(meas.nodes, lr, batch), 0.5 * meas.forcing_mass,
+        lr ** 2 * batch * meas.nodes ** 2 * meas.kernel_mass, 0.5 * meas.zero_mass)
+    if t is None:
+        if int(steps) != steps or steps < 0:
+            raise ParameterError(f"steps: must be a non-negative integer (got {steps})")
+        times = _times(int(steps), int(points))
+    else:
+        times = np.atleast_1d(np.asarray(t, dtype=float))
+    loss = solver(times)
+    residual = max(meas.kernel_sum_error, meas.forcing_sum_error)
+    return LossCurve(converged=residual < 1e-4, iterations=int(meas.nodes.size),
+                     residual=float(residual),
+                     parameters={"alpha": float(alpha), "beta": float(beta), "d": int(d),
+                                 "v": v, "lr": lr, "batch": int(batch),
+                                 "method": "deterministic" if embedding is None else "exact"},
+                     t=times, loss=loss, flops=times * d * batch, limit=solver.limit,
+                     kernel_norm=solver.kernel_norm)
+
+
+def capacity_loss(alpha: float, beta: float, d: int, v: int | None = None) -> float:
+    """``F_0(d) = 1/2 sum_j c_j^2 / (1 + s_0 D_j)``: the risk of the best ``theta`` in the
+    deterministic equivalent (``P(t -> infinity)`` of gradient flow)."""
+    v = _V_RATIO * int(d) if v is None else int(v)
+    return 0.5 * _spectrum.deterministic_measure(float(alpha), float(beta), int(d), v).zero_mass
+
+
+def _check_ab(alpha, beta):
+    if not (np.isfinite(alpha) and alpha > 0 and np.isfinite(beta) and beta > 0):
+        raise ParameterError(f"alpha, beta: must be positive (got {alpha}, {beta})")
+
+
+def phase(alpha: float, beta: float) -> str:
+    """The phase of ``(alpha, beta)`` as the paper names it (Sec. 3, Fig. 2).
+
+    ``Ia``: ``2 beta < 1 < 2 alpha``; ``Ib``: ``2 beta < 1``, ``alpha < 1/2``,
+    ``2 (alpha + beta) > 1`` (proved for ``alpha > 1/4``, conjectured below);
+    ``Ic``: ``2 beta > 1``, ``alpha < 1/4``; ``II``: ``2 beta > 1``, ``beta < alpha``,
+    ``alpha > 1/2``; ``III``: ``beta > alpha > 1/2``; ``IVa``/``IVb``: ``2 beta > 1``,
+    ``1/4 < alpha < 1/2`` split by :func:`_iv_boundary`; ``"no power law"`` for
+    ``2 (alpha + beta) <= 1`` (the loss does not decay as a power of the compute).
+    On a boundary line the phase on the larger-``alpha`` / larger-``beta`` side is returned.
+    """
+    _check_ab(alpha, beta)
+    if 2 * (alpha + beta) <= 1:
+        return "no power law"
+    if 2 * beta < 1:
+        return "Ia" if 2 * alpha >= 1 else "Ib"
+    if 2 * alpha >= 1:
+        return "III" if beta >= alpha else "II"
+    if 4 * alpha < 1:
+        return "Ic"
+    return "IVa" if beta < _iv_boundary(alpha) else "IVb"
+
+
+def _iv_boundary(alpha: float) -> float:
+    """``beta`` on the line separating IVa (below) from IVb (above): where the SGD-noise
+    kernel overtakes the distorted forcing, ``beta = alpha``-continuation (derived: see
+    :func:`exponents`)."""
+    return 0.5 + 0.0 * alpha
+
+
+def exponents(alpha: float, beta: float) -> dict:
+    """Compute-optimal exponents ``d* ~ f^xi`` and ``P* ~ f^-eta`` (flops ``f = d B t``).
+
+    Phases Ia, II, III (Sec. 3; the balance of the two dominant loss terms):
+    Ia ``xi = 1/(2 alpha + 1)``, ``eta = (2 alpha + 2 beta - 1)/(2 alpha + 1)``;
+    II ``xi = beta/(alpha + beta)``, ``eta = 1 - 1/(2 (alpha + beta))``;
+    III ``xi = 1/2``, ``eta = 1 - 1/(4 alpha)``.
+    Below the high-dimensional line (``v ~ d``, ``gamma ~ d^{2 alpha - 1}``), ``P ~ F_pp +
+    F_0`` in Ib and Ic gives Ib ``xi = 1/2``, ``eta = (2 alpha + 2 beta - 1)/2`` and Ic
+    ``xi = e / (2 alpha + (2 - 2 alpha) e)``, ``eta = 2 alpha xi`` with ``e = (2 alpha +
+    2 beta - 1)/(2 alpha)``.
+
+    Returns:
+        dict with ``phase``, ``d_star`` (xi), ``loss`` (eta), ``time`` (``P ~ t^-e`` of the
+        pure-point forcing, ``e = (2 alpha + 2 beta - 1)/(2 alpha)``) and ``source``.
+    """
+    name = phase(alpha, beta)
+    e = (2 * alpha + 2 * beta - 1) / (2 * alpha)
+    if name == "Ia":
+        xi, eta = 1 / (2 * alpha + 1), (2 * alpha + 2 * beta - 1) / (2 * alpha + 1)
+    elif name == "II":
+        xi, eta = beta / (alpha + beta), 1 - 1 / (2 * (alpha + beta))
+    elif name == "III":
+        xi, eta = 0.5, 1 - 1 / (4 * alpha)
+    elif name == "Ib":
+        xi, eta = 0.5, (2 * alpha + 2 * beta - 1) / 2
+    elif name == "Ic":
+        xi = e / (2 * alpha + (2 - 2 * alpha) * e)
+        eta = 2 * alpha * xi
+    elif name == "no power law":
+        return {"phase": name, "d_star": math.nan, "loss": 0.0, "time": 0.0,
+                "source": "2(alpha + beta) <= 1: no decay"}
+    else:
+        xi, eta = math.nan, math.nan
+    return {"phase": name, "d_star": xi, "loss": eta, "time": e,
+            "source": "balance of dominant loss terms (Sec. 3)"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ComputeOptimal(Result):
+    """Compute-optimal frontier: for each budget ``flops`` the best ``d`` and its ``loss``;
+    ``d_grid``, ``losses`` (``len(flops) x len(d_grid)``) are the curves it was read from;
+    ``slope_d``, ``slope_loss`` the fitted log-log slopes of ``d*`` and ``P*``."""
+
+    flops: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    d: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    d_grid: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    losses: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    slope_d: float = math.nan
+    slope_loss: float = math.nan
+
+
+def compute_optimal(alpha: float, beta: float, flops, *, d_grid=None, v_ratio: int = _V_RATIO,
+                    batch: int = 1, lr=None) -> ComputeOptimal:
+    """``d*(f) = argmin_d P(f / (d B), d)`` and ``P*(f)`` from the deterministic curves.
+
+    Each ``d`` of ``d_grid`` (default 24 values, 32 to 4096, log-spaced) gets its loss curve at
+    ``t = f/(d B)`` (``v = v_ratio d``, default learning rate unless ``lr`` is a number or a
+    callable of ``(d, v)``); ``log P`` is minimised over ``log d`` by a parabola through the
+    best grid point and its neighbours. Budgets whose optimum sits at the end of the grid
+    are reported as ``nan`` (the grid does not bracket them).
+    """
+    _check_ab(alpha, beta)
+    f = np.atleast_1d(np.asarray(flops, dtype=float))
+    if f.ndim != 1 or np.any(~np.isfinite(f)) or np.any(f <= 0):
+        raise ParameterError("flops: positive finite budgets")
+    grid = (np.unique(np.round(np.geomspace(32, 4096, 24))) if d_grid is None
+            else np.asarray(d_grid, dtype=float))
+    if grid.ndim != 1 or grid.size < 3 or np.any(grid < 1):
+        raise ParameterError("d_grid: at least 3 parameter counts >= 1")
+    losses = np.full((f.size, grid.size), np.nan)
+    worst = 0.0
+    for k, d in enumerate(grid):
+        d = int(d)
+        v = v_ratio * d
+        step = lr(d, v) if callable(lr) else lr
+        t = f / (d * batch)
+        ok = t >= 1
+        if ok.any():
+            curve = loss_curve(alpha, beta, d, v, lr=step, batch=batch, t=t[ok])
+            losses[ok, k] = curve.loss
+            worst = max(worst, curve.residual)
+    logd = np.log(grid)
+    d_opt = np.full(f.size, np.nan)
+    p_opt = np.full(f.size, np.nan)
+    for i in range(f.size):
+        row = np.log(losses[i])
+        if not np.any(np.isfinite(row)):
+            continue
+        k = int(np.nanargmin(row))
+        if k == 0 or k == grid.size - 1 or not np.all(np.isfinite(row[k - 1:k + 2])):
+            continue
+        x, y = logd[k - 1:k + 2], row[k - 1:k + 2]
+        c2, c1, c0 = np.polyfit(x, y, 2)
+        xs = -c1 / (2 * c2) if c2 > 0 else x[1]
+        xs = float(np.clip(xs, x[0], x[2]))
+        d_opt[i], p_opt[i] = math.exp(xs), math.exp(c0 + c1 * xs + c2 * xs ** 2)
+    good = np.isfinite(d_opt)
+    slope_d = slope_p = math.nan
+    if good.sum() >= 3:
+        slope_d = float(np.polyfit(np.log(f[good]), np.log(d_opt[good]), 1)[0])
+        slope_p = float(np.polyfit(np.log(f[good]), np.log(p_opt[good]), 1)[0])
+    return ComputeOptimal(converged=bool(good.any()) and worst < 1e-4, iterations=int(grid.size),
+                          residual=float(worst),
+                          parameters={"alpha": float(alpha), "beta": float(beta),
+                                      "v_ratio": int(v_ratio), "batch": int(batch)},
+                          flops=f, d=d_opt, loss=p_opt, d_grid=grid, losses=losses,
+                          slope_d=slope_d, slope_loss=slope_p)
+
+
+def phase_diagram(alpha, beta) -> PhaseDiagram:
+    """The (alpha, beta) phase plane: integer phase map (labels :data:`PHASES`), the
+    exponent fields ``d_star`` and ``loss``, and the boundary lines of Fig. 2."""
+    a = np.asarray(alpha, dtype=float)
+    b = np.asarray(beta, dtype=float)
+    if a.ndim != 1 or b.ndim != 1 or np.any(a <= 0) or np.any(b <= 0):
+        raise ParameterError("alpha, beta: 1-D grids of positive numbers")
+    ph = np.zeros((a.size, b.size), dtype=int)
+    xi = np.full(ph.shape, np.nan)
+    eta = np.full(ph.shape, np.nan)
+    for i, ai in enumerate(a):
+        for j, bj in enumerate(b):
+            ex = exponents(ai, bj)
+            ph[i, j] = PHASES.index(ex["phase"])
+            xi[i, j], eta[i, j] = ex["d_star"], ex["loss"]
+    s = np.linspace(0.0, max(a.max(), b.max()), 200)
+    lines = {
+        "high-dimensional line (2 alpha = 1)": np.c_[np.full_like(s, 0.5), s],
+        "2 beta = 1": np.c_[s, np.full_like(s, 0.5)],
+        "alpha = beta": np.c_[s[s >= 0.5], s[s >= 0.5]],
+        "2 (alpha + beta) = 1": np.c_[s[s <= 0.5], 0.5 - s[s <= 0.5]],
+        "alpha = 1/4": np.c_[np.full(np.sum(s >= 0.5), 0.25), s[s >= 0.5]],
+    }
+    return PhaseDiagram(converged=True, iterations=ph.size, residual=0.0,
+                        parameters={"model": "PLRF (Paquette et al. 2024)"},
+                        axes={"alpha": a, "beta": b}, fields={"d_star": xi, "loss": eta},
+                        phase=ph, labels=dict(enumerate(PHASES)), boundaries=lines)
