@@ -1,0 +1,191 @@
+"""theory.scaling: the Volterra solver against the brute-force recursion, the exact curve for a
+drawn embedding against the per-mode second-moment recursion, the deterministic equivalent
+against the average over drawn embeddings, sum rules and known limits, phases and exponents,
+and the fitting utilities."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nnphys.errors import NumericalError, ParameterError
+from nnphys.theory.scaling import fitting, plrf, spectrum
+from nnphys.theory.scaling.volterra import ExponentialSumVolterra, sgd_rate
+
+
+def _brute_volterra(rates, forcing, kernel, constant, steps):
+    g = 1.0 - rates
+    P = np.zeros(steps)
+    S = np.zeros_like(rates)
+    for t in range(steps):
+        P[t] = constant + np.sum(forcing * g ** t) + np.sum(kernel * S)
+        S = g * S + P[t]
+    return P
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_volterra_closed_form_equals_recursion(seed):
+    rng = np.random.default_rng(seed)
+    n = 40
+    x = np.sort(rng.uniform(0, 1, n)) ** 4 + 1e-8
+    lr = 0.5 / x.sum()
+    w = sgd_rate(x, lr, 2)
+    kernel = lr ** 2 * 2 * x ** 2 * rng.uniform(0.5, 2, n)
+    forcing = rng.uniform(0, 1, n) * x
+    solver = ExponentialSumVolterra(w, forcing, kernel, 0.1)
+    ref = _brute_volterra(w, forcing, kernel, 0.1, 4000)
+    t = np.array([0, 1, 2, 7, 50, 600, 3999])
+    # closed form vs recursion: only rounding (1e-12 relative)
+    np.testing.assert_allclose(solver(t), ref[t], rtol=1e-12)
+    assert solver.limit == pytest.approx(0.1 / (1 - np.sum(kernel / w)), rel=1e-14)
+
+
+def test_volterra_divergence_raises():
+    x = np.array([1.0, 0.5, 0.1])
+    lr = 1.9                      # ||K|| > 1
+    with pytest.raises(NumericalError):
+        ExponentialSumVolterra(sgd_rate(x, 0.6, 1), x, lr * x ** 2, 0.0)
+    with pytest.raises(NumericalError):    # a mode with g(x) > 1
+        ExponentialSumVolterra(sgd_rate(x, 3.0, 1), x, 1e-3 * x, 0.0)
+
+
+def _mode_recursion(alpha, beta, W, lr, batch, steps):
+    """Second moments s_i(t) of theta_t - theta* in the eigenbasis of K, from the Gaussian
+    fourth-moment identity E[phi phi^T A phi phi^T] = 2 K A K + K tr(AK) - applied directly
+    (no Volterra form)."""
+    v, d = W.shape
+    j = np.arange(1, v + 1.0)
+    A = (j ** -alpha)[:, None] * W
+    lam, U = np.linalg.eigh(A.T @ A)
+    c = j ** (-alpha - beta)
+    theta_star = U @ ((U.T @ (A.T @ c)) / lam)
+    sigma2 = c @ c - theta_star @ (A.T @ A) @ theta_star
+    s = (U.T @ theta_star) ** 2
+    out = np.zeros(steps)
+    for t in range(steps):
+        P = 0.5 * (lam @ s + sigma2)
+        out[t] = P
+        g = 1 - 2 * lr * batch * lam + lr ** 2 * batch * (batch + 1) * lam ** 2
+        s = g * s + 2 * lr ** 2 * batch * lam * P
+    return out
+
+
+def test_exact_curve_for_drawn_embedding():
+    alpha, beta, d, v = 1.0, 0.3, 30, 120
+    W = spectrum.draw_embedding(d, v, seed=3)
+    ref = _mode_recursion(alpha, beta, W, plrf.default_lr(alpha, v, 2), 2, 3000)
+    t = np.array([0, 1, 5, 100, 2999])
+    curve = plrf.loss_curve(alpha, beta, d, v, batch=2, t=t, embedding=W)
+    np.testing.assert_allclose(curve.loss, ref[t], rtol=1e-10)
+
+
+def test_deterministic_equivalent_matches_average_over_embeddings():
+    alpha, beta, d, v = 1.0, 0.3, 300, 1200
+    t = np.array([1, 10, 100, 1000, 10**4, 10**5])
+    det = plrf.loss_curve(alpha, beta, d, v, t=t)
+    draws = np.array([plrf.loss_curve(alpha, beta, d, v, t=t,
+                                      embedding=spectrum.draw_embedding(d, v, s)).loss
+                      for s in range(8)])
+    mean, se = draws.mean(0), draws.std(0, ddof=1) / math.sqrt(8)
+    # the deterministic equivalent is the d -> infinity limit: agreement within 4 standard
+    # errors of the draw-to-draw spread plus its own O(1/d) bias
+    assert np.all(np.abs(det.loss - mean) <= 4 * se + det.loss / d)
+    assert det.converged and det.residual < 1e-5
+
+
+def test_sum_rules_and_trace():
+    alpha, beta, d, v = 0.8, 0.7, 200, 800
+    meas = spectrum.deterministic_measure(alpha, beta, d, v)
+    assert meas.kernel_mass.sum() == pytest.approx(d, rel=1e-6)
+    assert meas.forcing_mass.sum() + meas.zero_mass == pytest.approx(meas.target_norm, rel=1e-6)
+    # E Tr K = Tr D exactly (E |W_j|^2 = 1): the equivalent keeps the first moment
+    trace_d = np.sum(np.arange(1, v + 1.0) ** (-2 * alpha))
+    assert meas.trace == pytest.approx(trace_d, rel=1e-5)
+
+
+def test_resolution_converged():
+    t = np.geomspace(1, 1e6, 13)
+    a = plrf.loss_curve(1.0, 1.5, 200, 800, t=t, bins_per_efold=60).loss
+    b = plrf.loss_curve(1.0, 1.5, 200, 800, t=t, bins_per_efold=120).loss
+    np.testing.assert_allclose(a, b, rtol=2e-4)
+
+
+def test_capacity_constant_for_infinite_v():
+    """For 2 alpha > 1 and v/d -> infinity, kappa = s_0 d^{-2 alpha} solves
+    kappa = 1 / int_0^inf dx/(kappa + x^{2 alpha}), i.e. kappa = c^{-2 alpha},
+    c = (pi / 2 alpha) / sin(pi / 2 alpha) (reference section c, the authors' code)."""
+    alpha, d = 1.0, 2000
+    res = spectrum._Resolvent(alpha, 0.5, d, 2000 * d)
+    kappa = res.s0() * d ** (-2 * alpha)
+    c = (math.pi / (2 * alpha)) / math.sin(math.pi / (2 * alpha))
+    # finite-d correction: the sum vs the integral differ at the top of the spectrum, O(1/d)
+    assert kappa == pytest.approx(c ** (-2 * alpha), rel=5.0 / d)
+
+
+def test_local_slope_approaches_pure_point_exponent():
+    """Phase Ia, alpha = 1, beta = 0.3: P ~ t^{-(2 alpha + 2 beta - 1)/(2 alpha)} = t^-0.8
+    before the capacity plateau; the window [100, 1000] gets closer to it as d grows."""
+    t = np.geomspace(100, 1000, 5)
+    slopes = []
+    for d in (250, 4000):
+        loss = plrf.loss_curve(1.0, 0.3, d, t=t).loss
+        slopes.append(np.polyfit(np.log(t), np.log(loss), 1)[0])
+    assert abs(slopes[1] + 0.8) < abs(slopes[0] + 0.8)
+    assert abs(slopes[1] + 0.8) < 0.03
+
+
+def test_input_validation():
+    with pytest.raises(ParameterError):
+        plrf.loss_curve(-1.0, 0.3, 100)
+    with pytest.raises(ParameterError):
+        plrf.loss_curve(1.0, 0.3, 100, v=50)
+    with pytest.raises(ParameterError):
+        plrf.loss_curve(1.0, 0.3, 100, lr=-1.0)
+    with pytest.raises(NumericalError):
+        plrf.loss_curve(1.0, 0.3, 100, lr=5.0)
+    with pytest.raises(ParameterError):
+        plrf.phase(0.0, 1.0)
+
+
+@pytest.mark.parametrize("point,name", [
+    ((1.0, 0.3), "Ia"), ((0.4, 0.3), "Ib"), ((0.2, 0.8), "Ic"), ((1.5, 1.0), "II"),
+    ((1.0, 1.5), "III"), ((0.2, 0.1), "no power law")])
+def test_phase_regions(point, name):
+    assert plrf.phase(*point) == name
+
+
+def test_exponents_continuous_across_boundaries():
+    eps = 1e-9
+    # Ia | II on 2 beta = 1 (alpha > 1/2); II | III on alpha = beta
+    for a in (0.7, 1.0, 2.0):
+        lo, hi = plrf.exponents(a, 0.5 - eps), plrf.exponents(a, 0.5 + eps)
+        assert (lo["phase"], hi["phase"]) == ("Ia", "II")
+        assert lo["loss"] == pytest.approx(hi["loss"], abs=1e-6)
+        assert lo["d_star"] == pytest.approx(hi["d_star"], abs=1e-6)
+        lo, hi = plrf.exponents(a, a - eps), plrf.exponents(a, a + eps)
+        assert lo["loss"] == pytest.approx(hi["loss"], abs=1e-6)
+        assert lo["d_star"] == pytest.approx(hi["d_star"], abs=1e-6)
+    # Ia | Ib on the high-dimensional line
+    lo, hi = plrf.exponents(0.5 - eps, 0.3), plrf.exponents(0.5 + eps, 0.3)
+    assert lo["loss"] == pytest.approx(hi["loss"], abs=1e-6)
+
+
+def test_phase_diagram_labels():
+    pd = plrf.phase_diagram(alpha=np.linspace(0.05, 2, 30), beta=np.linspace(0.05, 2, 31))
+    names = {pd.labels[int(k)] for k in np.unique(pd.phase)}
+    assert {"Ia", "Ib", "Ic", "II", "III", "no power law"} <= names
+    i, j = np.searchsorted(pd.axes["alpha"], 1.5), np.searchsorted(pd.axes["beta"], 0.2)
+    assert pd.phase_name(i, j) == "Ia"
+
+
+def test_fit_power_law_recovers_exponent():
+    rng = np.random.default_rng(0)
+    x = np.geomspace(10, 1e4, 20)
+    curves = 3 * x ** -0.7 * (1 + 0.05 * rng.standard_normal((16, x.size)))
+    fit = fitting.fit_power_law(x, per_seed=curves)
+    assert fit.interval[0] < 0.7 < fit.interval[1]
+    assert fitting.compare_exponent(fit, 0.7)["inside"]
+    assert not fitting.compare_exponent(fit, 0.9)["inside"]
+    wls = fitting.fit_power_law(x, curves.mean(0), stderr=curves.std(0) / 4)
+    assert abs(wls.exponent - 0.7) < 5 * wls.stderr
+    np.testing.assert_allclose(fitting.local_slopes(x, 2 * x ** -1.5), -1.5, rtol=1e-10)
