@@ -148,7 +148,7 @@ def capacity_loss(alpha: float, beta: float, d: int, v: int | None = None) -> fl
     """``F_0(d) = 1/2 sum_j c_j^2 / (1 + s_0 D_j)``: the risk of the best ``theta`` in the
     deterministic equivalent (``P(t -> infinity)`` of gradient flow)."""
     v = _V_RATIO * int(d) if v is None else int(v)
-    return 0.5 * _spectrum.deterministic_measure(float(alpha), float(beta), int(d), v).zero_mass
+    return 0.5 * _spectrum.deterministic_measure(float(alpha), float(beta), int(d), v, 60).zero_mass
 
 
 def _check_ab(alpha, beta):

@@ -168,9 +168,14 @@ def deterministic_measure(alpha: float, beta: float, d: int, v: int,
     centre = 0.5 * (edges[:-1] + edges[1:])
     radius = 0.5 * (edges[:-1] - edges[1:])
     # apexes: continuation in the height from far above the spectrum
-    m = np.ones(n_bins, dtype=complex)
-    for h in np.geomspace(10 * x_hi, radius.min(), _STAGES):
-        m = res.solve(centre + 1j * np.maximum(radius, h), m)
+    apex = centre + 1j * radius
+    m = np.ones(1, dtype=complex)        # first apex: continuation down from far above
+    for h in np.geomspace(10 * x_hi, radius[0], _STAGES):
+        m = res.solve(np.array([centre[0] + 1j * h]), m)
+    m = np.repeat(m, n_bins)
+    for i in range(1, n_bins):           # each apex from its neighbour's solution
+        m[i:i + 1] = res.solve(apex[i:i + 1], m[i - 1:i])
+    m = res.solve(apex, m)
     theta, wt = np.polynomial.legendre.leggauss(_ARC_NODES)
     theta = 0.5 * np.pi * (theta + 1)                  # (0, pi)
     wt = 0.5 * np.pi * wt
