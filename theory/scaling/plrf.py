@@ -199,8 +199,9 @@ def exponents(alpha: float, beta: float) -> dict:
     2 beta - 1)/(2 alpha)``.
 
     Returns:
-        dict with ``phase``, ``d_star`` (xi), ``loss`` (eta), ``time`` (``P ~ t^-e`` of the
-        pure-point forcing, ``e = (2 alpha + 2 beta - 1)/(2 alpha)``) and ``source``.
+        dict with ``phase``, ``d_star`` (xi), ``loss`` (eta), ``time`` (``P ~ t^-e`` at
+        ``d = infinity``: ``e = (2 alpha + 2 beta - 1)/(2 alpha)`` of the pure-point forcing,
+        ``2 - 1/(2 alpha)`` of the SGD noise in phase III) and ``source``.
     """
     name = phase(alpha, beta)
     e = (2 * alpha + 2 * beta - 1) / (2 * alpha)
@@ -220,7 +221,10 @@ def exponents(alpha: float, beta: float) -> dict:
                 "source": "2(alpha + beta) <= 1: no decay"}
     else:
         xi, eta = math.nan, math.nan
-    return {"phase": name, "d_star": xi, "loss": eta, "time": e,
+    # loss vs iterations at d = infinity: pure-point forcing, or the SGD-noise kernel
+    # K_pp ~ t^-(2 - 1/(2 alpha)) once it decays slower (beta > alpha; Sec. 3)
+    time = 2 - 1 / (2 * alpha) if name == "III" else e
+    return {"phase": name, "d_star": xi, "loss": eta, "time": time,
             "source": "balance of dominant loss terms (Sec. 3)"}
 
 
