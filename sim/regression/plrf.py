@@ -1,0 +1,347 @@
+"""One-pass SGD on the power-law random features (PLRF) model of Paquette, Paquette, Xiao &
+Pennington, "4+3 Phases of Compute-Optimal Neural Scaling Laws", NeurIPS 2024,
+arXiv:2405.15074 (Sec. 2, the PLRF problem and one-pass SGD).
+
+Model (the conventions of :mod:`nnphys.theory.scaling`):
+
+- data ``x in R^v`` with independent ``x_j ~ N(0, j^{-2 alpha})``: ``D = diag(j^{-2 alpha})``;
+- target ``y = <x, b>``, ``b_j = j^{-beta}``;
+- embedding ``W in R^{v x d}``, iid ``N(0, 1/d)``; features ``phi = W^T x in R^d``;
+- population risk ``P(theta) = 1/2 E[(<phi, theta> - y)^2] = 1/2 ||D^{1/2}(W theta - b)||^2``;
+- one-pass SGD from ``theta_0 = 0`` with batch ``B`` and constant learning rate ``gamma``
+  (no ``1/B``, as in the paper's code)::
+
+      theta_{t+1} = theta_t - gamma sum_{i=1}^{B} phi_i (<phi_i, theta_t> - y_i),
+
+  every sample fresh; default ``gamma = 1 / ((B + 1) Tr D)``, ``Tr D = sum_{j<=v} j^{-2 alpha}``
+  (``0.5 / Tr D`` at ``B = 1``); compute ``f = d B t`` flops.
+
+The recorded loss is the exact population risk ``P(theta_t)`` of each run (no test sample).
+
+Two samplers, equal in distribution:
+
+``method="raw"``
+    draws ``x ~ N(0, D)`` in ``R^v`` and forms ``phi = W^T x``. All seeds advance together:
+    the ``S * B`` samples of a step are the rows of ``X`` (``(S B) x v``) and ``Phi = X W`` is
+    one BLAS product that streams ``W`` from memory once per step for all seeds, so at
+    ``S B <~ 16`` a step costs about ``8 v d`` bytes / bandwidth. The seeds share ``W`` and
+    have independent data; ``fresh_w=True`` draws an independent ``W`` per seed instead
+    (then every seed streams its own ``W``).
+
+``method="spectral"``
+    works in the eigenbasis of ``K = W^T D W = U diag(lam) U^T``. With
+    ``theta* = K^+ W^T D b`` and ``sigma^2 = b^T D b - theta*^T K theta*``, a sample is
+    ``phi = U Lambda^{1/2} xi``, ``xi ~ N(0, I_d)``, and ``y = xi . Lambda^{1/2} U^T theta* +
+    sigma zeta``, ``zeta ~ N(0, 1)`` independent of ``xi``. This is exact in distribution:
+    ``(phi, y)`` is a centred Gaussian vector, so its law is fixed by its covariances;
+    ``Cov(phi) = W^T D W = K``, and the residual ``eps = y - <phi, theta*>`` has
+    ``Cov(phi, eps) = W^T D b - K theta* = 0`` (``W^T D b`` lies in the range of ``K``), hence
+    ``eps`` is independent of ``phi`` with variance ``sigma^2``. The update of
+    ``e = U^T (theta - theta*)`` needs only ``(U^T phi, eps)`` per sample, and
+    ``P(theta) = 1/2 (sum_k lam_k e_k^2 + sigma^2)``, so the law of the whole loss curve is
+    that of raw SGD on the same ``W``. After an ``O(v d^2 + d^3)`` set-up a sample costs
+    ``O(d)`` (about ``d`` normal variates), independent of ``v``.
+
+Expected loss (tests only; Gaussian fourth moments): with ``s_k(t) = E[e_k(t)^2]``,
+``s_k(t+1) = g(lam_k) s_k(t) + 2 gamma^2 B lam_k P(t)``,
+``g(z) = 1 - 2 gamma B z + gamma^2 B (B+1) z^2``, ``P(t) = 1/2 (sum_k lam_k s_k(t) + sigma^2)``.
+
+Random numbers: seed ``s`` owns the xoshiro256** stream ``s`` under one 64-bit base drawn
+from ``seed``, so a seed's curve does not depend on the number of threads or seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from ...errors import NumericalError, ParameterError
+from ...results import Result
+from . import _plrf
+
+__all__ = ["PLRFProblem", "PLRFSpectrum", "SGDCurves", "sgd", "default_lr"]
+
+_METHODS = ("raw", "spectral")
+_DIVERGENCE_FACTOR = 1e10       # a risk above this times P(0) counts as divergence
+
+
+def _is_int(x):
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _check_real(name, value, positive=False):
+    if not (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and math.isfinite(value) and (value > 0 or not positive)):
+        raise ParameterError(f"{name}: must be a finite {'positive ' if positive else ''}number, "
+                             f"got {value!r}")
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class PLRFSpectrum:
+    """Eigen-decomposition ``K = W^T D W = U diag(lam) U^T`` (``lam`` ascending, clipped at 0),
+    ``theta* = K^+ W^T D b`` (eigenvalues below ``1e-12 max lam`` dropped), its coordinates
+    ``theta_star_u = U^T theta*`` and the unexplained variance
+    ``sigma2 = b^T D b - theta*^T K theta* = 2 P(theta*)``."""
+
+    lam: np.ndarray
+    U: np.ndarray
+    theta_star: np.ndarray
+    theta_star_u: np.ndarray
+    sigma2: float
+
+
+class PLRFProblem:
+    """One draw of the PLRF problem: ``D``, ``b`` and ``W`` (``v x d``, iid ``N(0, 1/d)``).
+
+    Args:
+        alpha: data exponent (``D_jj = j^{-2 alpha}``), > 0.
+        beta: target exponent (``b_j = j^{-beta}``), finite.
+        v, d: data dimension and parameter count, integers ``v >= d >= 1``.
+        seed: int, ``numpy.random.Generator`` or None; draws ``W`` (row blocks of float64
+            normals, so a seed gives the same ``W`` on every machine).
+        W: optional given embedding (``(v, d)`` float array) instead of a random one.
+    """
+
+    def __init__(self, alpha: float, beta: float, v: int, d: int, seed=None, *, W=None):
+        self.alpha = _check_real("alpha", alpha, positive=True)
+        self.beta = _check_real("beta", beta)
+        if not (_is_int(d) and d >= 1):
+            raise ParameterError(f"d: must be an integer >= 1, got {d!r}")
+        if not (_is_int(v) and v >= d):
+            raise ParameterError(f"v: must be an integer >= d = {d}, got {v!r}")
+        self.v, self.d = int(v), int(d)
+        j = np.arange(1, self.v + 1, dtype=float)
+        self.D = j ** (-2.0 * self.alpha)
+        self.b = j ** (-self.beta)
+        if W is None:
+            rng = np.random.default_rng(seed)
+            W = np.empty((self.v, self.d))
+            block = max(1, 2 ** 22 // self.d)
+            scale = 1.0 / math.sqrt(self.d)
+            for start in range(0, self.v, block):
+                stop = min(self.v, start + block)
+                W[start:stop] = scale * rng.standard_normal((stop - start, self.d))
+        else:
+            W = np.ascontiguousarray(W, dtype=float)
+            if W.shape != (self.v, self.d):
+                raise ParameterError(f"W: must have shape (v, d) = ({self.v}, {self.d}), "
+                                     f"got {W.shape}")
+        self.W = W
+        self._spectrum: PLRFSpectrum | None = None
+
+    @property
+    def trace_D(self) -> float:
+        """``Tr D = sum_{j <= v} j^{-2 alpha}``."""
+        return float(self.D.sum())
+
+    @property
+    def trace_K(self) -> float:
+        """``Tr K = sum_j D_j |W_j|^2`` (``O(v d)``, no eigen-decomposition)."""
+        return float(np.einsum("j,jk,jk->", self.D, self.W, self.W))
+
+    @property
+    def initial_risk(self) -> float:
+        """``P(0) = 1/2 b^T D b``."""
+        return 0.5 * float(self.D @ self.b ** 2)
+
+    def risk(self, theta) -> np.ndarray | float:
+        """Exact population risk ``1/2 ||D^{1/2}(W theta - b)||^2`` of ``theta`` (shape
+        ``(..., d)``; returns shape ``(...)``)."""
+        theta = np.asarray(theta, dtype=float)
+        if theta.shape[-1:] != (self.d,):
+            raise ParameterError(f"theta: last axis must have length d = {self.d}, "
+                                 f"got shape {theta.shape}")
+        flat = theta.reshape(-1, self.d)
+        resid = (self.W @ flat.T - self.b[:, None]) * np.sqrt(self.D)[:, None]
+        out = 0.5 * np.einsum("vs,vs->s", resid, resid)
+        return float(out[0]) if theta.ndim == 1 else out.reshape(theta.shape[:-1])
+
+    def spectral(self) -> PLRFSpectrum:
+        """Eigen-decomposition of ``K``, ``theta*`` and ``sigma^2`` (computed once, cached)."""
+        if self._spectrum is None:
+            dw = self.W * self.D[:, None]
+            K = self.W.T @ dw
+            K = 0.5 * (K + K.T)
+            lam, U = np.linalg.eigh(K)
+            lam = np.maximum(lam, 0.0)
+            rhs_u = U.T @ (dw.T @ self.b)                  # U^T W^T D b
+            keep = lam > 1e-12 * lam.max()
+            star_u = np.where(keep, rhs_u / np.where(keep, lam, 1.0), 0.0)
+            theta_star = U @ star_u
+            sigma2 = 2.0 * self.risk(theta_star)       # direct form, no cancellation
+            self._spectrum = PLRFSpectrum(lam=lam, U=U, theta_star=theta_star,
+                                          theta_star_u=star_u, sigma2=float(sigma2))
+        return self._spectrum
+
+    def parameters(self) -> dict:
+        return {"alpha": self.alpha, "beta": self.beta, "v": self.v, "d": self.d}
+
+
+def default_lr(problem: PLRFProblem, batch: int = 1) -> float:
+    """``gamma = 1 / ((B + 1) Tr D)`` (``0.5 / Tr D`` at ``B = 1``)."""
+    return 1.0 / ((batch + 1) * problem.trace_D)
+
+
+@dataclasses.dataclass(frozen=True)
+class SGDCurves(Result):
+    """Exact population risk along one-pass SGD.
+
+    Attributes:
+        t: recorded iterations (int); ``flops = d * B * t``.
+        loss: mean over seeds of ``P(theta_t)``; ``stderr``: its standard error
+            (``std(ddof=1) / sqrt(seeds)``, nan for one seed).
+        per_seed: ``(seeds, len(t))`` risk of each run.
+    """
+
+    t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    stderr: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    per_seed: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    flops: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+
+def _record_grid(steps, record):
+    if record is None:
+        record = 100
+    if _is_int(record):
+        if record < 2:
+            raise ParameterError(f"record: must be >= 2 points or an array of iterations, "
+                                 f"got {record!r}")
+        if steps == 0:
+            return np.zeros(1, dtype=np.int64)
+        grid = np.unique(np.round(np.geomspace(1.0, steps, int(record) - 1)).astype(np.int64))
+        return np.concatenate([[0], grid]).astype(np.int64)
+    arr = np.asarray(record)
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+        raise ParameterError("record: must be an int (number of log-spaced points) or a 1-D "
+                             "integer array of iterations")
+    arr = np.unique(arr.astype(np.int64))
+    if arr[0] < 0 or arr[-1] > steps:
+        raise ParameterError(f"record: iterations must lie in [0, steps = {steps}]")
+    return arr
+
+
+def _base_seed(rng):
+    return int(rng.integers(0, 2 ** 63 - 1))
+
+
+def _divergence(problem, lr, batch, step):
+    bound = 2.0 / ((batch + 1) * problem.trace_K)
+    return NumericalError(
+        f"sgd: the loss diverged (non-finite or above {_DIVERGENCE_FACTOR:.0e} P(0)) by "
+        f"iteration {step}: lr = {lr:.4g} is too large for batch = {batch} (SGD is stable "
+        f"roughly for lr < 2 / ((B + 1) Tr K) = {bound:.4g}); reduce lr")
+
+
+def _run_raw(problem, steps, lr, batch, base, streams, record):
+    n = len(streams)
+    states = np.ascontiguousarray(np.array([_plrf.seed_state(base, s) for s in streams]))
+    sqrt_d = np.sqrt(problem.D)
+    b = np.ascontiguousarray(problem.b)
+    W = np.ascontiguousarray(problem.W)
+    theta = np.zeros((n, problem.d))
+    X = np.empty((n * batch, problem.v))
+    y = np.empty(n * batch)
+    phi = np.empty((n * batch, problem.d))
+    out = np.empty((n, record.size))
+    threshold = _DIVERGENCE_FACTOR * problem.initial_risk
+    k = 0
+    for step in range(steps + 1):
+        if k < record.size and record[k] == step:
+            out[:, k] = problem.risk(theta)
+            if not np.all(out[:, k] <= threshold):
+                raise _divergence(problem, lr, batch, step)
+            k += 1
+            if k == record.size:
+                break
+        _plrf.draw_raw(states, sqrt_d, b, batch, X, y)
+        np.matmul(X, W, out=phi)
+        _plrf.update_raw(theta, phi, y, lr, batch)
+    return out
+
+
+def _run_spectral(problem, steps, lr, batch, base, streams, record):
+    spec = problem.spectral()
+    states = np.ascontiguousarray(np.array([_plrf.seed_state(base, s) for s in streams]))
+    out = np.empty((len(streams), record.size))
+    diverged = np.empty(len(streams), dtype=np.int64)
+    threshold = _DIVERGENCE_FACTOR * problem.initial_risk
+    _plrf.spectral_sgd(states, np.ascontiguousarray(-spec.theta_star_u), spec.lam,
+                       math.sqrt(max(spec.sigma2, 0.0)), lr, batch, record, threshold, out,
+                       diverged)
+    if np.any(diverged >= 0):
+        raise _divergence(problem, lr, batch, int(diverged[diverged >= 0].min()))
+    return out
+
+
+def sgd(problem, steps: int, *, lr: float | None = None, batch: int = 1, seeds: int = 8,
+        seed=None, record=None, method: str = "raw", fresh_w: bool = False) -> SGDCurves:
+    """Loss curves of one-pass SGD on the PLRF model (exact population risk of each run).
+
+    Args:
+        problem: a :class:`PLRFProblem`, or a mapping with ``alpha, beta, v, d`` (and
+            optionally ``seed`` for ``W``) from which one is built.
+        steps: SGD iterations (>= 0).
+        lr: learning rate ``gamma`` (default ``1 / ((batch + 1) Tr D)``).
+        batch: samples per step ``B`` (the gradient is their sum, no ``1/B``).
+        seeds: independent runs. With ``fresh_w=False`` they share the problem's ``W`` and
+            draw independent data; with ``fresh_w=True`` each run also draws its own ``W``
+            (the problem's ``alpha, beta, v, d``; its ``W`` is not used).
+        seed: seeds the data streams (and the fresh ``W``); int, Generator or None. Run
+            ``s`` uses stream ``s``, so its curve does not depend on ``seeds`` or threads.
+        record: number of log-spaced recorded iterations in ``[0, steps]`` (default 100;
+            rounded, duplicates removed, 0 included) or an integer array of iterations.
+        method: ``"raw"`` (samples in ``R^v``, ``phi = W^T x``) or ``"spectral"`` (exact in
+            distribution, ``O(d)`` per sample; see the module docstring).
+
+    Returns:
+        :class:`SGDCurves` with ``t``, ``loss`` (mean), ``stderr``, ``per_seed``, ``flops``.
+
+    Raises:
+        ParameterError: bad argument (the message names it).
+        NumericalError: the loss diverged (learning rate too large).
+    """
+    if isinstance(problem, Mapping):
+        try:
+            problem = PLRFProblem(problem["alpha"], problem["beta"], problem["v"], problem["d"],
+                                  seed=problem.get("seed"))
+        except KeyError as exc:
+            raise ParameterError(f"problem: mapping lacks {exc.args[0]!r} "
+                                 "(needs alpha, beta, v, d)") from None
+    elif not isinstance(problem, PLRFProblem):
+        raise ParameterError(f"problem: must be a PLRFProblem or a mapping of its parameters, "
+                             f"got {type(problem).__name__}")
+    if not (_is_int(steps) and steps >= 0):
+        raise ParameterError(f"steps: must be an integer >= 0, got {steps!r}")
+    if not (_is_int(batch) and batch >= 1):
+        raise ParameterError(f"batch: must be an integer >= 1, got {batch!r}")
+    if not (_is_int(seeds) and seeds >= 1):
+        raise ParameterError(f"seeds: must be an integer >= 1, got {seeds!r}")
+    if method not in _METHODS:
+        raise ParameterError(f"method: must be one of {_METHODS}, got {method!r}")
+    lr = default_lr(problem, batch) if lr is None else _check_real("lr", lr, positive=True)
+    steps, batch, seeds = int(steps), int(batch), int(seeds)
+    times = _record_grid(steps, record)
+    rng = np.random.default_rng(seed)
+    base = _base_seed(rng)
+    run = _run_raw if method == "raw" else _run_spectral
+    if fresh_w:
+        curves = []
+        for s in range(seeds):
+            own = PLRFProblem(problem.alpha, problem.beta, problem.v, problem.d,
+                              seed=_base_seed(rng))
+            curves.append(run(own, steps, lr, batch, base, [s], times)[0])
+        per_seed = np.array(curves)
+    else:
+        per_seed = run(problem, steps, lr, batch, base, list(range(seeds)), times)
+    stderr = (per_seed.std(axis=0, ddof=1) / math.sqrt(seeds) if seeds > 1
+              else np.full(times.size, np.nan))
+    params = dict(problem.parameters(), steps=steps, lr=lr, batch=batch, seeds=seeds,
+                  method=method, fresh_w=bool(fresh_w), base_seed=base)
+    return SGDCurves(converged=True, iterations=steps, residual=float("nan"), parameters=params,
+                     t=times, loss=per_seed.mean(axis=0), stderr=stderr, per_seed=per_seed,
+                     flops=(problem.d * batch * times).astype(float))
