@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..theory.scaling import plrf
+from ..sim.regression import plrf as sim_plrf
+from ..theory.scaling import fitting, plrf
 from .registry import compare, register
 
 #: one (alpha, beta) in each phase with a power-law frontier (2 (alpha + beta) > 1)
@@ -70,4 +71,76 @@ def frontier_exponent(quick: bool = False, seed: int = 0):
         out.append(compare(f"plrf {name} (alpha={alpha}, beta={beta})",
                            f"dlog P*/dlog f extrapolated from {n} bracketed budgets",
                            theory, slope, 0.0, tol))
+    return out
+
+
+def _sgd(alpha, beta, d, steps, seeds, seed, record, fresh_w=True, method="spectral", W_seed=0):
+    problem = sim_plrf.PLRFProblem(alpha, beta, 4 * d, d, seed=W_seed)
+    return problem, sim_plrf.sgd(problem, steps, seeds=seeds, seed=seed, record=record,
+                                 method=method, fresh_w=fresh_w)
+
+
+@register("scaling.plrf_sgd_vs_theory")
+def sgd_vs_theory(quick: bool = False, seed: int = 0):
+    """Mean risk of one-pass SGD (fresh data and embedding per seed, spectral sampler) vs the
+    deterministic-equivalent curve, one point in every phase, at t = 10, 100, 1e3, (1e4)."""
+    d = 100 if quick else 300
+    steps = 1000 if quick else 10_000
+    seeds = 24 if quick else 64
+    times = np.array([10, 100, 1000] + ([] if quick else [10_000]))
+    out = []
+    for k, (name, (alpha, beta)) in enumerate(PHASE_POINTS.items()):
+        _, run = _sgd(alpha, beta, d, steps, seeds, seed * 100 + k, times)
+        theory = plrf.loss_curve(alpha, beta, d, t=run.t).loss
+        for t, th, sim, se in zip(run.t, theory, run.loss, run.stderr):
+            if t == 0:
+                continue
+            out.append(compare(f"plrf {plrf.phase(alpha, beta)} ({alpha}, {beta}) d={d}",
+                               f"risk at t={int(t)}", th, sim, se, 4 * se + th / d))
+    return out
+
+
+@register("scaling.plrf_exact_vs_sgd")
+def exact_vs_sgd(quick: bool = False, seed: int = 0):
+    """For one drawn embedding W: the exact expected risk (Volterra equation of the drawn
+    spectrum) vs raw SGD with x in R^v at that W (data noise only), phases Ia and III."""
+    d = 60 if quick else 200
+    steps = 2000 if quick else 20_000
+    seeds = 64 if quick else 128
+    times = np.array([1, 10, 100, 1000] + ([] if quick else [10_000]))
+    out = []
+    for k, name in enumerate(("Ia", "III")):
+        alpha, beta = PHASE_POINTS[name]
+        problem, run = _sgd(alpha, beta, d, steps, seeds, seed * 100 + k, times,
+                            fresh_w=False, method="raw", W_seed=seed + 7)
+        exact = plrf.loss_curve(alpha, beta, d, 4 * d, t=run.t, embedding=problem.W).loss
+        for t, th, sim, se in zip(run.t, exact, run.loss, run.stderr):
+            if t == 0:
+                continue
+            out.append(compare(f"plrf {name} fixed W, d={d}", f"risk at t={int(t)}", th, sim,
+                               se, 4 * se))
+    return out
+
+
+@register("scaling.plrf_time_exponent")
+def time_exponent(quick: bool = False, seed: int = 0):
+    """Exponent of the SGD loss curve P ~ t^-e fitted on t in [30, 3000] (bootstrap over
+    seeds) vs the same fit of the deterministic curve at the same d, phases Ia and II; the
+    asymptotic e = (2 alpha + 2 beta - 1)/(2 alpha) is printed in the quantity."""
+    d = 400 if quick else 2000
+    seeds = 16 if quick else 48
+    times = np.unique(np.round(np.geomspace(30, 3000, 12))).astype(np.int64)
+    out = []
+    for k, name in enumerate(("Ia", "II")):
+        alpha, beta = PHASE_POINTS[name]
+        _, run = _sgd(alpha, beta, d, int(times[-1]), seeds, seed * 100 + k, times)
+        pick = run.t > 0
+        fit = fitting.fit_power_law(run.t[pick], per_seed=run.per_seed[:, pick])
+        theory = plrf.loss_curve(alpha, beta, d, t=run.t[pick]).loss
+        th_fit = fitting.fit_power_law(run.t[pick], theory)
+        asym = plrf.exponents(alpha, beta)["time"]
+        out.append(compare(f"plrf {name} ({alpha}, {beta}) d={d}",
+                           f"exponent of P(t) on [30, 3000] (asymptotic {asym:.3f})",
+                           th_fit.exponent, fit.exponent, fit.stderr,
+                           4 * fit.stderr + 1.0 / d))
     return out

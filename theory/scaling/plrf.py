@@ -224,8 +224,11 @@ def exponents(alpha: float, beta: float) -> dict:
     # loss vs iterations at d = infinity: pure-point forcing, or the SGD-noise kernel
     # K_pp ~ t^-(2 - 1/(2 alpha)) once it decays slower (beta > alpha; Sec. 3)
     time = 2 - 1 / (2 * alpha) if name == "III" else e
-    return {"phase": name, "d_star": xi, "loss": eta, "time": time,
-            "source": "balance of dominant loss terms (Sec. 3)"}
+    source = ("paper's phase (Sec. 3); exponents from the balance of its dominant terms"
+              if name in ("Ia", "II", "III") else
+              "derived here: P ~ F_pp + F_0 (the paper's Props. for Ib/Ic) with v ~ d, "
+              "gamma ~ 1/Tr D")
+    return {"phase": name, "d_star": xi, "loss": eta, "time": time, "source": source}
 
 
 @dataclasses.dataclass(frozen=True)
