@@ -189,3 +189,20 @@ def test_fit_power_law_recovers_exponent():
     wls = fitting.fit_power_law(x, curves.mean(0), stderr=curves.std(0) / 4)
     assert abs(wls.exponent - 0.7) < 5 * wls.stderr
     np.testing.assert_allclose(fitting.local_slopes(x, 2 * x ** -1.5), -1.5, rtol=1e-10)
+
+
+def test_extrapolated_slope_removes_geometric_corrections():
+    x = np.linspace(0, 30, 40)
+    y = -0.5 * x + 2.0 * np.exp(-0.15 * x)
+    slope, err = plrf._extrapolated_slope(x, y)
+    assert abs(slope + 0.5) <= err + 1e-3
+    assert abs(slope + 0.5) < abs(np.polyfit(x[-13:], y[-13:], 1)[0] + 0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", [(0.4, 0.3), (1.5, 1.0)])
+def test_frontier_exponents_match_derived(point):
+    """Ib (below the high-dimensional line, derived here) and II: the measured frontier
+    exponent agrees with the balance of the dominant terms within its own error."""
+    meas = plrf.frontier_exponents(*point, d_range=(32, 8192), n_d=24)
+    assert abs(meas["loss"] - plrf.exponents(*point)["loss"]) <= meas["loss_error"]

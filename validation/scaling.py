@@ -29,48 +29,21 @@ PHASE_POINTS = {"Ia": (1.0, 0.3), "Ib": (0.4, 0.3), "Ic": (0.2, 0.8), "II": (1.5
                 "III": (1.0, 1.5), "IVa": (0.4, 0.6), "IVb": (0.3, 1.2)}
 
 
-def _frontier_slope(alpha, beta, flops, grid):
-    """Asymptotic slope of ``log P*`` vs ``log f``: slopes ``s1, s2, s3`` on the thirds of the
-    bracketed budgets, Aitken-extrapolated when they converge geometrically; the error is
-    the size of the extrapolation (or the last drift when they do not)."""
-    res = plrf.compute_optimal(alpha, beta, flops, d_grid=grid)
-    good = np.isfinite(res.loss)
-    n = int(good.sum())
-    if n < 9:
-        return np.nan, np.nan, n
-    f, p = np.log(res.flops[good]), np.log(res.loss[good])
-    thirds = np.array_split(np.arange(n), 3)
-    s1, s2, s3 = (np.polyfit(f[i], p[i], 1)[0] for i in thirds)
-    d1, d2 = s2 - s1, s3 - s2
-    if d1 * d2 > 0 and abs(d2) < abs(d1):
-        ratio = d2 / d1
-        limit = s3 + d2 * ratio / (1 - ratio)
-        return limit, abs(limit - s3), n
-    return s3, abs(d2), n
-
-
 @register("scaling.plrf_frontier_exponent")
 def frontier_exponent(quick: bool = False, seed: int = 0):
-    """Slope of the compute-optimal loss ``P*(f)`` from deterministic curves vs the derived
-    exponent, phases Ia, II, III (above the high-dimensional line)."""
+    """Slope of the compute-optimal loss ``P*(f)`` measured on deterministic curves
+    (``plrf.frontier_exponents``: Aitken-extrapolated, error = extrapolation + d-grid shift)
+    vs the exponent derived from the dominant loss terms, phases Ia, Ib, II, III."""
     out = []
-    names = ("Ia", "III") if quick else ("Ia", "II", "III")
-    n_d = 14 if quick else 24
+    names = ("Ia", "III") if quick else ("Ia", "Ib", "II", "III")
+    d_range, n_d = ((32, 2048), 14) if quick else ((32, 8192), 24)
     for name in names:
         alpha, beta = PHASE_POINTS[name]
-        theory = -plrf.exponents(alpha, beta)["loss"]
-        lo_d, hi_d = (32, 2048) if quick else (32, 8192)
-        grid = np.unique(np.round(np.geomspace(lo_d, hi_d, n_d)))
-        step = np.log(grid[1] / grid[0])
-        shifted = np.unique(np.round(grid * np.exp(step / 2)))
-        # a wide range of budgets; compute_optimal drops those the d grid does not bracket
-        flops = np.geomspace(1e3, 1e14, 45 if quick else 67)
-        slope, err, n = _frontier_slope(alpha, beta, flops, grid)
-        shifted_slope, _, _ = _frontier_slope(alpha, beta, flops, shifted)
-        tol = err + abs(slope - shifted_slope)
+        meas = plrf.frontier_exponents(alpha, beta, d_range=d_range, n_d=n_d)
         out.append(compare(f"plrf {name} (alpha={alpha}, beta={beta})",
-                           f"dlog P*/dlog f extrapolated from {n} bracketed budgets",
-                           theory, slope, 0.0, tol))
+                           f"eta of P* ~ f^-eta, {meas['budgets']} bracketed budgets",
+                           plrf.exponents(alpha, beta)["loss"], meas["loss"], 0.0,
+                           meas["loss_error"]))
     return out
 
 

@@ -42,7 +42,8 @@ from . import spectrum as _spectrum
 from .volterra import ExponentialSumVolterra, sgd_rate
 
 __all__ = ["LossCurve", "ComputeOptimal", "default_lr", "loss_curve", "capacity_loss",
-           "phase", "PHASES", "exponents", "compute_optimal", "phase_diagram"]
+           "phase", "PHASES", "exponents", "compute_optimal", "frontier_exponents",
+           "phase_diagram"]
 
 #: phase labels in the paper's names, in the order used by :func:`phase_diagram`
 PHASES = ("Ia", "Ib", "Ic", "II", "III", "IVa", "IVb", "no power law")
@@ -302,6 +303,57 @@ def compute_optimal(alpha: float, beta: float, flops, *, d_grid=None, v_ratio: i
                                       "v_ratio": int(v_ratio), "batch": int(batch)},
                           flops=f, d=d_opt, loss=p_opt, d_grid=grid, losses=losses,
                           slope_d=slope_d, slope_loss=slope_p)
+
+
+def _extrapolated_slope(x, y):
+    """Asymptotic slope of ``y(x)``: slopes ``s1, s2, s3`` on the thirds of the points,
+    Aitken-extrapolated when they converge geometrically. Returns ``(slope, error)``, the
+    error being the size of the extrapolation (or the last drift if they do not converge
+    geometrically)."""
+    thirds = np.array_split(np.arange(x.size), 3)
+    s1, s2, s3 = (np.polyfit(x[i], y[i], 1)[0] for i in thirds)
+    d1, d2 = s2 - s1, s3 - s2
+    if d1 * d2 > 0 and abs(d2) < abs(d1):
+        ratio = d2 / d1
+        limit = s3 + d2 * ratio / (1 - ratio)
+        return float(limit), float(abs(limit - s3))
+    return float(s3), float(abs(d2))
+
+
+def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: int = 20,
+                       flops=None, v_ratio: int = _V_RATIO) -> dict:
+    """The compute-optimal exponents measured on the deterministic curves (any phase).
+
+    ``P*(f)`` and ``d*(f)`` from :func:`compute_optimal` over log-spaced ``d`` in
+    ``d_range`` and budgets ``flops`` (default ``1e3..1e14``; those the ``d`` grid does not
+    bracket are dropped); their log-log slopes on the thirds of the budgets are
+    Aitken-extrapolated. The error adds the size of the extrapolation and the change when
+    the ``d`` grid is shifted by half a step.
+
+    Returns:
+        dict with ``loss`` (``eta``, ``P* ~ f^-eta``), ``loss_error``, ``d_star`` (``xi``),
+        ``d_star_error`` and ``budgets`` (the number of bracketed budgets).
+    """
+    lo, hi = d_range
+    if not (1 <= lo < hi):
+        raise ParameterError(f"d_range: need 1 <= low < high (got {d_range})")
+    grid = np.unique(np.round(np.geomspace(lo, hi, n_d)))
+    shifted = np.unique(np.round(grid * np.sqrt(grid[1] / grid[0])))
+    f = np.geomspace(1e3, 1e14, 67) if flops is None else np.asarray(flops, dtype=float)
+    results = []
+    for g in (grid, shifted):
+        res = compute_optimal(alpha, beta, f, d_grid=g, v_ratio=v_ratio)
+        good = np.isfinite(res.loss)
+        if good.sum() < 9:
+            raise ParameterError(f"d_range: only {int(good.sum())} budgets are bracketed by "
+                                 "the d grid; widen d_range")
+        lf = np.log(res.flops[good])
+        results.append((_extrapolated_slope(lf, np.log(res.loss[good])),
+                        _extrapolated_slope(lf, np.log(res.d[good])), int(good.sum())))
+    (p, p_err), (xi, xi_err), n = results[0]
+    (p2, _), (xi2, _), _ = results[1]
+    return {"loss": -p, "loss_error": p_err + abs(p - p2), "d_star": xi,
+            "d_star_error": xi_err + abs(xi - xi2), "budgets": n}
 
 
 def phase_diagram(alpha, beta) -> PhaseDiagram:
