@@ -62,8 +62,11 @@ for an anisotropic target or with label noise it is broken.
 
 **Continuum asymptote** (``M = infinity``): with ``a = 1 + alpha``,
 ``sigma2_res(n) ~ C^{1+alpha} n^{-alpha}``, ``C = Gamma(1 + 1/a) Gamma(1 - 1/a) =
-(pi/a)/sin(pi/a)``. The discrete sum has relative corrections ``-a/(2n) + O(n^{-min(2, a)})``
-(Euler-Maclaurin: ``sum_{I >= 1} g(I/s) = s int g - g(0)/2 + ...``).
+(pi/a)/sin(pi/a)``. Euler-Maclaurin on ``sum_{I >= 1} g(I/s)``, ``s = tau^{1/a}``, gives
+``n = C s - 1/2`` and ``sigma2_res = n/tau``, so the discrete sum is
+``sigma2_res(n) = C^{1+alpha} n^{-alpha} (1 + 1/(2n))^{-(1+alpha)} [1 + o(n^{-2})]`` (the tests
+check the remainder ``< n^{-2}``): the continuum constant overshoots the discrete sum by
+``(1+alpha)/(2n)``, 1% at ``n = 100`` for ``alpha = 1``.
 
 **Finite M (end of the power law).** ``D1 <= M``: for ``n = min(N, P) >= M`` the latent
 ridge ``k -> 0`` in the ridgeless limit, the projection residual vanishes and only noise is
