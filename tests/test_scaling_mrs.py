@@ -132,7 +132,7 @@ def test_scaling_exponents():
     # theory: local slope of sigma2_res at large n tends to -alpha
     n = np.array([1e4, 2e4])
     s = np.diff(np.log(mrs.sigma2_res(n, 0.7))) / np.diff(np.log(n))
-    assert float(s) == pytest.approx(-0.7, abs=1e-3)
+    assert float(s[0]) == pytest.approx(-0.7, abs=1e-3)
 
 
 def test_bad_inputs():
