@@ -11,8 +11,9 @@ features
     phi = relu(A x) / sqrt(N)           (activation="relu")
 
 ridge regression on ``P`` samples, ``theta = argmin (1/P) |y - Phi theta|^2 + ridge |theta|^2``
-(``ridge = 0``: minimum-norm least squares, singular values below ``1e-10 s_max`` dropped),
-computed for all requested ridges from one thin SVD of ``Phi``.
+(``ridge = 0``: minimum-norm least squares, Gram eigenvalues below ``1e-12`` of the largest
+dropped), computed for all requested ridges from one eigen-decomposition of the smaller
+Gram matrix (``Phi^T Phi`` or, for ``N > P``, ``Phi Phi^T``).
 
 The test loss is evaluated **exactly** from the population covariance (no test sample):
 ``L = E_x (w . x - theta . phi(x))^2`` (clean target), i.e. for linear features
@@ -69,9 +70,11 @@ def _one_draw(rng, lam, N, P, ridges, noise, activation, target):
         y = y + math.sqrt(noise) * rng.standard_normal(P)
     H = X @ A.T
     Phi = (H if activation == "linear" else np.maximum(H, 0.0)) / math.sqrt(N)
-    U, s, Vt = np.linalg.svd(Phi, full_matrices=False)
-    uy = U.T @ y
-    keep = s > 1e-10 * s[0]
+    # eigen-decomposition of the smaller Gram matrix (cheaper than an SVD of Phi)
+    dual = N > P
+    e, V = np.linalg.eigh(Phi @ Phi.T if dual else Phi.T @ Phi)
+    proj = V.T @ y if dual else V.T @ (Phi.T @ y)
+    keep = e > 1e-12 * e[-1]
     out = np.empty(len(ridges))
     lw = lam * w
     wlw = float(w @ lw)
@@ -83,10 +86,10 @@ def _one_draw(rng, lam, N, P, ridges, noise, activation, target):
         ALA = _relu_kernel((A * lam) @ A.T) / N
     for j, g in enumerate(ridges):
         if g == 0:
-            coef = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+            coef = np.where(keep, 1.0 / np.where(keep, e, 1.0), 0.0)
         else:
-            coef = (s / P) / (s * s / P + g)
-        theta = Vt.T @ (coef * uy)
+            coef = 1.0 / (e + P * g)
+        theta = Phi.T @ (V @ (coef * proj)) if dual else V @ (coef * proj)
         out[j] = wlw - 2 * theta @ ALw + theta @ ALA @ theta
     return out
 
