@@ -2,7 +2,8 @@
 regression on the latent power-law model, against the number of features N at several P
 and against the number of samples P at several N. Lines: the deterministic equivalent
 (theory.scaling.mrs), ridgeless (solid; the double-descent peak at N = P) and with a small
-ridge (dashed); points: exact simulations (sim.regression.mrs, mean +- SE over draws). The
+ridge (dashed), dotted: the plateau as the varied resource goes to infinity; points (filled:
+ridgeless, open: ridge): exact simulations (sim.regression.mrs, mean +- SE over draws). The
 latent dimension M is marked: past it the power law ends (noiseless: the loss drops to 0
 once N and P both exceed M; the loss flattens in the larger resource at the plateau
 sigma2_res(n; M))."""
@@ -45,7 +46,9 @@ def _compute(quick: bool) -> dict:
                 sim.append(val), se.append(err)
             data[f"{axis}/{other}/sim"] = np.array(sim)
             data[f"{axis}/{other}/stderr"] = np.array(se)
-    data["plateau"] = mrs.plateau(fixed, ALPHA, M)
+    # the larger resource -> infinity: L(N = inf, P) for the N axis, L(N, P = inf) for P
+    data["plateau/N"] = mrs.plateau(fixed, ALPHA, M, limited_by="P")
+    data["plateau/P"] = mrs.plateau(fixed, ALPHA, M, limited_by="N")
     return data
 
 
@@ -64,12 +67,10 @@ def _plot(data: dict):
             ax.errorbar(data["points"], sim[:, 0], se[:, 0], fmt="o", ms=4, color=col)
             ax.errorbar(data["points"], sim[:, 1], se[:, 1], fmt="s", ms=3, mfc="none",
                         color=col)
-            if axis == "P":
-                pass
-            else:
-                ax.axhline(data["plateau"][c], color=col, ls=":", lw=0.8)
+            ax.axhline(data[f"plateau/{axis}"][c], color=col, ls=":", lw=0.8)
         ax.axvline(M, color="grey", lw=0.8)
-        ax.text(M * 1.05, ax.get_ylim()[1] if False else 0.5, "M", color="grey")
+        ax.text(M * 1.05, 0.95, "M", color="grey", transform=ax.get_xaxis_transform(),
+                va="top")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(f"{axis}")
