@@ -82,7 +82,12 @@ those of (M2).
 split of a budget ``N + P = B`` or ``N P = B``. MRS find (abstract) that with the ridge tuned
 ``N ~ P`` is optimal; with the noiseless isotropic target (M2) is ``N <-> P`` symmetric, so
 the optimum of the ridge-tuned loss at fixed ``N + P`` or ``N P`` lies on ``N = P`` when it is
-unique (checked numerically by ``equiparameterization``).
+unique (checked numerically by ``equiparameterization``: ratio ``N*/P* = 1`` at fixed
+``N + P`` and at fixed ``N P``, ``alpha = 1``). Ridgeless, the optimum is off the peak
+(``N*/P* ~ 0.41`` or its inverse at ``N + P = 400``); label noise breaks the symmetry and
+moves the ridge-tuned optimum to ``N < P`` (``N*/P* ~ 0.4`` at ``N P = 10^4``, noise 0.1).
+Numerically the noiseless optimal ridge at ``N = P = n`` scales as ``n^{-(1+alpha)}`` (the
+eigenvalue at index ``n``); for ``alpha = 1`` it is ``(pi^2/4)/(N P)`` to 6 digits.
 
 Sums over ``I``: exact up to ``I = 10^4`` (or ``M``), the tail ``I > 10^4`` by
 Gauss-Legendre quadrature in ``u = I^{-alpha}`` of the midpoint-rule integral (relative error
