@@ -194,3 +194,14 @@ def test_grid_simulation_within_se():
         n, m = min(N, P), max(N, P)
         fs = (1 / n + (1 / (m - n) if m > n else 0)) * th
         assert np.all(np.abs(sim.loss - th) <= 4 * sim.stderr + fs)
+
+
+def test_results_save_load_and_seed_reproducible(tmp_path):
+    from nnphys.results import load
+    r = mrs.test_loss([100, 200], [400, 50], 1.0, M=None, ridge=1e-3)
+    r.save(tmp_path / "mrs.npz")
+    back = load(tmp_path / "mrs.npz")
+    np.testing.assert_array_equal(back.loss, r.loss)
+    a = mrs_regression(20, 30, 1.0, 50, ridge=[0.0, 1e-2], n_seeds=3, seed=4)
+    b = mrs_regression(20, 30, 1.0, 50, ridge=[0.0, 1e-2], n_seeds=3, seed=4)
+    np.testing.assert_array_equal(a.per_seed, b.per_seed)
