@@ -7,8 +7,11 @@
 * ``bap`` - the dynamical model of Bordelon, Atanasov & Pehlevan 2024 (gradient flow on
   random features: ``bap.loss(t, N, P)``, ``bap.compute_optimal``, ``bap.exponents``); it is
   :mod:`nnphys.theory.dmft.learning`, exposed here under the model's name.
+* :mod:`.mrs` - the solvable model of Maloney, Roberts & Sully 2022 (random-feature ridge
+  regression on a power-law latent spectrum: test loss over (N, P), plateau, optimal ridge,
+  equiparameterization).
 * :mod:`.fitting` - exponents with confidence intervals from measured loss curves.
 """
 
 from ..dmft import learning as bap  # noqa: F401
-from . import fitting, plrf, spectrum, volterra  # noqa: F401
+from . import fitting, mrs, plrf, spectrum, volterra  # noqa: F401
