@@ -88,11 +88,11 @@ def main(argv=None):
     problem, sec = _timed(lambda: PLRFProblem(1.0, 0.7, v, d, seed=0))
     print(f"\nraw SGD, d = {d}, v = {v}, B = 1 (drawing W: {sec:.1f} s)")
     w_bytes = 8.0 * v * d
-    steps = 40 if args.quick else 200
+    steps = 40 if args.quick else 100
     sgd(problem, 2, seeds=1, record=np.array([0, 2]))                 # compile
     for seeds in ((1, 16) if args.quick else (1, 4, 16, 64)):
-        base = _best(lambda: sgd(problem, 0, seeds=seeds, record=np.array([0])), 2)
-        total = _best(lambda: sgd(problem, steps, seeds=seeds, record=np.array([0, steps])), 2)
+        base = _best(lambda: sgd(problem, 0, seeds=seeds, record=np.array([0])), 3)
+        total = _best(lambda: sgd(problem, steps, seeds=seeds, record=np.array([0, steps])), 3)
         step = (total - base) / steps
         flops = 2.0 * seeds * v * d
         mem_bound, flop_bound = w_bytes / bw, flops / peak
