@@ -256,7 +256,8 @@ def _run_raw(problem, steps, lr, batch, base, streams, record):
     k = 0
     for step in range(steps + 1):
         if k < record.size and record[k] == step:
-            out[:, k] = problem.risk(theta)
+            with np.errstate(over="ignore", invalid="ignore"):   # divergence: checked next
+                out[:, k] = problem.risk(theta)
             if not np.all(out[:, k] <= threshold):
                 raise _divergence(problem, lr, batch, step)
             k += 1
