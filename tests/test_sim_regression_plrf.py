@@ -159,6 +159,19 @@ def test_seed_curve_independent_of_number_of_seeds(method):
     np.testing.assert_array_equal(two.per_seed, five.per_seed[:2])
 
 
+def test_spectral_independent_of_thread_count():
+    import numba
+    problem = PLRFProblem(1.0, 0.5, 40, 20, seed=2)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = sgd(problem, 200, seeds=4, seed=1, method="spectral", record=10)
+    finally:
+        numba.set_num_threads(threads)
+    many = sgd(problem, 200, seeds=4, seed=1, method="spectral", record=10)
+    np.testing.assert_array_equal(one.per_seed, many.per_seed)
+
+
 def test_spectral_setup_and_risk():
     problem = PLRFProblem(0.8, 0.5, 60, 25, seed=2)
     spec = problem.spectral()
@@ -216,6 +229,16 @@ def test_batch_mean_matches_exact_recursion(method):
     problem = PLRFProblem(1.5, 1.2, 80, 30, seed=5)
     res = sgd(problem, 400, batch=4, seeds=200, seed=6, method=method, record=10)
     exact = exact_loss(problem, 400, res.parameters["lr"], 4)[res.t]
+    assert np.all(np.abs(res.loss[1:] - exact[1:]) <= N_SE * res.stderr[1:])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["raw", "spectral"])
+def test_mean_matches_exact_recursion_larger(method):
+    """d = 200, v = 800, batch 2, 5000 steps, 400 seeds: within 4 SE at 20 iterations."""
+    problem = PLRFProblem(1.0, 1.3, 800, 200, seed=3)
+    res = sgd(problem, 5000, batch=2, seeds=400, seed=4, method=method, record=20)
+    exact = exact_loss(problem, 5000, res.parameters["lr"], 2)[res.t]
     assert np.all(np.abs(res.loss[1:] - exact[1:]) <= N_SE * res.stderr[1:])
 
 

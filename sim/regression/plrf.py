@@ -103,7 +103,9 @@ class PLRFProblem:
         v, d: data dimension and parameter count, integers ``v >= d >= 1``.
         seed: int, ``numpy.random.Generator`` or None; draws ``W`` (row blocks of float64
             normals, so a seed gives the same ``W`` on every machine).
-        W: optional given embedding (``(v, d)`` float array) instead of a random one.
+        W: optional given embedding (``(v, d)`` float array, copied) instead of a random one.
+
+    ``W``, ``D`` and ``b`` are read-only arrays: :meth:`spectral` is computed once and cached.
     """
 
     def __init__(self, alpha: float, beta: float, v: int, d: int, seed=None, *, W=None):
@@ -126,10 +128,12 @@ class PLRFProblem:
                 stop = min(self.v, start + block)
                 W[start:stop] = scale * rng.standard_normal((stop - start, self.d))
         else:
-            W = np.ascontiguousarray(W, dtype=float)
+            W = np.array(W, dtype=float, order="C")            # a private copy
             if W.shape != (self.v, self.d):
                 raise ParameterError(f"W: must have shape (v, d) = ({self.v}, {self.d}), "
                                      f"got {W.shape}")
+        for arr in (W, self.D, self.b):
+            arr.flags.writeable = False                        # spectral() is cached
         self.W = W
         self._spectrum: PLRFSpectrum | None = None
 
@@ -252,7 +256,8 @@ def _run_raw(problem, steps, lr, batch, base, streams, record):
     k = 0
     for step in range(steps + 1):
         if k < record.size and record[k] == step:
-            out[:, k] = problem.risk(theta)
+            with np.errstate(over="ignore", invalid="ignore"):   # divergence: checked next
+                out[:, k] = problem.risk(theta)
             if not np.all(out[:, k] <= threshold):
                 raise _divergence(problem, lr, batch, step)
             k += 1
