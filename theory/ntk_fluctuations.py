@@ -50,7 +50,8 @@ with ``Y_l`` independent of everything else given ``k_l``; the forward pass is
 2018, arXiv:1803.01719, for the forward part). Unrolling, ``K`` is a sum over ``(l, m)``,
 ``l <= m <= d``, of products over hidden layers ``j`` of one factor each -- ``X_j`` (forward,
 ``j < l`` or ``j > m``), ``Y_j`` (backward, ``l <= j < m``) or ``1{k_j >= 1}`` (``j = m``) -- times
-``g^2`` if ``m < d``. Since the factors of different layers are independent, ``E[K]`` and
+``g^2`` if ``m < d`` (a hidden bias term, ``X`` replaced by ``1{k_j >= 1}`` before its layer; the readout
+bias adds the constant ``lambda_b``). Since the factors of different layers are independent, ``E[K]`` and
 ``E[K^2]`` are products of per-layer moments of ``(X, Y, 1{k >= 1})`` (binomial-chi-square
 moments, e.g. ``E X^2 = E k^2 + 2 E k``, ``E XY = E k^2 - E k``, ``E Y^2 = E k^2 - P(k >= 1)``),
 summed by a 4-state transfer matrix (16 states for ``E[K^2]``): :func:`ntk_moments`. This is
@@ -59,7 +60,8 @@ exact at every width and depth, including the events where a layer is entirely i
 ``E[K^2]/E[K]^2 = 1 + 3/n`` (direct: ``K propto sum_i 1{g_i > 0}(w_i^2 + g_i^2)``), and
 simulations of explicit networks (``nnphys.validation.ntk_fluctuations``).
 
-Consequences: ``E[K]`` equals the infinite-width NTK exactly at every width (zero biases);
+Consequences: ``E[K]`` equals the infinite-width NTK exactly at every width without biases
+(with ``bias_lr > 0`` it falls short of it by the probability of a dead layer, ``O(2^-n)``);
 for equal widths ``n`` and ``L = d - 1`` hidden layers the normalized variance is
 ``3/n`` at ``L = 1`` and ``(11/3) beta`` for ``1 << L``, ``beta = L/n << 1`` (from the exact
 per-layer covariances ``5/n`` for ``XX`` and ``YY`` pairs, ``1/n`` for ``XY`` pairs, see
@@ -159,7 +161,7 @@ def _transitions(c_prev: float, c_here: float):
     """``(from, to, coefficient, factor type)`` of one hidden layer ``j``: ``c_prev =
     C_W / n_(j-1)``, ``c_here = C_W / n_j`` (module docstring)."""
     return ((_PRE_W, _PRE_W, c_prev, "X"), (_PRE_W, _BACK, c_prev * c_here, "Y"),
-            (_PRE_W, _POST, c_prev, "I"), (_PRE_B, _PRE_B, 1.0, "1"),
+            (_PRE_W, _POST, c_prev, "I"), (_PRE_B, _PRE_B, 1.0, "I"),
             (_PRE_B, _BACK, c_here, "Y"), (_PRE_B, _POST, 1.0, "I"),
             (_BACK, _BACK, c_here, "Y"), (_BACK, _POST, 1.0, "I"),
             (_POST, _POST, c_prev, "X"))
@@ -202,11 +204,15 @@ def ntk_moments(widths: Sequence[int], input_dim: int, x_norm2: float | None = N
         if not (np.all(np.isfinite(a2)) and a2.max() < 1e300):
             raise ParameterError("sigma_w2: the NTK moments overflow at this depth")
     c_last = cw / ns[-1]
-    end = np.array([c_last, 1.0, 1.0, c_last])          # g^2 factor for the post state
-    mean = float(v1 @ end)
+    # the readout bias (gradient 1, always) is the constant lam added below, so a bias
+    # term still in the pre-bias state at the end contributes nothing here
+    end = np.array([c_last, 0.0, 1.0, c_last])          # g^2 factor for the post state
     g4 = np.ones((4, 4))
     g4[_POST, _POST] = 3.0                              # E g^4 = 3, E g^2 = 1
-    second = float(np.einsum("ab,a,b,ab->", v2, end, end, g4))
+    m1 = float(v1 @ end)
+    m2 = float(np.einsum("ab,a,b,ab->", v2, end, end, g4))
+    mean = m1 + lam
+    second = m2 + 2 * lam * m1 + lam * lam
     params = {"widths": w.tolist(), "input_dim": n0, "x_norm2": x2, "sigma_w2": cw,
               "bias_lr": lam}
     return NTKMoments(converged=True, iterations=len(ns), residual=0.0, parameters=params,
