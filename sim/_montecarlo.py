@@ -11,28 +11,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._xoshiro import next_u64  # noqa: F401  (re-exported: the tests check it)
+
 GLAUBER, METROPOLIS, ZERO_T = 0, 1, 2
 _TIE = 1e-12        # |dE| below this is a tie at T = 0 (rounding of the pattern sums)
 DISTINCT, POWER = 0, 1
-
-
-@numba.njit(cache=True, inline="always")
-def _rotl(x, k):  # pragma: no cover - compiled
-    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
-
-
-@numba.njit(cache=True)
-def next_u64(s):  # pragma: no cover - compiled
-    """xoshiro256** (Blackman & Vigna 2018): next 64-bit output, state ``s`` updated."""
-    result = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
-    t = s[1] << np.uint64(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
-    return result
 
 
 @numba.njit(cache=True)

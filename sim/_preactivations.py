@@ -14,23 +14,11 @@ import math
 import numba
 import numpy as np
 
+from ._xoshiro import next_u64, splitmix
+
 ACTIVATION_CODES = {"abrelu": 0, "erf": 1, "tanh": 2, "identity": 3}
 _TWO_PI = 2.0 * math.pi
 _MASK64 = 0xFFFFFFFFFFFFFFFF
-
-
-@numba.njit(cache=True, inline="always")
-def _rotl(x, k):  # pragma: no cover - compiled
-    return (x << numba.uint64(k)) | (x >> numba.uint64(64 - k))
-
-
-@numba.njit(cache=True)
-def _splitmix(x):  # pragma: no cover - compiled
-    x = x + numba.uint64(0x9E3779B97F4A7C15)
-    z = x
-    z = (z ^ (z >> numba.uint64(30))) * numba.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> numba.uint64(27))) * numba.uint64(0x94D049BB133111EB)
-    return x, z ^ (z >> numba.uint64(31))
 
 
 @numba.njit(cache=True)
@@ -39,21 +27,14 @@ def seed_state(seed, stream):  # pragma: no cover - compiled
     s = np.empty(4, dtype=np.uint64)
     x = numba.uint64(seed) * numba.uint64(0x9E3779B97F4A7C15) ^ numba.uint64(stream)
     for k in range(4):
-        x, s[k] = _splitmix(x)
+        x, s[k] = splitmix(x)
     return s
 
 
 @numba.njit(cache=True)
 def next_uniform(s):  # pragma: no cover - compiled
     """A uniform double in (0, 1) from the 53 top bits of xoshiro256**."""
-    result = _rotl(s[1] * numba.uint64(5), 7) * numba.uint64(9)
-    t = s[1] << numba.uint64(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
+    result = next_u64(s)
     return ((result >> numba.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
