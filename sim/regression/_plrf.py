@@ -210,7 +210,9 @@ def spectral_sgd(states, e0, lam, sigma, gamma, batch, record, threshold, out, d
     residuals of a batch with the old ``e``). At iterations ``record`` (increasing) the exact
     risk ``1/2 (sum_k lam_k e_k^2 + sigma^2)`` goes to ``out[s, :]``; a non-finite risk or one
     above ``threshold`` stops that seed and stores the iteration in ``diverged[s]``
-    (``-1`` otherwise)."""
+    (``-1`` otherwise). At batch 1 the update of a step is applied in the same pass over
+    ``e`` that draws the next sample and forms its residual (one pass per step instead of
+    two; the arithmetic and the draws are the same)."""
     n_seeds = states.shape[0]
     d = e0.size
     n_rec = record.size
