@@ -210,7 +210,9 @@ def spectral_sgd(states, e0, lam, sigma, gamma, batch, record, threshold, out, d
     residuals of a batch with the old ``e``). At iterations ``record`` (increasing) the exact
     risk ``1/2 (sum_k lam_k e_k^2 + sigma^2)`` goes to ``out[s, :]``; a non-finite risk or one
     above ``threshold`` stops that seed and stores the iteration in ``diverged[s]``
-    (``-1`` otherwise)."""
+    (``-1`` otherwise). At batch 1 the update of a step is applied in the same pass over
+    ``e`` that draws the next sample and forms its residual (one pass per step instead of
+    two; the arithmetic and the draws are the same)."""
     n_seeds = states.shape[0]
     d = e0.size
     n_rec = record.size
@@ -224,7 +226,14 @@ def spectral_sgd(states, e0, lam, sigma, gamma, batch, record, threshold, out, d
         diverged[s] = -1
         step = 0
         k = 0
+        pending = False             # batch 1: the update of the last step is not applied yet
+        c = 0.0
         while True:
+            if pending and k < n_rec and record[k] == step:
+                row = phi[0]
+                for j in range(d):
+                    e[j] -= c * row[j]
+                pending = False
             while k < n_rec and record[k] == step:
                 loss = 0.0
                 for j in range(d):
@@ -237,17 +246,53 @@ def spectral_sgd(states, e0, lam, sigma, gamma, batch, record, threshold, out, d
                 k += 1
             if k >= n_rec or diverged[s] >= 0:
                 break
-            for i in range(batch):
-                row = phi[i]
+            if batch == 1:
+                # one pass: finish the previous update and draw/dot the new sample
+                row = phi[0]
                 acc = 0.0
-                for j in range(d):
-                    p = sqrt_lam[j] * normal(st)
-                    row[j] = p
-                    acc += p * e[j]
-                res[i] = acc - sigma * normal(st)
-            for i in range(batch):
-                c = gamma * res[i]
-                row = phi[i]
-                for j in range(d):
-                    e[j] -= c * row[j]
+                if pending:
+                    for j in range(d):
+                        ej = e[j] - c * row[j]
+                        e[j] = ej
+                        p = sqrt_lam[j] * normal(st)
+                        row[j] = p
+                        acc += p * ej
+                else:
+                    for j in range(d):
+                        p = sqrt_lam[j] * normal(st)
+                        row[j] = p
+                        acc += p * e[j]
+                c = gamma * (acc - sigma * normal(st))
+                pending = True
+            else:
+                for i in range(batch):
+                    row = phi[i]
+                    acc = 0.0
+                    for j in range(d):
+                        p = sqrt_lam[j] * normal(st)
+                        row[j] = p
+                        acc += p * e[j]
+                    res[i] = acc - sigma * normal(st)
+                for i in range(batch):
+                    ci = gamma * res[i]
+                    row = phi[i]
+                    for j in range(d):
+                        e[j] -= ci * row[j]
             step += 1
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def small_product(X, W, out):  # pragma: no cover - compiled
+    """``out = X @ W`` on one thread, for products too small to pay for BLAS threads (whose
+    wake-up dominates, badly so on a loaded machine)."""
+    m, v = X.shape
+    d = W.shape[1]
+    for r in range(m):
+        o = out[r]
+        for k in range(d):
+            o[k] = 0.0
+        for j in range(v):
+            x = X[r, j]
+            w = W[j]
+            for k in range(d):
+                o[k] += x * w[k]

@@ -66,6 +66,7 @@ __all__ = ["PLRFProblem", "PLRFSpectrum", "SGDCurves", "sgd", "default_lr"]
 
 _METHODS = ("raw", "spectral")
 _DIVERGENCE_FACTOR = 1e10       # a risk above this times P(0) counts as divergence
+_SMALL_PRODUCT = 2 ** 24        # X W with fewer multiply-adds runs on one thread (numba)
 
 
 def _is_int(x):
@@ -253,6 +254,7 @@ def _run_raw(problem, steps, lr, batch, base, streams, record):
     phi = np.empty((n * batch, problem.d))
     out = np.empty((n, record.size))
     threshold = _DIVERGENCE_FACTOR * problem.initial_risk
+    small = n * batch * problem.v * problem.d <= _SMALL_PRODUCT
     k = 0
     for step in range(steps + 1):
         if k < record.size and record[k] == step:
@@ -264,7 +266,10 @@ def _run_raw(problem, steps, lr, batch, base, streams, record):
             if k == record.size:
                 break
         _plrf.draw_raw(states, sqrt_d, b, batch, X, y)
-        np.matmul(X, W, out=phi)
+        if small:
+            _plrf.small_product(X, W, phi)
+        else:
+            np.matmul(X, W, out=phi)
         _plrf.update_raw(theta, phi, y, lr, batch)
     return out
 
