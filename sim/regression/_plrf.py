@@ -22,6 +22,8 @@ import math
 
 import numba
 import numpy as np
+
+from .._xoshiro import next_u64, splitmix
 from numba import prange
 
 _LAYERS = 256
@@ -66,27 +68,13 @@ def _ziggurat_tables(n=_LAYERS):
 ZIG_X, ZIG_F, ZIG_R = _ziggurat_tables()
 
 
-@numba.njit(cache=True, inline="always")
-def _rotl(x, k):  # pragma: no cover - compiled
-    return (x << numba.uint64(k)) | (x >> numba.uint64(64 - k))
-
-
-@numba.njit(cache=True, inline="always")
-def _splitmix(x):  # pragma: no cover - compiled
-    x = x + numba.uint64(0x9E3779B97F4A7C15)
-    z = x
-    z = (z ^ (z >> numba.uint64(30))) * numba.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> numba.uint64(27))) * numba.uint64(0x94D049BB133111EB)
-    return x, z ^ (z >> numba.uint64(31))
-
-
 @numba.njit(cache=True)
 def seed_state(base, stream):  # pragma: no cover - compiled
     """xoshiro256** state (``uint64[4]``) of stream ``stream`` under the 64-bit ``base``."""
     s = np.empty(4, dtype=np.uint64)
     x = numba.uint64(base) ^ (numba.uint64(stream) * numba.uint64(0xD1B54A32D192ED03))
     for k in range(4):
-        x, s[k] = _splitmix(x)
+        x, s[k] = splitmix(x)
     return s
 
 
@@ -100,23 +88,9 @@ def seed_states(base, n):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
-def _next(s):  # pragma: no cover - compiled
-    """xoshiro256**: the next 64-bit output; ``s`` advanced in place."""
-    result = _rotl(s[1] * numba.uint64(5), 7) * numba.uint64(9)
-    t = s[1] << numba.uint64(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
-    return result
-
-
-@numba.njit(cache=True, inline="always")
 def _open_uniform(s):  # pragma: no cover - compiled
     """A double in (0, 1]."""
-    return np.float64(np.int64((_next(s) >> numba.uint64(11)) + numba.uint64(1))) * \
+    return np.float64(np.int64((next_u64(s) >> numba.uint64(11)) + numba.uint64(1))) * \
         (1.0 / 9007199254740992.0)
 
 
@@ -125,7 +99,7 @@ def normal(s):  # pragma: no cover - compiled
     """One standard normal variate (ziggurat)."""
     zx, zf = ZIG_X, ZIG_F
     while True:
-        u = _next(s)
+        u = next_u64(s)
         i = np.int64(u & numba.uint64(0xFF))
         negative = u & numba.uint64(0x100)
         z = np.float64(np.int64(u >> numba.uint64(11))) * (1.0 / 9007199254740992.0) * zx[i]
