@@ -149,7 +149,7 @@ def test_input_validation():
 
 @pytest.mark.parametrize("point,name", [
     ((1.0, 0.3), "Ia"), ((0.4, 0.3), "Ib"), ((0.2, 0.8), "Ic"), ((1.5, 1.0), "II"),
-    ((1.0, 1.5), "III"), ((0.2, 0.1), "no power law")])
+    ((1.0, 1.5), "III"), ((0.4, 0.6), "IV"), ((0.2, 0.1), "no power law")])
 def test_phase_regions(point, name):
     assert plrf.phase(*point) == name
 
@@ -173,7 +173,7 @@ def test_exponents_continuous_across_boundaries():
 def test_phase_diagram_labels():
     pd = plrf.phase_diagram(alpha=np.linspace(0.05, 2, 30), beta=np.linspace(0.05, 2, 31))
     names = {pd.labels[int(k)] for k in np.unique(pd.phase)}
-    assert {"Ia", "Ib", "Ic", "II", "III", "no power law"} <= names
+    assert {"Ia", "Ib", "Ic", "II", "III", "IV", "no power law"} <= names
     i, j = np.searchsorted(pd.axes["alpha"], 1.5), np.searchsorted(pd.axes["beta"], 0.2)
     assert pd.phase_name(i, j) == "Ia"
 

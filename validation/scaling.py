@@ -26,7 +26,7 @@ from .registry import compare, register
 
 #: one (alpha, beta) in each phase with a power-law frontier (2 (alpha + beta) > 1)
 PHASE_POINTS = {"Ia": (1.0, 0.3), "Ib": (0.4, 0.3), "Ic": (0.2, 0.8), "II": (1.5, 1.0),
-                "III": (1.0, 1.5), "IVa": (0.4, 0.6), "IVb": (0.3, 1.2)}
+                "III": (1.0, 1.5), "IV": (0.4, 0.6), "IV (large beta)": (0.3, 1.2)}
 
 
 @register("scaling.plrf_frontier_exponent")
