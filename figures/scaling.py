@@ -30,16 +30,20 @@ def _phase_plane_plot(data: dict):
     fig.colorbar(mesh, ax=ax, label=r"$\xi$ in $d^* \sim f^{\xi}$")
     for key in sorted(k for k in data if k.startswith("line")):
         pts = data[key]
-        ax.plot(pts[:, 0], pts[:, 1], color="w", lw=1.0)
+        ax.plot(pts[:, 0], pts[:, 1], color="k", lw=0.8)
     for k, name in enumerate(plrf.PHASES):
         mask = data["phase"] == k
         if mask.any() and name != "no power law":
             i, j = np.nonzero(mask)
-            ax.text(a[int(np.median(i))], b[int(np.median(j))], name, color="w",
-                    ha="center", va="center", fontsize=11, weight="bold")
+            label = name + ("*" if name == "IV" else "")
+            ax.text(a[int(np.median(i))], b[int(np.median(j))], label, color="k",
+                    ha="center", va="center", fontsize=10,
+                    weight="bold", bbox=dict(fc="w", ec="none", alpha=0.6, pad=1))
     ax.set_xlabel(r"data complexity $\alpha$")
     ax.set_ylabel(r"target complexity $\beta$")
     ax.set_title("PLRF compute-optimal phases")
+    fig.text(0.01, 0.01, "* IV: exponents measured numerically (plrf.frontier_exponents)",
+             fontsize=7)
     fig.tight_layout()
     return fig
 
