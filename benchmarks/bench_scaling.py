@@ -49,7 +49,7 @@ def main(argv=None):
         sec = time.perf_counter() - start
         label = f"alpha={alpha},beta={beta},d={d}"
         report[label] = round(sec, 3)
-        meas = spectrum.deterministic_measure(alpha, beta, d, 4 * d, 60)
+        meas = spectrum.deterministic_measure(alpha, beta, d, 4 * d, spectrum.BINS_PER_EFOLD)
         start = time.perf_counter()
         ref = _iterate(meas, curve.parameters["lr"], 10**4)
         peer = (time.perf_counter() - start) * 100

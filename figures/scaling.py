@@ -59,8 +59,9 @@ def _curves_compute(quick: bool) -> dict:
     for d in ds:
         t = flops / d
         keep = t >= 1
-        curve = plrf.loss_curve(alpha, beta, int(d), t=t[keep])
-        data[f"{d}/theory"] = np.where(keep, np.interp(flops, flops[keep], curve.loss), np.nan)
+        loss = np.full(flops.size, np.nan)
+        loss[keep] = plrf.loss_curve(alpha, beta, int(d), t=t[keep]).loss
+        data[f"{d}/theory"] = loss
     opt = plrf.compute_optimal(alpha, beta, flops, d_grid=np.geomspace(ds[0], ds[-1], 16))
     data["envelope"] = opt.loss
     data["d_star"] = opt.d

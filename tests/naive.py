@@ -31,3 +31,26 @@ def ntk_by_finite_differences(layers, params, x, step=1e-6):
             columns.append((plus - minus) / (2 * step))
     jac = np.array(columns).T
     return jac @ jac.T
+
+
+def plrf_expected_risk(D, b, W, lr, batch, steps):
+    """Expected one-pass SGD risk ``E P(theta_t)``, ``t = 0..steps``, on least squares with
+    Gaussian data ``x ~ N(0, diag D)``, target ``<x, b>`` and features ``W^T x``: the
+    per-mode second moments ``s_i`` of ``theta - theta*`` in the eigenbasis of
+    ``K = W^T D W`` obey, by the Gaussian fourth moments
+    ``E[phi phi^T A phi phi^T] = 2 K A K + K tr(A K)``,
+    ``s_i(t+1) = g(lam_i) s_i(t) + 2 gamma^2 B lam_i P(t)``,
+    ``g = 1 - 2 gamma B lam + gamma^2 B (B+1) lam^2``, ``P = (lam . s + sigma^2) / 2``.
+    ``theta*`` and ``sigma^2`` come from least squares (no Volterra form is used)."""
+    sd = np.sqrt(D)
+    A = sd[:, None] * W                                  # D^{1/2} W
+    lam, U = np.linalg.eigh(A.T @ A)
+    theta_star = np.linalg.lstsq(A, sd * b, rcond=None)[0]
+    sigma2 = float(np.sum((A @ theta_star - sd * b) ** 2))
+    s = (U.T @ theta_star) ** 2
+    g = 1.0 - 2.0 * lr * batch * lam + lr ** 2 * batch * (batch + 1) * lam ** 2
+    out = np.empty(steps + 1)
+    for t in range(steps + 1):
+        out[t] = 0.5 * (lam @ s + sigma2)
+        s = g * s + 2.0 * lr ** 2 * batch * lam * out[t]
+    return out

@@ -12,6 +12,8 @@ from nnphys.errors import NumericalError, ParameterError
 from nnphys.theory.scaling import fitting, plrf, spectrum
 from nnphys.theory.scaling.volterra import ExponentialSumVolterra, sgd_rate
 
+from . import naive
+
 
 def _brute_volterra(rates, forcing, kernel, constant, steps):
     g = 1.0 - rates
@@ -49,31 +51,12 @@ def test_volterra_divergence_raises():
         ExponentialSumVolterra(sgd_rate(x, 3.0, 1), x, 1e-3 * x, 0.0)
 
 
-def _mode_recursion(alpha, beta, W, lr, batch, steps):
-    """Second moments s_i(t) of theta_t - theta* in the eigenbasis of K, from the Gaussian
-    fourth-moment identity E[phi phi^T A phi phi^T] = 2 K A K + K tr(AK) - applied directly
-    (no Volterra form)."""
-    v, d = W.shape
-    j = np.arange(1, v + 1.0)
-    A = (j ** -alpha)[:, None] * W
-    lam, U = np.linalg.eigh(A.T @ A)
-    c = j ** (-alpha - beta)
-    theta_star = U @ ((U.T @ (A.T @ c)) / lam)
-    sigma2 = c @ c - theta_star @ (A.T @ A) @ theta_star
-    s = (U.T @ theta_star) ** 2
-    out = np.zeros(steps)
-    for t in range(steps):
-        P = 0.5 * (lam @ s + sigma2)
-        out[t] = P
-        g = 1 - 2 * lr * batch * lam + lr ** 2 * batch * (batch + 1) * lam ** 2
-        s = g * s + 2 * lr ** 2 * batch * lam * P
-    return out
-
-
 def test_exact_curve_for_drawn_embedding():
     alpha, beta, d, v = 1.0, 0.3, 30, 120
     W = spectrum.draw_embedding(d, v, seed=3)
-    ref = _mode_recursion(alpha, beta, W, plrf.default_lr(alpha, v, 2), 2, 3000)
+    j = np.arange(1, v + 1.0)
+    ref = naive.plrf_expected_risk(j ** (-2 * alpha), j ** -beta, W,
+                                   plrf.default_lr(alpha, v, 2), 2, 3000)
     t = np.array([0, 1, 5, 100, 2999])
     curve = plrf.loss_curve(alpha, beta, d, v, batch=2, t=t, embedding=W)
     np.testing.assert_allclose(curve.loss, ref[t], rtol=1e-10)

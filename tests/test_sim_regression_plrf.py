@@ -30,26 +30,17 @@ from nnphys.results import load
 from nnphys.sim.regression import PLRFProblem, SGDCurves, sgd
 from nnphys.sim.regression import _plrf
 
+from . import naive
+
 N_SE = 4.0       # Monte Carlo tolerance, in standard errors of the mean
 
 
 # --------------------------------------------------------------------------- references
 
 def exact_loss(problem, steps, lr, batch):
-    """Expected risk ``E P(theta_t)``, ``t = 0..steps``, from the recursion above; the
-    spectrum, ``theta*`` and ``sigma^2`` are recomputed here by least squares."""
-    sd = np.sqrt(problem.D)
-    A = sd[:, None] * problem.W                        # D^{1/2} W
-    lam, U = np.linalg.eigh(A.T @ A)
-    theta_star = np.linalg.lstsq(A, sd * problem.b, rcond=None)[0]
-    sigma2 = float(np.sum((A @ theta_star - sd * problem.b) ** 2))
-    s = (U.T @ theta_star) ** 2
-    g = 1.0 - 2.0 * lr * batch * lam + lr ** 2 * batch * (batch + 1) * lam ** 2
-    out = np.empty(steps + 1)
-    for t in range(steps + 1):
-        out[t] = 0.5 * (lam @ s + sigma2)
-        s = g * s + 2.0 * lr ** 2 * batch * lam * out[t]
-    return out
+    """Expected risk ``E P(theta_t)``, ``t = 0..steps``, from the recursion above
+    (:func:`naive.plrf_expected_risk`)."""
+    return naive.plrf_expected_risk(problem.D, problem.b, problem.W, lr, batch, steps)
 
 
 def _normals(state, n):

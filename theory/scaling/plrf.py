@@ -99,7 +99,7 @@ def _measure(alpha, beta, d, v, embedding, bins_per_efold):
 
 def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: int = 10**4,
                *, lr: float | None = None, batch: int = 1, t=None, points: int = 256,
-               embedding=None, bins_per_efold: int = 60) -> LossCurve:
+               embedding=None, bins_per_efold: int = _spectrum.BINS_PER_EFOLD) -> LossCurve:
     """The expected risk of one-pass SGD on PLRF for every iteration count.
 
     Args:
@@ -149,7 +149,7 @@ def capacity_loss(alpha: float, beta: float, d: int, v: int | None = None) -> fl
     """``F_0(d) = 1/2 sum_j c_j^2 / (1 + s_0 D_j)``: the risk of the best ``theta`` in the
     deterministic equivalent (``P(t -> infinity)`` of gradient flow)."""
     v = _V_RATIO * int(d) if v is None else int(v)
-    return 0.5 * _spectrum.deterministic_measure(float(alpha), float(beta), int(d), v, 60).zero_mass
+    return 0.5 * _measure(alpha, beta, int(d), v, None, _spectrum.BINS_PER_EFOLD).zero_mass
 
 
 def _check_ab(alpha, beta):

@@ -54,6 +54,7 @@ _ARC_NODES = 8
 _NEWTON_TOL = 1e-12
 _NEWTON_MAX = 60
 _STAGES = 24
+BINS_PER_EFOLD = 60        # default resolution: bins per factor e in x
 _EMPTY_BIN = 1e-10          # bins with less mu_K mass (relative to d) are gaps
 
 
@@ -148,7 +149,7 @@ class _Resolvent:
 
 @functools.lru_cache(maxsize=32)
 def deterministic_measure(alpha: float, beta: float, d: int, v: int,
-                          bins_per_efold: int = 60) -> SpectralMeasure:
+                          bins_per_efold: int = BINS_PER_EFOLD) -> SpectralMeasure:
     """The deterministic-equivalent measures ``mu_K``, ``mu_F`` of the PLRF problem.
 
     Args:

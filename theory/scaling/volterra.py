@@ -87,9 +87,9 @@ class ExponentialSumVolterra:
         # nodes without kernel weight are free geometric modes: residue f_i / (1 - h(g_i))
         wf, ff = w[~coupled], f[~coupled]
         w, f, k = w[coupled], f[coupled], k[coupled]
-        roots, pole, offset = self._secular_roots(w, k)
-        # w_i - nu_k = (w_i - w_pole) - offset, without cancellation
-        gap = (w[None, :] - w[pole][:, None]) - offset[:, None]
+        roots, ref, offset = self._secular_roots(w, k)
+        # w_i - nu_k = (w_i - ref_k) - offset_k, without cancellation
+        gap = (w[None, :] - ref[:, None]) - offset[:, None]
         denom = np.sum(k / gap ** 2, axis=1)
         numer = np.sum(f / gap, axis=1) - (self.constant / roots if self.constant else 0.0)
         if wf.size:
@@ -105,30 +105,22 @@ class ExponentialSumVolterra:
 
     @staticmethod
     def _secular_roots(w, k):
-        """Roots of ``h(nu) = sum k_i / (w_i - nu) = 1``, one below ``w_0`` and one in each
-        ``(w_{i-1}, w_i)``; returned as ``nu``, the index of the reference pole and the
-        offset from it (bisection on the offset keeps relative precision)."""
-        n = w.size
-        # interval k: (w_{k-1}, w_k) for k >= 1, (0, w_0) for k = 0 (stable case).
-        lo_pole = np.concatenate([[0], np.arange(n - 1)])
+        """Roots of ``h(nu) = sum k_i / (w_i - nu) = 1``, one in ``(0, w_0)`` and one in each
+        ``(w_{i-1}, w_i)``, as ``nu = ref + offset`` with ``ref`` the end of its interval
+        it lies nearer to (``0`` or a pole): bisection on the offset keeps relative
+        precision however close the root is to that end."""
         left = np.concatenate([[0.0], w[:-1]])
         width = w - left
-        # reference pole: the nearer end is decided by the sign of h at the midpoint.
         mid = left + 0.5 * width
-        h_mid = np.sum(k[None, :] / (w[None, :] - mid[:, None]), axis=1)
-        use_right = h_mid > 1.0        # root lies left of the midpoint -> near the left end
-        # parameterise nu = ref + offset with ref the end the root is nearest to.
-        ref_is_left = use_right
-        pole = np.where(ref_is_left, lo_pole, np.arange(n))
-        ref = w[pole]
-        ref = np.where(ref_is_left & (np.arange(n) == 0), 0.0, ref)
-        lo = np.where(ref_is_left, 0.0, -0.5 * width)
-        hi = np.where(ref_is_left, 0.5 * width, 0.0)
+        # h increases with nu: h(mid) > 1 puts the root in the left half of its interval
+        near_left = np.sum(k[None, :] / (w[None, :] - mid[:, None]), axis=1) > 1.0
+        ref = np.where(near_left, left, w)
+        lo = np.where(near_left, 0.0, -0.5 * width)
+        hi = np.where(near_left, 0.5 * width, 0.0)
         diff = w[None, :] - ref[:, None]                      # w_i - ref, exact to rounding
         for _ in range(_BISECTIONS):
             off = 0.5 * (lo + hi)
-            h = np.sum(k[None, :] / (diff - off[:, None]), axis=1)
-            below = h < 1.0                                   # h increases with nu
+            below = np.sum(k[None, :] / (diff - off[:, None]), axis=1) < 1.0
             lo = np.where(below, off, lo)
             hi = np.where(below, hi, off)
             if np.all(hi - lo <= _NEWTON_FROM * np.abs(off)):
@@ -139,14 +131,9 @@ class ExponentialSumVolterra:
             step = (np.sum(k / gap, axis=1) - 1.0) / np.sum(k / gap ** 2, axis=1)
             offset = np.clip(offset - step, lo, hi)
         roots = ref + offset
-        # express relative to a pole index (interval 0 with ref 0 uses pole 0 and shifted
-        # offset so that w_i - nu = diff - offset stays valid for the caller)
-        zero_ref = ref_is_left & (np.arange(n) == 0)
-        offset = np.where(zero_ref, roots - w[0], offset)
-        pole = np.where(zero_ref, 0, pole)
         if np.any(roots <= 0):
             raise NumericalError("secular equation has a non-decaying mode (||K|| >= 1)")
-        return roots, pole, offset
+        return roots, ref, offset
 
     def __call__(self, t) -> np.ndarray:
         """``P(t)`` at non-negative integer (or real) times ``t``."""
