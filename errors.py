@@ -7,7 +7,8 @@ built-in :class:`ValueError` / :class:`TypeError` they refine.
 
 from __future__ import annotations
 
-__all__ = ["NNPhysError", "ConvergenceError", "NumericalError", "ParameterError"]
+__all__ = ["NNPhysError", "ConvergenceError", "NumericalError", "ParameterError",
+           "ArgumentTypeError"]
 
 
 class NNPhysError(Exception):
@@ -16,6 +17,10 @@ class NNPhysError(Exception):
 
 class ParameterError(NNPhysError, ValueError):
     """An argument is outside its allowed range; the message names it and the range."""
+
+
+class ArgumentTypeError(NNPhysError, TypeError):
+    """An argument has the wrong type; the message names it and the expected type."""
 
 
 class ConvergenceError(NNPhysError, RuntimeError):

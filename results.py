@@ -1,7 +1,9 @@
 """Result records shared by every solver, and the one phase-diagram type.
 
 Results are frozen dataclasses holding numpy arrays together with the solver's honesty
-(`converged`, `iterations`, `residual`) and the parameters that produced them. Every
+(`converged`, `iterations`, `residual`) and the parameters that produced them. Nothing is
+reported by default: a solver sets the three from what it measured, and a record for which
+they do not apply (a closed form, a simulation, a fit) leaves them ``None``. Every
 result saves to a single ``.npz`` file: arrays as entries, everything else as JSON
 metadata (class name, parameters, nnphys version, seed), and loads back with
 :func:`load`.
@@ -44,15 +46,18 @@ class Result:
     """Base record: convergence information and the parameters used.
 
     Attributes:
-        converged: whether the solver reached its tolerance.
-        iterations: iterations (or function evaluations) spent.
-        residual: final residual in the solver's own norm (NaN if not applicable).
+        converged: whether the solver reached its tolerance, as it measured it; ``None``
+            where no iterative solver ran (closed forms, simulations, fits).
+        iterations: iterations (or function evaluations) the solver spent; ``None`` if
+            none apply.
+        residual: final residual in the solver's own norm (stated in the solver's
+            docstring); ``None`` if none applies.
         parameters: the inputs that produced the result (JSON-serialisable values).
     """
 
-    converged: bool = True
-    iterations: int = 0
-    residual: float = 0.0
+    converged: bool | None = None
+    iterations: int | None = None
+    residual: float | None = None
     parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     _registry_name: ClassVar[str] = "Result"

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from nnphys import architecture as arch
+from nnphys.models import network as arch
 from nnphys.sim import preactivations as pa
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import architecture as arch
+from ..models import network as arch
 from ..sim import preactivations as pa
 from ..theory import criticality as cr
 from ..theory import finite_width as fw

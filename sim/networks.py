@@ -2,7 +2,7 @@
 training.
 
 A fully connected spec (``Dense`` and elementwise activations, as built with
-``nnphys.theory.kernels.serial`` or :class:`nnphys.architecture.Serial`) is sampled at
+``nnphys.theory.kernels.serial`` or :class:`nnphys.models.network.Serial`) is sampled at
 finite width. For every sampled network:
 
 * the **empirical NNGP** is ``f(x) . f(x') / n_out`` (averaged over output channels);
@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import architecture as arch
+from ..models import network as arch
 from . import _kernels
 
 __all__ = ["WEIGHT_LAWS", "draw_weights", "EmpiricalKernels", "mlp_layers", "sample_params", "forward",

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from .. import architecture as arch
+from ..models import network as arch
 from . import _preactivations as _k
 from .networks import WEIGHT_LAWS, draw_weights
 

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from .. import architecture as arch
+from ..models import network as arch
 from ..errors import NumericalError
 from . import _shallow
 

@@ -25,7 +25,7 @@ import os
 import numpy as np
 import pytest
 
-from nnphys import architecture as arch
+from nnphys.models import network as arch
 from nnphys.theory import kernels as nk
 from nnphys.theory.kernels import network
 from nnphys.theory.kernels.kernel import input_kernel

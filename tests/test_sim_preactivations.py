@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from nnphys import architecture as arch
+from nnphys.models import network as arch
 from nnphys.sim import _preactivations as _k
 from nnphys.sim import preactivations as pa
 

@@ -3,14 +3,27 @@
 import numpy as np
 import pytest
 
-from nnphys import cli, figures, validation
+from nnphys import cli, figures, load, validation
+from nnphys.stats import Estimate
 from nnphys.validation import registry
 
 
-def test_compare_decides_and_nan_never_passes():
-    assert validation.compare("a.b", "q", 1.0, 1.05, 0.01, 0.1).passed
-    assert not validation.compare("a.b", "q", 1.0, 1.2, 0.01, 0.1).passed
-    assert not validation.compare("a.b", "q", 1.0, float("nan"), 0.01, 0.1).passed
+def test_compare_derives_the_tolerance_from_the_estimate():
+    est = Estimate(mean=1.05, stderr=0.01, n_eff=100)
+    c = validation.compare("a.b", "q", 1.0, est, sigmas=4, bias=0.005)
+    assert c.tolerance == pytest.approx(4 * 0.01 + 0.005) and not c.passed   # 0.05 > 0.045
+    assert validation.compare("a.b", "q", 1.0, est, sigmas=4, bias=0.011).passed
+    assert c.pull == pytest.approx(5.0)
+    assert not validation.compare("a.b", "q", 1.0, 1.2, bias=0.1).passed
+    assert not validation.compare("a.b", "q", 1.0, float("nan"), bias=10.0).passed
+    with pytest.raises(ValueError, match="bias"):
+        validation.compare("a.b", "q", 1.0, 1.0, bias=-1.0)
+
+
+def test_comparison_saves_and_loads(tmp_path):
+    c = validation.compare("a.b", "q", 1.0, Estimate(mean=1.01, stderr=0.01, n_eff=10))
+    c.save(tmp_path / "c.npz")
+    assert load(tmp_path / "c.npz") == c
 
 
 def test_quick_kernel_checks_pass():
@@ -28,7 +41,7 @@ def test_cli_lists_and_fails_on_a_failing_check(monkeypatch, capsys):
     assert cli.main(["validate", "--list"]) == 0
     assert "kernels.ntk_vs_ensemble" in capsys.readouterr().out
     checks = dict(registry.checks())
-    checks["fake.fails"] = lambda quick, seed: validation.compare("fake.fails", "x", 0, 1, 0, 0.5)
+    checks["fake.fails"] = lambda quick, seed: validation.compare("fake.fails", "x", 0, 1, bias=0.5)
     monkeypatch.setattr(registry, "checks", lambda: checks)
     assert cli.main(["validate", "fake"]) == 1
     assert "FAIL" in capsys.readouterr().out

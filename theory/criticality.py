@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import architecture as arch
+from ..models import network as arch
 from ..errors import ConvergenceError, ParameterError
 from ..results import PhaseDiagram, Result
 from .gaussian import expect

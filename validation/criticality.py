@@ -16,10 +16,10 @@ import math
 
 import numpy as np
 
-from .. import architecture as arch
+from ..models import network as arch
 from ..sim import preactivations as pa
 from ..theory import criticality as cr
-from .registry import compare, register
+from .registry import _compare_tolerance, register
 
 _SIGMA = 4.0
 
@@ -57,7 +57,7 @@ def correlation_map(quick: bool = False, seed: int = 0):
             q = float(cr.length_map(arch.Tanh(), q, sigma_w2, sigma_b2))
             theory.append(c)
         for l in (3, 10, 20):
-            out.append(compare("criticality.correlation_map", f"c_{l} (sigma_w2={sigma_w2})",
+            out.append(_compare_tolerance("criticality.correlation_map", f"c_{l} (sigma_w2={sigma_w2})",
                                theory[l - 1], mean[l - 1], se[l - 1],
                                _SIGMA * se[l - 1] + l / width))
     return out

@@ -33,7 +33,7 @@ import numpy as np
 from ..sim import rnn as sim_rnn
 from ..sim.regression import gradient_descent as sim_gd
 from ..theory.dmft import learning, rnn
-from .registry import compare, register
+from .registry import _compare_tolerance, register
 
 _SIGMA = 4.0
 # A chaotic network's time-averaged activity q_static = mean_i <x_i>_t^2 is only the noise
@@ -82,7 +82,7 @@ def autocorrelation_vs_network(quick: bool = False, seed: int = 0):
             for lag, th, s, e in zip(lags, st.delta, sim, se):
                 if lag <= _SHORT_LAG:
                     tol = _SIGMA * e + 3.0 * st.delta0 / math.sqrt(n)
-                    out.append(compare(f"dmft.autocorrelation_vs_network[g={g},N={n}]",
+                    out.append(_compare_tolerance(f"dmft.autocorrelation_vs_network[g={g},N={n}]",
                                        f"Delta({lag:g})", th, s, e, tol))
         if len(sizes) < 3:
             continue
@@ -94,13 +94,13 @@ def autocorrelation_vs_network(quick: bool = False, seed: int = 0):
             cov = np.linalg.inv(design.T @ (design * w[:, None]))
             coef = cov @ (design.T @ (w * y))
             se_fit = math.sqrt(cov[0, 0])
-            out.append(compare(f"dmft.autocorrelation_vs_network[g={g},N->inf]",
+            out.append(_compare_tolerance(f"dmft.autocorrelation_vs_network[g={g},N->inf]",
                                f"Delta({lag:g}) extrapolated", st.delta[j], coef[0], se_fit,
                                _SIGMA * se_fit + 0.02 * st.delta0))
         # the error at the longest lag shrinks with N: |err(N_max)| <= |err(N_min)| + 4 se
         (small, small_se), (large, large_se) = per_size[0], per_size[-1]
         err_small = abs(small[-1] - st.delta[-1])
-        out.append(compare(f"dmft.autocorrelation_vs_network[g={g}]",
+        out.append(_compare_tolerance(f"dmft.autocorrelation_vs_network[g={g}]",
                            f"|err| N={sizes[-1]} vs N={sizes[0]}, tau={lags[-1]:g}", 0.0,
                            abs(large[-1] - st.delta[-1]), large_se[-1],
                            err_small + _SIGMA * math.hypot(small_se[-1], large_se[-1])))
@@ -117,11 +117,11 @@ def chaos_transition(quick: bool = False, seed: int = 0):
         if not st.chaotic:
             traj = sim_rnn.simulate(g, n, 20.0, 0.1, transient=100.0, seed=seed, n_record=200)
             value = float(np.mean(traj.x ** 2))
-            out.append(compare(f"dmft.chaos_transition[g={g}]", "Delta(0) (fixed point)", 0.0,
+            out.append(_compare_tolerance(f"dmft.chaos_transition[g={g}]", "Delta(0) (fixed point)", 0.0,
                                value, 0.0, 1e-6))
             continue
         sim, se = _network_autocorrelation(g, n, 80.0 if quick else 120.0, seed, st.delta0, [0.0])
-        out.append(compare(f"dmft.chaos_transition[g={g}]", "Delta(0)", st.delta0, sim[0], se[0],
+        out.append(_compare_tolerance(f"dmft.chaos_transition[g={g}]", "Delta(0)", st.delta0, sim[0], se[0],
                            _SIGMA * se[0] + 3.0 * st.delta0 / math.sqrt(n)))
     return out
 
@@ -137,9 +137,9 @@ def lyapunov_vs_network(quick: bool = False, seed: int = 0):
         est = sim_rnn.lyapunov(g, n, t_max, 0.1, transient=50.0, seed=seed + n)
         name = f"dmft.lyapunov_vs_network[g={g},N={n}]"
         deficit = st.lyapunov - est.value
-        out.append(compare(name, "lambda_max (sim <= DMFT)", 0.0, min(0.0, deficit), est.stderr,
+        out.append(_compare_tolerance(name, "lambda_max (sim <= DMFT)", 0.0, min(0.0, deficit), est.stderr,
                            _SIGMA * est.stderr))
-        out.append(compare(name, "lambda_max deficit / DMFT", 0.0, deficit / st.lyapunov,
+        out.append(_compare_tolerance(name, "lambda_max deficit / DMFT", 0.0, deficit / st.lyapunov,
                            est.stderr / st.lyapunov, 300.0 / n + _SIGMA * est.stderr / st.lyapunov))
     return out
 
@@ -160,7 +160,7 @@ def transient_vs_network(quick: bool = False, seed: int = 0):
         per_traj = np.mean(traj.x[:, j, :] ** 2, axis=1)
         sim, se = per_traj.mean(), per_traj.std(ddof=1) / math.sqrt(k)
         th = theory.delta[j, j]
-        out.append(compare(f"dmft.transient_vs_network[N={n}]", f"Delta(t={t:g}, t)", th, sim, se,
+        out.append(_compare_tolerance(f"dmft.transient_vs_network[N={n}]", f"Delta(t={t:g}, t)", th, sim, se,
                            _SIGMA * se + 3.0 * th / math.sqrt(n)))
     return out
 
@@ -181,10 +181,10 @@ def learning_vs_gd(quick: bool = False, seed: int = 0):
         rel = 3.0 * (1.0 / N + (0.0 if np.isinf(P) else 1.0 / P))
         name = f"dmft.learning_vs_gd[N={N},P={P:g}]"
         for j, t in enumerate(times):
-            out.append(compare(name, f"test L(t={t:g})", th.test[j], sim.test[j],
+            out.append(_compare_tolerance(name, f"test L(t={t:g})", th.test[j], sim.test[j],
                                sim.test_stderr[j], _SIGMA * sim.test_stderr[j] + rel * th.test[j]))
             if not np.isinf(P):
-                out.append(compare(name, f"train L(t={t:g})", th.train[j], sim.train[j],
+                out.append(_compare_tolerance(name, f"train L(t={t:g})", th.train[j], sim.train[j],
                                    sim.train_stderr[j],
                                    _SIGMA * sim.train_stderr[j] + rel * th.train[j]))
     return out

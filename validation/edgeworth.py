@@ -32,7 +32,7 @@ import numpy as np
 from ..sim import shallow
 from ..theory import edgeworth as ew
 from ..theory import kernels as nk
-from .registry import compare, register
+from .registry import _compare_tolerance, register
 
 _SIGMA = 4.0
 
@@ -85,7 +85,7 @@ def kurtosis(quick: bool = False, seed: int = 0):
             theory = ew.output_cumulants(act, n, **kw).excess_kurtosis
             sample = shallow.sample_outputs(act, n, samples, seed=_seed(seed, case, n), **kw)
             est, se = sample.excess_kurtosis()
-            out.append(compare(f"edgeworth.kurtosis[{case},n={n}]", "excess kurtosis",
+            out.append(_compare_tolerance(f"edgeworth.kurtosis[{case},n={n}]", "excess kurtosis",
                                theory, est, se, _SIGMA * se))
     return out
 
@@ -109,7 +109,7 @@ def density(quick: bool = False, seed: int = 0):
             b = binned(case, n, samples, seed + 1)
             tol = _SIGMA * b["stderr"] + np.abs(b["edgeworth2"] - b["edgeworth"])
             worst = int(np.argmax(np.abs(b["prob"] - b["edgeworth"]) / tol))
-            out.append(compare(f"edgeworth.density[{case},n={n}]",
+            out.append(_compare_tolerance(f"edgeworth.density[{case},n={n}]",
                                f"p(t) in bin {worst} (worst bin)",
                                b["edgeworth"][worst] / width_of_bin,
                                b["prob"][worst] / width_of_bin,
@@ -131,7 +131,7 @@ def he4_amplitude(quick: bool = False, seed: int = 0):
             fit = _fit_amplitude(b["he4_basis"], b["prob"] - b["gauss"], weights)
             se = 1 / math.sqrt(np.sum(weights * b["he4_basis"] ** 2))
             bias = _fit_amplitude(b["he4_basis"], b["edgeworth2"] - b["edgeworth"], weights)
-            out.append(compare(f"edgeworth.he4_amplitude[{case},n={n}]", "c4 (He4 coefficient)",
+            out.append(_compare_tolerance(f"edgeworth.he4_amplitude[{case},n={n}]", "c4 (He4 coefficient)",
                                ew.he4_coefficient(act, n, **kw), fit, se,
                                _SIGMA * se + abs(bias)))
     return out

@@ -26,10 +26,10 @@ import math
 
 import numpy as np
 
-from .. import architecture as arch
+from ..models import network as arch
 from ..sim import preactivations as pa
 from ..theory import finite_width as fw
-from .registry import compare, register
+from .registry import _compare_tolerance, register
 
 _SIGMA = 4.0
 
@@ -64,7 +64,7 @@ def relu_kurtosis_all_orders(quick: bool = False, seed: int = 0):
         kappa, se = pa.kurtosis(s)
         for l in usable:
             theory = float(fw.scale_invariant_excess_kurtosis(l, n))
-            out.append(compare("finite_width.relu_kurtosis_all_orders", f"kappa(n={n},l={l})",
+            out.append(_compare_tolerance("finite_width.relu_kurtosis_all_orders", f"kappa(n={n},l={l})",
                                theory, kappa[l - 1], se[l - 1], _SIGMA * se[l - 1]))
     return out
 
@@ -96,7 +96,7 @@ def leading_order_extrapolation(quick: bool = False, seed: int = 0):
         if name == "relu":
             exact = widths * fw.scale_invariant_excess_kurtosis(depth, widths)
             bias = abs(_fit_intercept(widths, exact, errors)[0] - theory)
-        out.append(compare("finite_width.leading_order_extrapolation", f"{name}: lim n*kappa",
+        out.append(_compare_tolerance("finite_width.leading_order_extrapolation", f"{name}: lim n*kappa",
                            theory, a, se, _SIGMA * se + bias))
     return out
 
@@ -117,7 +117,7 @@ def k1_shift(quick: bool = False, seed: int = 0):
         values.append(n * (mean[-1] - rec.K[-1]))
         errors.append(n * se[-1])
     a, se = _fit_intercept(widths, values, errors, powers=(0, 1))
-    return compare("finite_width.k1_shift", "tanh: lim n(E z^2 - K), l=10", rec.K1[-1], a, se,
+    return _compare_tolerance("finite_width.k1_shift", "tanh: lim n(E z^2 - K), l=10", rec.K1[-1], a, se,
                    _SIGMA * se)
 
 
@@ -138,14 +138,14 @@ def orthogonal_fluctuations(quick: bool = False, seed: int = 0):
     sphere = -6.0 / (width + 2)
     for l in (10, 20, 40):
         if l <= depth:
-            out.append(compare("finite_width.orthogonal_fluctuations",
+            out.append(_compare_tolerance("finite_width.orthogonal_fluctuations",
                                f"orthogonal kappa(l={l})", sphere, kappa[l - 1], se[l - 1],
                                _SIGMA * se[l - 1]))
     ens = pa.full_ensemble(arch.Tanh(), x, 5, width, n_networks, 1.0, 0.0,
                            weights="gaussian", seed=seed + 1)
     kappa, se = pa.sample_kurtosis(ens)
     theory = fw.excess_kurtosis(arch.Tanh(), 5, width, 1.0, 0.0, 1.0)
-    out.append(compare("finite_width.orthogonal_fluctuations", "gaussian kappa(l=5)", theory,
+    out.append(_compare_tolerance("finite_width.orthogonal_fluctuations", "gaussian kappa(l=5)", theory,
                        kappa[-1], se[-1], _SIGMA * se[-1] + abs(theory) * 5 / width))
     return out
 
@@ -170,10 +170,10 @@ def two_input_vertex(quick: bool = False, seed: int = 0):
         se = width * products.std(ddof=1) / math.sqrt(n_networks)
         theory = rec.V[-1, a, b, c, d]
         scale = math.sqrt(abs(rec.V[-1, a, b, a, b] * rec.V[-1, c, d, c, d]))
-        out.append(compare("finite_width.two_input_vertex", f"n Cov(S_{a}{b}, S_{c}{d})",
+        out.append(_compare_tolerance("finite_width.two_input_vertex", f"n Cov(S_{a}{b}, S_{c}{d})",
                            theory, measured, se, _SIGMA * se + depth / width * scale))
     shift = width * (s[:, 0, 1] - rec.K[-1, 0, 1])
     se = shift.std(ddof=1) / math.sqrt(n_networks)
-    out.append(compare("finite_width.two_input_vertex", "n (E S_01 - K_01)", rec.K1[-1, 0, 1],
+    out.append(_compare_tolerance("finite_width.two_input_vertex", "n (E S_01 - K_01)", rec.K1[-1, 0, 1],
                        shift.mean(), se, _SIGMA * se + depth / width * abs(rec.K1[-1, 0, 1])))
     return out

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..sim import montecarlo as mc
 from ..theory.hebbian import dense, hopfield, learning, multitask
-from .registry import compare, register
+from .registry import _compare_tolerance, register
 
 _SIGMA = 4.0
 
@@ -57,7 +57,7 @@ def hopfield_overlap(quick: bool = False, seed: int = 0):
         def build(rng):
             return mc.hopfield(rng.choice([-1.0, 1.0], size=(K, n))), False
         sim, se = _equilibrium_overlap(build, T, samples, burn, measure, seed)
-        out.append(compare(f"hebbian.hopfield_overlap[a={alpha},T={T}]", f"m (N={n})",
+        out.append(_compare_tolerance(f"hebbian.hopfield_overlap[a={alpha},T={T}]", f"m (N={n})",
                            theory, sim, se, _SIGMA * se + 1.0 / n))
     return out
 
@@ -128,7 +128,7 @@ def capacity_finite_size(quick: bool = False, seed: int = 0):
     coef = cov @ X.T @ (w * est)
     se = math.sqrt(cov[0, 0])
     theory = hopfield.critical_capacity(0.0).alpha_c
-    return compare("hebbian.capacity_finite_size", "alpha_c(N -> inf), 1/sqrt(N) fit",
+    return _compare_tolerance("hebbian.capacity_finite_size", "alpha_c(N -> inf), 1/sqrt(N) fit",
                    theory, coef[0], se, _SIGMA * se + 0.003)
 
 
@@ -158,9 +158,9 @@ def learning_overlap(quick: bool = False, seed: int = 0):
         sim, se = _sample_stats(vals)
         exact = learning.exact_low_load_overlap(r, M)
         rs = learning.solve(0.0, 0.0, 3, float(learning.dataset_entropy(r, M))).m
-        out.append(compare(f"hebbian.learning_overlap[M={M}]", "m vs exact binomial", exact,
+        out.append(_compare_tolerance(f"hebbian.learning_overlap[M={M}]", "m vs exact binomial", exact,
                            sim, se, _SIGMA * se + 1e-12))
-        out.append(compare(f"hebbian.learning_overlap[M={M}]", "m vs RS (Gaussian)", rs, sim,
+        out.append(_compare_tolerance(f"hebbian.learning_overlap[M={M}]", "m vs RS (Gaussian)", rs, sim,
                            se, _SIGMA * se + abs(exact - rs)))
     return out
 
@@ -193,7 +193,7 @@ def multitask_amplitudes(quick: bool = False, seed: int = 0):
         theory = multitask.hierarchical_amplitudes(d, 3)
         for k in range(3):
             sim, se = _sample_stats(amps[:, k])
-            out.append(compare(f"hebbian.multitask_amplitudes[d={d}]", f"m_{k + 1} (N={n})",
+            out.append(_compare_tolerance(f"hebbian.multitask_amplitudes[d={d}]", f"m_{k + 1} (N={n})",
                                theory[k], sim, se, _SIGMA * se + 2 / math.sqrt(n)))
     return out
 
@@ -216,5 +216,5 @@ def dense_equilibrium(quick: bool = False, seed: int = 0):
     def build(rng):
         return mc.dense(rng.choice([-1.0, 1.0], size=(K, n)), 3), False
     sim, se = _equilibrium_overlap(build, T, samples, burn, measure, seed)
-    return compare(f"hebbian.dense_equilibrium[P=3,a={alpha},T={T}]", f"m (N={n})", theory,
+    return _compare_tolerance(f"hebbian.dense_equilibrium[P=3,a={alpha},T={T}]", f"m (N={n})", theory,
                    sim, se, _SIGMA * se + 1 / math.sqrt(n))

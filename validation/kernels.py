@@ -16,7 +16,7 @@ import numpy as np
 
 from ..sim import networks
 from ..theory import kernels as nk
-from .registry import compare, register
+from .registry import _compare_tolerance, register
 
 _SIGMA = 4.0
 
@@ -52,7 +52,7 @@ def _entry_comparisons(name, kind, theory, mean, stderr, depth, width):
     out = []
     for (i, j), label in (((0, 0), "x0,x0"), ((0, 1), "x0,x1"), ((1, 2), "x1,x2")):
         tol = _SIGMA * stderr[i, j] + depth * abs(theory[i, j]) / width
-        out.append(compare(name, f"{kind}({label})", theory[i, j], mean[i, j], stderr[i, j], tol))
+        out.append(_compare_tolerance(name, f"{kind}({label})", theory[i, j], mean[i, j], stderr[i, j], tol))
     return out
 
 
@@ -120,7 +120,7 @@ def ntk_error_scaling(quick: bool = False, seed: int = 0):
     xbar = np.sum(wts * logw) / np.sum(wts)
     slope = np.sum(wts * (logw - xbar) * logr) / np.sum(wts * (logw - xbar) ** 2)
     slope_se = math.sqrt(1 / np.sum(wts * (logw - xbar) ** 2))
-    return compare("kernels.ntk_error_scaling", "d log err / d log width", -0.5, slope,
+    return _compare_tolerance("kernels.ntk_error_scaling", "d log err / d log width", -0.5, slope,
                    slope_se, _SIGMA * slope_se + 0.05)
 
 
@@ -155,7 +155,7 @@ def trained_vs_ntk(quick: bool = False, seed: int = 0):
     out = []
     for i in range(3):
         tol = _SIGMA * se[i, 0] + abs(theory[i, 0]) / math.sqrt(width) + 0.3 / steps * scale
-        out.append(compare("kernels.trained_vs_ntk", f"f_test[{i}] at t={steps}",
+        out.append(_compare_tolerance("kernels.trained_vs_ntk", f"f_test[{i}] at t={steps}",
                            theory[i, 0], mean[i, 0], se[i, 0], tol))
     return out
 
@@ -180,6 +180,6 @@ def nongaussian_weights(quick: bool = False, seed: int = 0):
         for (i, j), label in (((0, 0), "x0,x0"), ((0, 1), "x0,x1")):
             tol = _SIGMA * emp.nngp_stderr[i, j] + bias_factor * abs(theory[i, j]) * (
                 2 / width + 1 / x.shape[1])
-            out.append(compare(f"kernels.nongaussian_weights[{law}]", f"nngp({label})",
+            out.append(_compare_tolerance(f"kernels.nongaussian_weights[{law}]", f"nngp({label})",
                                theory[i, j], emp.nngp[i, j], emp.nngp_stderr[i, j], tol))
     return out

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..sim.regression import mrs_regression
 from ..theory.scaling import mrs
-from .registry import compare, register
+from .registry import _compare_tolerance, register
 
 _SIGMA = 4.0
 ALPHA = 1.0
@@ -62,7 +62,7 @@ def test_loss(quick: bool = False, seed: int = 0):
         th = mrs.test_loss(N, P, ALPHA, M=M, ridge=list(ridges), noise=noise).loss
         for j, r in enumerate(ridges):
             tol = _SIGMA * sim.stderr[j] + _finite_size(N, P) * th[j]
-            out.append(compare(f"scaling.mrs_test_loss[N={N},P={P},ridge={r:g},noise={noise:g},"
+            out.append(_compare_tolerance(f"scaling.mrs_test_loss[N={N},P={P},ridge={r:g},noise={noise:g},"
                                f"M={M}]", "test loss", th[j], sim.loss[j], sim.stderr[j], tol))
     return out
 
@@ -102,9 +102,9 @@ def exponent(quick: bool = False, seed: int = 0):
     th_slope, _ = _wls_slope(x, np.log(d["theory"]), d["stderr"] / d["loss"])
     bias = abs(th_slope + ALPHA)
     drift = _finite_size(d["n"][0], 4 * d["n"][0]) / (x[-1] - x[0])
-    return [compare(f"scaling.mrs_exponent[alpha={ALPHA},P=4N,n={d['n'][0]}..{d['n'][-1]}]",
+    return [_compare_tolerance(f"scaling.mrs_exponent[alpha={ALPHA},P=4N,n={d['n'][0]}..{d['n'][-1]}]",
                     "slope d log L / d log n vs -alpha", -ALPHA, slope, se,
                     3 * se + bias),
-            compare(f"scaling.mrs_exponent[alpha={ALPHA},P=4N,vs equivalent]",
+            _compare_tolerance(f"scaling.mrs_exponent[alpha={ALPHA},P=4N,vs equivalent]",
                     "slope d log L / d log n vs deterministic equivalent", th_slope, slope, se,
                     3 * se + drift)]

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..sim import ntk_ensemble as ne
 from ..theory import ntk_fluctuations as nf
-from .registry import compare, register
+from .registry import _compare_tolerance, register
 
 _SIGMA = 4.0
 _BETA_MAX = 0.3
@@ -48,11 +48,11 @@ def ntk_fluctuations(quick: bool = False, seed: int = 0):
         for j, d in enumerate(depths):
             theory = nf.ntk_moments([n] * (d - 1), _INPUT_DIM)
             mean, mean_se, ratio, ratio_se = ne.ratio_statistics(ens.K[:, j])
-            out.append(compare("finite_width.ntk_fluctuations",
+            out.append(_compare_tolerance("finite_width.ntk_fluctuations",
                                f"E[K^2]/E[K]^2 (n={n},d={d})", theory.ratio, ratio, ratio_se,
                                _SIGMA * ratio_se))
             if d in (max(depths),):
-                out.append(compare("finite_width.ntk_fluctuations",
+                out.append(_compare_tolerance("finite_width.ntk_fluctuations",
                                    f"E[K]/Theta_inf (n={n},d={d})", 1.0,
                                    mean / theory.mean, mean_se / theory.mean,
                                    _SIGMA * mean_se / theory.mean))

@@ -16,45 +16,90 @@ import pkgutil
 import time
 from typing import Callable
 
+import numpy as np
+
+from .. import checks as _checks
+from ..errors import ParameterError
+from ..results import Result
+from ..stats import Estimate
+
 __all__ = ["Comparison", "register", "checks", "run", "compare"]
 
 _CHECKS: dict[str, Callable] = {}
 
 
 @dataclasses.dataclass(frozen=True)
-class Comparison:
-    """One theory number against one simulated number.
+class Comparison(Result):
+    """One theory number against one simulated (or independently computed) number.
 
-    ``passed`` is ``|theory - simulation| <= tolerance``; ``stderr`` is the simulation's
-    standard error (0 for deterministic simulations).
+    ``tolerance = sigmas * stderr + bias``: ``stderr`` is the simulation's standard error
+    (from its :class:`~nnphys.stats.Estimate`; 0 for a deterministic method) and ``bias``
+    the stated bound on the method's systematic error (1/n, grid spacing, truncation).
+    ``passed`` is ``|theory - simulation| <= tolerance``; a NaN never passes.
     """
 
-    name: str
-    quantity: str
-    theory: float
-    simulation: float
-    stderr: float
-    tolerance: float
-    passed: bool
+    name: str = ""
+    quantity: str = ""
+    theory: float = math.nan
+    simulation: float = math.nan
+    stderr: float = 0.0
+    tolerance: float = 0.0
+    passed: bool = False
+    sigmas: float = 0.0
+    bias: float = 0.0
+
+    @property
+    def pull(self) -> float:
+        """``(simulation - theory) / stderr`` (NaN for a deterministic comparison)."""
+        return (self.simulation - self.theory) / self.stderr if self.stderr > 0 else math.nan
 
 
-def compare(name: str, quantity: str, theory: float, simulation: float, stderr: float,
-            tolerance: float) -> Comparison:
-    """Build a :class:`Comparison`, deciding ``passed`` (a NaN never passes)."""
+def compare(name: str, quantity: str, theory, simulation, *, sigmas: float = 4.0,
+            bias: float = 0.0) -> Comparison:
+    """Compare a theory value with a measured one, deriving the tolerance from its error.
+
+    Args:
+        name, quantity: the check's name and what is compared (shown in the table).
+        theory: the theory's value (a number).
+        simulation: an :class:`~nnphys.stats.Estimate` (its ``stderr`` sets the
+            tolerance), or a plain number for a deterministic second method.
+        sigmas: how many standard errors are allowed (4 by default: a false failure rate
+            of 6e-5 per Gaussian comparison).
+        bias: the stated bound on the systematic error of the method (>= 0).
+    """
+    if isinstance(simulation, Estimate):
+        if np.ndim(simulation.mean) != 0:
+            raise ParameterError("simulation: a scalar Estimate (index an array estimate)")
+        value, stderr = float(simulation.mean), float(simulation.stderr)
+    else:
+        value, stderr = float(simulation), 0.0
+    sigmas = _checks.real("sigmas", sigmas, low=0.0)
+    bias = _checks.real("bias", bias, low=0.0)
+    theory = float(theory)
+    tolerance = sigmas * stderr + bias
+    ok = math.isfinite(theory) and math.isfinite(value) and abs(theory - value) <= tolerance
+    return Comparison(name=name, quantity=quantity, theory=theory, simulation=value,
+                      stderr=stderr, tolerance=tolerance, passed=bool(ok), sigmas=sigmas,
+                      bias=bias)
+
+
+def _compare_tolerance(name, quantity, theory, simulation, stderr, tolerance) -> Comparison:
+    """TRANSITIONAL (removed once every check uses :func:`compare` with an Estimate)."""
     theory, simulation = float(theory), float(simulation)
     ok = math.isfinite(theory) and math.isfinite(simulation) and \
         abs(theory - simulation) <= tolerance
-    return Comparison(name, quantity, theory, simulation, float(stderr), float(tolerance), ok)
+    return Comparison(name=name, quantity=quantity, theory=theory, simulation=simulation,
+                      stderr=float(stderr), tolerance=float(tolerance), passed=bool(ok))
 
 
 def register(name: str):
     """Decorator registering a check under ``family.check``."""
     if name.count(".") != 1:
-        raise ValueError(f"name: checks are named 'family.check', got {name!r}")
+        raise ParameterError(f"name: checks are named 'family.check', got {name!r}")
 
     def wrap(fn):
         if name in _CHECKS:
-            raise ValueError(f"name: check {name!r} is already registered")
+            raise ParameterError(f"name: check {name!r} is already registered")
         _CHECKS[name] = fn
         return fn
     return wrap
@@ -86,7 +131,7 @@ def run(names=None, quick: bool = False, seed: int = 0, on_check=None) -> list[C
     for name in names or list(available):
         matches = [n for n in available if n == name or n.startswith(name + ".")]
         if not matches:
-            raise ValueError(f"names: unknown check {name!r}; see `nnphys validate --list`")
+            raise ParameterError(f"names: unknown check {name!r}; see `nnphys validate --list`")
         selected.extend(m for m in matches if m not in selected)
     results: list[Comparison] = []
     for name in selected:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..sim.regression import plrf as sim_plrf
 from ..theory.scaling import fitting, plrf
-from .registry import compare, register
+from .registry import _compare_tolerance, register
 
 #: one (alpha, beta) in each phase with a power-law frontier (2 (alpha + beta) > 1)
 PHASE_POINTS = {"Ia": (1.0, 0.3), "Ib": (0.4, 0.3), "Ic": (0.2, 0.8), "II": (1.5, 1.0),
@@ -40,7 +40,7 @@ def frontier_exponent(quick: bool = False, seed: int = 0):
     for name in names:
         alpha, beta = PHASE_POINTS[name]
         meas = plrf.frontier_exponents(alpha, beta, d_range=d_range, n_d=n_d)
-        out.append(compare(f"plrf {name} (alpha={alpha}, beta={beta})",
+        out.append(_compare_tolerance(f"plrf {name} (alpha={alpha}, beta={beta})",
                            f"eta of P* ~ f^-eta, {meas['budgets']} bracketed budgets",
                            plrf.exponents(alpha, beta)["loss"], meas["loss"], 0.0,
                            meas["loss_error"]))
@@ -68,7 +68,7 @@ def sgd_vs_theory(quick: bool = False, seed: int = 0):
         for t, th, sim, se in zip(run.t, theory, run.loss, run.stderr):
             if t == 0:
                 continue
-            out.append(compare(f"plrf {plrf.phase(alpha, beta)} ({alpha}, {beta}) d={d}",
+            out.append(_compare_tolerance(f"plrf {plrf.phase(alpha, beta)} ({alpha}, {beta}) d={d}",
                                f"risk at t={int(t)}", th, sim, se, 4 * se + th / d))
     return out
 
@@ -90,7 +90,7 @@ def exact_vs_sgd(quick: bool = False, seed: int = 0):
         for t, th, sim, se in zip(run.t, exact, run.loss, run.stderr):
             if t == 0:
                 continue
-            out.append(compare(f"plrf {name} fixed W, d={d}", f"risk at t={int(t)}", th, sim,
+            out.append(_compare_tolerance(f"plrf {name} fixed W, d={d}", f"risk at t={int(t)}", th, sim,
                                se, 4 * se))
     return out
 
@@ -114,7 +114,7 @@ def time_exponent(quick: bool = False, seed: int = 0):
         exact = plrf.loss_curve(alpha, beta, d, 4 * d, t=run.t[pick], embedding=problem.W)
         th_fit = fitting.fit_power_law(run.t[pick], exact.loss)
         asym = plrf.exponents(alpha, beta)["time"]
-        out.append(compare(f"plrf {name} ({alpha}, {beta}) d={d}",
+        out.append(_compare_tolerance(f"plrf {name} ({alpha}, {beta}) d={d}",
                            f"exponent of P(t) on [30, 3000] (asymptotic {asym:.3f})",
                            th_fit.exponent, fit.exponent, fit.stderr, 4 * fit.stderr))
     return out

@@ -10,11 +10,11 @@ Example:
     >>> k.nngp.shape, k.ntk.shape
     ((4, 4), (4, 4))
 
-The layer constructors are those of :mod:`nnphys.architecture`; :func:`serial` wraps
+The layer constructors are those of :mod:`nnphys.models.network`; :func:`serial` wraps
 them into a :class:`Network` with ``kernel``, ``init`` and ``apply``.
 """
 
-from ...architecture import (ABRelu, Abs, AvgPool, Conv, Cos, Dense, Flatten, GlobalAvgPool,
+from ...models.network import (ABRelu, Abs, AvgPool, Conv, Cos, Dense, Flatten, GlobalAvgPool,
                              LayerNorm, Elementwise, Erf, Exp, FanInSum,
                              FanOut, Gaussian, Gelu, Hermite, Identity, LeakyRelu, Monomial,
                              Polynomial, Rbf, RectifiedMonomial, Relu, Sigmoid_like, Sign, Sin,

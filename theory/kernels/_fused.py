@@ -27,7 +27,7 @@ import numba
 import numpy as np
 from scipy.linalg import blas
 
-from ... import architecture as arch
+from ...models import network as arch
 from .kernel import Kernel
 
 __all__ = ["supports", "kernel", "acos", "asin", "all_finite"]

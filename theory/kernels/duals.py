@@ -40,7 +40,7 @@ import math
 import numpy as np
 from scipy import special
 
-from ... import architecture as arch
+from ...models import network as arch
 
 __all__ = ["dual", "has_closed_form", "correlation"]
 

@@ -57,7 +57,7 @@ import math
 import numpy as np
 from scipy import optimize
 
-from ... import architecture as arch
+from ...models import network as arch
 from ...errors import ConvergenceError, NumericalError, ParameterError
 from ...results import Result
 from . import duals, hermite

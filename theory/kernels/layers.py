@@ -1,4 +1,4 @@
-"""Infinite-width kernel maps of the layers in :mod:`nnphys.architecture`.
+"""Infinite-width kernel maps of the layers in :mod:`nnphys.models.network`.
 
 Each layer type has one function ``Kernel -> Kernel`` (or a list of kernels for the
 branching layers), registered with :func:`register`. The recursions (NTK
@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
-from ... import architecture as arch
+from ...models import network as arch
 from . import duals, hermite
 from .kernel import Kernel
 

@@ -1,7 +1,7 @@
 """A network as one object: its infinite-width kernels and its finite-width function.
 
 ``serial(*layers)`` returns a :class:`Network` holding the immutable spec
-(:class:`nnphys.architecture.Serial`) that ``nnphys.sim`` also reads. ``Network.kernel``
+(:class:`nnphys.models.network.Serial`) that ``nnphys.sim`` also reads. ``Network.kernel``
 evaluates the NNGP/NTK in blocks of any size (no divisibility rule), so memory stays
 bounded for any number of inputs; fully connected stacks of Dense and ReLU-family / erf
 layers take a fused, compiled path (:mod:`._fused`) that never materialises more than the
@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ... import architecture as arch
+from ...models import network as arch
 from ...errors import NumericalError
 from . import _fused
 from .kernel import Kernel, input_kernel
@@ -38,7 +38,7 @@ class Network:
     """A network spec with its kernel and finite-width methods.
 
     Attributes:
-        spec: the :class:`nnphys.architecture.Serial` describing the layers.
+        spec: the :class:`nnphys.models.network.Serial` describing the layers.
     """
 
     spec: arch.Serial

@@ -7,7 +7,7 @@ keeps the covariance of each position with itself, ``K[i, j, p]``; ``"full"`` ke
 pairs, ``K[i, j, p, p']``.
 
 **Conv** (filter ``F``, ``|F| = prod(filter_shape)``, strides ``s``; positions of the padded
-input, see :func:`nnphys.architecture.window_padding`). The weights are shared, so both
+input, see :func:`nnphys.models.network.window_padding`). The weights are shared, so both
 positions move by the same filter offset ``f``::
 
     diagonal:  K'[p]     = W^2 / |F| sum_f K[s p + f]           + b^2
@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import architecture as arch
+from ...models import network as arch
 from .kernel import Kernel, _spatial_diagonal
 from .layers import register
 

@@ -8,7 +8,7 @@ of inputs; everything else works on the per-position diagonal. A layer class dec
 
 from __future__ import annotations
 
-from ... import architecture as arch
+from ...models import network as arch
 
 __all__ = ["needs_full_layout", "iter_layers"]
 

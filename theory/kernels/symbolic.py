@@ -24,7 +24,7 @@ import functools
 
 import sympy as sp
 
-from ... import architecture as arch
+from ...models import network as arch
 
 __all__ = ["DualKernel", "dual_kernel", "Q11", "Q12", "Q22"]
 

@@ -1,0 +1,98 @@
+"""Argument checks at the API edge, shared by every module.
+
+Each check returns the normalised value or raises :class:`~nnphys.errors.ParameterError`
+(a ``ValueError``) or :class:`~nnphys.errors.ArgumentTypeError` (a ``TypeError``) whose
+message starts with the argument's name and states the allowed range::
+
+    >>> real("T", -1.0, low=0.0)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    nnphys.errors.ParameterError: T: must be a finite real number >= 0.0, got -1.0
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable
+
+import numpy as np
+
+from .errors import ArgumentTypeError, ParameterError
+
+__all__ = ["real", "positive", "integer", "probability", "one_of", "finite_array"]
+
+
+def _range_text(low, high, low_open, high_open) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {high}")
+    return " and ".join(parts)
+
+
+def real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+         low_open: bool = False, high_open: bool = False, allow_inf: bool = False) -> float:
+    """A real number in ``[low, high]`` (ends open where asked); NaN is never allowed."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(f"{name}: must be a real number, got {type(value).__name__}")
+    v = float(value)
+    bad = math.isnan(v) or (math.isinf(v) and not allow_inf)
+    if low is not None:
+        bad = bad or (v <= low if low_open else v < low)
+    if high is not None:
+        bad = bad or (v >= high if high_open else v > high)
+    if bad:
+        what = "a real number" if allow_inf else "a finite real number"
+        bounds = _range_text(low, high, low_open, high_open)
+        raise ParameterError(f"{name}: must be {what}{' ' + bounds if bounds else ''}, "
+                             f"got {value!r}")
+    return v
+
+
+def positive(name: str, value: Any, *, allow_zero: bool = False, **kwargs) -> float:
+    """A finite real ``> 0`` (``>= 0`` with ``allow_zero``)."""
+    return real(name, value, low=0.0, low_open=not allow_zero, **kwargs)
+
+
+def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
+    """An integer (not a bool, not a float) in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"{name}: must be an integer, got {type(value).__name__}")
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise ParameterError(f"{name}: must be an integer {_range_text(low, high, 0, 0)}, "
+                             f"got {v}")
+    return v
+
+
+def probability(name: str, value: Any, *, open_low: bool = False,
+                open_high: bool = False) -> float:
+    """A number in ``[0, 1]`` (ends open where asked)."""
+    return real(name, value, low=0.0, high=1.0, low_open=open_low, high_open=open_high)
+
+
+def one_of(name: str, value: Any, allowed: Iterable) -> Any:
+    """One of a fixed set of choices."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ParameterError(f"{name}: must be one of {', '.join(map(repr, allowed))}, "
+                             f"got {value!r}")
+    return value
+
+
+def finite_array(name: str, value: Any, *, ndim: int | None = None,
+                 low: float | None = None, low_open: bool = False) -> np.ndarray:
+    """A float array of finite entries (of ``ndim`` dimensions, entries ``>= low``)."""
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name}: must be an array of real numbers") from None
+    if ndim is not None and a.ndim != ndim:
+        raise ParameterError(f"{name}: must be {ndim}-dimensional, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ParameterError(f"{name}: entries must be finite")
+    if low is not None and np.any(a <= low if low_open else a < low):
+        raise ParameterError(f"{name}: entries must be {'>' if low_open else '>='} {low}")
+    return a

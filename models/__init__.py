@@ -1,0 +1,11 @@
+"""Specs: every system nnphys studies described once, as frozen dataclasses that validate
+their arguments, in a neutral package that :mod:`nnphys.theory` and :mod:`nnphys.sim` both
+read (they never import each other).
+
+One small module per family:
+
+* :mod:`.network` -- the layer algebra of neural networks (Dense, Conv, activations as layer
+  objects, ``serial``), in the conventions of neural-tangents' ``stax``.
+
+A validation check is "one spec, handed to the theory and to the simulation".
+"""
