@@ -17,15 +17,15 @@ from nnphys.theory.hebbian import dense, hopfield
     (6, 0.15767954, 0.00131400, 0.00016686, 0.94608)])
 def test_zero_temperature_capacities(P, gamma, distinct, all_index, tt):
     # reference values quoted to 8 digits (5 for Theriault-Tantari): half a last digit
-    assert dense.gamma_c(P) == pytest.approx(gamma, abs=5e-9)
-    assert dense.critical_capacity(P, 0.0) == pytest.approx(distinct, abs=5e-9)
-    assert dense.critical_capacity(P, 0.0, "all-index") == pytest.approx(all_index, abs=5e-9)
-    assert dense.critical_capacity(P, 0.0, "theriault-tantari") == pytest.approx(tt, abs=5e-6)
+    assert dense.gamma_c(P).gamma_c == pytest.approx(gamma, abs=5e-9)
+    assert dense.critical_capacity(P, 0.0).alpha_c == pytest.approx(distinct, abs=5e-9)
+    assert dense.critical_capacity(P, 0.0, "all-index").alpha_c == pytest.approx(all_index, abs=5e-9)
+    assert dense.critical_capacity(P, 0.0, "theriault-tantari").alpha_c == pytest.approx(tt, abs=5e-6)
     # factorial relations between the conventions (exact)
-    g = dense.gamma_c(P)
-    assert dense.critical_capacity(P, 0.0) * math.factorial(P - 1) == pytest.approx(g, rel=1e-12)
+    g = dense.gamma_c(P).gamma_c
+    assert dense.critical_capacity(P, 0.0).alpha_c * math.factorial(P - 1) == pytest.approx(g, rel=1e-12)
     double_factorial = math.prod(range(2 * P - 3, 0, -2))
-    assert dense.critical_capacity(P, 0.0, "all-index") * double_factorial == pytest.approx(
+    assert dense.critical_capacity(P, 0.0, "all-index").alpha_c * double_factorial == pytest.approx(
         g, rel=1e-12)
 
 
@@ -39,7 +39,7 @@ def test_zero_temperature_overlaps(P, alpha, m):
 def test_finite_temperature_connects_to_zero_temperature():
     # alpha_c(T) is continuous at T = 0 (the m-parametrised maximum vs the erf closed form);
     # the RS correction is O(T) (here 3e-4 at T = 1e-3)
-    assert dense.critical_capacity(3, 1e-3) == pytest.approx(dense.critical_capacity(3), abs=1e-3)
+    assert dense.critical_capacity(3, 1e-3).alpha_c == pytest.approx(dense.critical_capacity(3).alpha_c, abs=1e-3)
     s0, s1 = dense.solve(0.1, 0.0, 3), dense.solve(0.1, 1e-3, 3)
     assert s1.m == pytest.approx(s0.m, abs=1e-3) and s1.f == pytest.approx(s0.f, abs=1e-3)
 
@@ -47,7 +47,7 @@ def test_finite_temperature_connects_to_zero_temperature():
 def test_capacity_at_finite_temperature_matches_fixed_point_existence():
     # second method: the fixed-point iteration finds retrieval just below alpha_c(T) and
     # none just above (1e-3 relative margin, far above the maximiser's 1e-11)
-    a_c = dense.critical_capacity(3, 0.1)
+    a_c = dense.critical_capacity(3, 0.1).alpha_c
     assert dense.solve(a_c * 0.999, 0.1, 3).m > 0.5
     with pytest.raises(ParameterError, match="alpha"):
         dense.solve(a_c * 1.001, 0.1, 3)
@@ -81,7 +81,7 @@ def test_p2_reduces_to_hopfield():
         assert d.m == h.m and d.f == h.f
         assert dense.solve(0.05, T, 2, convention="all-index").f == pytest.approx(
             h.f - 0.025, abs=1e-15)
-    assert dense.critical_capacity(2) == hopfield.critical_capacity(0.0).alpha_c
+    assert dense.critical_capacity(2).alpha_c == hopfield.critical_capacity(0.0).alpha_c
     tt = dense.solve(0.1, 0.6, 2, convention="theriault-tantari")
     assert tt.m == hopfield.solve(0.05, 0.3).m
 
@@ -93,7 +93,7 @@ def test_phase_diagram_consistent_with_solve():
     assert pd.phase_name(2, 0) == "spin glass"           # beyond alpha_c at T = 0
     assert pd.phase_name(0, 2) == "paramagnet"
     assert pd.fields["m"][1, 1] == pytest.approx(dense.solve(0.08, 0.1, 3).m, abs=1e-10)
-    assert pd.boundaries["alpha_c"][0] == pytest.approx([dense.critical_capacity(3), 0.0])
+    assert pd.boundaries["alpha_c"][0] == pytest.approx([dense.critical_capacity(3).alpha_c, 0.0])
 
 
 @pytest.mark.parametrize("kwargs,match", [

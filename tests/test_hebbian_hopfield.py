@@ -85,32 +85,32 @@ def test_paramagnet_free_energy():
 
 @pytest.mark.parametrize("alpha,t_m", [(0.05, 0.54225504), (0.10, 0.31543222)])
 def test_retrieval_temperature(alpha, t_m):
-    assert hopfield.retrieval_temperature(alpha) == pytest.approx(t_m, abs=5e-9)
+    assert hopfield.retrieval_temperature(alpha).T == pytest.approx(t_m, abs=5e-9)
 
 
 def test_first_order_line():
-    assert hopfield.transition_capacity(0.0) == pytest.approx(0.05185433, abs=5e-9)
-    assert hopfield.transition_temperature(0.05) == pytest.approx(0.21638335, abs=5e-9)
+    assert hopfield.transition_capacity(0.0).alpha == pytest.approx(0.05185433, abs=5e-9)
+    assert hopfield.transition_temperature(0.05).T == pytest.approx(0.21638335, abs=5e-9)
 
 
 @pytest.mark.slow
 def test_first_order_line_re_entrance():
     # RS re-entrance of T_c beyond alpha_1: both ends of the window are free-energy
     # crossings, and the window closes at the maximum of transition_capacity(T)
-    lo = hopfield.transition_temperature(0.0525, "lower")
-    hi = hopfield.transition_temperature(0.0525)
+    lo = hopfield.transition_temperature(0.0525, "lower").T
+    hi = hopfield.transition_temperature(0.0525).T
     assert 0 < lo < hi
     for t in (lo, hi):
         assert abs(hopfield._free_energy_gap(0.0525, t)) < 1e-12
     assert hopfield._free_energy_gap(0.0525, 0.5 * (lo + hi)) < 0
-    assert hopfield.transition_capacity(lo) == pytest.approx(0.0525, abs=1e-9)
+    assert hopfield.transition_capacity(lo).alpha == pytest.approx(0.0525, abs=1e-9)
 
 
 def test_at_line():
     # T_R(0.1) = 1.4502e-3 (reference, 5 digits); at alpha = 0.03 the T -> 0 estimate
     # 4/(3 sqrt(2 pi)) sqrt(a) e^{-y^2}/(1 - C) is exact to the quoted 5 digits (5.3232e-9)
-    assert hopfield.at_temperature(0.1) == pytest.approx(1.4502e-3, rel=5e-5)
-    assert hopfield.at_temperature(0.03) == pytest.approx(5.3232e-9, rel=2e-5)
+    assert hopfield.at_temperature(0.1).T == pytest.approx(1.4502e-3, rel=5e-5)
+    assert hopfield.at_temperature(0.03).T == pytest.approx(5.3232e-9, rel=2e-5)
 
 
 def test_re_entrance_and_at_meeting_point():
@@ -128,23 +128,23 @@ def test_re_entrance_and_at_meeting_point():
 
 def test_small_alpha_asymptotes_sympy_vs_numerics():
     asym = hopfield.small_alpha_asymptotes()
-    assert asym["c_M"] == pytest.approx(1.9540838, abs=5e-8)
-    assert asym["c_c"] == pytest.approx(2.5958760, abs=5e-8)
+    assert asym.c_M == pytest.approx(1.9540838, abs=5e-8)
+    assert asym.c_c == pytest.approx(2.5958760, abs=5e-8)
     # numerics: (1 - T_M)/sqrt(alpha) = c_M + O(sqrt(alpha)); linear extrapolation in
     # sqrt(alpha) from alpha = 1e-6, 1e-5 leaves O(alpha) ~ 1e-4 (reference: 1.95409)
     a = np.array([1e-6, 1e-5])
-    k = np.array([(1 - hopfield.retrieval_temperature(x)) / math.sqrt(x) for x in a])
+    k = np.array([(1 - hopfield.retrieval_temperature(x).T) / math.sqrt(x) for x in a])
     slope = (k[1] - k[0]) / (math.sqrt(a[1]) - math.sqrt(a[0]))
-    assert k[0] - slope * math.sqrt(a[0]) == pytest.approx(asym["c_M"], abs=2e-4)
+    assert k[0] - slope * math.sqrt(a[0]) == pytest.approx(asym.c_M, abs=2e-4)
 
 
 @pytest.mark.slow
 def test_small_alpha_first_order_line_numerics():
     asym = hopfield.small_alpha_asymptotes()
     a = np.array([1e-6, 1e-5])
-    k = np.array([(1 - hopfield.transition_temperature(x)) / math.sqrt(x) for x in a])
+    k = np.array([(1 - hopfield.transition_temperature(x).T) / math.sqrt(x) for x in a])
     slope = (k[1] - k[0]) / (math.sqrt(a[1]) - math.sqrt(a[0]))
-    assert k[0] - slope * math.sqrt(a[0]) == pytest.approx(asym["c_c"], abs=5e-4)
+    assert k[0] - slope * math.sqrt(a[0]) == pytest.approx(asym.c_c, abs=5e-4)
 
 
 def test_phase_diagram_labels_fields_and_boundaries():

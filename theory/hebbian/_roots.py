@@ -126,3 +126,22 @@ def golden_max(fun, a, b, *, xtol, maxiter=200):
                                iterations=it)
     x = np.where(fc >= fd, c, d)
     return x, np.maximum(fc, fd), it
+
+
+def brentq(f, a, b, *, xtol=2e-12, rtol=4 * np.finfo(float).eps, what="root",
+           strict=True):
+    """Scalar Brent root of ``f`` on ``[a, b]`` with the solver's health measured.
+
+    Returns ``(root, converged, iterations, residual)`` with ``residual = |f(root)|``;
+    raises :class:`ConvergenceError` when Brent's method stops short of ``xtol`` (unless
+    ``strict=False``, then ``converged`` is False).
+    """
+    from scipy import optimize
+    root, info = optimize.brentq(f, a, b, xtol=xtol, rtol=rtol, full_output=True,
+                                 disp=False)
+    residual = abs(float(f(root)))
+    if not info.converged and strict:
+        raise ConvergenceError(f"{what}: Brent's method did not converge in "
+                               f"{info.iterations} iterations ({info.flag})",
+                               iterations=info.iterations, residual=residual)
+    return float(root), bool(info.converged), int(info.iterations), residual

@@ -52,14 +52,14 @@ import numpy as np
 from numpy.polynomial import hermite_e
 from scipy import optimize, special
 
+from ... import checks
 from ...errors import ConvergenceError, ParameterError
+from ...models.hebbian import CONVENTIONS, DenseMemory
 from ...results import PhaseDiagram, Result
 from . import _gauss, _roots, hopfield
 
-__all__ = ["CONVENTIONS", "DenseState", "solve", "gamma_c", "critical_capacity",
-           "phase_diagram", "PHASES"]
-
-CONVENTIONS = ("distinct", "all-index", "theriault-tantari")
+__all__ = ["CONVENTIONS", "DenseState", "DenseCapacity", "GammaC", "solve", "gamma_c",
+           "critical_capacity", "phase_diagram", "PHASES"]
 PHASES = {0: "paramagnet", 1: "spin glass", 2: "retrieval (metastable)",
           3: "retrieval (global minimum)"}
 _TOL = 1e-12
@@ -80,19 +80,41 @@ class DenseState(Result):
     f: float = 0.0
 
 
+@dataclasses.dataclass(frozen=True)
+class DenseCapacity(Result):
+    """``alpha_c(P, T)`` in ``convention`` and the retrieval overlap ``m`` there.
+
+    ``converged``/``iterations`` are the maximiser's (function evaluations at T = 0, golden
+    section steps at T > 0); ``residual`` is the residual of the m-equation of the retrieval
+    state at ``alpha_c`` (``|erf(s m^{P-1}/sqrt(2 V(1))) - m|`` at T = 0,
+    ``|E tanh(beta h) - m|`` at T > 0). P = 2 reports the AGS record's health.
+    """
+
+    P: int = 3
+    T: float = 0.0
+    convention: str = "distinct"
+    alpha_c: float = 0.0
+    m: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class GammaC(Result):
+    """``gamma_c(P)`` and the overlap ``m`` at it (bounded Brent maximisation: its success
+    and function evaluations; ``residual = |erf(m^{P-1}/sqrt(2 gamma_c)) - m|``)."""
+
+    P: int = 3
+    gamma_c: float = 0.0
+    m: float = 0.0
+
+
 # ------------------------------------------------------------------ conventions
 
 def _check(alpha, T, P, convention):
-    if int(P) != P or P < 2:
-        raise ParameterError(f"P: an integer >= 2, got {P!r}")
-    if convention not in CONVENTIONS:
-        raise ParameterError(f"convention: one of {CONVENTIONS}, got {convention!r}")
-    a, t = np.asarray(alpha, float), np.asarray(T, float)
-    if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ParameterError(f"alpha: finite and >= 0, got {alpha!r}")
-    if not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise ParameterError(f"T: finite and >= 0, got {T!r}")
-    return a, t, int(P)
+    P = checks.integer("P", P, low=2)
+    checks.one_of("convention", convention, CONVENTIONS)
+    a = checks.finite_array("alpha", alpha, low=0.0)
+    t = checks.finite_array("T", T, low=0.0)
+    return a, t, P
 
 
 @functools.lru_cache(maxsize=None)
@@ -132,39 +154,62 @@ def _gamma_of_y(y, P):
 
 
 @functools.lru_cache(maxsize=None)
-def _y_peak(P: int) -> tuple[float, float]:
+def _y_peak_search(P: int):
+    """(y*, gamma_c, success, function evaluations) of the bounded maximisation."""
     res = optimize.minimize_scalar(lambda y: -_gamma_of_y(y, P), bounds=(0.05, 6.0),
                                    method="bounded", options={"xatol": 1e-13})
-    return float(res.x), float(-res.fun)
+    return float(res.x), float(-res.fun), bool(res.success), int(res.nfev)
 
 
-def gamma_c(P: int) -> float:
+def _y_peak(P: int) -> tuple[float, float]:
+    return _y_peak_search(P)[:2]
+
+
+def _m_equation_residual(m, gamma, P):
+    """``|erf(m^{P-1}/sqrt(2 gamma)) - m|``: the T = 0 m-equation."""
+    return abs(float(special.erf(m ** (P - 1) / math.sqrt(2 * gamma))) - m) if gamma > 0 \
+        else abs(1.0 - m)
+
+
+def gamma_c(P: int, *, strict: bool = True) -> GammaC:
     """``gamma_c(P) = max_y erf(y)^{2(P-1)} / (2 y^2)``: the largest gamma for which
     ``m = erf(m^{P-1}/sqrt(2 gamma))`` has a positive solution (P >= 3)."""
-    if int(P) != P or P < 3:
-        raise ParameterError(f"P: an integer >= 3 for gamma_c, got {P!r}")
-    return _y_peak(int(P))[1]
+    P = checks.integer("P", P, low=3)
+    y, g, ok, evaluations = _y_peak_search(P)
+    m = float(special.erf(y))
+    res = _m_equation_residual(m, g, P)
+    ok = ok and res <= 1e-10
+    if not ok and strict:
+        raise ConvergenceError(f"gamma_c: maximiser failed at P = {P}",
+                               iterations=evaluations, residual=res)
+    return GammaC(converged=ok, iterations=evaluations, residual=res, parameters={"P": P},
+                  P=P, gamma_c=g, m=m)
 
 
-def _m_zero_temperature(gamma, P):
-    """Largest root of m = erf(m^{P-1}/sqrt(2 gamma)) (NaN if none)."""
+def _m_zero_temperature(gamma, P, strict=True):
+    """Largest root of m = erf(m^{P-1}/sqrt(2 gamma)) (NaN if none): (m, converged,
+    iterations, residual of the m-equation)."""
     y_star, gc = _y_peak(P)
     if gamma >= gc:
-        return float("nan")
+        return float("nan"), None, None, None
     if gamma == 0:
-        return 1.0
+        return 1.0, None, None, None
     # gamma(y) <= 1/(2 y^2), so the root lies below 1/sqrt(2 gamma)
-    y = optimize.brentq(lambda y: _gamma_of_y(y, P) - gamma, y_star,
-                        max(y_star * 1.01, 1.0 / math.sqrt(2 * gamma)), xtol=1e-15)
-    return float(special.erf(y))
+    y, ok, it, _ = _roots.brentq(lambda y: _gamma_of_y(y, P) - gamma, y_star,
+                                 max(y_star * 1.01, 1.0 / math.sqrt(2 * gamma)), xtol=1e-15,
+                                 what="T = 0 dense retrieval", strict=strict)
+    m = float(special.erf(y))
+    return m, ok, it, _m_equation_residual(m, gamma, P)
 
 
 # ------------------------------------------------------------------ finite T
 
 def _iterate(m, q, alpha, beta, P, convention, fixed_m=False):
-    """Vectorised fixed-point iteration of (m, q); returns m, q, converged, iterations."""
+    """Vectorised fixed-point iteration of (m, q); returns m, q, converged, iterations,
+    the problems left unconverged and the last step ``max(|dm|, |dq|)`` of each problem."""
     s, _ = _noise_poly(P, convention)
     m, q = m.astype(float).copy(), q.astype(float).copy()
+    step = np.full(m.size, np.inf)
     active = np.arange(m.size)
     it = 0
     for it in range(1, _MAXITER + 1):
@@ -173,12 +218,13 @@ def _iterate(m, q, alpha, beta, P, convention, fixed_m=False):
         mom = _gauss.moments(be * s * ma ** (P - 1), be * sd)
         m_new = ma if fixed_m else mom.tanh
         q_new = 1.0 - mom.sech2
+        step[active] = np.maximum(np.abs(m_new - ma), np.abs(q_new - qa))
         done = (np.abs(m_new - ma) < _TOL) & (np.abs(q_new - qa) < _TOL)
         m[active], q[active] = m_new, q_new
         active = active[~done]
         if active.size == 0:
             break
-    return m, q, active.size == 0, it, active
+    return m, q, active.size == 0, it, active, step
 
 
 def _free_energy(m, q, alpha, T, P, convention):
@@ -195,9 +241,9 @@ def _free_energy(m, q, alpha, T, P, convention):
     return (P - 1) * s * m ** P / P - beta / 2 * noise - T * (mom.abs_u + mom.log1p)
 
 
-def _hopfield_state(alpha, T, P, convention, branch):
+def _hopfield_state(alpha, T, convention, branch, strict):
     scale = 2.0 if convention == "theriault-tantari" else 1.0
-    st = hopfield.solve(alpha / scale, T / scale, branch)
+    st = hopfield.solve(alpha / scale, T / scale, branch, strict=strict)
     shift = -alpha / 2 if convention == "all-index" else 0.0
     return DenseState(converged=st.converged, iterations=st.iterations, residual=st.residual,
                       parameters={"alpha": alpha, "T": T, "P": 2, "convention": convention,
@@ -206,68 +252,90 @@ def _hopfield_state(alpha, T, P, convention, branch):
                       q=st.q, f=scale * st.f + shift)
 
 
-def solve(alpha: float, T: float, P: int, branch: str = "retrieval",
-          convention: str = "distinct") -> DenseState:
+def _spec(alpha, T, P, convention) -> DenseMemory:
+    """The model: a :class:`~nnphys.models.hebbian.DenseMemory`, or one built from the
+    keyword arguments."""
+    if isinstance(alpha, DenseMemory):
+        if T is not None or P is not None or convention is not None:
+            raise ParameterError("T, P, convention: given by the DenseMemory spec; do not "
+                                 "pass them as well")
+        return alpha
+    if T is None or P is None:
+        raise ParameterError("T, P: required (or pass a DenseMemory spec)")
+    return DenseMemory(alpha=alpha, T=T, P=P, convention=convention or "distinct")
+
+
+def solve(alpha, T: float | None = None, P: int | None = None, branch: str = "retrieval",
+          convention: str | None = None, *, strict: bool = True) -> DenseState:
     """RS solution of the P-body model on ``branch`` (``retrieval``, ``spin_glass``,
-    ``paramagnet``) at load ``alpha`` (``K = alpha N^{P-1}``) and temperature ``T``.
+    ``paramagnet``) at load ``alpha`` (``K = alpha N^{P-1}``) and temperature ``T``, in
+    ``convention`` (default ``"distinct"``); ``alpha`` may be a
+    :class:`~nnphys.models.hebbian.DenseMemory` spec, which then gives ``T, P, convention``.
+
+    Health: at T > 0, ``iterations`` of the fixed-point iteration and ``residual`` its last
+    step ``max(|dm|, |dq|)`` (converged below 1e-12); at T = 0 on the retrieval branch the
+    Brent root's iterations and the residual of ``m = erf(s m^{P-1}/sqrt(2 V(1)))``; the
+    closed-form T = 0 spin glass and paramagnet (``m = 0, q = 1``) report ``None``.
 
     Raises:
         ParameterError: bad input, or the branch does not exist there.
-        ConvergenceError: the fixed-point iteration did not converge.
+        ConvergenceError: the fixed-point iteration did not converge (``strict=False``:
+            the last iterate, with ``converged=False``).
     """
-    a, t, P = _check(alpha, T, P, convention)
-    if a.ndim or t.ndim:
-        raise ParameterError("alpha, T: scalars (use phase_diagram for grids)")
-    alpha, T = float(a), float(t)
-    if branch not in ("retrieval", "spin_glass", "paramagnet"):
-        raise ParameterError(f"branch: retrieval, spin_glass or paramagnet, got {branch!r}")
+    spec = _spec(alpha, T, P, convention)
+    alpha, T, P, convention = spec.alpha, spec.T, spec.P, spec.convention
+    checks.one_of("branch", branch, ("retrieval", "spin_glass", "paramagnet"))
     if P == 2:
-        return _hopfield_state(alpha, T, P, convention, branch)
+        return _hopfield_state(alpha, T, convention, branch, strict)
     s, _ = _noise_poly(P, convention)
     params = {"alpha": alpha, "T": T, "P": P, "convention": convention, "branch": branch}
     if T == 0:
+        ok = it = res = None
         if branch == "retrieval":
             v1 = _V(1.0, alpha, P, convention)
-            m = _m_zero_temperature(v1 / s ** 2, P)
+            m, ok, it, res = _m_zero_temperature(v1 / s ** 2, P, strict)
             if not math.isfinite(m):
                 raise ParameterError(f"alpha: no retrieval at T = 0 above alpha_c = "
-                                     f"{critical_capacity(P, 0.0, convention):.8g}")
+                                     f"{critical_capacity(P, 0.0, convention).alpha_c:.8g}")
         else:
             m = 0.0
         f = float(_free_energy(m, 1.0, alpha, 0.0, P, convention))
-        return DenseState(parameters=params, alpha=alpha, T=T, P=P, convention=convention,
-                          branch=branch, m=m, q=1.0, f=f)
+        return DenseState(converged=ok, iterations=it, residual=res, parameters=params,
+                          alpha=alpha, T=T, P=P, convention=convention, branch=branch, m=m,
+                          q=1.0, f=f)
     m0 = {"retrieval": 1.0, "spin_glass": 0.0, "paramagnet": 0.0}[branch]
     q0 = 0.0 if branch == "paramagnet" else 1.0
-    m, q, ok, it, _ = _iterate(np.array([m0]), np.array([q0]), np.array([alpha]),
-                               np.array([1 / T]), P, convention, fixed_m=branch != "retrieval")
-    if not ok:
+    m, q, ok, it, _, step = _iterate(np.array([m0]), np.array([q0]), np.array([alpha]),
+                                     np.array([1 / T]), P, convention,
+                                     fixed_m=branch != "retrieval")
+    res = float(step[0])
+    if not ok and strict:
         raise ConvergenceError(f"{branch}: fixed point not reached in {_MAXITER} iterations "
                                f"at alpha={alpha}, T={T} (close to a transition?)",
-                               iterations=it)
+                               iterations=it, residual=res)
     m, q = float(m[0]), float(q[0])
     if branch == "retrieval" and m < 1e-6:
         raise ParameterError(f"alpha: no retrieval state at (alpha={alpha}, T={T})")
     if branch == "spin_glass" and q < 1e-6 and _V(0.0, 1.0, P, convention) == 0:
         raise ParameterError(f"T: no spin-glass state at (alpha={alpha}, T={T})")
     f = float(_free_energy(m, q, alpha, T, P, convention))
-    return DenseState(converged=True, iterations=it, residual=_TOL, parameters=params,
+    return DenseState(converged=bool(ok), iterations=it, residual=res, parameters=params,
                       alpha=alpha, T=T, P=P, convention=convention, branch=branch, m=m, q=q,
                       f=f)
 
 
-def _alpha_of_m(m, T, P, convention):
+def _alpha_of_m(m, T, P, convention, full=False):
     """Retrieval branch at temperature T > 0 parametrised by m (flat arrays): the
     m-equation fixes the noise sd sigma (E tanh(beta (s m^{P-1} + sigma z)) decreases in
     sigma), q follows, and alpha = sigma^2 / (V(q)/alpha). NaN where tanh(beta s m^{P-1})
-    <= m (no solution for any load)."""
+    <= m (no solution for any load). ``full=True``: (alpha, sigma, q)."""
     s, _ = _noise_poly(P, convention)
     beta = 1.0 / T
     a = s * m ** (P - 1)
     valid = np.tanh(beta * a) > m
-    out = np.full(m.shape, np.nan)
+    out, sig_out, q_out = (np.full(m.shape, np.nan) for _ in range(3))
     if not np.any(valid):
-        return out
+        return (out, sig_out, q_out) if full else out
     mv, av, bv = m[valid], a[valid], beta[valid] if np.ndim(beta) else np.full(valid.sum(), beta)
     hi = av / (math.sqrt(2.0) * special.erfinv(np.minimum(mv, 1 - 1e-16))) * 1.001
 
@@ -278,12 +346,14 @@ def _alpha_of_m(m, T, P, convention):
                                        what="dense sigma(m)")
     q = 1.0 - _gauss.moments(bv * av, bv * sigma).sech2
     out[valid] = sigma ** 2 / _V(q, 1.0, P, convention)
-    return out
+    sig_out[valid], q_out[valid] = sigma, q
+    return (out, sig_out, q_out) if full else out
 
 
 def _capacity_rows(T, P, convention, n_grid=200):
     """alpha_c(T) for T > 0 (flat array): maximum of alpha(m) over m, by a grid scan
-    refined with golden section (vectorised over T)."""
+    refined with golden section (vectorised over T). Returns (alpha_c, m at it, golden
+    section steps)."""
     T = np.asarray(T, float).ravel()
     grid = np.linspace(0.002, 0.9999, n_grid)
     Mg, Tg = np.meshgrid(grid, T, indexing="ij")
@@ -295,35 +365,69 @@ def _capacity_rows(T, P, convention, n_grid=200):
 
     def fun(m, idx):
         return np.nan_to_num(_alpha_of_m(m, T[idx], P, convention), nan=-1.0)
-    _, a_max, _ = _roots.golden_max(fun, lo, hi, xtol=1e-11)
-    return np.where(al.max(axis=0) > 0, a_max, 0.0)
+    m_max, a_max, it = _roots.golden_max(fun, lo, hi, xtol=1e-11)
+    return np.where(al.max(axis=0) > 0, a_max, 0.0), m_max, it
 
 
-def critical_capacity(P: int, T: float = 0.0, convention: str = "distinct") -> float:
+def critical_capacity(P: int, T: float = 0.0, convention: str = "distinct", *,
+                      strict: bool = True) -> DenseCapacity:
     """``alpha_c(P, T)``: the largest load with a retrieval solution.
 
     ``T = 0``: ``gamma_c(P) s^2 / (V(1)/alpha)`` (distinct: ``gamma_c/(P-1)!``; all-index:
     ``gamma_c/(2P-3)!!``; Theriault-Tantari: ``P gamma_c``). ``T > 0``: the maximum over
-    the retrieval branch parametrised by m (see ``_alpha_of_m``).
+    the retrieval branch parametrised by m (see ``_alpha_of_m``), a 200-point scan refined
+    by golden section to ``|dm| <= 1e-11``. The record's health: see
+    :class:`DenseCapacity`; ``strict=False`` returns ``converged=False`` instead of raising.
     """
     _, t, P = _check(0.0, T, P, convention)
     T = float(t)
+    params = {"P": P, "T": T, "convention": convention}
     if P == 2:
         scale = 2.0 if convention == "theriault-tantari" else 1.0
-        return scale * hopfield.critical_capacity(T / scale).alpha_c
+        c = hopfield.critical_capacity(T / scale, strict=strict)
+        return DenseCapacity(converged=c.converged, iterations=c.iterations,
+                             residual=c.residual, parameters=params, P=2, T=T,
+                             convention=convention, alpha_c=scale * c.alpha_c, m=c.m)
     s, _ = _noise_poly(P, convention)
-    a0 = gamma_c(P) * s ** 2 / _V(1.0, 1.0, P, convention)
     if T == 0:
-        return a0
+        g = gamma_c(P, strict=strict)
+        return DenseCapacity(converged=g.converged, iterations=g.iterations,
+                             residual=g.residual, parameters=params, P=P, T=0.0,
+                             convention=convention,
+                             alpha_c=g.gamma_c * s ** 2 / _V(1.0, 1.0, P, convention), m=g.m)
+    try:
+        a, m, it = _capacity_rows([T], P, convention)
+    except ConvergenceError as err:
+        if strict:
+            raise
+        return DenseCapacity(converged=False, iterations=err.iterations, parameters=params,
+                             P=P, T=T, convention=convention, alpha_c=math.nan, m=math.nan)
+    a, m = float(a[0]), float(m[0])
+    # residual of the RS m-equation at the state (alpha_c, m, sigma, q) of the branch
+    # (sigma^2 = alpha_c V(q) holds by construction of the branch)
+    _, sigma, q = _alpha_of_m(np.array([m]), np.array([T]), P, convention, full=True)
+    mom = _gauss.moments(s * m ** (P - 1) / T, float(sigma[0]) / T)
+    res = abs(float(mom.tanh) - m)
+    ok = a > 0 and res <= 1e-10
+    if not ok and strict:
+        raise ConvergenceError(f"alpha_c: not reached at P = {P}, T = {T:g}",
+                               iterations=it, residual=res)
+    return DenseCapacity(converged=bool(ok), iterations=it, residual=res, parameters=params,
+                         P=P, T=T, convention=convention, alpha_c=a, m=m)
 
-    return float(_capacity_rows([T], P, convention)[0])
 
-
-def phase_diagram(alpha, T, P: int, convention: str = "distinct") -> PhaseDiagram:
+def phase_diagram(alpha, T, P: int, convention: str = "distinct", *,
+                  strict: bool = True) -> PhaseDiagram:
     """(alpha, T) phase diagram of the P-body model (P >= 3; P = 2 is
     :func:`hopfield.phase_diagram`). Fields ``m, q`` (retrieval), ``q_sg``, ``f_retrieval``,
     ``f_sg``, ``f_para``; phases :data:`PHASES`; boundary ``alpha_c``: points
-    (alpha_c(T), T) at every T of the grid."""
+    (alpha_c(T), T) at every T of the grid.
+
+    Health: ``iterations`` is the most fixed-point iterations any T > 0 grid point needed,
+    ``residual`` the largest last step ``max(|dm|, |dq|)`` over the states used (retrieval
+    inside its region, spin glass, paramagnet); a retrieval point inside the region that
+    did not converge raises :class:`ConvergenceError` (``strict=False``:
+    ``converged=False``)."""
     alpha = np.unique(np.atleast_1d(np.asarray(alpha, float)))
     T = np.unique(np.atleast_1d(np.asarray(T, float)))
     _check(alpha, T, P, convention)
@@ -337,29 +441,32 @@ def phase_diagram(alpha, T, P: int, convention: str = "distinct") -> PhaseDiagra
     cold, hot = TT == 0, TT > 0
     beta = np.where(hot, 1 / np.where(hot, TT, 1.0), 0.0)
     # retrieval
-    m, q, _, _, left = _iterate(np.ones(hot.sum()), np.ones(hot.sum()), A[hot], beta[hot],
-                                P, convention)
+    m, q, _, it_r, left, step_r = _iterate(np.ones(hot.sum()), np.ones(hot.sum()), A[hot],
+                                           beta[hot], P, convention)
     cap = np.zeros(T.size)
     rows = T > 0
     if np.any(rows):
-        cap[rows] = _capacity_rows(T[rows], P, convention)
+        cap[rows] = _capacity_rows(T[rows], P, convention)[0]
     ok = (A[hot] < cap[None, :].repeat(alpha.size, 0)[hot]) & (m > 1e-6)
-    if np.any(ok & np.isin(np.arange(m.size), left)):
+    converged = not np.any(ok & np.isin(np.arange(m.size), left))
+    if not converged and strict:
         raise ConvergenceError("retrieval fixed point not reached at some grid points "
-                               "inside the retrieval region")
+                               "inside the retrieval region", iterations=it_r)
     mr, qr = np.full(shape, np.nan), np.full(shape, np.nan)
     mr[hot] = np.where(ok, m, np.nan)
     qr[hot] = np.where(ok, q, np.nan)
     s, _ = _noise_poly(P, convention)
     v1 = _V(1.0, 1.0, P, convention)
     for idx in zip(*np.nonzero(cold)):
-        mr[idx] = _m_zero_temperature(A[idx] * v1 / s ** 2, P)
+        mr[idx] = _m_zero_temperature(A[idx] * v1 / s ** 2, P, strict)[0]
         qr[idx] = 1.0
     # spin glass (from q = 1) and paramagnet (from q = 0), m = 0
-    _, qs, _, _, _ = _iterate(np.zeros(hot.sum()), np.ones(hot.sum()), A[hot], beta[hot], P,
-                              convention, fixed_m=True)
-    _, qp, _, _, _ = _iterate(np.zeros(hot.sum()), np.zeros(hot.sum()), A[hot], beta[hot], P,
-                              convention, fixed_m=True)
+    _, qs, _, it_s, _, step_s = _iterate(np.zeros(hot.sum()), np.ones(hot.sum()), A[hot],
+                                         beta[hot], P, convention, fixed_m=True)
+    _, qp, _, it_p, _, step_p = _iterate(np.zeros(hot.sum()), np.zeros(hot.sum()), A[hot],
+                                         beta[hot], P, convention, fixed_m=True)
+    steps = np.concatenate([step_r[ok], step_s, step_p])
+    residual = float(steps.max()) if steps.size else None
     qsg, qpa = np.ones(shape), np.full(shape, np.nan)
     qsg[hot], qpa[hot] = qs, qp
     fields["m"], fields["q"] = mr, qr
@@ -381,9 +488,12 @@ def phase_diagram(alpha, T, P: int, convention: str = "distinct") -> PhaseDiagra
     best_other = np.fmin(np.where(distinct_sg, fields["f_sg"], np.nan), fields["f_para"])
     glob = ~(best_other < fields["f_retrieval"])
     phase[ex] = np.where(glob[ex], 3, 2)
-    cap[T == 0] = critical_capacity(P, 0.0, convention)
+    cap[T == 0] = critical_capacity(P, 0.0, convention, strict=strict).alpha_c
     pts = np.column_stack([cap, T])[cap > 0]
-    return PhaseDiagram(parameters={"model": "dense", "P": P, "convention": convention},
+    return PhaseDiagram(converged=bool(converged) if hot.any() else None,
+                        iterations=int(max(it_r, it_s, it_p)) if hot.any() else None,
+                        residual=residual,
+                        parameters={"model": "dense", "P": P, "convention": convention},
                         axes={"alpha": alpha, "T": T}, fields=fields, phase=phase,
                         labels=dict(PHASES),
                         boundaries={"alpha_c": pts})

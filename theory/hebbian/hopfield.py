@@ -61,11 +61,14 @@ import math
 import numpy as np
 from scipy import optimize, special
 
+from ... import checks
 from ...errors import ConvergenceError, ParameterError
+from ...models.hebbian import Hopfield
 from ...results import PhaseDiagram, Result
 from . import _gauss, _roots
 
-__all__ = ["HopfieldState", "CriticalCapacity", "solve", "critical_capacity",
+__all__ = ["HopfieldState", "CriticalCapacity", "LinePoint", "SmallAlphaAsymptotes",
+           "solve", "critical_capacity",
            "glass_temperature", "retrieval_temperature", "transition_temperature",
            "at_temperature", "transition_capacity", "small_alpha_asymptotes",
            "phase_diagram", "BRANCHES", "PHASES"]
@@ -75,6 +78,7 @@ BRANCHES = ("retrieval", "spin_glass", "paramagnet")
 PHASES = {0: "paramagnet", 1: "spin glass", 2: "retrieval (metastable)",
           3: "retrieval (global minimum)"}
 _XTOL = 1e-13
+_RESIDUAL_TOL = 1e-8      # max-norm residual of the RS equations accepted as a solution
 _SQRT_2_PI = math.sqrt(2.0 / math.pi)
 
 
@@ -100,27 +104,48 @@ class HopfieldState(Result):
 
 @dataclasses.dataclass(frozen=True)
 class CriticalCapacity(Result):
-    """``alpha_c(T)``: the largest load with a retrieval solution, and ``m`` there."""
+    """``alpha_c(T)``: the largest load with a retrieval solution, and ``m`` there.
+
+    ``converged``/``iterations`` are those of the maximiser over the retrieval branch
+    (function evaluations); ``residual`` is the max-norm residual of the RS equations of the
+    retrieval state at ``(alpha_c, T)``.
+    """
 
     T: float = 0.0
     alpha_c: float = 0.0
     m: float = 0.0
 
 
+@dataclasses.dataclass(frozen=True)
+class LinePoint(Result):
+    """A point ``(alpha, T)`` of a line of the AGS diagram (``line``: ``"T_M"``, ``"T_c"``
+    or ``"T_R"``), found by a scalar root (Brent); ``residual`` is ``|g|`` at the root of the
+    line's defining function ``g`` (stated by the function that returns it)."""
+
+    alpha: float = 0.0
+    T: float = 0.0
+    line: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class SmallAlphaAsymptotes(Result):
+    """``T_M = 1 - c_M sqrt(alpha)``, ``T_c = 1 - c_c sqrt(alpha)`` and the reduced free
+    energy ``Phi(M, rho, Q; c)`` (sympy text, ``sympy.sympify(Phi)`` rebuilds it)."""
+
+    c_M: float = 0.0
+    c_c: float = 0.0
+    Phi: str = ""
+    c_of_M: str = ""
+
+
 # ----------------------------------------------------------------------------- checks
 
 def _check_alpha(alpha):
-    a = np.asarray(alpha, dtype=float)
-    if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ParameterError(f"alpha: must be finite and >= 0, got {alpha!r}")
-    return a
+    return checks.finite_array("alpha", alpha, low=0.0)
 
 
 def _check_T(T):
-    t = np.asarray(T, dtype=float)
-    if not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise ParameterError(f"T: must be finite and >= 0, got {T!r}")
-    return t
+    return checks.finite_array("T", T, low=0.0)
 
 
 # ------------------------------------------------------------------ branch at T = 0
@@ -133,27 +158,33 @@ def _alpha_of_y(y):
 
 
 @functools.lru_cache(maxsize=None)
-def _y_peak() -> tuple[float, float]:
-    """(y*, alpha_c(0)): maximum of alpha(y)."""
+def _y_peak_search():
+    """Bounded Brent maximisation of alpha(y): (y*, alpha_c(0), success, evaluations)."""
     res = optimize.minimize_scalar(lambda y: -_alpha_of_y(y), bounds=(0.5, 3.0),
                                    method="bounded", options={"xatol": 1e-12})
-    return float(res.x), float(-res.fun)
+    return float(res.x), float(-res.fun), bool(res.success), int(res.nfev)
+
+
+def _y_peak() -> tuple[float, float]:
+    """(y*, alpha_c(0)): maximum of alpha(y)."""
+    return _y_peak_search()[:2]
 
 
 def _retrieval_t0(alpha):
-    """T = 0 retrieval (m, sigma, C) for alpha < alpha_c(0) (arrays; alpha > 0)."""
+    """T = 0 retrieval (m, sigma, C, root-finder iterations) for alpha < alpha_c(0)
+    (arrays; alpha > 0)."""
     y_star, _ = _y_peak()
     alpha = np.asarray(alpha, float).ravel()
 
     def fun(y, idx):
         return np.log(_alpha_of_y(y)) - np.log(alpha[idx])
     # alpha(y) ~ 1/(2 y^2) for large y, so y < 1/sqrt(alpha) (and > y*)
-    y, _ = _roots.illinois(fun, np.full(alpha.size, y_star), np.maximum(40.0, alpha ** -0.5),
-                           xtol=1e-14, what="T = 0 retrieval")
+    y, it = _roots.illinois(fun, np.full(alpha.size, y_star), np.maximum(40.0, alpha ** -0.5),
+                            xtol=1e-14, what="T = 0 retrieval")
     m = special.erf(y)
     sigma = m / (math.sqrt(2.0) * y)
     C = _SQRT_2_PI * np.exp(-y * y) / sigma
-    return m, sigma, C
+    return m, sigma, C, it
 
 
 # ------------------------------------------------------------- branch at T > 0
@@ -225,13 +256,15 @@ def _capacity_rows(T):
 def _retrieval_T(alpha, T, x_peak=None):
     """Retrieval (m, sigma) at (alpha, T) for T in (0, 1) (flat arrays; the caller has
     checked alpha < alpha_c(T)); alpha == 0 gives the Curie-Weiss state. The root of
-    alpha(x) = alpha lies in (x_peak, 1.5/sqrt(alpha)), since alpha(x) <= 1/x^2 (q >= m^2)."""
+    alpha(x) = alpha lies in (x_peak, 1.5/sqrt(alpha)), since alpha(x) <= 1/x^2 (q >= m^2).
+    Returns (m, sigma, iterations of the root in x)."""
     alpha, T = np.asarray(alpha, float).ravel(), np.asarray(T, float).ravel()
     beta = 1.0 / T
     if x_peak is None:
         _, x_peak, _ = _capacity_rows(T)
     m = _curie_weiss(T)
     sigma = np.zeros_like(m)
+    it = 0
     todo = np.flatnonzero(alpha > 0)
     if todo.size:
         b_, a_ = beta[todo], alpha[todo]
@@ -241,10 +274,10 @@ def _retrieval_T(alpha, T, x_peak=None):
             al, sig_guess[idx] = _alpha_of_x(xx, b_[idx], sig_guess[idx])
             return np.log(al) - np.log(a_[idx])
         lo, hi = x_peak[todo], np.maximum(1.5 * a_ ** -0.5, x_peak[todo] * 1.01)
-        xx, _ = _roots.illinois(fun, lo, hi, xtol=1e-14, ftol=1e-14, what="retrieval x")
+        xx, it = _roots.illinois(fun, lo, hi, xtol=1e-14, ftol=1e-14, what="retrieval x")
         sigma[todo] = _sigma_of_x(xx, b_)
         m[todo] = xx * sigma[todo]
-    return m, sigma
+    return m, sigma, it
 
 
 def _spin_glass_qC(sigma, beta):
@@ -258,7 +291,8 @@ def _spin_glass_qC(sigma, beta):
 
 
 def _spin_glass_T(alpha, T):
-    """Spin glass sigma at (alpha, T), T > 0, alpha > (T - 1)^2 (flat arrays)."""
+    """Spin glass (sigma, iterations) at (alpha, T), T > 0, alpha > (T - 1)^2 (flat
+    arrays)."""
     alpha, T = np.asarray(alpha, float).ravel(), np.asarray(T, float).ravel()
     beta = 1.0 / T
     sigma1 = np.zeros_like(T)
@@ -286,12 +320,13 @@ def _spin_glass_T(alpha, T):
     idx = np.arange(alpha.size)
     f_lo = fun(lo, idx)
     sigma = np.zeros_like(alpha)
+    it = 0
     todo = np.flatnonzero(f_lo < 0)
     if todo.size:
-        sigma[todo], _ = _roots.illinois(lambda s, i: fun(s, todo[i]), lo[todo], hi[todo],
-                                         fa=f_lo[todo], xtol=1e-15, ftol=1e-15,
-                                         what="spin-glass sigma")
-    return sigma
+        sigma[todo], it = _roots.illinois(lambda s, i: fun(s, todo[i]), lo[todo], hi[todo],
+                                          fa=f_lo[todo], xtol=1e-15, ftol=1e-15,
+                                          what="spin-glass sigma")
+    return sigma, it
 
 
 # -------------------------------------------------------- quantities at a solution
@@ -327,39 +362,66 @@ def _quantities(m, sigma, alpha, T):
     return q, r, C, f, lam
 
 
-def _residual(m, sigma, alpha, T):
-    """Max-norm residual of the RS equations in (m, sigma^2)."""
+def _residuals(m, sigma, alpha, T):
+    """Residual of the RS equations in (m, sigma^2), max-norm per point (arrays)."""
+    m, sigma, alpha, T = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, float)) for v in
+                                               (m, sigma, alpha, T)))
     q, r, C, _, _ = _quantities(m, sigma, alpha, T)
-    if T == 0:
-        sign, _, _ = _gauss.moments_zero_temperature(m, sigma)
-        e_tanh = sign
-    else:
-        e_tanh = _gauss.moments(m / T, sigma / T).tanh
-    return float(max(abs(e_tanh - m), abs(alpha * q / (1 - C) ** 2 - sigma ** 2)))
+    e_tanh = np.empty(m.shape)
+    zero = T == 0
+    if np.any(zero):
+        e_tanh[zero], _, _ = _gauss.moments_zero_temperature(m[zero], sigma[zero])
+    if np.any(~zero):
+        e_tanh[~zero] = _gauss.moments(m[~zero] / T[~zero], sigma[~zero] / T[~zero]).tanh
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.maximum(np.abs(e_tanh - m), np.abs(alpha * q / (1 - C) ** 2 - sigma ** 2))
+
+
+def _residual(m, sigma, alpha, T):
+    """Max-norm residual of the RS equations in (m, sigma^2) at one point."""
+    return float(np.max(_residuals(m, sigma, alpha, T)))
 
 
 # ----------------------------------------------------------------------- public API
 
-def solve(alpha: float, T: float, branch: str = "retrieval") -> HopfieldState:
+def _spec(alpha, T) -> Hopfield:
+    """The model: a :class:`~nnphys.models.hebbian.Hopfield` spec, or one built from
+    ``(alpha, T)``."""
+    if isinstance(alpha, Hopfield):
+        if T is not None:
+            raise ParameterError("T: given by the Hopfield spec; do not pass it as well")
+        return alpha
+    if T is None:
+        raise ParameterError("T: the temperature is required (or pass a Hopfield spec)")
+    return Hopfield(alpha=alpha, T=T)
+
+
+def solve(alpha, T: float | None = None, branch: str = "retrieval", *,
+          strict: bool = True) -> HopfieldState:
     """Solve the RS equations on one branch at ``(alpha, T)``.
 
     Args:
-        alpha: load p/N, >= 0.
+        alpha: load p/N, >= 0, or a :class:`~nnphys.models.hebbian.Hopfield` spec (which
+            then also gives ``T``).
         T: temperature, >= 0 (``T = 0`` uses the zero-temperature equations in C).
         branch: ``"retrieval"``, ``"spin_glass"`` or ``"paramagnet"``.
+        strict: raise :class:`ConvergenceError` when the RS residual exceeds 1e-8; with
+            ``strict=False`` the state is returned with ``converged=False``.
+
+    ``residual`` is the max-norm residual of the two RS equations (for ``m`` and
+    ``sigma^2``) at the returned state; ``iterations`` those of the outer root finder (0 for
+    the closed-form states: the paramagnet, the T = 0 spin glass, alpha = 0 at T = 0).
 
     Raises:
         ParameterError: bad arguments, or the branch does not exist at ``(alpha, T)``
             (retrieval needs ``alpha < alpha_c(T)``, the spin glass ``T < 1 + sqrt(alpha)``,
             the paramagnet's free energy ``T > 1``).
-        ConvergenceError: a root finder failed.
+        ConvergenceError: a root finder failed, or the residual is above tolerance.
     """
-    alpha_a, T_a = _check_alpha(alpha), _check_T(T)
-    if alpha_a.ndim or T_a.ndim:
-        raise ParameterError("alpha, T: solve takes scalars (use phase_diagram for grids)")
-    alpha, T = float(alpha_a), float(T_a)
-    if branch not in BRANCHES:
-        raise ParameterError(f"branch: one of {BRANCHES}, got {branch!r}")
+    spec = _spec(alpha, T)
+    alpha, T = spec.alpha, spec.T
+    checks.one_of("branch", branch, BRANCHES)
+    it = 0
     if branch == "retrieval":
         cap = critical_capacity(T).alpha_c if T < 1 else 0.0
         if not alpha < cap:
@@ -369,16 +431,18 @@ def solve(alpha: float, T: float, branch: str = "retrieval") -> HopfieldState:
             if alpha == 0:
                 m, sigma = np.array([1.0]), np.array([0.0])
             else:
-                m, sigma, _ = _retrieval_t0([alpha])
+                m, sigma, _, it = _retrieval_t0([alpha])
         else:
-            m, sigma = _retrieval_T([alpha], [T])
+            m, sigma, it = _retrieval_T([alpha], [T])
     elif branch == "spin_glass":
         if not T < glass_temperature(alpha) or alpha == 0:
             raise ParameterError(f"T: the spin glass exists for T < 1 + sqrt(alpha) = "
                                  f"{glass_temperature(alpha):.8g} and alpha > 0, got T = {T:g}")
         m = np.array([0.0])
-        sigma = (np.array([math.sqrt(alpha) + _SQRT_2_PI]) if T == 0
-                 else _spin_glass_T([alpha], [T]))
+        if T == 0:
+            sigma = np.array([math.sqrt(alpha) + _SQRT_2_PI])
+        else:
+            sigma, it = _spin_glass_T([alpha], [T])
     else:
         if not T > 1:
             raise ParameterError(f"T: the paramagnet's RS free energy is real for T > 1, "
@@ -387,30 +451,49 @@ def solve(alpha: float, T: float, branch: str = "retrieval") -> HopfieldState:
     q, r, C, f, lam = (float(v[0]) for v in _quantities(m, sigma, alpha, T))
     m0, s0 = float(m[0]), float(sigma[0])
     res = _residual(m0, s0, alpha, T) if branch != "paramagnet" else 0.0
-    if not math.isfinite(f) or res > 1e-8:
+    ok = math.isfinite(f) and res <= _RESIDUAL_TOL
+    if not ok and strict:
         raise ConvergenceError(f"{branch}: residual {res:.2e} at alpha={alpha}, T={T}",
-                               residual=res)
-    return HopfieldState(converged=True, iterations=0, residual=res,
+                               iterations=int(it), residual=res)
+    return HopfieldState(converged=bool(ok), iterations=int(it), residual=res,
                          parameters={"alpha": alpha, "T": T, "branch": branch},
                          alpha=alpha, T=T, branch=branch, m=m0, q=q, r=r, C=C, f=f,
                          lambda_at=lam)
 
 
-def critical_capacity(T: float = 0.0) -> CriticalCapacity:
+def critical_capacity(T: float = 0.0, *, strict: bool = True) -> CriticalCapacity:
     """``alpha_c(T)``: largest load at which the RS retrieval solution exists.
 
-    At ``T = 0``: ``max_y alpha(y) = 0.1379055665`` with ``m = 0.9674171144`` (AGS 1985).
+    At ``T = 0``: ``max_y alpha(y) = 0.1379055665`` with ``m = 0.9674171144`` (AGS 1985),
+    by bounded Brent maximisation in ``y``; at ``T > 0`` a golden-section maximisation of
+    ``alpha(x)`` to ``|dx| <= 1e-10``. ``strict=False`` returns ``converged=False`` (and NaN
+    values if the maximiser failed) instead of raising :class:`ConvergenceError`.
     Note the RS re-entrance: alpha_c(T) rises to 0.138189 at T = 0.0229 before decreasing.
     """
     T = float(_check_T(T))
     if T >= 1:
         raise ParameterError(f"T: retrieval exists only for T < 1, got {T:g}")
     if T == 0:
-        y, a = _y_peak()
-        return CriticalCapacity(parameters={"T": 0.0}, T=0.0, alpha_c=a,
-                                m=float(special.erf(y)))
-    a, _, m = _capacity_rows([T])
-    return CriticalCapacity(parameters={"T": T}, T=T, alpha_c=float(a[0]), m=float(m[0]))
+        y, a, ok, evaluations = _y_peak_search()
+        m = float(special.erf(y))
+        sigma = m / (math.sqrt(2.0) * y)
+    else:
+        try:
+            a_, x, m_ = _capacity_rows([T])
+        except ConvergenceError as err:
+            if strict:
+                raise
+            return CriticalCapacity(converged=False, iterations=err.iterations,
+                                    parameters={"T": T}, T=T, alpha_c=math.nan, m=math.nan)
+        a, m, ok, evaluations = float(a_[0]), float(m_[0]), True, None
+        sigma = m / float(x[0])
+    res = _residual(m, sigma, a, T)
+    ok = ok and res <= _RESIDUAL_TOL
+    if not ok and strict:
+        raise ConvergenceError(f"alpha_c: not reached at T = {T:g} (residual {res:.1e})",
+                               iterations=evaluations, residual=res)
+    return CriticalCapacity(converged=bool(ok), iterations=evaluations, residual=res,
+                            parameters={"T": T}, T=T, alpha_c=float(a), m=m)
 
 
 def glass_temperature(alpha):
@@ -426,42 +509,56 @@ def _capacity_peak() -> tuple[float, float]:
     return float(res.x), float(-res.fun)
 
 
-def retrieval_temperature(alpha: float) -> float:
-    """``T_M(alpha)``: the highest temperature with a retrieval solution (upper fold)."""
+def _line_point(root, alpha, T, line, params) -> LinePoint:
+    _, ok, it, res = root
+    return LinePoint(converged=ok, iterations=it, residual=res, parameters=params,
+                     alpha=float(alpha), T=float(T), line=line)
+
+
+def retrieval_temperature(alpha: float, *, strict: bool = True) -> LinePoint:
+    """``T_M(alpha)``: the highest temperature with a retrieval solution (upper fold),
+    the root of ``g(T) = alpha_c(T) - alpha`` (``residual = |g|``)."""
     alpha = float(_check_alpha(alpha))
     t_peak, a_peak = _capacity_peak()
+    params = {"alpha": alpha}
     if alpha == 0:
-        return 1.0
+        return LinePoint(parameters=params, alpha=0.0, T=1.0, line="T_M")
     if not alpha < a_peak:
         raise ParameterError(f"alpha: retrieval exists only for alpha < {a_peak:.6f}")
-    return float(optimize.brentq(lambda t: _capacity_rows([t])[0][0] - alpha, t_peak,
-                                 1 - 1e-12, xtol=1e-13, rtol=1e-13))
+    root = _roots.brentq(lambda t: _capacity_rows([t])[0][0] - alpha, t_peak, 1 - 1e-12,
+                         xtol=1e-13, rtol=1e-13, what="T_M", strict=strict)
+    return _line_point(root, alpha, root[0], "T_M", params)
 
 
 def _free_energy_gap(alpha: float, T: float) -> float:
     return solve(alpha, T, "retrieval").f - solve(alpha, T, "spin_glass").f
 
 
-def transition_capacity(T: float = 0.0) -> float:
-    """The load below which retrieval states are global minima at temperature ``T``
-    (``f_R = f_SG``); at ``T = 0``, ``alpha_1 = 0.05185433``."""
+def transition_capacity(T: float = 0.0, *, strict: bool = True) -> LinePoint:
+    """The load below which retrieval states are global minima at temperature ``T``: the
+    root in alpha of ``g = f_R - f_SG`` (``residual = |g|``); at ``T = 0``,
+    ``alpha_1 = 0.05185433``."""
     T = float(_check_T(T))
     hi = critical_capacity(T).alpha_c * (1 - 1e-9)
     if T > 0 and not _free_energy_gap(1e-12, T) < 0:
         raise ParameterError(f"T: retrieval is never the global minimum at T = {T:g}")
-    return float(optimize.brentq(lambda a: _free_energy_gap(a, T), 1e-12, hi, xtol=1e-13))
+    root = _roots.brentq(lambda a: _free_energy_gap(a, T), 1e-12, hi, xtol=1e-13,
+                         what="alpha_1(T)", strict=strict)
+    return _line_point(root, root[0], T, "T_c", {"T": T})
 
 
 @functools.lru_cache(maxsize=None)
 def _transition_peak() -> tuple[float, float]:
     """(T, alpha) of the largest load at which retrieval is a global minimum (RS)."""
-    res = optimize.minimize_scalar(lambda t: -transition_capacity(t), bounds=(0.02, 0.2),
+    res = optimize.minimize_scalar(lambda t: -transition_capacity(t).alpha, bounds=(0.02, 0.2),
                                    method="bounded", options={"xatol": 1e-6})
     return float(res.x), float(-res.fun)
 
 
-def transition_temperature(alpha: float, branch: str = "upper") -> float:
-    """``T_c(alpha)``: retrieval has the lowest free energy below it.
+def transition_temperature(alpha: float, branch: str = "upper", *,
+                           strict: bool = True) -> LinePoint:
+    """``T_c(alpha)``: retrieval has the lowest free energy below it; the root in T of
+    ``g = f_R - f_SG`` (``residual = |g|``).
 
     RS re-entrance: the first-order line bulges beyond alpha_1 = 0.05185 (the T = 0 value)
     to alpha = 0.053132 at T = 0.0851, because the RS spin glass has negative entropy at low
@@ -469,34 +566,37 @@ def transition_temperature(alpha: float, branch: str = "upper") -> float:
     ``T_lower < T < T_upper``; ``branch`` picks its end (``"lower"`` needs alpha >= alpha_1).
     """
     alpha = float(_check_alpha(alpha))
-    if branch not in ("upper", "lower"):
-        raise ParameterError(f"branch: 'upper' or 'lower', got {branch!r}")
+    checks.one_of("branch", branch, ("upper", "lower"))
+    params = {"alpha": alpha, "branch": branch}
     if alpha == 0:
-        return 1.0
-    a1 = transition_capacity(0.0)
+        return LinePoint(parameters=params, alpha=0.0, T=1.0, line="T_c")
+    a1 = transition_capacity(0.0).alpha
     gap = lambda t: _free_energy_gap(alpha, t)  # noqa: E731
     if alpha < a1 and branch == "upper":
-        return float(optimize.brentq(gap, 0.0, retrieval_temperature(alpha) * (1 - 1e-9),
-                                     xtol=1e-13))
-    t_peak, a_peak = _transition_peak()
-    if not alpha < a_peak:
-        raise ParameterError(f"alpha: retrieval is never a global minimum for alpha >= "
-                             f"{a_peak:.6f}")
-    if branch == "lower":
-        if alpha < a1:
-            raise ParameterError(f"alpha: the lower branch exists for alpha_1 = {a1:.8f} <= "
-                                 f"alpha < {a_peak:.6f}")
-        return float(optimize.brentq(gap, 0.0, t_peak, xtol=1e-13))
-    return float(optimize.brentq(gap, t_peak, retrieval_temperature(alpha) * (1 - 1e-9),
-                                 xtol=1e-13))
+        bracket = (0.0, retrieval_temperature(alpha).T * (1 - 1e-9))
+    else:
+        t_peak, a_peak = _transition_peak()
+        if not alpha < a_peak:
+            raise ParameterError(f"alpha: retrieval is never a global minimum for alpha >= "
+                                 f"{a_peak:.6f}")
+        if branch == "lower":
+            if alpha < a1:
+                raise ParameterError(f"alpha: the lower branch exists for alpha_1 = "
+                                     f"{a1:.8f} <= alpha < {a_peak:.6f}")
+            bracket = (0.0, t_peak)
+        else:
+            bracket = (t_peak, retrieval_temperature(alpha).T * (1 - 1e-9))
+    root = _roots.brentq(gap, *bracket, xtol=1e-13, what="T_c", strict=strict)
+    return _line_point(root, alpha, root[0], "T_c", params)
 
 
-def at_temperature(alpha: float) -> float:
-    """``T_R(alpha)``: the AT line of the retrieval state (RS unstable below it)."""
+def at_temperature(alpha: float, *, strict: bool = True) -> LinePoint:
+    """``T_R(alpha)``: the AT line of the retrieval state (RS unstable below it), the root
+    in ``log T`` of ``g = ln lambda_AT`` (``residual = |g|``)."""
     alpha = float(_check_alpha(alpha))
     if not 0 < alpha < critical_capacity(0.0).alpha_c:
-        raise ParameterError(f"alpha: T_R is computed for 0 < alpha < alpha_c(0)")
-    m, sigma, C = _retrieval_t0([alpha])
+        raise ParameterError("alpha: T_R is computed for 0 < alpha < alpha_c(0)")
+    m, sigma, C, _ = _retrieval_t0([alpha])
     p0 = math.exp(-float(m[0] / sigma[0]) ** 2 / 2) / (float(sigma[0]) * math.sqrt(2 * math.pi))
     estimate = (4.0 / 3.0) * alpha * p0 / (1 - float(C[0])) ** 2      # T -> 0 limit
     if estimate < 1e-290:
@@ -504,26 +604,31 @@ def at_temperature(alpha: float) -> float:
 
     def g(log_t):
         return math.log(solve(alpha, math.exp(log_t)).lambda_at)
-    hi = math.log(min(retrieval_temperature(alpha) * 0.999, estimate * 100))
-    return math.exp(optimize.brentq(g, math.log(estimate) - 3, hi, xtol=1e-12))
+    hi = math.log(min(retrieval_temperature(alpha).T * 0.999, estimate * 100))
+    root = _roots.brentq(g, math.log(estimate) - 3, hi, xtol=1e-12, what="T_R",
+                         strict=strict)
+    return _line_point(root, alpha, math.exp(root[0]), "T_R", {"alpha": alpha})
 
 
-def small_alpha_asymptotes() -> dict:
+def small_alpha_asymptotes() -> SmallAlphaAsymptotes:
     """Leading small-alpha behaviour ``T_M = 1 - c_M sqrt(alpha)``, ``T_c = 1 - c_c
-    sqrt(alpha)``, derived by expanding the RS free energy with sympy.
+    sqrt(alpha)``, derived by expanding the RS free energy with sympy (exact algebra; the
+    crossing defining ``c_c`` by ``sympy.nsolve``).
 
     With ``m^2 = sqrt(alpha) M``, ``q = sqrt(alpha) Q``, ``alpha r = sqrt(alpha) rho``,
     ``T = 1 - c sqrt(alpha)`` the free energy is ``f = const + alpha Phi(M, rho, Q; c) +
-    o(alpha)``; see :mod:`.asymptotics`. Returns ``{"c_M", "c_c", "Phi"}``.
+    o(alpha)``; see :mod:`.asymptotics`.
     """
     from . import asymptotics
-    return asymptotics.hopfield_small_alpha()
-
+    out = asymptotics.hopfield_small_alpha()
+    return SmallAlphaAsymptotes(c_M=float(out["c_M"]), c_c=float(out["c_c"]),
+                                Phi=str(out["Phi"]), c_of_M=str(out["c_of_M"]))
 
 # ---------------------------------------------------------------------- phase diagram
 
 def _grid_states(alpha, T):
-    """Retrieval and spin-glass fields on a (n_alpha, n_T) grid."""
+    """Retrieval and spin-glass fields on a (n_alpha, n_T) grid, the capacity row, where
+    retrieval exists, and the largest RS residual of the states solved."""
     A, TT = np.meshgrid(alpha, T, indexing="ij")
     shape = A.shape
     out = {k: np.full(shape, np.nan) for k in
@@ -543,14 +648,16 @@ def _grid_states(alpha, T):
     sigma = np.full(shape, np.nan)
     if np.any(sel):
         col = np.broadcast_to(np.arange(T.size)[None, :], shape)[sel]
-        m[sel], sigma[sel] = _retrieval_T(A[sel], TT[sel], x_peak[col])
+        m[sel], sigma[sel], _ = _retrieval_T(A[sel], TT[sel], x_peak[col])
     sel0 = exists & (TT == 0)
     if np.any(sel0):
         pos = sel0 & (A > 0)
         m[sel0 & (A == 0)], sigma[sel0 & (A == 0)] = 1.0, 0.0
         if np.any(pos):
-            m[pos], sigma[pos], _ = _retrieval_t0(A[pos])
+            m[pos], sigma[pos], _, _ = _retrieval_t0(A[pos])
+    residual = 0.0
     if np.any(exists):
+        residual = float(np.max(_residuals(m[exists], sigma[exists], A[exists], TT[exists])))
         q, r, C, f, lam = _quantities(m[exists], sigma[exists], A[exists], TT[exists])
         out["m"][exists], out["q"][exists], out["r"][exists] = m[exists], q, r
         out["f_retrieval"][exists], out["lambda_at"][exists] = f, lam
@@ -560,17 +667,18 @@ def _grid_states(alpha, T):
         sig = np.empty(int(sg.sum()))
         hot = TT[sg] > 0
         if np.any(hot):
-            sig[hot] = _spin_glass_T(A[sg][hot], TT[sg][hot])
+            sig[hot], _ = _spin_glass_T(A[sg][hot], TT[sg][hot])
         sig[~hot] = np.sqrt(A[sg][~hot]) + _SQRT_2_PI
         q, _, _, f, _ = _quantities(0.0, sig, A[sg], TT[sg])
         out["q_sg"][sg], out["f_sg"][sg] = q, f
+        residual = max(residual, float(np.max(_residuals(0.0, sig, A[sg], TT[sg]))))
     para = TT > 1
     with np.errstate(divide="ignore", invalid="ignore"):
         out["f_para"][para] = (A / 2 + A * TT / 2 * np.log(1 - 1 / TT) - TT * math.log(2))[para]
-    return out, cap, exists
+    return out, cap, exists, residual
 
 
-def phase_diagram(alpha, T) -> PhaseDiagram:
+def phase_diagram(alpha, T, *, strict: bool = True) -> PhaseDiagram:
     """AGS (alpha, T) phase diagram on any grid.
 
     Fields (shape ``(len(alpha), len(T))``, NaN where the branch does not exist): ``m, q, r,
@@ -579,10 +687,18 @@ def phase_diagram(alpha, T) -> PhaseDiagram:
     ``T_g``, ``T_M`` (alpha_c(T) at every T of the grid), ``T_c`` and ``T_R`` (located
     between grid points along each T row by linear interpolation of ``f_R - f_SG`` and of
     ``ln lambda_AT``; error O(grid spacing^2)).
+
+    ``residual`` is the largest max-norm RS residual over the retrieval and spin-glass
+    states of the grid; above 1e-8 it raises :class:`ConvergenceError` (``strict=False``:
+    ``converged=False``). ``iterations`` does not apply (vectorised root finders).
     """
     alpha = np.unique(_check_alpha(np.atleast_1d(alpha)).ravel())
     T = np.unique(_check_T(np.atleast_1d(T)).ravel())
-    fields, cap, exists = _grid_states(alpha, T)
+    fields, cap, exists, residual = _grid_states(alpha, T)
+    ok = residual <= _RESIDUAL_TOL
+    if not ok and strict:
+        raise ConvergenceError(f"phase diagram: RS residual {residual:.1e} on the grid",
+                               residual=residual)
     A, TT = np.meshgrid(alpha, T, indexing="ij")
     phase = np.zeros(A.shape, dtype=int)
     phase[(TT < 1 + np.sqrt(A)) & (A > 0)] = 1
@@ -596,7 +712,7 @@ def phase_diagram(alpha, T) -> PhaseDiagram:
         "T_c": _row_crossings(alpha, T, fields["f_retrieval"] - fields["f_sg"]),
         "T_R": _row_crossings(alpha, T, log_lambda),
     }
-    return PhaseDiagram(converged=True, iterations=0, residual=0.0,
+    return PhaseDiagram(converged=bool(ok), residual=residual,
                         parameters={"model": "hopfield"}, axes={"alpha": alpha, "T": T},
                         fields=fields, phase=phase, labels=dict(PHASES),
                         boundaries=boundaries)
