@@ -138,10 +138,10 @@ class DenseMemory:
 def dataset_entropy(r, M):
     """``rho = (1 - r^2) / (M r^2)`` for ``0 < r <= 1``, ``M >= 1`` (arrays broadcast)."""
     r, M = np.asarray(r, float), np.asarray(M, float)
-    if np.any(~np.isfinite(r)) or np.any((r <= 0) | (r > 1)):
-        raise ParameterError(f"r: the example quality must be in (0, 1], got {r}")
-    if np.any(~np.isfinite(M)) or np.any(M < 1):
-        raise ParameterError(f"M: the number of examples must be >= 1, got {M}")
+    if (np.any(~np.isfinite(r)) or np.any((r <= 0) | (r > 1)) or np.any(~np.isfinite(M))
+            or np.any(M < 1)):
+        raise ParameterError(f"r, M: need 0 < r <= 1 (example quality) and M >= 1 "
+                             f"(examples per archetype), got r={r}, M={M}")
     return (1 - r ** 2) / (M * r ** 2)
 
 

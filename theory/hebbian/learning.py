@@ -52,20 +52,29 @@ import math
 import numpy as np
 from scipy import optimize, special, stats
 
+from ... import checks
 from ...errors import ConvergenceError, ParameterError
+from ...models.hebbian import ExampleLearning, dataset_entropy, kappa
 from ...results import PhaseDiagram, Result
-from . import _gauss
+from . import _gauss, _roots
 
-__all__ = ["LearningState", "dataset_entropy", "kappa", "solve", "critical_load",
-           "critical_entropy", "exact_low_load_overlap", "loss", "phase_diagram"]
+__all__ = ["LearningState", "CriticalLoad", "CriticalEntropy", "HammingLoss",
+           "dataset_entropy", "kappa", "solve", "critical_load", "critical_entropy",
+           "exact_low_load_overlap", "loss", "phase_diagram"]
 
 _TOL = 1e-12
 _MAXITER = 20000
+_ENTROPY_RTOL = 1e-4
 
 
 @dataclasses.dataclass(frozen=True)
 class LearningState(Result):
-    """RS solution: archetype overlap ``m``, example-mean overlap ``n``, ``q``."""
+    """RS solution: archetype overlap ``m``, example-mean overlap ``n``, ``q``.
+
+    Health: at T > 0 the fixed-point iteration's count and last step
+    ``max(|dm|, |dn|, |dq|)``; at T = 0, alpha > 0 Brent's iterations on ``alpha(y) =
+    alpha`` and ``|alpha(y) - alpha|``; the closed forms (T = 0, alpha = 0) report ``None``.
+    """
 
     alpha: float = 0.0
     T: float = 0.0
@@ -77,35 +86,55 @@ class LearningState(Result):
     q: float = 0.0
 
 
-def dataset_entropy(r, M):
-    """``rho = (1 - r^2) / (M r^2)``."""
-    r, M = np.asarray(r, float), np.asarray(M, float)
-    if np.any((r <= 0) | (r > 1)) or np.any(M < 1):
-        raise ParameterError(f"r, M: need 0 < r <= 1 and M >= 1, got r={r}, M={M}")
-    return (1 - r ** 2) / (M * r ** 2)
+@dataclasses.dataclass(frozen=True)
+class CriticalLoad(Result):
+    """T = 0 critical load ``alpha_c`` and the overlaps ``m``, ``n`` there (bounded Brent
+    maximisation of ``alpha(y)``: its success, function evaluations, and as ``residual``
+    the largest increase of ``alpha`` found at ``y* +- 1e-6``, which is <= 0 at a
+    maximum up to rounding)."""
+
+    P: int = 3
+    rho: float = 0.0
+    kappa: float = 1.0
+    alpha_c: float = 0.0
+    m: float = 0.0
+    n: float = 0.0
 
 
-def kappa(P: int, r, M, supervised: bool):
-    """Cross-talk inflation: 1 (supervised), ``[1/M + (1-1/M) r^{2P}]/R^P`` (unsupervised)."""
-    if supervised:
-        return np.ones_like(np.asarray(r, float))
-    r, M = np.asarray(r, float), np.asarray(M, float)
-    R = r ** 2 * (1 + dataset_entropy(r, M))
-    return (1 / M + (1 - 1 / M) * r ** (2 * P)) / R ** P
+@dataclasses.dataclass(frozen=True)
+class CriticalEntropy(Result):
+    """Largest dataset entropy ``rho_c`` with a low-load learning state at ``T`` (bisection:
+    ``iterations`` halvings, ``residual`` the final relative bracket width)."""
+
+    T: float = 0.0
+    P: int = 3
+    rho_c: float = 0.0
 
 
-def _check(alpha, T, P, rho):
-    if int(P) != P or P < 2:
-        raise ParameterError(f"P: an integer >= 2, got {P!r}")
-    if not (math.isfinite(alpha) and alpha >= 0):
-        raise ParameterError(f"alpha: finite and >= 0, got {alpha!r}")
-    if P == 2 and alpha > 0:
+@dataclasses.dataclass(frozen=True)
+class HammingLoss(Result):
+    """``L = (1 - m)/2`` and the per-spin P-body Hebbian cost ``-m^P/P!`` (closed form)."""
+
+    L: float | np.ndarray = 0.0
+    cost: float | np.ndarray = 0.0
+
+
+def _spec(alpha, T, P, rho, kappa_) -> ExampleLearning:
+    if isinstance(alpha, ExampleLearning):
+        if any(v is not None for v in (T, P, rho, kappa_)):
+            raise ParameterError("T, P, rho, kappa: given by the ExampleLearning spec; do "
+                                 "not pass them as well")
+        return alpha
+    if T is None or P is None:
+        raise ParameterError("T, P: required (or pass an ExampleLearning spec)")
+    return ExampleLearning(alpha=alpha, T=T, P=P, rho=0.0 if rho is None else rho,
+                           kappa=1.0 if kappa_ is None else kappa_)
+
+
+def _check(spec: ExampleLearning):
+    if spec.P == 2 and spec.alpha > 0:
         raise ParameterError("alpha: P = 2 is treated at low load only (alpha = 0); its "
                              "high-load theory needs the AGS reaction term")
-    if not (math.isfinite(T) and T >= 0):
-        raise ParameterError(f"T: finite and >= 0, got {T!r}")
-    if not (math.isfinite(rho) and rho >= 0):
-        raise ParameterError(f"rho: finite and >= 0, got {rho!r}")
 
 
 def _zero_t_of_y(y, P, rho, kap):
@@ -118,24 +147,30 @@ def _zero_t_of_y(y, P, rho, kap):
 
 
 def _y_star(P, rho, kap):
+    """Bounded Brent maximisation of alpha(y): (y*, alpha_c, success, evaluations)."""
     hi = 1 / math.sqrt(2 * rho) if rho > 0 else 50.0
     res = optimize.minimize_scalar(lambda y: -_zero_t_of_y(y, P, rho, kap)[0],
                                    bounds=(1e-3, hi), method="bounded",
                                    options={"xatol": 1e-13})
-    return float(res.x), float(-res.fun)
+    return float(res.x), float(-res.fun), bool(res.success), int(res.nfev)
 
 
-def solve(alpha: float, T: float, P: int, rho: float, kappa_: float = 1.0) -> LearningState:
+def solve(alpha, T: float | None = None, P: int | None = None, rho: float | None = None,
+          kappa: float | None = None, *, strict: bool = True) -> LearningState:
     """Retrieval (learning) solution at load ``alpha``, temperature ``T``, dataset entropy
-    ``rho``; ``kappa_`` = :func:`kappa` (1 for supervised learning).
+    ``rho`` (default 0); ``kappa`` = :func:`kappa` (default 1, supervised learning).
+    ``alpha`` may be an :class:`~nnphys.models.hebbian.ExampleLearning` spec, which then
+    gives everything else.
 
     Raises ParameterError where no learning state exists, ConvergenceError if the
-    fixed-point iteration stalls.
+    fixed-point iteration stalls (``strict=False``: the last iterate, ``converged=False``).
     """
-    _check(alpha, T, P, rho)
-    P = int(P)
+    spec = _spec(alpha, T, P, rho, kappa)
+    _check(spec)
+    alpha, T, P, rho, kappa_ = spec.alpha, spec.T, spec.P, spec.rho, spec.kappa
     params = {"alpha": alpha, "T": T, "P": P, "rho": rho, "kappa": kappa_}
     if T == 0:
+        ok = it = res = None
         if alpha == 0:
             if rho == 0:
                 m = n = 1.0
@@ -144,18 +179,21 @@ def solve(alpha: float, T: float, P: int, rho: float, kappa_: float = 1.0) -> Le
                 y = 1 / math.sqrt(2 * rho)
                 n = (m + 2 * rho / math.sqrt(math.pi) * y * math.exp(-y * y)) / math.sqrt(1 + rho)
         else:
-            y_star, a_max = _y_star(P, rho, kappa_)
+            y_star, a_max, _, _ = _y_star(P, rho, kappa_)
             if alpha >= a_max:
                 raise ParameterError(f"alpha: no learning state above alpha_c = {a_max:.8g}")
             hi = 1 / math.sqrt(2 * rho) if rho > 0 else 1 / math.sqrt(2 * alpha) + 50
-            y = optimize.brentq(lambda y: _zero_t_of_y(y, P, rho, kappa_)[0] - alpha,
-                                y_star, hi * (1 - 1e-15), xtol=1e-15)
+            g = lambda y: _zero_t_of_y(y, P, rho, kappa_)[0] - alpha  # noqa: E731
+            y, ok, it, res = _roots.brentq(g, y_star, hi * (1 - 1e-15), xtol=1e-15,
+                                           what="T = 0 learning state", strict=strict)
             _, m, n = _zero_t_of_y(y, P, rho, kappa_)
-        return LearningState(parameters=params, alpha=alpha, T=T, P=P, rho=rho,
-                             kappa=kappa_, m=float(m), n=float(n), q=1.0)
+        return LearningState(converged=ok, iterations=it, residual=res, parameters=params,
+                             alpha=alpha, T=T, P=P, rho=rho, kappa=kappa_, m=float(m),
+                             n=float(n), q=1.0)
     beta = 1 / T
     fact = math.factorial(P - 1)
     m, n, q = 1.0, 1.0, 1.0
+    ok = False
     for it in range(1, _MAXITER + 1):
         A = n ** (P - 1) / (fact * math.sqrt(1 + rho))
         sd = math.sqrt(A * A * rho + alpha * kappa_ * q ** (P - 1) / fact)
@@ -165,35 +203,62 @@ def solve(alpha: float, T: float, P: int, rho: float, kappa_: float = 1.0) -> Le
         res = max(abs(m_new - m), abs(q_new - q), abs(n_new - n))
         m, n, q = m_new, n_new, q_new
         if res < _TOL:
+            ok = True
             break
-    else:
+    if not ok and strict:
         raise ConvergenceError(f"learning fixed point not reached at alpha={alpha}, T={T}, "
                                f"rho={rho}", iterations=_MAXITER, residual=res)
     if m < 1e-6:
         raise ParameterError(f"alpha, rho, T: no learning state at alpha={alpha}, T={T}, "
                              f"rho={rho}")
-    return LearningState(converged=True, iterations=it, residual=res, parameters=params,
+    return LearningState(converged=ok, iterations=it, residual=res, parameters=params,
                          alpha=alpha, T=T, P=P, rho=rho, kappa=kappa_, m=m, n=n, q=q)
 
 
-def critical_load(P: int, rho: float, kappa_: float = 1.0) -> tuple[float, float, float]:
-    """T = 0 critical load ``(alpha_c, m, n)`` at dataset entropy ``rho`` (ultra-storage:
-    K = alpha_c N^{P-1}). Reference (P = 3, rho = 0.1): 0.09956539, m = 0.749167."""
-    _check(0.0, 0.0, P, rho)
+def critical_load(P, rho: float = 0.0, kappa: float = 1.0, *,
+                  strict: bool = True) -> CriticalLoad:
+    """T = 0 critical load ``alpha_c`` (with ``m``, ``n`` there) at dataset entropy ``rho``
+    (ultra-storage: K = alpha_c N^{P-1}); ``P`` may be an
+    :class:`~nnphys.models.hebbian.ExampleLearning` spec (its ``alpha`` and ``T`` are not
+    used). Reference (P = 3, rho = 0.1): 0.09956539, m = 0.749167.
+
+    ``residual`` is ``|d alpha/dy|`` at the maximiser ``y*`` by a central difference with
+    ``h = 1e-5`` (resolution about 1e-10); ``converged`` is the maximiser's success and the
+    residual below 1e-7."""
+    if isinstance(P, ExampleLearning):
+        if rho != 0.0 or kappa != 1.0:
+            raise ParameterError("rho, kappa: given by the ExampleLearning spec")
+        spec = P
+    else:
+        spec = ExampleLearning(P=P, rho=rho, kappa=kappa)
+    P, rho, kappa_ = spec.P, spec.rho, spec.kappa
     if P < 3:
         raise ParameterError("P: the high-load theory needs P >= 3")
-    y, a = _y_star(int(P), rho, kappa_)
-    _, m, n = _zero_t_of_y(y, int(P), rho, kappa_)
-    return a, float(m), float(n)
+    y, a, ok, evaluations = _y_star(P, rho, kappa_)
+    _, m, n = _zero_t_of_y(y, P, rho, kappa_)
+    h = 1e-5
+    res = abs(_zero_t_of_y(y + h, P, rho, kappa_)[0] - _zero_t_of_y(y - h, P, rho, kappa_)[0]
+              ) / (2 * h)
+    ok = ok and res <= 1e-7
+    if not ok and strict:
+        raise ConvergenceError(f"alpha_c: maximiser failed at P = {P}, rho = {rho}",
+                               iterations=evaluations, residual=res)
+    return CriticalLoad(converged=ok, iterations=evaluations, residual=float(res),
+                        parameters={"P": P, "rho": rho, "kappa": kappa_}, P=P, rho=rho,
+                        kappa=kappa_, alpha_c=a, m=float(m), n=float(n))
 
 
-def critical_entropy(T: float, P: int = 3) -> float:
+def critical_entropy(T: float, P: int = 3) -> CriticalEntropy:
     """Largest dataset entropy ``rho`` at which a learning state exists at low load
     (alpha = 0) and temperature ``T`` (infinite at T = 0, where ``m = erf(1/sqrt(2 rho))``),
-    by bisection on the existence of the fixed point, to 1e-4 relative."""
-    _check(0.0, T, P, 0.0)
+    by bisection on the existence of the fixed point, to 1e-4 relative. A fixed point that
+    is not reached (the iteration slows down critically at the boundary) counts as absent,
+    which can only move ``rho_c`` down by less than the bracket."""
+    spec = ExampleLearning(T=T, P=P)
+    T, P = spec.T, spec.P
+    params = {"T": T, "P": P}
     if T == 0:
-        return math.inf
+        return CriticalEntropy(parameters=params, T=T, P=P, rho_c=math.inf)
 
     def exists(rho):
         try:
@@ -202,45 +267,57 @@ def critical_entropy(T: float, P: int = 3) -> float:
         except (ParameterError, ConvergenceError):
             return False
     if not exists(0.0):
-        return 0.0
+        return CriticalEntropy(parameters=params, T=T, P=P, rho_c=0.0)
     lo, hi = 0.0, 1.0
+    it = 0
     while exists(hi):
         lo, hi = hi, hi * 2
+        it += 1
         if hi > 1e6:
-            return math.inf
-    while hi - lo > 1e-4 * hi:
+            return CriticalEntropy(converged=False, iterations=it, parameters=params, T=T,
+                                   P=P, rho_c=math.inf)
+    while hi - lo > _ENTROPY_RTOL * hi:
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if exists(mid) else (lo, mid)
-    return lo
+        it += 1
+    return CriticalEntropy(converged=True, iterations=it, residual=(hi - lo) / hi,
+                           parameters=params, T=T, P=P, rho_c=lo)
 
 
 def exact_low_load_overlap(r: float, M: int) -> float:
     """Exact ``E[xi sign(eta_bar)]`` (sign(0) = 0): the T = 0, alpha = 0 overlap of a network
-    aligned with the example mean, from the binomial law of the M example bits."""
+    aligned with the example mean, from the binomial law of the M example bits (a closed
+    form: a finite sum)."""
     dataset_entropy(r, M)
     k = np.arange(M + 1)                                  # number of agreeing examples
     pk = stats.binom.pmf(k, M, (1 + r) / 2)
     return float(np.sum(pk * np.sign(2 * k - M)))
 
 
-def loss(m, P: int = 2):
+def loss(m, P: int = 2) -> HammingLoss:
     """ML view of the order parameter: Hamming loss ``L = (1 - m)/2`` and the per-spin
     P-body Hebbian cost ``-(1 - 2L)^P / P! = -m^P/P!`` of one condensed pattern."""
-    m = np.asarray(m, float)
+    P = checks.integer("P", P, low=1)
+    m = checks.finite_array("m", m)
     L = (1 - m) / 2
-    return L, -(1 - 2 * L) ** P / math.factorial(P)
+    return HammingLoss(parameters={"P": P}, L=L, cost=-(1 - 2 * L) ** P / math.factorial(P))
 
 
 def phase_diagram(r, M, *, P: int = 3, alpha: float = 0.0, T: float = 0.0,
-                  supervised: bool = True) -> PhaseDiagram:
+                  supervised: bool = True, strict: bool = True) -> PhaseDiagram:
     """Learning phase diagram over example quality ``r`` and number ``M`` at fixed load
     and temperature: field ``m`` (archetype overlap, NaN where no learning state), ``n``,
-    ``rho``, ``kappa``; phases 0 = no learning, 1 = learning."""
+    ``rho``, ``kappa``; phases 0 = no learning, 1 = learning.
+
+    Health: ``iterations`` the most any grid point needed, ``residual`` the largest of
+    the grid points' residuals; a point whose solver did not converge raises
+    :class:`ConvergenceError` (``strict=False``: it is left NaN, ``converged=False``)."""
     r = np.unique(np.atleast_1d(np.asarray(r, float)))
     M = np.unique(np.atleast_1d(np.asarray(M, float)))
     shape = (r.size, M.size)
     out = {k: np.full(shape, np.nan) for k in ("m", "n", "rho", "kappa")}
     phase = np.zeros(shape, int)
+    converged, iterations, residual = True, None, None
     for i, rr in enumerate(r):
         for j, mm in enumerate(M):
             rho = float(dataset_entropy(rr, mm))
@@ -248,11 +325,22 @@ def phase_diagram(r, M, *, P: int = 3, alpha: float = 0.0, T: float = 0.0,
             out["rho"][i, j], out["kappa"][i, j] = rho, kap
             try:
                 st = solve(alpha, T, P, rho, kap)
-            except (ParameterError, ConvergenceError):
+            except ParameterError:
                 continue
+            except ConvergenceError:
+                if strict:
+                    raise
+                converged = False
+                continue
+            if st.iterations is not None:
+                iterations = max(iterations or 0, st.iterations)
+            if st.residual is not None:
+                residual = max(residual or 0.0, st.residual)
             out["m"][i, j], out["n"][i, j] = st.m, st.n
             phase[i, j] = 1
-    return PhaseDiagram(parameters={"model": "learning", "P": int(P), "alpha": alpha,
+    return PhaseDiagram(converged=converged if iterations is not None or not converged
+                        else None, iterations=iterations, residual=residual,
+                        parameters={"model": "learning", "P": int(P), "alpha": alpha,
                                     "T": T, "supervised": supervised},
                         axes={"r": r, "M": M}, fields=out, phase=phase,
                         labels={0: "no learning", 1: "learning"})
