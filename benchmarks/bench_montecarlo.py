@@ -53,17 +53,17 @@ def main(argv=None):
     table @ vec
     t_dot = _best(lambda: [table @ vec for _ in range(20)], repeats) / 20
     mac_rate = n * k / t_dot
-    mc.run(net, 0.3, 1, n_chains=2, seed=0)                      # compile both kernels
+    mc.run(net, 0.3, 1, n_replicas=2, seed=0)                      # compile both kernels
     numba.set_num_threads(1)
     one = None
 
     def single():
         nonlocal one
-        one = mc.run(net, 0.3, sweeps, n_chains=1, seed=1, record_every=sweeps)
+        one = mc.run(net, 0.3, sweeps, n_replicas=1, seed=1, record_every=sweeps)
     t1 = _best(single, repeats)
     flips_per_attempt = one.flips.sum() / (sweeps * n)
     rate1 = sweeps * n / t1
-    t_random = _best(lambda: mc.run(net, 0.3, sweeps, n_chains=1, seed=1,
+    t_random = _best(lambda: mc.run(net, 0.3, sweeps, n_replicas=1, seed=1,
                                     record_every=sweeps, site_order="random"), repeats)
     rate_random = sweeps * n / t_random
     bound = mac_rate / (k * (1 + flips_per_attempt))
@@ -71,7 +71,7 @@ def main(argv=None):
     saved = mc._PARALLEL_WORK
     mc._PARALLEL_WORK = 0
     cpu0 = time.process_time()
-    t2 = _best(lambda: mc.run(net, 0.3, sweeps, n_chains=2, seed=1, record_every=sweeps),
+    t2 = _best(lambda: mc.run(net, 0.3, sweeps, n_replicas=2, seed=1, record_every=sweeps),
                repeats)
     busy = (time.process_time() - cpu0) / (repeats * t2)     # ~2 if both threads got a core
     mc._PARALLEL_WORK = saved

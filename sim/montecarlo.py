@@ -21,13 +21,20 @@ Dynamics: ``"glauber"`` (heat bath, flip with probability ``1/(1 + e^{beta dE})`
 ``"metropolis"`` (``min(1, e^{-beta dE})``), ``"zero"`` (asynchronous ``T = 0``: flip iff
 ``dE < -1e-12``, so rounding-level ties do not flip; stops when a whole sweep flips
 nothing). A sweep visits the N sites in order (systematic scan) or in a fresh random
-permutation (``site_order="random"``). Chains run in parallel (numba ``prange``), each with
-its own xoshiro256** stream derived from ``seed`` by ``numpy.random.SeedSequence``: the
-same seed gives the same chains on any number of threads.
+permutation (``site_order="random"``). The ``n_replicas`` chains run in parallel (numba
+``prange``), each with its own xoshiro256** stream derived from ``seed`` by
+``numpy.random.SeedSequence``: the same seed gives the same chains on any number of threads.
 
 Recorded every ``record_every`` sweeps: overlaps with every memory and archetype, the
 energy per spin, and the overlaps ``q_ab = (1/N) sum_i sigma^a_i sigma^b_i`` of every pair
-of chains.
+of chains. :meth:`MonteCarloRun.overlap` and :meth:`MonteCarloRun.mean_energy` turn the
+recorded series into :class:`~nnphys.stats.Estimate` s: each chain's time average carries
+its own error from its integrated autocorrelation time (:func:`nnphys.stats.time_average`),
+and the chains are combined by :func:`nnphys.stats.replica_mean`.
+
+A network is built from a spec of :mod:`nnphys.models.hebbian` by :func:`network` (the
+same spec the RS theory of :mod:`nnphys.theory.hebbian` solves), or from explicit memories
+by :func:`hopfield`, :func:`dense` and :func:`from_examples`.
 """
 
 from __future__ import annotations
@@ -37,12 +44,14 @@ import math
 
 import numpy as np
 
-from ..errors import ParameterError
+from .. import checks, stats
+from ..errors import ArgumentTypeError, ParameterError
+from ..models.hebbian import DenseMemory, ExampleLearning, Hopfield, Multitask
 from ..results import Result
 from . import _montecarlo as _k
 
-__all__ = ["Network", "MonteCarloRun", "hopfield", "dense", "from_examples", "run",
-           "energy", "DYNAMICS"]
+__all__ = ["Network", "MonteCarloRun", "network", "hopfield", "dense", "from_examples",
+           "run", "energy", "DYNAMICS"]
 
 _PARALLEL_WORK = 2_000_000        # multiply-adds per call above which chains use threads
 DYNAMICS = {"glauber": _k.GLAUBER, "metropolis": _k.METROPOLIS, "zero": _k.ZERO_T}
@@ -75,14 +84,18 @@ class MonteCarloRun(Result):
     """Recorded observables of a Monte Carlo run.
 
     Attributes:
-        overlaps: (chains, records, K) overlaps ``(1/N) sum_i x^mu_i sigma_i``.
-        archetype_overlaps: (chains, records, A).
-        energy: (chains, records) energy per spin.
+        overlaps: (replicas, records, K) overlaps ``(1/N) sum_i x^mu_i sigma_i``.
+        archetype_overlaps: (replicas, records, A).
+        energy: (replicas, records) energy per spin.
         q: (records, pairs) overlaps between chains (pairs in ``itertools.combinations``
             order).
         sweeps: (records,) sweep count at each record.
-        spins: (chains, N) final configurations.
-        flips: (chains,) total accepted flips.
+        spins: (replicas, N) final configurations.
+        flips: (replicas,) total accepted flips.
+
+    Health: a ``"zero"`` (T = 0) run is a descent to a fixed point, so ``converged`` says
+    whether every chain reached one and ``iterations`` counts its sweeps; Glauber and
+    Metropolis runs sample, and leave ``converged``/``iterations``/``residual`` ``None``.
     """
 
     overlaps: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
@@ -92,6 +105,33 @@ class MonteCarloRun(Result):
     sweeps: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, int))
     spins: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     flips: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, int))
+
+    def _after(self, burn_in: int) -> np.ndarray:
+        burn_in = checks.integer("burn_in", burn_in, low=0)
+        keep = np.asarray(self.sweeps) >= burn_in
+        if keep.sum() < 4:
+            raise ParameterError(f"burn_in: leaves {int(keep.sum())} records, at least 4 "
+                                 f"are needed for a time average")
+        return keep
+
+    def _estimate(self, series: np.ndarray) -> stats.Estimate:
+        """Per-chain time averages (their errors from the autocorrelation time), combined
+        over the independent chains."""
+        return stats.replica_mean([stats.time_average(chain) for chain in series])
+
+    def overlap(self, index: int = 0, *, archetype: bool = False, burn_in: int = 0,
+                absolute: bool = True) -> stats.Estimate:
+        """Equilibrium overlap with memory (or archetype) ``index``: the time average over
+        the records at sweeps ``>= burn_in``, of ``|m|`` with ``absolute`` (the sign of a
+        retrieved state is a gauge)."""
+        table = self.archetype_overlaps if archetype else self.overlaps
+        index = checks.integer("index", index, low=0, high=table.shape[-1] - 1)
+        series = table[:, self._after(burn_in), index]
+        return self._estimate(np.abs(series) if absolute else series)
+
+    def mean_energy(self, *, burn_in: int = 0) -> stats.Estimate:
+        """Equilibrium energy per spin over the records at sweeps ``>= burn_in``."""
+        return self._estimate(self.energy[:, self._after(burn_in)])
 
 
 # ------------------------------------------------------------------ networks
@@ -104,6 +144,33 @@ def _as_memories(x, name):
     return x
 
 
+def network(model, N: int, seed=0) -> Network:
+    """The network of a spec of :mod:`nnphys.models.hebbian` at size ``N``, its quenched
+    disorder (patterns, examples) drawn from ``seed``:
+
+    * :class:`~nnphys.models.hebbian.Hopfield`, :class:`~nnphys.models.hebbian.Multitask`:
+      :func:`hopfield` on the spec's patterns;
+    * :class:`~nnphys.models.hebbian.DenseMemory`: :func:`dense` in the spec's convention
+      (``"distinct"`` -> form ``"distinct"``, ``"all-index"`` -> form ``"power"``, scale
+      ``1/P!``);
+    * :class:`~nnphys.models.hebbian.ExampleLearning`: :func:`from_examples` on the spec's
+      examples, the archetypes recorded.
+
+    Simulate at the spec's temperature with ``run(net, model.T, ...)``; the theory's load
+    at this size is ``model.at_size(N)`` (integer pattern counts).
+    """
+    if isinstance(model, (Hopfield, Multitask)):
+        return hopfield(model.patterns(N, seed))
+    if isinstance(model, DenseMemory):
+        form, scale = model.form
+        return dense(model.patterns(N, seed), model.P, form, scale)
+    if isinstance(model, ExampleLearning):
+        xi, eta = model.examples(N, seed)
+        return from_examples(eta, model.P, model.supervised, archetypes=xi)
+    raise ArgumentTypeError(f"model: a spec of nnphys.models.hebbian, got "
+                            f"{type(model).__name__}")
+
+
 def hopfield(patterns) -> Network:
     """AGS Hopfield network: ``J_ij = (1/N) sum_mu xi_i xi_j``, ``J_ii = 0``."""
     x = _as_memories(patterns, "patterns")
@@ -113,10 +180,8 @@ def hopfield(patterns) -> Network:
 def dense(patterns, P: int, form: str = "distinct", scale: float | None = None) -> Network:
     """P-body network; ``scale`` defaults to ``N^{1-P}`` (distinct) or ``1/P!`` (power)."""
     x = _as_memories(patterns, "patterns")
-    if int(P) != P or P < 2:
-        raise ParameterError(f"P: an integer >= 2, got {P!r}")
-    if form not in FORMS:
-        raise ParameterError(f"form: one of {tuple(FORMS)}, got {form!r}")
+    P = checks.integer("P", P, low=2)
+    checks.one_of("form", form, tuple(FORMS))
     if scale is None:
         scale = float(x.shape[1]) ** (1 - P) if form == "distinct" else 1 / math.factorial(P)
     return Network(x, np.ones(x.shape[0]), int(P), form, float(scale))
@@ -192,20 +257,20 @@ def _tables(network: Network) -> dict:
     return cache
 
 
-def _rng_states(seed, n_chains):
+def _rng_states(seed, n_replicas):
     """xoshiro states of the chains: children 1..n of SeedSequence(seed) (child 0 draws
     the initial configurations)."""
-    seqs = np.random.SeedSequence(seed).spawn(n_chains + 1)[1:]
+    seqs = np.random.SeedSequence(seed).spawn(n_replicas + 1)[1:]
     states = np.array([sq.generate_state(4, np.uint64) for sq in seqs], dtype=np.uint64)
     states[np.all(states == 0, axis=1), 0] = 1          # xoshiro's only forbidden state
     return states
 
 
-def _initial_spins(init, network, n_chains, rng):
+def _initial_spins(init, network, n_replicas, rng):
     n = network.N
     if isinstance(init, str):
         if init == "random":
-            return rng.choice(np.array([-1.0, 1.0]), size=(n_chains, n))
+            return rng.choice(np.array([-1.0, 1.0]), size=(n_replicas, n))
         source, _, index = init.partition(":")
         table = {"pattern": network.memories, "archetype": network.archetypes}.get(source)
         if table is None or not index.isdigit() or int(index) >= table.shape[0]:
@@ -213,21 +278,21 @@ def _initial_spins(init, network, n_chains, rng):
                                  f"in range, got {init!r}")
         row = np.sign(table[int(index)])
         zeros = row == 0
-        spins = np.tile(row, (n_chains, 1))
-        spins[:, zeros] = rng.choice(np.array([-1.0, 1.0]), size=(n_chains, int(zeros.sum())))
+        spins = np.tile(row, (n_replicas, 1))
+        spins[:, zeros] = rng.choice(np.array([-1.0, 1.0]), size=(n_replicas, int(zeros.sum())))
         return spins
     spins = np.array(init, dtype=float)
     if spins.shape == (n,):
-        spins = np.tile(spins, (n_chains, 1))
-    if spins.shape != (n_chains, n) or not np.all(np.abs(spins) == 1):
-        raise ParameterError(f"init: +-1 array of shape ({n},) or ({n_chains}, {n})")
+        spins = np.tile(spins, (n_replicas, 1))
+    if spins.shape != (n_replicas, n) or not np.all(np.abs(spins) == 1):
+        raise ParameterError(f"init: +-1 array of shape ({n},) or ({n_replicas}, {n})")
     return spins
 
 
 def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
-        n_chains: int = 2, init="pattern:0", seed=0, record_every: int = 1,
+        n_replicas: int = 2, init="pattern:0", seed=0, record_every: int = 1,
         flip_fraction: float = 0.0, site_order: str = "sequential") -> MonteCarloRun:
-    """Run ``n_chains`` independent chains for ``n_sweeps`` sweeps.
+    """Run ``n_replicas`` independent chains for ``n_sweeps`` sweeps.
 
     Args:
         network: from :func:`hopfield`, :func:`dense` or :func:`from_examples`.
@@ -242,28 +307,25 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
             about 3x faster for large N K) or ``"random"`` (a fresh permutation per sweep).
 
     Returns:
-        :class:`MonteCarloRun`; ``converged`` is False only for a ``"zero"`` run that did not
-        reach a fixed point.
+        :class:`MonteCarloRun`; for a ``"zero"`` run ``converged`` says whether it reached
+        a fixed point and ``iterations`` its sweeps (``None`` for sampling dynamics).
     """
-    if dynamics not in DYNAMICS:
-        raise ParameterError(f"dynamics: one of {tuple(DYNAMICS)}, got {dynamics!r}")
-    if not (math.isfinite(T) and T >= 0) or (T == 0 and dynamics != "zero"):
+    checks.one_of("dynamics", dynamics, tuple(DYNAMICS))
+    T = checks.real("T", T, low=0.0)
+    if T == 0 and dynamics != "zero":
         raise ParameterError(f"T: > 0 for {dynamics} dynamics (use dynamics='zero' for T = 0),"
                              f" got {T!r}")
-    for name, v in (("n_sweeps", n_sweeps), ("n_chains", n_chains),
-                    ("record_every", record_every)):
-        if int(v) != v or v < 1:
-            raise ParameterError(f"{name}: a positive integer, got {v!r}")
-    if site_order not in ("sequential", "random"):
-        raise ParameterError(f"site_order: 'sequential' or 'random', got {site_order!r}")
+    n_sweeps = checks.integer("n_sweeps", n_sweeps, low=1)
+    n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    record_every = checks.integer("record_every", record_every, low=1)
+    checks.one_of("site_order", site_order, ("sequential", "random"))
     shuffle = site_order == "random"
-    if not 0 <= flip_fraction <= 1:
-        raise ParameterError(f"flip_fraction: in [0, 1], got {flip_fraction!r}")
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(n_chains + 1)[0])
-    spins = _initial_spins(init, network, n_chains, rng)
+    flip_fraction = checks.probability("flip_fraction", flip_fraction)
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(n_replicas + 1)[0])
+    spins = _initial_spins(init, network, n_replicas, rng)
     if flip_fraction > 0:
         spins *= np.where(rng.random(spins.shape) < flip_fraction, -1.0, 1.0)
-    states = _rng_states(seed, n_chains)
+    states = _rng_states(seed, n_replicas)
     x, w, n, P = network.memories, network.weights, network.N, network.P
     tab = _tables(network)
     xt, at, even = tab["xt"], tab["at"], tab["even"]
@@ -275,12 +337,12 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     if pairwise:
         xwt, selfc = tab["xwt"], tab["selfc"]
         S = np.ascontiguousarray(S[..., 0])
-    sums = np.zeros((n_chains, x.shape[0], P + 1))
+    sums = np.zeros((n_replicas, x.shape[0], P + 1))
     sums[..., 0::2] = even[:, 0::2]
     records = []
-    done, flips_total, converged = 0, np.zeros(n_chains, np.int64), True
+    done, flips_total, converged = 0, np.zeros(n_replicas, np.int64), None
     flips = flips_total
-    pairs = [(a, b) for a in range(n_chains) for b in range(a + 1, n_chains)]
+    pairs = [(a, b) for a in range(n_replicas) for b in range(a + 1, n_replicas)]
 
     def record():
         odd = S[..., None] if pairwise else S
@@ -290,7 +352,7 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     record()
     while done < n_sweeps:
         step = min(record_every, n_sweeps - done)
-        threads = n_chains > 1 and step * n * x.shape[0] * P * P >= _PARALLEL_WORK
+        threads = n_replicas > 1 and step * n * x.shape[0] * P * P >= _PARALLEL_WORK
         if pairwise:
             kernel = _k.pairwise_sweeps_parallel if threads else _k.pairwise_sweeps
             flips = kernel(xt, xwt, selfc, at, spins, S, SA, states, beta, code, step,
@@ -305,12 +367,12 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
         if code == _k.ZERO_T and not np.any(flips):
             break
     if code == _k.ZERO_T:
-        converged = not np.any(flips)
+        converged = bool(not np.any(flips))
     sweeps, m, ma, e, q = (np.array(v) for v in zip(*records))
     return MonteCarloRun(
-        converged=bool(converged), iterations=int(done), residual=float("nan"),
+        converged=converged, iterations=int(done) if code == _k.ZERO_T else None,
         parameters={"T": float(T), "n_sweeps": int(n_sweeps), "dynamics": dynamics,
-                    "n_chains": int(n_chains), "seed": seed if isinstance(seed, int) else None,
+                    "n_replicas": int(n_replicas), "seed": seed if isinstance(seed, int) else None,
                     "N": n, "K": int(x.shape[0]), "P": int(P), "form": network.form},
         overlaps=np.moveaxis(m, 0, 1), archetype_overlaps=np.moveaxis(ma, 0, 1),
         energy=np.moveaxis(e, 0, 1), q=q.reshape(len(records), len(pairs)), sweeps=sweeps,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nnphys.errors import ParameterError
+from nnphys.models import hebbian as models
 from nnphys.sim import _montecarlo as _k
 from nnphys.sim import montecarlo as mc
 
@@ -114,15 +115,15 @@ def test_energy_matches_coupling_tensor(name):
 def test_kernel_trajectory_matches_reference(name, dynamics, T, order):
     rng = np.random.default_rng(11)
     net = NETS[name](rng)
-    res = mc.run(net, T, 3, dynamics=dynamics, n_chains=2, init="random", seed=5,
+    res = mc.run(net, T, 3, dynamics=dynamics, n_replicas=2, init="random", seed=5,
                  site_order=order)
-    start = mc.run(net, T, 1, dynamics=dynamics, n_chains=2, init="random", seed=5)
+    start = mc.run(net, T, 1, dynamics=dynamics, n_replicas=2, init="random", seed=5)
     init = np.random.default_rng(np.random.SeedSequence(5).spawn(3)[0]).choice(
         np.array([-1.0, 1.0]), size=(2, net.N))
     states = mc._rng_states(5, 2)
     for c in range(2):
         expected = reference_sweeps(net, init[c], states[c], 1 / T if T else 0.0, dynamics,
-                                    res.iterations, shuffle=order == "random")
+                                    int(res.sweeps[-1]), shuffle=order == "random")
         np.testing.assert_array_equal(res.spins[c], expected)
     # observables are consistent with the final configuration
     np.testing.assert_allclose(res.overlaps[:, -1], res.spins @ net.memories.T / net.N,
@@ -139,25 +140,26 @@ def test_glauber_equilibrium_energy_matches_exact_boltzmann():
     e = mc.energy(net, states) * net.N
     p = np.exp(-(e - e.min()) / T)
     exact = float(np.sum(p * e) / np.sum(p) / net.N)
-    res = mc.run(net, T, 8200, n_chains=4, init="random", seed=1, record_every=5)
-    samples = res.energy[:, 41:]                      # drop 200 sweeps of burn-in
-    # batch means (40 batches per chain) absorb the autocorrelation of successive sweeps
-    batches = samples.reshape(4, 40, -1).mean(axis=2).ravel()
-    stderr = batches.std(ddof=1) / math.sqrt(batches.size)
-    assert abs(batches.mean() - exact) < 4 * stderr
+    res = mc.run(net, T, 8200, n_replicas=4, init="random", seed=1, record_every=5)
+    assert res.converged is None and res.iterations is None and res.residual is None
+    # each chain's time average carries its error from its integrated autocorrelation
+    # time (200 sweeps of burn-in dropped); 4 standard errors
+    est = res.mean_energy(burn_in=201)
+    assert est.stderr > 0
+    assert abs(est.mean - exact) < 4 * est.stderr
 
 
 def test_zero_temperature_reaches_fixed_point_and_reports_it():
     rng = np.random.default_rng(4)
     xi = rng.choice([-1.0, 1.0], size=(30, 300))
     net = mc.hopfield(xi)
-    res = mc.run(net, 0.0, 100, dynamics="zero", n_chains=2, init="pattern:0",
+    res = mc.run(net, 0.0, 100, dynamics="zero", n_replicas=2, init="pattern:0",
                  flip_fraction=0.1, seed=0)
     assert res.converged and res.iterations < 100
     J = xi.T @ xi / 300
     np.fill_diagonal(J, 0)
     assert np.all(res.spins * (res.spins @ J) >= 0)       # every spin aligned with its field
-    short = mc.run(net, 0.0, 1, dynamics="zero", n_chains=2, init="random", seed=0)
+    short = mc.run(net, 0.0, 1, dynamics="zero", n_replicas=2, init="random", seed=0)
     assert not short.converged
 
 
@@ -169,14 +171,14 @@ def test_same_seed_same_chains_on_any_thread_count(monkeypatch):
     runs = []
     for threads in (1, before):
         numba.set_num_threads(threads)
-        runs.append(mc.run(net, 0.5, 5, n_chains=3, seed=9, init="random"))
+        runs.append(mc.run(net, 0.5, 5, n_replicas=3, seed=9, init="random"))
     numba.set_num_threads(before)
     np.testing.assert_array_equal(runs[0].spins, runs[1].spins)
     np.testing.assert_array_equal(runs[0].q, runs[1].q)
-    other = mc.run(net, 0.5, 5, n_chains=3, seed=10, init="random")
+    other = mc.run(net, 0.5, 5, n_replicas=3, seed=10, init="random")
     assert not np.array_equal(other.spins, runs[0].spins)
     monkeypatch.setattr(mc, "_PARALLEL_WORK", 10 ** 18)   # serial kernel: same chains
-    serial = mc.run(net, 0.5, 5, n_chains=3, seed=9, init="random")
+    serial = mc.run(net, 0.5, 5, n_replicas=3, seed=9, init="random")
     np.testing.assert_array_equal(serial.spins, runs[0].spins)
 
 
@@ -185,7 +187,7 @@ def test_archetype_overlaps_and_q_recorded():
     arch = rng.choice([-1.0, 1.0], size=(2, 100))
     eta = arch[:, None, :] * np.where(rng.random((2, 5, 100)) < 0.8, 1.0, -1.0)
     net = mc.from_examples(eta, 2, supervised=False, archetypes=arch)
-    res = mc.run(net, 0.2, 4, n_chains=3, init="archetype:1", seed=0)
+    res = mc.run(net, 0.2, 4, n_replicas=3, init="archetype:1", seed=0)
     assert res.archetype_overlaps.shape == (3, 5, 2)
     np.testing.assert_allclose(res.archetype_overlaps[:, -1], res.spins @ arch.T / 100)
     assert res.archetype_overlaps[0, 0, 1] == 1.0
@@ -203,3 +205,37 @@ def test_bad_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ParameterError, match=match):
         mc.run(net, args.pop("T"), args.pop("n_sweeps"), **args)
+
+
+def test_network_from_specs_matches_explicit_builders():
+    """One spec, one network: the builders of the spec's disorder and of the memories agree."""
+    spec = models.Hopfield(alpha=0.05, T=0.3)
+    net = mc.network(spec, 200, seed=3)
+    np.testing.assert_array_equal(net.memories, spec.patterns(200, seed=3))
+    assert net.memories.shape == (10, 200) and spec.at_size(200).alpha == 0.05
+    dense = models.DenseMemory(alpha=0.02, T=0.2, P=3, convention="all-index")
+    d = mc.network(dense, 30, seed=1)
+    assert (d.form, d.P, d.scale) == ("power", 3, 1 / 6) and d.memories.shape == (18, 30)
+    learn = models.ExampleLearning(alpha=0.0, T=0.0, P=3, r=0.4, M=5)
+    net = mc.network(learn, 50, seed=2)
+    xi, eta = learn.examples(50, seed=2)
+    np.testing.assert_array_equal(net.archetypes, xi)
+    np.testing.assert_allclose(net.memories * math.sqrt(np.mean(eta.mean(axis=1) ** 2)),
+                               eta.mean(axis=1))
+    multi = mc.network(models.Multitask(d=0.3, K=3), 100, seed=0)
+    assert set(np.unique(multi.memories)) <= {-1.0, 0.0, 1.0}
+    with pytest.raises(TypeError, match="model"):
+        mc.network("hopfield", 100)
+
+
+def test_overlap_estimate_of_a_run():
+    """The overlap Estimate is the chains' time average with a positive error."""
+    rng = np.random.default_rng(8)
+    net = mc.hopfield(rng.choice([-1.0, 1.0], size=(5, 200)))
+    res = mc.run(net, 0.5, 60, n_replicas=2, seed=2, record_every=2)
+    est = res.overlap(0, burn_in=20)
+    keep = res.sweeps >= 20
+    assert est.mean == pytest.approx(np.abs(res.overlaps[:, keep, 0]).mean(), abs=1e-14)
+    assert est.stderr > 0 and est.n_eff <= 2 * keep.sum()
+    with pytest.raises(ParameterError, match="burn_in"):
+        res.overlap(0, burn_in=59)

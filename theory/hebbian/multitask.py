@@ -16,7 +16,7 @@ T = 0 hierarchical ("power-law") state: each spin follows the first pattern non-
 site, ``m_k = (1 - d) d^{k-1}``; it is a fixed point iff ``m_1 > sum_{l>1} m_l``, i.e.
 ``sum_{j=1}^{K-1} d^j < 1`` (d < 0.618034 for K = 3, d -> 1/2 as K -> infinity).
 
-K = 2 at finite T (Landau expansion near T_c; shared/reference/hebbian.md sec. 4.3): the
+K = 2 at finite T (Landau expansion near T_c): the
 pure state (m_2 = 0) appears stable below T_c iff d < 2/3, the parallel state (m_1 = m_2)
 iff d > 2/3; both turn hierarchical at lower T.
 
@@ -32,13 +32,15 @@ import itertools
 import math
 
 import numpy as np
-from scipy import optimize
-
+from ... import checks
 from ...errors import ConvergenceError, ParameterError
+from ...models.hebbian import Multitask
 from ...results import PhaseDiagram, Result
+from . import _roots
 
-__all__ = ["MultitaskState", "solve", "hierarchical_amplitudes", "hierarchy_threshold",
-           "critical_temperature", "instability_temperature", "phase_diagram", "PHASES"]
+__all__ = ["MultitaskState", "HierarchyThreshold", "InstabilityTemperatures", "solve",
+           "hierarchical_amplitudes", "hierarchy_threshold", "critical_temperature",
+           "instability_temperature", "phase_diagram", "PHASES"]
 
 PHASES = {0: "paramagnet", 1: "pure", 2: "parallel", 3: "hierarchical"}
 _STARTS = ("pure", "parallel", "hierarchical")
@@ -59,14 +61,29 @@ class MultitaskState(Result):
     kind: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class HierarchyThreshold(Result):
+    """``d_K``, the root of ``sum_{j=1}^{K-1} d^j = 1`` (Brent; ``residual`` = |sum - 1|;
+    closed forms for K <= 2 report ``None``)."""
+
+    K: int = 3
+    d_K: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class InstabilityTemperatures(Result):
+    """Temperatures ``T`` (ascending) where the ``state``'s smallest Hessian eigenvalue
+    crosses 0 (Brent on each bracket of a 400-point scan: ``iterations`` summed,
+    ``residual`` the largest ``|lambda_min|`` at the roots)."""
+
+    d: float = 0.0
+    K: int = 2
+    state: str = ""
+    T: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+
 def _check(d, T, K):
-    if not (math.isfinite(d) and 0 <= d < 1):
-        raise ParameterError(f"d: dilution in [0, 1), got {d!r}")
-    if not (math.isfinite(T) and T >= 0):
-        raise ParameterError(f"T: finite and >= 0, got {T!r}")
-    if int(K) != K or not 1 <= K <= 12:
-        raise ParameterError(f"K: an integer in [1, 12] (exact enumeration of 3^K entries), "
-                             f"got {K!r}")
+    return Multitask(d=d, T=T, K=K)
 
 
 @functools.lru_cache(maxsize=None)
@@ -109,21 +126,22 @@ def _classify(m, tol=1e-7):
     return "hierarchical"
 
 
-def hierarchical_amplitudes(d: float, K: int) -> np.ndarray:
+def hierarchical_amplitudes(d: float, K: int) -> np.ndarray:  # a closed form
     """T = 0 hierarchical amplitudes ``m_k = (1 - d) d^{k-1}``."""
     _check(d, 0.0, K)
     return (1 - d) * d ** np.arange(K)
 
 
-def hierarchy_threshold(K: int) -> float:
+def hierarchy_threshold(K: int, *, strict: bool = True) -> HierarchyThreshold:
     """``d_K``: the hierarchy is a T = 0 fixed point iff ``sum_{j=1}^{K-1} d^j < 1``
-    (``inf`` for K <= 2; 0.618034 for K = 3; 1/2 as K -> infinity)."""
-    if int(K) != K or K < 1:
-        raise ParameterError(f"K: a positive integer, got {K!r}")
+    (``inf`` for K = 1, 1 for K = 2; 0.618034 for K = 3; 1/2 as K -> infinity)."""
+    K = checks.integer("K", K, low=1)
     if K <= 2:
-        return math.inf if K == 1 else 1.0
-    return float(optimize.brentq(lambda d: sum(d ** j for j in range(1, K)) - 1, 0.0, 1.0,
-                                 xtol=1e-15))
+        return HierarchyThreshold(parameters={"K": K}, K=K, d_K=math.inf if K == 1 else 1.0)
+    d, ok, it, res = _roots.brentq(lambda d: sum(d ** j for j in range(1, K)) - 1, 0.0, 1.0,
+                                   xtol=1e-15, what="d_K", strict=strict)
+    return HierarchyThreshold(converged=ok, iterations=it, residual=res,
+                              parameters={"K": K}, K=K, d_K=d)
 
 
 def critical_temperature(d: float) -> float:
@@ -146,18 +164,32 @@ def _start(kind, d, K):
     return m
 
 
-def solve(d: float, T: float, K: int, start="hierarchical", maxiter: int = 200000
-          ) -> MultitaskState:
+def solve(d, T: float | None = None, K: int | None = None, start="hierarchical",
+          maxiter: int = 200000, *, strict: bool = True) -> MultitaskState:
     """Fixed point of the RS equations reached by iteration from ``start`` (``"pure"``,
     ``"parallel"``, ``"hierarchical"`` or an array), with its stability and free energy.
+    ``d`` may be a :class:`~nnphys.models.hebbian.Multitask` spec (then it gives ``T, K``).
 
     Pure and parallel starts stay in their invariant subspaces (m_2 = ... = 0, or all m_k
     equal), so they find those states even when unstable; ``stable`` says whether they are.
+    ``residual`` is the last step ``max_k |dm_k|`` of the iteration (converged below 1e-13);
+    without convergence it raises :class:`ConvergenceError` (``strict=False``: the last
+    iterate, ``converged=False``).
     """
-    _check(d, T, K)
+    if isinstance(d, Multitask):
+        if T is not None or K is not None:
+            raise ParameterError("T, K: given by the Multitask spec; do not pass them too")
+        spec = d
+    else:
+        if T is None or K is None:
+            raise ParameterError("T, K: required (or pass a Multitask spec)")
+        spec = _check(d, T, K)
+    d, T, K = spec.d, spec.T, spec.K
+    maxiter = checks.integer("maxiter", maxiter, low=1)
     m = np.array(_start(start, d, K) if isinstance(start, str) else start, float)
     if m.shape != (K,):
         raise ParameterError(f"start: shape ({K},) expected, got {m.shape}")
+    ok = False
     for it in range(1, maxiter + 1):
         new, _ = _map(m, d, T, K)
         if isinstance(start, str) and start == "parallel":
@@ -165,8 +197,9 @@ def solve(d: float, T: float, K: int, start="hierarchical", maxiter: int = 20000
         res = float(np.max(np.abs(new - m)))
         m = new
         if res < _TOL:
+            ok = True
             break
-    else:
+    if not ok and strict:
         raise ConvergenceError(f"no fixed point after {maxiter} iterations at d={d}, T={T} "
                                f"(residual {res:.1e}; near a transition?)", iterations=maxiter,
                                residual=res)
@@ -176,7 +209,7 @@ def solve(d: float, T: float, K: int, start="hierarchical", maxiter: int = 20000
         _, chi = _map(m, d, T, K)
         lam = float(np.linalg.eigvalsh(np.eye(K) - chi).min())
         stable = lam > 1e-10
-    return MultitaskState(converged=True, iterations=it, residual=res,
+    return MultitaskState(converged=ok, iterations=it, residual=res,
                           parameters={"d": d, "T": T, "K": int(K),
                                       "start": start if isinstance(start, str) else "array"},
                           d=d, T=T, m=m, f=float(_free_energy(m, d, T, K)), stable=stable,
@@ -190,32 +223,43 @@ def _best(d, T, K):
     return min(stable or states, key=lambda s: s.f)
 
 
-def instability_temperature(d: float, state: str, K: int = 2) -> tuple[float, ...]:
+def instability_temperature(d: float, state: str, K: int = 2, *,
+                            strict: bool = True) -> InstabilityTemperatures:
     """Temperatures (below T_c) where the ``"pure"`` or ``"parallel"`` state changes
     stability (the Hessian's smallest eigenvalue crosses 0), found on a 400-point scan of
     (0, T_c) refined by brentq. E.g. K = 2: pure -> hierarchical at T_pure(0.5) = 0.287210;
     parallel stable for 0.093764 < T < T_c at d = 0.7."""
-    _check(d, 0.0, K)
-    if state not in ("pure", "parallel"):
-        raise ParameterError(f"state: 'pure' or 'parallel', got {state!r}")
+    spec = _check(d, 0.0, K)
+    d, K = spec.d, spec.K
+    checks.one_of("state", state, ("pure", "parallel"))
     tc = 1 - d
 
     def lam(T):
         return solve(d, T, K, state).min_eigenvalue
     grid = np.linspace(tc * 1e-3, tc * (1 - 1e-3), 400)
     vals = np.array([lam(t) for t in grid])
-    roots = []
+    roots, ok, it, res = [], True, 0, 0.0
     for a, b, fa, fb in zip(grid[:-1], grid[1:], vals[:-1], vals[1:]):
         if fa * fb < 0:
-            roots.append(float(optimize.brentq(lam, a, b, xtol=1e-12)))
-    return tuple(roots)
+            root = _roots.brentq(lam, a, b, xtol=1e-12, what="instability temperature",
+                                 strict=strict)
+            roots.append(root[0])
+            ok, it, res = ok and root[1], it + root[2], max(res, root[3])
+    return InstabilityTemperatures(converged=ok if roots else None,
+                                   iterations=it if roots else None,
+                                   residual=res if roots else None,
+                                   parameters={"d": d, "K": K, "state": state}, d=d, K=K,
+                                   state=state, T=np.array(roots))
 
 
 def phase_diagram(d, T, K: int = 2) -> PhaseDiagram:
     """(d, T) diagram: the globally stable state (lowest f among the stable fixed points
     reached from pure, parallel and hierarchical starts). Fields ``m`` (grid + (K,),
-    sorted descending) and ``f``; boundary ``T_c`` = 1 - d."""
+    sorted descending) and ``f``; boundary ``T_c`` = 1 - d. Health: the most iterations
+    and the largest last step of the fixed points chosen (every fixed point converged, or
+    :func:`solve` raised)."""
     d = np.unique(np.atleast_1d(np.asarray(d, float)))
+    iterations, residual = 0, 0.0
     T = np.unique(np.atleast_1d(np.asarray(T, float)))
     for x in d:
         _check(float(x), 0.0, K)
@@ -226,10 +270,12 @@ def phase_diagram(d, T, K: int = 2) -> PhaseDiagram:
     for i, dd in enumerate(d):
         for j, tt in enumerate(T):
             st = _best(float(dd), float(tt), K)
+            iterations, residual = max(iterations, st.iterations), max(residual, st.residual)
             m[i, j] = np.sort(np.abs(st.m))[::-1]
             f[i, j] = st.f
             phase[i, j] = code[st.kind]
-    return PhaseDiagram(parameters={"model": "multitask", "K": int(K)},
+    return PhaseDiagram(converged=True, iterations=iterations, residual=residual,
+                        parameters={"model": "multitask", "K": int(K)},
                         axes={"d": d, "T": T}, fields={"m": m, "f": f}, phase=phase,
                         labels=dict(PHASES),
                         boundaries={"T_c": np.column_stack([d, 1 - d])})
