@@ -236,6 +236,6 @@ def test_overlap_estimate_of_a_run():
     est = res.overlap(0, burn_in=20)
     keep = res.sweeps >= 20
     assert est.mean == pytest.approx(np.abs(res.overlaps[:, keep, 0]).mean(), abs=1e-14)
-    assert est.stderr > 0 and est.n_eff <= 2 * keep.sum()
+    assert est.stderr > 0
     with pytest.raises(ParameterError, match="burn_in"):
         res.overlap(0, burn_in=59)
