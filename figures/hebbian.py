@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import stats
+from ..models.hebbian import Multitask
 from ..theory.hebbian import hopfield, learning, multitask
 from ..validation.hebbian import multitask_amplitudes_mc, zero_temperature_overlaps
 from .registry import Figure, register
@@ -50,9 +52,9 @@ def _m0_compute(quick: bool) -> dict:
     m = np.array([hopfield.solve(a, 0.0).m for a in alpha])
     a_mc = np.arange(0.04, 0.181, 0.02)
     n, samples = (1000, 3) if quick else (4000, 6)
-    mc = zero_temperature_overlaps(n, a_mc, samples, seed=1)
-    return {"alpha": alpha, "m": m, "alpha_mc": a_mc, "m_mc": mc.mean(axis=1),
-            "se_mc": mc.std(axis=1, ddof=1) / np.sqrt(samples), "N": np.array(n)}
+    mc = stats.sample_mean(zero_temperature_overlaps(n, a_mc, samples, seed=1), axis=1)
+    return {"alpha": alpha, "m": m, "alpha_mc": a_mc, "m_mc": mc.mean, "se_mc": mc.stderr,
+            "N": np.array(n)}
 
 
 def _m0_plot(data: dict):
@@ -73,7 +75,7 @@ def _learning_compute(quick: bool) -> dict:
     rho = np.linspace(0.0, 2.0, 21 if quick else 81)
     data = {"rho": rho}
     for P in (3, 4):
-        data[f"alpha_c/P{P}"] = np.array([learning.critical_load(P, x)[0] for x in rho])
+        data[f"alpha_c/P{P}"] = np.array([learning.critical_load(P, x).alpha_c for x in rho])
     r = np.linspace(0.1, 0.9, 9 if quick else 33)
     M = np.unique(np.geomspace(1, 300, 9 if quick else 33).round())
     pd = learning.phase_diagram(r, M, P=3, T=0.15)
@@ -108,10 +110,11 @@ def _multitask_compute(quick: bool) -> dict:
         x, K)).m))[::-1] for x in d])
     d_mc = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
     n, samples = (20000, 2) if quick else (100000, 3)
-    mc = np.array([multitask_amplitudes_mc(x, K, n, samples, seed=2) for x in d_mc])
-    return {"d": d, "m": m, "d_mc": d_mc, "m_mc": mc.mean(axis=1),
-            "se_mc": mc.std(axis=1, ddof=1) / np.sqrt(samples),
-            "d_K": np.array(multitask.hierarchy_threshold(K))}
+    mc = stats.sample_mean(np.array([multitask_amplitudes_mc(Multitask(d=x, T=0.0, K=K), n,
+                                                             samples, seed=2)
+                                     for x in d_mc]), axis=1)
+    return {"d": d, "m": m, "d_mc": d_mc, "m_mc": mc.mean, "se_mc": mc.stderr,
+            "d_K": np.array(multitask.hierarchy_threshold(K).d_K)}
 
 
 def _multitask_plot(data: dict):
