@@ -1,4 +1,4 @@
-"""Dense P-body RS theory: reference landmarks (shared/reference/hebbian.md sec. 2.3),
+"""Dense P-body RS theory: reference landmarks (computed by an independent solver),
 conventions, the P = 2 reduction to AGS, stationarity of the free energy, continuity."""
 
 import math

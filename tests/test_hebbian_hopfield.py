@@ -1,5 +1,5 @@
-"""AGS Hopfield RS theory: landmarks of the reference file (shared/reference/hebbian.md,
-values computed there by an independent solver), closed forms, asymptotes, quadrature."""
+"""AGS Hopfield RS theory: reference landmarks (values
+computed by an independent solver), closed forms, asymptotes, quadrature."""
 
 import math
 
@@ -51,7 +51,7 @@ def test_zero_temperature_retrieval_and_energies(alpha, m):
     s = hopfield.solve(alpha, 0.0)
     assert s.converged and s.residual < 1e-12
     assert s.m == pytest.approx(m, abs=5e-9)
-    # closed-form T = 0 energies (reference sec. 1.2), independent of the solver's f formula
+    # closed-form T = 0 energies (AGS 1987), independent of the solver's f formula
     e_r = -s.m ** 2 / 2 - alpha / 2 * s.C * (2 - s.C) / (1 - s.C) ** 2
     assert s.f == pytest.approx(e_r, abs=1e-13)
     sg = hopfield.solve(alpha, 0.0, "spin_glass")
@@ -59,7 +59,7 @@ def test_zero_temperature_retrieval_and_energies(alpha, m):
 
 
 def test_low_temperature_connects_to_zero_temperature():
-    # reference sec. B: alpha = 0.1, T = 0.01 -> m = 0.99799168, f = -0.50015496
+    # reference landmark: alpha = 0.1, T = 0.01 -> m = 0.99799168, f = -0.50015496
     s = hopfield.solve(0.1, 0.01)
     assert s.m == pytest.approx(0.99799168, abs=5e-9)
     assert s.f == pytest.approx(-0.50015496, abs=5e-9)
@@ -114,7 +114,7 @@ def test_at_line():
 
 
 def test_re_entrance_and_at_meeting_point():
-    # alpha_c(T) rises from 0.137906 to 0.138189 at T = 0.0229 (reference sec. 1.5)
+    # alpha_c(T) rises from 0.137906 to 0.138189 at T = 0.0229 (reference landmark)
     t_peak, a_peak = hopfield._capacity_peak()
     assert a_peak == pytest.approx(0.138189, abs=5e-7)
     assert t_peak == pytest.approx(0.0229, abs=5e-4)

@@ -1,5 +1,5 @@
-"""Dense Hebbian learning from examples: reference landmarks (shared/reference/hebbian.md
-sec. 3.4 and hebbian_values.txt sec. D; values from an independent solver), limits, and the
+"""Dense Hebbian learning from examples: reference landmarks (values
+from an independent solver), limits, and the
 exact binomial low-load overlap."""
 
 import math

@@ -28,7 +28,7 @@ def test_hierarchy_thresholds(K, d_k):
 
 
 def test_beyond_threshold_closed_form_k3():
-    # m = (1-d)(1, d, d^2) + ((1-d)^3/2)(-1, 1, 1) for K = 3 beyond d_3 (reference sec. 4.2)
+    # m = (1-d)(1, d, d^2) + ((1-d)^3/2)(-1, 1, 1) for K = 3 beyond d_3 (closed form)
     for d in (0.7, 0.9):
         st = mt.solve(d, 0.0, 3, mt.hierarchical_amplitudes(d, 3))     # iterate the ansatz
         expected = (1 - d) * d ** np.arange(3) + (1 - d) ** 3 / 2 * np.array([-1, 1, 1])

@@ -27,9 +27,9 @@ structure is that of the mixed p-spin model)::
     f = (P-1) s m^P / P - (beta/2) [xi(1) - xi(q) - (1-q) xi'(q)] - T E_z ln 2cosh(beta h)
     m = E_z tanh(beta h),   q = E_z tanh^2(beta h).
 
-(The reference file writes the distinct-index noise term with ``alpha beta^2/(2 (P-1)!)``;
-stationarity in ``q`` requires ``alpha beta^2/(2 P!)``, as used here and checked in
-``tests/test_hebbian_dense.py``.) At ``T = 0``: ``m = erf(s m^{P-1}/sqrt(2 V(1)))`` and
+(Stationarity in ``q`` fixes the distinct-index noise term's prefactor to
+``alpha beta^2/(2 P!)``, not ``alpha beta^2/(2 (P-1)!)`` as one may read it written; checked
+in ``tests/test_hebbian_dense.py``.) At ``T = 0``: ``m = erf(s m^{P-1}/sqrt(2 V(1)))`` and
 ``alpha_c = gamma_c s^2 alpha / V(1)``, with ``gamma_c(P)`` the largest ``gamma`` for which
 ``m = erf(m^{P-1}/sqrt(2 gamma))`` has a solution ``m > 0`` (independent of the convention).
 

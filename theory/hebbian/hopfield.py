@@ -241,16 +241,17 @@ def _alpha_of_x(x, beta, guess=None):
 
 
 def _capacity_rows(T):
-    """For T in (0, 1) (flat array): alpha_c(T), x = m/sigma and m at alpha_c."""
+    """For T in (0, 1) (flat array): alpha_c(T), x = m/sigma and m at alpha_c, and the
+    golden-section steps taken."""
     T = np.asarray(T, float).ravel()
     beta = 1.0 / T
 
     def fun(x, idx):
         a, _ = _alpha_of_x(x, beta[idx])
         return np.where(np.isfinite(a), a, -1.0)
-    x, a_max, _ = _roots.golden_max(fun, np.full(T.size, 0.05), np.full(T.size, 20.0),
-                                    xtol=1e-10)
-    return a_max, x, x * _sigma_of_x(x, beta)
+    x, a_max, it = _roots.golden_max(fun, np.full(T.size, 0.05), np.full(T.size, 20.0),
+                                     xtol=1e-10)
+    return a_max, x, x * _sigma_of_x(x, beta), it
 
 
 def _retrieval_T(alpha, T, x_peak=None):
@@ -261,7 +262,7 @@ def _retrieval_T(alpha, T, x_peak=None):
     alpha, T = np.asarray(alpha, float).ravel(), np.asarray(T, float).ravel()
     beta = 1.0 / T
     if x_peak is None:
-        _, x_peak, _ = _capacity_rows(T)
+        _, x_peak, _, _ = _capacity_rows(T)
     m = _curie_weiss(T)
     sigma = np.zeros_like(m)
     it = 0
@@ -423,7 +424,7 @@ def solve(alpha, T: float | None = None, branch: str = "retrieval", *,
     checks.one_of("branch", branch, BRANCHES)
     it = 0
     if branch == "retrieval":
-        cap = critical_capacity(T).alpha_c if T < 1 else 0.0
+        cap = critical_capacity(T, strict=strict).alpha_c if T < 1 else 0.0
         if not alpha < cap:
             raise ParameterError(f"alpha: no retrieval state at T = {T:g} for alpha >= "
                                  f"alpha_c(T) = {cap:.8g}, got {alpha:g}")
@@ -466,7 +467,8 @@ def critical_capacity(T: float = 0.0, *, strict: bool = True) -> CriticalCapacit
 
     At ``T = 0``: ``max_y alpha(y) = 0.1379055665`` with ``m = 0.9674171144`` (AGS 1985),
     by bounded Brent maximisation in ``y``; at ``T > 0`` a golden-section maximisation of
-    ``alpha(x)`` to ``|dx| <= 1e-10``. ``strict=False`` returns ``converged=False`` (and NaN
+    ``alpha(x)`` to ``|dx| <= 1e-10`` (``iterations``: its evaluations, resp. steps).
+    ``strict=False`` returns ``converged=False`` (and NaN
     values if the maximiser failed) instead of raising :class:`ConvergenceError`.
     Note the RS re-entrance: alpha_c(T) rises to 0.138189 at T = 0.0229 before decreasing.
     """
@@ -479,13 +481,13 @@ def critical_capacity(T: float = 0.0, *, strict: bool = True) -> CriticalCapacit
         sigma = m / (math.sqrt(2.0) * y)
     else:
         try:
-            a_, x, m_ = _capacity_rows([T])
+            a_, x, m_, evaluations = _capacity_rows([T])
         except ConvergenceError as err:
             if strict:
                 raise
             return CriticalCapacity(converged=False, iterations=err.iterations,
                                     parameters={"T": T}, T=T, alpha_c=math.nan, m=math.nan)
-        a, m, ok, evaluations = float(a_[0]), float(m_[0]), True, None
+        a, m, ok = float(a_[0]), float(m_[0]), True
         sigma = m / float(x[0])
     res = _residual(m, sigma, a, T)
     ok = ok and res <= _RESIDUAL_TOL
@@ -640,7 +642,7 @@ def _grid_states(alpha, T):
         cap[t0] = _y_peak()[1]
     rows = np.flatnonzero((T > 0) & (T < 1))
     if rows.size:
-        cap[rows], x_peak[rows], _ = _capacity_rows(T[rows])
+        cap[rows], x_peak[rows], _, _ = _capacity_rows(T[rows])
     exists = A < cap[None, :]
     # retrieval
     sel = exists & (TT > 0)

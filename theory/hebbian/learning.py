@@ -32,8 +32,8 @@ e^{-y^2}``, and the load is explicit, ``alpha(y) = A^2 (1/(2 y^2) - rho) (P-1)!/
 ``alpha_c = max_y alpha(y)``. At ``alpha = 0`` (low storage) ``m = erf(1/sqrt(2 rho))``
 (``sigma = sign eta_bar``); :func:`exact_low_load_overlap` gives the exact binomial value.
 
-Provenance. These equations are *derived* (reference file sec. 3, from the abstracts and the
-data model); the papers' own full texts could not be read through the search tool, so their
+Provenance. These equations are *derived* (from the abstracts and the data model above);
+the papers' own full texts could not be read through the search tool, so their
 equation numbers are not cited. The low-load equivalence of supervised and unsupervised
 learning agrees with the statement of arXiv:2308.04106. Regimes named in 2212.00606:
 *ultra-storage* (``K ~ N^{P-1}`` with P > 2, far beyond the shallow ``K ~ N``) and
