@@ -6,6 +6,8 @@ One small module per family:
 
 * :mod:`.network` -- the layer algebra of neural networks (Dense, Conv, activations as layer
   objects, ``serial``), in the conventions of neural-tangents' ``stax``.
+* :mod:`.hebbian` -- Hopfield (AGS), dense P-body memories, learning from examples,
+  multitasking on diluted patterns: the RS theory solves them, the Monte Carlo simulates them.
 
 A validation check is "one spec, handed to the theory and to the simulation".
 """

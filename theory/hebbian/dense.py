@@ -37,6 +37,9 @@ in ``tests/test_hebbian_dense.py``.) At ``T = 0``: ``m = erf(s m^{P-1}/sqrt(2 V(
 term): ``distinct`` is AGS exactly, ``all-index`` adds the diagonal constant ``-alpha/2``,
 ``theriault-tantari`` is AGS at ``(alpha/2, T/2)`` with ``f`` doubled.
 
+Spec: :class:`nnphys.models.hebbian.DenseMemory` (``solve`` takes it, or ``alpha, T, P,
+convention``), the same object :func:`nnphys.sim.montecarlo.network` simulates.
+
 References: E. Gardner, J. Phys. A 20, 3453 (1987); D. Krotov, J. Hopfield,
 arXiv:1606.01164; A. Bovier, B. Niederhauser, arXiv:cond-mat/0108235; L. Albanese et al.,
 arXiv:2111.12997.

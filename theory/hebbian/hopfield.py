@@ -47,6 +47,9 @@ side of the maximum (``x`` rather than ``m``, which saturates at 1 in double pre
 at low T). The spin glass is likewise ``alpha_SG(sigma) = sigma^2 (1-C)^2/q``,
 increasing in ``sigma`` above the point where ``C = 1``. All solves are vectorised.
 
+Spec: :class:`nnphys.models.hebbian.Hopfield` (``solve`` takes it, or ``alpha, T``), the
+same object :func:`nnphys.sim.montecarlo.network` simulates.
+
 References:
     D. J. Amit, H. Gutfreund, H. Sompolinsky, PRL 55, 1530 (1985);
     Ann. Phys. 173, 30 (1987) (no arXiv ids; both predate arXiv).

@@ -40,6 +40,9 @@ learning agrees with the statement of arXiv:2308.04106. Regimes named in 2212.00
 *ultra-detection* (learning at vanishing signal-to-noise ``r -> 0`` when ``M`` grows with
 ``N``), quantified here by :func:`critical_load` and :func:`critical_entropy`.
 
+Spec: :class:`nnphys.models.hebbian.ExampleLearning` (the dataset as ``r, M`` or as
+``rho, kappa``), the same object :func:`nnphys.sim.montecarlo.network` simulates.
+
 ML loss. With the Hamming loss of a pattern ``L = ||sigma - xi||^2/(4N) = (1 - m)/2`` the
 P-body Hebbian cost of one condensed pattern is ``-N (1 - 2L)^P / P!`` (:func:`loss`).
 """

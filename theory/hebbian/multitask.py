@@ -20,6 +20,9 @@ K = 2 at finite T (Landau expansion near T_c): the
 pure state (m_2 = 0) appears stable below T_c iff d < 2/3, the parallel state (m_1 = m_2)
 iff d > 2/3; both turn hierarchical at lower T.
 
+Spec: :class:`nnphys.models.hebbian.Multitask` (``solve`` takes it, or ``d, T, K``), the
+same object :func:`nnphys.sim.montecarlo.network` simulates.
+
 The dilution thresholds and amplitude laws follow the abstracts and the standard model;
 Agliari et al. 2308.04106 (J. Stat. Mech. 2023) use the same Hebbian Hamiltonian.
 """
