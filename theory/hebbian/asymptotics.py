@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 
+from ...errors import NumericalError
+
 __all__ = ["hopfield_small_alpha"]
 
 
@@ -47,7 +49,7 @@ def hopfield_small_alpha() -> dict:
     series = sp.expand(sp.series(f, eps, 0, 5).removeO())
     # constants independent of the order parameters (-T ln 2, alpha ln(eps)) are dropped
     if sp.simplify(series.coeff(eps, 2).subs(sp.log(2), 0)) != 0:
-        raise ArithmeticError("small-alpha expansion: O(eps^2) terms did not cancel")
+        raise NumericalError("small-alpha expansion: O(eps^2) terms did not cancel")
     phi = sp.expand(series.coeff(eps, 4).subs({sp.log(eps): 0, sp.log(2): 0}))
     # stationarity: dPhi/dM = dPhi/drho = dPhi/dQ = 0
     eqs = [sp.diff(phi, v) for v in (M, rho, Q)]

@@ -193,9 +193,11 @@ def _retrieval_t0(alpha):
 # ------------------------------------------------------------- branch at T > 0
 
 def _curie_weiss(T):
-    """m = tanh(m / T) (largest root; 0 for T >= 1), vectorised (alpha = 0 retrieval)."""
+    """m = tanh(m / T) (largest root; 0 for T >= 1), vectorised (alpha = 0 retrieval),
+    and the Newton iterations spent."""
     T = np.asarray(T, float).ravel()
     m = np.zeros_like(T)
+    it = 0
     below = T < 1
     if np.any(below):
         beta = 1.0 / T[below]
@@ -203,10 +205,10 @@ def _curie_weiss(T):
         def fun(x, idx):
             th = np.tanh(beta[idx] * x)
             return th - x, beta[idx] * (1 - th * th) - 1
-        m[below], _ = _roots.newton_bracketed(fun, np.full(beta.size, 1e-300),
-                                              np.ones(beta.size), np.ones(beta.size),
-                                              xtol=1e-15, maxiter=2000, what="Curie-Weiss m")
-    return m
+        m[below], it = _roots.newton_bracketed(fun, np.full(beta.size, 1e-300),
+                                               np.ones(beta.size), np.ones(beta.size),
+                                               xtol=1e-15, maxiter=2000, what="Curie-Weiss m")
+    return m, it
 
 
 def _sigma_of_x(x, beta, guess=None):
@@ -266,9 +268,8 @@ def _retrieval_T(alpha, T, x_peak=None):
     beta = 1.0 / T
     if x_peak is None:
         _, x_peak, _, _ = _capacity_rows(T)
-    m = _curie_weiss(T)
+    m, it = _curie_weiss(T)
     sigma = np.zeros_like(m)
-    it = 0
     todo = np.flatnonzero(alpha > 0)
     if todo.size:
         b_, a_ = beta[todo], alpha[todo]
@@ -413,8 +414,9 @@ def solve(alpha, T: float | None = None, branch: str = "retrieval", *,
             ``strict=False`` the state is returned with ``converged=False``.
 
     ``residual`` is the max-norm residual of the two RS equations (for ``m`` and
-    ``sigma^2``) at the returned state; ``iterations`` those of the outer root finder (0 for
-    the closed-form states: the paramagnet, the T = 0 spin glass, alpha = 0 at T = 0).
+    ``sigma^2``) at the returned state; ``iterations`` those of the outer root finder
+    (``None`` for the closed-form states: the paramagnet, the T = 0 spin glass, alpha = 0
+    at T = 0).
 
     Raises:
         ParameterError: bad arguments, or the branch does not exist at ``(alpha, T)``
@@ -425,7 +427,7 @@ def solve(alpha, T: float | None = None, branch: str = "retrieval", *,
     spec = _spec(alpha, T)
     alpha, T = spec.alpha, spec.T
     checks.one_of("branch", branch, BRANCHES)
-    it = 0
+    it = None
     if branch == "retrieval":
         cap = critical_capacity(T, strict=strict).alpha_c if T < 1 else 0.0
         if not alpha < cap:
@@ -454,12 +456,12 @@ def solve(alpha, T: float | None = None, branch: str = "retrieval", *,
         m, sigma = np.array([0.0]), np.array([0.0])
     q, r, C, f, lam = (float(v[0]) for v in _quantities(m, sigma, alpha, T))
     m0, s0 = float(m[0]), float(sigma[0])
-    res = _residual(m0, s0, alpha, T) if branch != "paramagnet" else 0.0
+    res = _residual(m0, s0, alpha, T)
     ok = math.isfinite(f) and res <= _RESIDUAL_TOL
     if not ok and strict:
         raise ConvergenceError(f"{branch}: residual {res:.2e} at alpha={alpha}, T={T}",
-                               iterations=int(it), residual=res)
-    return HopfieldState(converged=bool(ok), iterations=int(it), residual=res,
+                               iterations=it, residual=res)
+    return HopfieldState(converged=bool(ok), iterations=it, residual=res,
                          parameters={"alpha": alpha, "T": T, "branch": branch},
                          alpha=alpha, T=T, branch=branch, m=m0, q=q, r=r, C=C, f=f,
                          lambda_at=lam)

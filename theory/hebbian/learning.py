@@ -341,8 +341,10 @@ def phase_diagram(r, M, *, P: int = 3, alpha: float = 0.0, T: float = 0.0,
                 residual = max(residual or 0.0, st.residual)
             out["m"][i, j], out["n"][i, j] = st.m, st.n
             phase[i, j] = 1
-    return PhaseDiagram(converged=converged if iterations is not None or not converged
-                        else None, iterations=iterations, residual=residual,
+    # closed-form points only (T = 0, alpha = 0): no solver ran, nothing to report
+    solver_ran = iterations is not None or not converged
+    return PhaseDiagram(converged=converged if solver_ran else None, iterations=iterations,
+                        residual=residual,
                         parameters={"model": "learning", "P": int(P), "alpha": alpha,
                                     "T": T, "supervised": supervised},
                         axes={"r": r, "M": M}, fields=out, phase=phase,
