@@ -190,6 +190,9 @@ class ExampleLearning:
             set_("M", checks.integer("M", self.M, low=1))
             set_("rho", float(dataset_entropy(self.r, self.M)))
             set_("kappa", float(kappa(self.P, self.r, self.M, bool(self.supervised))))
+            if not (math.isfinite(self.rho) and math.isfinite(self.kappa) and self.kappa > 0):
+                raise ParameterError(f"r: too small for double precision: rho = (1 - r^2)/"
+                                     f"(M r^2) = {self.rho}, kappa = {self.kappa}")
         else:
             set_("rho", checks.real("rho", 0.0 if self.rho is None else self.rho, low=0.0))
             if self.kappa is None and not self.supervised:

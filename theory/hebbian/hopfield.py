@@ -82,6 +82,8 @@ PHASES = {0: "paramagnet", 1: "spin glass", 2: "retrieval (metastable)",
           3: "retrieval (global minimum)"}
 _XTOL = 1e-13
 _RESIDUAL_TOL = 1e-8      # max-norm residual of the RS equations accepted as a solution
+_T_MIN = 1e-10           # smallest T > 0 solved (beta sigma overflows the moments below it)
+_TINY_ALPHA = 1e-30       # below it the T > 0 retrieval state is Curie-Weiss (O(alpha) shift)
 _SQRT_2_PI = math.sqrt(2.0 / math.pi)
 
 
@@ -263,14 +265,20 @@ def _retrieval_T(alpha, T, x_peak=None):
     """Retrieval (m, sigma) at (alpha, T) for T in (0, 1) (flat arrays; the caller has
     checked alpha < alpha_c(T)); alpha == 0 gives the Curie-Weiss state. The root of
     alpha(x) = alpha lies in (x_peak, 1.5/sqrt(alpha)), since alpha(x) <= 1/x^2 (q >= m^2).
-    Returns (m, sigma, iterations of the root in x)."""
+    Below ``_TINY_ALPHA`` the state is Curie-Weiss to first order: ``m`` moves by O(alpha),
+    below rounding, and ``sigma^2 = alpha q/(1 - C)^2`` at ``q = m^2`` (the root in x would
+    need brackets beyond 1e150). Returns (m, sigma, iterations of the root in x)."""
     alpha, T = np.asarray(alpha, float).ravel(), np.asarray(T, float).ravel()
     beta = 1.0 / T
     if x_peak is None:
         _, x_peak, _, _ = _capacity_rows(T)
     m, it = _curie_weiss(T)
     sigma = np.zeros_like(m)
-    todo = np.flatnonzero(alpha > 0)
+    tiny = (alpha > 0) & (alpha <= _TINY_ALPHA)
+    if np.any(tiny):
+        q = m[tiny] ** 2
+        sigma[tiny] = np.sqrt(alpha[tiny] * q) / (1 - beta[tiny] * (1 - q))
+    todo = np.flatnonzero(alpha > _TINY_ALPHA)
     if todo.size:
         b_, a_ = beta[todo], alpha[todo]
         sig_guess = np.full(todo.size, np.nan)
@@ -368,7 +376,9 @@ def _quantities(m, sigma, alpha, T):
 
 
 def _residuals(m, sigma, alpha, T):
-    """Residual of the RS equations in (m, sigma^2), max-norm per point (arrays)."""
+    """Residual of the RS equations per point (arrays): the larger of ``|E tanh - m|`` and
+    ``|alpha q/(1 - C)^2 - sigma^2| / max(1, sigma^2)`` (relative at large loads, where
+    sigma^2 ~ alpha and double precision resolves it only relatively)."""
     m, sigma, alpha, T = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, float)) for v in
                                                (m, sigma, alpha, T)))
     q, r, C, _, _ = _quantities(m, sigma, alpha, T)
@@ -379,7 +389,8 @@ def _residuals(m, sigma, alpha, T):
     if np.any(~zero):
         e_tanh[~zero] = _gauss.moments(m[~zero] / T[~zero], sigma[~zero] / T[~zero]).tanh
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.maximum(np.abs(e_tanh - m), np.abs(alpha * q / (1 - C) ** 2 - sigma ** 2))
+        return np.maximum(np.abs(e_tanh - m), np.abs(alpha * q / (1 - C) ** 2 - sigma ** 2)
+                          / np.maximum(1.0, sigma ** 2))
 
 
 def _residual(m, sigma, alpha, T):
@@ -408,13 +419,13 @@ def solve(alpha, T: float | None = None, branch: str = "retrieval", *,
     Args:
         alpha: load p/N, >= 0, or a :class:`~nnphys.models.hebbian.Hopfield` spec (which
             then also gives ``T``).
-        T: temperature, >= 0 (``T = 0`` uses the zero-temperature equations in C).
+        T: temperature, 0 or >= 1e-10 (``T = 0`` uses the zero-temperature equations in C).
         branch: ``"retrieval"``, ``"spin_glass"`` or ``"paramagnet"``.
         strict: raise :class:`ConvergenceError` when the RS residual exceeds 1e-8; with
             ``strict=False`` the state is returned with ``converged=False``.
 
-    ``residual`` is the max-norm residual of the two RS equations (for ``m`` and
-    ``sigma^2``) at the returned state; ``iterations`` those of the outer root finder
+    ``residual`` is the max-norm residual of the two RS equations (for ``m`` and, relative
+    to ``max(1, sigma^2)``, ``sigma^2``) at the returned state; ``iterations`` those of the outer root finder
     (``None`` for the closed-form states: the paramagnet, the T = 0 spin glass, alpha = 0
     at T = 0).
 
@@ -427,6 +438,9 @@ def solve(alpha, T: float | None = None, branch: str = "retrieval", *,
     spec = _spec(alpha, T)
     alpha, T = spec.alpha, spec.T
     checks.one_of("branch", branch, BRANCHES)
+    if 0 < T < _T_MIN:
+        raise ParameterError(f"T: 0 or >= {_T_MIN:g} (below it the state is the T = 0 one "
+                             f"to O(T); use T = 0), got {T!r}")
     it = None
     if branch == "retrieval":
         cap = critical_capacity(T, strict=strict).alpha_c if T < 1 else 0.0
