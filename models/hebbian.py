@@ -97,7 +97,10 @@ class DenseMemory:
       sigma_i1 ... sigma_iP`` (P = 2: AGS);
     * ``"all-index"``: ``H = -(N/P!) sum_mu m_mu^P`` (all index tuples, the diagonal included);
     * ``"theriault-tantari"``: field ``P m^{P-1}``, cross-talk variance ``alpha P q^{P-1}``
-      (loads counted so that ``alpha_c = P gamma_c``); the theory only.
+      (loads counted so that ``alpha_c = P gamma_c``). Matching the field and the cross-talk
+      of the distinct form, this is the distinct Hamiltonian scaled by ``P!`` with
+      ``K = alpha N^{P-1} / P!`` patterns (so ``(alpha, T)`` here is ``(alpha/P!, T/P!)``
+      there; P = 2: AGS at ``(alpha/2, T/2)``), which is how it is simulated.
     """
 
     alpha: float = 0.0
@@ -111,28 +114,33 @@ class DenseMemory:
         object.__setattr__(self, "P", checks.integer("P", self.P, low=2))
         checks.one_of("convention", self.convention, CONVENTIONS)
 
+    @property
+    def _per_pattern(self) -> float:
+        """Load per pattern and per ``N^{1-P}``: 1, or ``P!`` (theriault-tantari)."""
+        return math.factorial(self.P) if self.convention == "theriault-tantari" else 1.0
+
     def n_patterns(self, N: int) -> int:
-        """``K = max(1, round(alpha N^{P-1}))``."""
-        return _pattern_count(self.alpha, checks.integer("N", N, low=self.P), self.P)
+        """``K = max(1, round(alpha N^{P-1}))`` (divided by ``P!`` for theriault-tantari)."""
+        N = checks.integer("N", N, low=self.P)
+        return _pattern_count(self.alpha / self._per_pattern, N, self.P)
 
     def at_size(self, N: int) -> "DenseMemory":
         """The spec at the load realised by an integer ``K`` at size ``N``."""
-        return dataclasses.replace(self, alpha=self.n_patterns(N) / float(N) ** (self.P - 1))
+        K = self.n_patterns(N)
+        return dataclasses.replace(self, alpha=K * self._per_pattern / float(N) ** (self.P - 1))
 
     def patterns(self, N: int, seed=0) -> np.ndarray:
         """``(K, N)`` unbiased +-1 patterns."""
         return _spins(_rng(seed), (self.n_patterns(N), N))
 
-    @property
-    def form(self) -> tuple[str, float | None]:
-        """The simulated Hamiltonian ``(form, scale)`` of :mod:`nnphys.sim.montecarlo`
-        (``scale=None``: the form's default, ``N^{1-P}`` for ``"distinct"``)."""
-        if self.convention == "distinct":
-            return "distinct", None
+    def hamiltonian(self, N: int) -> tuple[str, float]:
+        """The simulated Hamiltonian ``(form, scale)`` of :mod:`nnphys.sim.montecarlo` at
+        size ``N``: ``("distinct", N^{1-P})``, ``("power", 1/P!)`` (all-index) or
+        ``("distinct", P! N^{1-P})`` (theriault-tantari)."""
+        N = checks.integer("N", N, low=self.P)
         if self.convention == "all-index":
             return "power", 1.0 / math.factorial(self.P)
-        raise ParameterError("convention: the Monte Carlo simulates 'distinct' and "
-                             "'all-index'; 'theriault-tantari' is a theory convention only")
+        return "distinct", self._per_pattern * float(N) ** (1 - self.P)
 
 
 def dataset_entropy(r, M):

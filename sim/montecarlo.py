@@ -150,9 +150,10 @@ def network(model, N: int, seed=0) -> Network:
 
     * :class:`~nnphys.models.hebbian.Hopfield`, :class:`~nnphys.models.hebbian.Multitask`:
       :func:`hopfield` on the spec's patterns;
-    * :class:`~nnphys.models.hebbian.DenseMemory`: :func:`dense` in the spec's convention
-      (``"distinct"`` -> form ``"distinct"``, ``"all-index"`` -> form ``"power"``, scale
-      ``1/P!``);
+    * :class:`~nnphys.models.hebbian.DenseMemory`: :func:`dense` with the spec's
+      Hamiltonian (:meth:`~nnphys.models.hebbian.DenseMemory.hamiltonian`: ``"distinct"``,
+      ``"all-index"`` as form ``"power"`` with scale ``1/P!``, ``"theriault-tantari"`` as the
+      distinct form scaled by ``P!``);
     * :class:`~nnphys.models.hebbian.ExampleLearning`: :func:`from_examples` on the spec's
       examples, the archetypes recorded.
 
@@ -162,7 +163,7 @@ def network(model, N: int, seed=0) -> Network:
     if isinstance(model, (Hopfield, Multitask)):
         return hopfield(model.patterns(N, seed))
     if isinstance(model, DenseMemory):
-        form, scale = model.form
+        form, scale = model.hamiltonian(N)
         return dense(model.patterns(N, seed), model.P, form, scale)
     if isinstance(model, ExampleLearning):
         xi, eta = model.examples(N, seed)

@@ -31,9 +31,23 @@ def test_load_realised_at_finite_size():
     assert spec.n_patterns(1000) == 123 and spec.at_size(1000).alpha == 0.123
     dense3 = models.DenseMemory(alpha=0.05, P=3).at_size(150)
     assert dense3.alpha == round(0.05 * 150 ** 2) / 150 ** 2
-    assert models.DenseMemory(convention="all-index", P=4).form == ("power", 1 / 24)
-    with pytest.raises(ParameterError, match="convention"):
-        models.DenseMemory(convention="theriault-tantari").form
+    assert models.DenseMemory(convention="all-index", P=4).hamiltonian(10) == ("power", 1 / 24)
+    assert models.DenseMemory(P=3).hamiltonian(10) == ("distinct", 1e-2)
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_theriault_tantari_is_the_scaled_distinct_model(P):
+    """Theory: TT at (alpha, T) is distinct at (alpha/P!, T/P!) (same m); simulation: the
+    TT network is the distinct one with P!-scaled couplings and K/P! patterns."""
+    f = math.factorial(P)
+    alpha, T = (0.1, 0.6) if P == 2 else (0.3, 1.2)
+    tt = dense.solve(alpha, T, P, convention="theriault-tantari").m
+    assert tt == pytest.approx(dense.solve(alpha / f, T / f, P).m, abs=1e-10)
+    spec = models.DenseMemory(alpha=alpha, T=T, P=P, convention="theriault-tantari")
+    N = 40
+    assert spec.n_patterns(N) == round(alpha * N ** (P - 1) / f)
+    assert spec.hamiltonian(N) == ("distinct", f * float(N) ** (1 - P))
+    assert spec.at_size(N).alpha == spec.n_patterns(N) * f / N ** (P - 1)
 
 
 def test_dataset_quantities_follow_from_r_and_M():

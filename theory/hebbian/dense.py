@@ -17,7 +17,9 @@ names them):
   (``x, y`` standard normal with correlation ``q``; ``V(1) = alpha (2P-3)!!/((P-1)!)^2``).
 * ``"theriault-tantari"`` (the convention of RobinTher/Dense_Associative_Network): field
   ``P m^{P-1}``, cross-talk ``V(q) = alpha P q^{P-1}`` (``H = -N sum_mu m_mu^P``, loads
-  counted so that ``alpha_c = P gamma_c``).
+  counted so that ``alpha_c = P gamma_c``). Field and cross-talk are those of the distinct
+  form scaled by ``P!`` with ``alpha N^{P-1}/P!`` patterns: this convention at
+  ``(alpha, T)`` is ``"distinct"`` at ``(alpha/P!, T/P!)`` (checked in the tests).
 
 In every convention the field is ``h = s m^{P-1} + sqrt(V(q)) z`` (``s`` the signal
 coefficient) and, with ``xi(q) = int_0^q V``, the RS free energy per spin is (P >= 3: the
