@@ -18,15 +18,15 @@ from nnphys.theory.hebbian import dense, hopfield
 def test_zero_temperature_capacities(P, gamma, distinct, all_index, tt):
     # reference values quoted to 8 digits (5 for Theriault-Tantari): half a last digit
     assert dense.gamma_c(P).gamma_c == pytest.approx(gamma, abs=5e-9)
-    assert dense.critical_capacity(P, 0.0).alpha_c == pytest.approx(distinct, abs=5e-9)
-    assert dense.critical_capacity(P, 0.0, "all-index").alpha_c == pytest.approx(all_index, abs=5e-9)
-    assert dense.critical_capacity(P, 0.0, "theriault-tantari").alpha_c == pytest.approx(tt, abs=5e-6)
+    capacity = {c: dense.critical_capacity(P, 0.0, c).alpha_c for c in dense.CONVENTIONS}
+    assert capacity["distinct"] == pytest.approx(distinct, abs=5e-9)
+    assert capacity["all-index"] == pytest.approx(all_index, abs=5e-9)
+    assert capacity["theriault-tantari"] == pytest.approx(tt, abs=5e-6)
     # factorial relations between the conventions (exact)
     g = dense.gamma_c(P).gamma_c
-    assert dense.critical_capacity(P, 0.0).alpha_c * math.factorial(P - 1) == pytest.approx(g, rel=1e-12)
+    assert capacity["distinct"] * math.factorial(P - 1) == pytest.approx(g, rel=1e-12)
     double_factorial = math.prod(range(2 * P - 3, 0, -2))
-    assert dense.critical_capacity(P, 0.0, "all-index").alpha_c * double_factorial == pytest.approx(
-        g, rel=1e-12)
+    assert capacity["all-index"] * double_factorial == pytest.approx(g, rel=1e-12)
 
 
 @pytest.mark.parametrize("P,alpha,m", [(3, 0.05, 0.99838), (3, 0.10, 0.96114),
@@ -39,7 +39,8 @@ def test_zero_temperature_overlaps(P, alpha, m):
 def test_finite_temperature_connects_to_zero_temperature():
     # alpha_c(T) is continuous at T = 0 (the m-parametrised maximum vs the erf closed form);
     # the RS correction is O(T) (here 3e-4 at T = 1e-3)
-    assert dense.critical_capacity(3, 1e-3).alpha_c == pytest.approx(dense.critical_capacity(3).alpha_c, abs=1e-3)
+    assert dense.critical_capacity(3, 1e-3).alpha_c == pytest.approx(
+        dense.critical_capacity(3).alpha_c, abs=1e-3)
     s0, s1 = dense.solve(0.1, 0.0, 3), dense.solve(0.1, 1e-3, 3)
     assert s1.m == pytest.approx(s0.m, abs=1e-3) and s1.f == pytest.approx(s0.f, abs=1e-3)
 

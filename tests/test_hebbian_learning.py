@@ -25,8 +25,8 @@ def test_supervised_critical_load(P, rho, alpha_c, m, n):
 
 @pytest.mark.parametrize("P", [3, 4])
 def test_rho_zero_is_the_dense_model(P):
-    assert learning.critical_load(P, 0.0).alpha_c == pytest.approx(dense.critical_capacity(P).alpha_c,
-                                                              rel=1e-10)
+    assert learning.critical_load(P, 0.0).alpha_c == pytest.approx(
+        dense.critical_capacity(P).alpha_c, rel=1e-10)
     T, alpha = (0.1, 0.05) if P == 3 else (0.02, 0.01)      # the field scale is 1/(P-1)!
     assert learning.solve(alpha, T, P, 0.0).m == pytest.approx(
         dense.solve(alpha, T, P).m, abs=1e-10)

@@ -7,7 +7,6 @@ they converge only algebraically, and saying so is the honest answer."""
 import math
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

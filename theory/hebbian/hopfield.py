@@ -425,7 +425,8 @@ def solve(alpha, T: float | None = None, branch: str = "retrieval", *,
             ``strict=False`` the state is returned with ``converged=False``.
 
     ``residual`` is the max-norm residual of the two RS equations (for ``m`` and, relative
-    to ``max(1, sigma^2)``, ``sigma^2``) at the returned state; ``iterations`` those of the outer root finder
+    to ``max(1, sigma^2)``, ``sigma^2``) at the returned state; ``iterations`` those of the
+    outer root finder
     (``None`` for the closed-form states: the paramagnet, the T = 0 spin glass, alpha = 0
     at T = 0).
 
