@@ -196,8 +196,9 @@ class ExampleLearning:
                 raise ParameterError("rho, kappa: follow from r and M; do not give them too")
             set_("r", checks.real("r", self.r, low=0.0, high=1.0, low_open=True))
             set_("M", checks.integer("M", self.M, low=1))
-            set_("rho", float(dataset_entropy(self.r, self.M)))
-            set_("kappa", float(kappa(self.P, self.r, self.M, bool(self.supervised))))
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # checked next
+                set_("rho", float(dataset_entropy(self.r, self.M)))
+                set_("kappa", float(kappa(self.P, self.r, self.M, bool(self.supervised))))
             if not (math.isfinite(self.rho) and math.isfinite(self.kappa) and self.kappa > 0):
                 raise ParameterError(f"r: too small for double precision: rho = (1 - r^2)/"
                                      f"(M r^2) = {self.rho}, kappa = {self.kappa}")
