@@ -14,9 +14,9 @@ import math
 import numba
 import numpy as np
 
+from ._activations import phi
 from ._xoshiro import next_u64, splitmix
 
-ACTIVATION_CODES = {"abrelu": 0, "erf": 1, "tanh": 2, "identity": 3}
 _TWO_PI = 2.0 * math.pi
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
@@ -50,17 +50,6 @@ def fill_normal(s, out):  # pragma: no cover - compiled
     if n % 2:
         out[n - 1] = math.sqrt(-2.0 * math.log(next_uniform(s))) * \
             math.cos(_TWO_PI * next_uniform(s))
-
-
-@numba.njit(cache=True, inline="always")
-def _phi(code, p, z):  # pragma: no cover - compiled
-    if code == 0:
-        return p[0] * min(z, 0.0) + p[1] * max(z, 0.0)
-    if code == 1:
-        return p[0] * math.erf(p[1] * z) + p[2]
-    if code == 2:
-        return math.tanh(z)
-    return z
 
 
 @numba.njit(cache=True)
@@ -108,7 +97,7 @@ def reduced_ensemble(seed, first, out, kernel0, width, cw, cb, code, params):  #
                     for b in range(a + 1):
                         v += chol[a, b] * g[b]
                     z[a] = v
-                    s[a] = _phi(code, params, v)
+                    s[a] = phi(code, params, v)
                 for a in range(m):
                     for b in range(a + 1):
                         acc[a, b] += s[a] * s[b]
@@ -134,12 +123,12 @@ def reduced_ensemble_single(seed, first, out, q0, width, cw, cb, code, params): 
             for _ in range(width // 2):
                 r = math.sqrt(-2.0 * math.log(next_uniform(state)))
                 angle = _TWO_PI * next_uniform(state)
-                a = _phi(code, params, scale * r * math.cos(angle))
-                b = _phi(code, params, scale * r * math.sin(angle))
+                a = phi(code, params, scale * r * math.cos(angle))
+                b = phi(code, params, scale * r * math.sin(angle))
                 acc += a * a + b * b
             if width % 2:
                 r = math.sqrt(-2.0 * math.log(next_uniform(state)))
-                a = _phi(code, params, scale * r * math.cos(_TWO_PI * next_uniform(state)))
+                a = phi(code, params, scale * r * math.cos(_TWO_PI * next_uniform(state)))
                 acc += a * a
             variance = cb + cw * acc / width
             out[i, l] = variance

@@ -30,8 +30,10 @@ import math
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..models import network as arch
 from . import _preactivations as _k
+from ._activations import lower
 from .networks import WEIGHT_LAWS, draw_weights
 
 __all__ = ["conditional_kernels", "kurtosis", "moments", "FullEnsemble", "full_ensemble",
@@ -41,16 +43,12 @@ _BATCH = 2048
 
 
 def _numba_activation(activation):
-    """``(code, params)`` of an activation the numba kernel evaluates itself, else None."""
-    if isinstance(activation, arch.ABRelu):
-        return _k.ACTIVATION_CODES["abrelu"], np.array([activation.a, activation.b, 0.0])
-    if isinstance(activation, arch.Erf):
-        return _k.ACTIVATION_CODES["erf"], np.array([activation.a, activation.b, activation.c])
-    if isinstance(activation, arch.Identity):
-        return _k.ACTIVATION_CODES["identity"], np.zeros(3)
-    if isinstance(activation, arch.ElementwiseFunction) and activation.function is np.tanh:
-        return _k.ACTIVATION_CODES["tanh"], np.zeros(3)
-    return None
+    """``lower(activation)`` for an activation the numba kernel evaluates itself, else None
+    (the numpy sampler runs any other activation or numpy callable)."""
+    try:
+        return lower(activation)
+    except ParameterError:
+        return None
 
 
 def _as_function(activation):
@@ -89,8 +87,8 @@ def conditional_kernels(activation, depth: int, width: int, n_networks: int, sig
     """The empirical kernels ``S_l`` of ``n_networks`` random networks (Gaussian weights).
 
     Args:
-        activation: an nnphys activation (ReLU family, erf, tanh and identity run in
-            numba; any other activation or numpy callable in numpy) .
+        activation: an nnphys activation (the layers :func:`nnphys.sim._activations.lower`
+            accepts run in numba; any other activation or numpy callable in numpy).
         depth: layers ``1..depth`` (``S_1 = q0``: the first layer is Gaussian).
         width: hidden width ``n``.
         n_networks: ensemble size.
