@@ -45,7 +45,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..models import network
-from ._numba import inline_jit
+from .._numba import inline_jit
 
 __all__ = ["lower", "phi", "phi_prime", "ABRELU", "ERF", "TANH", "IDENTITY", "SIN", "EXP",
            "GAUSSIAN", "POLYNOMIAL", "RECTIFIED_MONOMIAL", "SIGN", "GELU"]

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import numba
+from .._numba import jit
 
 
-@numba.njit(cache=True)
-def accumulate_layer(theta, hh, gg, weight_scale2, bias_scale2):  # pragma: no cover
+@jit
+def accumulate_layer(theta, hh, gg, weight_scale2, bias_scale2):
     """``theta += (weight_scale2 * hh + bias_scale2) * gg`` in place: one Dense layer's
     contribution to the empirical NTK."""
     for i in range(theta.shape[0]):
@@ -15,8 +15,8 @@ def accumulate_layer(theta, hh, gg, weight_scale2, bias_scale2):  # pragma: no c
             theta[i, j] += (weight_scale2 * hh[i, j] + bias_scale2) * gg[i, j]
 
 
-@numba.njit(cache=True)
-def multiply_inplace(g, d):  # pragma: no cover - compiled
+@jit
+def multiply_inplace(g, d):
     """``g *= d`` elementwise (back-propagation through ``phi'``)."""
     for i in range(g.shape[0]):
         for j in range(g.shape[1]):

@@ -1,8 +1,9 @@
-"""numba kernels of :mod:`nnphys.sim.montecarlo` (private; pure-numpy references in
-``tests/test_montecarlo.py``).
+"""numba kernels of :mod:`nnphys.sim.montecarlo` (private; pure-numpy references of the
+same names in ``tests/naive.py``).
 
-Every chain owns a xoshiro256** generator (state ``uint64[4]``), so results depend only on
-the seed, not on how chains are spread over threads. Local fields come from the pattern
+Every chain owns a xoshiro256** state (``uint64[4]``) of :mod:`nnphys.sim._xoshiro` and draws
+its uniforms with its ``uniform``, so results depend only on the seed, not on how chains are
+spread over threads. Local fields come from the pattern
 sums ``S^mu_j = sum_i (x^mu_i)^j sigma_i`` (odd ``j``), never from a coupling tensor.
 """
 
@@ -11,30 +12,26 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._xoshiro import next_u64  # noqa: F401  (re-exported: the tests check it)
+from .._numba import REASSOCIATE, inline_jit, jit, parallel_jit
+from ._xoshiro import uniform
 
 GLAUBER, METROPOLIS, ZERO_T = 0, 1, 2
 _TIE = 1e-12        # |dE| below this is a tie at T = 0 (rounding of the pattern sums)
 DISTINCT, POWER = 0, 1
 
 
-@numba.njit(cache=True)
-def uniform(s):  # pragma: no cover - compiled
-    """A double in [0, 1) from the top 53 bits."""
-    return np.float64(next_u64(s) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@numba.njit(cache=True)
-def _permute(order, s):  # pragma: no cover - compiled
+@jit
+def permute(order, s):
     """Fisher-Yates shuffle of ``order`` in place (each sweep shuffles 0..N-1 afresh, so
-    the chain does not depend on how sweeps are grouped between records)."""
+    the chain does not depend on how sweeps are grouped between records). ``min`` guards
+    the product ``u (k + 1)``, ``u < 1``, against rounding up to ``k + 1``."""
     for k in range(order.size - 1, 0, -1):
-        j = int(uniform(s) * (k + 1))
+        j = min(int(uniform(s) * (k + 1)), k)
         order[k], order[j] = order[j], order[k]
 
 
-@numba.njit(cache=True, inline="always")
-def _accept(delta_e, beta, dynamics, s):  # pragma: no cover - compiled
+@inline_jit
+def accept(delta_e, beta, dynamics, s):
     """Flip decision for an energy change ``delta_e`` at inverse temperature ``beta``."""
     if dynamics == ZERO_T:
         return delta_e < -_TIE          # exact ties (dE = 0 up to rounding) do not flip
@@ -46,9 +43,10 @@ def _accept(delta_e, beta, dynamics, s):  # pragma: no cover - compiled
     return uniform(s) * (1.0 + np.exp(x)) < 1.0
 
 
-@numba.njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
-def _dot(a, b):  # pragma: no cover - compiled
-    """sum_k a_k b_k, re-associated so that LLVM vectorises it (the hot loop)."""
+@jit(fastmath=REASSOCIATE)
+def _dot(a, b):
+    """sum_k a_k b_k, re-associated so that LLVM vectorises it (the hot loop; the terms
+    are finite pattern entries times pattern sums, and NaN/inf semantics are kept)."""
     h = 0.0
     for k in range(a.size):
         h += a[k] * b[k]
@@ -56,7 +54,7 @@ def _dot(a, b):  # pragma: no cover - compiled
 
 
 def _pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics,
-                     n_sweeps, shuffle):  # pragma: no cover - compiled
+                     n_sweeps, shuffle):
     """``n_sweeps`` sweeps of every chain (chains in parallel) for pairwise couplings.
 
     ``xt`` (N, K): memories, transposed; ``xwt = xt * w / N``; ``selfc_i = sum_mu w x_i^2/N``
@@ -83,13 +81,13 @@ def _pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics,
             if shuffle:
                 for t in range(n):
                     order[t] = t
-                _permute(order, s)
+                permute(order, s)
             for t in range(n):
                 i = order[t]
                 h = _dot(xwt[i], sc)
                 sigma = sp[i]
                 h -= selfc[i] * sigma
-                if _accept(2.0 * sigma * h, beta, dynamics, s):
+                if accept(2.0 * sigma * h, beta, dynamics, s):
                     sp[i] = -sigma
                     two = -2.0 * sigma
                     xr = xt[i]
@@ -106,8 +104,8 @@ def _pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics,
     return flips
 
 
-@numba.njit(cache=True)
-def elementary_from_power(p, order, e):  # pragma: no cover - compiled
+@jit
+def elementary_from_power(p, order, e):
     """``e_order`` from power sums ``p[1..order]`` by Newton's identities (``e`` is a work
     array of length >= order + 1; no allocation in the hot loop)."""
     e[0] = 1.0
@@ -121,8 +119,8 @@ def elementary_from_power(p, order, e):  # pragma: no cover - compiled
     return e[order]
 
 
-@numba.njit(cache=True)
-def _delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):  # pragma: no cover
+@jit
+def delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):
     """Energy change of flipping spin ``i`` (value ``sigma``) for P-body couplings.
 
     DISTINCT: ``H = -scale sum_mu w_mu e_P(x^mu_1 sigma_1, ..., x^mu_N sigma_N)``, and a flip
@@ -150,8 +148,8 @@ def _delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):  # pragma
 
 
 def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, P, form,
-                  scale, shuffle):  # pragma: no cover - compiled
-    """``n_sweeps`` sweeps of every chain for P-body couplings (see ``_delta_energy``).
+                  scale, shuffle):
+    """``n_sweeps`` sweeps of every chain for P-body couplings (see :func:`delta_energy`).
 
     ``S`` (chains, K, n_odd): odd power sums ``S[:, mu, l] = sum_i x^(2l+1) sigma_i``;
     ``even`` (K, P + 1): ``sum_i x^j`` for even ``j``. Returns flips per chain.
@@ -174,12 +172,12 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
             if shuffle:
                 for t in range(n):
                     order[t] = t
-                _permute(order, s)
+                permute(order, s)
             for t in range(n):
                 i = order[t]
                 sigma = sp[i]
-                de = _delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e)
-                if _accept(de, beta, dynamics, s):
+                de = delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e)
+                if accept(de, beta, dynamics, s):
                     sp[i] = -sigma
                     for mu in range(k):
                         x = xt[i, mu]
@@ -199,10 +197,9 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
 
 # Each kernel compiled twice: threads over chains pay off only for enough work per call
 # (launching the thread pool costs ~0.1-10 ms, more on a loaded machine).
-# Re-association lets LLVM vectorise the field's K-term dot product (the hot loop).
-_FAST = {"reassoc", "contract", "nsz"}
-pairwise_sweeps = numba.njit(cache=True, fastmath=_FAST)(_pairwise_sweeps)
-pairwise_sweeps_parallel = numba.njit(cache=True, parallel=True, fastmath=_FAST)(
-    _pairwise_sweeps)
-dense_sweeps = numba.njit(cache=True)(_dense_sweeps)
-dense_sweeps_parallel = numba.njit(cache=True, parallel=True)(_dense_sweeps)
+# Re-association lets LLVM vectorise the field's K-term dot product (the hot loop); the
+# field is a sum of finite products, and REASSOCIATE keeps NaN/inf semantics.
+pairwise_sweeps = jit(fastmath=REASSOCIATE)(_pairwise_sweeps)
+pairwise_sweeps_parallel = parallel_jit(fastmath=REASSOCIATE)(_pairwise_sweeps)
+dense_sweeps = jit(_dense_sweeps)
+dense_sweeps_parallel = parallel_jit(_dense_sweeps)

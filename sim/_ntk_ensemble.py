@@ -1,9 +1,9 @@
 """numba kernel of :mod:`nnphys.sim.ntk_ensemble` (private; its pure-numpy reference is
 :func:`nnphys.sim.networks.ntk_of_sample`, used by the tests).
 
-Every network ``first + i`` draws its weights from its own xoshiro256** stream
-(:func:`nnphys.sim._preactivations.seed_state`), so results do not depend on batching or on
-the number of threads. Gaussian variates: Marsaglia's polar method (no trigonometry).
+Every network ``first + i`` draws its weights from its own stream
+``seed_state(seed, first + i)`` of :mod:`nnphys.sim._xoshiro` (its ``fill_normal``), so
+results do not depend on batching or on the number of threads.
 """
 
 from __future__ import annotations
@@ -13,29 +13,12 @@ import math
 import numba
 import numpy as np
 
-from ._preactivations import next_uniform, seed_state
+from .._numba import parallel_jit
+from ._xoshiro import fill_normal, seed_state
 
 
-@numba.njit(cache=True)
-def fill_normal_polar(s, out):  # pragma: no cover - compiled
-    """Standard normal variates into ``out`` (Marsaglia polar method, two per accepted pair)."""
-    n = out.size
-    k = 0
-    while k < n:
-        u = 2.0 * next_uniform(s) - 1.0
-        v = 2.0 * next_uniform(s) - 1.0
-        r = u * u + v * v
-        if r >= 1.0 or r == 0.0:
-            continue
-        m = math.sqrt(-2.0 * math.log(r) / r)
-        out[k] = u * m
-        if k + 1 < n:
-            out[k + 1] = v * m
-        k += 2
-
-
-@numba.njit(cache=True, parallel=True)
-def relu_ntk_diagonal(seed, first, x, widths, depths, cw, bias_lr, out_k, out_f):  # pragma: no cover
+@parallel_jit
+def relu_ntk_diagonal(seed, first, x, widths, depths, cw, bias_lr, out_k, out_f):
     """``out_k[i, t] = K(x, x)``, ``out_f[i, t] = f(x)`` of network ``first + i`` truncated
     at depth ``depths[t]``: hidden matrices ``W^(l)`` (shape ``(n_l, n_(l-1))``, NTK
     parameterization ``sqrt(cw / n_(l-1))``, zero biases) shared by all depths, and an
@@ -62,7 +45,7 @@ def relu_ntk_diagonal(seed, first, x, widths, depths, cw, bias_lr, out_k, out_f)
     for i in numba.prange(n_networks):
         state = seed_state(seed, first + i)
         weights = np.empty(total)
-        fill_normal_polar(state, weights)
+        fill_normal(state, weights)
         acts = np.zeros((hidden + 1, nmax))        # a^(0..H)
         for k in range(widths[0]):
             acts[0, k] = x[k]

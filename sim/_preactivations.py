@@ -1,10 +1,11 @@
-"""numba kernels of :mod:`nnphys.sim.preactivations` (private; the pure-numpy reference
-sampler is ``tests/naive.py::reduced_ensemble``).
+"""numba kernels of :mod:`nnphys.sim.preactivations` (private; their pure-numpy references
+of the same names are in ``tests/naive.py``).
 
-Random numbers: every network ``i`` owns a xoshiro256** stream seeded by splitmix64 from
-``(seed, i)`` (Blackman & Vigna 2018, arXiv:1805.01407), and Gaussian variates come from
-the Box-Muller transform, so the numbers of a network do not depend on the thread that
-simulates it, on the batch it falls in, or on the number of cores.
+Random numbers: network ``first + i`` owns the stream ``seed_state(seed, first + i)`` of
+:mod:`nnphys.sim._xoshiro` and draws its Gaussian variates with its ``normal``, so the
+numbers of a network do not depend on the thread that simulates it, on the batch it falls
+in, or on the number of cores. The activation ``(code, params)`` comes from
+:func:`nnphys.sim._activations.lower`.
 """
 
 from __future__ import annotations
@@ -14,47 +15,15 @@ import math
 import numba
 import numpy as np
 
+from .._numba import jit, parallel_jit
 from ._activations import phi
-from ._xoshiro import next_u64, splitmix
-
-_TWO_PI = 2.0 * math.pi
-_MASK64 = 0xFFFFFFFFFFFFFFFF
+from ._xoshiro import fill_normal, normal, seed_state
 
 
-@numba.njit(cache=True)
-def seed_state(seed, stream):  # pragma: no cover - compiled
-    """xoshiro256** state of stream ``stream`` under ``seed`` (splitmix64-expanded)."""
-    s = np.empty(4, dtype=np.uint64)
-    x = numba.uint64(seed) * numba.uint64(0x9E3779B97F4A7C15) ^ numba.uint64(stream)
-    for k in range(4):
-        x, s[k] = splitmix(x)
-    return s
-
-
-@numba.njit(cache=True)
-def next_uniform(s):  # pragma: no cover - compiled
-    """A uniform double in (0, 1) from the 53 top bits of xoshiro256**."""
-    result = next_u64(s)
-    return ((result >> numba.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
-
-
-@numba.njit(cache=True)
-def fill_normal(s, out):  # pragma: no cover - compiled
-    """Standard normal variates into ``out`` (Box-Muller, two per pair of uniforms)."""
-    n = out.size
-    for k in range(0, n - 1, 2):
-        r = math.sqrt(-2.0 * math.log(next_uniform(s)))
-        angle = _TWO_PI * next_uniform(s)
-        out[k] = r * math.cos(angle)
-        out[k + 1] = r * math.sin(angle)
-    if n % 2:
-        out[n - 1] = math.sqrt(-2.0 * math.log(next_uniform(s))) * \
-            math.cos(_TWO_PI * next_uniform(s))
-
-
-@numba.njit(cache=True)
-def _cholesky(a, out):  # pragma: no cover - compiled
-    """Lower Cholesky factor of a small PSD matrix (zero columns for null directions)."""
+@jit
+def cholesky(a, out):
+    """Lower Cholesky factor of a small PSD matrix into ``out`` (a zero column for each
+    null direction, so a singular kernel still gives ``out out^T = a``)."""
     m = a.shape[0]
     out[:] = 0.0
     for j in range(m):
@@ -71,8 +40,8 @@ def _cholesky(a, out):  # pragma: no cover - compiled
             out[i, j] = v / out[j, j]
 
 
-@numba.njit(cache=True, parallel=True)
-def reduced_ensemble(seed, first, out, kernel0, width, cw, cb, code, params):  # pragma: no cover
+@parallel_jit
+def reduced_ensemble(seed, first, out, kernel0, width, cw, cb, code, params):
     """``out[i, l] = S_l`` of network ``first + i`` (``out`` of shape (N, depth, m, m)).
 
     ``S_1 = kernel0``; given layer ``l`` the next preactivations are i.i.d. over neurons,
@@ -83,12 +52,11 @@ def reduced_ensemble(seed, first, out, kernel0, width, cw, cb, code, params):  #
         state = seed_state(seed, first + i)
         chol = np.empty((m, m))
         g = np.empty(m)
-        z = np.empty(m)
         s = np.empty(m)
         acc = np.empty((m, m))
         out[i, 0] = kernel0
         for l in range(1, depth):
-            _cholesky(out[i, l - 1], chol)
+            cholesky(out[i, l - 1], chol)
             acc[:] = 0.0
             for _ in range(width):
                 fill_normal(state, g)
@@ -96,7 +64,6 @@ def reduced_ensemble(seed, first, out, kernel0, width, cw, cb, code, params):  #
                     v = 0.0
                     for b in range(a + 1):
                         v += chol[a, b] * g[b]
-                    z[a] = v
                     s[a] = phi(code, params, v)
                 for a in range(m):
                     for b in range(a + 1):
@@ -108,10 +75,10 @@ def reduced_ensemble(seed, first, out, kernel0, width, cw, cb, code, params):  #
                     out[i, l, b, a] = v
 
 
-@numba.njit(cache=True, parallel=True)
-def reduced_ensemble_single(seed, first, out, q0, width, cw, cb, code, params):  # pragma: no cover
-    """One input: ``out[i, l] = S_l`` (shape (N, depth)), the same recursion as
-    :func:`reduced_ensemble` without the matrix bookkeeping."""
+@parallel_jit
+def reduced_ensemble_single(seed, first, out, q0, width, cw, cb, code, params):
+    """One input: ``out[i, l] = S_l`` (shape (N, depth)), the same recursion (and the same
+    draws) as :func:`reduced_ensemble` with ``m = 1``, without the matrix bookkeeping."""
     n_networks, depth = out.shape
     for i in numba.prange(n_networks):
         state = seed_state(seed, first + i)
@@ -120,15 +87,8 @@ def reduced_ensemble_single(seed, first, out, q0, width, cw, cb, code, params): 
         for l in range(1, depth):
             scale = math.sqrt(variance)
             acc = 0.0
-            for _ in range(width // 2):
-                r = math.sqrt(-2.0 * math.log(next_uniform(state)))
-                angle = _TWO_PI * next_uniform(state)
-                a = phi(code, params, scale * r * math.cos(angle))
-                b = phi(code, params, scale * r * math.sin(angle))
-                acc += a * a + b * b
-            if width % 2:
-                r = math.sqrt(-2.0 * math.log(next_uniform(state)))
-                a = phi(code, params, scale * r * math.cos(_TWO_PI * next_uniform(state)))
+            for _ in range(width):
+                a = phi(code, params, scale * normal(state))
                 acc += a * a
             variance = cb + cw * acc / width
             out[i, l] = variance

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import numba
+from .._numba import jit
 
 
-@numba.njit(cache=True)
-def reduce_rows(v, h, scale, f, s2, s4):  # pragma: no cover - compiled
+@jit
+def reduce_rows(v, h, scale, f, s2, s4):
     """Per network (row) ``i``, with ``a_j = scale * h_ij``: ``f_i = sum_j v_ij a_j``,
     ``s2_i = sum_j a_j^2``, ``s4_i = sum_j a_j^4``, in one pass over the row."""
     for i in range(h.shape[0]):

@@ -10,7 +10,7 @@ import pytest
 from nnphys.errors import ParameterError
 from nnphys.models import network
 from nnphys.sim import _activations
-from nnphys.sim._numba import jit
+from nnphys._numba import jit
 
 pytestmark = pytest.mark.jit_off
 

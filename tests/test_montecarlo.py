@@ -10,7 +10,7 @@ import pytest
 
 from nnphys.errors import ParameterError
 from nnphys.models import hebbian as models
-from nnphys.sim import _montecarlo as _k
+from nnphys.sim import _xoshiro
 from nnphys.sim import montecarlo as mc
 
 MASK = (1 << 64) - 1
@@ -36,7 +36,7 @@ class Xoshiro:
         return result
 
     def uniform(self):
-        return (self.next() >> 11) * (1.0 / 9007199254740992.0)
+        return ((self.next() >> 11) + 0.5) * (1.0 / 9007199254740992.0)
 
 
 def brute_energy(net, spins):
@@ -59,7 +59,7 @@ def reference_sweeps(net, spins, state, beta, dynamics, n_sweeps, shuffle=True):
         order = list(range(n))
         for k in range(n - 1, 0, -1):
             if shuffle:
-                j = int(rng.uniform() * (k + 1))
+                j = min(int(rng.uniform() * (k + 1)), k)
                 order[k], order[j] = order[j], order[k]
         for i in order:
             flipped = spins.copy()
@@ -82,7 +82,7 @@ def test_xoshiro_matches_reference():
     ref = Xoshiro(state[0])
     s = state[0].copy()
     for _ in range(5):
-        assert int(_k.next_u64(s)) == ref.next()
+        assert int(_xoshiro.next_u64(s)) == ref.next()
 
 
 NETS = {

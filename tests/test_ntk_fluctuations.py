@@ -73,12 +73,11 @@ def test_numba_ensemble_matches_numpy_empirical_ntk():
     x = np.array([0.4, -0.9, 1.3])
     ens = ne.relu_ntk_ensemble(widths, x, 3, seed=11, depths=[4])
     # the same weights in numpy: replay the stream through the kernel's own generator
-    from nnphys.sim import _ntk_ensemble as _k
-    from nnphys.sim._preactivations import seed_state
+    from nnphys.sim._xoshiro import fill_normal, seed_state
     sizes = [widths[0] * n0, widths[1] * widths[0], widths[2] * widths[1], widths[2]]
     for i in range(3):
         buf = np.empty(sum(sizes))
-        _k.fill_normal_polar(seed_state(11, i), buf)
+        fill_normal(seed_state(11, i), buf)
         parts = np.split(buf, np.cumsum(sizes)[:-1])
         dims = [n0, *widths, 1]
         params, layers = [], []

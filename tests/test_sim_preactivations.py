@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from nnphys.models import network as arch
-from nnphys.sim import _preactivations as _k
+from nnphys.sim import _xoshiro
 from nnphys.sim import preactivations as pa
 
 
 def test_gaussian_variates():
     out = np.empty(400_000)
-    _k.fill_normal(_k.seed_state(3, 7), out)
+    _xoshiro.fill_normal(_xoshiro.seed_state(3, 7), out)
     n = out.size
     assert abs(out.mean()) < 4 / math.sqrt(n)
     assert abs(out.var() - 1) < 4 * math.sqrt(2 / n)

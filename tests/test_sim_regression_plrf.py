@@ -1,7 +1,5 @@
 """One-pass SGD on the PLRF model (Paquette, Paquette, Xiao & Pennington, arXiv:2405.15074).
 
-- the random numbers: ziggurat tables against the known 256-layer constant, moments, KS and
-  tail frequency of the normals, stream reproducibility;
 - the numba kernels against plain-numpy SGD replaying the same random numbers (1e-12);
 - the spectral set-up against a direct least-squares solution;
 - the mean loss of SGD (raw and spectral samplers) against the exact expected loss of Gaussian
@@ -23,12 +21,11 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from nnphys.errors import NumericalError, ParameterError
 from nnphys.results import load
 from nnphys.sim.regression import PLRFProblem, SGDCurves, sgd
-from nnphys.sim.regression import _plrf
+from nnphys.sim import _xoshiro
 
 from . import naive
 
@@ -45,7 +42,7 @@ def exact_loss(problem, steps, lr, batch):
 
 def _normals(state, n):
     out = np.empty(n)
-    _plrf.fill_normal(state, out)
+    _xoshiro.fill_normal(state, out)
     return out
 
 
@@ -55,7 +52,7 @@ def numpy_raw(problem, steps, lr, batch, base, seeds, record):
     sd = np.sqrt(problem.D)
     out = np.empty((seeds, len(record)))
     for s in range(seeds):
-        state = _plrf.seed_state(base, s)
+        state = _xoshiro.seed_state(base, s)
         theta = np.zeros(problem.d)
         for t in range(steps + 1):
             if t in record:
@@ -76,7 +73,7 @@ def numpy_spectral(problem, steps, lr, batch, base, seeds, record):
     lam, sigma = spec.lam, math.sqrt(spec.sigma2)
     out = np.empty((seeds, len(record)))
     for s in range(seeds):
-        state = _plrf.seed_state(base, s)
+        state = _xoshiro.seed_state(base, s)
         e = -spec.theta_star_u.copy()
         for t in range(steps + 1):
             if t in record:
@@ -90,41 +87,6 @@ def numpy_spectral(problem, steps, lr, batch, base, seeds, record):
                 res.append(phi @ e - sigma * _normals(state, 1)[0])
             e = e - lr * np.array(res) @ np.array(phis)
     return out
-
-
-# --------------------------------------------------------------------------- random numbers
-
-def test_ziggurat_tables():
-    """r of the 256-layer normal ziggurat is 3.6541528853610088 (Marsaglia & Tsang 2000,
-    J. Stat. Softw. 5(8)); all layers have the area of the base strip plus the tail."""
-    x, f = _plrf.ZIG_X, _plrf.ZIG_F
-    assert abs(_plrf.ZIG_R - 3.6541528853610088) < 1e-12
-    area = x[1] * f[1] + math.sqrt(math.pi / 2) * math.erfc(x[1] / math.sqrt(2))
-    np.testing.assert_allclose(x[0] * f[1], area, rtol=1e-14)
-    layers = x[1:-1] * (f[2:] - f[1:-1])
-    np.testing.assert_allclose(layers, area, rtol=1e-9)
-
-
-def test_normals_distribution():
-    n = 2_000_000
-    z = _normals(_plrf.seed_state(12345, 0), n)
-    se = 1 / math.sqrt(n)
-    assert abs(z.mean()) < N_SE * se
-    assert abs(z.var() - 1) < N_SE * math.sqrt(2) * se
-    assert abs(np.mean(z ** 4) - 3) < N_SE * math.sqrt(96) * se
-    assert stats.kstest(z, "norm").pvalue > 1e-4
-    # the tail sampler (beyond r = 3.654): frequency of |z| > 3.8 against 2 Phi(-3.8)
-    p = math.erfc(3.8 / math.sqrt(2))
-    count = np.count_nonzero(np.abs(z) > 3.8)
-    assert abs(count - n * p) < N_SE * math.sqrt(n * p)
-
-
-def test_streams_reproducible_and_distinct():
-    a = _normals(_plrf.seed_state(7, 3), 100)
-    np.testing.assert_array_equal(a, _normals(_plrf.seed_state(7, 3), 100))
-    assert not np.allclose(a, _normals(_plrf.seed_state(7, 4), 100))
-    assert not np.allclose(a, _normals(_plrf.seed_state(8, 3), 100))
-    np.testing.assert_array_equal(_plrf.seed_states(7, 5)[3], _plrf.seed_state(7, 3))
 
 
 # --------------------------------------------------------------------------- kernels vs numpy

@@ -1,15 +1,12 @@
 """numba kernels of :mod:`nnphys.sim.regression.plrf` (private; pure-numpy references in
 ``tests/test_sim_regression_plrf.py``).
 
-Random numbers: seed ``s`` of a run owns one xoshiro256** stream (Blackman & Vigna 2018,
-arXiv:1805.01407) whose state is expanded by splitmix64 from ``(base, s)``, so the numbers of
-a seed do not depend on the thread that runs it or on the number of cores. Standard normal
-variates come from a 256-layer ziggurat (Marsaglia & Tsang, J. Stat. Softw. 5(8), 2000):
-one 64-bit draw per variate on the fast path (8 bits pick the layer, 1 bit the sign,
-53 bits the abscissa), the exact wedge test and Marsaglia's exponential tail sampler
-otherwise. The tables are built here from the equal-area condition (``_ziggurat_tables``).
+Random numbers: seed ``s`` of a run owns the stream ``seed_state(base, s)`` of
+:mod:`nnphys.sim._xoshiro` and draws its standard normal variates with its ``normal``
+(ziggurat), so the numbers of a seed do not depend on the thread that runs it or on the
+number of cores.
 
-Order of the draws (the numpy references replay it with :func:`fill_normal`):
+Order of the draws (the numpy references replay it with ``_xoshiro.fill_normal``):
 - raw SGD, each step, for each batch sample ``i``: ``v`` normals ``z_j`` giving
   ``x_j = sqrt(D_j) z_j``;
 - spectral SGD, each step, for each batch sample ``i``: ``d`` normals ``xi_k`` (the
@@ -18,122 +15,24 @@ Order of the draws (the numpy references replay it with :func:`fill_normal`):
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
-from .._xoshiro import next_u64, splitmix
-from numba import prange
+from ..._numba import REASSOCIATE, inline_jit, jit, parallel_jit
+from .._xoshiro import normal
 
-_LAYERS = 256
-
-
-def _ziggurat_tables(n=_LAYERS):
-    """Abscissae ``x[0..n]`` (``x[0] = V / f(r)`` the pseudo-width of the base strip,
-    ``x[1] = r``, decreasing, ``x[n] = 0``) and ``f(x)`` for ``f(x) = exp(-x^2/2)``: every
-    layer ``[0, x[i]] x [f(x[i]), f(x[i+1])]`` (``i >= 1``) and the base strip plus the tail
-    beyond ``r`` have the same area ``V``. ``r`` is found by bisection so that the top layer
-    closes at ``f = 1``."""
-    f = lambda x: math.exp(-0.5 * x * x)
-    tail = lambda r: math.sqrt(math.pi / 2.0) * math.erfc(r / math.sqrt(2.0))
-
-    def excess(r):
-        area = r * f(r) + tail(r)
-        x = r
-        for _ in range(n - 2):
-            y = f(x) + area / x
-            if y >= 1.0:
-                return 1.0                      # layers close too early: r too small
-            x = math.sqrt(-2.0 * math.log(y))
-        return f(x) + area / x - 1.0
-
-    lo, hi = 3.0, 4.5
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if excess(mid) > 0.0:
-            lo = mid
-        else:
-            hi = mid
-    r = 0.5 * (lo + hi)
-    area = r * f(r) + tail(r)
-    x = np.empty(n + 1)
-    x[0], x[1], x[n] = area / f(r), r, 0.0
-    for i in range(1, n - 1):
-        x[i + 1] = math.sqrt(-2.0 * math.log(f(x[i]) + area / x[i]))
-    fx = np.exp(-0.5 * x * x)
-    return x, fx, r
-
-
-ZIG_X, ZIG_F, ZIG_R = _ziggurat_tables()
-
-
-@numba.njit(cache=True)
-def seed_state(base, stream):  # pragma: no cover - compiled
-    """xoshiro256** state (``uint64[4]``) of stream ``stream`` under the 64-bit ``base``."""
-    s = np.empty(4, dtype=np.uint64)
-    x = numba.uint64(base) ^ (numba.uint64(stream) * numba.uint64(0xD1B54A32D192ED03))
-    for k in range(4):
-        x, s[k] = splitmix(x)
-    return s
-
-
-@numba.njit(cache=True)
-def seed_states(base, n):  # pragma: no cover - compiled
-    """States of streams ``0..n-1`` as an ``(n, 4)`` array."""
-    out = np.empty((n, 4), dtype=np.uint64)
-    for k in range(n):
-        out[k] = seed_state(base, k)
-    return out
-
-
-@numba.njit(cache=True, inline="always")
-def _open_uniform(s):  # pragma: no cover - compiled
-    """A double in (0, 1]."""
-    return np.float64(np.int64((next_u64(s) >> numba.uint64(11)) + numba.uint64(1))) * \
-        (1.0 / 9007199254740992.0)
-
-
-@numba.njit(cache=True, inline="always")
-def normal(s):  # pragma: no cover - compiled
-    """One standard normal variate (ziggurat)."""
-    zx, zf = ZIG_X, ZIG_F
-    while True:
-        u = next_u64(s)
-        i = np.int64(u & numba.uint64(0xFF))
-        negative = u & numba.uint64(0x100)
-        z = np.float64(np.int64(u >> numba.uint64(11))) * (1.0 / 9007199254740992.0) * zx[i]
-        if z < zx[i + 1]:                               # inside the rectangle: ~98.8%
-            return -z if negative else z
-        if i == 0:                                      # tail beyond r (Marsaglia 1964)
-            while True:
-                a = -math.log(_open_uniform(s)) / ZIG_R
-                c = -math.log(_open_uniform(s))
-                if c + c > a * a:
-                    z = ZIG_R + a
-                    return -z if negative else z
-        y = zf[i] + _open_uniform(s) * (zf[i + 1] - zf[i])   # wedge
-        if y < math.exp(-0.5 * z * z):
-            return -z if negative else z
-
-
-@numba.njit(cache=True)
-def fill_normal(s, out):  # pragma: no cover - compiled
-    """``out[:] =`` standard normals, in order; ``s`` advanced."""
-    for k in range(out.size):
-        out[k] = normal(s)
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "contract", "nsz"}, inline="always")
-def _dot(a, b):  # pragma: no cover - compiled
+# fastmath=REASSOCIATE: re-associating the sum lets LLVM vectorise it; it keeps NaN/inf
+# semantics, so a diverging run still shows up as a non-finite risk.
+@inline_jit(fastmath=REASSOCIATE)
+def _dot(a, b):
     h = 0.0
     for k in range(a.size):
         h += a[k] * b[k]
     return h
 
 
-@numba.njit(cache=True)
-def draw_raw(states, sqrt_d, b, batch, X, y):  # pragma: no cover - compiled
+@jit
+def draw_raw(states, sqrt_d, b, batch, X, y):
     """Fresh samples of every seed: row ``s * batch + i`` of ``X`` (``(S*batch, v)``) is
     ``x ~ N(0, D)`` drawn from stream ``s``; ``y[row] = <x, b>``.
 
@@ -155,8 +54,8 @@ def draw_raw(states, sqrt_d, b, batch, X, y):  # pragma: no cover - compiled
             y[row] = acc
 
 
-@numba.njit(cache=True)
-def update_raw(theta, phi, y, gamma, batch):  # pragma: no cover - compiled
+@jit
+def update_raw(theta, phi, y, gamma, batch):
     """One SGD step of every seed: ``r_i = phi_i . theta_s - y_i`` for the ``batch`` rows of
     seed ``s`` (all with the old ``theta_s``), then ``theta_s -= gamma sum_i r_i phi_i``
     (``O(S B d)``, serial for the reason given in :func:`draw_raw`)."""
@@ -174,9 +73,8 @@ def update_raw(theta, phi, y, gamma, batch):  # pragma: no cover - compiled
                 th[k] -= c * phi[row, k]
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_jit
 def spectral_sgd(states, e0, lam, sigma, gamma, batch, record, threshold, out, diverged):
-    # pragma: no cover - compiled
     """One-pass SGD in the eigenbasis of ``K`` for every seed (seeds in parallel).
 
     ``e = U^T (theta - theta*)`` starts at ``e0``; per sample ``phi~ = sqrt(lam) xi``,
@@ -192,7 +90,7 @@ def spectral_sgd(states, e0, lam, sigma, gamma, batch, record, threshold, out, d
     n_rec = record.size
     sqrt_lam = np.sqrt(lam)
     sigma2 = sigma * sigma
-    for s in prange(n_seeds):
+    for s in numba.prange(n_seeds):
         st = states[s]
         e = e0.copy()
         phi = np.empty((batch, d))
@@ -255,8 +153,8 @@ def spectral_sgd(states, e0, lam, sigma, gamma, batch, record, threshold, out, d
             step += 1
 
 
-@numba.njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
-def small_product(X, W, out):  # pragma: no cover - compiled
+@jit(fastmath=REASSOCIATE)     # re-associated for vectorisation; NaN/inf semantics kept
+def small_product(X, W, out):
     """``out = X @ W`` on one thread, for products too small to pay for BLAS threads (whose
     wake-up dominates, badly so on a loaded machine)."""
     m, v = X.shape

@@ -60,6 +60,7 @@ import numpy as np
 
 from ...errors import NumericalError, ParameterError
 from ...results import Result
+from .. import _xoshiro
 from . import _plrf
 
 __all__ = ["PLRFProblem", "PLRFSpectrum", "SGDCurves", "sgd", "default_lr"]
@@ -244,7 +245,7 @@ def _divergence(problem, lr, batch, step):
 
 def _run_raw(problem, steps, lr, batch, base, streams, record):
     n = len(streams)
-    states = np.ascontiguousarray(np.array([_plrf.seed_state(base, s) for s in streams]))
+    states = np.ascontiguousarray(np.array([_xoshiro.seed_state(base, s) for s in streams]))
     sqrt_d = np.sqrt(problem.D)
     b = np.ascontiguousarray(problem.b)
     W = np.ascontiguousarray(problem.W)
@@ -276,7 +277,7 @@ def _run_raw(problem, steps, lr, batch, base, streams, record):
 
 def _run_spectral(problem, steps, lr, batch, base, streams, record):
     spec = problem.spectral()
-    states = np.ascontiguousarray(np.array([_plrf.seed_state(base, s) for s in streams]))
+    states = np.ascontiguousarray(np.array([_xoshiro.seed_state(base, s) for s in streams]))
     out = np.empty((len(streams), record.size))
     diverged = np.empty(len(streams), dtype=np.int64)
     threshold = _DIVERGENCE_FACTOR * problem.initial_risk

@@ -27,6 +27,7 @@ import numba
 import numpy as np
 from scipy.linalg import blas
 
+from ..._numba import inline_jit, jit, parallel_jit
 from ...models import network as arch
 from .kernel import Kernel
 
@@ -69,7 +70,7 @@ _COEF = _asin_remainder_coefficients(_DEGREE)
 A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16 = _COEF
 
 
-@numba.njit(inline="always", cache=True)
+@inline_jit
 def _asin_small(y):  # pragma: no cover - compiled
     """arcsin(y) for 0 <= y <= 1/2: ``y + y t R(t)``, ``R`` by Estrin's scheme (short
     dependency chains, so vectorised loops stay throughput-bound)."""
@@ -95,7 +96,7 @@ def _asin_small(y):  # pragma: no cover - compiled
     return y + y * t * r
 
 
-@numba.njit(inline="always", cache=True)
+@inline_jit
 def acos(x):  # pragma: no cover - compiled
     """arccos(x) for -1 <= x <= 1, branch-free (vectorisable)."""
     ax = abs(x)
@@ -106,7 +107,7 @@ def acos(x):  # pragma: no cover - compiled
     return _PI - r if x < 0.0 else r
 
 
-@numba.njit(inline="always", cache=True)
+@inline_jit
 def asin(x):  # pragma: no cover - compiled
     """arcsin(x) for -1 <= x <= 1, branch-free (vectorisable)."""
     ax = abs(x)
@@ -117,7 +118,7 @@ def asin(x):  # pragma: no cover - compiled
     return -r if x < 0.0 else r
 
 
-@numba.njit(inline="always", cache=True)
+@inline_jit
 def _feature(code, p, q):  # pragma: no cover - compiled
     """What an op needs of a per-input variance ``q``: ``q`` itself, or for erf
     ``1 / sqrt(1 + 2 b^2 q)`` (so the entry loop needs no square root of a product)."""
@@ -126,7 +127,7 @@ def _feature(code, p, q):  # pragma: no cover - compiled
     return q
 
 
-@numba.njit(inline="always", cache=True)
+@inline_jit
 def _apply_op(code, p, q11, q22, q12, ntk, need_ntk, m):  # pragma: no cover - compiled
     """One layer on ``m`` entries: ``q12`` (and ``ntk``) in place, given the marginal
     features ``q11``, ``q22`` of :func:`_feature`."""
@@ -175,7 +176,7 @@ def _apply_op(code, p, q11, q22, q12, ntk, need_ntk, m):  # pragma: no cover - c
             q12[j] = a2 * (2.0 / _PI) * asin(arg) + c2
 
 
-@numba.njit(cache=True)
+@jit
 def _diagonal_sequence(codes, params, q):  # pragma: no cover - compiled
     """Per-input variances entering each op (row ``len(codes)``: the output), and the
     features each op reads of them (see :func:`_feature`)."""
@@ -193,7 +194,7 @@ def _diagonal_sequence(codes, params, q):  # pragma: no cover - compiled
     return out, features
 
 
-@numba.njit(cache=True)
+@jit
 def _row(codes, params, f1, f2, i, j0, q12, ntk, need_ntk):  # pragma: no cover - compiled
     m = q12.size
     q11 = np.empty(m)
@@ -202,7 +203,7 @@ def _row(codes, params, f1, f2, i, j0, q12, ntk, need_ntk):  # pragma: no cover 
         _apply_op(codes[l], params[l], q11, f2[l, j0:j0 + m], q12, ntk, need_ntk, m)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_jit
 def _rows(codes, params, f1, f2, nngp, ntk, need_ntk, symmetric):  # pragma: no cover
     n1 = nngp.shape[0]
     n_tasks = (n1 + 1) // 2 if symmetric else n1
@@ -218,7 +219,7 @@ def _rows(codes, params, f1, f2, nngp, ntk, need_ntk, symmetric):  # pragma: no 
             _row(codes, params, f1, f2, t, 0, nngp[t], ntk[t], need_ntk)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_jit
 def _mirror(a):  # pragma: no cover - compiled
     """Copy the upper triangle of a square array into the lower one, tile by tile."""
     n = a.shape[0]
@@ -237,7 +238,7 @@ def _mirror(a):  # pragma: no cover - compiled
                 a[i, j] = a[j, i]
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_jit
 def all_finite(a):  # pragma: no cover - compiled
     """True if no entry of the 2-D array is NaN or infinite."""
     bad = 0

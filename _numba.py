@@ -1,4 +1,8 @@
-"""The numba compilation flags of every kernel of :mod:`nnphys.sim`, in one place (private).
+"""The numba compilation flags of every compiled kernel, in one place (private).
+
+A neutral module (like :mod:`nnphys.stats`), because the kernels live on both sides of the
+``theory`` / ``sim`` divide (``theory.kernels._fused`` and the ``sim._*`` modules), which
+may not import each other.
 
 * :func:`jit` -- ``numba.njit(cache=True)``: compiled once, cached on disk next to the module.
 * :func:`parallel_jit` -- the same with ``parallel=True``, for kernels whose outer loop is a
