@@ -1,5 +1,5 @@
-"""numba kernels of :mod:`nnphys.sim.networks` (private; pure-numpy references in
-``tests/naive.py``)."""
+"""numba kernels of :mod:`nnphys.sim.networks` (private; pure-numpy references of the same
+names in ``tests/naive.py``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""numba kernel of :mod:`nnphys.sim.ntk_ensemble` (private; its pure-numpy reference is
-:func:`nnphys.sim.networks.ntk_of_sample`, used by the tests).
+"""numba kernel of :mod:`nnphys.sim.ntk_ensemble` (private; its pure-numpy reference of the
+same name is in ``tests/naive.py``, and the tests also check it against
+:func:`nnphys.sim.networks.ntk_of_sample`).
 
 Every network ``first + i`` draws its weights from its own stream
 ``seed_state(seed, first + i)`` of :mod:`nnphys.sim._xoshiro` (its ``fill_normal``), so

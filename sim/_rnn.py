@@ -1,5 +1,5 @@
-"""numba kernels of :mod:`nnphys.sim.rnn` (private; numpy references in
-``tests/test_sim_rnn.py``).
+"""numba kernels of :mod:`nnphys.sim.rnn` (private; numpy references of the same names
+in ``tests/naive.py``).
 
 All kernels work on ``(N, K)`` state blocks (``K`` trajectories side by side, so the
 recurrent input of all of them is one BLAS product ``J @ phi(X)`` that reads ``J`` once) and

@@ -1,5 +1,5 @@
-"""numba kernels of :mod:`nnphys.sim.shallow` (private; pure-numpy reference in
-``tests/test_sim_shallow.py``)."""
+"""numba kernels of :mod:`nnphys.sim.shallow` (private; its pure-numpy reference of the same
+name is in ``tests/naive.py``)."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ def next_u64(s):
 @jit
 def seed_state(seed, stream):
     """The xoshiro256** state (``uint64[4]``) of stream ``stream`` under ``seed`` (both
-    non-negative integers below ``2^64``; see the module docstring)."""
+    non-negative: Python ints below ``2^63`` or ``numpy.uint64``; see the module docstring)."""
     s = np.empty(4, dtype=np.uint64)
     _, h = splitmix(np.uint64(seed))
     x = h ^ (np.uint64(stream) * np.uint64(_STREAM_MULTIPLIER))

@@ -1,4 +1,9 @@
-"""Pure-numpy references for the numba kernels (stumpy's ``tests/naive.py`` pattern)."""
+"""Pure-numpy references for the numba kernels (stumpy's ``tests/naive.py`` pattern): one
+function of the same name and arguments per kernel, written the plain way (Python integers,
+numpy linear algebra, energies from explicit couplings), compared in
+``tests/test_kernels_numba.py``."""
+
+import math
 
 import numpy as np
 
@@ -54,3 +59,286 @@ def plrf_expected_risk(D, b, W, lr, batch, steps):
         out[t] = 0.5 * (lam @ s + sigma2)
         s = g * s + 2.0 * lr ** 2 * batch * lam * out[t]
     return out
+
+
+# ----------------------------------------------------------------------------------------
+# nnphys.sim._xoshiro: the generator in Python integers (Blackman & Vigna's reference
+# algorithm, arXiv:1805.01407), the state a uint64[4] array advanced in place as in numba.
+
+MASK64 = (1 << 64) - 1
+
+
+def _rotl(x, k):
+    return ((x << k) | (x >> (64 - k))) & MASK64
+
+
+def splitmix(x):
+    """splitmix64 (Steele, Lea & Flood 2014): the advanced counter and the next output."""
+    x = (int(x) + 0x9E3779B97F4A7C15) & MASK64
+    z = x
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return x, z ^ (z >> 31)
+
+
+def next_u64(s):
+    """xoshiro256**: the next output; ``s`` (uint64[4]) advanced in place."""
+    s0, s1, s2, s3 = (int(v) for v in s)
+    result = (_rotl((s1 * 5) & MASK64, 7) * 9) & MASK64
+    t = (s1 << 17) & MASK64
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    s[:] = np.array([s0, s1, s2, s3], dtype=np.uint64)
+    return result
+
+
+def seed_state(seed, stream):
+    """Counter ``splitmix64(seed) ^ (stream * 0xD1B54A32D192ED03)``, then four outputs."""
+    _, h = splitmix(seed)
+    x = h ^ ((int(stream) * 0xD1B54A32D192ED03) & MASK64)
+    out = []
+    for _ in range(4):
+        x, z = splitmix(x)
+        out.append(z)
+    return np.array(out, dtype=np.uint64)
+
+
+def seed_states(seed, n):
+    return np.array([seed_state(seed, k) for k in range(n)], dtype=np.uint64).reshape(n, 4)
+
+
+def uniform(s):
+    """``(k + 1/2) / 2^53``, ``k`` the top 53 bits: the open interval (0, 1)."""
+    return ((next_u64(s) >> 11) + 0.5) / 2.0 ** 53
+
+
+def normal(s):
+    """The ziggurat of Marsaglia & Tsang (2000) on the tables of ``_xoshiro``."""
+    from nnphys.sim._xoshiro import ZIG_F, ZIG_R, ZIG_X
+    while True:
+        u = next_u64(s)
+        i, negative = u & 0xFF, (u >> 8) & 1
+        z = ((u >> 11) + 0.5) / 2.0 ** 53 * ZIG_X[i]
+        if z < ZIG_X[i + 1]:
+            return -z if negative else z
+        if i == 0:
+            while True:
+                a = -math.log(uniform(s)) / ZIG_R
+                c = -math.log(uniform(s))
+                if 2 * c > a * a:
+                    return -(ZIG_R + a) if negative else ZIG_R + a
+        if ZIG_F[i] + uniform(s) * (ZIG_F[i + 1] - ZIG_F[i]) < math.exp(-0.5 * z * z):
+            return -z if negative else z
+
+
+def fill_normal(s, out):
+    out[:] = [normal(s) for _ in range(out.size)]
+
+
+# ----------------------------------------------------------------------------------------
+# nnphys.sim._preactivations: numpy linear algebra, the draws replayed by the functions above.
+
+def cholesky(a, out):
+    """``out`` = numpy's lower Cholesky factor (the matrix must be positive definite)."""
+    out[:] = np.linalg.cholesky(a)
+
+
+def reduced_ensemble(seed, first, out, kernel0, width, cw, cb, fn):
+    """``S_{l+1} = cb + (cw / width) phi(Z)^T phi(Z)``, ``Z = G L^T`` with ``G`` the
+    ``width x m`` normals of the network's stream (row by row) and ``L L^T = S_l``."""
+    n, depth, m = out.shape[0], out.shape[1], out.shape[2]
+    for i in range(n):
+        state = seed_state(seed, first + i)
+        out[i, 0] = kernel0
+        for l in range(1, depth):
+            g = np.empty(width * m)
+            fill_normal(state, g)
+            a = fn(g.reshape(width, m) @ np.linalg.cholesky(out[i, l - 1]).T)
+            out[i, l] = cb + cw * (a.T @ a) / width
+
+
+def reduced_ensemble_single(seed, first, out, q0, width, cw, cb, fn):
+    view = np.empty(out.shape + (1, 1))
+    reduced_ensemble(seed, first, view, np.array([[q0]]), width, cw, cb, fn)
+    out[:] = view[..., 0, 0]
+
+
+# ----------------------------------------------------------------------------------------
+# nnphys.sim._shallow
+
+def reduce_rows(v, h, scale, f, s2, s4):
+    a = scale * h
+    f[:] = (v * a).sum(1)
+    s2[:] = (a ** 2).sum(1)
+    s4[:] = (a ** 4).sum(1)
+
+
+# ----------------------------------------------------------------------------------------
+# nnphys.sim._montecarlo: energies from the explicit couplings, not from pattern sums.
+
+GLAUBER, METROPOLIS, ZERO_T = 0, 1, 2
+DISTINCT, POWER = 0, 1
+
+
+def elementary_from_power(p, order, e):
+    """``e_order`` from the power sums ``p[1..order]``: Newton's identities
+    ``k e_k = sum_{i=1}^k (-1)^(i-1) e_(k-i) p_i`` solved as one triangular linear system."""
+    a = np.zeros((order + 1, order + 1))
+    rhs = np.zeros(order + 1)
+    a[0, 0], rhs[0] = 1.0, 1.0
+    for k in range(1, order + 1):
+        a[k, k] = k
+        for i in range(1, k + 1):
+            a[k, k - i] -= (-1) ** (i - 1) * p[i]
+    e[:order + 1] = np.linalg.solve(a, rhs)
+    return e[order]
+
+
+def elementary_symmetric(v, order):
+    """``e_0..e_order`` of the entries of ``v`` (the coefficients of ``prod (1 + v_i t)``)."""
+    e = np.zeros(order + 1)
+    e[0] = 1.0
+    for x in v:
+        e[1:] = e[1:] + x * e[:-1]
+    return e
+
+
+def permute(order, s):
+    for k in range(order.size - 1, 0, -1):
+        j = min(int(uniform(s) * (k + 1)), k)
+        order[k], order[j] = order[j], order[k]
+
+
+def accept(delta_e, beta, dynamics, s, tie=1e-12):
+    if dynamics == ZERO_T:
+        return delta_e < -tie
+    x = beta * delta_e
+    if dynamics == METROPOLIS:
+        return uniform(s) < math.exp(-x)
+    return x <= 40.0 and uniform(s) * (1.0 + math.exp(x)) < 1.0
+
+
+def _sweeps(spins, rng, beta, dynamics, n_sweeps, shuffle, delta):
+    flips = np.zeros(spins.shape[0], np.int64)
+    for c in range(spins.shape[0]):
+        n = spins.shape[1]
+        for _ in range(n_sweeps):
+            order = np.arange(n)
+            if shuffle:
+                permute(order, rng[c])
+            for i in order:
+                if accept(delta(spins[c], i), beta, dynamics, rng[c]):
+                    spins[c, i] *= -1
+                    flips[c] += 1
+    return flips
+
+
+def pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics, n_sweeps,
+                    shuffle):
+    """Couplings ``J = xwt xt^T`` with a zero diagonal, ``dE = 2 sigma_i (J sigma)_i``;
+    afterwards ``S = sigma xt``, ``SA = sigma at`` recomputed from the spins."""
+    J = xwt @ xt.T
+    np.fill_diagonal(J, 0.0)
+    flips = _sweeps(spins, rng, beta, dynamics, n_sweeps, shuffle,
+                    lambda sp, i: 2.0 * sp[i] * (J[i] @ sp))
+    S[:] = spins @ xt
+    SA[:] = spins @ at
+    return flips
+
+
+def dense_energy(xt, w, sp, P, form, scale):
+    """``H = -scale sum_mu w_mu e_P(x^mu sigma)`` (DISTINCT) or ``-scale N sum w m^P``."""
+    if form == POWER:
+        return -scale * sp.size * np.sum(w * (sp @ xt / sp.size) ** P)
+    return -scale * sum(w[mu] * elementary_symmetric(xt[:, mu] * sp, P)[P]
+                        for mu in range(xt.shape[1]))
+
+
+def dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, P, form,
+                 scale, shuffle):
+    """``dE`` = the difference of :func:`dense_energy`; ``S[c, mu, l] = sum_i x^(2l+1)
+    sigma_i`` and ``SA`` recomputed from the spins afterwards (``even`` is not needed)."""
+    def delta(sp, i):
+        flipped = sp.copy()
+        flipped[i] *= -1
+        return dense_energy(xt, w, flipped, P, form, scale) - dense_energy(xt, w, sp, P, form,
+                                                                            scale)
+    flips = _sweeps(spins, rng, beta, dynamics, n_sweeps, shuffle, delta)
+    for l in range(S.shape[2]):
+        S[:, :, l] = spins @ xt ** (2 * l + 1)
+    SA[:] = spins @ at
+    return flips
+
+
+# ----------------------------------------------------------------------------------------
+# nnphys.sim._ntk_ensemble: the forward and backward passes as matrix products.
+
+def relu_ntk_diagonal(seed, first, x, widths, depths, cw, bias_lr, out_k, out_f):
+    """Weights ``W^(l)`` (``(n_l, n_(l-1))``, row-major) then one readout per depth, all
+    from the network's stream; ``K = sum_l (cw / n_(l-1)) |a^(l-1)|^2 |delta^(l)|^2 +
+    bias_lr sum_l |delta^(l)|^2`` with ``delta = df/dz`` by back-propagation."""
+    hidden = len(widths) - 1
+    sizes = [widths[l] * widths[l - 1] for l in range(1, hidden + 1)]
+    sizes += [widths[d - 1] for d in depths]
+    for i in range(out_k.shape[0]):
+        g = np.empty(sum(sizes))
+        fill_normal(seed_state(seed, first + i), g)
+        parts = np.split(g, np.cumsum(sizes)[:-1])
+        W = [None] + [parts[l - 1].reshape(widths[l], widths[l - 1])
+                      for l in range(1, hidden + 1)]
+        a, z = [np.asarray(x, dtype=np.float64)], [None]
+        for l in range(1, hidden + 1):
+            z.append(math.sqrt(cw / widths[l - 1]) * W[l] @ a[l - 1])
+            a.append(np.maximum(z[l], 0.0))
+        for t, d in enumerate(depths):
+            r = parts[hidden + t]
+            scale = math.sqrt(cw / widths[d - 1])
+            out_f[i, t] = scale * r @ a[d - 1]
+            k = cw / widths[d - 1] * a[d - 1] @ a[d - 1] + bias_lr
+            if d > 1:
+                delta = scale * r * (z[d - 1] > 0)
+                for l in range(d - 1, 0, -1):
+                    k += (cw / widths[l - 1] * a[l - 1] @ a[l - 1] + bias_lr) * (delta @ delta)
+                    if l > 1:
+                        delta = math.sqrt(cw / widths[l - 1]) * (W[l].T @ delta) * (z[l - 1] > 0)
+            out_k[i, t] = k
+
+
+# ----------------------------------------------------------------------------------------
+# nnphys.sim._rnn: x' = -x + J tanh(x) and its tangent system, elementwise in numpy.
+
+def tanh_into(x, out):
+    out[:] = np.tanh(x)
+
+
+def stage(x, slope, step, out_state, out_phi):
+    out_state[:] = x + step * slope
+    out_phi[:] = np.tanh(out_state)
+
+
+def derivative(state, field, out):
+    out[:] = field - state
+
+
+def rk4_combine(x, k1, k2, k3, k4, dt):
+    x += dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
+def euler_update(x, field, dt, out_phi):
+    x[:] = (1.0 - dt) * x + dt * field
+    out_phi[:] = np.tanh(x)
+
+
+def tangent_stage(x, u, sx, su, step, out_x, out_u, out_drive):
+    out_x[:] = x + step * sx
+    out_u[:] = u + step * su
+    out_drive[:, 0] = np.tanh(out_x)
+    out_drive[:, 1] = out_u / np.cosh(out_x) ** 2
+
+
+def stream_sum(a):
+    return math.fsum(a)
