@@ -342,3 +342,51 @@ def tangent_stage(x, u, sx, su, step, out_x, out_u, out_drive):
 
 def stream_sum(a):
     return math.fsum(a)
+
+
+# ----------------------------------------------------------------------------------------
+# nnphys.sim.regression._plrf: one-pass SGD, the draws replayed by :func:`fill_normal`.
+
+def draw_raw(states, sqrt_d, b, batch, X, y):
+    for s in range(states.shape[0]):
+        for i in range(batch):
+            z = np.empty(sqrt_d.size)
+            fill_normal(states[s], z)
+            X[s * batch + i] = sqrt_d * z
+    y[:] = X @ b
+
+
+def update_raw(theta, phi, y, gamma, batch):
+    for s in range(theta.shape[0]):
+        rows = slice(s * batch, (s + 1) * batch)
+        theta[s] -= gamma * (phi[rows] @ theta[s] - y[rows]) @ phi[rows]
+
+
+def spectral_sgd(states, e0, lam, sigma, gamma, batch, record, threshold, out, diverged):
+    """Per step ``batch`` samples ``phi~ = sqrt(lam) xi`` (``d`` normals, then the label
+    noise ``zeta``), residuals with the old ``e``, ``e -= gamma r @ phi~``; the risk
+    ``(lam . e^2 + sigma^2) / 2`` at the iterations ``record``."""
+    for s in range(states.shape[0]):
+        e = e0.copy()
+        diverged[s] = -1
+        for step in range(record[-1] + 1):
+            hits = np.flatnonzero(record == step)
+            loss = 0.5 * (lam @ e ** 2 + sigma ** 2)
+            out[s, hits] = loss
+            if hits.size and not loss <= threshold:
+                diverged[s] = step
+                break
+            if step == record[-1]:
+                break
+            phis, res = np.empty((batch, e.size)), np.empty(batch)
+            for i in range(batch):
+                xi, zeta = np.empty(e.size), np.empty(1)
+                fill_normal(states[s], xi)
+                fill_normal(states[s], zeta)
+                phis[i] = np.sqrt(lam) * xi
+                res[i] = phis[i] @ e - sigma * zeta[0]
+            e = e - gamma * res @ phis
+
+
+def small_product(X, W, out):
+    out[:] = X @ W

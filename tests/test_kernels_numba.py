@@ -310,3 +310,50 @@ def test_dense_sweeps(dynamics, beta, P, form, parallel):
     np.testing.assert_array_equal(mine[3], ref[3])
     np.testing.assert_allclose(mine[1], ref[1], rtol=RTOL, atol=1e-12)
     np.testing.assert_allclose(mine[2], ref[2], rtol=RTOL, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- PLRF SGD
+
+@pytest.mark.jit_off
+def test_plrf_raw_kernels():
+    from nnphys.sim.regression import _plrf
+    rng = np.random.default_rng(6)
+    n_seeds, batch, v, d = 2, 3, 5, 4
+    sqrt_d, b = rng.uniform(0.2, 1.0, v), rng.standard_normal(v)
+    states, ref_states = naive.seed_states(2, n_seeds), naive.seed_states(2, n_seeds)
+    X, y = np.empty((n_seeds * batch, v)), np.empty(n_seeds * batch)
+    X_ref, y_ref = np.empty_like(X), np.empty_like(y)
+    _plrf.draw_raw(states, sqrt_d, b, batch, X, y)
+    naive.draw_raw(ref_states, sqrt_d, b, batch, X_ref, y_ref)
+    np.testing.assert_array_equal(X, X_ref)
+    np.testing.assert_allclose(y, y_ref, rtol=RTOL, atol=1e-14)
+    np.testing.assert_array_equal(states, ref_states)
+    W = rng.standard_normal((v, d))
+    phi, phi_ref = np.empty((n_seeds * batch, d)), np.empty((n_seeds * batch, d))
+    _plrf.small_product(X, W, phi)
+    naive.small_product(X, W, phi_ref)
+    np.testing.assert_allclose(phi, phi_ref, rtol=RTOL, atol=1e-14)
+    theta = rng.standard_normal((n_seeds, d))
+    ref = theta.copy()
+    _plrf.update_raw(theta, phi, y, 0.05, batch)
+    naive.update_raw(ref, phi, y, 0.05, batch)
+    np.testing.assert_allclose(theta, ref, rtol=RTOL, atol=1e-14)
+
+
+@pytest.mark.jit_off
+@pytest.mark.parametrize("batch", [1, 3])
+def test_plrf_spectral_sgd(batch):
+    from nnphys.sim.regression import _plrf
+    rng = np.random.default_rng(7)
+    d, n_seeds = 6, 2
+    lam, e0 = np.sort(rng.uniform(0.1, 1.0, d))[::-1].copy(), rng.standard_normal(d)
+    record = np.array([0, 1, 2, 5, 9])
+    out, ref = np.empty((n_seeds, record.size)), np.empty((n_seeds, record.size))
+    div, div_ref = np.empty(n_seeds, np.int64), np.empty(n_seeds, np.int64)
+    _plrf.spectral_sgd(naive.seed_states(4, n_seeds), e0, lam, 0.3, 0.1, batch, record,
+                       1e30, out, div)
+    naive.spectral_sgd(naive.seed_states(4, n_seeds), e0, lam, 0.3, 0.1, batch, record,
+                       1e30, ref, div_ref)
+    np.testing.assert_allclose(out, ref, rtol=RTOL)
+    np.testing.assert_array_equal(div, div_ref)
+    np.testing.assert_array_equal(div, -1)
