@@ -22,8 +22,9 @@ Dynamics: ``"glauber"`` (heat bath, flip with probability ``1/(1 + e^{beta dE})`
 ``dE < -1e-12``, so rounding-level ties do not flip; stops when a whole sweep flips
 nothing). A sweep visits the N sites in order (systematic scan) or in a fresh random
 permutation (``site_order="random"``). The ``n_replicas`` chains run in parallel (numba
-``prange``), each with its own xoshiro256** stream derived from ``seed`` by
-``numpy.random.SeedSequence``: the same seed gives the same chains on any number of threads.
+``prange``), each with its own xoshiro256** stream (``nnphys.sim._xoshiro.seed_state``
+under a base drawn from ``seed`` by ``numpy.random.SeedSequence``): the same seed gives
+the same chains on any number of threads.
 
 Recorded every ``record_every`` sweeps: overlaps with every memory and archetype, the
 energy per spin, and the overlaps ``q_ab = (1/N) sum_i sigma^a_i sigma^b_i`` of every pair
@@ -49,6 +50,7 @@ from ..errors import ArgumentTypeError, ParameterError
 from ..models.hebbian import DenseMemory, ExampleLearning, Hopfield, Multitask
 from ..results import Result
 from . import _montecarlo as _k
+from . import _xoshiro
 
 __all__ = ["Network", "MonteCarloRun", "network", "hopfield", "dense", "from_examples",
            "run", "energy", "DYNAMICS"]
@@ -259,12 +261,11 @@ def _tables(network: Network) -> dict:
 
 
 def _rng_states(seed, n_replicas):
-    """xoshiro states of the chains: children 1..n of SeedSequence(seed) (child 0 draws
-    the initial configurations)."""
-    seqs = np.random.SeedSequence(seed).spawn(n_replicas + 1)[1:]
-    states = np.array([sq.generate_state(4, np.uint64) for sq in seqs], dtype=np.uint64)
-    states[np.all(states == 0, axis=1), 0] = 1          # xoshiro's only forbidden state
-    return states
+    """xoshiro states of the chains: streams ``0..n-1`` of ``_xoshiro.seed_states`` under a
+    63-bit base drawn from child 1 of SeedSequence(seed) (child 0 draws the initial
+    configurations)."""
+    word = np.random.SeedSequence(seed).spawn(2)[1].generate_state(1, np.uint64)[0]
+    return _xoshiro.seed_states(int(word >> np.uint64(1)), n_replicas)
 
 
 def _initial_spins(init, network, n_replicas, rng):
