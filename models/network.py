@@ -40,11 +40,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import special
 
+from .. import checks
+from ..errors import ArgumentTypeError, ParameterError
+
 __all__ = [
     "Layer", "Activation", "Dense", "Serial", "Parallel", "FanOut", "FanInSum",
     "ABRelu", "Relu", "LeakyRelu", "Abs", "Erf", "Sigmoid_like", "Gelu", "Sin", "Cos",
     "Rbf", "Exp", "Gaussian", "Sign", "Identity", "Polynomial", "Monomial",
     "RectifiedMonomial", "Hermite", "Elementwise", "ElementwiseFunction", "Tanh", "as_rng", "check_input", "parse_spec",
+    "std_from_variance",
     "LAYERS",
 ]
 
@@ -55,37 +59,41 @@ def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
         return seed
     if seed is None or isinstance(seed, (int, np.integer)):
         return np.random.default_rng(seed)
-    raise TypeError(f"seed: expected an int or numpy.random.Generator, got {type(seed).__name__}")
+    raise ArgumentTypeError(f"seed: expected an int or numpy.random.Generator, got {type(seed).__name__}")
+
+
+def std_from_variance(variance, name: str = "variance"):
+    """The scale ``sqrt(variance)`` of a weight or bias law given by its variance.
+
+    Papers often state a layer's law by a variance (``sigma_w^2``, PDLT's ``C_W``, ``C_b``;
+    Roberts, Yaida & Hanin 2022, arXiv:2106.10165, eq. 2.19); the package's signatures take
+    the standard deviations ``W_std``, ``b_std`` of neural-tangents' ``stax``, so
+    ``W_std = std_from_variance(C_W, "C_W")``. Scalars give a float, arrays an array.
+    ``name`` names the argument in the error of a negative or non-finite variance.
+
+        >>> std_from_variance(2.0, "C_W") ** 2
+        2.0000000000000004
+    """
+    if np.ndim(variance) == 0:
+        return math.sqrt(checks.real(name, variance, low=0.0))
+    return np.sqrt(checks.finite_array(name, variance, low=0.0))
 
 
 def _check_std(name: str, value: float | None, allow_none: bool) -> float | None:
+    """A scale ``>= 0`` (``None`` allowed where the layer may have no such parameter)."""
+    if value is None and allow_none:
+        return None
     if value is None:
-        if allow_none:
-            return None
-        raise ValueError(f"{name}: must be a finite number >= 0, got None")
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: must be a finite number >= 0, got {value}")
-    return value
-
-
-def _check_finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: must be finite, got {value}")
-    return value
+        raise ParameterError(f"{name}: must be a finite real number >= 0, got None")
+    return checks.real(name, value, low=0.0)
 
 
 def check_input(x: Any, name: str = "x") -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim < 2:
-        raise ValueError(f"{name}: expected shape (batch, ..., channels), got {x.shape}")
+        raise ParameterError(f"{name}: expected shape (batch, ..., channels), got {x.shape}")
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name}: contains NaN or infinite entries")
+        raise ParameterError(f"{name}: contains NaN or infinite entries")
     return x
 
 
@@ -107,7 +115,7 @@ class Layer:
 
 def _check_parameterization(p: str) -> str:
     if p not in ("ntk", "standard"):
-        raise ValueError(f"parameterization: must be 'ntk' or 'standard', got {p!r}")
+        raise ParameterError(f"parameterization: must be 'ntk' or 'standard', got {p!r}")
     return p
 
 
@@ -123,7 +131,7 @@ class Dense(Layer):
     def __post_init__(self):
         if isinstance(self.out_dim, bool) or not isinstance(self.out_dim, (int, np.integer)) \
                 or self.out_dim < 1:
-            raise ValueError(f"out_dim: must be a positive integer, got {self.out_dim!r}")
+            raise ParameterError(f"out_dim: must be a positive integer, got {self.out_dim!r}")
         object.__setattr__(self, "W_std", _check_std("W_std", self.W_std, False))
         object.__setattr__(self, "b_std", _check_std("b_std", self.b_std, True))
         _check_parameterization(self.parameterization)
@@ -165,7 +173,7 @@ class Serial(Layer):
         layers = tuple(self.layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"layers[{i}]: expected a layer, got {type(layer).__name__}")
+                raise ArgumentTypeError(f"layers[{i}]: expected a layer, got {type(layer).__name__}")
         object.__setattr__(self, "layers", layers)
 
     def init(self, rng, input_shape):
@@ -194,7 +202,7 @@ class Parallel(Layer):
 
     def init(self, rng, input_shape):
         if len(input_shape) != len(self.layers):
-            raise ValueError(f"Parallel: expected {len(self.layers)} inputs, got {len(input_shape)}")
+            raise ParameterError(f"Parallel: expected {len(self.layers)} inputs, got {len(input_shape)}")
         out = [layer.init(rng, s) for layer, s in zip(self.layers, input_shape)]
         return [o[0] for o in out], tuple(o[1] for o in out)
 
@@ -210,7 +218,7 @@ class FanOut(Layer):
 
     def __post_init__(self):
         if not isinstance(self.num, (int, np.integer)) or self.num < 1:
-            raise ValueError(f"num: must be a positive integer, got {self.num!r}")
+            raise ParameterError(f"num: must be a positive integer, got {self.num!r}")
 
     def init(self, rng, input_shape):
         return [tuple(input_shape)] * self.num, ()
@@ -226,7 +234,7 @@ class FanInSum(Layer):
     def init(self, rng, input_shape):
         shapes = {tuple(s) for s in input_shape}
         if len(shapes) != 1:
-            raise ValueError(f"FanInSum: branch shapes differ: {sorted(shapes)}")
+            raise ParameterError(f"FanInSum: branch shapes differ: {sorted(shapes)}")
         return tuple(input_shape[0]), ()
 
     def apply(self, params, x):
@@ -258,8 +266,8 @@ class ABRelu(Activation):
     b: float = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "a", _check_finite("a", self.a))
-        object.__setattr__(self, "b", _check_finite("b", self.b))
+        object.__setattr__(self, "a", checks.real("a", self.a))
+        object.__setattr__(self, "b", checks.real("b", self.b))
 
     def fn(self, x):
         return self.a * np.minimum(x, 0) + self.b * np.maximum(x, 0)
@@ -293,7 +301,7 @@ class Erf(Activation):
 
     def __post_init__(self):
         for name in ("a", "b", "c"):
-            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+            object.__setattr__(self, name, checks.real(name, getattr(self, name)))
 
     def fn(self, x):
         return self.a * special.erf(self.b * x) + self.c
@@ -334,7 +342,7 @@ class Sin(Activation):
 
     def __post_init__(self):
         for name in ("a", "b", "c"):
-            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+            object.__setattr__(self, name, checks.real(name, getattr(self, name)))
 
     def fn(self, x):
         return self.a * np.sin(self.b * x + self.c)
@@ -351,9 +359,9 @@ def Cos(a: float = 1.0, b: float = 1.0, c: float = 0.0) -> Sin:
 def Rbf(gamma: float = 1.0) -> Sin:
     """``sqrt(2) sin(sqrt(2 gamma) z + pi/4)``, whose NNGP map is the RBF kernel
     ``exp(-gamma (q11 + q22 - 2 q12))`` (neural-tangents' ``Rbf``)."""
-    gamma = _check_finite("gamma", gamma)
+    gamma = checks.real("gamma", gamma)
     if gamma < 0:
-        raise ValueError(f"gamma: must be >= 0, got {gamma}")
+        raise ParameterError(f"gamma: must be >= 0, got {gamma}")
     return Sin(math.sqrt(2), math.sqrt(2 * gamma), math.pi / 4)
 
 
@@ -366,7 +374,7 @@ class Exp(Activation):
 
     def __post_init__(self):
         for name in ("a", "b"):
-            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+            object.__setattr__(self, name, checks.real(name, getattr(self, name)))
 
     def fn(self, x):
         return self.a * np.exp(self.b * x)
@@ -384,7 +392,7 @@ class Gaussian(Activation):
 
     def __post_init__(self):
         for name in ("a", "b"):
-            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+            object.__setattr__(self, name, checks.real(name, getattr(self, name)))
 
     def fn(self, x):
         return self.a * np.exp(self.b * x * x)
@@ -423,9 +431,9 @@ class Polynomial(Activation):
     coef: tuple
 
     def __post_init__(self):
-        coef = tuple(_check_finite(f"coef[{i}]", c) for i, c in enumerate(self.coef))
+        coef = tuple(checks.real(f"coef[{i}]", c) for i, c in enumerate(self.coef))
         if not coef:
-            raise ValueError("coef: must hold at least one coefficient")
+            raise ParameterError("coef: must hold at least one coefficient")
         object.__setattr__(self, "coef", coef)
 
     def fn(self, x):
@@ -437,7 +445,7 @@ class Polynomial(Activation):
 
 def _check_degree(degree: int) -> int:
     if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 0:
-        raise ValueError(f"degree: must be a non-negative integer, got {degree!r}")
+        raise ParameterError(f"degree: must be a non-negative integer, got {degree!r}")
     return int(degree)
 
 
@@ -487,16 +495,16 @@ class ElementwiseFunction(Activation):
 
     def __post_init__(self):
         if not callable(self.function):
-            raise TypeError("fn: must be callable")
+            raise ArgumentTypeError("fn: must be callable")
         if self.function_prime is not None and not callable(self.function_prime):
-            raise TypeError("fn_prime: must be callable or None")
+            raise ArgumentTypeError("fn_prime: must be callable or None")
 
     def fn(self, x):
         return self.function(x)
 
     def fn_prime(self, x):
         if self.function_prime is None:
-            raise ValueError(f"{self.name}: no derivative given (pass fn_prime=...)")
+            raise ParameterError(f"{self.name}: no derivative given (pass fn_prime=...)")
         return self.function_prime(x)
 
     def __repr__(self):
@@ -555,11 +563,11 @@ def parse_spec(spec: str) -> Serial:
         ValueError: on a syntax error or an unknown layer, naming it.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError("spec: expected a non-empty string such as 'Dense(512), Relu(), Dense(1)'")
+        raise ParameterError("spec: expected a non-empty string such as 'Dense(512), Relu(), Dense(1)'")
     try:
         tree = ast.parse(f"({spec},)", mode="eval").body
     except SyntaxError as exc:
-        raise ValueError(f"spec: syntax error in {spec!r}: {exc.msg}") from None
+        raise ParameterError(f"spec: syntax error in {spec!r}: {exc.msg}") from None
     return Serial(tuple(_spec_nodes(tree)))
 
 
@@ -569,7 +577,7 @@ def _spec_nodes(node: ast.AST) -> list[Layer]:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         count = _literal(node.right)
         if not isinstance(count, int) or count < 1:
-            raise ValueError(f"spec: repetition count must be a positive integer, got {count!r}")
+            raise ParameterError(f"spec: repetition count must be a positive integer, got {count!r}")
         return _spec_nodes(node.left) * count
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         name = node.func.id
@@ -578,13 +586,13 @@ def _spec_nodes(node: ast.AST) -> list[Layer]:
                      _single(_spec_nodes(a)) for a in node.args]
             return [Serial(tuple(inner)) if name == "serial" else Parallel(tuple(inner))]
         if name not in LAYERS:
-            raise ValueError(f"spec: unknown layer {name!r}; known: {', '.join(sorted(LAYERS))}")
+            raise ParameterError(f"spec: unknown layer {name!r}; known: {', '.join(sorted(LAYERS))}")
         args = [_literal(a) for a in node.args]
         kwargs = {kw.arg: _literal(kw.value) for kw in node.keywords}
         return [LAYERS[name](*args, **kwargs)]
     if isinstance(node, ast.Name) and node.id in LAYERS:
         return [LAYERS[node.id]()]
-    raise ValueError(f"spec: cannot read {ast.unparse(node)!r} as a layer")
+    raise ParameterError(f"spec: cannot read {ast.unparse(node)!r} as a layer")
 
 
 def _single(layers: list[Layer]) -> Layer:
@@ -595,7 +603,7 @@ def _literal(node: ast.AST) -> Any:
     try:
         return ast.literal_eval(node)
     except ValueError:
-        raise ValueError(f"spec: arguments must be literals, got {ast.unparse(node)!r}") from None
+        raise ParameterError(f"spec: arguments must be literals, got {ast.unparse(node)!r}") from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -624,15 +632,15 @@ def _check_shape_tuple(name: str, value, allow_none: bool = False):
         values = tuple(value)
         ints = tuple(int(v) for v in values)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a tuple of positive integers, got {value!r}") from None
+        raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}") from None
     if not ints or any(isinstance(v, bool) or v != i or i < 1 for v, i in zip(values, ints)):
-        raise ValueError(f"{name}: must be a tuple of positive integers, got {value!r}")
+        raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}")
     return ints
 
 
 def _check_padding(padding: str, allowed=PADDINGS) -> str:
     if padding not in allowed:
-        raise ValueError(f"padding: must be one of {allowed}, got {padding!r}")
+        raise ParameterError(f"padding: must be one of {allowed}, got {padding!r}")
     return padding
 
 
@@ -649,7 +657,7 @@ def window_padding(size: int, window: int, stride: int, padding: str,
     if padding == "VALID":
         n_out = (size - window) // stride + 1
         if n_out < 1:
-            raise ValueError(f"{name}: {window} is larger than the input size {size} "
+            raise ParameterError(f"{name}: {window} is larger than the input size {size} "
                              "(VALID padding)")
         return n_out, 0, 0
     n_out = -(-size // stride)
@@ -674,7 +682,7 @@ def window_positions(size: int, window: int, stride: int, padding: str, name: st
 def _check_spatial(name: str, shape: tuple, window: tuple, layer: str) -> tuple:
     spatial = tuple(shape[1:-1])
     if len(spatial) != len(window):
-        raise ValueError(f"{layer}: input shape {tuple(shape)} has {len(spatial)} spatial axes, "
+        raise ParameterError(f"{layer}: input shape {tuple(shape)} has {len(spatial)} spatial axes, "
                          f"{name} {window} has {len(window)}")
     return spatial
 
@@ -730,11 +738,11 @@ class Conv(Layer):
     def __post_init__(self):
         if isinstance(self.out_chan, bool) or not isinstance(self.out_chan, (int, np.integer)) \
                 or self.out_chan < 1:
-            raise ValueError(f"out_chan: must be a positive integer, got {self.out_chan!r}")
+            raise ParameterError(f"out_chan: must be a positive integer, got {self.out_chan!r}")
         filt = _check_shape_tuple("filter_shape", self.filter_shape)
         strides = _check_shape_tuple("strides", self.strides, allow_none=True) or (1,) * len(filt)
         if len(strides) != len(filt):
-            raise ValueError(f"strides: {strides} must have one entry per filter axis {filt}")
+            raise ParameterError(f"strides: {strides} must have one entry per filter axis {filt}")
         object.__setattr__(self, "filter_shape", filt)
         object.__setattr__(self, "strides", strides)
         _check_padding(self.padding)
@@ -798,12 +806,12 @@ class AvgPool(Layer):
         window = _check_shape_tuple("window_shape", self.window_shape)
         strides = _check_shape_tuple("strides", self.strides, allow_none=True) or (1,) * len(window)
         if len(strides) != len(window):
-            raise ValueError(f"strides: {strides} must have one entry per window axis {window}")
+            raise ParameterError(f"strides: {strides} must have one entry per window axis {window}")
         object.__setattr__(self, "window_shape", window)
         object.__setattr__(self, "strides", strides)
         _check_padding(self.padding)
         if not isinstance(self.normalize_edges, (bool, np.bool_)):
-            raise ValueError("normalize_edges: must be True or False, got "
+            raise ParameterError("normalize_edges: must be True or False, got "
                              f"{self.normalize_edges!r}")
 
     def weights(self, spatial: tuple) -> list:
@@ -882,7 +890,7 @@ class LayerNorm(Layer):
         axes = self.axis if isinstance(self.axis, (tuple, list)) else (self.axis,)
         if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer))
                            for a in axes):
-            raise ValueError(f"axis: must be an int or a tuple of ints, got {self.axis!r}")
+            raise ParameterError(f"axis: must be an int or a tuple of ints, got {self.axis!r}")
         if isinstance(self.axis, (tuple, list)):
             object.__setattr__(self, "axis", tuple(int(a) for a in axes))
         else:
@@ -898,13 +906,13 @@ class LayerNorm(Layer):
         """
         axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
         if any(not -ndim <= a < ndim for a in axes):
-            raise ValueError(f"axis: {self.axis} is out of range for {ndim}-dimensional inputs")
+            raise ParameterError(f"axis: {self.axis} is out of range for {ndim}-dimensional inputs")
         canonical = tuple(sorted({a % ndim for a in axes}))
         if ndim - 1 not in canonical:
-            raise ValueError(f"axis: {self.axis} must include the channel axis (-1); the "
+            raise ParameterError(f"axis: {self.axis} must include the channel axis (-1); the "
                              "kernel has no infinite-width limit otherwise")
         if 0 in canonical:
-            raise ValueError(f"axis: {self.axis} includes the batch axis 0 (not supported)")
+            raise ParameterError(f"axis: {self.axis} includes the batch axis 0 (not supported)")
         return canonical
 
     def apply(self, params, x):

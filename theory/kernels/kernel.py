@@ -22,6 +22,8 @@ from typing import Callable
 
 import numpy as np
 
+from ...errors import ParameterError
+
 __all__ = ["Kernel", "input_kernel"]
 
 LAYOUTS = ("fc", "diagonal", "full")
@@ -150,7 +152,7 @@ def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
         cov2 = cov1 if same else (np.einsum("ipc,iqc->ipq", f2, f2) / channels).reshape(
             (x2.shape[0],) + spatial * 2)
     else:
-        raise ValueError(f"layout: must be one of {LAYOUTS}, got {layout!r}")
+        raise ParameterError(f"layout: must be one of {LAYOUTS}, got {layout!r}")
     ntk = np.zeros_like(nngp) if need_ntk else None
     return Kernel(nngp=nngp, ntk=ntk, cov1=cov1, cov2=cov2, layout=layout, channels=channels,
                   spatial_shape=tuple(spatial), x1_is_x2=same)
