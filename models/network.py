@@ -48,7 +48,7 @@ __all__ = [
     "ABRelu", "Relu", "LeakyRelu", "Abs", "Erf", "Sigmoid_like", "Gelu", "Sin", "Cos",
     "Rbf", "Exp", "Gaussian", "Sign", "Identity", "Polynomial", "Monomial",
     "RectifiedMonomial", "Hermite", "Elementwise", "ElementwiseFunction", "Tanh", "as_rng", "check_input", "parse_spec",
-    "std_from_variance",
+    "std_from_variance", "parameter_scales",
     "LAYERS",
 ]
 
@@ -151,15 +151,24 @@ class Dense(Layer):
         return _scale_and_shift(x @ w, self, w.shape[0], b)
 
 
-def _scale_and_shift(y: np.ndarray, layer, fan_in: int, b) -> np.ndarray:
-    """Apply a linear layer's parameterization to ``y = x W``: the NTK parameterization's
-    ``W_std / sqrt(fan_in)`` and ``b_std`` factors, or the standard one's plain bias."""
+def parameter_scales(layer, fan_in: int) -> tuple[float, float]:
+    """``(weight, bias)`` multipliers mapping a linear layer's trained parameters to its
+    ``W`` and ``b``: ``(W_std / sqrt(fan_in), b_std)`` in the NTK parameterization,
+    ``(1, 1)`` in the standard one (module docstring). The forward pass here and the
+    gradients of :mod:`nnphys.sim.networks` both use them."""
     if layer.parameterization == "ntk":
-        y *= layer.W_std / math.sqrt(fan_in)
-        if b is not None:
-            y += layer.b_std * b
-    elif b is not None:
-        y += b
+        return layer.W_std / math.sqrt(fan_in), (layer.b_std or 0.0)
+    return 1.0, 1.0
+
+
+def _scale_and_shift(y: np.ndarray, layer, fan_in: int, b) -> np.ndarray:
+    """Apply a linear layer's parameterization to ``y = x W``: ``y * w_scale + b_scale b``
+    with the :func:`parameter_scales` of the layer."""
+    w_scale, b_scale = parameter_scales(layer, fan_in)
+    if w_scale != 1.0:
+        y *= w_scale
+    if b is not None:
+        y += b_scale * b
     return y
 
 
