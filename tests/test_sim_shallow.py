@@ -59,10 +59,10 @@ def test_same_seed_same_outputs_and_chunking():
 
 
 @pytest.mark.parametrize("kwargs,name", [
-    (dict(width=0), "width"), (dict(n_networks=1), "n_networks"),
+    (dict(width=0), "width"), (dict(n_replicas=1), "n_replicas"),
     (dict(readout="cauchy"), "readout"), (dict(W_std=-1.0), "W_std"),
     (dict(activation=None), "activation")])
 def test_bad_input_raises(kwargs, name):
-    args = dict(activation=nk.Relu(), width=3, n_networks=10) | kwargs
+    args = dict(activation=nk.Relu(), width=3, n_replicas=10) | kwargs
     with pytest.raises((ValueError, TypeError), match=name):
         shallow.sample_outputs(**args)
