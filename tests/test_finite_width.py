@@ -41,8 +41,10 @@ def test_tanh_landmarks():
 
 
 def test_excess_kurtosis_is_three_nu_over_n():
-    assert fw.excess_kurtosis(nk.Relu(), 10, 32, math.sqrt(2.0), 0.0) == pytest.approx(135 / 32, rel=1e-12)
-    assert fw.excess_kurtosis(nk.Tanh(), 1, 32, 1.0, 0.0) == 0.0
+    relu = fw.recursion(nk.Relu(), 10, math.sqrt(2.0), 0.0).excess_kurtosis(32)
+    assert relu[-1] == pytest.approx(135 / 32, rel=1e-12)
+    assert fw.recursion(nk.Tanh(), 1, 1.0, 0.0).excess_kurtosis(32)[-1] == 0.0
+    assert fw.recursion(nk.Tanh(), 1, 1.0, 0.0).converged is None     # no solver: a recursion
 
 
 def test_symbolic_recursion_matches_quadrature():
@@ -100,6 +102,6 @@ def test_bad_input():
     with pytest.raises(ParameterError, match="q0"):
         fw.recursion(nk.Tanh(), 3, 1.0, 0.0, np.array([[1.0, 2.0], [2.0, 1.0]]))
     with pytest.raises(ParameterError, match="width"):
-        fw.excess_kurtosis(nk.Tanh(), 3, 0.5, 1.0, 0.0)
+        fw.recursion(nk.Tanh(), 3, 1.0, 0.0).excess_kurtosis(0.5)
     with pytest.raises(ParameterError, match="explodes"):
         fw.recursion(nk.Relu(), 3000, 2.0, 0.0, 1.0)

@@ -55,7 +55,7 @@ from ..results import Result
 from .criticality import as_activation
 from .gaussian import expect
 
-__all__ = ["FiniteWidthRecursion", "recursion", "excess_kurtosis",
+__all__ = ["FiniteWidthRecursion", "recursion",
            "scale_invariant_excess_kurtosis", "symbolic_recursion"]
 
 _MAX_DEPTH = 100_000
@@ -77,7 +77,9 @@ class FiniteWidthRecursion(Result):
 
     def excess_kurtosis(self, width: float) -> np.ndarray:
         """Leading-order ``3 V / (n K^2)`` of a single preactivation at every layer (for
-        several inputs, of input ``a``'s preactivation, shape ``(depth, m)``)."""
+        several inputs, of input ``a``'s preactivation, shape ``(depth, m)``); layer 1 is
+        Gaussian (0). Valid while ``depth / width`` times the class constant is small
+        (ReLU: ``15 l / n``); see :func:`scale_invariant_excess_kurtosis` for all orders."""
         width = _check_width(width)
         if self.K.ndim == 1:
             return 3.0 * self.V / (width * self.K ** 2)
@@ -222,16 +224,6 @@ def recursion(activation, depth: int, W_std: float, b_std: float, q0=1.0,
     return FiniteWidthRecursion(parameters=params, K=K, V=V, K1=K1)
 
 
-def excess_kurtosis(activation, depth: int, width: float, W_std: float, b_std: float,
-                    q0: float = 1.0) -> float:
-    """Leading-order excess kurtosis ``3 V^(l) / (n K^(l)^2)`` of one layer-``depth``
-    preactivation (``depth = 1`` is the Gaussian first layer), single input of first-layer
-    variance ``q0``. Valid while ``depth / width`` times the class constant is small
-    (ReLU: ``15 l / n``); see :func:`scale_invariant_excess_kurtosis` for all orders."""
-    width = _check_width(width)
-    return float(recursion(activation, depth, W_std, b_std, q0).excess_kurtosis(width)[-1])
-
-
 def scale_invariant_excess_kurtosis(depth, width, a_plus: float = 1.0,
                                     a_minus: float = 0.0) -> np.ndarray:
     """All-orders excess kurtosis of a layer-``depth`` preactivation for a scale-invariant
@@ -241,7 +233,8 @@ def scale_invariant_excess_kurtosis(depth, width, a_plus: float = 1.0,
         kappa = 3 [(1 + (3 A_4 / A_2^2 - 1) / n)^(l - 1) - 1],   ReLU: 3 [(1 + 5/n)^(l-1) - 1].
 
     Its expansion ``15 (l - 1)/n + 75 (l - 1)(l - 2)/(2 n^2) + ...`` starts with the
-    leading order of :func:`excess_kurtosis`. ``depth`` and ``width`` broadcast.
+    leading order of :meth:`FiniteWidthRecursion.excess_kurtosis`. ``depth`` and ``width``
+    broadcast.
     """
     depth = np.asarray(depth)
     width = np.asarray(width, dtype=np.float64)

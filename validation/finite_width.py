@@ -137,7 +137,7 @@ def orthogonal_fluctuations(quick: bool = False, seed: int = 0):
     ens = pa.full_ensemble(arch.Tanh(), x, 5, width, n_replicas, 1.0, 0.0,
                            weights="gaussian", seed=seed + 1)
     kappa = pa.sample_kurtosis(ens)
-    theory = fw.excess_kurtosis(arch.Tanh(), 5, width, 1.0, 0.0, 1.0)
+    theory = fw.recursion(arch.Tanh(), 5, 1.0, 0.0, 1.0).excess_kurtosis(width)[-1]
     out.append(compare("finite_width.orthogonal_fluctuations", "gaussian kappa(l=5)", theory,
                        kappa[-1], sigmas=_SIGMA, bias=abs(theory) * 5 / width))
     return out
