@@ -267,6 +267,12 @@ class Activation(Layer):
         return self.fn(x)
 
 
+def _check_reals(layer, names) -> None:
+    """Replace each named field of a frozen layer by its checked float value."""
+    for name in names:
+        object.__setattr__(layer, name, checks.real(name, getattr(layer, name)))
+
+
 @dataclasses.dataclass(frozen=True)
 class ABRelu(Activation):
     """``phi(z) = a min(z, 0) + b max(z, 0)``; ReLU is (0, 1), Abs is (-1, 1)."""
@@ -309,8 +315,7 @@ class Erf(Activation):
     c: float = 0.0
 
     def __post_init__(self):
-        for name in ("a", "b", "c"):
-            object.__setattr__(self, name, checks.real(name, getattr(self, name)))
+        _check_reals(self, ("a", "b", "c"))
 
     def fn(self, x):
         return self.a * special.erf(self.b * x) + self.c
@@ -350,8 +355,7 @@ class Sin(Activation):
     c: float = 0.0
 
     def __post_init__(self):
-        for name in ("a", "b", "c"):
-            object.__setattr__(self, name, checks.real(name, getattr(self, name)))
+        _check_reals(self, ("a", "b", "c"))
 
     def fn(self, x):
         return self.a * np.sin(self.b * x + self.c)
@@ -382,8 +386,7 @@ class Exp(Activation):
     b: float = 1.0
 
     def __post_init__(self):
-        for name in ("a", "b"):
-            object.__setattr__(self, name, checks.real(name, getattr(self, name)))
+        _check_reals(self, ("a", "b"))
 
     def fn(self, x):
         return self.a * np.exp(self.b * x)
@@ -400,8 +403,7 @@ class Gaussian(Activation):
     b: float = -1.0
 
     def __post_init__(self):
-        for name in ("a", "b"):
-            object.__setattr__(self, name, checks.real(name, getattr(self, name)))
+        _check_reals(self, ("a", "b"))
 
     def fn(self, x):
         return self.a * np.exp(self.b * x * x)

@@ -56,7 +56,7 @@ from .criticality import as_activation
 from .gaussian import expect
 
 __all__ = ["FiniteWidthRecursion", "recursion",
-           "scale_invariant_excess_kurtosis", "symbolic_recursion"]
+           "scale_invariant_excess_kurtosis", "SymbolicRecursion", "symbolic_recursion"]
 
 _MAX_DEPTH = 100_000
 _K_MAX = 1e60             # beyond, K^4 and fourth moments near overflow: the signal has exploded
@@ -248,13 +248,23 @@ def scale_invariant_excess_kurtosis(depth, width, a_plus: float = 1.0,
     return 3.0 * np.expm1((depth - 1) * np.log1p(growth / width))
 
 
-def symbolic_recursion(coefficients, depth: int, W_std, b_std, q0=1):
+@dataclasses.dataclass(frozen=True)
+class SymbolicRecursion(Result):
+    """``K``, ``V``, ``K1`` at layers ``1..depth`` as lists of sympy expressions (exact; no
+    solver health)."""
+
+    K: list = dataclasses.field(default_factory=list)
+    V: list = dataclasses.field(default_factory=list)
+    K1: list = dataclasses.field(default_factory=list)
+
+
+def symbolic_recursion(coefficients, depth: int, W_std, b_std, q0=1) -> SymbolicRecursion:
     """The single-input recursion in exact arithmetic (sympy) for a polynomial activation
     ``phi(z) = sum_p coefficients[p] z^p``, using ``E[z^(2k)] = (2k - 1)!! K^k``.
 
     Arguments may be sympy numbers or symbols (``C_W = W_std**2``, ``C_b = b_std**2``:
-    pass ``sympy.sqrt(2)`` for ``C_W = 2``). Returns lists ``(K, V, K1)`` of sympy
-    expressions for layers ``1..depth``; used to check the quadrature of :func:`recursion`.
+    pass ``sympy.sqrt(2)`` for ``C_W = 2``). Returns the sympy expressions for layers
+    ``1..depth``; used to check the quadrature of :func:`recursion`.
     """
     import sympy as sp
 
@@ -280,4 +290,4 @@ def symbolic_recursion(coefficients, depth: int, W_std, b_std, q0=1):
         K.append(k_next)
         V.append(v_next)
         K1.append(k1_next)
-    return K, V, K1
+    return SymbolicRecursion(parameters={"depth": int(depth)}, K=K, V=V, K1=K1)

@@ -30,13 +30,16 @@ import dataclasses
 import numpy as np
 
 from ...errors import NumericalError, ParameterError
+from ...results import Result
 
 __all__ = ["Prediction", "gp_inference", "gradient_descent_mse"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Prediction:
-    """A posterior / trained-ensemble prediction.
+class Prediction(Result):
+    """A posterior / trained-ensemble prediction (closed forms through one
+    eigendecomposition: no iterative solver, so ``converged``, ``iterations`` and
+    ``residual`` are ``None``; the conditioning is reported instead).
 
     Attributes:
         mean: ``(N_test, ...)`` mean prediction (train points if no test kernel was given).
@@ -48,11 +51,11 @@ class Prediction:
             singular).
     """
 
-    mean: np.ndarray
-    covariance: np.ndarray | None
-    cutoff: float
-    n_discarded: int
-    condition_number: float
+    mean: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    covariance: np.ndarray | None = None
+    cutoff: float = 0.0
+    n_discarded: int = 0
+    condition_number: float = 1.0
 
 
 def _check_square(name: str, k) -> np.ndarray:
@@ -124,7 +127,8 @@ def gp_inference(k_train_train, y_train, k_test_train=None, k_test_test=None,
     if cross is None or k_test_test is not None:
         test = k if cross is None else _check_square("k_test_test", k_test_test)
         cov = test - (proj * inv) @ proj.T
-    return _finite(Prediction(mean.reshape((-1,) + y.shape[1:]), cov, cutoff, dropped, cond))
+    return _finite(Prediction(mean=mean.reshape((-1,) + y.shape[1:]), covariance=cov,
+                              cutoff=cutoff, n_discarded=dropped, condition_number=cond))
 
 
 def gradient_descent_mse(ntk_train_train, y_train, lr: float = 1.0,
@@ -182,7 +186,8 @@ def gradient_descent_mse(ntk_train_train, y_train, lr: float = 1.0,
         k_cross_eig = k_cross @ evecs
         mixed = a @ k_cross_eig.T
         cov = k_test + a @ k_eig @ a.T - mixed - mixed.T
-    return _finite(Prediction(mean.reshape((-1,) + y.shape[1:]), cov, cutoff, dropped, cond))
+    return _finite(Prediction(mean=mean.reshape((-1,) + y.shape[1:]), covariance=cov,
+                              cutoff=cutoff, n_discarded=dropped, condition_number=cond))
 
 
 def _finite(p: Prediction) -> Prediction:
