@@ -48,7 +48,7 @@ __all__ = [
     "ABRelu", "Relu", "LeakyRelu", "Abs", "Erf", "Sigmoid_like", "Gelu", "Sin", "Cos",
     "Rbf", "Exp", "Gaussian", "Sign", "Identity", "Polynomial", "Monomial",
     "RectifiedMonomial", "Hermite", "Elementwise", "ElementwiseFunction", "Tanh", "as_rng", "check_input", "parse_spec",
-    "std_from_variance", "parameter_scales",
+    "std_from_variance", "trained_parameters", "parameter_scales",
     "LAYERS",
 ]
 
@@ -140,15 +140,23 @@ class Dense(Layer):
         fan_in = int(input_shape[-1])
         w = rng.standard_normal((fan_in, self.out_dim))
         b = rng.standard_normal(self.out_dim) if self.b_std is not None else None
-        if self.parameterization == "standard":
-            w *= self.W_std / math.sqrt(fan_in)
-            if b is not None:
-                b *= self.b_std
-        return tuple(input_shape[:-1]) + (self.out_dim,), (w, b)
+        return tuple(input_shape[:-1]) + (self.out_dim,), trained_parameters(self, w, b, fan_in)
 
     def apply(self, params, x):
         w, b = params
         return _scale_and_shift(x @ w, self, w.shape[0], b)
+
+
+def trained_parameters(layer, w: np.ndarray, b: np.ndarray | None, fan_in: int) -> tuple:
+    """The trained parameters ``(w, b)`` of a linear layer from unit-variance draws ``w``,
+    ``b`` (modified in place): unchanged in the NTK parameterization, scaled to
+    ``W ~ N(0, W_std^2 / fan_in)``, ``b ~ N(0, b_std^2)`` in the standard one. ``init``
+    here and the weight laws of :mod:`nnphys.sim.networks` both use it."""
+    if layer.parameterization == "standard":
+        w *= layer.W_std / math.sqrt(fan_in)
+        if b is not None:
+            b *= layer.b_std
+    return w, b
 
 
 def parameter_scales(layer, fan_in: int) -> tuple[float, float]:
@@ -775,11 +783,8 @@ class Conv(Layer):
         channels = int(input_shape[-1])
         w = rng.standard_normal(self.filter_shape + (channels, self.out_chan))
         b = rng.standard_normal(self.out_chan) if self.b_std is not None else None
-        if self.parameterization == "standard":
-            w *= self.W_std / math.sqrt(self.fan_in(channels))
-            if b is not None:
-                b *= self.b_std
-        return (input_shape[0],) + self.output_spatial(spatial) + (self.out_chan,), (w, b)
+        return ((input_shape[0],) + self.output_spatial(spatial) + (self.out_chan,),
+                trained_parameters(self, w, b, self.fan_in(channels)))
 
     def apply(self, params, x):
         w, b = params

@@ -118,10 +118,7 @@ def sample_params(layers: Sequence, input_dim: int, seed, weights: str = "gaussi
         if isinstance(layer, arch.Dense):
             w = draw_weights(rng, (fan_in, layer.out_dim), weights, density, rank)
             b = rng.standard_normal(layer.out_dim) if layer.b_std is not None else None
-            if layer.parameterization == "standard":
-                w = w * (layer.W_std / math.sqrt(fan_in))
-                b = None if b is None else b * layer.b_std
-            params.append((w, b))
+            params.append(arch.trained_parameters(layer, w, b, fan_in))
             fan_in = layer.out_dim
         else:
             params.append(None)
