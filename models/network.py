@@ -48,7 +48,7 @@ __all__ = [
     "ABRelu", "Relu", "LeakyRelu", "Abs", "Erf", "Sigmoid_like", "Gelu", "Sin", "Cos",
     "Rbf", "Exp", "Gaussian", "Sign", "Identity", "Polynomial", "Monomial",
     "RectifiedMonomial", "Hermite", "Elementwise", "ElementwiseFunction", "Tanh", "as_rng", "check_input", "parse_spec",
-    "std_from_variance", "trained_parameters", "parameter_scales",
+    "std_from_variance", "trained_parameters", "parameter_scales", "activation_function",
     "LAYERS",
 ]
 
@@ -77,6 +77,17 @@ def std_from_variance(variance, name: str = "variance"):
     if np.ndim(variance) == 0:
         return math.sqrt(checks.real(name, variance, low=0.0))
     return np.sqrt(checks.finite_array(name, variance, low=0.0))
+
+
+def activation_function(activation) -> Callable[[np.ndarray], np.ndarray]:
+    """``phi`` as a numpy callable: an activation layer's ``fn``, or the callable itself."""
+    fn = getattr(activation, "fn", None)
+    if callable(fn):
+        return fn
+    if callable(activation):
+        return activation
+    raise ArgumentTypeError(f"activation: expected an activation layer or a callable, got "
+                            f"{type(activation).__name__}")
 
 
 def _check_std(name: str, value: float | None, allow_none: bool) -> float | None:

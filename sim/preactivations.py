@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from .. import checks
-from ..errors import ArgumentTypeError, NumericalError, ParameterError
+from ..errors import NumericalError, ParameterError
 from ..models import network as arch
 from ..results import Result
 from ..stats import Estimate, sample_mean
@@ -60,14 +60,6 @@ def _numba_activation(activation):
     if isinstance(activation, arch.ElementwiseFunction) and activation.function is np.tanh:
         return _k.ACTIVATION_CODES["tanh"], np.zeros(3)
     return None
-
-
-def _as_function(activation):
-    if isinstance(activation, arch.Activation):
-        return activation.fn
-    if callable(activation):
-        return activation
-    raise ArgumentTypeError("activation: expected an nnphys activation or a numpy callable")
 
 
 def _variances(depth, width, n_replicas, W_std, b_std) -> tuple[float, float]:
@@ -121,7 +113,7 @@ def conditional_kernels(activation, depth: int, width: int, n_replicas: int, W_s
     shape = (n_replicas, depth) if single else (n_replicas, depth, m, m)
     out = np.empty(shape)
     fast = _numba_activation(activation)
-    fn = None if fast is not None else _as_function(activation)
+    fn = None if fast is not None else arch.activation_function(activation)
     starts = range(0, n_replicas, _BATCH)
     if progress:
         from tqdm import tqdm
@@ -188,7 +180,7 @@ def full_ensemble(activation, x, depth: int, width: int, n_replicas: int, W_std:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ParameterError("x: must have shape (m, n_0)")
-    fn = _as_function(activation)
+    fn = arch.activation_function(activation)
     m, n0 = x.shape
     kernels = np.empty((n_replicas, depth, m, m))
     fourth = np.empty((n_replicas, depth, m))

@@ -1,9 +1,10 @@
 """Ensembles of single-hidden-layer networks at one scalar input: the simulation side of
 Antognini's finite-width output density (arXiv:1908.10030).
 
-Each network draws, i.i.d. over its ``n`` hidden units, ``w_j, b_j`` from the
-``first_layer`` law and ``v_j`` from the ``readout`` law (unit variance, symmetric), and
-returns at the input ``x = sqrt(q0)``::
+Each network (:class:`nnphys.models.shallow.ShallowNetwork`) draws, i.i.d. over its ``n``
+hidden units, ``w_j, b_j`` from the ``first_layer`` law and ``v_j`` from the ``readout``
+law (unit variance, symmetric, :data:`nnphys.models.shallow.LAWS`), and returns at the
+input ``x = sqrt(q0)``::
 
     f = b_out_std B + (W_std / sqrt(n)) sum_j v_j phi(W_std sqrt(q0) w_j + b_std b_j).
 
@@ -27,16 +28,15 @@ import math
 import numpy as np
 
 from .. import checks
-from ..errors import ArgumentTypeError, NumericalError, ParameterError
+from ..errors import NumericalError, ParameterError
 from ..models import network as arch
+from ..models.shallow import LAWS, ShallowNetwork, law_moments
 from ..results import Result
 from ..stats import Estimate, sample_mean
 from . import _shallow
 
-__all__ = ["LAWS", "draw", "ShallowSample", "sample_outputs"]
+__all__ = ["draw", "ShallowSample", "sample_outputs"]
 
-#: unit-variance symmetric weight laws and their fourth moments
-LAWS = {"gaussian": 3.0, "uniform": 9.0 / 5.0, "rademacher": 1.0}
 _CHUNK_ENTRIES = 1 << 22        # hidden units per chunk (32 MB per float64 array)
 
 
@@ -92,16 +92,6 @@ def _batched(stat, arrays, batches: int) -> Estimate:
                     n_eff=float(len(arrays[0])))
 
 
-def _activation_fn(activation):
-    fn = getattr(activation, "fn", None)
-    if callable(fn):
-        return fn
-    if callable(activation):
-        return activation
-    raise ArgumentTypeError(f"activation: expected an activation layer or a callable, got "
-                            f"{type(activation).__name__}")
-
-
 def sample_outputs(activation, width: int, n_replicas: int, *, W_std: float = 1.0,
                    b_std: float = 0.0, q0: float = 1.0, readout: str = "gaussian",
                    first_layer: str = "gaussian", b_out_std: float = 0.0,
@@ -116,13 +106,10 @@ def sample_outputs(activation, width: int, n_replicas: int, *, W_std: float = 1.
             :func:`nnphys.theory.edgeworth.output_density`.
         seed: int or ``numpy.random.Generator``.
     """
-    fn = _activation_fn(activation)
-    n = checks.integer("width", width, low=1)
+    net = ShallowNetwork(activation, width, W_std, b_std, q0, readout, first_layer,
+                         b_out_std)
+    fn, n = net.fn, net.width
     total = checks.integer("n_replicas", n_replicas, low=2)
-    for name, value in (("W_std", W_std), ("b_std", b_std), ("q0", q0), ("b_out_std", b_out_std)):
-        checks.positive(name, value, allow_zero=True)
-    checks.one_of("readout", readout, LAWS)
-    checks.one_of("first_layer", first_layer, LAWS)
     rng = arch.as_rng(seed)
     a = W_std * math.sqrt(q0)
     f, s2, s4 = (np.empty(total) for _ in range(3))
@@ -136,7 +123,7 @@ def sample_outputs(activation, width: int, n_replicas: int, *, W_std: float = 1.
         v = draw(rng, readout, (m, n))
         rows = slice(start, start + m)
         _shallow.reduce_rows(v, h, W_std / math.sqrt(n), f[rows], s2[rows], s4[rows])
-    m4 = LAWS[readout]
+    m4 = law_moments(readout)[0]
     cond_m2 = s2
     cond_m4 = 3 * s2 * s2 + (m4 - 3) * s4
     if b_out_std > 0:

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 from scipy import integrate
 
-from nnphys.errors import ParameterError
+from nnphys.errors import ArgumentTypeError, ParameterError
 from nnphys.sim import shallow
 from nnphys.theory import edgeworth as ew
 from nnphys.theory import kernels as nk
@@ -135,8 +135,13 @@ def test_rao_blackwell_simulation_matches():
     (dict(width=0), "width"), (dict(width=2.5), "width"), (dict(readout="cauchy"), "law"),
     (dict(first_layer="t"), "law"), (dict(W_std=-1.0), "W_std"), (dict(q0=np.nan), "q0"),
     (dict(order=3), "order"), (dict(b_out_std=-0.1), "b_out_std"),
-    (dict(W_std=0.0), "variance"), (dict(activation=3), "activation")])
+    (dict(W_std=0.0), "variance")])
 def test_bad_input_raises(kwargs, name):
     args = dict(y=0.0, activation=nk.Relu(), width=4) | kwargs
     with pytest.raises(ParameterError, match=name):
         ew.output_density(**args)
+
+
+def test_activation_of_the_wrong_type_raises():
+    with pytest.raises(ArgumentTypeError, match="activation"):
+        ew.output_density(0.0, 3, 4)

@@ -1,7 +1,8 @@
 """Output density of a single-hidden-layer network at finite width: the Edgeworth (He4)
 correction to the NNGP (Antognini 2019, arXiv:1908.10030).
 
-Model (one scalar input ``x = sqrt(q0)``, NTK parameterization, width ``n``)::
+Model (:class:`nnphys.models.shallow.ShallowNetwork`: one scalar input ``x = sqrt(q0)``,
+NTK parameterization, width ``n``)::
 
     f = b_out_std B + (W_std / sqrt(n)) sum_{j=1}^n v_j h_j,   h_j = phi(W_std sqrt(q0) w_j + b_std b_j)
 
@@ -50,39 +51,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
 
 import numpy as np
 from scipy import integrate
 
-from .. import checks
 from ..errors import ConvergenceError, ParameterError
+from ..models.shallow import ShallowNetwork, law_moments
 from ..results import Result
 
-__all__ = ["LAWS", "law_moments", "OutputCumulants", "output_cumulants", "output_density",
-           "output_cdf"]
+__all__ = ["OutputCumulants", "output_cumulants", "output_density", "output_cdf"]
 
-#: unit-variance symmetric laws: name -> (E v^4, E v^6)
-LAWS = {"gaussian": (3.0, 15.0), "uniform": (9.0 / 5.0, 27.0 / 7.0), "rademacher": (1.0, 1.0)}
 _ROOT3 = math.sqrt(3.0)
 _QUAD_RTOL = 1e-9
-
-
-def law_moments(law: str) -> tuple[float, float]:
-    """``(E v^4, E v^6)`` of the unit-variance symmetric law ``law``."""
-    if law not in LAWS:
-        raise ParameterError(f"law: must be one of {tuple(LAWS)}, got {law!r}")
-    return LAWS[law]
-
-
-def _as_function(activation) -> Callable[[np.ndarray], np.ndarray]:
-    fn = getattr(activation, "fn", None)
-    if callable(fn):
-        return fn
-    if callable(activation):
-        return activation
-    raise ParameterError("activation: must be an activation layer (nnphys.theory.kernels) "
-                         f"or a callable, got {type(activation).__name__}")
 
 
 def _quad(integrand, lo, hi, points=None) -> float:
@@ -176,19 +156,14 @@ def output_cumulants(activation, width: int, W_std: float = 1.0, b_std: float = 
     Raises:
         ParameterError: bad width / scales / law names, or a zero output variance.
     """
-    if isinstance(width, bool) or int(width) != width or width < 1:
-        raise ParameterError(f"width: must be a positive integer, got {width!r}")
-    n = int(width)
-    m4, m6 = law_moments(readout)
-    law_moments(first_layer)
-    fn = _as_function(activation)
-    W_std = checks.positive("W_std", W_std, allow_zero=True)
-    b_std = checks.positive("b_std", b_std, allow_zero=True)
-    q0 = checks.positive("q0", q0, allow_zero=True)
-    hidden, quadrature_error = _hidden_moments(fn, W_std, b_std, q0, first_layer)
+    net = ShallowNetwork(activation, width, W_std, b_std, q0, readout, first_layer,
+                         b_out_std)
+    n = net.width
+    m4, m6 = law_moments(net.readout)
+    hidden, quadrature_error = _hidden_moments(net.fn, net.W_std, net.b_std, net.q0,
+                                               net.first_layer)
     h2, h4, h6 = hidden
-    w2 = W_std ** 2
-    b2 = checks.positive("b_out_std", b_out_std, allow_zero=True) ** 2
+    w2, b2 = net.W_std ** 2, net.b_out_std ** 2
     variance = b2 + w2 * h2
     if not variance > 0:
         raise ParameterError("the output variance is zero (phi vanishes on the "
@@ -201,9 +176,9 @@ def output_cumulants(activation, width: int, W_std: float = 1.0, b_std: float = 
                            excess_kurtosis=excess, c4=excess / 24, hidden_moments=hidden,
                            width=n, converged=True, residual=float(quadrature_error),
                            parameters={"activation": repr(activation), "width": n,
-                                       "W_std": W_std, "b_std": b_std, "q0": q0,
-                                       "readout": readout, "first_layer": first_layer,
-                                       "b_out_std": b_out_std})
+                                       "W_std": net.W_std, "b_std": net.b_std, "q0": net.q0,
+                                       "readout": net.readout, "first_layer": net.first_layer,
+                                       "b_out_std": net.b_out_std})
 
 
 def _hermite(k: int, t: np.ndarray) -> np.ndarray:
