@@ -172,8 +172,9 @@ def output_cumulants(activation, width: int, W_std: float = 1.0, b_std: float = 
     kappa6 = b2 ** 3 * (m6 - 15 * m4 + 30) + \
         w2 ** 3 * (m6 * h6 - 15 * m4 * h4 * h2 + 30 * h2 ** 3) / n ** 2
     excess = kappa4 / variance ** 2
-    return OutputCumulants(variance=variance, kappa4=kappa4, kappa6=kappa6,
-                           excess_kurtosis=excess, c4=excess / 24, hidden_moments=hidden,
+    return OutputCumulants(variance=float(variance), kappa4=float(kappa4),
+                           kappa6=float(kappa6), excess_kurtosis=float(excess),
+                           c4=float(excess / 24), hidden_moments=hidden,
                            width=n, converged=True, residual=float(quadrature_error),
                            parameters={"activation": repr(activation), "width": n,
                                        "W_std": net.W_std, "b_std": net.b_std, "q0": net.q0,
