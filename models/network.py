@@ -8,7 +8,7 @@ arXiv:1912.02803) so that a network written for it reads the same here::
 
 Each layer is a frozen dataclass with two finite-width methods,
 
-* ``init(rng, input_shape) -> (output_shape, params)`` draws the parameters, and
+* ``init(seed, input_shape) -> (output_shape, params)`` draws the parameters, and
 * ``apply(params, x) -> y`` evaluates the network in numpy,
 
 while ``nnphys.theory.kernels`` gives the same layers their infinite-width NNGP/NTK and
@@ -111,8 +111,9 @@ def check_input(x: Any, name: str = "x") -> np.ndarray:
 class Layer:
     """Base class of layer specs (frozen dataclasses)."""
 
-    def init(self, rng: np.random.Generator, input_shape: tuple) -> tuple[tuple, Any]:
-        """Draw parameters; return ``(output_shape, params)``. Batch axis is ``-1`` or ``None``."""
+    def init(self, seed, input_shape: tuple) -> tuple[tuple, Any]:
+        """Draw parameters from ``seed`` (an int or a ``numpy.random.Generator``, drawn from
+        in place); return ``(output_shape, params)``. Batch axis is ``-1`` or ``None``."""
         return tuple(input_shape), ()
 
     def apply(self, params: Any, x: Any) -> Any:
@@ -147,7 +148,8 @@ class Dense(Layer):
         object.__setattr__(self, "b_std", _check_std("b_std", self.b_std, True))
         _check_parameterization(self.parameterization)
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
+        rng = as_rng(seed)
         fan_in = int(input_shape[-1])
         w = rng.standard_normal((fan_in, self.out_dim))
         b = rng.standard_normal(self.out_dim) if self.b_std is not None else None
@@ -204,7 +206,8 @@ class Serial(Layer):
                 raise ArgumentTypeError(f"layers[{i}]: expected a layer, got {type(layer).__name__}")
         object.__setattr__(self, "layers", layers)
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
+        rng = as_rng(seed)
         params = []
         shape = input_shape
         for layer in self.layers:
@@ -228,7 +231,8 @@ class Parallel(Layer):
         Serial(self.layers)  # validates the entries
         object.__setattr__(self, "layers", tuple(self.layers))
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
+        rng = as_rng(seed)
         if len(input_shape) != len(self.layers):
             raise ParameterError(f"Parallel: expected {len(self.layers)} inputs, got {len(input_shape)}")
         out = [layer.init(rng, s) for layer, s in zip(self.layers, input_shape)]
@@ -248,7 +252,7 @@ class FanOut(Layer):
         if not isinstance(self.num, (int, np.integer)) or self.num < 1:
             raise ParameterError(f"num: must be a positive integer, got {self.num!r}")
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         return [tuple(input_shape)] * self.num, ()
 
     def apply(self, params, x):
@@ -259,7 +263,7 @@ class FanOut(Layer):
 class FanInSum(Layer):
     """Sums a list of branches of equal shape."""
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         shapes = {tuple(s) for s in input_shape}
         if len(shapes) != 1:
             raise ParameterError(f"FanInSum: branch shapes differ: {sorted(shapes)}")
@@ -789,7 +793,8 @@ class Conv(Layer):
         return tuple(window_padding(n, f, s, self.padding, "filter_shape")[0]
                      for n, f, s in zip(spatial, self.filter_shape, self.strides))
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
+        rng = as_rng(seed)
         spatial = _check_spatial("filter_shape", input_shape, self.filter_shape, "Conv")
         channels = int(input_shape[-1])
         w = rng.standard_normal(self.filter_shape + (channels, self.out_chan))
@@ -855,7 +860,7 @@ class AvgPool(Layer):
         return tuple(window_padding(n, f, s, self.padding, "window_shape")[0]
                      for n, f, s in zip(spatial, self.window_shape, self.strides))
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         spatial = _check_spatial("window_shape", input_shape, self.window_shape, "AvgPool")
         return (input_shape[0],) + self.output_spatial(spatial) + (input_shape[-1],), ()
 
@@ -877,7 +882,7 @@ class GlobalAvgPool(Layer):
 
     needs_full_spatial = True      # reads covariances of all position pairs
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         return (input_shape[0], input_shape[-1]), ()
 
     def apply(self, params, x):
@@ -888,7 +893,7 @@ class GlobalAvgPool(Layer):
 class Flatten(Layer):
     """``(N, *S, C) -> (N, prod(S) C)``; its kernel averages the per-position diagonal."""
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         return (input_shape[0], int(np.prod(input_shape[1:]))), ()
 
     def apply(self, params, x):
