@@ -35,7 +35,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 from scipy import special

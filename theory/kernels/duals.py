@@ -38,7 +38,6 @@ import functools
 import math
 
 import numpy as np
-from scipy import special
 
 from ...errors import ParameterError
 from ...models import network as arch
