@@ -2,7 +2,8 @@
 ``K(x, x) = sum_theta (df/dtheta)^2`` of every sampled network.
 
 Network (NTK parameterization, as :mod:`nnphys.sim.networks` and the kernel library,
-``C_W = W_std^2``): ``z^(l) = sqrt(C_W / n_(l-1)) W^(l) relu(z^(l-1))``, ``z^(1) = sqrt(C_W / n_0) W^(1) x``,
+``C_W = W_std^2``): ``z^(l) = sqrt(C_W / n_(l-1)) W^(l) relu(z^(l-1))``,
+``z^(1) = sqrt(C_W / n_0) W^(1) x``,
 ``f = z^(d)``, ``W^(l)_ij ~ N(0, 1)``, zero biases (optionally trained with relative rate
 ``bias_lr``). Each network is simulated in full -- all ``sum_l n_l n_(l-1)`` weights drawn,
 one forward and one backward pass -- in numba, networks in parallel, each with its own

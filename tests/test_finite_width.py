@@ -1,6 +1,7 @@
-"""PDLT 1/n recursions: landmarks of PDLT (Roberts, Yaida & Hanin 2022, sec. 5.4; each computed
-beforehand by two routes, quadrature and the closed forms of the book), exact arithmetic (sympy) for polynomial activations, the deep linear
-network in closed form, and the all-orders ReLU kurtosis against its expansion."""
+"""PDLT 1/n recursions: landmarks of PDLT (Roberts, Yaida & Hanin 2022, sec. 5.4; each
+computed beforehand by two routes, quadrature and the closed forms of the book), exact
+arithmetic (sympy) for polynomial activations, the deep linear network in closed form, and
+the all-orders ReLU kurtosis against its expansion."""
 
 import math
 

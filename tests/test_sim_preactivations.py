@@ -90,7 +90,8 @@ def test_bad_input():
     with pytest.raises(ValueError, match="width"):
         pa.conditional_kernels(arch.Relu(), 3, 0, 10, math.sqrt(2.0), 0.0)
     with pytest.raises(ValueError, match="q0"):
-        pa.conditional_kernels(arch.Relu(), 3, 4, 10, math.sqrt(2.0), 0.0, np.array([[1.0, 2.0], [2.0, 1.0]]))
+        pa.conditional_kernels(arch.Relu(), 3, 4, 10, math.sqrt(2.0), 0.0,
+                               np.array([[1.0, 2.0], [2.0, 1.0]]))
     with pytest.raises(ValueError, match="weights"):
         pa.full_ensemble(arch.Relu(), np.ones((1, 3)), 2, 4, 2, math.sqrt(2.0), 0.0,
                          weights="cauchy")

@@ -3,8 +3,8 @@
 Pairs of inputs of equal norm and correlation ``c_1 = 0.3`` are propagated through tanh
 networks (explicit Gaussian weight matrices, :func:`nnphys.sim.preactivations.full_ensemble`)
 in the ordered (``sigma_w^2 = W_std^2 = 1.5``) and chaotic (``sigma_w^2 = 2.5``) phases at
-``sigma_b^2 = b_std^2 = 0.05``; the measured correlation of the layer-``l`` preactivations is compared
-with the iterated length and correlation maps of :mod:`nnphys.theory.criticality` (Poole
+``sigma_b^2 = b_std^2 = 0.05``; the measured correlation of the layer-``l`` preactivations
+is compared with the iterated length and correlation maps of :mod:`nnphys.theory.criticality` (Poole
 et al. 2016, arXiv:1606.05340). Tolerance (``compare``): 4 standard errors over networks
 plus the finite-width bias, bounded by ``l / n`` (its 1/n coefficient grows at most linearly with
 depth; Roberts, Yaida & Hanin 2022, ch. 4).

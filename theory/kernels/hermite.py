@@ -199,8 +199,8 @@ def _derivative_coefficients(fn_prime, coef, qs):
         if fn_prime is not None:
             slope = float(np.asarray(fn_prime(np.zeros(1)))[0])
         else:
-            raise ParameterError("activation: Elementwise: a preactivation with variance 0 needs fn_prime "
-                             "to give the NTK map")
+            raise ParameterError("activation: Elementwise: a preactivation with variance 0 "
+                                 "needs fn_prime to give the NTK map")
         dcoef[~positive, 0] = slope
     return dcoef
 

@@ -140,7 +140,8 @@ def _block_sizes(block_size, x1, layout) -> tuple[int, int]:
         return b, b
     sizes = (block_size, block_size) if np.isscalar(block_size) else tuple(block_size)
     if len(sizes) != 2 or any(int(b) != b or b < 1 for b in sizes):
-        raise ParameterError(f"block_size: must be a positive int or a pair of them, got {block_size!r}")
+        raise ParameterError(f"block_size: must be a positive int or a pair of them, "
+                             f"got {block_size!r}")
     return int(sizes[0]), int(sizes[1])
 
 
