@@ -61,13 +61,8 @@ _C_BELOW_ONE = 1e-7        # the c-map is bracketed on [0, 1 - this] in the chao
 
 
 def as_activation(activation) -> arch.Activation:
-    """An activation of :mod:`nnphys.theory.kernels`, its spec string (``"Tanh()"``,
-    ``"Erf(a=2)"``), or a numpy callable wrapped in one."""
-    if isinstance(activation, str):
-        layers = arch.parse_spec(activation).layers
-        if len(layers) != 1 or not isinstance(layers[0], arch.Activation):
-            raise ParameterError(f"activation: {activation!r} is not a single activation")
-        return layers[0]
+    """An activation layer of :mod:`nnphys.models.network` (as re-exported by
+    :mod:`nnphys.theory.kernels`), or a numpy callable wrapped in one (``Elementwise``)."""
     if isinstance(activation, arch.Activation):
         return activation
     if callable(activation):
