@@ -135,15 +135,21 @@ PHASE_DIAGRAMS = {
     "dense": ("nnphys.theory.hebbian.dense:phase_diagram", ("alpha", "T")),
     "multitask": ("nnphys.theory.hebbian.multitask:phase_diagram", ("d", "T")),
     "learning": ("nnphys.theory.hebbian.learning:phase_diagram", ("r", "M")),
-    "edge-of-chaos": ("nnphys.cli:edge_of_chaos", ("sigma_w2", "sigma_b2")),
+    "edge-of-chaos": ("nnphys.cli:edge_of_chaos", ("W_std", "b_std")),
 }
 
 
-def edge_of_chaos(sigma_w2, sigma_b2, activation: str = "Tanh()", q0: float = 1.0):
-    """Ordered/chaotic phase diagram of deep random networks (``--param activation=Erf()``);
-    see :func:`nnphys.theory.criticality.phase_diagram`."""
+def edge_of_chaos(W_std, b_std, activation: str = "Tanh()", q0: float = 1.0):
+    """Ordered/chaotic phase diagram of deep random networks over weight and bias scales
+    (``--param activation=Erf()``, a layer spec string read by
+    :func:`nnphys.models.network.parse_spec`); see
+    :func:`nnphys.theory.criticality.phase_diagram`."""
+    from .models import network
     from .theory import criticality
-    return criticality.phase_diagram(activation, sigma_w2, sigma_b2, q0)
+    layers = network.parse_spec(activation).layers
+    if len(layers) != 1 or not isinstance(layers[0], network.Activation):
+        raise _CliError(f"--param activation: {activation!r} is not a single activation")
+    return criticality.phase_diagram(layers[0], W_std, b_std, q0)
 
 
 def _import_target(target: str):

@@ -33,11 +33,11 @@ def main(argv=None):
     x = np.random.default_rng(0).standard_normal((500, 784))
     net = nk.serial(nk.Dense(512), nk.Relu(), nk.Dense(512), nk.Relu(), nk.Dense(512),
                     nk.Relu(), nk.Dense(1))
-    networks.empirical_kernels(net, x[:10], n_samples=2, seed=0)        # compile
+    networks.empirical_kernels(net, x[:10], n_replicas=2, seed=0)        # compile
     report = {}
     for count in (2, 16):
         start = time.perf_counter()
-        networks.empirical_kernels(net, x, n_samples=count, seed=1)
+        networks.empirical_kernels(net, x, n_replicas=count, seed=1)
         seconds = time.perf_counter() - start
         report[f"nnphys/{count}"] = round(seconds / count, 4)
         print(f"nnphys: {seconds / count:.4f} s per network ({count} networks, {seconds:.2f} s)")

@@ -20,6 +20,7 @@ Ends with one JSON line.
 
 import argparse
 import json
+import math
 import time
 
 import numpy as np
@@ -45,17 +46,17 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     width, depth = 256, 10
-    n_networks = 10_000 if args.quick else 100_000
+    n_replicas = 10_000 if args.quick else 100_000
     pa.conditional_kernels(arch.Tanh(), 2, 4, 8, 1.0, 0.0)                    # compile
-    report = {"width": width, "depth": depth, "n_networks": n_networks}
-    for name, act, cw in (("tanh", arch.Tanh(), 1.0), ("relu", arch.Relu(), 2.0)):
+    report = {"width": width, "depth": depth, "n_replicas": n_replicas}
+    for name, act, W_std in (("tanh", arch.Tanh(), 1.0), ("relu", arch.Relu(), math.sqrt(2.0))):
         start = time.perf_counter()
-        pa.conditional_kernels(act, depth, width, n_networks, cw, 0.0, 1.0, seed=1)
+        pa.conditional_kernels(act, depth, width, n_replicas, W_std, 0.0, 1.0, seed=1)
         seconds = time.perf_counter() - start
         report[f"{name}_seconds"] = seconds
-        report[f"{name}_networks_per_s"] = n_networks / seconds
-        report[f"{name}_samples_per_s"] = n_networks * width * (depth - 1) / seconds
-        report[f"{name}_equivalent_flops"] = n_networks * 2 * width ** 2 * (depth - 1) / seconds
+        report[f"{name}_networks_per_s"] = n_replicas / seconds
+        report[f"{name}_samples_per_s"] = n_replicas * width * (depth - 1) / seconds
+        report[f"{name}_equivalent_flops"] = n_replicas * 2 * width ** 2 * (depth - 1) / seconds
     bound = flop_bound()
     report["flop_bound"] = bound
     for name in ("tanh", "relu"):
@@ -66,7 +67,7 @@ def main(argv=None):
     full = time.perf_counter() - start
     report["explicit_networks_per_s"] = n_full / full
     report["explicit_fraction_of_bound"] = n_full * 2 * width ** 2 * depth / full / bound
-    print(f"reduced sampler, {n_networks} networks, width {width}, depth {depth}:")
+    print(f"reduced sampler, {n_replicas} networks, width {width}, depth {depth}:")
     for name in ("tanh", "relu"):
         print(f"  {name}: {report[name + '_seconds']:.2f} s, "
               f"{report[name + '_networks_per_s']:.0f} networks/s, "

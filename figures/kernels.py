@@ -32,12 +32,12 @@ def _angle_compute(quick: bool) -> dict:
                              act(), nk.Dense(n_out, 1.5, 0.1))
         k = net(1).kernel(reference, dense_x)
         # NNGP from 32 output channels per network (a near-Gaussian sample mean), NTK from one.
-        emp_nngp = networks.empirical_kernels(net(32), reference, x, n_samples=samples,
-                                              seed=1, get="nngp")
-        emp = networks.empirical_kernels(net(1), reference, x, n_samples=samples, seed=2)
+        nngp = networks.empirical_kernels(net(32), reference, x, n_replicas=samples,
+                                          seed=1, get="nngp").nngp[0]
+        ntk = networks.empirical_kernels(net(1), reference, x, n_replicas=samples, seed=2).ntk[0]
         data[f"{name}/nngp"], data[f"{name}/ntk"] = k.nngp[0], k.ntk[0]
-        data[f"{name}/nngp_emp"], data[f"{name}/ntk_emp"] = emp_nngp.nngp[0], emp.ntk[0]
-        data[f"{name}/nngp_se"], data[f"{name}/ntk_se"] = emp_nngp.nngp_stderr[0], emp.ntk_stderr[0]
+        data[f"{name}/nngp_emp"], data[f"{name}/ntk_emp"] = nngp.mean, ntk.mean
+        data[f"{name}/nngp_se"], data[f"{name}/ntk_se"] = nngp.stderr, ntk.stderr
     return data
 
 
@@ -59,8 +59,8 @@ def _angle_plot(data: dict):
 
 def _error_compute(quick: bool) -> dict:
     widths = np.array([32, 64, 128, 256]) if quick else np.array([32, 64, 128, 256, 512, 1024, 2048])
-    rms, se = ntk_errors(widths, 6 if quick else 32, seed=0)
-    return {"width": widths, "rms": rms, "stderr": se}
+    rms = ntk_errors(widths, 6 if quick else 32, seed=0)
+    return {"width": widths, "rms": rms.mean, "stderr": rms.stderr}
 
 
 def _error_plot(data: dict):

@@ -24,16 +24,17 @@ def _compute(quick: bool) -> dict:
     for k, n in enumerate(widths):
         depth_max = int(0.6 * n) + 1 if quick else n + 1        # beta up to 0.6 / 1
         depths = np.unique(np.linspace(2, depth_max, 8 if quick else 12).astype(int))
-        n_networks = max(200, int(budget / ((depth_max - 1) * n * n)))
-        ens = ne.relu_ntk_ensemble([n] * (depth_max - 1), np.ones(_INPUT_DIM), n_networks,
+        n_replicas = max(200, int(budget / ((depth_max - 1) * n * n)))
+        ens = ne.relu_ntk_ensemble([n] * (depth_max - 1), np.ones(_INPUT_DIM), n_replicas,
                                    seed=k, depths=depths)
-        stats = np.array([ne.ratio_statistics(ens.K[:, j]) for j in range(len(depths))])
+        ratios = [ne.ratio_statistics(ens.K[:, j]).ratio for j in range(len(depths))]
         curve = np.arange(1, depth_max + 1)
         data[f"{n}/depths"] = depths
-        data[f"{n}/var"], data[f"{n}/se"] = stats[:, 2] - 1, stats[:, 3]
+        data[f"{n}/var"] = np.array([r.mean for r in ratios]) - 1
+        data[f"{n}/se"] = np.array([r.stderr for r in ratios])
         data[f"{n}/curve_depths"] = curve
         data[f"{n}/curve"] = nf.normalized_variance(n, curve)
-        data[f"{n}/n_networks"] = np.array(n_networks)
+        data[f"{n}/n_replicas"] = np.array(n_replicas)
     return data
 
 

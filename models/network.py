@@ -8,7 +8,7 @@ arXiv:1912.02803) so that a network written for it reads the same here::
 
 Each layer is a frozen dataclass with two finite-width methods,
 
-* ``init(rng, input_shape) -> (output_shape, params)`` draws the parameters, and
+* ``init(seed, input_shape) -> (output_shape, params)`` draws the parameters, and
 * ``apply(params, x) -> y`` evaluates the network in numpy,
 
 while ``nnphys.theory.kernels`` gives the same layers their infinite-width NNGP/NTK and
@@ -35,16 +35,20 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 from scipy import special
+
+from .. import checks
+from ..errors import ArgumentTypeError, ParameterError
 
 __all__ = [
     "Layer", "Activation", "Dense", "Serial", "Parallel", "FanOut", "FanInSum",
     "ABRelu", "Relu", "LeakyRelu", "Abs", "Erf", "Sigmoid_like", "Gelu", "Sin", "Cos",
     "Rbf", "Exp", "Gaussian", "Sign", "Identity", "Polynomial", "Monomial",
     "RectifiedMonomial", "Hermite", "Elementwise", "ElementwiseFunction", "Tanh", "as_rng", "check_input", "parse_spec",
+    "std_from_variance", "trained_parameters", "parameter_scales", "activation_function",
     "LAYERS",
 ]
 
@@ -55,45 +59,61 @@ def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
         return seed
     if seed is None or isinstance(seed, (int, np.integer)):
         return np.random.default_rng(seed)
-    raise TypeError(f"seed: expected an int or numpy.random.Generator, got {type(seed).__name__}")
+    raise ArgumentTypeError(f"seed: expected an int or numpy.random.Generator, got {type(seed).__name__}")
+
+
+def std_from_variance(variance, name: str = "variance"):
+    """The scale ``sqrt(variance)`` of a weight or bias law given by its variance.
+
+    Papers often state a layer's law by a variance (``sigma_w^2``, PDLT's ``C_W``, ``C_b``;
+    Roberts, Yaida & Hanin 2022, arXiv:2106.10165, eq. 2.19); the package's signatures take
+    the standard deviations ``W_std``, ``b_std`` of neural-tangents' ``stax``, so
+    ``W_std = std_from_variance(C_W, "C_W")``. Scalars give a float, arrays an array.
+    ``name`` names the argument in the error of a negative or non-finite variance.
+
+        >>> std_from_variance(2.0, "C_W") ** 2
+        2.0000000000000004
+    """
+    if np.ndim(variance) == 0:
+        return math.sqrt(checks.real(name, variance, low=0.0))
+    return np.sqrt(checks.finite_array(name, variance, low=0.0))
+
+
+def activation_function(activation) -> Callable[[np.ndarray], np.ndarray]:
+    """``phi`` as a numpy callable: an activation layer's ``fn``, or the callable itself."""
+    fn = getattr(activation, "fn", None)
+    if callable(fn):
+        return fn
+    if callable(activation):
+        return activation
+    raise ArgumentTypeError(f"activation: expected an activation layer or a callable, got "
+                            f"{type(activation).__name__}")
 
 
 def _check_std(name: str, value: float | None, allow_none: bool) -> float | None:
+    """A scale ``>= 0`` (``None`` allowed where the layer may have no such parameter)."""
+    if value is None and allow_none:
+        return None
     if value is None:
-        if allow_none:
-            return None
-        raise ValueError(f"{name}: must be a finite number >= 0, got None")
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: must be a finite number >= 0, got {value}")
-    return value
-
-
-def _check_finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: must be finite, got {value}")
-    return value
+        raise ParameterError(f"{name}: must be a finite real number >= 0, got None")
+    return checks.real(name, value, low=0.0)
 
 
 def check_input(x: Any, name: str = "x") -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim < 2:
-        raise ValueError(f"{name}: expected shape (batch, ..., channels), got {x.shape}")
+        raise ParameterError(f"{name}: expected shape (batch, ..., channels), got {x.shape}")
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name}: contains NaN or infinite entries")
+        raise ParameterError(f"{name}: contains NaN or infinite entries")
     return x
 
 
 class Layer:
     """Base class of layer specs (frozen dataclasses)."""
 
-    def init(self, rng: np.random.Generator, input_shape: tuple) -> tuple[tuple, Any]:
-        """Draw parameters; return ``(output_shape, params)``. Batch axis is ``-1`` or ``None``."""
+    def init(self, seed, input_shape: tuple) -> tuple[tuple, Any]:
+        """Draw parameters from ``seed`` (an int or a ``numpy.random.Generator``, drawn from
+        in place); return ``(output_shape, params)``. Batch axis is ``-1`` or ``None``."""
         return tuple(input_shape), ()
 
     def apply(self, params: Any, x: Any) -> Any:
@@ -107,7 +127,7 @@ class Layer:
 
 def _check_parameterization(p: str) -> str:
     if p not in ("ntk", "standard"):
-        raise ValueError(f"parameterization: must be 'ntk' or 'standard', got {p!r}")
+        raise ParameterError(f"parameterization: must be 'ntk' or 'standard', got {p!r}")
     return p
 
 
@@ -123,35 +143,53 @@ class Dense(Layer):
     def __post_init__(self):
         if isinstance(self.out_dim, bool) or not isinstance(self.out_dim, (int, np.integer)) \
                 or self.out_dim < 1:
-            raise ValueError(f"out_dim: must be a positive integer, got {self.out_dim!r}")
+            raise ParameterError(f"out_dim: must be a positive integer, got {self.out_dim!r}")
         object.__setattr__(self, "W_std", _check_std("W_std", self.W_std, False))
         object.__setattr__(self, "b_std", _check_std("b_std", self.b_std, True))
         _check_parameterization(self.parameterization)
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
+        rng = as_rng(seed)
         fan_in = int(input_shape[-1])
         w = rng.standard_normal((fan_in, self.out_dim))
         b = rng.standard_normal(self.out_dim) if self.b_std is not None else None
-        if self.parameterization == "standard":
-            w *= self.W_std / math.sqrt(fan_in)
-            if b is not None:
-                b *= self.b_std
-        return tuple(input_shape[:-1]) + (self.out_dim,), (w, b)
+        return tuple(input_shape[:-1]) + (self.out_dim,), trained_parameters(self, w, b, fan_in)
 
     def apply(self, params, x):
         w, b = params
         return _scale_and_shift(x @ w, self, w.shape[0], b)
 
 
-def _scale_and_shift(y: np.ndarray, layer, fan_in: int, b) -> np.ndarray:
-    """Apply a linear layer's parameterization to ``y = x W``: the NTK parameterization's
-    ``W_std / sqrt(fan_in)`` and ``b_std`` factors, or the standard one's plain bias."""
-    if layer.parameterization == "ntk":
-        y *= layer.W_std / math.sqrt(fan_in)
+def trained_parameters(layer, w: np.ndarray, b: np.ndarray | None, fan_in: int) -> tuple:
+    """The trained parameters ``(w, b)`` of a linear layer from unit-variance draws ``w``,
+    ``b`` (modified in place): unchanged in the NTK parameterization, scaled to
+    ``W ~ N(0, W_std^2 / fan_in)``, ``b ~ N(0, b_std^2)`` in the standard one. ``init``
+    here and the weight laws of :mod:`nnphys.sim.networks` both use it."""
+    if layer.parameterization == "standard":
+        w *= layer.W_std / math.sqrt(fan_in)
         if b is not None:
-            y += layer.b_std * b
-    elif b is not None:
-        y += b
+            b *= layer.b_std
+    return w, b
+
+
+def parameter_scales(layer, fan_in: int) -> tuple[float, float]:
+    """``(weight, bias)`` multipliers mapping a linear layer's trained parameters to its
+    ``W`` and ``b``: ``(W_std / sqrt(fan_in), b_std)`` in the NTK parameterization,
+    ``(1, 1)`` in the standard one (module docstring). The forward pass here and the
+    gradients of :mod:`nnphys.sim.networks` both use them."""
+    if layer.parameterization == "ntk":
+        return layer.W_std / math.sqrt(fan_in), (layer.b_std or 0.0)
+    return 1.0, 1.0
+
+
+def _scale_and_shift(y: np.ndarray, layer, fan_in: int, b) -> np.ndarray:
+    """Apply a linear layer's parameterization to ``y = x W``: ``y * w_scale + b_scale b``
+    with the :func:`parameter_scales` of the layer."""
+    w_scale, b_scale = parameter_scales(layer, fan_in)
+    if w_scale != 1.0:
+        y *= w_scale
+    if b is not None:
+        y += b_scale * b
     return y
 
 
@@ -165,10 +203,11 @@ class Serial(Layer):
         layers = tuple(self.layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"layers[{i}]: expected a layer, got {type(layer).__name__}")
+                raise ArgumentTypeError(f"layers[{i}]: expected a layer, got {type(layer).__name__}")
         object.__setattr__(self, "layers", layers)
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
+        rng = as_rng(seed)
         params = []
         shape = input_shape
         for layer in self.layers:
@@ -192,9 +231,10 @@ class Parallel(Layer):
         Serial(self.layers)  # validates the entries
         object.__setattr__(self, "layers", tuple(self.layers))
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
+        rng = as_rng(seed)
         if len(input_shape) != len(self.layers):
-            raise ValueError(f"Parallel: expected {len(self.layers)} inputs, got {len(input_shape)}")
+            raise ParameterError(f"Parallel: expected {len(self.layers)} inputs, got {len(input_shape)}")
         out = [layer.init(rng, s) for layer, s in zip(self.layers, input_shape)]
         return [o[0] for o in out], tuple(o[1] for o in out)
 
@@ -210,9 +250,9 @@ class FanOut(Layer):
 
     def __post_init__(self):
         if not isinstance(self.num, (int, np.integer)) or self.num < 1:
-            raise ValueError(f"num: must be a positive integer, got {self.num!r}")
+            raise ParameterError(f"num: must be a positive integer, got {self.num!r}")
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         return [tuple(input_shape)] * self.num, ()
 
     def apply(self, params, x):
@@ -223,10 +263,10 @@ class FanOut(Layer):
 class FanInSum(Layer):
     """Sums a list of branches of equal shape."""
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         shapes = {tuple(s) for s in input_shape}
         if len(shapes) != 1:
-            raise ValueError(f"FanInSum: branch shapes differ: {sorted(shapes)}")
+            raise ParameterError(f"FanInSum: branch shapes differ: {sorted(shapes)}")
         return tuple(input_shape[0]), ()
 
     def apply(self, params, x):
@@ -250,6 +290,12 @@ class Activation(Layer):
         return self.fn(x)
 
 
+def _check_reals(layer, names) -> None:
+    """Replace each named field of a frozen layer by its checked float value."""
+    for name in names:
+        object.__setattr__(layer, name, checks.real(name, getattr(layer, name)))
+
+
 @dataclasses.dataclass(frozen=True)
 class ABRelu(Activation):
     """``phi(z) = a min(z, 0) + b max(z, 0)``; ReLU is (0, 1), Abs is (-1, 1)."""
@@ -258,8 +304,8 @@ class ABRelu(Activation):
     b: float = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "a", _check_finite("a", self.a))
-        object.__setattr__(self, "b", _check_finite("b", self.b))
+        object.__setattr__(self, "a", checks.real("a", self.a))
+        object.__setattr__(self, "b", checks.real("b", self.b))
 
     def fn(self, x):
         return self.a * np.minimum(x, 0) + self.b * np.maximum(x, 0)
@@ -292,8 +338,7 @@ class Erf(Activation):
     c: float = 0.0
 
     def __post_init__(self):
-        for name in ("a", "b", "c"):
-            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+        _check_reals(self, ("a", "b", "c"))
 
     def fn(self, x):
         return self.a * special.erf(self.b * x) + self.c
@@ -333,8 +378,7 @@ class Sin(Activation):
     c: float = 0.0
 
     def __post_init__(self):
-        for name in ("a", "b", "c"):
-            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+        _check_reals(self, ("a", "b", "c"))
 
     def fn(self, x):
         return self.a * np.sin(self.b * x + self.c)
@@ -351,9 +395,9 @@ def Cos(a: float = 1.0, b: float = 1.0, c: float = 0.0) -> Sin:
 def Rbf(gamma: float = 1.0) -> Sin:
     """``sqrt(2) sin(sqrt(2 gamma) z + pi/4)``, whose NNGP map is the RBF kernel
     ``exp(-gamma (q11 + q22 - 2 q12))`` (neural-tangents' ``Rbf``)."""
-    gamma = _check_finite("gamma", gamma)
+    gamma = checks.real("gamma", gamma)
     if gamma < 0:
-        raise ValueError(f"gamma: must be >= 0, got {gamma}")
+        raise ParameterError(f"gamma: must be >= 0, got {gamma}")
     return Sin(math.sqrt(2), math.sqrt(2 * gamma), math.pi / 4)
 
 
@@ -365,8 +409,7 @@ class Exp(Activation):
     b: float = 1.0
 
     def __post_init__(self):
-        for name in ("a", "b"):
-            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+        _check_reals(self, ("a", "b"))
 
     def fn(self, x):
         return self.a * np.exp(self.b * x)
@@ -383,8 +426,7 @@ class Gaussian(Activation):
     b: float = -1.0
 
     def __post_init__(self):
-        for name in ("a", "b"):
-            object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
+        _check_reals(self, ("a", "b"))
 
     def fn(self, x):
         return self.a * np.exp(self.b * x * x)
@@ -423,9 +465,9 @@ class Polynomial(Activation):
     coef: tuple
 
     def __post_init__(self):
-        coef = tuple(_check_finite(f"coef[{i}]", c) for i, c in enumerate(self.coef))
+        coef = tuple(checks.real(f"coef[{i}]", c) for i, c in enumerate(self.coef))
         if not coef:
-            raise ValueError("coef: must hold at least one coefficient")
+            raise ParameterError("coef: must hold at least one coefficient")
         object.__setattr__(self, "coef", coef)
 
     def fn(self, x):
@@ -437,7 +479,7 @@ class Polynomial(Activation):
 
 def _check_degree(degree: int) -> int:
     if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 0:
-        raise ValueError(f"degree: must be a non-negative integer, got {degree!r}")
+        raise ParameterError(f"degree: must be a non-negative integer, got {degree!r}")
     return int(degree)
 
 
@@ -487,16 +529,16 @@ class ElementwiseFunction(Activation):
 
     def __post_init__(self):
         if not callable(self.function):
-            raise TypeError("fn: must be callable")
+            raise ArgumentTypeError("fn: must be callable")
         if self.function_prime is not None and not callable(self.function_prime):
-            raise TypeError("fn_prime: must be callable or None")
+            raise ArgumentTypeError("fn_prime: must be callable or None")
 
     def fn(self, x):
         return self.function(x)
 
     def fn_prime(self, x):
         if self.function_prime is None:
-            raise ValueError(f"{self.name}: no derivative given (pass fn_prime=...)")
+            raise ParameterError(f"{self.name}: no derivative given (pass fn_prime=...)")
         return self.function_prime(x)
 
     def __repr__(self):
@@ -555,11 +597,11 @@ def parse_spec(spec: str) -> Serial:
         ValueError: on a syntax error or an unknown layer, naming it.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError("spec: expected a non-empty string such as 'Dense(512), Relu(), Dense(1)'")
+        raise ParameterError("spec: expected a non-empty string such as 'Dense(512), Relu(), Dense(1)'")
     try:
         tree = ast.parse(f"({spec},)", mode="eval").body
     except SyntaxError as exc:
-        raise ValueError(f"spec: syntax error in {spec!r}: {exc.msg}") from None
+        raise ParameterError(f"spec: syntax error in {spec!r}: {exc.msg}") from None
     return Serial(tuple(_spec_nodes(tree)))
 
 
@@ -569,7 +611,7 @@ def _spec_nodes(node: ast.AST) -> list[Layer]:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         count = _literal(node.right)
         if not isinstance(count, int) or count < 1:
-            raise ValueError(f"spec: repetition count must be a positive integer, got {count!r}")
+            raise ParameterError(f"spec: repetition count must be a positive integer, got {count!r}")
         return _spec_nodes(node.left) * count
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         name = node.func.id
@@ -578,13 +620,13 @@ def _spec_nodes(node: ast.AST) -> list[Layer]:
                      _single(_spec_nodes(a)) for a in node.args]
             return [Serial(tuple(inner)) if name == "serial" else Parallel(tuple(inner))]
         if name not in LAYERS:
-            raise ValueError(f"spec: unknown layer {name!r}; known: {', '.join(sorted(LAYERS))}")
+            raise ParameterError(f"spec: unknown layer {name!r}; known: {', '.join(sorted(LAYERS))}")
         args = [_literal(a) for a in node.args]
         kwargs = {kw.arg: _literal(kw.value) for kw in node.keywords}
         return [LAYERS[name](*args, **kwargs)]
     if isinstance(node, ast.Name) and node.id in LAYERS:
         return [LAYERS[node.id]()]
-    raise ValueError(f"spec: cannot read {ast.unparse(node)!r} as a layer")
+    raise ParameterError(f"spec: cannot read {ast.unparse(node)!r} as a layer")
 
 
 def _single(layers: list[Layer]) -> Layer:
@@ -595,7 +637,7 @@ def _literal(node: ast.AST) -> Any:
     try:
         return ast.literal_eval(node)
     except ValueError:
-        raise ValueError(f"spec: arguments must be literals, got {ast.unparse(node)!r}") from None
+        raise ParameterError(f"spec: arguments must be literals, got {ast.unparse(node)!r}") from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -624,15 +666,15 @@ def _check_shape_tuple(name: str, value, allow_none: bool = False):
         values = tuple(value)
         ints = tuple(int(v) for v in values)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a tuple of positive integers, got {value!r}") from None
+        raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}") from None
     if not ints or any(isinstance(v, bool) or v != i or i < 1 for v, i in zip(values, ints)):
-        raise ValueError(f"{name}: must be a tuple of positive integers, got {value!r}")
+        raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}")
     return ints
 
 
 def _check_padding(padding: str, allowed=PADDINGS) -> str:
     if padding not in allowed:
-        raise ValueError(f"padding: must be one of {allowed}, got {padding!r}")
+        raise ParameterError(f"padding: must be one of {allowed}, got {padding!r}")
     return padding
 
 
@@ -649,7 +691,7 @@ def window_padding(size: int, window: int, stride: int, padding: str,
     if padding == "VALID":
         n_out = (size - window) // stride + 1
         if n_out < 1:
-            raise ValueError(f"{name}: {window} is larger than the input size {size} "
+            raise ParameterError(f"{name}: {window} is larger than the input size {size} "
                              "(VALID padding)")
         return n_out, 0, 0
     n_out = -(-size // stride)
@@ -674,7 +716,7 @@ def window_positions(size: int, window: int, stride: int, padding: str, name: st
 def _check_spatial(name: str, shape: tuple, window: tuple, layer: str) -> tuple:
     spatial = tuple(shape[1:-1])
     if len(spatial) != len(window):
-        raise ValueError(f"{layer}: input shape {tuple(shape)} has {len(spatial)} spatial axes, "
+        raise ParameterError(f"{layer}: input shape {tuple(shape)} has {len(spatial)} spatial axes, "
                          f"{name} {window} has {len(window)}")
     return spatial
 
@@ -730,11 +772,11 @@ class Conv(Layer):
     def __post_init__(self):
         if isinstance(self.out_chan, bool) or not isinstance(self.out_chan, (int, np.integer)) \
                 or self.out_chan < 1:
-            raise ValueError(f"out_chan: must be a positive integer, got {self.out_chan!r}")
+            raise ParameterError(f"out_chan: must be a positive integer, got {self.out_chan!r}")
         filt = _check_shape_tuple("filter_shape", self.filter_shape)
         strides = _check_shape_tuple("strides", self.strides, allow_none=True) or (1,) * len(filt)
         if len(strides) != len(filt):
-            raise ValueError(f"strides: {strides} must have one entry per filter axis {filt}")
+            raise ParameterError(f"strides: {strides} must have one entry per filter axis {filt}")
         object.__setattr__(self, "filter_shape", filt)
         object.__setattr__(self, "strides", strides)
         _check_padding(self.padding)
@@ -751,16 +793,14 @@ class Conv(Layer):
         return tuple(window_padding(n, f, s, self.padding, "filter_shape")[0]
                      for n, f, s in zip(spatial, self.filter_shape, self.strides))
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
+        rng = as_rng(seed)
         spatial = _check_spatial("filter_shape", input_shape, self.filter_shape, "Conv")
         channels = int(input_shape[-1])
         w = rng.standard_normal(self.filter_shape + (channels, self.out_chan))
         b = rng.standard_normal(self.out_chan) if self.b_std is not None else None
-        if self.parameterization == "standard":
-            w *= self.W_std / math.sqrt(self.fan_in(channels))
-            if b is not None:
-                b *= self.b_std
-        return (input_shape[0],) + self.output_spatial(spatial) + (self.out_chan,), (w, b)
+        return ((input_shape[0],) + self.output_spatial(spatial) + (self.out_chan,),
+                trained_parameters(self, w, b, self.fan_in(channels)))
 
     def apply(self, params, x):
         w, b = params
@@ -798,12 +838,12 @@ class AvgPool(Layer):
         window = _check_shape_tuple("window_shape", self.window_shape)
         strides = _check_shape_tuple("strides", self.strides, allow_none=True) or (1,) * len(window)
         if len(strides) != len(window):
-            raise ValueError(f"strides: {strides} must have one entry per window axis {window}")
+            raise ParameterError(f"strides: {strides} must have one entry per window axis {window}")
         object.__setattr__(self, "window_shape", window)
         object.__setattr__(self, "strides", strides)
         _check_padding(self.padding)
         if not isinstance(self.normalize_edges, (bool, np.bool_)):
-            raise ValueError("normalize_edges: must be True or False, got "
+            raise ParameterError("normalize_edges: must be True or False, got "
                              f"{self.normalize_edges!r}")
 
     def weights(self, spatial: tuple) -> list:
@@ -820,7 +860,7 @@ class AvgPool(Layer):
         return tuple(window_padding(n, f, s, self.padding, "window_shape")[0]
                      for n, f, s in zip(spatial, self.window_shape, self.strides))
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         spatial = _check_spatial("window_shape", input_shape, self.window_shape, "AvgPool")
         return (input_shape[0],) + self.output_spatial(spatial) + (input_shape[-1],), ()
 
@@ -842,7 +882,7 @@ class GlobalAvgPool(Layer):
 
     needs_full_spatial = True      # reads covariances of all position pairs
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         return (input_shape[0], input_shape[-1]), ()
 
     def apply(self, params, x):
@@ -853,7 +893,7 @@ class GlobalAvgPool(Layer):
 class Flatten(Layer):
     """``(N, *S, C) -> (N, prod(S) C)``; its kernel averages the per-position diagonal."""
 
-    def init(self, rng, input_shape):
+    def init(self, seed, input_shape):
         return (input_shape[0], int(np.prod(input_shape[1:]))), ()
 
     def apply(self, params, x):
@@ -882,7 +922,7 @@ class LayerNorm(Layer):
         axes = self.axis if isinstance(self.axis, (tuple, list)) else (self.axis,)
         if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer))
                            for a in axes):
-            raise ValueError(f"axis: must be an int or a tuple of ints, got {self.axis!r}")
+            raise ParameterError(f"axis: must be an int or a tuple of ints, got {self.axis!r}")
         if isinstance(self.axis, (tuple, list)):
             object.__setattr__(self, "axis", tuple(int(a) for a in axes))
         else:
@@ -898,13 +938,13 @@ class LayerNorm(Layer):
         """
         axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
         if any(not -ndim <= a < ndim for a in axes):
-            raise ValueError(f"axis: {self.axis} is out of range for {ndim}-dimensional inputs")
+            raise ParameterError(f"axis: {self.axis} is out of range for {ndim}-dimensional inputs")
         canonical = tuple(sorted({a % ndim for a in axes}))
         if ndim - 1 not in canonical:
-            raise ValueError(f"axis: {self.axis} must include the channel axis (-1); the "
+            raise ParameterError(f"axis: {self.axis} must include the channel axis (-1); the "
                              "kernel has no infinite-width limit otherwise")
         if 0 in canonical:
-            raise ValueError(f"axis: {self.axis} includes the batch axis 0 (not supported)")
+            raise ParameterError(f"axis: {self.axis} includes the batch axis 0 (not supported)")
         return canonical
 
     def apply(self, params, x):

@@ -32,11 +32,15 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import checks
+from ..errors import ParameterError
 from ..models import network as arch
+from ..results import Result
+from ..stats import Estimate, sample_mean
 from . import _kernels
 
-__all__ = ["WEIGHT_LAWS", "draw_weights", "EmpiricalKernels", "mlp_layers", "sample_params", "forward",
-           "ntk_of_sample", "empirical_kernels", "train_mse"]
+__all__ = ["WEIGHT_LAWS", "draw_weights", "EmpiricalKernels", "mlp_layers", "sample_params",
+           "forward", "ntk_of_sample", "empirical_kernels", "Training", "train_mse"]
 
 WEIGHT_LAWS = ("gaussian", "orthogonal", "sparse", "lowrank")
 
@@ -67,19 +71,20 @@ def mlp_layers(net, width: int | None = None) -> list:
     walk(spec)
     dense = [i for i, layer in enumerate(flat) if isinstance(layer, arch.Dense)]
     if not dense:
-        raise ValueError("net: the network has no Dense layer")
+        raise ParameterError("net: the network has no Dense layer")
     if width is not None:
-        if int(width) != width or width < 1:
-            raise ValueError(f"width: must be a positive integer, got {width!r}")
+        width = checks.integer("width", width, low=1)
         for i in dense[:-1]:
             flat[i] = dataclasses.replace(flat[i], out_dim=int(width))
     return flat
 
 
-def draw_weights(rng: np.random.Generator, shape, law: str = "gaussian", density: float = 0.5,
+def draw_weights(seed, shape, law: str = "gaussian", density: float = 0.5,
                  rank: int | None = None) -> np.ndarray:
     """Weight matrices with unit-variance entries under ``law``; ``shape`` is
-    ``(..., fan_in, fan_out)`` (leading axes: independent matrices)."""
+    ``(..., fan_in, fan_out)`` (leading axes: independent matrices). ``seed``: an int or a
+    ``numpy.random.Generator`` (drawn from, in place)."""
+    rng = arch.as_rng(seed)
     *batch, fan_in, fan_out = shape
     if law == "gaussian":
         return rng.standard_normal(shape)
@@ -96,57 +101,40 @@ def draw_weights(rng: np.random.Generator, shape, law: str = "gaussian", density
         r = rank if rank is not None else max(1, min(fan_in, fan_out) // 4)
         return rng.standard_normal((*batch, fan_in, r)) @ \
             rng.standard_normal((*batch, r, fan_out)) / math.sqrt(r)
-    raise ValueError(f"weights: must be one of {WEIGHT_LAWS}, got {law!r}")
+    raise ParameterError(f"weights: must be one of {WEIGHT_LAWS}, got {law!r}")
 
 
-def sample_params(layers: Sequence, input_dim: int, rng: np.random.Generator,
-                  weights: str = "gaussian", density: float = 0.5,
-                  rank: int | None = None) -> list:
+def sample_params(layers: Sequence, input_dim: int, seed, weights: str = "gaussian",
+                  density: float = 0.5, rank: int | None = None) -> list:
     """Trainable parameters ``(omega, beta)`` per Dense layer (None for activations), in the
-    parameterization's own units (``omega`` unit variance for "ntk", ``W`` for "standard")."""
-    if weights not in WEIGHT_LAWS:
-        raise ValueError(f"weights: must be one of {WEIGHT_LAWS}, got {weights!r}")
-    if not 0 < density <= 1:
-        raise ValueError(f"density: must be in (0, 1], got {density}")
+    parameterization's own units (``omega`` unit variance for "ntk", ``W`` for "standard");
+    ``seed`` is an int or a ``numpy.random.Generator``."""
+    checks.one_of("weights", weights, WEIGHT_LAWS)
+    checks.probability("density", density, open_low=True)
+    rng = arch.as_rng(seed)
     params = []
     fan_in = input_dim
     for layer in layers:
         if isinstance(layer, arch.Dense):
             w = draw_weights(rng, (fan_in, layer.out_dim), weights, density, rank)
             b = rng.standard_normal(layer.out_dim) if layer.b_std is not None else None
-            if layer.parameterization == "standard":
-                w = w * (layer.W_std / math.sqrt(fan_in))
-                b = None if b is None else b * layer.b_std
-            params.append((w, b))
+            params.append(arch.trained_parameters(layer, w, b, fan_in))
             fan_in = layer.out_dim
         else:
             params.append(None)
     return params
 
 
-def _weight_scale(layer: arch.Dense, fan_in: int) -> tuple[float, float]:
-    """``(weight multiplier, bias multiplier)`` mapping trained parameters to W and b."""
-    if layer.parameterization == "ntk":
-        return layer.W_std / math.sqrt(fan_in), (layer.b_std or 0.0)
-    return 1.0, 1.0
-
-
 def forward(layers: Sequence, params: Sequence, x: np.ndarray):
-    """Output and the cache ``[(input, preactivation)]`` needed for back-propagation."""
+    """Output and the cache ``[(input, preactivation)]`` needed for back-propagation: the
+    spec's own forward pass (:meth:`nnphys.models.network.Layer.apply`), layer by layer."""
     cache = []
     h = x
-    z = x
     for layer, p in zip(layers, params):
+        y = layer.apply(p, h)
         if isinstance(layer, arch.Dense):
-            w, b = p
-            cw, cb = _weight_scale(layer, h.shape[1])
-            z = (h @ w) * cw
-            if b is not None:
-                z += cb * b
-            cache.append((h, z))
-            h = z
-        else:
-            h = layer.fn(z)
+            cache.append((h, y))
+        h = y
     return h, cache
 
 
@@ -181,7 +169,7 @@ def ntk_of_sample(layers, params, x1, x2=None):
         for pos in range(len(dense_idx) - 1, -1, -1):
             li = dense_idx[pos]
             h1, h2 = cache1[pos][0], cache2[pos][0]
-            cw, cb = _weight_scale(layers[li], h1.shape[1])
+            cw, cb = arch.parameter_scales(layers[li], h1.shape[1])
             bias2 = cb * cb if params[li][1] is not None else 0.0
             _kernels.accumulate_layer(theta, h1 @ h2.T, g1 @ g2.T, cw * cw, bias2)
             if pos == 0:
@@ -198,35 +186,36 @@ def ntk_of_sample(layers, params, x1, x2=None):
 
 
 @dataclasses.dataclass(frozen=True)
-class EmpiricalKernels:
-    """Ensemble averages of the empirical NNGP and NTK, with standard errors.
+class EmpiricalKernels(Result):
+    """Ensemble averages of the empirical NNGP and NTK over independent networks.
 
     Attributes:
-        nngp, ntk: mean over sampled networks, ``(N1, N2)``.
-        nngp_stderr, ntk_stderr: standard error of those means (sample std / sqrt(n)).
-        ntk_samples: the per-network NTKs ``(n_samples, N1, N2)`` (kept for error studies).
-        n_samples, width, weights: what was sampled.
+        nngp, ntk: estimates (mean and standard error over the sampled networks) of the
+            kernels, entries ``(N1, N2)``; ``ntk`` is ``None`` unless it was asked for.
+        ntk_samples: the per-network NTKs ``(n_replicas, N1, N2)`` (kept for error studies;
+            empty unless the NTK was asked for).
+        n_replicas, width, weights: what was sampled.
+
+    A simulation: ``converged``, ``iterations`` and ``residual`` do not apply (``None``).
     """
 
-    nngp: np.ndarray
-    ntk: np.ndarray
-    nngp_stderr: np.ndarray
-    ntk_stderr: np.ndarray
-    ntk_samples: np.ndarray
-    n_samples: int
-    width: int | None
-    weights: str
+    nngp: Estimate = dataclasses.field(default_factory=Estimate)
+    ntk: Estimate | None = None
+    ntk_samples: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0, 0)))
+    n_replicas: int = 0
+    width: int | None = None
+    weights: str = "gaussian"
 
 
-def empirical_kernels(net, x1, x2=None, *, n_samples: int = 16, width: int | None = None,
+def empirical_kernels(net, x1, x2=None, *, n_replicas: int = 16, width: int | None = None,
                       seed=0, weights: str = "gaussian", density: float = 0.5,
                       rank: int | None = None, get=("nngp", "ntk")) -> EmpiricalKernels:
-    """Empirical NNGP and NTK averaged over ``n_samples`` random networks.
+    """Empirical NNGP and NTK averaged over ``n_replicas`` random networks.
 
     Args:
         net: a fully connected spec (or a network object with ``.spec``).
         x1, x2: inputs ``(N1, d)``, ``(N2, d)`` (``x2=None``: ``x1``).
-        n_samples: networks to sample (>= 2, for the standard error).
+        n_replicas: networks to sample (>= 2, for the standard error).
         width: hidden width overriding the spec's ``out_dim`` of all but the last Dense.
         seed: int or ``numpy.random.Generator``.
         weights: ``"gaussian"``, ``"orthogonal"``, ``"sparse"`` or ``"lowrank"``.
@@ -239,15 +228,14 @@ def empirical_kernels(net, x1, x2=None, *, n_samples: int = 16, width: int | Non
     if x2 is not None:
         x2 = arch.check_input(x2, "x2")
         if x2.shape[1] != x1.shape[1]:
-            raise ValueError(f"x2: has {x2.shape[1]} features, x1 has {x1.shape[1]}")
-    if int(n_samples) != n_samples or n_samples < 2:
-        raise ValueError(f"n_samples: must be an integer >= 2, got {n_samples!r}")
+            raise ParameterError(f"x2: has {x2.shape[1]} features, x1 has {x1.shape[1]}")
+    n_replicas = checks.integer("n_replicas", n_replicas, low=2)
     get = (get,) if isinstance(get, str) else tuple(get)
     if not set(get) <= {"nngp", "ntk"} or "nngp" not in get:
-        raise ValueError(f"get: must be ('nngp',) or ('nngp', 'ntk'), got {get!r}")
+        raise ParameterError(f"get: must be ('nngp',) or ('nngp', 'ntk'), got {get!r}")
     rng = arch.as_rng(seed)
     nngps, ntks = [], []
-    for _ in range(int(n_samples)):
+    for _ in range(n_replicas):
         params = sample_params(layers, x1.shape[1], rng, weights, density, rank)
         if "ntk" in get:
             f1, f2, theta = ntk_of_sample(layers, params, x1, x2)
@@ -256,39 +244,52 @@ def empirical_kernels(net, x1, x2=None, *, n_samples: int = 16, width: int | Non
             f1 = forward(layers, params, x1)[0]
             f2 = f1 if x2 is None else forward(layers, params, x2)[0]
         nngps.append(f1 @ f2.T / f1.shape[1])
-    nngps = np.array(nngps)
-    ntks = np.array(ntks) if ntks else np.zeros((0,) + nngps.shape[1:])
-    root_n = math.sqrt(n_samples)
-    ntk_mean = ntks.mean(0) if len(ntks) else np.zeros(0)
-    ntk_se = ntks.std(0, ddof=1) / root_n if len(ntks) else np.zeros(0)
-    return EmpiricalKernels(nngp=nngps.mean(0), ntk=ntk_mean,
-                            nngp_stderr=nngps.std(0, ddof=1) / root_n,
-                            ntk_stderr=ntk_se, ntk_samples=ntks,
-                            n_samples=int(n_samples), width=width, weights=weights)
+    ntks = np.array(ntks) if ntks else np.zeros((0,) + np.shape(nngps[0]))
+    return EmpiricalKernels(parameters={"weights": weights, "width": width},
+                            nngp=sample_mean(np.array(nngps)),
+                            ntk=sample_mean(ntks) if len(ntks) else None, ntk_samples=ntks,
+                            n_replicas=n_replicas, width=width, weights=weights)
 
 
-def train_mse(net, x_train, y_train, x_test, *, learning_rate: float, steps: int,
+@dataclasses.dataclass(frozen=True)
+class Training(Result):
+    """Test predictions along one gradient-descent run.
+
+    Attributes:
+        times: the recorded steps.
+        predictions: ``(len(times), N_test, n_out)`` test outputs at those steps.
+
+    A simulation of one network: no solver health (``None``).
+    """
+
+    times: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=int))
+    predictions: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0, 0)))
+
+    @property
+    def final(self) -> np.ndarray:
+        """The test predictions after the last step, ``(N_test, n_out)``."""
+        return self.predictions[-1]
+
+
+def train_mse(net, x_train, y_train, x_test, *, lr: float, steps: int,
               record_every: int | None = None, width: int | None = None, seed=0,
-              centered: bool = False):
+              centered: bool = False) -> Training:
     """Full-batch gradient descent on ``||f(X) - y||^2 / (2 y.size)`` (neural-tangents'
-    normalisation), returning ``(times, test_predictions)`` with predictions of shape
-    ``(len(times), N_test, n_out)``; ``times`` counts steps (continuous time
-    ``t = steps`` at learning rate ``learning_rate``).
+    normalisation) with step ``lr``, recording the test predictions every
+    ``record_every`` steps (and after the last); continuous time is ``t = lr * steps``.
 
     ``centered=True`` trains ``f(theta) - f(theta_0)`` instead (the output at
     initialisation subtracted), which removes the prior's fluctuation: at infinite width
     the prediction is then the deterministic NTK regression
-    ``Theta(x, X) Theta^{-1} (I - exp(-eta t Theta / y.size)) y``.
+    ``Theta(x, X) Theta^{-1} (I - exp(-lr t Theta / y.size)) y``.
     """
     layers = mlp_layers(net, width)
     _check_chain(layers)
     x_train = arch.check_input(x_train, "x_train")
     x_test = arch.check_input(x_test, "x_test")
     y = np.asarray(y_train, dtype=float).reshape(x_train.shape[0], -1)
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate: must be > 0, got {learning_rate}")
-    if int(steps) != steps or steps < 0:
-        raise ValueError(f"steps: must be a non-negative integer, got {steps!r}")
+    lr = checks.positive("lr", lr)
+    steps = checks.integer("steps", steps, low=0)
     record_every = record_every or max(1, steps)
     rng = arch.as_rng(seed)
     params = sample_params(layers, x_train.shape[1], rng)
@@ -308,7 +309,7 @@ def train_mse(net, x_train, y_train, x_test, *, learning_rate: float, steps: int
             li = dense_idx[pos]
             h = cache[pos][0]
             w, b = params[li]
-            cw, cb = _weight_scale(layers[li], h.shape[1])
+            cw, cb = arch.parameter_scales(layers[li], h.shape[1])
             grad_w = (h.T @ g) * cw
             grad_b = g.sum(axis=0) * cb if b is not None else None
             if pos > 0:
@@ -316,7 +317,8 @@ def train_mse(net, x_train, y_train, x_test, *, learning_rate: float, steps: int
                 previous = layers[li - 1]
                 if isinstance(previous, arch.Activation):
                     g = g * previous.fn_prime(cache[pos - 1][1])
-            w -= learning_rate * grad_w
+            w -= lr * grad_w
             if b is not None:
-                b -= learning_rate * grad_b
-    return np.array(times), np.array(preds)
+                b -= lr * grad_b
+    return Training(parameters={"lr": lr, "steps": steps, "centered": bool(centered)},
+                    times=np.array(times), predictions=np.array(preds))

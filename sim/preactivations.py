@@ -2,7 +2,8 @@
 preactivations, layer by layer.
 
 Network: ``z^(1) = b + W x``, ``z^(l+1) = b + W phi(z^(l))``, widths ``n``,
-``W_ij`` of variance ``C_W / fan_in``, ``b_i ~ N(0, C_b)``.
+``W_ij`` of variance ``C_W / fan_in``, ``b_i ~ N(0, C_b)``; the signatures take the scales
+``W_std = sqrt(C_W)``, ``b_std = sqrt(C_b)``.
 
 Two samplers:
 
@@ -13,14 +14,17 @@ Two samplers:
   ``O(n^2)``, and ``S_l`` carries everything about layer ``l`` (its preactivations are
   ``N(0, S_l)`` given ``S_l``). For one input the excess kurtosis of ``z^(l)`` is
   ``3 Var(S_l) / E[S_l]^2`` (Rao-Blackwell: ``E z^4 = 3 E S^2``), see :func:`kurtosis`.
-  (Reference: ../shared/reference/kernels_finite_width.md sec. 3.4; the reduction is the
-  one used in PDLT's derivation, Roberts, Yaida & Hanin 2022, arXiv:2106.10165, sec. 4.)
+  (The reduction is the one used in PDLT's derivation, Roberts, Yaida & Hanin 2022,
+  arXiv:2106.10165, sec. 4.)
 * :func:`full_ensemble` -- explicit weight matrices of any law of
   :data:`nnphys.sim.networks.WEIGHT_LAWS` (orthogonal, sparse, low-rank as well as
   Gaussian): empirical kernels and fourth moments per layer, for the laws where the
   reduction does not hold.
 
-Both are reproducible from ``seed`` whatever the batch size or number of cores.
+Both are reproducible from ``seed`` whatever the batch size or number of cores. Both
+return the per-network samples; :func:`moments`, :func:`kurtosis` and
+:func:`sample_kurtosis` summarise them as :class:`~nnphys.stats.Estimate` s over the
+independent networks.
 """
 
 from __future__ import annotations
@@ -30,10 +34,14 @@ import math
 
 import numpy as np
 
-from ..errors import ParameterError
+from .. import checks
+from ..errors import NumericalError, ParameterError
 from ..models import network as arch
+from ..results import Result
+from ..stats import Estimate, sample_mean
 from . import _preactivations as _k
 from ._activations import lower
+from ._delta import ratio_estimate
 from .networks import WEIGHT_LAWS, draw_weights
 
 __all__ = ["conditional_kernels", "kurtosis", "moments", "FullEnsemble", "full_ensemble",
@@ -51,22 +59,12 @@ def _numba_activation(activation):
         return None
 
 
-def _as_function(activation):
-    if isinstance(activation, arch.Activation):
-        return activation.fn
-    if callable(activation):
-        return activation
-    raise TypeError("activation: expected an nnphys activation or a numpy callable")
-
-
-def _check(depth, width, n_networks, sigma_w2, sigma_b2):
-    for name, value, low in (("depth", depth, 1), ("width", width, 1), ("n_networks", n_networks, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name}: must be an integer >= {low}")
-    if not (math.isfinite(sigma_w2) and sigma_w2 > 0):
-        raise ValueError("sigma_w2: must be finite and > 0")
-    if not (math.isfinite(sigma_b2) and sigma_b2 >= 0):
-        raise ValueError("sigma_b2: must be finite and >= 0")
+def _variances(depth, width, n_replicas, W_std, b_std) -> tuple[float, float]:
+    """Check the sizes and scales; return ``(C_W, C_b) = (W_std^2, b_std^2)``."""
+    for name, value in (("depth", depth), ("width", width), ("n_replicas", n_replicas)):
+        checks.integer(name, value, low=1)
+    return (checks.positive("W_std", W_std) ** 2,
+            checks.positive("b_std", b_std, allow_zero=True) ** 2)
 
 
 def _numpy_batch(fn, seed, batch_index, out, kernel0, width, cw, cb):
@@ -82,37 +80,38 @@ def _numpy_batch(fn, seed, batch_index, out, kernel0, width, cw, cb):
         out[:, l] = cb + cw * np.einsum("ija,ijb->iab", s, s) / width
 
 
-def conditional_kernels(activation, depth: int, width: int, n_networks: int, sigma_w2: float,
-                        sigma_b2: float, q0=1.0, seed: int = 0, progress: bool = False):
-    """The empirical kernels ``S_l`` of ``n_networks`` random networks (Gaussian weights).
+def conditional_kernels(activation, depth: int, width: int, n_replicas: int, W_std: float,
+                        b_std: float, q0=1.0, seed: int = 0, progress: bool = False):
+    """The empirical kernels ``S_l`` of ``n_replicas`` random networks (Gaussian weights).
 
     Args:
         activation: an nnphys activation (the layers :func:`nnphys.sim._activations.lower`
             accepts run in numba; any other activation or numpy callable in numpy).
         depth: layers ``1..depth`` (``S_1 = q0``: the first layer is Gaussian).
         width: hidden width ``n``.
-        n_networks: ensemble size.
-        sigma_w2, sigma_b2: ``C_W``, ``C_b``.
+        n_replicas: number of networks.
+        W_std, b_std: weight and bias scales (``C_W = W_std^2``, ``C_b = b_std^2``).
         q0: first-layer kernel: a variance (one input) or an ``(m, m)`` PSD matrix.
         seed: network ``i`` uses its own random stream derived from ``(seed, i)``.
         progress: show a tqdm progress bar over batches.
 
     Returns:
-        ``(n_networks, depth)`` array for one input, else ``(n_networks, depth, m, m)``.
+        ``(n_replicas, depth)`` array for one input, else ``(n_replicas, depth, m, m)``:
+        the samples (summarise them with :func:`moments` and :func:`kurtosis`).
     """
-    _check(depth, width, n_networks, sigma_w2, sigma_b2)
+    sigma_w2, sigma_b2 = _variances(depth, width, n_replicas, W_std, b_std)
     q0 = np.asarray(q0, dtype=np.float64)
     single = q0.ndim == 0
     kernel0 = q0.reshape(1, 1) if single else q0
     if kernel0.ndim != 2 or kernel0.shape[0] != kernel0.shape[1] or \
             not np.allclose(kernel0, kernel0.T) or np.linalg.eigvalsh(kernel0)[0] < -1e-12:
-        raise ValueError("q0: must be a variance >= 0 or a symmetric PSD matrix")
+        raise ParameterError("q0: must be a variance >= 0 or a symmetric PSD matrix")
     m = kernel0.shape[0]
-    shape = (n_networks, depth) if single else (n_networks, depth, m, m)
+    shape = (n_replicas, depth) if single else (n_replicas, depth, m, m)
     out = np.empty(shape)
     fast = _numba_activation(activation)
-    fn = None if fast is not None else _as_function(activation)
-    starts = range(0, n_networks, _BATCH)
+    fn = None if fast is not None else arch.activation_function(activation)
+    starts = range(0, n_replicas, _BATCH)
     if progress:
         from tqdm import tqdm
         starts = tqdm(starts, total=len(starts), desc="networks", unit="batch")
@@ -128,74 +127,64 @@ def conditional_kernels(activation, depth: int, width: int, n_networks: int, sig
             view = block.reshape(block.shape[0], depth, m, m)
             _numpy_batch(fn, seed, index, view, kernel0, width, sigma_w2, sigma_b2)
     if not np.all(np.isfinite(out)):
-        raise FloatingPointError("conditional_kernels: the preactivations overflowed "
-                                 "(the signal explodes at these parameters)")
+        raise NumericalError("conditional_kernels: the preactivations overflowed "
+                             "(the signal explodes at these parameters)")
     return out
 
 
-def _delta_method(a: np.ndarray, b: np.ndarray, ratio):
-    """Standard error of ``ratio(mean a, mean b)`` over the first axis (independent rows),
-    by the delta method with numerical partial derivatives."""
-    n = a.shape[0]
-    ma, mb = a.mean(0), b.mean(0)
-    value = ratio(ma, mb)
-    ha, hb = 1e-7 * np.maximum(np.abs(ma), 1e-300), 1e-7 * np.maximum(np.abs(mb), 1e-300)
-    da = (ratio(ma + ha, mb) - ratio(ma - ha, mb)) / (2 * ha)
-    db = (ratio(ma, mb + hb) - ratio(ma, mb - hb)) / (2 * hb)
-    ca, cb = a - ma, b - mb
-    var = (da ** 2 * (ca * ca).mean(0) + 2 * da * db * (ca * cb).mean(0)
-           + db ** 2 * (cb * cb).mean(0)) / (n - 1)
-    return value, np.sqrt(np.maximum(var, 0.0))
-
-
-def kurtosis(variances: np.ndarray):
-    """Excess kurtosis of a preactivation from the conditional variances ``S_l``
-    (shape ``(N, depth)``): ``3 (E S^2 / (E S)^2 - 1)``, with its standard error (delta
-    method over the ``N`` independent networks). Returns ``(kappa, stderr)`` per layer."""
+def _variance_samples(variances) -> np.ndarray:
     s = np.asarray(variances, dtype=np.float64)
     if s.ndim != 2 or s.shape[0] < 2:
-        raise ValueError("variances: must have shape (N >= 2, depth)")
-    return _delta_method(s, s * s, lambda m1, m2: 3.0 * (m2 / (m1 * m1) - 1.0))
+        raise ParameterError("variances: must have shape (N >= 2, depth)")
+    return s
 
 
-def moments(variances: np.ndarray):
-    """Mean ``E[z^2] = E[S_l]`` per layer with its standard error."""
-    s = np.asarray(variances, dtype=np.float64)
-    return s.mean(0), s.std(0, ddof=1) / math.sqrt(s.shape[0])
+def kurtosis(variances: np.ndarray) -> Estimate:
+    """Excess kurtosis of a preactivation from the conditional variances ``S_l``
+    (shape ``(N, depth)``): ``3 (E S^2 / (E S)^2 - 1)`` per layer, with its standard error
+    (delta method over the ``N`` independent networks)."""
+    s = _variance_samples(variances)
+    return ratio_estimate(s, s * s, lambda m1, m2: 3.0 * (m2 / (m1 * m1) - 1.0))
+
+
+def moments(variances: np.ndarray) -> Estimate:
+    """Mean ``E[z^2] = E[S_l]`` per layer over the independent networks."""
+    return sample_mean(_variance_samples(variances))
 
 
 @dataclasses.dataclass(frozen=True)
-class FullEnsemble:
+class FullEnsemble(Result):
     """Per network and layer: ``kernels[i, l] = z z^T / n`` over neurons (m x m, inputs
-    ``a, b``) and ``fourth[i, l, a] = mean_j z_ja^4``."""
+    ``a, b``) and ``fourth[i, l, a] = mean_j z_ja^4`` (samples of a simulation: no solver
+    health)."""
 
-    kernels: np.ndarray
-    fourth: np.ndarray
+    kernels: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0, 0, 0)))
+    fourth: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0, 0)))
 
 
-def full_ensemble(activation, x, depth: int, width: int, n_networks: int, sigma_w2: float,
-                  sigma_b2: float, weights: str = "gaussian", seed: int = 0,
+def full_ensemble(activation, x, depth: int, width: int, n_replicas: int, W_std: float,
+                  b_std: float, weights: str = "gaussian", seed: int = 0,
                   density: float = 0.5, rank: int | None = None) -> FullEnsemble:
     """Explicit networks: ``z^(1) = sqrt(C_W/n_0) W x + b``, then width-``n`` layers with
-    weight matrices of law ``weights`` (unit-variance entries scaled by ``sqrt(C_W/fan_in)``).
+    weight matrices of law ``weights`` (unit-variance entries scaled by ``sqrt(C_W/fan_in)``,
+    ``C_W = W_std^2``; biases of scale ``b_std``), ``n_replicas`` networks.
 
     Args:
         x: inputs, shape ``(m, n_0)``.
     """
-    _check(depth, width, n_networks, sigma_w2, sigma_b2)
-    if weights not in WEIGHT_LAWS:
-        raise ValueError(f"weights: must be one of {WEIGHT_LAWS}, got {weights!r}")
+    sigma_w2, sigma_b2 = _variances(depth, width, n_replicas, W_std, b_std)
+    checks.one_of("weights", weights, WEIGHT_LAWS)
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
-        raise ValueError("x: must have shape (m, n_0)")
-    fn = _as_function(activation)
+        raise ParameterError("x: must have shape (m, n_0)")
+    fn = arch.activation_function(activation)
     m, n0 = x.shape
-    kernels = np.empty((n_networks, depth, m, m))
-    fourth = np.empty((n_networks, depth, m))
-    batch = max(1, min(n_networks, 2 ** 22 // (width * width)))
-    for index, start in enumerate(range(0, n_networks, batch)):
+    kernels = np.empty((n_replicas, depth, m, m))
+    fourth = np.empty((n_replicas, depth, m))
+    batch = max(1, min(n_replicas, 2 ** 22 // (width * width)))
+    for index, start in enumerate(range(0, n_replicas, batch)):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
-        nb = min(batch, n_networks - start)
+        nb = min(batch, n_replicas - start)
         fan_in, h = n0, np.broadcast_to(x, (nb, m, n0))
         for l in range(depth):
             w = draw_weights(rng, (nb, fan_in, width), weights, density, rank)
@@ -205,13 +194,14 @@ def full_ensemble(activation, x, depth: int, width: int, n_networks: int, sigma_
             kernels[start:start + nb, l] = z @ np.swapaxes(z, -1, -2) / width
             fourth[start:start + nb, l] = np.mean(z ** 4, axis=-1)
             h, fan_in = fn(z), width
-    return FullEnsemble(kernels, fourth)
+    return FullEnsemble(parameters={"weights": weights, "seed": seed}, kernels=kernels,
+                        fourth=fourth)
 
 
-def sample_kurtosis(ensemble: FullEnsemble, input_index: int = 0):
+def sample_kurtosis(ensemble: FullEnsemble, input_index: int = 0) -> Estimate:
     """Excess kurtosis ``E z^4 / (E z^2)^2 - 3`` of one input's preactivations per layer,
     averaged over neurons and networks, with its standard error (delta method over the
-    independent networks). Returns ``(kappa, stderr)``."""
+    independent networks)."""
     second = ensemble.kernels[:, :, input_index, input_index]
     fourth = ensemble.fourth[:, :, input_index]
-    return _delta_method(fourth, second, lambda m4, m2: m4 / (m2 * m2) - 3.0)
+    return ratio_estimate(fourth, second, lambda m4, m2: m4 / (m2 * m2) - 3.0)

@@ -1,9 +1,10 @@
 """Ensembles of single-hidden-layer networks at one scalar input: the simulation side of
 Antognini's finite-width output density (arXiv:1908.10030).
 
-Each network draws, i.i.d. over its ``n`` hidden units, ``w_j, b_j`` from the
-``first_layer`` law and ``v_j`` from the ``readout`` law (unit variance, symmetric), and
-returns at the input ``x = sqrt(q0)``::
+Each network (:class:`nnphys.models.shallow.ShallowNetwork`) draws, i.i.d. over its ``n``
+hidden units, ``w_j, b_j`` from the ``first_layer`` law and ``v_j`` from the ``readout``
+law (unit variance, symmetric, :data:`nnphys.models.shallow.LAWS`), and returns at the
+input ``x = sqrt(q0)``::
 
     f = b_out_std B + (W_std / sqrt(n)) sum_j v_j phi(W_std sqrt(q0) w_j + b_std b_j).
 
@@ -26,31 +27,36 @@ import math
 
 import numpy as np
 
+from .. import checks
+from ..errors import NumericalError, ParameterError
 from ..models import network as arch
-from ..errors import NumericalError
+from ..models.shallow import LAWS, ShallowNetwork, law_moments
+from ..results import Result
+from ..stats import Estimate, sample_mean
 from . import _shallow
 
-__all__ = ["LAWS", "draw", "ShallowSample", "sample_outputs"]
+__all__ = ["draw", "ShallowSample", "sample_outputs"]
 
-#: unit-variance symmetric weight laws and their fourth moments
-LAWS = {"gaussian": 3.0, "uniform": 9.0 / 5.0, "rademacher": 1.0}
 _CHUNK_ENTRIES = 1 << 22        # hidden units per chunk (32 MB per float64 array)
 
 
-def draw(rng: np.random.Generator, law: str, size) -> np.ndarray:
-    """Unit-variance samples of ``law`` (uniform on [-sqrt 3, sqrt 3]; Rademacher +-1)."""
+def draw(seed, law: str, size) -> np.ndarray:
+    """Unit-variance samples of ``law`` (uniform on [-sqrt 3, sqrt 3]; Rademacher +-1);
+    ``seed`` is an int or a ``numpy.random.Generator`` (drawn from, in place)."""
+    rng = arch.as_rng(seed)
     if law == "gaussian":
         return rng.standard_normal(size)
     if law == "uniform":
         return rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), size)
     if law == "rademacher":
         return rng.integers(0, 2, size).astype(np.float64) * 2.0 - 1.0
-    raise ValueError(f"law: must be one of {tuple(LAWS)}, got {law!r}")
+    raise ParameterError(f"law: must be one of {tuple(LAWS)}, got {law!r}")
 
 
 @dataclasses.dataclass(frozen=True)
-class ShallowSample:
-    """Sampled outputs and their conditional moments given each network's hidden layer.
+class ShallowSample(Result):
+    """Sampled outputs and their conditional moments given each network's hidden layer
+    (the samples of a simulation: no solver health).
 
     Attributes:
         outputs: ``(M,)`` sampled ``f``.
@@ -58,67 +64,52 @@ class ShallowSample:
         width, readout, first_layer: what was sampled.
     """
 
-    outputs: np.ndarray
-    cond_m2: np.ndarray
-    cond_m4: np.ndarray
-    width: int
-    readout: str
-    first_layer: str
+    outputs: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    cond_m2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    cond_m4: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    width: int = 0
+    readout: str = "gaussian"
+    first_layer: str = "gaussian"
 
-    def excess_kurtosis(self, batches: int = 100) -> tuple[float, float]:
-        """Rao-Blackwell estimate of ``kappa_4 / s^4`` and its standard error over batches."""
+    def excess_kurtosis(self, batches: int = 100) -> Estimate:
+        """Rao-Blackwell estimate of ``kappa_4 / s^4``, its standard error over batches."""
         return _batched(lambda m2, m4: m4.mean() / m2.mean() ** 2 - 3,
                         (self.cond_m2, self.cond_m4), batches)
 
-    def sample_excess_kurtosis(self, batches: int = 100) -> tuple[float, float]:
+    def sample_excess_kurtosis(self, batches: int = 100) -> Estimate:
         """The same from the sampled outputs alone (noisier; a check of the sampler)."""
         return _batched(lambda f: np.mean(f ** 4) / np.mean(f ** 2) ** 2 - 3,
                         (self.outputs,), batches)
 
 
-def _batched(stat, arrays, batches: int) -> tuple[float, float]:
-    """The statistic on all samples, with the standard error from ``batches`` batches."""
+def _batched(stat, arrays, batches: int) -> Estimate:
+    """The statistic on all samples; its standard error is that of the mean of the
+    statistic over ``batches`` equal batches (independent networks in each)."""
+    batches = checks.integer("batches", batches, low=2)
     full = stat(*arrays)
     parts = [stat(*chunk) for chunk in zip(*(np.array_split(a, batches) for a in arrays))]
-    return float(full), float(np.std(parts, ddof=1) / math.sqrt(batches))
+    return Estimate(mean=float(full), stderr=float(sample_mean(parts).stderr),
+                    n_eff=float(len(arrays[0])))
 
 
-def _activation_fn(activation):
-    fn = getattr(activation, "fn", None)
-    if callable(fn):
-        return fn
-    if callable(activation):
-        return activation
-    raise TypeError(f"activation: expected an activation layer or a callable, got "
-                    f"{type(activation).__name__}")
-
-
-def sample_outputs(activation, width: int, n_networks: int, *, W_std: float = 1.0,
+def sample_outputs(activation, width: int, n_replicas: int, *, W_std: float = 1.0,
                    b_std: float = 0.0, q0: float = 1.0, readout: str = "gaussian",
                    first_layer: str = "gaussian", b_out_std: float = 0.0,
                    seed=0) -> ShallowSample:
-    """Sample the scalar output of ``n_networks`` single-hidden-layer networks.
+    """Sample the scalar output of ``n_replicas`` single-hidden-layer networks.
 
     Args:
         activation: an activation layer (``nk.Relu()``, ...) or a vectorised callable.
         width: hidden width ``n >= 1``.
-        n_networks: ensemble size ``M >= 2``.
+        n_replicas: number of networks ``M >= 2``.
         W_std, b_std, q0, readout, first_layer, b_out_std: as in
             :func:`nnphys.theory.edgeworth.output_density`.
         seed: int or ``numpy.random.Generator``.
     """
-    fn = _activation_fn(activation)
-    if isinstance(width, bool) or int(width) != width or width < 1:
-        raise ValueError(f"width: must be a positive integer, got {width!r}")
-    if isinstance(n_networks, bool) or int(n_networks) != n_networks or n_networks < 2:
-        raise ValueError(f"n_networks: must be an integer >= 2, got {n_networks!r}")
-    for name, value in (("W_std", W_std), ("b_std", b_std), ("q0", q0), ("b_out_std", b_out_std)):
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name}: must be a finite number >= 0, got {value}")
-    for name, law in (("readout", readout), ("first_layer", first_layer)):
-        if law not in LAWS:
-            raise ValueError(f"{name}: must be one of {tuple(LAWS)}, got {law!r}")
-    n, total = int(width), int(n_networks)
+    net = ShallowNetwork(activation, width, W_std, b_std, q0, readout, first_layer,
+                         b_out_std)
+    fn, n = net.fn, net.width
+    total = checks.integer("n_replicas", n_replicas, low=2)
     rng = arch.as_rng(seed)
     a = W_std * math.sqrt(q0)
     f, s2, s4 = (np.empty(total) for _ in range(3))
@@ -132,7 +123,7 @@ def sample_outputs(activation, width: int, n_networks: int, *, W_std: float = 1.
         v = draw(rng, readout, (m, n))
         rows = slice(start, start + m)
         _shallow.reduce_rows(v, h, W_std / math.sqrt(n), f[rows], s2[rows], s4[rows])
-    m4 = LAWS[readout]
+    m4 = law_moments(readout)[0]
     cond_m2 = s2
     cond_m4 = 3 * s2 * s2 + (m4 - 3) * s4
     if b_out_std > 0:
@@ -142,4 +133,7 @@ def sample_outputs(activation, width: int, n_networks: int, *, W_std: float = 1.
         cond_m2 = s2 + c2
     if not (np.all(np.isfinite(f)) and np.all(np.isfinite(cond_m4))):
         raise NumericalError("sample_outputs: non-finite outputs (phi overflowed?)")
-    return ShallowSample(f, cond_m2, cond_m4, n, readout, first_layer)
+    return ShallowSample(parameters={"W_std": W_std, "b_std": b_std, "q0": q0,
+                                     "b_out_std": b_out_std},
+                         outputs=f, cond_m2=cond_m2, cond_m4=cond_m4, width=n,
+                         readout=readout, first_layer=first_layer)

@@ -67,7 +67,7 @@ def test_unknown_options_still_rejected_elsewhere():
 def test_dask_scheduler_equals_serial(tmp_path):
     """--scheduler tcp://... on a LocalCluster started here gives the serial diagram."""
     distributed = pytest.importorskip("distributed")
-    argv = ["phase-diagram", "edge-of-chaos", "--sigma_w2", "0.5:3:6", "--sigma_b2", "0:0.3:3",
+    argv = ["phase-diagram", "edge-of-chaos", "--W_std", "0.7:1.7:6", "--b_std", "0:0.5:3",
             "--param", "activation=Erf()"]
     assert cli.main(argv + ["--out", str(tmp_path / "s.npz")]) == 0
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,

@@ -1,7 +1,8 @@
 """Signal propagation: landmarks of Poole et al. 2016 / Schoenholz et al. 2017 and PDLT ch. 5.
 
-Reference numbers: ../shared/reference/kernels_finite_width.md, secs. 2.2-2.5 (computed there
-by two routes agreeing to 1e-14); chaotic-phase ``c*`` is checked here against an
+Reference numbers: Poole et al. 2016 (arXiv:1606.05340), Schoenholz et al. 2017
+(arXiv:1611.01232) and PDLT ch. 5 (arXiv:2106.10165), computed beforehand by two routes
+agreeing to 1e-14; chaotic-phase ``c*`` is checked here against an
 independent 2-D quadrature (scipy ``dblquad``) because the reference table's chaotic rows
 were not iterated to convergence (e.g. sigma_w^2 = 4: c* = 0.165065, not 0.165151).
 """
@@ -24,8 +25,9 @@ from nnphys.theory import kernels as nk
     (0.3, 2.5051271897, 1.4611694469),
 ])
 def test_tanh_edge_of_chaos_landmarks(sigma_b2, sigma_w2, q_star):
-    line = cr.critical_line(nk.Tanh(), sigma_b2)
-    assert float(line.sigma_w2) == pytest.approx(sigma_w2, abs=1e-9)   # 10 printed digits
+    line = cr.critical_line(nk.Tanh(), math.sqrt(sigma_b2))
+    assert float(line.W_std) ** 2 == pytest.approx(sigma_w2, abs=1e-9)   # 10 printed digits
+    assert line.converged and line.residual < 1e-12
     assert float(line.q_star) == pytest.approx(q_star, abs=1e-9)
 
 
@@ -33,29 +35,34 @@ def test_critical_line_agrees_with_iterating_the_maps():
     """Route 2: find sigma_w^2 where chi_1 at the iterated fixed point q* equals 1."""
     for sigma_b2 in (0.05, 0.7):
         def excess(w):
-            return float(cr.signal_propagation(nk.Tanh(), w, sigma_b2).chi_1) - 1.0
+            return float(cr.signal_propagation(nk.Tanh(), math.sqrt(w),
+                                               math.sqrt(sigma_b2)).chi_1) - 1.0
         root = optimize.brentq(excess, 1.2, 5.0, xtol=1e-14)
-        assert root == pytest.approx(cr.critical_weight_variance(nk.Tanh(), sigma_b2), rel=1e-11)
+        line = cr.critical_line(nk.Tanh(), math.sqrt(sigma_b2))
+        assert root == pytest.approx(float(line.W_std) ** 2, rel=1e-11)
 
 
 def test_erf_length_map_matches_closed_form():
     """E[erf(sqrt(q) z)^2] = (2/pi) arcsin(2q/(1+2q)) (Williams 1997)."""
     q = np.array([0.01, 0.5, 3.0, 200.0])
     expected = 1.3 * (2 / np.pi) * np.arcsin(2 * q / (1 + 2 * q)) + 0.2
-    assert np.allclose(cr.length_map(nk.Erf(), q, 1.3, 0.2), expected, rtol=1e-12, atol=0)
+    assert np.allclose(cr.length_map(nk.Erf(), q, math.sqrt(1.3), math.sqrt(0.2)), expected, rtol=1e-12, atol=0)
 
 
 def test_relu_closed_forms():
     """ReLU: q' = sigma_w^2 q / 2 + sigma_b^2, chi_1 = sigma_w^2 / 2 for every q."""
     w = np.array([0.5, 1.0, 1.9])
-    r = cr.signal_propagation(nk.Relu(), w, 0.3)
+    r = cr.signal_propagation(nk.Relu(), np.sqrt(w), math.sqrt(0.3))
     assert np.allclose(r.q_star, 0.3 / (1 - w / 2), rtol=1e-13)
     assert np.allclose(r.chi_1, w / 2, rtol=1e-13)
     assert np.allclose(r.chi_par, w / 2, rtol=1e-12)
     assert np.all(r.phase == 0)
-    beyond = cr.signal_propagation(nk.Relu(), 2.5, 0.3)
+    beyond = cr.signal_propagation(nk.Relu(), math.sqrt(2.5), math.sqrt(0.3))
     assert cr.PHASES[int(beyond.phase)] == "unbounded" and np.isinf(beyond.q_star)
-    assert cr.critical_weight_variance(nk.Relu(), 0.4) == pytest.approx(2.0, rel=1e-14)
+    assert float(cr.critical_line(nk.Relu(), math.sqrt(0.4)).W_std) ** 2 == pytest.approx(
+        2.0, rel=1e-14)
+    fixed = cr.fixed_point_q(nk.Relu(), np.sqrt(w), math.sqrt(0.3))
+    assert np.allclose(fixed.q_star, r.q_star, rtol=0) and fixed.residual < 1e-13
 
 
 # sigma_w^2, q*, chi_1, xi_q, xi_c: ordered rows of the reference table (sec. 2.3), tanh,
@@ -66,7 +73,7 @@ def test_relu_closed_forms():
     (1.7, 0.533076, 0.986741, 1.5583, 74.92),
 ])
 def test_tanh_depth_scales_ordered(w, q, chi1, xi_q, xi_c):
-    r = cr.signal_propagation(nk.Tanh(), w, 0.05)
+    r = cr.signal_propagation(nk.Tanh(), math.sqrt(w), math.sqrt(0.05))
     assert float(r.q_star) == pytest.approx(q, abs=1e-6)
     assert float(r.chi_1) == pytest.approx(chi1, abs=1e-6)
     assert float(r.c_star) == 1.0 and int(r.phase) == 0
@@ -86,7 +93,7 @@ def _tanh_pair_expectation(q, c, derivative=False):
 
 @pytest.mark.parametrize("w", [2.5, 4.0])
 def test_tanh_chaotic_fixed_point_by_independent_quadrature(w):
-    r = cr.signal_propagation(nk.Tanh(), w, 0.05)
+    r = cr.signal_propagation(nk.Tanh(), math.sqrt(w), math.sqrt(0.05))
     q, c = float(r.q_star), float(r.c_star)
     assert int(r.phase) == 1 and 0 < c < 1
     # c* is a fixed point of the c-map computed by adaptive 2-D quadrature (error ~1e-12)
@@ -97,39 +104,42 @@ def test_tanh_chaotic_fixed_point_by_independent_quadrature(w):
 
 
 def test_xi_c_diverges_at_the_edge_of_chaos():
-    w_c = cr.critical_weight_variance(nk.Tanh(), 0.05)
-    xi = cr.signal_propagation(nk.Tanh(), np.array([w_c - 1e-3, w_c + 1e-3]), 0.05).xi_c
+    w_c = float(cr.critical_line(nk.Tanh(), math.sqrt(0.05)).W_std) ** 2
+    xi = cr.signal_propagation(nk.Tanh(), np.sqrt([w_c - 1e-3, w_c + 1e-3]),
+                               math.sqrt(0.05)).xi_c
     assert np.all(xi > 1e3)          # ~ 1/|chi_1 - 1| ~ 1/(2e-4 ... 5e-4)
 
 
 def test_universality_classes():
     tanh = cr.universality_class(nk.Tanh())
-    assert tanh.name == "K*=0" and tanh.sigma_w2 == pytest.approx(1.0, rel=1e-12)
+    assert tanh.name == "K*=0" and tanh.W_std ** 2 == pytest.approx(1.0, rel=1e-12)
     assert tanh.details["a1"] == pytest.approx(-2.0, rel=1e-10)          # PDLT: a_1 = -2
     assert cr.universality_class(nk.Sin()).details["a1"] == pytest.approx(-1.0, rel=1e-10)
     leaky = cr.universality_class(nk.LeakyRelu(0.1))
     assert leaky.name == "scale-invariant"
-    assert leaky.sigma_w2 == pytest.approx(2 / (1 + 0.01), rel=1e-14)
+    assert leaky.W_std ** 2 == pytest.approx(2 / (1 + 0.01), rel=1e-14)
     # half-stable points (reference sec. 2.5, [num], 6-7 digits printed)
     gelu = cr.universality_class(nk.Gelu())
     assert gelu.name == "half-stable"
-    assert (gelu.k_star, gelu.sigma_w2, gelu.sigma_b2) == pytest.approx(
+    assert (gelu.k_star, gelu.W_std ** 2, gelu.b_std ** 2) == pytest.approx(
         (3.561553, 1.983058, 0.172922), abs=2e-6)
     swish = cr.universality_class(lambda u: u * special.expit(u))
-    assert (swish.k_star, swish.sigma_w2, swish.sigma_b2) == pytest.approx(
+    assert (swish.k_star, swish.W_std ** 2, swish.b_std ** 2) == pytest.approx(
         (14.320174, 1.988005, 0.555143), abs=2e-6)
     assert swish.details["chi_par"] == pytest.approx(1.0, abs=1e-8)
+    assert swish.converged and swish.residual == abs(swish.details["chi_par"] - 1.0)
+    assert tanh.converged is None          # a closed form: no solver ran
 
 
 def test_phase_diagram_is_split_by_the_critical_line():
     w = np.linspace(0.8, 3.5, 28)
     b = np.array([0.0, 0.05, 0.3])
-    pd = cr.phase_diagram(nk.Tanh(), w, b)
+    pd = cr.phase_diagram(nk.Tanh(), np.sqrt(w), np.sqrt(b))
     assert pd.phase.shape == (28, 3) and pd.labels[0] == "ordered"
     line = pd.boundaries["edge_of_chaos"]
     for j in range(3):
-        away = np.abs(w - line[j, 0]) > 1e-9
-        expected = np.where(w > line[j, 0], 1, 0)
+        away = np.abs(w - line[j, 0] ** 2) > 1e-9
+        expected = np.where(w > line[j, 0] ** 2, 1, 0)
         assert np.array_equal(pd.phase[away, j], expected[away])
     # xi_q is finite except at PDLT's critical point (1, 0) of tanh, where chi_par = 1
     xi_q = pd.fields["xi_q"]
@@ -139,9 +149,9 @@ def test_phase_diagram_is_split_by_the_critical_line():
 
 
 def test_bad_input():
-    with pytest.raises(ParameterError, match="sigma_w2"):
+    with pytest.raises(ParameterError, match="W_std"):
         cr.signal_propagation(nk.Tanh(), -1.0, 0.0)
-    with pytest.raises(ParameterError, match="sigma_b2"):
+    with pytest.raises(ParameterError, match="b_std"):
         cr.critical_line(nk.Tanh(), np.nan)
     with pytest.raises(TypeError, match="activation"):
         cr.signal_propagation(3.0, 1.0, 0.0)

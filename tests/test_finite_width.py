@@ -1,6 +1,9 @@
-"""PDLT 1/n recursions: landmarks of ../shared/reference/kernels_finite_width.md sec. 3.3
-(two routes there), exact arithmetic (sympy) for polynomial activations, the deep linear
-network in closed form, and the all-orders ReLU kurtosis against its expansion."""
+"""PDLT 1/n recursions: landmarks of PDLT (Roberts, Yaida & Hanin 2022, sec. 5.4; each
+computed beforehand by two routes, quadrature and the closed forms of the book), exact
+arithmetic (sympy) for polynomial activations, the deep linear network in closed form, and
+the all-orders ReLU kurtosis against its expansion."""
+
+import math
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ from nnphys.theory import kernels as nk
 
 
 def test_relu_at_criticality_is_exactly_linear_in_depth():
-    r = fw.recursion(nk.Relu(), 12, 2.0, 0.0, 1.0)
+    r = fw.recursion(nk.Relu(), 12, math.sqrt(2.0), 0.0, 1.0)
     assert np.allclose(r.V / r.K ** 2, 5.0 * np.arange(12), rtol=1e-12, atol=1e-12)
     assert np.allclose(r.K1, 0.0, atol=1e-12)
     assert np.allclose(r.K, 1.0, rtol=1e-13)
@@ -22,12 +25,12 @@ def test_relu_at_criticality_is_exactly_linear_in_depth():
 def test_scale_invariant_vertex_coefficient(a):
     """nu_l / (l - 1) = 3 A4/A2^2 - 1 for phi = max(z, 0) + a min(z, 0) at C_W = 1/A2."""
     a2, a4 = (1 + a * a) / 2, (1 + a ** 4) / 2
-    r = fw.recursion(nk.LeakyRelu(a), 3, 1 / a2, 0.0, 0.7)
+    r = fw.recursion(nk.LeakyRelu(a), 3, math.sqrt(1 / a2), 0.0, 0.7)
     assert r.V[2] / r.K[2] ** 2 / 2 == pytest.approx(3 * a4 / a2 ** 2 - 1, rel=1e-11)
 
 
 def test_tanh_landmarks():
-    """Reference sec. 3.3 (K^(1) = 1, C_W = 1, C_b = 0), 6-7 digits printed."""
+    """PDLT sec. 5.4 (K^(1) = 1, C_W = 1, C_b = 0), 6-7 digits printed."""
     r = fw.recursion(nk.Tanh(), 10, 1.0, 0.0, 1.0)
     nu = r.V / r.K ** 2
     assert nu[[1, 2, 4, 9]] == pytest.approx([0.627291, 1.212823, 2.408274, 5.523524], abs=1e-6)
@@ -39,15 +42,20 @@ def test_tanh_landmarks():
 
 
 def test_excess_kurtosis_is_three_nu_over_n():
-    assert fw.excess_kurtosis(nk.Relu(), 10, 32, 2.0, 0.0) == pytest.approx(135 / 32, rel=1e-12)
-    assert fw.excess_kurtosis(nk.Tanh(), 1, 32, 1.0, 0.0) == 0.0
+    relu = fw.recursion(nk.Relu(), 10, math.sqrt(2.0), 0.0).excess_kurtosis(32)
+    assert relu[-1] == pytest.approx(135 / 32, rel=1e-12)
+    assert fw.recursion(nk.Tanh(), 1, 1.0, 0.0).excess_kurtosis(32)[-1] == 0.0
+    assert fw.recursion(nk.Tanh(), 1, 1.0, 0.0).converged is None     # no solver: a recursion
 
 
 def test_symbolic_recursion_matches_quadrature():
     """phi = z + z^2/2 - z^3/5 with C_b > 0: exact rationals vs the numerical recursion."""
     coef = [0, 1, sp.Rational(1, 2), sp.Rational(-1, 5)]
-    K, V, K1 = fw.symbolic_recursion(coef, 4, sp.Rational(9, 10), sp.Rational(1, 10), 1)
-    r = fw.recursion(nk.Polynomial((0.0, 1.0, 0.5, -0.2)), 4, 0.9, 0.1, 1.0)
+    exact = fw.symbolic_recursion(coef, 4, sp.sqrt(sp.Rational(9, 10)),
+                                  sp.sqrt(sp.Rational(1, 10)), 1)
+    K, V, K1 = exact.K, exact.V, exact.K1
+    r = fw.recursion(nk.Polynomial((0.0, 1.0, 0.5, -0.2)), 4, math.sqrt(0.9),
+                     math.sqrt(0.1), 1.0)
     assert np.allclose(r.K, [float(k) for k in K], rtol=1e-12)
     assert np.allclose(r.V, [float(v) for v in V], rtol=1e-11, atol=1e-14)
     assert np.allclose(r.K1, [float(k) for k in K1], rtol=1e-10, atol=1e-14)
@@ -55,7 +63,7 @@ def test_symbolic_recursion_matches_quadrature():
 
 def test_all_orders_relu_kurtosis_expansion():
     """3[(1+5/n)^(l-1) - 1] = 15(l-1)/n + 75(l-1)(l-2)/(2n^2) + O(n^-3); landmark 8.0812 at
-    n = 32, l = 10 (reference sec. 3.3)."""
+    n = 32, l = 10."""
     assert fw.scale_invariant_excess_kurtosis(10, 32) == pytest.approx(8.08120, abs=1e-5)
     n = 1e4
     for l in (2, 5, 10):
@@ -79,9 +87,9 @@ def test_multi_input_deep_linear_closed_form():
 
 def test_multi_input_reduces_to_single_input_on_the_diagonal():
     k0 = np.array([[1.0, 0.5], [0.5, 1.2]])
-    r = fw.recursion(nk.Tanh(), 6, 1.0, 0.05, k0)
+    r = fw.recursion(nk.Tanh(), 6, 1.0, math.sqrt(0.05), k0)
     for a, q in ((0, 1.0), (1, 1.2)):
-        single = fw.recursion(nk.Tanh(), 6, 1.0, 0.05, q)
+        single = fw.recursion(nk.Tanh(), 6, 1.0, math.sqrt(0.05), q)
         # 64-node Gauss-Hermite per dimension for tanh (poles at +-i pi/2): ~1e-7
         assert np.allclose(r.V[:, a, a, a, a], single.V, rtol=1e-6, atol=1e-9)
         assert np.allclose(r.K1[:, a, a], single.K1, rtol=1e-5, atol=1e-9)
@@ -96,6 +104,6 @@ def test_bad_input():
     with pytest.raises(ParameterError, match="q0"):
         fw.recursion(nk.Tanh(), 3, 1.0, 0.0, np.array([[1.0, 2.0], [2.0, 1.0]]))
     with pytest.raises(ParameterError, match="width"):
-        fw.excess_kurtosis(nk.Tanh(), 3, 0.5, 1.0, 0.0)
+        fw.recursion(nk.Tanh(), 3, 1.0, 0.0).excess_kurtosis(0.5)
     with pytest.raises(ParameterError, match="explodes"):
-        fw.recursion(nk.Relu(), 3000, 4.0, 0.0, 1.0)
+        fw.recursion(nk.Relu(), 3000, 2.0, 0.0, 1.0)

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from nnphys import NumericalError
+from nnphys.errors import ArgumentTypeError, ParameterError
+from nnphys.models.network import std_from_variance
+from nnphys.results import load
 from nnphys.theory import kernels as nk
 from nnphys.theory.kernels import duals, hermite, _fused
 from nnphys.theory.kernels.layers import apply_layer
@@ -223,8 +226,28 @@ def test_non_smooth_elementwise_raises():
     (lambda: nk.from_spec("Dense(3), Foo()"), "Foo"),
 ])
 def test_bad_layer_arguments(bad, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         bad()
+
+
+def test_bad_layer_argument_types_and_variances():
+    with pytest.raises(ArgumentTypeError, match="W_std"):
+        nk.Dense(3, W_std="1.5")
+    with pytest.raises(ArgumentTypeError, match="fn"):
+        nk.Elementwise(3.0)
+    assert std_from_variance(2.25, "C_W") == 1.5
+    np.testing.assert_array_equal(std_from_variance([4.0, 0.0]), [2.0, 0.0])
+    with pytest.raises(ParameterError, match="C_b"):
+        std_from_variance(-0.1, "C_b")
+
+
+def test_kernel_record_saves_and_loads(tmp_path):
+    k = _mlp(nk.Erf()).kernel(np.random.default_rng(0).standard_normal((3, 5)))
+    k.save(tmp_path / "k.npz")
+    back = load(tmp_path / "k.npz")
+    assert isinstance(back, type(k)) and back.spatial_shape == k.spatial_shape
+    np.testing.assert_array_equal(back.ntk, k.ntk)
+    np.testing.assert_array_equal(back.nngp, k.nngp)
 
 
 def test_bad_inputs():

@@ -30,9 +30,11 @@ def test_mean_equals_kernel_library_ntk(depth, cw):
     x = np.array([[0.3, -1.2, 0.7]])
     theta = _spec(depth, cw).kernel(x, get=("nngp", "ntk")).ntk[0, 0]
     for widths in ([3] * (depth - 1), [64] * (depth - 1), list(range(2, depth + 1))):
-        m = nf.ntk_moments(widths, 3, x_norm2=float((x @ x.T)[0, 0]), sigma_w2=cw)
+        m = nf.ntk_moments(widths, 3, x_norm2=float((x @ x.T)[0, 0]),
+                           W_std=math.sqrt(cw))
         assert m.mean == pytest.approx(theta, rel=1e-12)
-    assert nf.infinite_width_ntk(depth, 3, float((x @ x.T)[0, 0]), cw) == pytest.approx(theta, rel=1e-12)
+    limit = nf.infinite_width_ntk(depth, 3, float((x @ x.T)[0, 0]), math.sqrt(cw))
+    assert limit == pytest.approx(theta, rel=1e-12)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 32, 256])
@@ -107,9 +109,9 @@ def test_ensemble_mean_and_ratio_vs_theory():
     ens = ne.relu_ntk_ensemble([n] * 3, x, 40_000, seed=2, depths=depths)
     for j, d in enumerate(depths):
         m = nf.ntk_moments([n] * (d - 1), 5)
-        mean, mean_se, ratio, ratio_se = ne.ratio_statistics(ens.K[:, j])
-        assert abs(mean - m.mean) < 4 * mean_se
-        assert abs(ratio - m.ratio) < 4 * ratio_se
+        st = ne.ratio_statistics(ens.K[:, j])
+        assert abs(st.mean.mean - m.mean) < 4 * st.mean.stderr
+        assert abs(st.ratio.mean - m.ratio) < 4 * st.ratio.stderr
 
 
 def test_small_beta_slope_and_law():
@@ -128,7 +130,7 @@ def test_bad_input():
     with pytest.raises(ParameterError):
         nf.ntk_moments([3], 0)
     with pytest.raises(ParameterError):
-        nf.ntk_moments([3], 2, sigma_w2=-1)
+        nf.ntk_moments([3], 2, W_std=-1)
     with pytest.raises(ValueError):
         ne.relu_ntk_ensemble([3], np.ones(2), 10, depths=[5])
     with pytest.raises(ValueError):
@@ -142,5 +144,5 @@ def test_slow_ratio_vs_theory(n, depths, n_networks):
     ens = ne.relu_ntk_ensemble([n] * (max(depths) - 1), x, n_networks, seed=9, depths=depths)
     for j, d in enumerate(depths):
         m = nf.ntk_moments([n] * (d - 1), 10)
-        _, _, ratio, se = ne.ratio_statistics(ens.K[:, j])
-        assert abs(ratio - m.ratio) < 4 * se
+        ratio = ne.ratio_statistics(ens.K[:, j]).ratio
+        assert abs(ratio.mean - m.ratio) < 4 * ratio.stderr

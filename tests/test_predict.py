@@ -90,7 +90,7 @@ def test_ill_conditioned_kernel_gives_finite_answers():
     (lambda k, y: nk.gp_inference(k[:, :3], y), "k_train_train"),
     (lambda k, y: nk.gp_inference(k, y[:3]), "y_train"),
     (lambda k, y: nk.gp_inference(k, y, diag_reg=-1.0), "diag_reg"),
-    (lambda k, y: nk.gradient_descent_mse(k, y, learning_rate=0.0), "learning_rate"),
+    (lambda k, y: nk.gradient_descent_mse(k, y, lr=0.0), "lr"),
     (lambda k, y: nk.gradient_descent_mse(k, y, t=-1.0), "t"),
     (lambda k, y: nk.gradient_descent_mse(k, y, ntk_test_train=np.ones((2, 3))), "ntk_test_train"),
     (lambda k, y: nk.gradient_descent_mse(np.full((4, 4), np.nan), y), "ntk_train_train"),

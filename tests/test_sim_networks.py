@@ -66,36 +66,37 @@ def test_orthogonal_weights_are_orthogonal():
 def test_reproducible_from_seed():
     net = nk.serial(nk.Dense(16), nk.Relu(), nk.Dense(1))
     x = np.random.default_rng(7).standard_normal((4, 3))
-    a = networks.empirical_kernels(net, x, n_samples=3, seed=11)
-    b = networks.empirical_kernels(net, x, n_samples=3, seed=11)
-    np.testing.assert_array_equal(a.ntk, b.ntk)
-    np.testing.assert_array_equal(a.nngp, b.nngp)
+    a = networks.empirical_kernels(net, x, n_replicas=3, seed=11)
+    b = networks.empirical_kernels(net, x, n_replicas=3, seed=11)
+    np.testing.assert_array_equal(a.ntk.mean, b.ntk.mean)
+    np.testing.assert_array_equal(a.nngp.mean, b.nngp.mean)
 
 
 def test_ensemble_mean_matches_theory():
     """Erf MLP, width 512, 64 networks: within 4 standard errors plus the O(L/n) bias."""
     net = nk.serial(nk.Dense(512, 1.3, 0.1), nk.Erf(), nk.Dense(1, 1.3, 0.1))
     x = np.random.default_rng(8).standard_normal((3, 6))
-    emp = networks.empirical_kernels(net, x, n_samples=64, seed=0)
+    emp = networks.empirical_kernels(net, x, n_replicas=64, seed=0)
     theory = net.kernel(x)
-    assert np.all(np.abs(emp.ntk - theory.ntk) <= 4 * emp.ntk_stderr + np.abs(theory.ntk) / 512)
+    assert np.all(np.abs(emp.ntk.mean - theory.ntk) <= 4 * emp.ntk.stderr
+                  + np.abs(theory.ntk) / 512)
 
 
 def test_trained_network_reaches_training_targets():
     net = nk.serial(nk.Dense(256, 1.4, 0.1), nk.Relu(), nk.Dense(1, 1.4, 0.1))
     x = np.random.default_rng(9).standard_normal((6, 3))
     y = np.random.default_rng(10).standard_normal((6, 1))
-    _, preds = networks.train_mse(net, x, y, x, learning_rate=1.0, steps=3000, seed=1)
-    np.testing.assert_allclose(preds[-1], y, atol=1e-3)
+    run = networks.train_mse(net, x, y, x, lr=1.0, steps=3000, seed=1)
+    np.testing.assert_allclose(run.final, y, atol=1e-3)
+    assert run.times[-1] == 3000 and run.converged is None
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda net, x: networks.empirical_kernels(net, x, n_samples=1), "n_samples"),
+    (lambda net, x: networks.empirical_kernels(net, x, n_replicas=1), "n_replicas"),
     (lambda net, x: networks.empirical_kernels(net, x, weights="cauchy"), "weights"),
     (lambda net, x: networks.empirical_kernels(net, x, x[:, :2]), "x2"),
     (lambda net, x: networks.empirical_kernels(net, x, width=0), "width"),
-    (lambda net, x: networks.train_mse(net, x, x[:, :1], x, learning_rate=-1, steps=3),
-     "learning_rate"),
+    (lambda net, x: networks.train_mse(net, x, x[:, :1], x, lr=-1, steps=3), "lr"),
 ])
 def test_bad_arguments(call, match):
     net = nk.serial(nk.Dense(4), nk.Relu(), nk.Dense(1))

@@ -24,11 +24,12 @@ def test_gaussian_variates():
 
 
 def test_reproducible_and_independent_of_batching(monkeypatch):
-    a = pa.conditional_kernels(arch.Tanh(), 4, 16, 300, 1.0, 0.1, 1.0, seed=5)
+    b_std = math.sqrt(0.1)
+    a = pa.conditional_kernels(arch.Tanh(), 4, 16, 300, 1.0, b_std, 1.0, seed=5)
     monkeypatch.setattr(pa, "_BATCH", 7)
-    b = pa.conditional_kernels(arch.Tanh(), 4, 16, 300, 1.0, 0.1, 1.0, seed=5)
+    b = pa.conditional_kernels(arch.Tanh(), 4, 16, 300, 1.0, b_std, 1.0, seed=5)
     assert np.array_equal(a, b)
-    c = pa.conditional_kernels(arch.Tanh(), 4, 16, 300, 1.0, 0.1, 1.0, seed=6)
+    c = pa.conditional_kernels(arch.Tanh(), 4, 16, 300, 1.0, b_std, 1.0, seed=6)
     assert not np.array_equal(a, c)
 
 
@@ -37,16 +38,17 @@ def test_linear_network_is_exact():
     kurtosis is 3[(1 + 2/n)^(l-1) - 1]."""
     n, depth = 16, 6
     s = pa.conditional_kernels(arch.Identity(), depth, n, 100_000, 1.0, 0.0, 1.3, seed=1)
-    mean, se = pa.moments(s)
-    assert np.all(np.abs(mean - 1.3) <= 4 * se + 1e-10)       # + summation roundoff
-    kappa, kse = pa.kurtosis(s)
+    m = pa.moments(s)
+    assert np.all(np.abs(m.mean - 1.3) <= 4 * m.stderr + 1e-10)       # + summation roundoff
+    kappa = pa.kurtosis(s)
     exact = 3 * ((1 + 2 / n) ** np.arange(depth) - 1)
-    assert np.all(np.abs(kappa - exact) <= 4 * kse + 1e-10)
+    assert np.all(np.abs(kappa.mean - exact) <= 4 * kappa.stderr + 1e-10)
 
 
 @pytest.mark.parametrize("q0", [0.8, np.array([[1.0, 0.4], [0.4, 0.7]])])
 def test_numba_sampler_matches_numpy_reference(q0):
-    kw = dict(depth=5, width=24, n_networks=40_000, sigma_w2=1.7, sigma_b2=0.1, q0=q0)
+    kw = dict(depth=5, width=24, n_replicas=40_000, W_std=math.sqrt(1.7), b_std=math.sqrt(0.1),
+              q0=q0)
     fast = pa.conditional_kernels(arch.Relu(), seed=1, **kw)
     slow = pa.conditional_kernels(lambda z: np.maximum(z, 0.0), seed=2, **kw)
     for s in (fast, slow):
@@ -55,23 +57,22 @@ def test_numba_sampler_matches_numpy_reference(q0):
     se = np.sqrt(fast.var(0) / len(fast) + slow.var(0) / len(slow))
     assert np.all(np.abs(m1 - m2) <= 4 * se + 1e-15)
     if np.ndim(q0) == 0:
-        k1, e1 = pa.kurtosis(fast)
-        k2, e2 = pa.kurtosis(slow)
-        assert np.all(np.abs(k1 - k2) <= 4 * np.hypot(e1, e2) + 1e-15)
+        k1, k2 = pa.kurtosis(fast), pa.kurtosis(slow)
+        assert np.all(np.abs(k1.mean - k2.mean) <= 4 * np.hypot(k1.stderr, k2.stderr) + 1e-15)
 
 
 def test_full_gaussian_ensemble_matches_reduced_sampler():
     """Explicit Gaussian matrices and the reduced sampler describe the same networks."""
     n, depth = 16, 4
     x = np.ones((1, n))
-    ens = pa.full_ensemble(arch.Tanh(), x, depth, n, 6000, 1.2, 0.0, seed=3)
-    red = pa.conditional_kernels(arch.Tanh(), depth, n, 60_000, 1.2, 0.0, 1.2, seed=4)
+    ens = pa.full_ensemble(arch.Tanh(), x, depth, n, 6000, math.sqrt(1.2), 0.0, seed=3)
+    red = pa.conditional_kernels(arch.Tanh(), depth, n, 60_000, math.sqrt(1.2), 0.0, 1.2,
+                                 seed=4)
     second = ens.kernels[:, :, 0, 0]
     se = np.sqrt(second.var(0) / len(second) + red.var(0) / len(red))
     assert np.all(np.abs(second.mean(0) - red.mean(0)) <= 4 * se + 1e-15)
-    k_full, e_full = pa.sample_kurtosis(ens)
-    k_red, e_red = pa.kurtosis(red)
-    assert np.all(np.abs(k_full - k_red) <= 4 * np.hypot(e_full, e_red))
+    k_full, k_red = pa.sample_kurtosis(ens), pa.kurtosis(red)
+    assert np.all(np.abs(k_full.mean - k_red.mean) <= 4 * np.hypot(k_full.stderr, k_red.stderr))
 
 
 def test_orthogonal_first_layer_is_uniform_on_the_sphere():
@@ -81,16 +82,18 @@ def test_orthogonal_first_layer_is_uniform_on_the_sphere():
     ens = pa.full_ensemble(arch.Tanh(), np.ones((1, n)), 1, n, 20_000, 1.0, 0.0,
                            weights="orthogonal", seed=0)
     assert np.allclose(ens.kernels[:, 0, 0, 0], 1.0, rtol=1e-12)     # |z|^2 = n exactly
-    kappa, se = pa.sample_kurtosis(ens)
-    assert abs(kappa[0] + 6 / (n + 2)) <= 4 * se[0]
+    kappa = pa.sample_kurtosis(ens)[0]
+    assert abs(kappa.mean + 6 / (n + 2)) <= 4 * kappa.stderr
 
 
 def test_bad_input():
     with pytest.raises(ValueError, match="width"):
-        pa.conditional_kernels(arch.Relu(), 3, 0, 10, 2.0, 0.0)
+        pa.conditional_kernels(arch.Relu(), 3, 0, 10, math.sqrt(2.0), 0.0)
     with pytest.raises(ValueError, match="q0"):
-        pa.conditional_kernels(arch.Relu(), 3, 4, 10, 2.0, 0.0, np.array([[1.0, 2.0], [2.0, 1.0]]))
+        pa.conditional_kernels(arch.Relu(), 3, 4, 10, math.sqrt(2.0), 0.0,
+                               np.array([[1.0, 2.0], [2.0, 1.0]]))
     with pytest.raises(ValueError, match="weights"):
-        pa.full_ensemble(arch.Relu(), np.ones((1, 3)), 2, 4, 2, 2.0, 0.0, weights="cauchy")
+        pa.full_ensemble(arch.Relu(), np.ones((1, 3)), 2, 4, 2, math.sqrt(2.0), 0.0,
+                         weights="cauchy")
     with pytest.raises(TypeError, match="activation"):
-        pa.conditional_kernels(3.0, 3, 4, 10, 2.0, 0.0)
+        pa.conditional_kernels(3.0, 3, 4, 10, math.sqrt(2.0), 0.0)

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from nnphys.models.shallow import LAWS
 from nnphys.sim import _shallow, shallow
 from nnphys.theory import kernels as nk
 
@@ -24,11 +25,11 @@ def test_numba_kernel_matches_numpy():
         np.testing.assert_allclose(got, expected, rtol=1e-14)
 
 
-@pytest.mark.parametrize("law", list(shallow.LAWS))
+@pytest.mark.parametrize("law", list(LAWS))
 def test_laws_have_unit_variance_and_their_fourth_moment(law):
     """Mean of w^2 and w^4 over 4e5 draws within 5 standard errors of 1 and m4."""
     w = shallow.draw(np.random.default_rng(1), law, 400_000)
-    for k, target in ((2, 1.0), (4, shallow.LAWS[law])):
+    for k, target in ((2, 1.0), (4, LAWS[law][0])):
         se = np.std(w ** k) / math.sqrt(w.size)
         assert abs(np.mean(w ** k) - target) <= 5 * se + 1e-12
 
@@ -59,10 +60,10 @@ def test_same_seed_same_outputs_and_chunking():
 
 
 @pytest.mark.parametrize("kwargs,name", [
-    (dict(width=0), "width"), (dict(n_networks=1), "n_networks"),
+    (dict(width=0), "width"), (dict(n_replicas=1), "n_replicas"),
     (dict(readout="cauchy"), "readout"), (dict(W_std=-1.0), "W_std"),
     (dict(activation=None), "activation")])
 def test_bad_input_raises(kwargs, name):
-    args = dict(activation=nk.Relu(), width=3, n_networks=10) | kwargs
+    args = dict(activation=nk.Relu(), width=3, n_replicas=10) | kwargs
     with pytest.raises((ValueError, TypeError), match=name):
         shallow.sample_outputs(**args)

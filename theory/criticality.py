@@ -2,7 +2,9 @@
 depth scales, and the universality classes of criticality.
 
 A fully connected network ``z^(l+1) = W phi(z^(l)) + b`` with ``W_ij ~ N(0, sigma_w^2/n)``
-and ``b_i ~ N(0, sigma_b^2)`` propagates, at infinite width, the variance ``q`` of a
+and ``b_i ~ N(0, sigma_b^2)`` -- in the package's vocabulary ``sigma_w = W_std`` and
+``sigma_b = b_std`` (the signatures take the standard deviations; the formulas below keep
+the papers' variances) -- propagates, at infinite width, the variance ``q`` of a
 preactivation and the correlation ``c`` of two inputs by (Poole, Lahiri, Raghu,
 Sohl-Dickstein & Ganguli 2016, arXiv:1606.05340, eqs. 3-5; Schoenholz, Gilmer, Ganguli &
 Sohl-Dickstein 2017, arXiv:1611.01232, eqs. 2-8)::
@@ -39,16 +41,16 @@ from typing import Any
 
 import numpy as np
 
+from .. import checks
 from ..models import network as arch
-from ..errors import ConvergenceError, ParameterError
+from ..errors import ArgumentTypeError, ConvergenceError, ParameterError
 from ..results import PhaseDiagram, Result
 from .gaussian import expect
 from .kernels.layers import dual_function
 
 __all__ = ["SignalPropagation", "CriticalLine", "Universality", "as_activation",
            "length_map", "correlation_map", "fixed_point_q", "signal_propagation",
-           "critical_line", "critical_weight_variance", "phase_diagram",
-           "universality_class", "PHASES"]
+           "FixedPoint", "critical_line", "phase_diagram", "universality_class", "PHASES"]
 
 PHASES = {0: "ordered", 1: "chaotic", 2: "unbounded"}
 _Q_GRID = np.concatenate([[0.0], np.logspace(-10, 8, 541)])   # brackets fixed points
@@ -59,28 +61,28 @@ _C_BELOW_ONE = 1e-7        # the c-map is bracketed on [0, 1 - this] in the chao
 
 
 def as_activation(activation) -> arch.Activation:
-    """An activation of :mod:`nnphys.theory.kernels`, its spec string (``"Tanh()"``,
-    ``"Erf(a=2)"``), or a numpy callable wrapped in one."""
-    if isinstance(activation, str):
-        layers = arch.parse_spec(activation).layers
-        if len(layers) != 1 or not isinstance(layers[0], arch.Activation):
-            raise ParameterError(f"activation: {activation!r} is not a single activation")
-        return layers[0]
+    """An activation layer of :mod:`nnphys.models.network` (as re-exported by
+    :mod:`nnphys.theory.kernels`), or a numpy callable wrapped in one (``Elementwise``)."""
     if isinstance(activation, arch.Activation):
         return activation
     if callable(activation):
         return arch.Elementwise(activation, name=getattr(activation, "__name__", "phi"))
-    raise TypeError("activation: expected a theory.kernels activation or a callable")
+    raise ArgumentTypeError("activation: expected a theory.kernels activation or a callable")
 
 
-def _check_variances(sigma_w2, sigma_b2):
-    sigma_w2 = np.asarray(sigma_w2, dtype=np.float64)
-    sigma_b2 = np.asarray(sigma_b2, dtype=np.float64)
-    if np.any(~np.isfinite(sigma_w2)) or np.any(sigma_w2 <= 0):
-        raise ParameterError("sigma_w2: must be finite and > 0")
-    if np.any(~np.isfinite(sigma_b2)) or np.any(sigma_b2 < 0):
-        raise ParameterError("sigma_b2: must be finite and >= 0")
-    return sigma_w2, sigma_b2
+def _b_std(b_std) -> np.ndarray:
+    b_std = np.asarray(b_std, dtype=np.float64)
+    if np.any(~np.isfinite(b_std)) or np.any(b_std < 0):
+        raise ParameterError("b_std: must be finite and >= 0")
+    return b_std
+
+
+def _variances(W_std, b_std):
+    """``(sigma_w^2, sigma_b^2)`` from the scales ``W_std > 0``, ``b_std >= 0`` (arrays)."""
+    W_std = np.asarray(W_std, dtype=np.float64)
+    if np.any(~np.isfinite(W_std)) or np.any(W_std <= 0):
+        raise ParameterError("W_std: must be finite and > 0")
+    return W_std ** 2, _b_std(b_std) ** 2
 
 
 def _second_moment(act, q):
@@ -115,14 +117,15 @@ def _length_slope(act, q, sigma_w2):
     return np.where(q > 0, slope, at_zero)
 
 
-def length_map(activation, q, sigma_w2, sigma_b2):
-    """One step of the length map, ``sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2``."""
+def length_map(activation, q, W_std, b_std):
+    """One step of the length map, ``sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2``
+    (``sigma_w = W_std``, ``sigma_b = b_std``)."""
     act = as_activation(activation)
-    sigma_w2, sigma_b2 = _check_variances(sigma_w2, sigma_b2)
+    sigma_w2, sigma_b2 = _variances(W_std, b_std)
     return sigma_w2 * _second_moment(act, q) + sigma_b2
 
 
-def correlation_map(activation, c, q, sigma_w2, sigma_b2):
+def correlation_map(activation, c, q, W_std, b_std):
     """One step of the correlation map at preactivation variance ``q`` (both inputs)::
 
         c' = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / q',   q' = length_map(q).
@@ -130,7 +133,7 @@ def correlation_map(activation, c, q, sigma_w2, sigma_b2):
     At the fixed point ``q = q*`` this is Poole et al.'s map (their eq. 5).
     """
     act = as_activation(activation)
-    sigma_w2, sigma_b2 = _check_variances(sigma_w2, sigma_b2)
+    sigma_w2, sigma_b2 = _variances(W_std, b_std)
     q = np.asarray(q, dtype=np.float64)
     nngp, _ = dual_function(act)(q, np.asarray(c) * q, q, False)
     return (sigma_w2 * nngp + sigma_b2) / (sigma_w2 * _second_moment(act, q) + sigma_b2)
@@ -140,15 +143,19 @@ def _bisect(f, lo, hi):
     """Vectorised root of ``f`` on brackets ``[lo, hi]`` (``f(lo)``, ``f(hi)`` of opposite
     signs, or zero): regula falsi with the Illinois modification (keeps a bracket,
     converges superlinearly; every eighth step bisects as a safeguard). Stops when every
-    bracket has shrunk to a few ulps or ``f`` vanishes. Returns ``(root, iterations)``."""
+    bracket has shrunk to a few ulps or ``f`` vanishes. Returns ``(root, iterations,
+    converged)``: ``converged`` is False if brackets were still open after the step cap."""
     a, b = np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
     fa, fb = f(a), f(b)
     root = np.where(np.abs(fa) <= np.abs(fb), a, b)
-    iteration = 0
-    for iteration in range(1, _BISECTIONS + 1):
+    iteration, converged = 0, False
+    for iteration in range(1, _BISECTIONS + 2):
         active = (fa != 0) & (fb != 0) & \
             (np.abs(b - a) > 4e-16 * np.maximum(np.abs(a), np.abs(b)))
         if not np.any(active):
+            converged = True
+            break
+        if iteration > _BISECTIONS:
             break
         with np.errstate(invalid="ignore", divide="ignore"):
             x = b - fb * (b - a) / (fb - fa)
@@ -162,27 +169,56 @@ def _bisect(f, lo, hi):
         b, fb = np.where(active, x, b), np.where(active, fx, fb)
         root = np.where(active, x, root)
     root = np.where(fa == 0, a, root)
-    return root, iteration
+    return root, iteration - 1, converged
 
 
-def fixed_point_q(activation, sigma_w2, sigma_b2, q0: float = 1.0):
+@dataclasses.dataclass(frozen=True)
+class FixedPoint(Result):
+    """The fixed point ``q*`` of the length map at each ``(W_std, b_std)`` (arrays broadcast).
+
+    Attributes:
+        W_std, b_std: the scales (broadcast to a common shape).
+        q_star: the fixed point (``inf`` where the length map diverges).
+        bounded: False where it diverges.
+        ``residual`` is ``max |map(q*) - q*| / max(q*, 1)`` over the bounded points,
+        ``iterations`` the regula-falsi steps of the refinement.
+    """
+
+    W_std: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    b_std: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    q_star: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    bounded: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def fixed_point_q(activation, W_std, b_std, q0: float = 1.0) -> FixedPoint:
     """The fixed point ``q*`` of the length map reached from ``q^(1) = q0``.
 
-    The map ``q -> sigma_w^2 E[phi(sqrt q z)^2] + sigma_b^2`` is scanned on a logarithmic
-    grid of ``q`` in ``[1e-10, 1e8]`` (and ``q = 0``); the fixed point is the first zero of
-    ``F(q) = map(q) - q`` met going from ``q0`` in the direction of the flow (exactly the
-    attractor when the map is increasing, as for every activation whose ``phi^2`` grows
-    with ``|z|``), refined by bisection to machine precision. Vectorised over
-    ``sigma_w2``/``sigma_b2``.
+    The map ``q -> sigma_w^2 E[phi(sqrt q z)^2] + sigma_b^2`` (``sigma_w = W_std``,
+    ``sigma_b = b_std``) is scanned on a logarithmic grid of ``q`` in ``[1e-10, 1e8]``
+    (and ``q = 0``); the fixed point is the first zero of ``F(q) = map(q) - q`` met going
+    from ``q0`` in the direction of the flow (exactly the attractor when the map is
+    increasing, as for every activation whose ``phi^2`` grows with ``|z|``), refined by
+    regula falsi to machine precision. Vectorised over ``W_std``/``b_std``; ``q_star`` is
+    ``inf`` where ``F > 0`` up to ``q = 1e8`` (the length map diverges, e.g. ReLU above
+    ``W_std = sqrt 2``).
 
-    Returns:
-        ``(q_star, bounded)``: ``q_star`` is ``inf`` where ``F > 0`` up to ``q = 1e8``
-        (the length map diverges, e.g. ReLU above ``sigma_w^2 = 2``).
+    Raises:
+        ConvergenceError: a bracket did not close within the step cap.
     """
     act = as_activation(activation)
-    sigma_w2, sigma_b2 = _check_variances(sigma_w2, sigma_b2)
-    if not (math.isfinite(q0) and q0 >= 0):
-        raise ParameterError("q0: must be finite and >= 0")
+    sigma_w2, sigma_b2 = _variances(W_std, b_std)
+    q0 = checks.real("q0", q0, low=0.0)
+    q_star, bounded, iterations, residual = _fixed_point_q(act, sigma_w2, sigma_b2, q0)
+    shape = q_star.shape
+    return FixedPoint(converged=True, iterations=iterations, residual=residual,
+                      parameters={"activation": repr(act), "q0": q0},
+                      W_std=np.broadcast_to(np.sqrt(sigma_w2), shape).copy(),
+                      b_std=np.broadcast_to(np.sqrt(sigma_b2), shape).copy(),
+                      q_star=q_star, bounded=bounded)
+
+
+def _fixed_point_q(act, sigma_w2, sigma_b2, q0):
+    """``(q_star, bounded, iterations, residual)`` at the variances (see :func:`fixed_point_q`)."""
     shape = np.broadcast_shapes(sigma_w2.shape, sigma_b2.shape)
     w = np.broadcast_to(sigma_w2, shape).ravel()
     b = np.broadcast_to(sigma_b2, shape).ravel()
@@ -211,19 +247,30 @@ def fixed_point_q(activation, sigma_w2, sigma_b2, q0: float = 1.0):
             lo[k], hi[k] = grid[j], grid[j + 1]
     q_star = np.full(w.size, np.inf)
     refine = bounded & ~exact
+    iterations = 0
     if np.any(refine):
         wr, br = w[refine], b[refine]
-        root, _ = _bisect(lambda q: wr * _second_moment(act, q) + br - q, lo[refine], hi[refine])
+        root, iterations, converged = _bisect(lambda q: wr * _second_moment(act, q) + br - q,
+                                              lo[refine], hi[refine])
+        if not converged:
+            raise ConvergenceError("length map: the fixed point did not converge",
+                                   iterations=iterations)
         q_star[refine] = root
     q_star[exact] = lo[exact]
-    return q_star.reshape(shape), bounded.reshape(shape)
+    residual = 0.0
+    if np.any(bounded):
+        qb = q_star[bounded]
+        gap = w[bounded] * _second_moment(act, qb) + b[bounded] - qb
+        residual = float(np.max(np.abs(gap) / np.maximum(qb, 1.0)))
+    return q_star.reshape(shape), bounded.reshape(shape), int(iterations), residual
 
 
 @dataclasses.dataclass(frozen=True)
 class SignalPropagation(Result):
-    """Fixed points and depth scales at each ``(sigma_w2, sigma_b2)`` (arrays broadcast).
+    """Fixed points and depth scales at each ``(W_std, b_std)`` (arrays broadcast).
 
     Attributes:
+        W_std, b_std: the weight and bias scales (``sigma_w^2 = W_std**2``).
         q_star, c_star: fixed points of the length and correlation maps (``q_star = inf``
             where the length map diverges; ``c_star = 1`` in the ordered phase).
         chi_1: ``sigma_w^2 E[phi'^2]`` at ``q*`` (PDLT's ``chi_perp``).
@@ -233,8 +280,8 @@ class SignalPropagation(Result):
         phase: 0 ordered, 1 chaotic, 2 unbounded (see :data:`PHASES`).
     """
 
-    sigma_w2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    sigma_b2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    W_std: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    b_std: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     q_star: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     c_star: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     chi_1: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
@@ -263,28 +310,37 @@ def _correlation_fixed_point(act, q, w, b):
     lo = np.zeros(q.shape)
     hi = np.full(q.shape, 1.0 - _C_BELOW_ONE)
     marginal = h(hi) >= 0          # c* within 1e-7 of 1 (chi_1 - 1 ~ 1e-7 or less)
-    c_star, iterations = _bisect(h, lo, hi)
+    c_star, iterations, converged = _bisect(h, lo, hi)
+    if not converged:
+        raise ConvergenceError("correlation map: the fixed point c* did not converge",
+                               iterations=iterations)
     c_star = np.where(marginal, 1.0, c_star)
     residual = np.abs(h(c_star[~marginal])) if np.any(~marginal) else np.zeros(0)
     return c_star, iterations, float(np.max(residual, initial=0.0))
 
 
-def signal_propagation(activation, sigma_w2, sigma_b2, q0: float = 1.0) -> SignalPropagation:
+def signal_propagation(activation, W_std, b_std, q0: float = 1.0) -> SignalPropagation:
     """``q*, c*, chi_1, chi_c, chi_par, xi_q, xi_c`` and the phase at every
-    ``(sigma_w2, sigma_b2)`` (scalars or broadcasting arrays).
+    ``(W_std, b_std)`` (scalars or broadcasting arrays).
 
-    Example (tanh at ``sigma_b^2 = 0.05``; Schoenholz et al. 2017, Fig. 1):
+    ``iterations`` counts the regula-falsi steps of the ``q*`` and ``c*`` refinements,
+    ``residual`` is the larger of the two fixed-point residuals (relative for ``q*``).
+
+    Example (tanh at ``sigma_w^2 = 2.5``, ``sigma_b^2 = 0.05``; Schoenholz et al. 2017,
+    Fig. 1):
+        >>> import math
         >>> from nnphys.theory import kernels as nk
-        >>> r = signal_propagation(nk.Tanh(), 2.5, 0.05)
+        >>> r = signal_propagation(nk.Tanh(), math.sqrt(2.5), math.sqrt(0.05))
         >>> round(float(r.xi_c), 2)
         11.8
     """
     act = as_activation(activation)
-    sigma_w2, sigma_b2 = _check_variances(sigma_w2, sigma_b2)
+    sigma_w2, sigma_b2 = _variances(W_std, b_std)
+    q0 = checks.real("q0", q0, low=0.0)
     shape = np.broadcast_shapes(sigma_w2.shape, sigma_b2.shape)
     w = np.broadcast_to(sigma_w2, shape).ravel().copy()
     b = np.broadcast_to(sigma_b2, shape).ravel().copy()
-    q_star, bounded = fixed_point_q(act, w, b, q0)
+    q_star, bounded, q_iterations, q_residual = _fixed_point_q(act, w, b, q0)
     n = w.size
     chi_1 = np.full(n, np.inf)
     chi_par = np.full(n, np.inf)
@@ -310,9 +366,9 @@ def signal_propagation(activation, sigma_w2, sigma_b2, q0: float = 1.0) -> Signa
                                "(|chi_par| > 1); the map is not monotone here")
     reshape = lambda a: a.reshape(shape)
     return SignalPropagation(
-        converged=True, iterations=int(iterations), residual=residual,
-        parameters={"activation": repr(act), "q0": q0},
-        sigma_w2=reshape(w), sigma_b2=reshape(b), q_star=reshape(q_star),
+        converged=True, iterations=q_iterations + int(iterations),
+        residual=max(q_residual, residual), parameters={"activation": repr(act), "q0": q0},
+        W_std=reshape(np.sqrt(w)), b_std=reshape(np.sqrt(b)), q_star=reshape(q_star),
         c_star=reshape(c_star), chi_1=reshape(chi_1), chi_c=reshape(chi_c),
         chi_par=reshape(chi_par), xi_q=reshape(xi_q), xi_c=reshape(xi_c),
         phase=reshape(phase))
@@ -320,34 +376,41 @@ def signal_propagation(activation, sigma_w2, sigma_b2, q0: float = 1.0) -> Signa
 
 @dataclasses.dataclass(frozen=True)
 class CriticalLine(Result):
-    """The edge of chaos ``chi_1(q*) = 1``: ``sigma_w2`` and ``q_star`` at each ``sigma_b2``."""
+    """The edge of chaos ``chi_1(q*) = 1``: ``W_std`` and ``q_star`` at each ``b_std``.
 
-    sigma_b2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    sigma_w2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    ``residual`` is ``max |sigma_b^2(q*) - b_std^2|`` of the root find (``None`` for a
+    scale-invariant activation, whose line is a closed form)."""
+
+    b_std: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    W_std: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     q_star: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
-def critical_line(activation, sigma_b2) -> CriticalLine:
+def critical_line(activation, b_std) -> CriticalLine:
     """The edge-of-chaos line, parametrised by the fixed point ``q*`` (Poole et al. 2016):
 
         sigma_w^2(q) = 1 / E[phi'(sqrt q z)^2],   sigma_b^2(q) = q - sigma_w^2(q) E[phi(sqrt q z)^2],
 
-    a one-dimensional root find of ``sigma_b^2(q) = sigma_b2`` (bracketed on a logarithmic
-    grid, refined by bisection). For a scale-invariant activation (``phi(lambda z) =
-    lambda phi(z)``, e.g. ReLU) ``chi_1`` does not depend on ``q`` and the line is
-    ``sigma_w^2 = 1/E[phi'^2]`` at every ``sigma_b^2`` (``q*`` is then infinite on it for
-    ``sigma_b^2 > 0`` and marginal at ``sigma_b^2 = 0``; reported as NaN).
+    a one-dimensional root find of ``sigma_b^2(q) = b_std**2`` (bracketed on a logarithmic
+    grid, refined by regula falsi); ``W_std = sqrt(sigma_w^2(q*))``. For a scale-invariant
+    activation (``phi(lambda z) = lambda phi(z)``, e.g. ReLU) ``chi_1`` does not depend on
+    ``q`` and the line is ``sigma_w^2 = 1/E[phi'^2]`` at every ``sigma_b^2`` (``q*`` is then
+    infinite on it for ``sigma_b^2 > 0`` and marginal at ``sigma_b^2 = 0``; reported as NaN).
+
+    Example (ReLU: the He initialisation ``W_std = sqrt 2`` at any bias):
+        >>> from nnphys.theory import kernels as nk
+        >>> round(float(critical_line(nk.Relu(), 0.1).W_std) ** 2, 12)
+        2.0
     """
     act = as_activation(activation)
-    sigma_b2 = np.asarray(sigma_b2, dtype=np.float64)
-    if np.any(~np.isfinite(sigma_b2)) or np.any(sigma_b2 < 0):
-        raise ParameterError("sigma_b2: must be finite and >= 0")
+    b_std = _b_std(b_std)
+    sigma_b2 = b_std ** 2
     grid = _Q_GRID
     d2 = _derivative_second_moment(act, grid)
     if _is_scale_invariant(act):
-        sw2 = np.full(sigma_b2.shape, 1.0 / d2[-1])
-        return CriticalLine(parameters={"activation": repr(act)}, sigma_b2=sigma_b2,
-                            sigma_w2=sw2, q_star=np.full(sigma_b2.shape, np.nan))
+        w_std = np.full(b_std.shape, math.sqrt(1.0 / d2[-1]))
+        return CriticalLine(parameters={"activation": repr(act)}, b_std=b_std,
+                            W_std=w_std, q_star=np.full(b_std.shape, np.nan))
     with np.errstate(divide="ignore"):
         bias = grid - _second_moment(act, grid) / d2
     flat = sigma_b2.ravel()
@@ -358,70 +421,84 @@ def critical_line(activation, sigma_b2) -> CriticalLine:
         if bias[0] == target:
             lo[k] = hi[k] = grid[0]
         elif crossing.size == 0:
-            raise ParameterError(f"sigma_b2: {target:g} is outside the range of the critical "
-                                 f"line of {act!r} (sigma_b^2 in [{np.nanmin(bias):.3g}, "
-                                 f"{np.nanmax(bias):.3g}] for q* in [0, {_Q_MAX:g}])")
+            raise ParameterError(f"b_std: {math.sqrt(target):g} is outside the range of the "
+                                 f"critical line of {act!r} (b_std^2 in "
+                                 f"[{np.nanmin(bias):.3g}, {np.nanmax(bias):.3g}] for q* in "
+                                 f"[0, {_Q_MAX:g}])")
         else:
             lo[k], hi[k] = grid[crossing[0]], grid[crossing[0] + 1]
-    q, iterations = _bisect(
-        lambda q: q - _second_moment(act, q) / _derivative_second_moment(act, q) - flat,
-        lo, hi)
+
+    def excess(q):
+        return q - _second_moment(act, q) / _derivative_second_moment(act, q) - flat
+    q, iterations, converged = _bisect(excess, lo, hi)
+    if not converged:
+        raise ConvergenceError("critical line: the root find did not converge",
+                               iterations=iterations)
     q = np.where(lo == hi, lo, q)
     sw2 = 1.0 / _derivative_second_moment(act, q)
-    return CriticalLine(iterations=iterations, parameters={"activation": repr(act)},
-                        sigma_b2=sigma_b2, sigma_w2=sw2.reshape(sigma_b2.shape),
-                        q_star=q.reshape(sigma_b2.shape))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.where(lo == hi, 0.0, excess(np.where(q > 0, q, 1.0)))
+    return CriticalLine(converged=True, iterations=int(iterations),
+                        residual=float(np.max(np.abs(gap), initial=0.0)),
+                        parameters={"activation": repr(act)},
+                        b_std=b_std, W_std=np.sqrt(sw2).reshape(b_std.shape),
+                        q_star=q.reshape(b_std.shape))
 
 
-def critical_weight_variance(activation, sigma_b2):
-    """The edge of chaos: the ``sigma_w^2`` with ``chi_1 = 1`` at each ``sigma_b2``
-    (see :func:`critical_line`). Scalar in, float out."""
-    line = critical_line(activation, sigma_b2)
-    return float(line.sigma_w2) if np.ndim(sigma_b2) == 0 else line.sigma_w2
-
-
-def phase_diagram(activation, sigma_w2, sigma_b2, q0: float = 1.0) -> PhaseDiagram:
-    """Ordered / chaotic (/ unbounded) phases over a ``(sigma_w2, sigma_b2)`` grid.
+def phase_diagram(activation, W_std, b_std, q0: float = 1.0) -> PhaseDiagram:
+    """Ordered / chaotic (/ unbounded) phases over a ``(W_std, b_std)`` grid.
 
     Fields: ``q_star``, ``c_star``, ``chi_1``, ``chi_c``, ``xi_q``, ``xi_c`` (axes order
-    ``sigma_w2``, ``sigma_b2``). Boundary ``edge_of_chaos``: points ``(sigma_w2, sigma_b2)``
-    of the critical line at the grid's ``sigma_b2`` values (where the line exists).
+    ``W_std``, ``b_std``). Boundary ``edge_of_chaos``: points ``(W_std, b_std)`` of the
+    critical line at the grid's ``b_std`` values (where the line exists).
     """
-    sigma_w2 = np.asarray(sigma_w2, dtype=np.float64)
-    sigma_b2 = np.asarray(sigma_b2, dtype=np.float64)
-    if sigma_w2.ndim != 1 or sigma_b2.ndim != 1 or not sigma_w2.size or not sigma_b2.size:
-        raise ParameterError("sigma_w2, sigma_b2: must be non-empty 1-D grids")
+    W_std = np.asarray(W_std, dtype=np.float64)
+    b_std = np.asarray(b_std, dtype=np.float64)
+    if W_std.ndim != 1 or b_std.ndim != 1 or not W_std.size or not b_std.size:
+        raise ParameterError("W_std, b_std: must be non-empty 1-D grids")
     act = as_activation(activation)
-    sp = signal_propagation(act, sigma_w2[:, None], sigma_b2[None, :], q0)
-    line = critical_line(act, sigma_b2)
-    boundary = np.column_stack([line.sigma_w2, sigma_b2])
+    sp = signal_propagation(act, W_std[:, None], b_std[None, :], q0)
+    line = critical_line(act, b_std)
+    boundary = np.column_stack([line.W_std, b_std])
     fields = {name: getattr(sp, name) for name in
               ("q_star", "c_star", "chi_1", "chi_c", "chi_par", "xi_q", "xi_c")}
     return PhaseDiagram(converged=sp.converged, iterations=sp.iterations,
                         residual=sp.residual,
                         parameters={"activation": repr(act), "q0": q0},
-                        axes={"sigma_w2": sigma_w2, "sigma_b2": sigma_b2}, fields=fields,
+                        axes={"W_std": W_std, "b_std": b_std}, fields=fields,
                         phase=sp.phase, labels=dict(PHASES),
                         boundaries={"edge_of_chaos": boundary})
 
 
 @dataclasses.dataclass(frozen=True)
-class Universality:
+class Universality(Result):
     """The PDLT universality class of an activation and its critical initialization.
 
     Attributes:
         name: ``"scale-invariant"``, ``"K*=0"``, ``"half-stable"`` or ``"none"``.
-        sigma_w2, sigma_b2: the critical ``(C_W, C_b)``.
+        W_std, b_std: the critical scales, ``W_std = sqrt(C_W)``, ``b_std = sqrt(C_b)``
+            (PDLT's critical ``(C_W, C_b)`` are variances; converted by
+            :func:`nnphys.models.network.std_from_variance`).
         k_star: the fixed point ``K*`` (NaN for scale-invariant: every ``K`` is fixed).
         details: class-specific numbers (``A2``, ``A4`` for scale-invariant; the Taylor
             coefficients and ``a1`` for ``K* = 0``; ``chi_par``, ``chi_perp`` checks).
+
+    Only the half-stable class runs a root find (of ``chi_par(K) = 1`` on the line
+    ``chi_perp = 1``); it sets ``converged``, ``iterations`` and ``residual =
+    |chi_par(K*) - 1|``. The other classes are closed forms (``None``).
     """
 
-    name: str
-    sigma_w2: float
-    sigma_b2: float
-    k_star: float
-    details: dict[str, Any]
+    name: str = "none"
+    W_std: float = math.nan
+    b_std: float = math.nan
+    k_star: float = math.nan
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _critical(name, C_W, C_b, k_star, details, **health) -> Universality:
+    return Universality(name=name, W_std=arch.std_from_variance(C_W, "C_W"),
+                        b_std=arch.std_from_variance(C_b, "C_b"), k_star=k_star,
+                        details=details, **health)
 
 
 def _is_scale_invariant(act) -> bool:
@@ -459,7 +536,8 @@ def _taylor_at_zero(fn) -> np.ndarray:
 
 def universality_class(activation) -> Universality:
     """The universality class of an activation at PDLT criticality (Roberts, Yaida &
-    Hanin 2022, arXiv:2106.10165, sec. 5.2-5.3), and its critical ``(C_W, C_b)``:
+    Hanin 2022, arXiv:2106.10165, sec. 5.2-5.3), and its critical ``(C_W, C_b)``, reported
+    as ``W_std = sqrt(C_W)``, ``b_std = sqrt(C_b)``:
 
     * scale-invariant (``phi(z) = a_+ z`` for ``z > 0``, ``a_- z`` below): ``C_b = 0``,
       ``C_W = 1/A_2`` with ``A_2 = (a_+^2 + a_-^2)/2``; every ``K`` is a fixed point.
@@ -476,14 +554,14 @@ def universality_class(activation) -> Universality:
         a_plus, a_minus = float(act.fn(np.ones(1))[0]), -float(act.fn(-np.ones(1))[0])
         a2 = 0.5 * (a_plus ** 2 + a_minus ** 2)
         a4 = 0.5 * (a_plus ** 4 + a_minus ** 4)
-        return Universality("scale-invariant", 1.0 / a2, 0.0, math.nan,
-                            {"a_plus": a_plus, "a_minus": a_minus, "A2": a2, "A4": a4})
+        return _critical("scale-invariant", 1.0 / a2, 0.0, math.nan,
+                         {"a_plus": a_plus, "a_minus": a_minus, "A2": a2, "A4": a4})
     sigma = _taylor_at_zero(act.fn)
     if abs(sigma[0]) < 1e-12 and abs(sigma[1]) > 1e-8:
         a1 = sigma[3] / sigma[1] + 0.75 * (sigma[2] / sigma[1]) ** 2
         if a1 < 0:
-            return Universality("K*=0", float(1.0 / sigma[1] ** 2), 0.0, 0.0,
-                                {"sigma_p": sigma.tolist(), "a1": float(a1)})
+            return _critical("K*=0", float(1.0 / sigma[1] ** 2), 0.0, 0.0,
+                             {"sigma_p": sigma.tolist(), "a1": float(a1)})
     return _half_stable(act)
 
 
@@ -494,15 +572,20 @@ def _half_stable(act) -> Universality:
     cb = grid - cw * _second_moment(act, grid)
     crossing = np.nonzero((np.diff(np.sign(excess)) != 0) & (cb[1:] >= 0) & (cb[:-1] >= 0))[0]
     if crossing.size == 0:
-        return Universality("none", math.nan, math.nan, math.nan, {})
+        return Universality(name="none")
     j = crossing[0]
 
     def g(k):
         return _length_slope(act, k, 1.0 / _derivative_second_moment(act, k)) - 1.0
-    k_star, _ = _bisect(g, np.array([grid[j]]), np.array([grid[j + 1]]))
+    k_star, iterations, converged = _bisect(g, np.array([grid[j]]), np.array([grid[j + 1]]))
+    if not converged:
+        raise ConvergenceError("universality class: the half-stable point did not converge",
+                               iterations=iterations)
     k_star = float(k_star[0])
     cw_star = float(1.0 / _derivative_second_moment(act, k_star))
     cb_star = float(k_star - cw_star * _second_moment(act, k_star))
-    return Universality("half-stable", cw_star, cb_star, k_star,
-                        {"chi_par": float(_length_slope(act, k_star, cw_star)),
-                         "chi_perp": float(cw_star * _derivative_second_moment(act, k_star))})
+    chi_par = float(_length_slope(act, k_star, cw_star))
+    return _critical("half-stable", cw_star, cb_star, k_star,
+                     {"chi_par": chi_par,
+                      "chi_perp": float(cw_star * _derivative_second_moment(act, k_star))},
+                     converged=True, iterations=int(iterations), residual=abs(chi_par - 1.0))

@@ -1,7 +1,8 @@
 """Output density of a single-hidden-layer network at finite width: the Edgeworth (He4)
 correction to the NNGP (Antognini 2019, arXiv:1908.10030).
 
-Model (one scalar input ``x = sqrt(q0)``, NTK parameterization, width ``n``)::
+Model (:class:`nnphys.models.shallow.ShallowNetwork`: one scalar input ``x = sqrt(q0)``,
+NTK parameterization, width ``n``)::
 
     f = b_out_std B + (W_std / sqrt(n)) sum_{j=1}^n v_j h_j,   h_j = phi(W_std sqrt(q0) w_j + b_std b_j)
 
@@ -37,7 +38,8 @@ is the truncation error of the ``order=1`` density. The CDF follows by integrati
 The expectations ``H_k`` are one-dimensional integrals (the law of the preactivation
 ``u = a w + c b`` is Gaussian, a trapezoid for uniform weights, or four atoms), done by
 adaptive quadrature split at the kinks of the law and at ``u = 0``; a quadrature error
-estimate above ``1e-9`` of the value raises :class:`ConvergenceError`.
+estimate above ``1e-9`` of the value raises :class:`ConvergenceError`, and the largest
+relative error estimate is the ``residual`` of :class:`OutputCumulants`.
 
 Notes: the abstract of arXiv:1908.10030 states the He4 form and its ``1/n`` scale; the
 paper's equation numbers could not be read, so the cumulant formulas above are derived
@@ -49,38 +51,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
 
 import numpy as np
 from scipy import integrate
 
 from ..errors import ConvergenceError, ParameterError
+from ..models.shallow import ShallowNetwork, law_moments
 from ..results import Result
 
-__all__ = ["LAWS", "law_moments", "hidden_moments", "OutputCumulants", "output_cumulants",
-           "he4_coefficient", "output_density", "output_cdf"]
+__all__ = ["OutputCumulants", "output_cumulants", "output_density", "output_cdf"]
 
-#: unit-variance symmetric laws: name -> (E v^4, E v^6)
-LAWS = {"gaussian": (3.0, 15.0), "uniform": (9.0 / 5.0, 27.0 / 7.0), "rademacher": (1.0, 1.0)}
 _ROOT3 = math.sqrt(3.0)
 _QUAD_RTOL = 1e-9
-
-
-def law_moments(law: str) -> tuple[float, float]:
-    """``(E v^4, E v^6)`` of the unit-variance symmetric law ``law``."""
-    if law not in LAWS:
-        raise ParameterError(f"law: must be one of {tuple(LAWS)}, got {law!r}")
-    return LAWS[law]
-
-
-def _as_function(activation) -> Callable[[np.ndarray], np.ndarray]:
-    fn = getattr(activation, "fn", None)
-    if callable(fn):
-        return fn
-    if callable(activation):
-        return activation
-    raise ParameterError("activation: must be an activation layer (nnphys.theory.kernels) "
-                         f"or a callable, got {type(activation).__name__}")
 
 
 def _quad(integrand, lo, hi, points=None) -> float:
@@ -89,21 +71,22 @@ def _quad(integrand, lo, hi, points=None) -> float:
     return value, err
 
 
-def _expect(g, a: float, c: float, law: str) -> float:
-    """``E[g(a w + c b)]`` for ``w, b`` i.i.d. from the unit-variance ``law``."""
+def _expect(g, a: float, c: float, law: str) -> tuple[float, float]:
+    """``E[g(a w + c b)]`` for ``w, b`` i.i.d. from the unit-variance ``law``, and the
+    quadrature's error estimate relative to ``E|g|`` (0 where the law is a few atoms)."""
     a, c = abs(a), abs(c)
     if law == "rademacher":
-        return float(np.mean([g(s1 * a + s2 * c) for s1 in (1, -1) for s2 in (1, -1)]))
+        return float(np.mean([g(s1 * a + s2 * c) for s1 in (1, -1) for s2 in (1, -1)])), 0.0
     if law == "gaussian":
         sd = math.hypot(a, c)
         if sd == 0:
-            return float(g(0.0))
+            return float(g(0.0)), 0.0
         dens = lambda t: g(sd * t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)  # noqa: E731
         parts = [_quad(dens, -math.inf, 0.0), _quad(dens, 0.0, math.inf)]
     else:   # uniform: u = a w + c b has a trapezoidal density on [-(A+C), A+C]
         big, small = _ROOT3 * max(a, c), _ROOT3 * min(a, c)
         if big == 0:
-            return float(g(0.0))
+            return float(g(0.0)), 0.0
         if small == 0:
             dens = lambda u: g(u) / (2 * big)   # noqa: E731
         else:
@@ -120,31 +103,19 @@ def _expect(g, a: float, c: float, law: str) -> float:
         raise ConvergenceError(f"E[phi(u)^k]: quadrature error {err:.2e} exceeds "
                                f"{_QUAD_RTOL:g} of the value {value:.6g} (is phi finite and "
                                "of moderate growth?)", residual=err)
-    return value
+    return value, err / max(scale, 1e-300)
 
 
-def _check_positive(name, value, allow_zero=True):
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ParameterError(f"{name}: must be a finite number {bound}, got {value}")
-    return value
-
-
-def hidden_moments(activation, W_std: float = 1.0, b_std: float = 0.0, q0: float = 1.0,
-                   first_layer: str = "gaussian") -> np.ndarray:
+def _hidden_moments(fn, W_std: float, b_std: float, q0: float, first_layer: str):
     """``[E h^2, E h^4, E h^6]`` of ``h = phi(W_std sqrt(q0) w + b_std b)`` with ``w, b``
-    i.i.d. from the unit-variance ``first_layer`` law."""
-    fn = _as_function(activation)
-    W_std = _check_positive("W_std", W_std)
-    b_std = _check_positive("b_std", b_std)
-    q0 = _check_positive("q0", q0)
-    law_moments(first_layer)
+    i.i.d. from the unit-variance ``first_layer`` law, and the largest relative
+    quadrature error estimate."""
     a = W_std * math.sqrt(q0)
 
     def power(k):
         return lambda u: float(np.asarray(fn(np.asarray(u, dtype=float)))) ** k
-    return np.array([_expect(power(k), a, b_std, first_layer) for k in (2, 4, 6)])
+    results = [_expect(power(k), a, b_std, first_layer) for k in (2, 4, 6)]
+    return np.array([v for v, _ in results]), max(e for _, e in results)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,9 +126,17 @@ class OutputCumulants(Result):
         variance: ``s^2 = kappa_2(f)`` (the NNGP value, exact at every width).
         kappa4, kappa6: fourth and sixth cumulants (exact).
         excess_kurtosis: ``kappa4 / s^4``.
-        c4: the He4 coefficient ``kappa4 / (24 s^4)``.
-        hidden: ``[E h^2, E h^4, E h^6]``.
+        c4: Antognini's He4 coefficient ``kappa4 / (24 s^4)`` (``O(1/n)``).
+        hidden_moments: ``[E h^2, E h^4, E h^6]``.
         width: ``n``.
+
+    ``residual`` is the largest relative error estimate of the quadratures behind
+    ``hidden_moments`` (each below ``1e-9``, else :class:`ConvergenceError`).
+
+    Example (ReLU: ``c_4 = 5 / (8 n)``):
+        >>> from nnphys.theory import kernels as nk
+        >>> round(output_cumulants(nk.Relu(), 10).c4, 12)
+        0.0625
     """
 
     variance: float = 0.0
@@ -165,7 +144,7 @@ class OutputCumulants(Result):
     kappa6: float = 0.0
     excess_kurtosis: float = 0.0
     c4: float = 0.0
-    hidden: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(3))
+    hidden_moments: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(3))
     width: int = 0
 
 
@@ -177,12 +156,14 @@ def output_cumulants(activation, width: int, W_std: float = 1.0, b_std: float = 
     Raises:
         ParameterError: bad width / scales / law names, or a zero output variance.
     """
-    if isinstance(width, bool) or int(width) != width or width < 1:
-        raise ParameterError(f"width: must be a positive integer, got {width!r}")
-    n = int(width)
-    m4, m6 = law_moments(readout)
-    h2, h4, h6 = hidden = hidden_moments(activation, W_std, b_std, q0, first_layer)
-    w2, b2 = W_std ** 2, _check_positive("b_out_std", b_out_std) ** 2
+    net = ShallowNetwork(activation, width, W_std, b_std, q0, readout, first_layer,
+                         b_out_std)
+    n = net.width
+    m4, m6 = law_moments(net.readout)
+    hidden, quadrature_error = _hidden_moments(net.fn, net.W_std, net.b_std, net.q0,
+                                               net.first_layer)
+    h2, h4, h6 = hidden
+    w2, b2 = net.W_std ** 2, net.b_out_std ** 2
     variance = b2 + w2 * h2
     if not variance > 0:
         raise ParameterError("the output variance is zero (phi vanishes on the "
@@ -191,27 +172,14 @@ def output_cumulants(activation, width: int, W_std: float = 1.0, b_std: float = 
     kappa6 = b2 ** 3 * (m6 - 15 * m4 + 30) + \
         w2 ** 3 * (m6 * h6 - 15 * m4 * h4 * h2 + 30 * h2 ** 3) / n ** 2
     excess = kappa4 / variance ** 2
-    return OutputCumulants(variance=variance, kappa4=kappa4, kappa6=kappa6,
-                           excess_kurtosis=excess, c4=excess / 24, hidden=hidden, width=n,
-                           residual=float("nan"),
+    return OutputCumulants(variance=float(variance), kappa4=float(kappa4),
+                           kappa6=float(kappa6), excess_kurtosis=float(excess),
+                           c4=float(excess / 24), hidden_moments=hidden,
+                           width=n, converged=True, residual=float(quadrature_error),
                            parameters={"activation": repr(activation), "width": n,
-                                       "W_std": W_std, "b_std": b_std, "q0": q0,
-                                       "readout": readout, "first_layer": first_layer,
-                                       "b_out_std": b_out_std})
-
-
-def he4_coefficient(activation, width: int, W_std: float = 1.0, b_std: float = 0.0,
-                    q0: float = 1.0, readout: str = "gaussian",
-                    first_layer: str = "gaussian", b_out_std: float = 0.0) -> float:
-    """Antognini's He4 coefficient ``c_4 = kappa_4 / (24 s^4)`` (``O(1/n)``).
-
-    Example:
-        >>> from nnphys.theory import kernels as nk
-        >>> round(he4_coefficient(nk.Relu(), 10), 12)     # 5 / (8 n)
-        0.0625
-    """
-    return output_cumulants(activation, width, W_std, b_std, q0, readout, first_layer,
-                            b_out_std).c4
+                                       "W_std": net.W_std, "b_std": net.b_std, "q0": net.q0,
+                                       "readout": net.readout, "first_layer": net.first_layer,
+                                       "b_out_std": net.b_out_std})
 
 
 def _hermite(k: int, t: np.ndarray) -> np.ndarray:

@@ -3,7 +3,9 @@
 
 Setting (Roberts, Yaida & Hanin, *The Principles of Deep Learning Theory* (PDLT), 2022,
 arXiv:2106.10165, ch. 4-5): ``z^(1) = b + W x``, ``z^(l+1) = b + W phi(z^(l))`` with
-``W_ij ~ N(0, C_W / n)``, ``b_i ~ N(0, C_b)``, all hidden widths ``n``. To order 1/n, with
+``W_ij ~ N(0, C_W / n)``, ``b_i ~ N(0, C_b)``, all hidden widths ``n``. The signatures
+take the scales ``W_std = sqrt(C_W)`` and ``b_std = sqrt(C_b)`` (the package's
+vocabulary); the recursions use the book's variances. To order 1/n, with
 neuron indices ``i`` and input indices ``a``::
 
     E[z_i;a1 z_j;a2]                = delta_ij (K_a1a2 + K1_a1a2 / n)
@@ -30,8 +32,7 @@ exactly Gaussian). For one input these read, with ``chi_par = (C_W/2K^2) <s^2 (z
 
 The normalized excess kurtosis of a layer-``l`` preactivation is ``3 V^(l) / (n K^(l)^2)``
 (PDLT's ``V/(n K^2)`` is a third of it). At criticality ReLU has ``V/K^2 = 5 (l - 1)`` and
-``K1 = 0``; tanh has ``V/(l K^2) -> 2/3`` and ``K1 -> -1/6`` (reference values in
-``../shared/reference/kernels_finite_width.md``, sec. 3.3).
+``K1 = 0``; tanh has ``V/(l K^2) -> 2/3`` and ``K1 -> -1/6`` (PDLT sec. 5.4).
 
 For a scale-invariant activation (``phi(z) = a_+ z`` above 0, ``a_- z`` below) with
 ``C_b = 0`` and Gaussian weights the single-input result is known to all orders in 1/n:
@@ -48,13 +49,14 @@ import math
 
 import numpy as np
 
+from .. import checks
 from ..errors import ParameterError
 from ..results import Result
 from .criticality import as_activation
 from .gaussian import expect
 
-__all__ = ["FiniteWidthRecursion", "recursion", "excess_kurtosis",
-           "scale_invariant_excess_kurtosis", "symbolic_recursion"]
+__all__ = ["FiniteWidthRecursion", "recursion",
+           "scale_invariant_excess_kurtosis", "SymbolicRecursion", "symbolic_recursion"]
 
 _MAX_DEPTH = 100_000
 _K_MAX = 1e60             # beyond, K^4 and fourth moments near overflow: the signal has exploded
@@ -75,7 +77,9 @@ class FiniteWidthRecursion(Result):
 
     def excess_kurtosis(self, width: float) -> np.ndarray:
         """Leading-order ``3 V / (n K^2)`` of a single preactivation at every layer (for
-        several inputs, of input ``a``'s preactivation, shape ``(depth, m)``)."""
+        several inputs, of input ``a``'s preactivation, shape ``(depth, m)``); layer 1 is
+        Gaussian (0). Valid while ``depth / width`` times the class constant is small
+        (ReLU: ``15 l / n``); see :func:`scale_invariant_excess_kurtosis` for all orders."""
         width = _check_width(width)
         if self.K.ndim == 1:
             return 3.0 * self.V / (width * self.K ** 2)
@@ -85,19 +89,14 @@ class FiniteWidthRecursion(Result):
 
 
 def _check_width(width) -> float:
-    width = float(width)
-    if not (math.isfinite(width) and width >= 1):
-        raise ParameterError("width: must be finite and >= 1")
-    return width
+    return checks.real("width", width, low=1.0)
 
 
-def _check(depth, sigma_w2, sigma_b2):
-    if not isinstance(depth, (int, np.integer)) or not 1 <= depth <= _MAX_DEPTH:
-        raise ParameterError(f"depth: must be an integer in [1, {_MAX_DEPTH}]")
-    if not (math.isfinite(sigma_w2) and sigma_w2 > 0):
-        raise ParameterError("sigma_w2: must be finite and > 0")
-    if not (math.isfinite(sigma_b2) and sigma_b2 >= 0):
-        raise ParameterError("sigma_b2: must be finite and >= 0")
+def _variances(depth, W_std, b_std) -> tuple[float, float]:
+    """Check the arguments; return ``(C_W, C_b) = (W_std^2, b_std^2)``."""
+    checks.integer("depth", depth, low=1, high=_MAX_DEPTH)
+    return (checks.positive("W_std", W_std) ** 2,
+            checks.positive("b_std", b_std, allow_zero=True) ** 2)
 
 
 def _single_input(act, depth, cw, cb, q0):
@@ -110,7 +109,7 @@ def _single_input(act, depth, cw, cb, q0):
         if not 0 < k < _K_MAX:
             raise ParameterError(f"the kernel reached K = {k:g} at layer {l + 1}: the signal "
                                  f"dies or explodes (the 1/n recursion needs 0 < K < {_K_MAX:g}; "
-                                 "choose depth, sigma_w2, sigma_b2 accordingly)")
+                                 "choose depth, W_std, b_std accordingly)")
         m2 = expect(lambda u: act.fn(u) ** 2, k)
         m4 = expect(lambda u: act.fn(u) ** 4, k)
         m2z2 = expect(lambda u: act.fn(u) ** 2 * u * u, k)
@@ -182,14 +181,18 @@ def _multi_input(act, depth, cw, cb, kernel0, order):
     return K, V, K1
 
 
-def recursion(activation, depth: int, sigma_w2: float, sigma_b2: float, q0=1.0,
+def recursion(activation, depth: int, W_std: float, b_std: float, q0=1.0,
               quadrature_order: int | None = None) -> FiniteWidthRecursion:
     """``K^(l)``, ``V^(l)``, ``K1^(l)`` for ``l = 1..depth`` (module docstring).
+
+    A finite recursion (no iteration to a tolerance): the record's ``converged``,
+    ``iterations`` and ``residual`` are ``None``; the Gaussian expectations raise
+    :class:`~nnphys.errors.ConvergenceError` if their quadrature misses its tolerance.
 
     Args:
         activation: an activation of :mod:`nnphys.theory.kernels` or a numpy callable.
         depth: number of layers ``L`` (results at the preactivations of layers 1..L).
-        sigma_w2, sigma_b2: ``C_W`` and ``C_b``.
+        W_std, b_std: the weight and bias scales, ``C_W = W_std^2``, ``C_b = b_std^2``.
         q0: the first layer's kernel ``K^(1)``: a variance (one input) or an ``(m, m)``
             positive definite matrix (several inputs).
         quadrature_order: Gauss-Hermite nodes per input dimension for several inputs
@@ -199,10 +202,10 @@ def recursion(activation, depth: int, sigma_w2: float, sigma_b2: float, q0=1.0,
             :mod:`nnphys.theory.gaussian`, accurate to ~1e-12 for every activation.
     """
     act = as_activation(activation)
-    _check(depth, sigma_w2, sigma_b2)
+    sigma_w2, sigma_b2 = _variances(depth, W_std, b_std)
     q0 = np.asarray(q0, dtype=np.float64)
-    params = {"activation": repr(act), "depth": int(depth), "sigma_w2": float(sigma_w2),
-              "sigma_b2": float(sigma_b2)}
+    params = {"activation": repr(act), "depth": int(depth), "W_std": float(W_std),
+              "b_std": float(b_std)}
     if q0.ndim == 0:
         if not (math.isfinite(q0) and q0 > 0):
             raise ParameterError("q0: must be finite and > 0")
@@ -217,19 +220,8 @@ def recursion(activation, depth: int, sigma_w2: float, sigma_b2: float, q0=1.0,
         params.update(q0=q0.tolist(), quadrature_order=order)
     if not (np.all(np.isfinite(K)) and np.all(np.isfinite(V)) and np.all(np.isfinite(K1))):
         raise ParameterError("the recursion overflowed: the signal explodes at these "
-                             "(depth, sigma_w2, sigma_b2)")
-    return FiniteWidthRecursion(converged=True, iterations=int(depth), residual=0.0,
-                                parameters=params, K=K, V=V, K1=K1)
-
-
-def excess_kurtosis(activation, depth: int, width: float, sigma_w2: float, sigma_b2: float,
-                    q0: float = 1.0) -> float:
-    """Leading-order excess kurtosis ``3 V^(l) / (n K^(l)^2)`` of one layer-``depth``
-    preactivation (``depth = 1`` is the Gaussian first layer), single input of first-layer
-    variance ``q0``. Valid while ``depth / width`` times the class constant is small
-    (ReLU: ``15 l / n``); see :func:`scale_invariant_excess_kurtosis` for all orders."""
-    width = _check_width(width)
-    return float(recursion(activation, depth, sigma_w2, sigma_b2, q0).excess_kurtosis(width)[-1])
+                             "(depth, W_std, b_std)")
+    return FiniteWidthRecursion(parameters=params, K=K, V=V, K1=K1)
 
 
 def scale_invariant_excess_kurtosis(depth, width, a_plus: float = 1.0,
@@ -241,7 +233,8 @@ def scale_invariant_excess_kurtosis(depth, width, a_plus: float = 1.0,
         kappa = 3 [(1 + (3 A_4 / A_2^2 - 1) / n)^(l - 1) - 1],   ReLU: 3 [(1 + 5/n)^(l-1) - 1].
 
     Its expansion ``15 (l - 1)/n + 75 (l - 1)(l - 2)/(2 n^2) + ...`` starts with the
-    leading order of :func:`excess_kurtosis`. ``depth`` and ``width`` broadcast.
+    leading order of :meth:`FiniteWidthRecursion.excess_kurtosis`. ``depth`` and ``width``
+    broadcast.
     """
     depth = np.asarray(depth)
     width = np.asarray(width, dtype=np.float64)
@@ -255,12 +248,23 @@ def scale_invariant_excess_kurtosis(depth, width, a_plus: float = 1.0,
     return 3.0 * np.expm1((depth - 1) * np.log1p(growth / width))
 
 
-def symbolic_recursion(coefficients, depth: int, sigma_w2, sigma_b2, q0=1):
+@dataclasses.dataclass(frozen=True)
+class SymbolicRecursion(Result):
+    """``K``, ``V``, ``K1`` at layers ``1..depth`` as lists of sympy expressions (exact; no
+    solver health)."""
+
+    K: list = dataclasses.field(default_factory=list)
+    V: list = dataclasses.field(default_factory=list)
+    K1: list = dataclasses.field(default_factory=list)
+
+
+def symbolic_recursion(coefficients, depth: int, W_std, b_std, q0=1) -> SymbolicRecursion:
     """The single-input recursion in exact arithmetic (sympy) for a polynomial activation
     ``phi(z) = sum_p coefficients[p] z^p``, using ``E[z^(2k)] = (2k - 1)!! K^k``.
 
-    Arguments may be sympy numbers or symbols. Returns lists ``(K, V, K1)`` of sympy
-    expressions for layers ``1..depth``; used to check the quadrature of :func:`recursion`.
+    Arguments may be sympy numbers or symbols (``C_W = W_std**2``, ``C_b = b_std**2``:
+    pass ``sympy.sqrt(2)`` for ``C_W = 2``). Returns the sympy expressions for layers
+    ``1..depth``; used to check the quadrature of :func:`recursion`.
     """
     import sympy as sp
 
@@ -274,7 +278,7 @@ def symbolic_recursion(coefficients, depth: int, sigma_w2, sigma_b2, q0=1):
 
     m2, m4 = gaussian(phi ** 2), gaussian(phi ** 4)
     m2z2, m2z4 = gaussian(phi ** 2 * z ** 2), gaussian(phi ** 2 * z ** 4)
-    cw, cb = sp.sympify(sigma_w2), sp.sympify(sigma_b2)
+    cw, cb = sp.sympify(W_std) ** 2, sp.sympify(b_std) ** 2
     K, V, K1 = [sp.sympify(q0)], [sp.Integer(0)], [sp.Integer(0)]
     for _ in range(depth - 1):
         sub = {kk: K[-1]}
@@ -286,4 +290,4 @@ def symbolic_recursion(coefficients, depth: int, sigma_w2, sigma_b2, q0=1):
         K.append(k_next)
         V.append(v_next)
         K1.append(k1_next)
-    return K, V, K1
+    return SymbolicRecursion(parameters={"depth": int(depth)}, K=K, V=V, K1=K1)

@@ -2,7 +2,7 @@
 width: ``E[K]``, ``E[K^2]`` and the normalized variance ``Var K / (E K)^2``.
 
 Network (NTK parameterization of :mod:`nnphys.theory.kernels`, ``Dense(n, W_std, b_std)``
-with ``W_std^2 = C_W`` (He: ``C_W = 2``), zero biases)::
+with ``W_std^2 = C_W`` (He: ``C_W = 2``, ``W_std = sqrt 2``), zero biases)::
 
     z^(1) = sqrt(C_W / n_0) W^(1) x,   z^(l) = sqrt(C_W / n_(l-1)) W^(l) relu(z^(l-1)),
     f = z^(d),  l = 1..d,   W^(l)_ij ~ N(0, 1) trained,  hidden widths n_1..n_(d-1),  n_d = 1,
@@ -77,6 +77,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import checks
 from ..errors import ParameterError
 from ..results import Result
 
@@ -125,11 +126,6 @@ def _check_widths(widths) -> np.ndarray:
     return w.astype(np.int64)
 
 
-def _check_positive(name, value, allow_zero=False):
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ParameterError(f"{name}: must be finite and {'>=' if allow_zero else '>'} 0")
-    return value
 
 
 def beta(widths: Sequence[int]) -> float:
@@ -168,26 +164,28 @@ def _transitions(c_prev: float, c_here: float):
 
 
 def ntk_moments(widths: Sequence[int], input_dim: int, x_norm2: float | None = None,
-                sigma_w2: float = 2.0, bias_lr: float = 0.0) -> NTKMoments:
+                W_std: float = math.sqrt(2.0), bias_lr: float = 0.0) -> NTKMoments:
     """Exact ``E[K]`` and ``E[K^2]`` of the NTK diagonal of a ReLU network (module docstring).
 
     Args:
         widths: hidden widths ``n_1..n_(d-1)`` (empty: a linear model, ``d = 1``).
         input_dim: ``n_0``.
         x_norm2: ``|x|^2`` (default ``n_0``, i.e. ``|x|^2 / n_0 = 1``).
-        sigma_w2: ``C_W = W_std^2`` of every layer (2: He / critical); ``K`` scales as
-            ``C_W (C_W/2)^(d-1)`` and the ratio ``E[K^2]/E[K]^2`` does not depend on it.
+        W_std: the weight scale of every layer, ``C_W = W_std^2`` (``sqrt 2``: He /
+            critical); ``K`` scales as ``C_W (C_W/2)^(d-1)`` and the ratio
+            ``E[K^2]/E[K]^2`` does not depend on it.
         bias_lr: weight ``lambda_b`` of the gradients of zero-initialised biases.
 
-    Cost ``O(d)`` (a 16-state transfer matrix per layer).
+    Cost ``O(d)`` (a 16-state transfer matrix per layer). Exact (no solver): the record's
+    ``converged``, ``iterations`` and ``residual`` are ``None``.
     """
     w = _check_widths(widths)
     if isinstance(input_dim, bool) or int(input_dim) != input_dim or input_dim < 1:
         raise ParameterError("input_dim: must be an integer >= 1")
     n0 = int(input_dim)
-    x2 = float(n0) if x_norm2 is None else _check_positive("x_norm2", x_norm2)
-    cw = _check_positive("sigma_w2", sigma_w2)
-    lam = _check_positive("bias_lr", bias_lr, allow_zero=True)
+    x2 = float(n0) if x_norm2 is None else checks.positive("x_norm2", x_norm2)
+    cw = checks.positive("W_std", W_std) ** 2
+    lam = checks.positive("bias_lr", bias_lr, allow_zero=True)
     ns = [n0] + [int(n) for n in w]
     v1 = np.array([x2, lam, 0.0, 0.0])
     v2 = np.outer(v1, v1)
@@ -202,7 +200,7 @@ def ntk_moments(widths: Sequence[int], input_dim: int, x_norm2: float | None = N
                 a2[t, t2] += v2[s, s2] * c * c2 * m2[kind, kind2]
         v1, v2 = a1, a2
         if not (np.all(np.isfinite(a2)) and a2.max() < 1e300):
-            raise ParameterError("sigma_w2: the NTK moments overflow at this depth")
+            raise ParameterError("W_std: the NTK moments overflow at this depth")
     c_last = cw / ns[-1]
     # the readout bias (gradient 1, always) is the constant lam added below, so a bias
     # term still in the pre-bias state at the end contributes nothing here
@@ -213,10 +211,10 @@ def ntk_moments(widths: Sequence[int], input_dim: int, x_norm2: float | None = N
     m2 = float(np.einsum("ab,a,b,ab->", v2, end, end, g4))
     mean = m1 + lam
     second = m2 + 2 * lam * m1 + lam * lam
-    params = {"widths": w.tolist(), "input_dim": n0, "x_norm2": x2, "sigma_w2": cw,
+    params = {"widths": w.tolist(), "input_dim": n0, "x_norm2": x2, "W_std": float(W_std),
               "bias_lr": lam}
-    return NTKMoments(converged=True, iterations=len(ns), residual=0.0, parameters=params,
-                      mean=mean, second_moment=second, beta=beta(w), widths=w)
+    return NTKMoments(parameters=params, mean=mean, second_moment=second, beta=beta(w),
+                      widths=w)
 
 
 def normalized_variance(width, depth, input_dim: int = 1, bias_lr: float = 0.0) -> np.ndarray:
@@ -252,11 +250,11 @@ def small_beta_slope() -> float:
 
 
 def infinite_width_ntk(depth: int, input_dim: int, x_norm2: float | None = None,
-                       sigma_w2: float = 2.0) -> float:
+                       W_std: float = math.sqrt(2.0)) -> float:
     """The infinite-width NTK diagonal of the same network, ``C_W (C_W/2)^(d-1) d |x|^2/n_0``
-    (zero biases); equals :func:`ntk_moments`' mean at every width."""
-    if int(depth) != depth or depth < 1:
-        raise ParameterError("depth: must be an integer >= 1")
-    x2 = float(input_dim) if x_norm2 is None else float(x_norm2)
-    cw = float(sigma_w2)
+    with ``C_W = W_std^2`` (zero biases); equals :func:`ntk_moments`' mean at every width.
+    A closed form, not a solver: a float."""
+    checks.integer("depth", depth, low=1)
+    x2 = float(input_dim) if x_norm2 is None else checks.positive("x_norm2", x_norm2)
+    cw = checks.positive("W_std", W_std) ** 2
     return cw * (cw / 2.0) ** (depth - 1) * depth * x2 / input_dim

@@ -2,11 +2,11 @@
 
 Pairs of inputs of equal norm and correlation ``c_1 = 0.3`` are propagated through tanh
 networks (explicit Gaussian weight matrices, :func:`nnphys.sim.preactivations.full_ensemble`)
-in the ordered (``sigma_w^2 = 1.5``) and chaotic (``sigma_w^2 = 2.5``) phases at
-``sigma_b^2 = 0.05``; the measured correlation of the layer-``l`` preactivations is compared
-with the iterated length and correlation maps of :mod:`nnphys.theory.criticality` (Poole
-et al. 2016, arXiv:1606.05340). Tolerance: 4 standard errors over networks plus the
-finite-width bias, bounded by ``l / n`` (its 1/n coefficient grows at most linearly with
+in the ordered (``sigma_w^2 = W_std^2 = 1.5``) and chaotic (``sigma_w^2 = 2.5``) phases at
+``sigma_b^2 = b_std^2 = 0.05``; the measured correlation of the layer-``l`` preactivations
+is compared with the iterated length and correlation maps of :mod:`nnphys.theory.criticality` (Poole
+et al. 2016, arXiv:1606.05340). Tolerance (``compare``): 4 standard errors over networks
+plus the finite-width bias, bounded by ``l / n`` (its 1/n coefficient grows at most linearly with
 depth; Roberts, Yaida & Hanin 2022, ch. 4).
 """
 
@@ -18,8 +18,9 @@ import numpy as np
 
 from ..models import network as arch
 from ..sim import preactivations as pa
+from ..stats import sample_mean
 from ..theory import criticality as cr
-from .registry import _compare_tolerance, register
+from .registry import compare, register
 
 _SIGMA = 4.0
 
@@ -35,29 +36,28 @@ def correlation_map(quick: bool = False, seed: int = 0):
     """Correlation of two inputs after l = 3, 10, 20 tanh layers vs the iterated c-map,
     ordered and chaotic phase."""
     width = 500 if quick else 1000
-    n_networks = 40 if quick else 100
+    n_replicas = 40 if quick else 100
     depth = 20
     c1, sigma_b2 = 0.3, 0.05
+    b_std = math.sqrt(sigma_b2)
     out = []
     for sigma_w2 in (1.5, 2.5):
+        W_std = math.sqrt(sigma_w2)
         # first layer: K = sigma_w^2 x.x'/n0 + sigma_b^2; choose x so that c_1 = 0.3
         q1 = sigma_w2 + sigma_b2
         c_input = (c1 * q1 - sigma_b2) / sigma_w2
         xs = _pair_inputs(width, c_input, np.random.default_rng(seed))
-        ens = pa.full_ensemble(arch.Tanh(), xs, depth, width, n_networks, sigma_w2, sigma_b2,
+        ens = pa.full_ensemble(arch.Tanh(), xs, depth, width, n_replicas, W_std, b_std,
                                seed=seed + int(10 * sigma_w2))
         k = ens.kernels
-        corr = k[:, :, 0, 1] / np.sqrt(k[:, :, 0, 0] * k[:, :, 1, 1])
-        mean = corr.mean(0)
-        se = corr.std(0, ddof=1) / math.sqrt(n_networks)
+        measured = sample_mean(k[:, :, 0, 1] / np.sqrt(k[:, :, 0, 0] * k[:, :, 1, 1]))
         q, c = q1, c1
         theory = [c]
         for _ in range(depth - 1):
-            c = float(cr.correlation_map(arch.Tanh(), c, q, sigma_w2, sigma_b2))
-            q = float(cr.length_map(arch.Tanh(), q, sigma_w2, sigma_b2))
+            c = float(cr.correlation_map(arch.Tanh(), c, q, W_std, b_std))
+            q = float(cr.length_map(arch.Tanh(), q, W_std, b_std))
             theory.append(c)
         for l in (3, 10, 20):
-            out.append(_compare_tolerance("criticality.correlation_map", f"c_{l} (sigma_w2={sigma_w2})",
-                               theory[l - 1], mean[l - 1], se[l - 1],
-                               _SIGMA * se[l - 1] + l / width))
+            out.append(compare("criticality.correlation_map", f"c_{l} (W_std^2={sigma_w2})",
+                               theory[l - 1], measured[l - 1], sigmas=_SIGMA, bias=l / width))
     return out

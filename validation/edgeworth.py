@@ -30,9 +30,10 @@ import math
 import numpy as np
 
 from ..sim import shallow
+from ..stats import Estimate, weighted_least_squares
 from ..theory import edgeworth as ew
 from ..theory import kernels as nk
-from .registry import _compare_tolerance, register
+from .registry import compare, register
 
 _SIGMA = 4.0
 
@@ -67,6 +68,8 @@ def binned(case: str, width: int, samples: int, seed: int) -> dict:
     model = {order: np.diff(ew.output_cdf(EDGES * s, act, width, order=order, **kw))
              for order in (0, 1, 2)}
     gauss_he3 = np.exp(-EDGES ** 2 / 2) / math.sqrt(2 * math.pi) * (EDGES ** 3 - 3 * EDGES)
+    # binomial standard error of a bin probability, sqrt(p (1 - p) / M) ~ sqrt(counts) / M
+    # for the small p of one of 40 bins (at least one count, so that no bin has zero error)
     return {"prob": counts / samples, "stderr": np.sqrt(np.maximum(counts, 1)) / samples,
             "he4_basis": -np.diff(gauss_he3),
             "gauss": model[0], "edgeworth": model[1], "edgeworth2": model[2],
@@ -84,14 +87,17 @@ def kurtosis(quick: bool = False, seed: int = 0):
         for n in widths:
             theory = ew.output_cumulants(act, n, **kw).excess_kurtosis
             sample = shallow.sample_outputs(act, n, samples, seed=_seed(seed, case, n), **kw)
-            est, se = sample.excess_kurtosis()
-            out.append(_compare_tolerance(f"edgeworth.kurtosis[{case},n={n}]", "excess kurtosis",
-                               theory, est, se, _SIGMA * se))
+            out.append(compare(f"edgeworth.kurtosis[{case},n={n}]", "excess kurtosis",
+                               theory, sample.excess_kurtosis(), sigmas=_SIGMA))
     return out
 
 
-def _fit_amplitude(basis, residual, weights) -> float:
-    return float(np.sum(weights * basis * residual) / np.sum(weights * basis ** 2))
+def _fit_amplitude(basis, residual, stderr) -> Estimate:
+    """Weighted least squares of ``residual ~ c basis`` (errors ``stderr``): ``c`` and its
+    standard error."""
+    fit = weighted_least_squares(basis[:, None], residual, stderr)
+    return Estimate(mean=float(fit.coefficients[0]), stderr=float(fit.stderr[0]),
+                    n_eff=float(basis.size))
 
 
 @register("edgeworth.density")
@@ -107,13 +113,15 @@ def density(quick: bool = False, seed: int = 0):
             if abs(ew.output_cumulants(act, n, **kw).excess_kurtosis) > 1:
                 continue
             b = binned(case, n, samples, seed + 1)
-            tol = _SIGMA * b["stderr"] + np.abs(b["edgeworth2"] - b["edgeworth"])
+            truncation = np.abs(b["edgeworth2"] - b["edgeworth"])
+            tol = _SIGMA * b["stderr"] + truncation
             worst = int(np.argmax(np.abs(b["prob"] - b["edgeworth"]) / tol))
-            out.append(_compare_tolerance(f"edgeworth.density[{case},n={n}]",
+            measured = Estimate(mean=b["prob"][worst], stderr=b["stderr"][worst],
+                                n_eff=float(samples)).scaled(1 / width_of_bin)
+            out.append(compare(f"edgeworth.density[{case},n={n}]",
                                f"p(t) in bin {worst} (worst bin)",
-                               b["edgeworth"][worst] / width_of_bin,
-                               b["prob"][worst] / width_of_bin,
-                               b["stderr"][worst] / width_of_bin, tol[worst] / width_of_bin))
+                               b["edgeworth"][worst] / width_of_bin, measured, sigmas=_SIGMA,
+                               bias=truncation[worst] / width_of_bin))
     return out
 
 
@@ -127,11 +135,10 @@ def he4_amplitude(quick: bool = False, seed: int = 0):
         act, kw = CASES[case]
         for n in widths:
             b = binned(case, n, samples, seed + 2)
-            weights = 1 / b["stderr"] ** 2
-            fit = _fit_amplitude(b["he4_basis"], b["prob"] - b["gauss"], weights)
-            se = 1 / math.sqrt(np.sum(weights * b["he4_basis"] ** 2))
-            bias = _fit_amplitude(b["he4_basis"], b["edgeworth2"] - b["edgeworth"], weights)
-            out.append(_compare_tolerance(f"edgeworth.he4_amplitude[{case},n={n}]", "c4 (He4 coefficient)",
-                               ew.he4_coefficient(act, n, **kw), fit, se,
-                               _SIGMA * se + abs(bias)))
+            fit = _fit_amplitude(b["he4_basis"], b["prob"] - b["gauss"], b["stderr"])
+            bias = _fit_amplitude(b["he4_basis"], b["edgeworth2"] - b["edgeworth"],
+                                  b["stderr"]).mean
+            out.append(compare(f"edgeworth.he4_amplitude[{case},n={n}]", "c4 (He4 coefficient)",
+                               ew.output_cumulants(act, n, **kw).c4, fit, sigmas=_SIGMA,
+                               bias=abs(bias)))
     return out

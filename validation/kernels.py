@@ -4,8 +4,10 @@ Tolerances. An ensemble mean of ``S`` networks of width ``n`` differs from the
 infinite-width kernel by its Monte Carlo error (standard error ``se``, estimated from the
 samples) plus the finite-width bias, which is ``O(1/n)`` (Roberts, Yaida & Hanin 2022,
 arXiv:2106.10165, ch. 4: the 1/n shift of the two-point function grows linearly with the
-depth ``L``). Each check allows ``4 se + L |K| / n``; the bias term is an upper estimate
-stated per check, the 4 standard errors make a false alarm a ~1e-4 event per comparison.
+depth ``L``). Each check allows ``4 se + L |K| / n`` (``compare(..., sigmas=4,
+bias=L |K| / n)`` with the ensemble's :class:`~nnphys.stats.Estimate`); the bias term is an
+upper estimate stated per check, the 4 standard errors make a false alarm a ~1e-4 event per
+comparison.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import math
 import numpy as np
 
 from ..sim import networks
+from ..stats import Estimate, sample_mean, weighted_least_squares
 from ..theory import kernels as nk
-from .registry import _compare_tolerance, register
+from .registry import compare, register
 
 _SIGMA = 4.0
 
@@ -48,12 +51,10 @@ def _mlp(act, depth: int, width: int, param: str = "ntk", n_out: int = 1):
 _READOUT = 64     # output channels averaged in empirical NNGPs (near-Gaussian sample means)
 
 
-def _entry_comparisons(name, kind, theory, mean, stderr, depth, width):
-    out = []
-    for (i, j), label in (((0, 0), "x0,x0"), ((0, 1), "x0,x1"), ((1, 2), "x1,x2")):
-        tol = _SIGMA * stderr[i, j] + depth * abs(theory[i, j]) / width
-        out.append(_compare_tolerance(name, f"{kind}({label})", theory[i, j], mean[i, j], stderr[i, j], tol))
-    return out
+def _entry_comparisons(name, kind, theory, measured: Estimate, depth, width):
+    return [compare(name, f"{kind}({label})", theory[i, j], measured[i, j], sigmas=_SIGMA,
+                    bias=depth * abs(theory[i, j]) / width)
+            for (i, j), label in (((0, 0), "x0,x0"), ((0, 1), "x0,x1"), ((1, 2), "x1,x2"))]
 
 
 @register("kernels.nngp_vs_ensemble")
@@ -65,9 +66,9 @@ def nngp_vs_ensemble(quick: bool = False, seed: int = 0):
     for act in (nk.Relu(), nk.Erf()):
         net = _mlp(act, 2, width, n_out=_READOUT)
         theory = net.kernel(x, get="nngp")
-        emp = networks.empirical_kernels(net, x, n_samples=samples, seed=seed, get="nngp")
+        emp = networks.empirical_kernels(net, x, n_replicas=samples, seed=seed, get="nngp")
         out += _entry_comparisons(f"kernels.nngp_vs_ensemble[{type(act).__name__}]", "nngp",
-                                  theory, emp.nngp, emp.nngp_stderr, 2, width)
+                                  theory, emp.nngp, 2, width)
     return out
 
 
@@ -81,26 +82,27 @@ def ntk_vs_ensemble(quick: bool = False, seed: int = 0):
     for act, param in ((nk.Relu(), "ntk"), (nk.Erf(), "ntk"), (nk.Relu(), "standard")):
         net = _mlp(act, 2, width, param)
         theory = net.kernel(x, get="ntk")
-        emp = networks.empirical_kernels(net, x, n_samples=samples, seed=seed)
+        emp = networks.empirical_kernels(net, x, n_replicas=samples, seed=seed)
         out += _entry_comparisons(f"kernels.ntk_vs_ensemble[{type(act).__name__},{param}]",
-                                  "ntk", theory, emp.ntk, emp.ntk_stderr, 2, width)
+                                  "ntk", theory, emp.ntk, 2, width)
     return out
 
 
-def ntk_errors(widths, samples: int, seed: int):
-    """RMS relative deviation of single-network empirical NTKs from the limit, per width,
-    with its standard error across networks."""
+def ntk_errors(widths, samples: int, seed: int) -> Estimate:
+    """RMS relative deviation of single-network empirical NTKs from the limit, per width:
+    ``sqrt(E[err^2])`` over ``samples`` networks, its standard error by the delta method
+    (``se(E err^2) / (2 rms)``)."""
     x = _inputs(seed + 2, n=4)
-    rms, se = [], []
+    squares = []
     for width in widths:
         net = _mlp(nk.Relu(), 2, int(width))
         theory = net.kernel(x, get="ntk")
-        emp = networks.empirical_kernels(net, x, n_samples=samples, seed=seed + int(width))
-        err = np.sqrt(np.mean(((emp.ntk_samples - theory) / np.abs(theory).max()) ** 2,
-                              axis=(1, 2)))
-        rms.append(np.sqrt(np.mean(err ** 2)))
-        se.append(np.std(err ** 2, ddof=1) / math.sqrt(samples) / (2 * rms[-1]))
-    return np.array(rms), np.array(se)
+        emp = networks.empirical_kernels(net, x, n_replicas=samples, seed=seed + int(width))
+        squares.append(sample_mean(np.mean(((emp.ntk_samples - theory)
+                                            / np.abs(theory).max()) ** 2, axis=(1, 2))))
+    rms = np.sqrt([s.mean for s in squares])
+    return Estimate(mean=rms, stderr=np.array([s.stderr for s in squares]) / (2 * rms),
+                    n_eff=np.full(rms.shape, float(samples)))
 
 
 @register("kernels.ntk_error_scaling")
@@ -113,15 +115,13 @@ def ntk_error_scaling(quick: bool = False, seed: int = 0):
     """
     widths = np.array([64, 128, 256, 512]) if quick else np.array([64, 128, 256, 512, 1024, 2048])
     samples = 12 if quick else 48
-    rms, se = ntk_errors(widths, samples, seed)
-    logw, logr = np.log(widths), np.log(rms)
-    sigma = se / rms
-    wts = 1 / sigma ** 2
-    xbar = np.sum(wts * logw) / np.sum(wts)
-    slope = np.sum(wts * (logw - xbar) * logr) / np.sum(wts * (logw - xbar) ** 2)
-    slope_se = math.sqrt(1 / np.sum(wts * (logw - xbar) ** 2))
-    return _compare_tolerance("kernels.ntk_error_scaling", "d log err / d log width", -0.5, slope,
-                   slope_se, _SIGMA * slope_se + 0.05)
+    rms = ntk_errors(widths, samples, seed)
+    logw = np.log(widths)
+    fit = weighted_least_squares(np.c_[np.ones_like(logw), logw], np.log(rms.mean),
+                                 rms.stderr / rms.mean)
+    slope = Estimate(mean=fit.coefficients[1], stderr=fit.stderr[1], n_eff=float(len(widths)))
+    return compare("kernels.ntk_error_scaling", "d log err / d log width", -0.5, slope,
+                   sigmas=_SIGMA, bias=0.05)
 
 
 @register("kernels.trained_vs_ntk")
@@ -146,18 +146,15 @@ def trained_vs_ntk(quick: bool = False, seed: int = 0):
     lam_max = np.linalg.eigvalsh(theta_tt)[-1]
     lr = 0.05 * y.size / lam_max
     theory = nk.gradient_descent_mse(theta_tt, y, lr, steps, ntk_test_train=theta_st).mean
-    preds = np.array([networks.train_mse(net, x_train, y, x_test, learning_rate=lr,
-                                         steps=steps, seed=int(rng.integers(2**31)),
-                                         centered=True)[1][-1]
-                      for _ in range(seeds)])
-    mean, se = preds.mean(0), preds.std(0, ddof=1) / math.sqrt(seeds)
+    measured = sample_mean([networks.train_mse(net, x_train, y, x_test, lr=lr, steps=steps,
+                                               seed=int(rng.integers(2**31)),
+                                               centered=True).final
+                            for _ in range(seeds)])
     scale = np.abs(y).max()
-    out = []
-    for i in range(3):
-        tol = _SIGMA * se[i, 0] + abs(theory[i, 0]) / math.sqrt(width) + 0.3 / steps * scale
-        out.append(_compare_tolerance("kernels.trained_vs_ntk", f"f_test[{i}] at t={steps}",
-                           theory[i, 0], mean[i, 0], se[i, 0], tol))
-    return out
+    return [compare("kernels.trained_vs_ntk", f"f_test[{i}] at t={steps}", theory[i, 0],
+                    measured[i, 0], sigmas=_SIGMA,
+                    bias=abs(theory[i, 0]) / math.sqrt(width) + 0.3 / steps * scale)
+            for i in range(3)]
 
 
 @register("kernels.nongaussian_weights")
@@ -172,14 +169,13 @@ def nongaussian_weights(quick: bool = False, seed: int = 0):
     theory = net.kernel(x, get="nngp")
     out = []
     for law in ("orthogonal", "sparse", "lowrank"):
-        emp = networks.empirical_kernels(net, x, n_samples=samples, seed=seed, weights=law,
+        emp = networks.empirical_kernels(net, x, n_replicas=samples, seed=seed, weights=law,
                                          density=0.3, get="nngp")
         # Low rank r = n/4 adds a 1/r = 4/n bias per layer; sparse adds ~1/(p n); the
         # 256-dimensional input layer adds the same with n -> 256.
         bias_factor = {"orthogonal": 1.0, "sparse": 1 / 0.3, "lowrank": 4.0}[law]
         for (i, j), label in (((0, 0), "x0,x0"), ((0, 1), "x0,x1")):
-            tol = _SIGMA * emp.nngp_stderr[i, j] + bias_factor * abs(theory[i, j]) * (
-                2 / width + 1 / x.shape[1])
-            out.append(_compare_tolerance(f"kernels.nongaussian_weights[{law}]", f"nngp({label})",
-                               theory[i, j], emp.nngp[i, j], emp.nngp_stderr[i, j], tol))
+            bias = bias_factor * abs(theory[i, j]) * (2 / width + 1 / x.shape[1])
+            out.append(compare(f"kernels.nongaussian_weights[{law}]", f"nngp({label})",
+                               theory[i, j], emp.nngp[i, j], sigmas=_SIGMA, bias=bias))
     return out

@@ -5,7 +5,8 @@ Theory: :func:`nnphys.theory.ntk_fluctuations.ntk_moments` (exact ``E[K]``, ``E[
 NTK diagonal, He weights, zero biases, NTK parameterization). Simulation:
 :func:`nnphys.sim.ntk_ensemble.relu_ntk_ensemble` (all weights drawn, forward and backward
 pass per network). Each comparison allows 4 delta-method standard errors over independent
-networks; the theory is exact, so there is no truncation allowance.
+networks (``compare(..., sigmas=4)``); the theory is exact, so there is no truncation
+allowance (``bias = 0``).
 
 * ``ntk_fluctuations``: ``E[K^2]/E[K]^2`` and ``E[K]`` at widths 32..256, depths up to 30,
   ``beta = (d - 1)/n <= 0.3``. Beyond, ``K^2`` is so heavy-tailed (``K`` is close to a
@@ -24,7 +25,7 @@ import numpy as np
 
 from ..sim import ntk_ensemble as ne
 from ..theory import ntk_fluctuations as nf
-from .registry import _compare_tolerance, register
+from .registry import compare, register
 
 _SIGMA = 4.0
 _BETA_MAX = 0.3
@@ -41,19 +42,18 @@ def ntk_fluctuations(quick: bool = False, seed: int = 0):
              128: ((10, 20, 30), 3_000), 256: ((10, 20, 30), 600)})
     x = np.ones(_INPUT_DIM)
     out = []
-    for k, (n, (depths, n_networks)) in enumerate(grid.items()):
+    for k, (n, (depths, n_replicas)) in enumerate(grid.items()):
         depths = [d for d in depths if (d - 1) / n <= _BETA_MAX]
-        ens = ne.relu_ntk_ensemble([n] * (max(depths) - 1), x, n_networks, seed=seed + k,
+        ens = ne.relu_ntk_ensemble([n] * (max(depths) - 1), x, n_replicas, seed=seed + k,
                                    depths=depths)
         for j, d in enumerate(depths):
             theory = nf.ntk_moments([n] * (d - 1), _INPUT_DIM)
-            mean, mean_se, ratio, ratio_se = ne.ratio_statistics(ens.K[:, j])
-            out.append(_compare_tolerance("finite_width.ntk_fluctuations",
-                               f"E[K^2]/E[K]^2 (n={n},d={d})", theory.ratio, ratio, ratio_se,
-                               _SIGMA * ratio_se))
-            if d in (max(depths),):
-                out.append(_compare_tolerance("finite_width.ntk_fluctuations",
+            measured = ne.ratio_statistics(ens.K[:, j])
+            out.append(compare("finite_width.ntk_fluctuations",
+                               f"E[K^2]/E[K]^2 (n={n},d={d})", theory.ratio, measured.ratio,
+                               sigmas=_SIGMA))
+            if d == max(depths):
+                out.append(compare("finite_width.ntk_fluctuations",
                                    f"E[K]/Theta_inf (n={n},d={d})", 1.0,
-                                   mean / theory.mean, mean_se / theory.mean,
-                                   _SIGMA * mean_se / theory.mean))
+                                   measured.mean.scaled(1.0 / theory.mean), sigmas=_SIGMA))
     return out

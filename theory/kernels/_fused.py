@@ -28,6 +28,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from ..._numba import inline_jit, jit, parallel_jit
+from ...errors import ArgumentTypeError
 from ...models import network as arch
 from .kernel import Kernel
 
@@ -264,7 +265,7 @@ def _program(spec: arch.Layer, channels: int, ops: list) -> int:
     elif isinstance(spec, arch.Erf):
         ops.append((_ERF, (spec.a ** 2, spec.b ** 2, spec.c ** 2, 0.0, 0.0)))
     elif not isinstance(spec, arch.Identity):
-        raise TypeError(type(spec).__name__)
+        raise ArgumentTypeError(f"spec: no fused kernel for {type(spec).__name__}")
     return channels
 
 

@@ -38,8 +38,8 @@ import functools
 import math
 
 import numpy as np
-from scipy import special
 
+from ...errors import ParameterError
 from ...models import network as arch
 
 __all__ = ["dual", "has_closed_form", "correlation"]
@@ -122,7 +122,7 @@ def _gaussian(act: arch.Gaussian, q11, q12, q22, need_dot):
     a2, b = act.a ** 2, act.b
     det = (1 - 2 * b * q11) * (1 - 2 * b * q22) - 4 * b * b * q12 * q12
     if np.any(det <= 0):
-        raise ValueError(f"Gaussian(a={act.a}, b={b}): E[exp(b u^2) exp(b v^2)] diverges; "
+        raise ParameterError(f"Gaussian(a={act.a}, b={b}): E[exp(b u^2) exp(b v^2)] diverges; "
                          "it needs (1 - 2 b q11)(1 - 2 b q22) > 4 b^2 q12^2")
     nngp = a2 / np.sqrt(det)
     return nngp, (4 * a2 * b * b * q12 / det ** 1.5) if need_dot else None
@@ -240,11 +240,11 @@ _DUALS = {
 }
 
 
-def has_closed_form(act) -> bool:
-    """Whether ``act`` has a closed-form dual here."""
-    return type(act) in _DUALS
+def has_closed_form(activation) -> bool:
+    """Whether ``activation`` has a closed-form dual here."""
+    return type(activation) in _DUALS
 
 
-def dual(act, q11, q12, q22, need_dot: bool):
+def dual(activation, q11, q12, q22, need_dot: bool):
     """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)] or None)`` for a closed-form activation."""
-    return _DUALS[type(act)](act, q11, q12, q22, need_dot)
+    return _DUALS[type(activation)](activation, q11, q12, q22, need_dot)

@@ -184,6 +184,10 @@ def limit_classifier(activation, kernel: str = "ntk", tol: float = 1e-12) -> Dep
     g0 = 0.0 if abs(g0) < tol else g0
     g0p = 0.0 if abs(g0p) < tol else g0p
     fixed, its = _fixed_point(dual, g0, g1p)
+    # health of the root find (brentq) where one ran; g(0) = 0 or g'(1) <= 1 fix the
+    # attracting point at 0 or 1 without a solver
+    health = dict(converged=True, iterations=its,
+                  residual=abs(float(dual.g(fixed)) - fixed)) if its else {}
     alpha = pre = dim = float("nan")
     if g0 == 0 and abs(g1p - 1) <= tol:
         name = "linear"
@@ -198,8 +202,7 @@ def limit_classifier(activation, kernel: str = "ntk", tol: float = 1e-12) -> Dep
         dim = 2 * alpha
     return DepthLimit(classifier=name, kernel=kernel, g0=g0, g0_prime=g0p, g1_prime=g1p,
                       fixed_point=fixed, exponent=alpha, preasymptotic_exponent=pre,
-                      hilbert_dimension=dim, activation=activation, iterations=its,
-                      residual=float("nan"),
+                      hilbert_dimension=dim, activation=activation, **health,
                       parameters={"activation": repr(activation), "kernel": kernel})
 
 

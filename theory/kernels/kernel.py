@@ -22,13 +22,16 @@ from typing import Callable
 
 import numpy as np
 
+from ...errors import ParameterError
+from ...results import Result
+
 __all__ = ["Kernel", "input_kernel"]
 
 LAYOUTS = ("fc", "diagonal", "full")
 
 
 @dataclasses.dataclass(frozen=True)
-class Kernel:
+class Kernel(Result):
     """NNGP/NTK of a pair of input batches at some depth of a network.
 
     Attributes:
@@ -41,16 +44,24 @@ class Kernel:
             layer, used by the standard parameterization's NTK).
         spatial_shape: the spatial shape ``S`` (empty for fully connected kernels).
         x1_is_x2: True when x2 was not given, so ``nngp`` is symmetric.
+
+    A record (saves and loads like every :class:`~nnphys.results.Result`); the layer
+    recursions are closed forms, so ``converged``, ``iterations`` and ``residual`` are
+    ``None``.
     """
 
-    nngp: np.ndarray
-    ntk: np.ndarray | None
-    cov1: np.ndarray
-    cov2: np.ndarray
+    nngp: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    ntk: np.ndarray | None = None
+    cov1: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    cov2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     layout: str = "fc"
     channels: int = 1
     spatial_shape: tuple = ()
     x1_is_x2: bool = False
+
+    def __post_init__(self):
+        # a loaded record gives the shape back as a JSON list
+        object.__setattr__(self, "spatial_shape", tuple(self.spatial_shape))
 
     def replace(self, **changes) -> "Kernel":
         """A copy with some fields changed."""
@@ -150,7 +161,7 @@ def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
         cov2 = cov1 if same else (np.einsum("ipc,iqc->ipq", f2, f2) / channels).reshape(
             (x2.shape[0],) + spatial * 2)
     else:
-        raise ValueError(f"layout: must be one of {LAYOUTS}, got {layout!r}")
+        raise ParameterError(f"layout: must be one of {LAYOUTS}, got {layout!r}")
     ntk = np.zeros_like(nngp) if need_ntk else None
     return Kernel(nngp=nngp, ntk=ntk, cov1=cov1, cov2=cov2, layout=layout, channels=channels,
                   spatial_shape=tuple(spatial), x1_is_x2=same)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
+from ...errors import ParameterError
 from ...models import network as arch
 from . import duals, hermite
 from .kernel import Kernel
@@ -50,7 +51,7 @@ def apply_layer(layer: arch.Layer, k):
 
 def _single(k, layer) -> Kernel:
     if isinstance(k, list):
-        raise ValueError(f"{type(layer).__name__}: got {len(k)} branches; join them first "
+        raise ParameterError(f"{type(layer).__name__}: got {len(k)} branches; join them first "
                          "(e.g. with FanInSum)")
     return k
 
@@ -110,18 +111,18 @@ def _fan_out(layer: arch.FanOut, k):
 def _parallel(layer: arch.Parallel, ks):
     if not isinstance(ks, list) or len(ks) != len(layer.layers):
         n = len(ks) if isinstance(ks, list) else 1
-        raise ValueError(f"Parallel: {len(layer.layers)} branches but {n} inputs")
+        raise ParameterError(f"Parallel: {len(layer.layers)} branches but {n} inputs")
     return [apply_layer(sub, k) for sub, k in zip(layer.layers, ks)]
 
 
 @register(arch.FanInSum)
 def _fan_in_sum(layer: arch.FanInSum, ks):
     if not isinstance(ks, list):
-        raise ValueError("FanInSum: expects a list of branches (use FanOut before it)")
+        raise ParameterError("FanInSum: expects a list of branches (use FanOut before it)")
     first = ks[0]
     for other in ks[1:]:
         if other.nngp.shape != first.nngp.shape or other.layout != first.layout:
-            raise ValueError("FanInSum: branch kernels have different shapes")
+            raise ParameterError("FanInSum: branch kernels have different shapes")
 
     def total(attr):
         values = [getattr(k, attr) for k in ks]

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from ...models import network as arch
-from ...errors import NumericalError
+from ...errors import NumericalError, ParameterError
 from . import _fused
 from .kernel import Kernel, input_kernel
 from .layers import apply_layer
@@ -65,12 +65,12 @@ class Network:
         single = isinstance(get, str)
         gets = (get,) if single else tuple(get)
         if not gets or any(g not in _GETS for g in gets):
-            raise ValueError(f"get: must be 'nngp', 'ntk' or a tuple of them, got {get!r}")
+            raise ParameterError(f"get: must be 'nngp', 'ntk' or a tuple of them, got {get!r}")
         x1 = arch.check_input(x1, "x1")
         if x2 is not None:
             x2 = arch.check_input(x2, "x2")
             if x2.shape[1:] != x1.shape[1:]:
-                raise ValueError(f"x2: trailing shape {x2.shape[1:]} differs from x1's "
+                raise ParameterError(f"x2: trailing shape {x2.shape[1:]} differs from x1's "
                                  f"{x1.shape[1:]}")
         need_ntk = "ntk" in gets
         layout = "fc" if x1.ndim == 2 else _layout_for(self.spec)
@@ -126,7 +126,7 @@ def _unblocked(spec, x1, x2, layout, need_ntk) -> Kernel:
         return _fused.kernel(spec, x1, x2, need_ntk)
     k = apply_layer(spec, input_kernel(x1, x2, layout, need_ntk))
     if isinstance(k, list):
-        raise ValueError("the network ends with several branches; join them with FanInSum")
+        raise ParameterError("the network ends with several branches; join them with FanInSum")
     return k
 
 
@@ -140,7 +140,8 @@ def _block_sizes(block_size, x1, layout) -> tuple[int, int]:
         return b, b
     sizes = (block_size, block_size) if np.isscalar(block_size) else tuple(block_size)
     if len(sizes) != 2 or any(int(b) != b or b < 1 for b in sizes):
-        raise ValueError(f"block_size: must be a positive int or a pair of them, got {block_size!r}")
+        raise ParameterError(f"block_size: must be a positive int or a pair of them, "
+                             f"got {block_size!r}")
     return int(sizes[0]), int(sizes[1])
 
 

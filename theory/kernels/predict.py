@@ -10,7 +10,7 @@ thousands of training points) give finite answers:
   ``cov = K(x*, x*) - K(x*, X) (K + s^2 I)^+ K(X, x*)``.
 * **Gradient descent on MSE** (Jacot et al. 2018, arXiv:1806.07572; Lee et al. 2019,
   arXiv:1902.06720, eq. 16), in neural-tangents' normalisation (loss
-  ``||f - y||^2 / (2 y.size)``, so time is ``learning_rate * t / y.size``). With
+  ``||f - y||^2 / (2 y.size)``, so time is ``lr * t / y.size``). With
   ``T = Theta(X, X)`` and ``E(t) = I - exp(-eta t T / n)``, the ensemble of networks
   initialised from the NNGP prior has, at time ``t``,
   ``mean(x*) = Theta(x*, X) T^{-1} E y`` and
@@ -29,14 +29,17 @@ import dataclasses
 
 import numpy as np
 
-from ...errors import NumericalError
+from ...errors import NumericalError, ParameterError
+from ...results import Result
 
 __all__ = ["Prediction", "gp_inference", "gradient_descent_mse"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Prediction:
-    """A posterior / trained-ensemble prediction.
+class Prediction(Result):
+    """A posterior / trained-ensemble prediction (closed forms through one
+    eigendecomposition: no iterative solver, so ``converged``, ``iterations`` and
+    ``residual`` are ``None``; the conditioning is reported instead).
 
     Attributes:
         mean: ``(N_test, ...)`` mean prediction (train points if no test kernel was given).
@@ -48,19 +51,19 @@ class Prediction:
             singular).
     """
 
-    mean: np.ndarray
-    covariance: np.ndarray | None
-    cutoff: float
-    n_discarded: int
-    condition_number: float
+    mean: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    covariance: np.ndarray | None = None
+    cutoff: float = 0.0
+    n_discarded: int = 0
+    condition_number: float = 1.0
 
 
 def _check_square(name: str, k) -> np.ndarray:
     k = np.asarray(k, dtype=np.float64)
     if k.ndim != 2 or k.shape[0] != k.shape[1]:
-        raise ValueError(f"{name}: expected a square (N, N) matrix, got shape {k.shape}")
+        raise ParameterError(f"{name}: expected a square (N, N) matrix, got shape {k.shape}")
     if not np.all(np.isfinite(k)):
-        raise ValueError(f"{name}: contains NaN or infinite entries")
+        raise ParameterError(f"{name}: contains NaN or infinite entries")
     return k
 
 
@@ -69,9 +72,9 @@ def _check_cross(name: str, k, n_train: int) -> np.ndarray | None:
         return None
     k = np.asarray(k, dtype=np.float64)
     if k.ndim != 2 or k.shape[1] != n_train:
-        raise ValueError(f"{name}: expected shape (N_test, {n_train}), got {k.shape}")
+        raise ParameterError(f"{name}: expected shape (N_test, {n_train}), got {k.shape}")
     if not np.all(np.isfinite(k)):
-        raise ValueError(f"{name}: contains NaN or infinite entries")
+        raise ParameterError(f"{name}: contains NaN or infinite entries")
     return k
 
 
@@ -90,9 +93,9 @@ def _eigh(k: np.ndarray, rcond: float | None):
 def _targets(y, n: int) -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     if y.shape[:1] != (n,):
-        raise ValueError(f"y_train: expected {n} rows, got shape {y.shape}")
+        raise ParameterError(f"y_train: expected {n} rows, got shape {y.shape}")
     if not np.all(np.isfinite(y)):
-        raise ValueError("y_train: contains NaN or infinite entries")
+        raise ParameterError("y_train: contains NaN or infinite entries")
     return y
 
 
@@ -113,7 +116,7 @@ def gp_inference(k_train_train, y_train, k_test_train=None, k_test_test=None,
     n = k.shape[0]
     y = _targets(y_train, n)
     if not np.isfinite(diag_reg) or diag_reg < 0:
-        raise ValueError(f"diag_reg: must be a finite number >= 0, got {diag_reg}")
+        raise ParameterError(f"diag_reg: must be a finite number >= 0, got {diag_reg}")
     cross = _check_cross("k_test_train", k_test_train, n)
     evals, evecs, keep, cutoff, dropped, cond = _eigh(k + diag_reg * np.eye(n), rcond)
     inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
@@ -124,10 +127,11 @@ def gp_inference(k_train_train, y_train, k_test_train=None, k_test_test=None,
     if cross is None or k_test_test is not None:
         test = k if cross is None else _check_square("k_test_test", k_test_test)
         cov = test - (proj * inv) @ proj.T
-    return _finite(Prediction(mean.reshape((-1,) + y.shape[1:]), cov, cutoff, dropped, cond))
+    return _finite(Prediction(mean=mean.reshape((-1,) + y.shape[1:]), covariance=cov,
+                              cutoff=cutoff, n_discarded=dropped, condition_number=cond))
 
 
-def gradient_descent_mse(ntk_train_train, y_train, learning_rate: float = 1.0,
+def gradient_descent_mse(ntk_train_train, y_train, lr: float = 1.0,
                          t: float = np.inf, ntk_test_train=None, nngp_train_train=None,
                          nngp_test_train=None, nngp_test_test=None,
                          rcond: float | None = None) -> Prediction:
@@ -136,7 +140,7 @@ def gradient_descent_mse(ntk_train_train, y_train, learning_rate: float = 1.0,
     Args:
         ntk_train_train: ``(N, N)`` NTK of the training inputs.
         y_train: ``(N,)`` or ``(N, n_out)`` targets.
-        learning_rate: ``eta > 0``.
+        lr: ``eta > 0``.
         t: training time (number of steps of continuous-time gradient flow), ``>= 0``,
             ``np.inf`` for the converged network.
         ntk_test_train: ``(M, N)`` NTK between test and training inputs (None: predict on
@@ -152,13 +156,13 @@ def gradient_descent_mse(ntk_train_train, y_train, learning_rate: float = 1.0,
     theta = _check_square("ntk_train_train", ntk_train_train)
     n = theta.shape[0]
     y = _targets(y_train, n)
-    if not np.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"learning_rate: must be a finite number > 0, got {learning_rate}")
+    if not np.isfinite(lr) or lr <= 0:
+        raise ParameterError(f"lr: must be a finite number > 0, got {lr}")
     if np.isnan(t) or t < 0:
-        raise ValueError(f"t: must be >= 0 (np.inf allowed), got {t}")
+        raise ParameterError(f"t: must be >= 0 (np.inf allowed), got {t}")
     cross = _check_cross("ntk_test_train", ntk_test_train, n)
     evals, evecs, keep, cutoff, dropped, cond = _eigh(theta, rcond)
-    s = learning_rate * t / y.size
+    s = lr * t / y.size
     if np.isinf(s):
         gain = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
     else:
@@ -174,7 +178,7 @@ def gradient_descent_mse(ntk_train_train, y_train, learning_rate: float = 1.0,
                                                           and nngp_test_test is not None)):
         k = _check_square("nngp_train_train", nngp_train_train)
         if k.shape != theta.shape:
-            raise ValueError(f"nngp_train_train: shape {k.shape} differs from the NTK's")
+            raise ParameterError(f"nngp_train_train: shape {k.shape} differs from the NTK's")
         k_cross = k if cross is None else _check_cross("nngp_test_train", nngp_test_train, n)
         k_test = k if cross is None else _check_square("nngp_test_test", nngp_test_test)
         a = proj * gain                                       # Theta(x*,X) T^{-1} E in V basis
@@ -182,7 +186,8 @@ def gradient_descent_mse(ntk_train_train, y_train, learning_rate: float = 1.0,
         k_cross_eig = k_cross @ evecs
         mixed = a @ k_cross_eig.T
         cov = k_test + a @ k_eig @ a.T - mixed - mixed.T
-    return _finite(Prediction(mean.reshape((-1,) + y.shape[1:]), cov, cutoff, dropped, cond))
+    return _finite(Prediction(mean=mean.reshape((-1,) + y.shape[1:]), covariance=cov,
+                              cutoff=cutoff, n_discarded=dropped, condition_number=cond))
 
 
 def _finite(p: Prediction) -> Prediction:

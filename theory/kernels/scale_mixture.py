@@ -142,7 +142,6 @@ def student_t_prior(net_or_kernel_fn, x, alpha: float, beta: float,
     dof = 2 * alpha
     return StudentTPrediction(mean=np.zeros(k.shape[0]), scale=scale, dof=dof,
                               covariance=_covariance(scale, dof), alpha=alpha, beta=beta,
-                              residual=float("nan"),
                               parameters={"alpha": alpha, "beta": beta, "get": get})
 
 
@@ -198,6 +197,5 @@ def student_t_inference(net_or_kernel_fn, x_train, y_train, x_test, alpha: float
     return StudentTPrediction(mean=gp.mean, scale=scale, dof=dof,
                               covariance=_covariance(scale, dof), alpha=post_alpha,
                               beta=post_beta, log_marginal_likelihood=float(log_ml),
-                              residual=float("nan"),
                               parameters={"alpha": alpha, "beta": beta, "noise": noise,
                                           "get": get, "n_train": n})

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import ParameterError
 from ...models import network as arch
 from .kernel import Kernel, _spatial_diagonal
 from .layers import register
@@ -139,17 +140,17 @@ def _pool_sum(arr: np.ndarray, batch_ndim: int, spatial: tuple, window: tuple,
 
 def _require_spatial(k, layer) -> Kernel:
     if isinstance(k, list):
-        raise ValueError(f"{type(layer).__name__}: got {len(k)} branches; join them first "
+        raise ParameterError(f"{type(layer).__name__}: got {len(k)} branches; join them first "
                          "(e.g. with FanInSum)")
     if k.layout == "fc":
-        raise ValueError(f"{type(layer).__name__}: needs inputs with spatial axes "
+        raise ParameterError(f"{type(layer).__name__}: needs inputs with spatial axes "
                          "(batch, *spatial, channels), got a fully connected kernel")
     return k
 
 
 def _check_ndim(name: str, shape: tuple, k: Kernel, layer) -> None:
     if len(shape) != k.n_spatial:
-        raise ValueError(f"{name}: {shape} has {len(shape)} axes but the input of "
+        raise ParameterError(f"{name}: {shape} has {len(shape)} axes but the input of "
                          f"{type(layer).__name__} has {k.n_spatial} spatial axes "
                          f"{k.spatial_shape}")
 
@@ -201,7 +202,7 @@ def _avg_pool(layer: arch.AvgPool, k) -> Kernel:
     k = _require_spatial(k, layer)
     _check_ndim("window_shape", layer.window_shape, k, layer)
     if k.layout != "full":
-        raise ValueError("AvgPool: needs the full spatial layout (it mixes covariances of "
+        raise ParameterError("AvgPool: needs the full spatial layout (it mixes covariances of "
                          "different positions); Network.kernel chooses it automatically")
     d = k.n_spatial
     weights = layer.weights(k.spatial_shape)
@@ -230,7 +231,7 @@ def _global_avg_pool(layer: arch.GlobalAvgPool, k) -> Kernel:
         return k                                    # no spatial axes: nothing to average
     k = _require_spatial(k, layer)
     if k.layout != "full":
-        raise ValueError("GlobalAvgPool: needs the full spatial layout; Network.kernel "
+        raise ParameterError("GlobalAvgPool: needs the full spatial layout; Network.kernel "
                          "chooses it automatically")
 
     def mean(arr, batch_ndim):
@@ -272,7 +273,7 @@ def _flatten(layer: arch.Flatten, k) -> Kernel:
 @register(arch.LayerNorm)
 def _layer_norm(layer: arch.LayerNorm, k) -> Kernel:
     if isinstance(k, list):
-        raise ValueError(f"LayerNorm: got {len(k)} branches; join them first")
+        raise ParameterError(f"LayerNorm: got {len(k)} branches; join them first")
     d = k.n_spatial
     # normalised spatial axes, counted from 0 within S
     spatial_axes = tuple(a - 1 for a in layer.axes(d + 2) if a != d + 1)
