@@ -13,8 +13,8 @@ Two samplers:
   ``O(n^2)``, and ``S_l`` carries everything about layer ``l`` (its preactivations are
   ``N(0, S_l)`` given ``S_l``). For one input the excess kurtosis of ``z^(l)`` is
   ``3 Var(S_l) / E[S_l]^2`` (Rao-Blackwell: ``E z^4 = 3 E S^2``), see :func:`kurtosis`.
-  (Reference: ../shared/reference/kernels_finite_width.md sec. 3.4; the reduction is the
-  one used in PDLT's derivation, Roberts, Yaida & Hanin 2022, arXiv:2106.10165, sec. 4.)
+  (The reduction is the one used in PDLT's derivation, Roberts, Yaida & Hanin 2022,
+  arXiv:2106.10165, sec. 4.)
 * :func:`full_ensemble` -- explicit weight matrices of any law of
   :data:`nnphys.sim.networks.WEIGHT_LAWS` (orthogonal, sparse, low-rank as well as
   Gaussian): empirical kernels and fourth moments per layer, for the laws where the

@@ -1,7 +1,8 @@
 """Signal propagation: landmarks of Poole et al. 2016 / Schoenholz et al. 2017 and PDLT ch. 5.
 
-Reference numbers: ../shared/reference/kernels_finite_width.md, secs. 2.2-2.5 (computed there
-by two routes agreeing to 1e-14); chaotic-phase ``c*`` is checked here against an
+Reference numbers: the critical line and depth scales of Poole et al. 2016 (arXiv:1606.05340)
+and Schoenholz et al. 2017 (arXiv:1611.01232), and PDLT's criticality (arXiv:2106.10165, sec.
+5.1), computed independently by two routes agreeing to 1e-14 (provenance: tests/data/README.md); chaotic-phase ``c*`` is checked here against an
 independent 2-D quadrature (scipy ``dblquad``) because the reference table's chaotic rows
 were not iterated to convergence (e.g. sigma_w^2 = 4: c* = 0.165065, not 0.165151).
 """

@@ -1,5 +1,5 @@
-"""PDLT 1/n recursions: landmarks of ../shared/reference/kernels_finite_width.md sec. 3.3
-(two routes there), exact arithmetic (sympy) for polynomial activations, the deep linear
+"""PDLT 1/n recursions (Roberts, Yaida & Hanin, arXiv:2106.10165, ch. 4-5): landmarks at
+criticality computed independently by two routes (tests/data/README.md), exact arithmetic (sympy) for polynomial activations, the deep linear
 network in closed form, and the all-orders ReLU kurtosis against its expansion."""
 
 import numpy as np

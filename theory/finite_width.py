@@ -30,8 +30,7 @@ exactly Gaussian). For one input these read, with ``chi_par = (C_W/2K^2) <s^2 (z
 
 The normalized excess kurtosis of a layer-``l`` preactivation is ``3 V^(l) / (n K^(l)^2)``
 (PDLT's ``V/(n K^2)`` is a third of it). At criticality ReLU has ``V/K^2 = 5 (l - 1)`` and
-``K1 = 0``; tanh has ``V/(l K^2) -> 2/3`` and ``K1 -> -1/6`` (reference values in
-``../shared/reference/kernels_finite_width.md``, sec. 3.3).
+``K1 = 0``; tanh has ``V/(l K^2) -> 2/3`` and ``K1 -> -1/6`` (PDLT, arXiv:2106.10165, ch. 5).
 
 For a scale-invariant activation (``phi(z) = a_+ z`` above 0, ``a_- z`` below) with
 ``C_b = 0`` and Gaussian weights the single-input result is known to all orders in 1/n:

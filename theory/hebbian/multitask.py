@@ -16,7 +16,7 @@ T = 0 hierarchical ("power-law") state: each spin follows the first pattern non-
 site, ``m_k = (1 - d) d^{k-1}``; it is a fixed point iff ``m_1 > sum_{l>1} m_l``, i.e.
 ``sum_{j=1}^{K-1} d^j < 1`` (d < 0.618034 for K = 3, d -> 1/2 as K -> infinity).
 
-K = 2 at finite T (Landau expansion near T_c): the
+K = 2 at finite T (Landau expansion near T_c, derived here; Agliari et al., arXiv:1111.5191): the
 pure state (m_2 = 0) appears stable below T_c iff d < 2/3, the parallel state (m_1 = m_2)
 iff d > 2/3; both turn hierarchical at lower T.
 
