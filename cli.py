@@ -120,10 +120,7 @@ def _sweep(args) -> int:
     result = sweep.run(fn, grid, seed=args.seed, backend=args.backend, n_workers=args.workers,
                        scheduler=args.scheduler, checkpoint=args.checkpoint,
                        pass_seed=not args.no_seed)
-    arrays = {f"axis:{k}": v for k, v in result.axes.items()}
-    arrays.update({f"field:{k}": v for k, v in result.fields.items()})
-    arrays["seeds"] = result.seeds
-    np.savez(args.out, **arrays)
+    result.save(args.out)
     print(f"{args.out}: {result.seeds.size} points, {result.n_failed} failed")
     return 1 if result.n_failed else 0
 

@@ -17,7 +17,10 @@ Subclass :class:`Result` for a model's own record; the subclass is registered by
         tau: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 Dict fields whose values are arrays (``axes``, ``fields``, ``boundaries``) are stored
-entry by entry, so a :class:`PhaseDiagram` round-trips exactly.
+entry by entry, so a :class:`PhaseDiagram` round-trips exactly. JSON has no tuples: a field
+whose default is a tuple is given back as a tuple (nested lists become nested tuples); a
+record whose JSON values need another type back (int dict keys, say) restores it in its
+``__post_init__``.
 """
 
 from __future__ import annotations
@@ -124,8 +127,15 @@ def load(path: str | os.PathLike) -> Result:
         for name in data.files:
             if name != "__meta__" and not name.startswith(_ARRAY_DICT_PREFIX):
                 kwargs[name] = data[name]
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in kwargs.items() if k in names})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name, value in kwargs.items():
+        if name in fields and isinstance(value, list) and isinstance(fields[name].default, tuple):
+            kwargs[name] = _to_tuple(value)
+    return cls(**{k: v for k, v in kwargs.items() if k in fields})
+
+
+def _to_tuple(value: Any) -> Any:
+    return tuple(_to_tuple(v) for v in value) if isinstance(value, list) else value
 
 
 @dataclasses.dataclass(frozen=True)

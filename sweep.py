@@ -21,6 +21,8 @@
 * Backends: ``"serial"``, ``"processes"`` (``concurrent.futures`` with the spawn start
   method) and ``"dask"`` (``scheduler="tcp://host:port"`` or a ``distributed.Client``; needs
   the ``distributed`` extra).
+* The :class:`SweepResult` is a :class:`~nnphys.results.Result`: ``res.save(path)`` writes
+  it atomically, :func:`nnphys.load` reads it back.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .results import Result
+
 __all__ = ["SweepResult", "run", "point_seed"]
 
 BACKENDS = ("serial", "processes", "dask")
@@ -42,8 +46,9 @@ _META = "sweep.json"
 
 
 @dataclasses.dataclass(frozen=True)
-class SweepResult:
-    """Results of a sweep, assembled into arrays.
+class SweepResult(Result):
+    """Results of a sweep, assembled into arrays (a record of outcomes, not of a solver:
+    ``converged``, ``iterations`` and ``residual`` stay ``None``).
 
     Attributes:
         axes: name -> 1-D grid.
@@ -51,13 +56,18 @@ class SweepResult:
         seeds: the seed passed to each point, grid-shaped.
         errors: flat index -> ``{"point", "type", "message", "traceback"}`` of failed points.
         complete: every point finished (successfully or not).
+        parameters: ``{"seed": master seed}``.
     """
 
-    axes: Mapping[str, np.ndarray]
-    fields: Mapping[str, np.ndarray]
-    seeds: np.ndarray
-    errors: Mapping[int, dict]
-    complete: bool
+    axes: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    fields: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    seeds: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    errors: Mapping[int, dict] = dataclasses.field(default_factory=dict)
+    complete: bool = False
+
+    def __post_init__(self):
+        # JSON turns the int keys of ``errors`` into strings; normalise back to int.
+        object.__setattr__(self, "errors", {int(k): v for k, v in self.errors.items()})
 
     @property
     def n_failed(self) -> int:
@@ -226,7 +236,7 @@ def run(fn: Callable, grid: Mapping[str, Any], *, seed: int = 0, backend: str = 
             _run_dask(fn, todo, kwargs, finish, bar, scheduler)
     finally:
         bar.close()
-    return _assemble(axes, shape, seeds, done, points)
+    return _assemble(axes, shape, seeds, done, points, seed)
 
 
 def _run_processes(fn, todo, kwargs, finish, bar, n_workers):
@@ -271,7 +281,7 @@ def _run_dask(fn, todo, kwargs, finish, bar, scheduler):
             client.close()
 
 
-def _assemble(axes, shape, seeds, done, points) -> SweepResult:
+def _assemble(axes, shape, seeds, done, points, seed) -> SweepResult:
     fields: dict[str, np.ndarray] = {}
     errors: dict[int, dict] = {}
     for i, (status, payload) in sorted(done.items()):
@@ -282,5 +292,6 @@ def _assemble(axes, shape, seeds, done, points) -> SweepResult:
             if name not in fields:
                 fields[name] = np.full(shape + value.shape, np.nan)
             fields[name][np.unravel_index(i, shape)] = value
-    return SweepResult(axes=axes, fields=fields, seeds=seeds.reshape(shape), errors=errors,
+    return SweepResult(parameters={"seed": int(seed)}, axes=axes, fields=fields,
+                       seeds=seeds.reshape(shape), errors=errors,
                        complete=len(done) == seeds.size)

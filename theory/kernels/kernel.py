@@ -22,14 +22,19 @@ from typing import Callable
 
 import numpy as np
 
+from ...results import Result
+
 __all__ = ["Kernel", "input_kernel"]
 
 LAYOUTS = ("fc", "diagonal", "full")
 
 
-@dataclasses.dataclass(frozen=True)
-class Kernel:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Kernel(Result):
     """NNGP/NTK of a pair of input batches at some depth of a network.
+
+    A closed-form record (a :class:`~nnphys.results.Result` whose ``converged``,
+    ``iterations`` and ``residual`` are ``None``): ``k.save(path)`` / ``nnphys.load(path)``.
 
     Attributes:
         nngp: float64 ``(N1, N2)`` (+ spatial axes, see module docstring).
