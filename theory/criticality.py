@@ -41,7 +41,7 @@ import numpy as np
 
 from ..models import network as arch
 from ..errors import ConvergenceError, ParameterError
-from ..results import PhaseDiagram, Result
+from ..results import PhaseDiagram, Result, register_phase_diagram
 from .gaussian import expect
 from .kernels.layers import dual_function
 
@@ -380,6 +380,8 @@ def critical_weight_variance(activation, sigma_b2):
     return float(line.sigma_w2) if np.ndim(sigma_b2) == 0 else line.sigma_w2
 
 
+@register_phase_diagram("edge-of-chaos", axes=("sigma_w2", "sigma_b2"),
+                        defaults={"activation": arch.Tanh()})
 def phase_diagram(activation, sigma_w2, sigma_b2, q0: float = 1.0) -> PhaseDiagram:
     """Ordered / chaotic (/ unbounded) phases over a ``(sigma_w2, sigma_b2)`` grid.
 

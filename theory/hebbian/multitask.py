@@ -38,7 +38,7 @@ import numpy as np
 from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import Multitask
-from ...results import PhaseDiagram, Result
+from ...results import PhaseDiagram, Result, register_phase_diagram
 from . import _roots
 
 __all__ = ["MultitaskState", "HierarchyThreshold", "InstabilityTemperatures", "solve",
@@ -255,6 +255,7 @@ def instability_temperature(d: float, state: str, K: int = 2, *,
                                    state=state, T=np.array(roots))
 
 
+@register_phase_diagram("multitask", axes=("d", "T"))
 def phase_diagram(d, T, K: int = 2) -> PhaseDiagram:
     """(d, T) diagram: the globally stable state (lowest f among the stable fixed points
     reached from pure, parallel and hierarchical starts). Fields ``m`` (grid + (K,),
