@@ -207,7 +207,7 @@ def he4_coefficient(activation, width: int, W_std: float = 1.0, b_std: float = 0
 
     Example:
         >>> from nnphys.theory import kernels as nk
-        >>> round(he4_coefficient(nk.Relu(), 10), 12)     # 5 / (8 n)
+        >>> round(float(he4_coefficient(nk.Relu(), 10)), 12)     # 5 / (8 n)
         0.0625
     """
     return output_cumulants(activation, width, W_std, b_std, q0, readout, first_layer,
