@@ -42,6 +42,8 @@ from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
+from .errors import ParameterError
+
 __all__ = ["Result", "PhaseDiagram", "load", "PhaseDiagramModel", "register_phase_diagram",
            "phase_diagrams"]
 
@@ -129,7 +131,7 @@ def load(path: str | os.PathLike) -> Result:
         meta = json.loads(str(data["__meta__"]))
         cls = _REGISTRY.get(meta["class"])
         if cls is None:
-            raise ValueError(f"path: unknown result class {meta['class']!r} "
+            raise ParameterError(f"path: unknown result class {meta['class']!r} "
                              "(import the module that defines it first)")
         kwargs: dict[str, Any] = dict(meta["scalars"])
         for name, keys in meta["array_dicts"].items():
@@ -169,10 +171,11 @@ class PhaseDiagram(Result):
     def __post_init__(self):
         shape = tuple(len(np.asarray(a)) for a in self.axes.values())
         if self.phase.size and self.phase.shape != shape:
-            raise ValueError(f"phase: shape {self.phase.shape} does not match axes {shape}")
+            raise ParameterError(f"phase: shape {self.phase.shape} does not match axes "
+                                 f"{shape}")
         for name, field in self.fields.items():
             if np.shape(field)[:len(shape)] != shape:
-                raise ValueError(f"fields[{name!r}]: shape {np.shape(field)} does not "
+                raise ParameterError(f"fields[{name!r}]: shape {np.shape(field)} does not "
                                  f"start with the grid shape {shape}")
         # JSON turns int keys into strings; normalise back to int.
         object.__setattr__(self, "labels", {int(k): v for k, v in self.labels.items()})
@@ -226,7 +229,6 @@ def register_phase_diagram(name: str, axes: tuple[str, str], *,
     ``serial_only`` states why the diagram cannot be computed column by column, if it
     cannot (see :class:`PhaseDiagramModel`).
     """
-    from .errors import ParameterError
     if not isinstance(name, str) or not name:
         raise ParameterError(f"name: expected a non-empty string, got {name!r}")
     axes = tuple(axes)

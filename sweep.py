@@ -37,6 +37,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from . import checks
+from .errors import ArgumentTypeError, ParameterError
 from .results import Result
 
 __all__ = ["SweepResult", "run", "point_seed"]
@@ -81,7 +83,9 @@ class SweepResult(Result):
 _CONNECT_TIMEOUT = "10s"     # to reach an existing Dask scheduler
 
 def point_seed(seed: int, index: int) -> int:
-    """The seed of point ``index`` of a sweep with master ``seed``."""
+    """The seed of point ``index`` of a sweep with master ``seed`` (both integers >= 0)."""
+    seed = checks.integer("seed", seed, low=0)
+    index = checks.integer("index", index, low=0)
     return int(np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1)[0])
 
 
@@ -112,10 +116,11 @@ class _Checkpoint:
             with open(meta_path) as fh:
                 stored = json.load(fh)
             if stored["seed"] != meta["seed"]:
-                raise ValueError(f"checkpoint: {self.path} was written with seed "
+                raise ParameterError(f"checkpoint: {self.path} was written with seed "
                                  f"{stored['seed']}, not {seed}")
             if stored["axes"] != meta["axes"]:
-                raise ValueError(f"checkpoint: {self.path} holds a sweep over a different grid")
+                raise ParameterError(f"checkpoint: {self.path} holds a sweep over a different "
+                                     "grid")
         else:
             self._atomic_write(meta_path, json.dumps(meta).encode())
 
@@ -161,13 +166,16 @@ class _Checkpoint:
 
 
 def _check_grid(grid) -> dict[str, np.ndarray]:
-    if not isinstance(grid, Mapping) or not grid:
-        raise ValueError("grid: must be a non-empty mapping name -> 1-D sequence of values")
+    if not isinstance(grid, Mapping):
+        raise ArgumentTypeError(f"grid: must be a mapping name -> 1-D sequence of values, "
+                                f"got {type(grid).__name__}")
+    if not grid:
+        raise ParameterError("grid: must have at least one axis")
     axes = {}
     for name, values in grid.items():
         arr = np.asarray(values)
         if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"grid: axis {name!r} must be a non-empty 1-D sequence, "
+            raise ParameterError(f"grid: axis {name!r} must be a non-empty 1-D sequence, "
                              f"got shape {arr.shape}")
         axes[str(name)] = arr
     return axes
@@ -198,12 +206,12 @@ def run(fn: Callable, grid: Mapping[str, Any], *, seed: int = 0, backend: str = 
         retry_failed: on resume, recompute the points that failed before.
     """
     axes = _check_grid(grid)
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
-    if n_workers is not None and (int(n_workers) != n_workers or n_workers < 1):
-        raise ValueError(f"n_workers: must be a positive integer, got {n_workers!r}")
+    checks.one_of("backend", backend, BACKENDS)
+    seed = checks.integer("seed", seed, low=0)
+    if n_workers is not None:
+        checks.integer("n_workers", n_workers, low=1)
     if backend == "dask" and scheduler is None:
-        raise ValueError("scheduler: the dask backend needs a scheduler address or Client")
+        raise ParameterError("scheduler: the dask backend needs a scheduler address or Client")
     shape = tuple(a.size for a in axes.values())
     n_points = int(np.prod(shape))
     seeds = np.array([point_seed(seed, i) for i in range(n_points)], dtype=np.int64)

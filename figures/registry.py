@@ -25,6 +25,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..errors import ParameterError
+
 __all__ = ["Figure", "register", "figures", "make", "cache_key"]
 
 _FIGURES: dict[str, "Figure"] = {}
@@ -56,7 +58,7 @@ def cache_key(name: str, parameters: Mapping[str, Any]) -> str:
 
 def register(figure: Figure) -> Figure:
     if figure.name in _FIGURES:
-        raise ValueError(f"name: figure {figure.name!r} is already registered")
+        raise ParameterError(f"name: figure {figure.name!r} is already registered")
     _FIGURES[figure.name] = figure
     return figure
 
@@ -82,7 +84,7 @@ def make(name: str, out: str, quick: bool = False, recompute: bool = False) -> l
 
     available = figures()
     if name not in available:
-        raise ValueError(f"name: unknown figure {name!r}; known: {', '.join(available)}")
+        raise ParameterError(f"name: unknown figure {name!r}; known: {', '.join(available)}")
     fig_spec = available[name]
     os.makedirs(out, exist_ok=True)
     cache = os.path.join(out, f"{name}{'-quick' if quick else ''}.npz")
@@ -91,7 +93,8 @@ def make(name: str, out: str, quick: bool = False, recompute: bool = False) -> l
     if data is None:
         data = fig_spec.compute(quick)
         if _KEY in data:
-            raise ValueError(f"compute: figure {name!r} returned the reserved entry {_KEY!r}")
+            raise ParameterError(f"compute: figure {name!r} returned the reserved entry "
+                                 f"{_KEY!r}")
         _write_cache(cache, key, data)
     fig = fig_spec.plot(data)
     paths = [cache]
