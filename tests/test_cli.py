@@ -41,9 +41,9 @@ def test_errors_are_one_line_exit_2(tmp_path, capsys, argv, match):
 def test_module_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "nnphys", "--help"], capture_output=True,
                          text=True, check=True).stdout
-    for command in ("kernel", "validate", "figures", "sweep"):
+    for command in ("kernel", "validate", "figures", "sweep", "phase-diagram"):
         assert command in out
-    for command in ("kernel", "validate", "figures", "sweep"):
+    for command in ("kernel", "validate", "figures", "sweep", "phase-diagram"):
         sub = subprocess.run([sys.executable, "-m", "nnphys", command, "--help"],
                              capture_output=True, text=True)
         assert sub.returncode == 0 and "usage" in sub.stdout
