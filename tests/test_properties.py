@@ -9,7 +9,10 @@ expected -- and the call must end in one of two ways:
 * an answer without a NaN anywhere in it (a NaN is never an answer; an infinite value
   can be, e.g. a divergent susceptibility at T = 0), or
 * a :class:`~nnphys.errors.ParameterError` / :class:`~nnphys.errors.ArgumentTypeError`
-  whose message names the argument that was changed;
+  whose message names the argument that was changed, or
+* for a finite number the solver cannot handle (an extreme but admissible value), a
+  :class:`~nnphys.errors.ConvergenceError` / :class:`~nnphys.errors.NumericalError`: the
+  honest failure of the method, never the answer to a NaN, an inf or a wrong type;
 
 never another exception type, and never a hang (each call gets :data:`TIME_LIMIT` seconds).
 The parameter changed is found from the signature, so the harness follows renames. The run
@@ -34,7 +37,8 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import Phase, given, settings, strategies as st  # noqa: E402
 
-from nnphys.errors import ArgumentTypeError, ParameterError  # noqa: E402
+from nnphys.errors import (ArgumentTypeError, ConvergenceError, NumericalError,  # noqa: E402
+                           ParameterError)
 
 EXAMPLES = 12
 TIME_LIMIT = 5             # seconds per call: a call that takes longer counts as a hang
@@ -264,6 +268,12 @@ def test_bad_arguments_are_refused_by_name(case, data):
         result = _call(fn, call_args, call_kwargs)
     except (ParameterError, ArgumentTypeError) as exc:
         assert _names(str(exc), name), f"{reproducer}: the error does not name {name!r}: {exc}"
+        return
+    except (ConvergenceError, NumericalError) as exc:
+        finite = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
+            and np.isfinite(value)
+        assert finite, f"{reproducer}: {type(exc).__name__} for a non-finite or mistyped " \
+                       f"argument (expected a ParameterError/ArgumentTypeError): {exc}"
         return
     except _Hang:
         pytest.fail(f"{reproducer}: no answer within {TIME_LIMIT} s")
