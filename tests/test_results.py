@@ -103,3 +103,24 @@ def test_kernel_round_trip(tmp_path, spec, x2):
         else:
             assert a == b and type(a) is type(b), f.name
     assert back.spatial_shape == k.spatial_shape == (() if "Conv" not in spec else (5,))
+
+
+def test_phase_diagram_registry_checks_its_entries():
+    from nnphys.errors import ParameterError
+    from nnphys.results import register_phase_diagram, phase_diagrams
+
+    def model(x, y, scale=1.0):
+        """A toy diagram. More text."""
+        return PhaseDiagram(axes={"x": np.asarray(x), "y": np.asarray(y)},
+                            phase=np.zeros((len(x), len(y)), dtype=int), labels={0: "one"})
+
+    with pytest.raises(ParameterError, match="axes"):
+        register_phase_diagram("toy", axes=("x", "z"))(model)
+    with pytest.raises(ParameterError, match="axes"):
+        register_phase_diagram("toy", axes=("x",))
+    phase_diagrams()                          # imports the theory modules: hopfield registered
+    with pytest.raises(ParameterError, match="already registered"):
+        register_phase_diagram("hopfield", axes=("x", "y"))(model)
+    assert "toy" not in phase_diagrams()
+    entry = phase_diagrams()["hopfield"]
+    assert entry.axes == ("alpha", "T") and entry.description.startswith("AGS")
