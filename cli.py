@@ -5,22 +5,29 @@ Subcommands::
     nnphys kernel SPEC --x1 X1.npy [--x2 X2.npy] [--get nngp,ntk] --out OUT
     nnphys validate [NAME ...] [--quick] [--list] [--seed S]
     nnphys figures NAME ... | --all  --out DIR [--quick] [--recompute] [--list]
-    nnphys sweep MODULE:FUNCTION --grid NAME=VALUES ... --out RESULT.npz [--backend ...]
-    nnphys phase-diagram MODEL --AXIS1 a:b:n --AXIS2 a:b:n --out PD.npz [--plot PD.png]
+    nnphys sweep MODULE:FUNCTION --grid NAME=GRID ... --out RESULT.npz
+                 [--workers W | --scheduler tcp://host:port | --backend ...]
+    nnphys phase-diagram MODEL --AXIS1 GRID --AXIS2 GRID --out PD.npz [--plot PD.png]
                          [--param KEY=VALUE ...] [--workers W | --scheduler tcp://host:port]
+    nnphys phase-diagram --list
 
-Errors print one line (``nnphys: error: ...``) and exit with status 2.
+One grid syntax everywhere (:func:`parse_grid`): ``START:STOP:NUM`` (``NUM`` evenly spaced
+values, ends included), ``log:START:STOP:NUM`` (geometrically spaced) or ``V1,V2,...``.
+The phase-diagram models are those registered with
+:func:`nnphys.results.register_phase_diagram`. Errors print one line
+(``nnphys: error: ...``) and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["main", "parse_grid"]
 
 
 class _CliError(Exception):
@@ -88,18 +95,43 @@ def _figures(args) -> int:
     return 0
 
 
-def _parse_values(text: str) -> np.ndarray:
-    """``a:b:n`` (linspace), ``log:a:b:n`` (logspace in value) or ``v1,v2,...``."""
+GRID_SYNTAX = "START:STOP:NUM, log:START:STOP:NUM or V1,V2,..."
+
+
+def parse_grid(option: str, text: str) -> np.ndarray:
+    """The values of a grid axis given on the command line for ``option``.
+
+    ``START:STOP:NUM`` -> ``numpy.linspace(START, STOP, NUM)``; ``log:START:STOP:NUM`` ->
+    ``numpy.geomspace`` (START, STOP > 0); ``V1,V2,...`` (or one value) -> those values.
+
+    >>> parse_grid("--alpha", "0:1:3")
+    array([0. , 0.5, 1. ])
+    >>> parse_grid("--T", "log:0.01:1:3")
+    array([0.01, 0.1 , 1.  ])
+    >>> parse_grid("--T", "0.5,2")
+    array([0.5, 2. ])
+    """
     parts = text.split(":")
     try:
-        if parts[0] == "log" and len(parts) == 4:
-            return np.geomspace(float(parts[1]), float(parts[2]), int(parts[3]))
-        if len(parts) == 3:
-            return np.linspace(float(parts[0]), float(parts[1]), int(parts[2]))
-        return np.array([float(v) for v in text.split(",")])
+        if len(parts) == 4 and parts[0] == "log":
+            start, stop, num = float(parts[1]), float(parts[2]), int(parts[3])
+            if not (start > 0 and stop > 0):
+                raise ValueError
+        elif len(parts) == 3:
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+        elif len(parts) == 1:
+            values = np.array([float(v) for v in text.split(",")])
+            if not np.all(np.isfinite(values)):
+                raise ValueError
+            return values
+        else:
+            raise ValueError
     except ValueError:
-        raise _CliError(f"--grid: cannot read values {text!r} (use a:b:n, log:a:b:n or "
-                        "v1,v2,...)") from None
+        raise _CliError(f"{option}: expected {GRID_SYNTAX} (finite numbers; log needs "
+                        f"START, STOP > 0), got {text!r}") from None
+    if num < 1 or not (np.isfinite(start) and np.isfinite(stop)):
+        raise _CliError(f"{option}: NUM must be >= 1 and START, STOP finite, got {text!r}")
+    return (np.geomspace if parts[0] == "log" else np.linspace)(start, stop, num)
 
 
 def _sweep(args) -> int:
@@ -114,50 +146,39 @@ def _sweep(args) -> int:
     grid = {}
     for item in args.grid:
         name, sep, values = item.partition("=")
-        if not sep:
-            raise _CliError(f"--grid: expected NAME=VALUES, got {item!r}")
-        grid[name] = _parse_values(values)
-    result = sweep.run(fn, grid, seed=args.seed, backend=args.backend, n_workers=args.workers,
+        if not sep or not name:
+            raise _CliError(f"--grid: expected NAME=GRID, got {item!r}")
+        grid[name] = parse_grid(f"--grid {name}", values)
+    backend = _backend(args)
+    result = sweep.run(fn, grid, seed=args.seed, backend=backend, n_workers=args.workers,
                        scheduler=args.scheduler, checkpoint=args.checkpoint,
                        pass_seed=not args.no_seed)
-    arrays = {f"axis:{k}": v for k, v in result.axes.items()}
-    arrays.update({f"field:{k}": v for k, v in result.fields.items()})
-    arrays["seeds"] = result.seeds
-    np.savez(args.out, **arrays)
+    result.save(args.out)
     print(f"{args.out}: {result.seeds.size} points, {result.n_failed} failed")
     return 1 if result.n_failed else 0
 
 
-# phase-diagram models: name -> ("module:function", axis names in call order). The function
-# is called as fn(axis1_values, axis2_values, **params) and returns a PhaseDiagram.
-PHASE_DIAGRAMS = {
-    "hopfield": ("nnphys.theory.hebbian.hopfield:phase_diagram", ("alpha", "T")),
-    "dense": ("nnphys.theory.hebbian.dense:phase_diagram", ("alpha", "T")),
-    "multitask": ("nnphys.theory.hebbian.multitask:phase_diagram", ("d", "T")),
-    "learning": ("nnphys.theory.hebbian.learning:phase_diagram", ("r", "M")),
-    "edge-of-chaos": ("nnphys.cli:edge_of_chaos", ("W_std", "b_std")),
-}
+def _backend(args) -> str:
+    """The sweep backend: ``--workers`` means local processes, ``--scheduler`` Dask."""
+    if args.workers is not None and args.workers < 1:
+        raise _CliError(f"--workers: must be >= 1, got {args.workers}")
+    if args.workers is not None and args.scheduler:
+        raise _CliError("--workers: give --workers (local processes) or --scheduler (Dask), "
+                        "not both")
+    implied = "dask" if args.scheduler else "processes" if args.workers is not None else None
+    backend = getattr(args, "backend", None)
+    if backend is not None and implied is not None and backend != implied:
+        option = "--scheduler" if args.scheduler else "--workers"
+        raise _CliError(f"{option}: needs --backend {implied}, got --backend {backend}")
+    return backend or implied or "serial"
 
 
-def edge_of_chaos(W_std, b_std, activation: str = "Tanh()", q0: float = 1.0):
-    """Ordered/chaotic phase diagram of deep random networks over weight and bias scales
-    (``--param activation=Erf()``, a layer spec string read by
-    :func:`nnphys.models.network.parse_spec`); see
-    :func:`nnphys.theory.criticality.phase_diagram`."""
-    from .models import network
-    from .theory import criticality
-    layers = network.parse_spec(activation).layers
-    if len(layers) != 1 or not isinstance(layers[0], network.Activation):
-        raise _CliError(f"--param activation: {activation!r} is not a single activation")
-    return criticality.phase_diagram(layers[0], W_std, b_std, q0)
-
-
-def _import_target(target: str):
-    module_name, _, func_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), func_name)
+_LAYER_CALL = re.compile(r"^[A-Za-z_]\w*\(.*\)$")
 
 
 def _parse_param(item: str):
+    """``KEY=VALUE``: a bool, int, float, a layer of :mod:`nnphys.models.network` written as
+    a call (``activation=Erf(b=0.886)``), or else the string."""
     key, sep, text = item.partition("=")
     if not sep or not key:
         raise _CliError(f"--param: expected KEY=VALUE, got {item!r}")
@@ -169,13 +190,22 @@ def _parse_param(item: str):
             return key, cast(text)
         except ValueError:
             pass
+    if _LAYER_CALL.match(text.strip()):
+        from .models import network
+        layers = network.parse_spec(text).layers
+        if len(layers) == 1:
+            return key, layers[0]
     return key, text
 
 
-def _phase_slice(j, *, target, first, second, params, n_bound):
+def _phase_slice(j, *, name, first, second, param_items, n_bound):
     """Column ``j`` of the second axis as fixed-shape arrays (for nnphys.sweep workers);
-    boundary points are padded with NaN to ``n_bound`` rows."""
-    pd = _import_target(target)(first, second[int(j):int(j) + 1], **params)
+    boundary points are padded with NaN to ``n_bound`` rows. The worker looks the model
+    up by name and parses the ``KEY=VALUE`` items itself: a layer (``Tanh()``) need not
+    pickle."""
+    from .results import phase_diagrams
+    params = dict(_parse_param(p) for p in param_items)
+    pd = phase_diagrams()[name](first, second[int(j):int(j) + 1], **params)
     out = {f"field:{k}": np.asarray(v)[:, 0] for k, v in pd.fields.items()}
     out["phase"] = pd.phase[:, 0]
     for k, v in pd.boundaries.items():
@@ -185,15 +215,20 @@ def _phase_slice(j, *, target, first, second, params, n_bound):
     return out
 
 
-def _phase_diagram_parallel(target, first, second, params, args):
+def _phase_diagram_parallel(model, first, second, args):
+    """One column of the second axis per task; fields and phases are stacked, boundary
+    points merged (sorted, duplicates removed)."""
     import functools
     from . import sweep
     from .results import PhaseDiagram
-    probe = _import_target(target)(first, second[:1], **params)
-    fn = functools.partial(_phase_slice, target=target, first=first, second=second,
-                           params=params, n_bound=first.size + 2)
-    backend = "dask" if args.scheduler else "processes"
-    res = sweep.run(fn, {"j": np.arange(second.size)}, backend=backend,
+    if model.serial_only:
+        option = "--scheduler" if args.scheduler else "--workers"
+        raise _CliError(f"{option}: {model.name} cannot be split into columns "
+                        f"({model.serial_only}); run it without {option}")
+    probe = model(first, second[:1], **dict(_parse_param(p) for p in args.param))
+    fn = functools.partial(_phase_slice, name=model.name, first=first, second=second,
+                           param_items=tuple(args.param), n_bound=first.size + 2)
+    res = sweep.run(fn, {"j": np.arange(second.size)}, backend=_backend(args),
                     n_workers=args.workers, scheduler=args.scheduler, pass_seed=False,
                     progress=False)
     if res.n_failed:
@@ -238,9 +273,21 @@ def _plot_phase_diagram(pd, path):
 
 
 def _phase_diagram(args, extra) -> int:
-    if args.model not in PHASE_DIAGRAMS:
-        raise _CliError(f"model: one of {', '.join(PHASE_DIAGRAMS)}, got {args.model!r}")
-    target, names = PHASE_DIAGRAMS[args.model]
+    from .results import phase_diagrams
+    models = phase_diagrams()
+    if args.list:
+        for name, model in models.items():
+            axes = " ".join(f"--{a}" for a in model.axes)
+            print(f"{name:16s} {axes:22s} {model.description}")
+        return 0
+    if args.model is None:
+        raise _CliError("model: give a model name (see --list)")
+    if args.model not in models:
+        raise _CliError(f"model: one of {', '.join(models)}, got {args.model!r}")
+    if args.out is None:
+        raise _CliError("--out: required (the PhaseDiagram .npz to write)")
+    model = models[args.model]
+    names = model.axes
     given = {}
     it = iter(extra)
     for token in it:
@@ -250,39 +297,25 @@ def _phase_diagram(args, extra) -> int:
         if not sep:
             value = next(it, None)
             if value is None:
-                raise _CliError(f"--{name}: missing START:STOP:NUM")
+                raise _CliError(f"--{name}: missing {GRID_SYNTAX}")
         if name not in names:
             raise _CliError(f"--{name}: {args.model} has axes {', '.join('--' + n for n in names)}")
-        given[name] = _parse_axis(name, value)
+        given[name] = parse_grid(f"--{name}", value)
     missing = [n for n in names if n not in given]
     if missing:
-        raise _CliError(f"missing axis --{missing[0]} START:STOP:NUM")
+        raise _CliError(f"missing axis --{missing[0]} ({GRID_SYNTAX})")
     params = dict(_parse_param(p) for p in args.param)
     first, second = given[names[0]], given[names[1]]
-    if args.workers or args.scheduler:
-        pd = _phase_diagram_parallel(target, first, second, params, args)
+    if args.workers is not None or args.scheduler:
+        pd = _phase_diagram_parallel(model, first, second, args)
     else:
-        pd = _import_target(target)(first, second, **params)
+        pd = model(first, second, **params)
     pd.save(args.out)
     print(args.out)
     if args.plot:
         _plot_phase_diagram(pd, args.plot)
         print(args.plot)
     return 0
-
-
-def _parse_axis(name: str, text: str) -> np.ndarray:
-    """``start:stop:num`` -> linspace."""
-    parts = text.split(":")
-    try:
-        if len(parts) != 3:
-            raise ValueError
-        start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-    except ValueError:
-        raise _CliError(f"--{name}: expected START:STOP:NUM, got {text!r}") from None
-    if num < 1:
-        raise _CliError(f"--{name}: NUM must be >= 1, got {num}")
-    return np.linspace(start, stop, num)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -327,10 +360,11 @@ def _parser() -> argparse.ArgumentParser:
                        "serially, on local processes or on a Dask cluster; resumable.")
     p.add_argument("function", help="MODULE:FUNCTION")
     p.add_argument("--grid", action="append", default=[], required=True,
-                   help="NAME=a:b:n | log:a:b:n | v1,v2,... (repeatable)")
-    p.add_argument("--out", required=True, help="result .npz")
-    p.add_argument("--backend", default="serial", choices=("serial", "processes", "dask"))
-    p.add_argument("--workers", type=int)
+                   help=f"NAME=GRID, GRID one of {GRID_SYNTAX} (repeatable)")
+    p.add_argument("--out", required=True, help="result .npz (a SweepResult; nnphys.load)")
+    p.add_argument("--backend", choices=("serial", "processes", "dask"),
+                   help="default: processes with --workers, dask with --scheduler, else serial")
+    p.add_argument("--workers", type=int, help="local worker processes")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port")
     p.add_argument("--checkpoint", help="checkpoint path (resumes if present)")
     p.add_argument("--seed", type=int, default=0)
@@ -339,15 +373,16 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("phase-diagram", help="replica phase diagram of a model on a grid",
                        description="Compute a model's phase diagram on a grid and save it "
-                       "(PhaseDiagram .npz). Axes as --NAME START:STOP:NUM; models and axes: "
-                       + "; ".join(f"{k} (--{v[1][0]}, --{v[1][1]})"
-                                   for k, v in PHASE_DIAGRAMS.items()) + ".")
-    p.add_argument("model", help="one of: " + ", ".join(PHASE_DIAGRAMS))
-    p.add_argument("--out", required=True, help="output .npz")
+                       f"(PhaseDiagram .npz). Axes as --NAME GRID, GRID one of {GRID_SYNTAX}; "
+                       "the models and their axes: --list.")
+    p.add_argument("model", nargs="?", help="a registered model (see --list)")
+    p.add_argument("--list", action="store_true", help="list the models and their axes")
+    p.add_argument("--out", help="output .npz (required unless --list)")
     p.add_argument("--plot", help="also write a PNG of the phase map")
     p.add_argument("--param", action="append", default=[],
                    help="model parameter KEY=VALUE (e.g. P=3, convention=all-index)")
-    p.add_argument("--workers", type=int, help="local processes, one column per task")
+    p.add_argument("--workers", type=int, help="local processes, one column of the second "
+                   "axis per task (models that cannot be split say so)")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port")
     p.set_defaults(run=_phase_diagram, takes_extra=True)
     return parser

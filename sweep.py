@@ -21,6 +21,8 @@
 * Backends: ``"serial"``, ``"processes"`` (``concurrent.futures`` with the spawn start
   method) and ``"dask"`` (``scheduler="tcp://host:port"`` or a ``distributed.Client``; needs
   the ``distributed`` extra).
+* The :class:`SweepResult` is a :class:`~nnphys.results.Result`: ``res.save(path)`` writes
+  it atomically, :func:`nnphys.load` reads it back.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from . import checks
+from .errors import ArgumentTypeError, ParameterError
+from .results import Result
+
 __all__ = ["SweepResult", "run", "point_seed"]
 
 BACKENDS = ("serial", "processes", "dask")
@@ -42,8 +48,9 @@ _META = "sweep.json"
 
 
 @dataclasses.dataclass(frozen=True)
-class SweepResult:
-    """Results of a sweep, assembled into arrays.
+class SweepResult(Result):
+    """Results of a sweep, assembled into arrays (a record of outcomes, not of a solver:
+    ``converged``, ``iterations`` and ``residual`` stay ``None``).
 
     Attributes:
         axes: name -> 1-D grid.
@@ -51,13 +58,18 @@ class SweepResult:
         seeds: the seed passed to each point, grid-shaped.
         errors: flat index -> ``{"point", "type", "message", "traceback"}`` of failed points.
         complete: every point finished (successfully or not).
+        parameters: ``{"seed": master seed}``.
     """
 
-    axes: Mapping[str, np.ndarray]
-    fields: Mapping[str, np.ndarray]
-    seeds: np.ndarray
-    errors: Mapping[int, dict]
-    complete: bool
+    axes: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    fields: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    seeds: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    errors: Mapping[int, dict] = dataclasses.field(default_factory=dict)
+    complete: bool = False
+
+    def __post_init__(self):
+        # JSON turns the int keys of ``errors`` into strings; normalise back to int.
+        object.__setattr__(self, "errors", {int(k): v for k, v in self.errors.items()})
 
     @property
     def n_failed(self) -> int:
@@ -71,7 +83,9 @@ class SweepResult:
 _CONNECT_TIMEOUT = "10s"     # to reach an existing Dask scheduler
 
 def point_seed(seed: int, index: int) -> int:
-    """The seed of point ``index`` of a sweep with master ``seed``."""
+    """The seed of point ``index`` of a sweep with master ``seed`` (both integers >= 0)."""
+    seed = checks.integer("seed", seed, low=0)
+    index = checks.integer("index", index, low=0)
     return int(np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1)[0])
 
 
@@ -102,10 +116,11 @@ class _Checkpoint:
             with open(meta_path) as fh:
                 stored = json.load(fh)
             if stored["seed"] != meta["seed"]:
-                raise ValueError(f"checkpoint: {self.path} was written with seed "
+                raise ParameterError(f"checkpoint: {self.path} was written with seed "
                                  f"{stored['seed']}, not {seed}")
             if stored["axes"] != meta["axes"]:
-                raise ValueError(f"checkpoint: {self.path} holds a sweep over a different grid")
+                raise ParameterError(f"checkpoint: {self.path} holds a sweep over a different "
+                                     "grid")
         else:
             self._atomic_write(meta_path, json.dumps(meta).encode())
 
@@ -151,13 +166,16 @@ class _Checkpoint:
 
 
 def _check_grid(grid) -> dict[str, np.ndarray]:
-    if not isinstance(grid, Mapping) or not grid:
-        raise ValueError("grid: must be a non-empty mapping name -> 1-D sequence of values")
+    if not isinstance(grid, Mapping):
+        raise ArgumentTypeError(f"grid: must be a mapping name -> 1-D sequence of values, "
+                                f"got {type(grid).__name__}")
+    if not grid:
+        raise ParameterError("grid: must have at least one axis")
     axes = {}
     for name, values in grid.items():
         arr = np.asarray(values)
         if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"grid: axis {name!r} must be a non-empty 1-D sequence, "
+            raise ParameterError(f"grid: axis {name!r} must be a non-empty 1-D sequence, "
                              f"got shape {arr.shape}")
         axes[str(name)] = arr
     return axes
@@ -188,12 +206,12 @@ def run(fn: Callable, grid: Mapping[str, Any], *, seed: int = 0, backend: str = 
         retry_failed: on resume, recompute the points that failed before.
     """
     axes = _check_grid(grid)
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
-    if n_workers is not None and (int(n_workers) != n_workers or n_workers < 1):
-        raise ValueError(f"n_workers: must be a positive integer, got {n_workers!r}")
+    checks.one_of("backend", backend, BACKENDS)
+    seed = checks.integer("seed", seed, low=0)
+    if n_workers is not None:
+        checks.integer("n_workers", n_workers, low=1)
     if backend == "dask" and scheduler is None:
-        raise ValueError("scheduler: the dask backend needs a scheduler address or Client")
+        raise ParameterError("scheduler: the dask backend needs a scheduler address or Client")
     shape = tuple(a.size for a in axes.values())
     n_points = int(np.prod(shape))
     seeds = np.array([point_seed(seed, i) for i in range(n_points)], dtype=np.int64)
@@ -226,7 +244,7 @@ def run(fn: Callable, grid: Mapping[str, Any], *, seed: int = 0, backend: str = 
             _run_dask(fn, todo, kwargs, finish, bar, scheduler)
     finally:
         bar.close()
-    return _assemble(axes, shape, seeds, done, points)
+    return _assemble(axes, shape, seeds, done, points, seed)
 
 
 def _run_processes(fn, todo, kwargs, finish, bar, n_workers):
@@ -271,7 +289,7 @@ def _run_dask(fn, todo, kwargs, finish, bar, scheduler):
             client.close()
 
 
-def _assemble(axes, shape, seeds, done, points) -> SweepResult:
+def _assemble(axes, shape, seeds, done, points, seed) -> SweepResult:
     fields: dict[str, np.ndarray] = {}
     errors: dict[int, dict] = {}
     for i, (status, payload) in sorted(done.items()):
@@ -282,5 +300,6 @@ def _assemble(axes, shape, seeds, done, points) -> SweepResult:
             if name not in fields:
                 fields[name] = np.full(shape + value.shape, np.nan)
             fields[name][np.unravel_index(i, shape)] = value
-    return SweepResult(axes=axes, fields=fields, seeds=seeds.reshape(shape), errors=errors,
+    return SweepResult(parameters={"seed": int(seed)}, axes=axes, fields=fields,
+                       seeds=seeds.reshape(shape), errors=errors,
                        complete=len(done) == seeds.size)

@@ -1,38 +1,64 @@
 """The registry of paper figures: compute (cached as .npz) then plot.
 
 A figure module registers ``Figure(name, compute, plot)``: ``compute(quick) -> dict of
-arrays`` (saved to ``<out>/<name>.npz`` and reused while its parameters are unchanged) and
-``plot(data, ax_or_fig) -> matplotlib Figure``, written as PNG and PDF.
+arrays`` (saved to ``<out>/<name>[-quick].npz``) and ``plot(data) -> matplotlib Figure``,
+written as PNG and PDF.
+
+The cached data are reused only while their key is unchanged: the key is a SHA-256 hash
+of the figure's name, its parameters (``quick`` and the figure's declared ``parameters``)
+and the nnphys version (:func:`cache_key`), stored in the ``.npz`` next to the data. A new
+release, another size or a changed declared parameter recomputes; an edit of the code
+between releases does not change the key, so use ``recompute=True``
+(``nnphys figures --recompute``) while developing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
+import json
 import os
 import pkgutil
-from typing import Callable
+import tempfile
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Figure", "register", "figures", "make"]
+from ..errors import ParameterError
+
+__all__ = ["Figure", "register", "figures", "make", "cache_key"]
 
 _FIGURES: dict[str, "Figure"] = {}
+_KEY = "__cache_key__"          # the cache file's entry holding the key
 
 
 @dataclasses.dataclass(frozen=True)
 class Figure:
-    """A figure: ``compute(quick) -> dict[str, ndarray]``, ``plot(data) -> Figure``."""
+    """A figure: ``compute(quick) -> dict[str, ndarray]``, ``plot(data) -> Figure``.
+
+    ``parameters`` (JSON-serialisable) are the settings ``compute`` depends on besides
+    ``quick``; they enter the cache key.
+    """
 
     name: str
     compute: Callable[[bool], dict]
     plot: Callable[[dict], object]
     description: str = ""
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def cache_key(name: str, parameters: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the figure ``name``, its ``parameters`` and the nnphys version."""
+    from .. import __version__
+    text = json.dumps({"figure": name, "parameters": dict(parameters), "nnphys": __version__},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def register(figure: Figure) -> Figure:
     if figure.name in _FIGURES:
-        raise ValueError(f"name: figure {figure.name!r} is already registered")
+        raise ParameterError(f"name: figure {figure.name!r} is already registered")
     _FIGURES[figure.name] = figure
     return figure
 
@@ -58,19 +84,18 @@ def make(name: str, out: str, quick: bool = False, recompute: bool = False) -> l
 
     available = figures()
     if name not in available:
-        raise ValueError(f"name: unknown figure {name!r}; known: {', '.join(available)}")
+        raise ParameterError(f"name: unknown figure {name!r}; known: {', '.join(available)}")
     fig_spec = available[name]
     os.makedirs(out, exist_ok=True)
     cache = os.path.join(out, f"{name}{'-quick' if quick else ''}.npz")
-    data = None
-    if os.path.exists(cache) and not recompute:
-        with np.load(cache) as stored:
-            data = {k: stored[k] for k in stored.files}
+    key = cache_key(name, {**fig_spec.parameters, "quick": bool(quick)})
+    data = None if recompute else _read_cache(cache, key)
     if data is None:
         data = fig_spec.compute(quick)
-        tmp = cache + ".tmp.npz"
-        np.savez(tmp, **data)
-        os.replace(tmp, cache)
+        if _KEY in data:
+            raise ParameterError(f"compute: figure {name!r} returned the reserved entry "
+                                 f"{_KEY!r}")
+        _write_cache(cache, key, data)
     fig = fig_spec.plot(data)
     paths = [cache]
     for ext in ("png", "pdf"):
@@ -79,3 +104,26 @@ def make(name: str, out: str, quick: bool = False, recompute: bool = False) -> l
         paths.append(path)
     plt.close(fig)
     return paths
+
+
+def _read_cache(path: str, key: str) -> dict | None:
+    """The cached arrays, or None if there are none or they were made with another key."""
+    if not os.path.exists(path):
+        return None
+    with np.load(path, allow_pickle=False) as stored:
+        if _KEY not in stored.files or str(stored[_KEY]) != key:
+            return None
+        return {k: stored[k] for k in stored.files if k != _KEY}
+
+
+def _write_cache(path: str, key: str, data: dict) -> None:
+    """Write the arrays and their key atomically (temporary file, then ``os.replace``)."""
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **{_KEY: np.array(key)}, **data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

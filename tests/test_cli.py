@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from nnphys import cli
+from nnphys import cli, load, sweep
 from nnphys.theory import kernels as nk
 
 
@@ -41,9 +41,9 @@ def test_errors_are_one_line_exit_2(tmp_path, capsys, argv, match):
 def test_module_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "nnphys", "--help"], capture_output=True,
                          text=True, check=True).stdout
-    for command in ("kernel", "validate", "figures", "sweep"):
+    for command in ("kernel", "validate", "figures", "sweep", "phase-diagram"):
         assert command in out
-    for command in ("kernel", "validate", "figures", "sweep"):
+    for command in ("kernel", "validate", "figures", "sweep", "phase-diagram"):
         sub = subprocess.run([sys.executable, "-m", "nnphys", command, "--help"],
                              capture_output=True, text=True)
         assert sub.returncode == 0 and "usage" in sub.stdout
@@ -54,9 +54,10 @@ def test_sweep_command(tmp_path, capsys):
     code = cli.main(["sweep", "nnphys.tests.sweep_points:noisy_energy", "--grid", "alpha=0:1:3",
                      "--grid", "T=0.5,1.5", "--out", str(out), "--seed", "4"])
     assert code == 0
-    with np.load(out) as data:
-        assert data["field:energy"].shape == (3, 2)
-        np.testing.assert_allclose(data["axis:alpha"], [0, 0.5, 1])
+    res = load(out)                       # a SweepResult, saved like every other record
+    assert isinstance(res, sweep.SweepResult) and res.complete
+    assert res.fields["energy"].shape == (3, 2)
+    np.testing.assert_allclose(res.axes["alpha"], [0, 0.5, 1])
     code = cli.main(["sweep", "nnphys.tests.sweep_points:fails_at_half", "--grid",
                      "alpha=0.1,0.5", "--grid", "T=0,1", "--out", str(out)])
     assert code == 1 and "2 failed" in capsys.readouterr().out

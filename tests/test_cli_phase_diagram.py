@@ -1,11 +1,12 @@
-"""`nnphys phase-diagram`: grid axes, saved PhaseDiagram equal to the API's, parallel
-columns equal to the serial run, plots, one-line errors with exit status 2."""
+"""`nnphys phase-diagram`: the models of the registry (every one through the CLI, serially
+and on workers or with a clear refusal), one grid syntax, saved PhaseDiagram equal to the
+API's, plots, one-line errors with exit status 2."""
 
 import numpy as np
 import pytest
 
 from nnphys import cli
-from nnphys.results import load
+from nnphys.results import load, phase_diagrams
 from nnphys.theory.hebbian import hopfield, multitask
 
 
@@ -77,3 +78,111 @@ def test_dask_scheduler_equals_serial(tmp_path):
     a, b = load(tmp_path / "s.npz"), load(tmp_path / "d.npz")
     np.testing.assert_array_equal(a.phase, b.phase)
     np.testing.assert_allclose(a.fields["xi_c"], b.fields["xi_c"], rtol=1e-13)
+
+
+# A small grid (and parameters) per registered model; a new model must add its row.
+GRIDS = {
+    "hopfield": ("0:0.16:3", "0:1.1:3", []),
+    "dense": ("0.02:0.2:3", "0:0.3:2", ["P=3"]),
+    "multitask": ("0.1:0.9:3", "0:1:2", ["K=2"]),
+    "learning": ("0.2:0.8:2", "5,50", []),
+    "plrf": ("0.3:1.5:3", "0.3:1.5:3", []),
+    "edge-of-chaos": ("0.5:3:3", "0:0.3:2", ["activation=Erf()"]),
+}
+
+
+def _argv(name, out, *extra):
+    model = phase_diagrams()[name]
+    first, second, params = GRIDS[name]
+    argv = ["phase-diagram", name, f"--{model.axes[0]}", first, f"--{model.axes[1]}", second]
+    for p in params:
+        argv += ["--param", p]
+    return argv + ["--out", str(out), *extra]
+
+
+def test_cli_lists_the_registry(capsys):
+    models = phase_diagrams()
+    assert set(models) == set(GRIDS) and "plrf" in models
+    assert cli.main(["phase-diagram", "--list"]) == 0
+    listed = {line.split()[0]: line.split()[1:3] for line in capsys.readouterr().out.splitlines()}
+    assert listed == {n: [f"--{a}" for a in m.axes] for n, m in models.items()}
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+def test_every_model_through_the_cli_equals_the_api(tmp_path, name):
+    assert cli.main(_argv(name, tmp_path / "pd.npz")) == 0
+    model = phase_diagrams()[name]
+    first, second, params = GRIDS[name]
+    ref = model(cli.parse_grid("first", first), cli.parse_grid("second", second),
+                **dict(cli._parse_param(p) for p in params))
+    pd = load(tmp_path / "pd.npz")
+    np.testing.assert_array_equal(pd.phase, ref.phase)
+    for key, value in ref.fields.items():
+        np.testing.assert_array_equal(pd.fields[key], value)
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+def test_workers_for_every_model_or_a_clear_refusal(tmp_path, capsys, name):
+    serial, parallel = tmp_path / "s.npz", tmp_path / "p.npz"
+    assert cli.main(_argv(name, serial)) == 0
+    code = cli.main(_argv(name, parallel, "--workers", "2"))
+    model = phase_diagrams()[name]
+    if model.serial_only:
+        err = capsys.readouterr().err
+        assert code == 2 and "cannot be split into columns" in err and model.serial_only in err
+        assert not parallel.exists()
+        return
+    assert code == 0
+    a, b = load(serial), load(parallel)
+    assert a.axes.keys() == b.axes.keys()
+    np.testing.assert_array_equal(a.phase, b.phase)
+    for key in a.fields:
+        np.testing.assert_array_equal(a.fields[key], b.fields[key])
+    assert a.boundaries.keys() == b.boundaries.keys()
+    for key, pts in a.boundaries.items():
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        np.testing.assert_array_equal(np.unique(pts, axis=0), b.boundaries[key])
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("0:1:3", [0, 0.5, 1]), ("log:0.01:1:3", [0.01, 0.1, 1]), ("0.5,2", [0.5, 2]),
+    ("7", [7]), ("1:0:2", [1, 0])])
+def test_one_grid_syntax(text, expected):
+    np.testing.assert_allclose(cli.parse_grid("--x", text), expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("text", ["0:1", "0:1:0", "log:0:1:3", "a,b", "0:1:2:3", "nan:1:3",
+                                  "1,inf", ""])
+def test_bad_grids_are_refused(text):
+    with pytest.raises(cli._CliError, match="--x: "):
+        cli.parse_grid("--x", text)
+
+
+def test_same_grid_syntax_in_both_subcommands(tmp_path):
+    out = tmp_path / "pd.npz"
+    assert cli.main(["phase-diagram", "multitask", "--d", "0.2,0.4", "--T", "log:0.1:1:3",
+                     "--out", str(out)]) == 0
+    np.testing.assert_allclose(load(out).axes["T"], [0.1, 10 ** -0.5, 1])
+    assert cli.main(["sweep", "nnphys.tests.sweep_points:noisy_energy", "--grid",
+                     "alpha=log:0.1:1:3", "--grid", "T=0:1:2", "--out", str(out)]) == 0
+    np.testing.assert_allclose(load(out).axes["alpha"], [0.1, 10 ** -0.5, 1])
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--workers", "0"], "--workers: must be >= 1"),
+    (["--workers", "2", "--backend", "serial"], "--workers: needs --backend processes"),
+    (["--workers", "2", "--scheduler", "tcp://localhost:1"], "not both")])
+def test_sweep_worker_options_are_consistent(tmp_path, capsys, extra, match):
+    argv = ["sweep", "nnphys.tests.sweep_points:noisy_energy", "--grid", "alpha=0:1:2",
+            "--grid", "T=0,1", "--out", str(tmp_path / "r.npz")]
+    assert cli.main(argv + extra) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_sweep_workers_means_processes(tmp_path):
+    argv = ["sweep", "nnphys.tests.sweep_points:noisy_energy", "--grid", "alpha=0:1:2",
+            "--grid", "T=0,1", "--seed", "2"]
+    assert cli.main(argv + ["--out", str(tmp_path / "s.npz")]) == 0
+    assert cli.main(argv + ["--out", str(tmp_path / "p.npz"), "--workers", "2"]) == 0
+    np.testing.assert_array_equal(load(tmp_path / "s.npz").fields["energy"],
+                                  load(tmp_path / "p.npz").fields["energy"])

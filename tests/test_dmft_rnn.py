@@ -8,8 +8,8 @@ import pytest
 from nnphys.errors import ParameterError
 from nnphys.theory.dmft import _gauss, rnn
 
-# Reference values (J ~ N(0, g^2/N), tanh): /work/shared/reference/dmft_scaling.md, section a,
-# computed there by two independent solvers (potential root + spectral fixed-point iteration)
+# Reference values (J ~ N(0, g^2/N), tanh; Sompolinsky, Crisanti & Sommers, PRL 61, 259 (1988)),
+# computed independently (tests/data/README.md) by two solvers (potential root + spectral fixed-point iteration)
 # agreeing to 1e-7 in Delta0; lambda_max is quoted to 5 decimals, so it is checked to 1e-5.
 LANDMARKS = {
     1.5: dict(delta0=0.7476864, lags={1.0: 0.736823, 2.0: 0.705910, 5.0: 0.541358,

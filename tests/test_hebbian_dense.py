@@ -1,5 +1,6 @@
-"""Dense P-body RS theory: reference landmarks (computed by an independent solver),
-conventions, the P = 2 reduction to AGS, stationarity of the free energy, continuity."""
+"""Dense P-body RS theory: reference landmarks (Gardner 1987; computed by an independent
+solver, tests/data/README.md), conventions, the P = 2 reduction to AGS, stationarity of the
+free energy, continuity."""
 
 import math
 

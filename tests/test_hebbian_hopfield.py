@@ -1,5 +1,5 @@
-"""AGS Hopfield RS theory: reference landmarks (values
-computed by an independent solver), closed forms, asymptotes, quadrature."""
+"""AGS Hopfield RS theory: reference landmarks (Amit, Gutfreund & Sompolinsky 1987; values
+computed by an independent solver, tests/data/README.md), closed forms, asymptotes, quadrature."""
 
 import math
 

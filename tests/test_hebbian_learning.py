@@ -1,5 +1,5 @@
-"""Dense Hebbian learning from examples: reference landmarks (values
-from an independent solver), limits, and the
+"""Dense Hebbian learning from examples: reference landmarks (Agliari et al., arXiv:2211.14067;
+values from an independent solver, tests/data/README.md), limits, and the
 exact binomial low-load overlap."""
 
 import math

@@ -1,6 +1,6 @@
 """Multitasking network (diluted patterns, low storage): reference landmarks
-(values from an independent enumeration), closed forms
-and the Landau criterion at K = 2."""
+(Agliari et al., arXiv:1111.5191; values from an independent enumeration, tests/data/README.md),
+closed forms and the Landau criterion at K = 2."""
 
 import numpy as np
 import pytest

@@ -50,7 +50,7 @@ NOT_IMPLEMENTED = ("SumPool(", "GlobalSumPool(", "ConvTranspose(", "ConvLocal(",
                    "Index(", "FanInConcat(", "FanInProd(")
 # Activations whose NTK self-entries neural-tangents computes from sqrt(q11 q22 - q12^2)
 # of a roundoff-level difference (~1e-9 relative error in its diagonal-layout kernels;
-# /work/shared/reference/neural_tangents.md); these entries are compared to 1e-6 and
+# tests/data/README.md); these entries are compared to 1e-6 and
 # checked to 1e-13 against extended precision instead (test_relu_ntk_self_entries_...).
 KINKED = ("Relu(", "LeakyRelu(", "ABRelu(", "Abs(", "RectifiedMonomial(", "Sign(")
 RTOL = 1e-10

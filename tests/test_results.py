@@ -1,4 +1,5 @@
-"""Result records: save/load round trip, PhaseDiagram shape checks, atomic writes."""
+"""Result records: save/load round trips (PhaseDiagram, SweepResult, Comparison, Kernel), shape
+checks, atomic writes."""
 
 import dataclasses
 import os
@@ -53,3 +54,73 @@ def test_phase_diagram_shape_mismatch():
         PhaseDiagram(axes={"a": np.arange(3)}, phase=np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match="fields"):
         PhaseDiagram(axes={"a": np.arange(3)}, fields={"m": np.zeros(2)})
+
+
+def test_sweep_result_round_trip(tmp_path):
+    from nnphys import sweep
+    from nnphys.tests.sweep_points import fails_at_half
+    res = sweep.run(fails_at_half, {"alpha": [0.1, 0.5], "T": [0.0, 1.0]}, seed=5,
+                    progress=False)
+    res.save(tmp_path / "sweep.npz")
+    back = load(tmp_path / "sweep.npz")
+    assert isinstance(back, sweep.SweepResult)
+    assert back.complete and back.n_failed == 2 and back.parameters == {"seed": 5}
+    assert back.converged is None and back.iterations is None and back.residual is None
+    assert list(back.axes) == ["alpha", "T"]
+    np.testing.assert_array_equal(back.seeds, res.seeds)
+    np.testing.assert_array_equal(back.fields["value"], res.fields["value"])   # NaN too
+    assert back.errors == res.errors and all(isinstance(k, int) for k in back.errors)
+
+
+def test_comparison_round_trip(tmp_path):
+    from nnphys.stats import Estimate
+    from nnphys.validation import Comparison, compare
+    c = compare("family.check", "m at alpha = 0.1", 0.5, Estimate(0.51, 0.01, 100, 1.0),
+                sigmas=4.0, bias=0.002)
+    c.save(tmp_path / "c.npz")
+    back = load(tmp_path / "c.npz")
+    assert isinstance(back, Comparison) and back == c
+
+
+@pytest.mark.parametrize("spec, x2", [
+    ("Dense(8, W_std=1.5, b_std=0.1), Relu(), Dense(1)", False),
+    ("Dense(8), Erf(), Dense(1)", True),
+    ("Conv(4, (2,), padding='SAME'), Relu()", False)])   # spatial_shape = (5,)
+def test_kernel_round_trip(tmp_path, spec, x2):
+    from nnphys.theory import kernels as nk
+    rng = np.random.default_rng(0)
+    shape = (3, 5, 2) if "Conv" in spec else (3, 4)
+    x1 = rng.standard_normal(shape)
+    k = nk.from_spec(spec).kernel(x1, rng.standard_normal(shape) if x2 else None,
+                                  get=("nngp",) if x2 else ("nngp", "ntk"))
+    k.save(tmp_path / "k.npz")
+    back = load(tmp_path / "k.npz")
+    assert type(back) is type(k)
+    for f in dataclasses.fields(k):
+        a, b = getattr(k, f.name), getattr(back, f.name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b and type(a) is type(b), f.name
+    assert back.spatial_shape == k.spatial_shape == (() if "Conv" not in spec else (5,))
+
+
+def test_phase_diagram_registry_checks_its_entries():
+    from nnphys.errors import ParameterError
+    from nnphys.results import register_phase_diagram, phase_diagrams
+
+    def model(x, y, scale=1.0):
+        """A toy diagram. More text."""
+        return PhaseDiagram(axes={"x": np.asarray(x), "y": np.asarray(y)},
+                            phase=np.zeros((len(x), len(y)), dtype=int), labels={0: "one"})
+
+    with pytest.raises(ParameterError, match="axes"):
+        register_phase_diagram("toy", axes=("x", "z"))(model)
+    with pytest.raises(ParameterError, match="axes"):
+        register_phase_diagram("toy", axes=("x",))
+    phase_diagrams()                          # imports the theory modules: hopfield registered
+    with pytest.raises(ParameterError, match="already registered"):
+        register_phase_diagram("hopfield", axes=("x", "y"))(model)
+    assert "toy" not in phase_diagrams()
+    entry = phase_diagrams()["hopfield"]
+    assert entry.axes == ("alpha", "T") and entry.description.startswith("AGS")

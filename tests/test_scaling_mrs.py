@@ -24,7 +24,8 @@ def _ridgeless_reference(N, P, alpha, M):
 
 
 def test_reference_values_part_d():
-    # /work/shared/reference/dmft_scaling_values.txt part D, "pred (sum)" column (5 digits)
+    # Maloney, Roberts & Sully (arXiv:2210.16859): the spectral sum evaluated independently to
+    # 5 digits (tests/data/README.md, "MRS test loss")
     NP = [(100, 800), (400, 1600), (400, 800), (800, 200), (1600, 400)]
     ref = [2.7462e-02, 7.6628e-03, 1.1494e-02, 1.5831e-02, 7.6628e-03]
     r = mrs.test_loss([a for a, _ in NP], [b for _, b in NP], 1.0, M=5000)

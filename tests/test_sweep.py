@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from nnphys import sweep
+from nnphys.errors import ArgumentTypeError, ParameterError
 
 from nnphys.tests.sweep_points import fails_at_half, noisy_energy   # importable by workers
 
@@ -130,5 +131,16 @@ def test_retry_failed_on_resume(tmp_path):
     (dict(grid={"a": [1]}, backend="dask"), "scheduler"),
 ])
 def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
+        sweep.run(lambda a, seed: a, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(grid=[1, 2]), ArgumentTypeError, "grid"),
+    (dict(grid={"a": [1]}, seed=-1), ParameterError, "seed"),
+    (dict(grid={"a": [1]}, seed=1.5), ArgumentTypeError, "seed"),
+    (dict(grid={"a": [1]}, backend="processes", n_workers=2.0), ArgumentTypeError, "n_workers"),
+])
+def test_bad_argument_types(kwargs, error, match):
+    with pytest.raises(error, match=match):
         sweep.run(lambda a, seed: a, progress=False, **kwargs)

@@ -44,7 +44,7 @@ import numpy as np
 from .. import checks
 from ..models import network as arch
 from ..errors import ArgumentTypeError, ConvergenceError, ParameterError
-from ..results import PhaseDiagram, Result
+from ..results import PhaseDiagram, Result, register_phase_diagram
 from .gaussian import expect
 from .kernels.layers import dual_function
 
@@ -445,6 +445,8 @@ def critical_line(activation, b_std) -> CriticalLine:
                         q_star=q.reshape(b_std.shape))
 
 
+@register_phase_diagram("edge-of-chaos", axes=("W_std", "b_std"),
+                        defaults={"activation": arch.Tanh()})
 def phase_diagram(activation, W_std, b_std, q0: float = 1.0) -> PhaseDiagram:
     """Ordered / chaotic (/ unbounded) phases over a ``(W_std, b_std)`` grid.
 

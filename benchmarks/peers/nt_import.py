@@ -2,12 +2,12 @@
 
 neural-tangents' ``__init__`` imports ``neural_tangents.experimental``, whose TF port
 needs ``tensorflow``, ``tf2jax`` and ``jax2tf``; an empty stub module stands in for
-``neural_tangents.experimental`` (the kernels never use it). Run with the peer environment's interpreter, e.g.
-``/work/ntenv/bin/python`` set up with::
+``neural_tangents.experimental`` (the kernels never use it). Run with the peer environment's interpreter, set up once (any directory will do) with::
 
-    python -m venv /work/ntenv
-    /work/ntenv/bin/pip install jax==0.5.3 jaxlib==0.5.3 "numpy<2.3" frozendict scipy
-    /work/ntenv/bin/pip install --no-deps neural-tangents==0.6.5
+    python -m venv ~/ntenv
+    ~/ntenv/bin/pip install jax==0.5.3 jaxlib==0.5.3 "numpy<2.3" frozendict scipy
+    ~/ntenv/bin/pip install --no-deps neural-tangents==0.6.5
+    export NNPHYS_PEER_PYTHON=~/ntenv/bin/python     # read by benchmarks/_peer.py
 """
 
 import os

@@ -2,7 +2,7 @@
 
 Run with the peer environment (see ``nt_import.py``)::
 
-    /work/ntenv/bin/python benchmarks/peers/nt_reference.py
+    $NNPHYS_PEER_PYTHON benchmarks/peers/nt_reference.py
 
 Every case is a spec string that both libraries read: nnphys with
 ``nnphys.theory.kernels.from_spec`` and neural-tangents by evaluating it in the namespace

@@ -1,7 +1,7 @@
 """Time neural-tangents 0.6.5 on the benchmark cases (run in the peer environment).
 
-    /work/ntenv/bin/python benchmarks/peers/nt_timing.py kernels '[["relu", 3, 2000], ...]'
-    /work/ntenv/bin/python benchmarks/peers/nt_timing.py ensembles '{"n": 500, "networks": 4}'
+    $NNPHYS_PEER_PYTHON benchmarks/peers/nt_timing.py kernels '[["relu", 3, 2000], ...]'
+    $NNPHYS_PEER_PYTHON benchmarks/peers/nt_timing.py ensembles '{"n": 500, "networks": 4}'
 
 Prints one JSON line: case -> median seconds of 3 runs after a compile run (or an error
 string). Inputs are float64 on the CPU, as in ``bench_kernels.py``.

@@ -7,8 +7,9 @@ Method: every case is a spec string read by both libraries (nnphys through
 
 * ``kernel/<name>``: NNGP and NTK of a whole network for ``(x1, x1)`` and ``(x1, x2)``,
   on 1-, 2- and 3-D NHWC inputs; smooth activations (Erf, Gelu, Sin, Cos) so that
-  neural-tangents itself is accurate to roundoff (its ReLU NTK self-entries are not;
-  see ``/work/shared/reference/neural_tangents.md``);
+  neural-tangents itself is accurate to roundoff (its ReLU NTK self-entries are not:
+  it takes the arc-cosine angle from ``sqrt(q11 q22 - q12^2)`` of a roundoff-level
+  difference; see ``tests/data/README.md``);
 * ``apply/<name>``: one layer's finite-width output on fixed parameters (weights ``W`` of
   shape ``filter_shape + (C_in, C_out)``, bias ``b`` of shape ``(C_out,)``, the same
   arrays for both libraries), to pin the padding, stride and normalisation conventions.
@@ -17,7 +18,7 @@ Source: neural-tangents 0.6.5 on jax 0.5.3, float64, CPU (the peer environment o
 ``benchmarks/peers/nt_import.py``). Runtime: about 45 s (2 CPU cores). Run from the
 repository root::
 
-    /work/ntenv/bin/python tests/_precompute/nt_conv_reference.py
+    $NNPHYS_PEER_PYTHON tests/_precompute/nt_conv_reference.py
 """
 
 import json

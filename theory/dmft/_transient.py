@@ -149,7 +149,7 @@ def solve(g: float, t_max: float, dt: float, noise: float = 0.0, phi="tanh",
     Example:
         >>> r = solve(0.5, 20.0, 0.05, noise=1.0, phi=lambda x: x, x0_variance=0.0)
         >>> k = 1.0 - 0.25                  # linear network: Delta0 = sigma^2 / (2 sqrt(1-g^2))
-        >>> abs(r.delta[-1, -1] - 1.0 / (2 * k ** 0.5)) < 1e-3
+        >>> bool(abs(r.delta[-1, -1] - 1.0 / (2 * k ** 0.5)) < 1e-3)
         True
     """
     g = _positive("g", g, allow_zero=True)

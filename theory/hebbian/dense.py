@@ -60,7 +60,7 @@ from scipy import optimize, special
 from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import CONVENTIONS, DenseMemory
-from ...results import PhaseDiagram, Result
+from ...results import PhaseDiagram, Result, register_phase_diagram
 from . import _gauss, _roots, hopfield
 
 __all__ = ["CONVENTIONS", "DenseState", "DenseCapacity", "GammaC", "solve", "gamma_c",
@@ -421,6 +421,7 @@ def critical_capacity(P: int, T: float = 0.0, convention: str = "distinct", *,
                          P=P, T=T, convention=convention, alpha_c=a, m=m)
 
 
+@register_phase_diagram("dense", axes=("alpha", "T"))
 def phase_diagram(alpha, T, P: int, convention: str = "distinct", *,
                   strict: bool = True) -> PhaseDiagram:
     """(alpha, T) phase diagram of the P-body model (P >= 3; P = 2 is

@@ -67,7 +67,7 @@ from scipy import optimize, special
 from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import Hopfield
-from ...results import PhaseDiagram, Result
+from ...results import PhaseDiagram, Result, register_phase_diagram
 from . import _gauss, _roots
 
 __all__ = ["HopfieldState", "CriticalCapacity", "LinePoint", "SmallAlphaAsymptotes",
@@ -700,6 +700,7 @@ def _grid_states(alpha, T):
     return out, cap, exists, residual
 
 
+@register_phase_diagram("hopfield", axes=("alpha", "T"))
 def phase_diagram(alpha, T, *, strict: bool = True) -> PhaseDiagram:
     """AGS (alpha, T) phase diagram on any grid.
 

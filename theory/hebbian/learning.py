@@ -58,7 +58,7 @@ from scipy import optimize, special, stats
 from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import ExampleLearning, dataset_entropy, kappa
-from ...results import PhaseDiagram, Result
+from ...results import PhaseDiagram, Result, register_phase_diagram
 from . import _gauss, _roots
 
 __all__ = ["LearningState", "CriticalLoad", "CriticalEntropy", "HammingLoss",
@@ -306,6 +306,7 @@ def loss(m, P: int = 2) -> HammingLoss:
     return HammingLoss(parameters={"P": P}, L=L, cost=-(1 - 2 * L) ** P / math.factorial(P))
 
 
+@register_phase_diagram("learning", axes=("r", "M"))
 def phase_diagram(r, M, *, P: int = 3, alpha: float = 0.0, T: float = 0.0,
                   supervised: bool = True, strict: bool = True) -> PhaseDiagram:
     """Learning phase diagram over example quality ``r`` and number ``M`` at fixed load

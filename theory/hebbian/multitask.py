@@ -16,7 +16,7 @@ T = 0 hierarchical ("power-law") state: each spin follows the first pattern non-
 site, ``m_k = (1 - d) d^{k-1}``; it is a fixed point iff ``m_1 > sum_{l>1} m_l``, i.e.
 ``sum_{j=1}^{K-1} d^j < 1`` (d < 0.618034 for K = 3, d -> 1/2 as K -> infinity).
 
-K = 2 at finite T (Landau expansion near T_c): the
+K = 2 at finite T (Landau expansion near T_c, derived here; Agliari et al., arXiv:1111.5191): the
 pure state (m_2 = 0) appears stable below T_c iff d < 2/3, the parallel state (m_1 = m_2)
 iff d > 2/3; both turn hierarchical at lower T.
 
@@ -38,7 +38,7 @@ import numpy as np
 from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import Multitask
-from ...results import PhaseDiagram, Result
+from ...results import PhaseDiagram, Result, register_phase_diagram
 from . import _roots
 
 __all__ = ["MultitaskState", "HierarchyThreshold", "InstabilityTemperatures", "solve",
@@ -255,6 +255,7 @@ def instability_temperature(d: float, state: str, K: int = 2, *,
                                    state=state, T=np.array(roots))
 
 
+@register_phase_diagram("multitask", axes=("d", "T"))
 def phase_diagram(d, T, K: int = 2) -> PhaseDiagram:
     """(d, T) diagram: the globally stable state (lowest f among the stable fixed points
     reached from pure, parallel and hierarchical starts). Fields ``m`` (grid + (K,),

@@ -34,6 +34,9 @@ LAYOUTS = ("fc", "diagonal", "full")
 class Kernel(Result):
     """NNGP/NTK of a pair of input batches at some depth of a network.
 
+    A closed-form record (a :class:`~nnphys.results.Result` whose ``converged``,
+    ``iterations`` and ``residual`` are ``None``): ``k.save(path)`` / ``nnphys.load(path)``.
+
     Attributes:
         nngp: float64 ``(N1, N2)`` (+ spatial axes, see module docstring).
         ntk: like ``nngp``, or None when only the NNGP was requested.

@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from ...errors import ParameterError
-from ...results import PhaseDiagram, Result
+from ...results import PhaseDiagram, Result, register_phase_diagram
 from . import spectrum as _spectrum
 from .volterra import ExponentialSumVolterra, sgd_rate
 
@@ -351,6 +351,8 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
             "d_star_error": xi_err + abs(xi - xi2), "budgets": n}
 
 
+@register_phase_diagram("plrf", axes=("alpha", "beta"), serial_only=(
+    "its boundary lines span the whole grid; a closed form, it takes milliseconds"))
 def phase_diagram(alpha, beta) -> PhaseDiagram:
     """The (alpha, beta) phase plane: integer phase map (labels :data:`PHASES`), the
     exponent fields ``d_star`` and ``loss``, and the boundary lines of Fig. 2."""
