@@ -21,11 +21,13 @@ import dataclasses
 import numbers
 from typing import Any, Callable
 
+import numpy as np
+
 from .. import checks
 from ..errors import ArgumentTypeError
-from .network import Activation, Tanh
+from .network import Activation, ElementwiseFunction, Tanh
 
-__all__ = ["RateNetwork", "rate_network"]
+__all__ = ["RateNetwork", "rate_network", "is_tanh"]
 
 _MAX_N = 50000
 
@@ -82,3 +84,9 @@ def rate_network(network, **fields) -> RateNetwork:
     if isinstance(network, RateNetwork):
         return dataclasses.replace(network, **given) if given else network
     return RateNetwork(g=network, **given)
+
+
+def is_tanh(layer) -> bool:
+    """Whether ``layer`` is :func:`nnphys.models.network.Tanh` (an ``Elementwise`` of
+    ``np.tanh``): SCS's activation, for which theory and simulation have compiled paths."""
+    return isinstance(layer, ElementwiseFunction) and layer.function is np.tanh

@@ -30,6 +30,7 @@ from scipy import special
 
 from ...errors import ArgumentTypeError, ParameterError
 from ...models import network
+from ...models.rnn import is_tanh
 from ..gaussian import gauss_legendre
 
 __all__ = ["ScsActivation", "scs_activation", "TANH", "ERF"]
@@ -62,11 +63,6 @@ class ScsActivation:
     @property
     def name(self) -> str:
         return repr(self.layer)
-
-
-def is_tanh(layer) -> bool:
-    """Whether ``layer`` is :func:`nnphys.models.network.Tanh` (an ``Elementwise`` of ``np.tanh``)."""
-    return isinstance(layer, network.ElementwiseFunction) and layer.function is np.tanh
 
 
 def _tanh_prime(x):

@@ -268,7 +268,7 @@ def _coefficients_for(fn, qs: np.ndarray) -> np.ndarray:
     return coef
 
 
-def dual(act, q11, q12, q22, need_dot: bool):
+def dual(activation, q11, q12, q22, need_dot: bool):
     """``(E[f(u) f(v)], E[f'(u) f'(v)] or None)`` of an ``Elementwise`` activation."""
     q11 = np.asarray(q11, dtype=np.float64)
     q22 = np.asarray(q22, dtype=np.float64)
@@ -276,9 +276,9 @@ def dual(act, q11, q12, q22, need_dot: bool):
     shape = np.broadcast_shapes(q11.shape, q12.shape, q22.shape)
     qs, inverse = np.unique(np.concatenate([q11.ravel(), q22.ravel()]), return_inverse=True)
     if np.any(qs < 0):
-        raise NumericalError(f"{act!r}: negative preactivation variance {qs.min():.3g}")
-    coef = _coefficients_for(act.function, qs)
-    dcoef = _derivative_coefficients(act.function_prime, coef, qs) if need_dot else coef
+        raise NumericalError(f"{activation!r}: negative preactivation variance {qs.min():.3g}")
+    coef = _coefficients_for(activation.function, qs)
+    dcoef = _derivative_coefficients(activation.function_prime, coef, qs) if need_dot else coef
     inv1 = inverse[:q11.size].reshape(q11.shape)
     inv2 = inverse[q11.size:].reshape(q22.shape)
     if q12.ndim == 2 and q11.shape == (shape[0], 1) and q22.shape == (1, shape[1]):
