@@ -122,6 +122,9 @@ def test_pair_expectation_against_closed_form_and_hermite(a, b):
     layer = Erf(a=a, b=b)
     got = gaussian.expect_pair(layer.fn, layer.fn, q1, q2, c)
     np.testing.assert_allclose(got, gaussian.erf_pair(q1, q2, c, a=a, b=b), atol=1e-14)
+    got = gaussian.expect_pair(layer.fn_prime, layer.fn_prime, q1, q2, c)
+    np.testing.assert_allclose(got, gaussian.erf_derivative_pair(q1, q2, c, a=a, b=b),
+                               atol=1e-14)
     # smooth polynomial integrand: Gauss-Hermite is exact, E[x^3 y] = 3 q1 c
     z, w = gaussian.gauss_hermite(20)
     got = gaussian.expect_pair(lambda x: x ** 3, lambda y: y, q1, q2, c, rule=(z, w))

@@ -31,7 +31,8 @@ Expectations:
   ``y = m2 + (c/sqrt(q1)) z1 + sqrt(q2 - c^2/q1) z2`` on the product grid of a rule.
 * :func:`erf_pair` -- the closed form of ``E[phi(x) phi(y)]`` for ``phi = a erf(b x)`` and
   zero means (Williams 1997, Neural Computation 10, 1203):
-  ``(2 a^2 / pi) arcsin(2 b^2 c / sqrt((1 + 2 b^2 q1)(1 + 2 b^2 q2)))``.
+  ``(2 a^2 / pi) arcsin(2 b^2 c / sqrt((1 + 2 b^2 q1)(1 + 2 b^2 q2)))``, and
+  :func:`erf_derivative_pair`, the same for ``phi'``.
 
 Specialised quadratures live next to their one use and import their rule from here:
 :mod:`nnphys.theory.hebbian._gauss` (moments of ``tanh`` at low temperature, split at the
@@ -48,7 +49,7 @@ import numpy as np
 from ..errors import ConvergenceError, ParameterError
 
 __all__ = ["gauss_hermite", "gauss_legendre", "normal_rule", "expect", "expect_pair",
-           "erf_pair"]
+           "erf_pair", "erf_derivative_pair"]
 
 _HALF_WIDTH = 14.0
 _ACTIVATION_SCALE = 20.0  # |u| below which an activation may still vary on the scale 1
@@ -109,6 +110,16 @@ def erf_pair(q1, q2, c, a: float = 1.0, b: float = 1.0):
     (1 + 2 b^2 q2)))`` (Williams 1997, Neural Computation 10, 1203)."""
     k = 2.0 * b * b
     return (2.0 * a * a / math.pi) * np.arcsin(k * c / np.sqrt((1.0 + k * q1) * (1.0 + k * q2)))
+
+
+def erf_derivative_pair(q1, q2, c, a: float = 1.0, b: float = 1.0):
+    """Closed form of ``E[phi'(x) phi'(y)]`` for ``phi = a erf(b x)``, ``phi' = (2 a b /
+    sqrt(pi)) exp(-b^2 x^2)`` (zero means): the Gaussian integral
+    ``E[exp(-b^2 (x^2 + y^2))] = det(1 + 2 b^2 Sigma)^(-1/2)`` gives
+    ``(4 a^2 b^2 / pi) / sqrt((1 + 2 b^2 q1)(1 + 2 b^2 q2) - 4 b^4 c^2)``."""
+    k = 2.0 * b * b
+    return (4.0 * a * a * b * b / math.pi) / np.sqrt((1.0 + k * q1) * (1.0 + k * q2) -
+                                                     k * k * np.square(c))
 
 
 def _rule(variance: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

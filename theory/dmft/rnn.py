@@ -43,7 +43,8 @@ Schrödinger problem::
 
 **Algorithm.** ``Delta0`` by Brent's method on the energy condition (trapezoidal Gaussian
 quadrature, error ~1e-14, :func:`nnphys.theory.gaussian.normal_rule`); ``C(Delta)`` and ``<phi' phi'>(Delta)`` by
-the same rule on the product grid at Chebyshev nodes in ``[0, Delta0]`` (Chebyshev interpolants, 64 nodes, error < 1e-11);
+the same rule on the product grid (closed forms for ``Erf``: :func:`nnphys.theory.gaussian.erf_pair`)
+at Chebyshev nodes in ``[0, Delta0]`` (Chebyshev interpolants, 64 nodes, error < 1e-11);
 ``Delta(tau)`` by DOP853 (rtol 1e-12) from ``(Delta0, 0)`` down to ``Delta = 1e-3 Delta0``,
 continued by the exact linear tail ``exp(-kappa tau)``; the Schrödinger operator by
 second-order finite differences on ``|tau| <= 14/kappa`` at two spacings, Richardson
@@ -149,11 +150,16 @@ def _delta0(g: float, act: ScsActivation) -> float:
 
 def _chebyshev_tables(d0: float, act: ScsActivation):
     """Chebyshev coefficients on ``Delta in [0, d0]`` of ``C(Delta) = <phi phi>`` and
-    ``D(Delta) = <phi' phi'>`` at variance ``d0``."""
+    ``D(Delta) = <phi' phi'>`` at variance ``d0`` (closed forms for ``a erf(b x)``)."""
     nodes = np.cos(np.pi * (np.arange(_CHEB_NODES) + 0.5) / _CHEB_NODES)
     deltas = 0.5 * d0 * (nodes + 1.0)
-    c = gaussian.expect_pair(act.phi, act.phi, d0, d0, deltas)
-    d = gaussian.expect_pair(act.dphi, act.dphi, d0, d0, deltas)
+    if act.erf is not None:
+        a, b = act.erf
+        c = gaussian.erf_pair(d0, d0, deltas, a, b)
+        d = gaussian.erf_derivative_pair(d0, d0, deltas, a, b)
+    else:
+        c = gaussian.expect_pair(act.phi, act.phi, d0, d0, deltas)
+        d = gaussian.expect_pair(act.dphi, act.dphi, d0, d0, deltas)
     return cheb.chebfit(nodes, c, _CHEB_NODES - 1), cheb.chebfit(nodes, d, _CHEB_NODES - 1)
 
 
