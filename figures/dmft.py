@@ -24,7 +24,7 @@ def _autocorrelation_compute(quick: bool) -> dict:
     data = {"tau": tau}
     for g in _GAINS:
         spec = RateNetwork(g, Tanh(), N=n)            # one network for theory and simulation
-        st = rnn.stationary(spec, tau=tau)
+        st = rnn.stationary(spec, lags=tau)
         data[f"{g}/theory"] = st.delta
         traj = chaotic_trajectory(spec, t_max, 1, st.delta0, transient=100.0)
         ac = sim_rnn.autocorrelation(traj, 20.0, n_windows=4)

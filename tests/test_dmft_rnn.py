@@ -30,7 +30,7 @@ LANDMARKS = {
 def test_reference_landmarks(g):
     ref = LANDMARKS[g]
     lags = np.array([0.0, *ref["lags"]])
-    r = rnn.stationary(g, tau=lags)
+    r = rnn.stationary(g, lags=lags)
     assert r.converged and r.chaotic and r.iterations > 0 and r.residual >= abs(r.energies[1])
     assert r.delta0 == pytest.approx(ref["delta0"], abs=1e-7)      # quoted to 7 decimals
     np.testing.assert_allclose(r.delta[1:], list(ref["lags"].values()), atol=2e-6)
@@ -44,7 +44,7 @@ def test_reference_landmarks(g):
 
 def test_tail_rate_matches_curve():
     """The tail exp(-kappa tau), kappa^2 = 1 - g^2 <phi'>^2, against the ODE curve itself."""
-    r = rnn.stationary(2.0, tau=np.array([30.0, 32.0]))
+    r = rnn.stationary(2.0, lags=np.array([30.0, 32.0]))
     slope = -math.log(r.delta[1] / r.delta[0]) / 2.0
     assert slope == pytest.approx(r.kappa, rel=1e-4)   # cubic corrections ~ (Delta/Delta0)^2
 
@@ -74,7 +74,7 @@ def test_erf_curve_solves_newton_equation_with_closed_form():
     differences, spacing 0.01: error ~ h^2 Delta''''/12 ~ 1e-6), and the energy condition."""
     g = 1.7
     tau = np.arange(0.0, 20.0, 0.01)
-    r = rnn.stationary(RateNetwork(g, SCS_ERF), tau=tau)
+    r = rnn.stationary(RateNetwork(g, SCS_ERF), lags=tau)
     d = r.delta
     second = (d[2:] - 2 * d[1:-1] + d[:-2]) / 0.01 ** 2
     rhs = d[1:-1] - g * g * gaussian.erf_pair(r.delta0, r.delta0, d[1:-1], b=SCS_ERF.b)
@@ -100,16 +100,16 @@ def test_scaled_erf_solves_energy_condition():
 
 
 def test_spec_and_keywords_agree():
-    a = rnn.stationary(RateNetwork(1.5, Tanh()), tau=np.array([0.0, 2.0]))
-    b = rnn.stationary(1.5, tau=np.array([0.0, 2.0]))
+    a = rnn.stationary(RateNetwork(1.5, Tanh()), lags=np.array([0.0, 2.0]))
+    b = rnn.stationary(1.5, lags=np.array([0.0, 2.0]))
     assert a.delta0 == b.delta0 and a.activation == "Tanh()"
 
 
 def test_callable_activation_matches_builtin():
     """tanh as an anonymous Elementwise layer: numerical derivative and primitive (errors
     ~1e-12)."""
-    a = rnn.stationary(2.0, tau=np.array([0.0, 5.0]))
-    b = rnn.stationary(2.0, activation=Elementwise(lambda x: np.tanh(x)), tau=np.array([0.0, 5.0]))
+    a = rnn.stationary(2.0, lags=np.array([0.0, 5.0]))
+    b = rnn.stationary(2.0, activation=Elementwise(lambda x: np.tanh(x)), lags=np.array([0.0, 5.0]))
     assert b.delta0 == pytest.approx(a.delta0, abs=1e-9)
     assert b.lyapunov == pytest.approx(a.lyapunov, abs=1e-8)
     np.testing.assert_allclose(b.delta, a.delta, atol=1e-8)
@@ -133,7 +133,7 @@ def test_pair_expectation_against_closed_form_and_hermite(a, b):
 
 def test_result_round_trip(tmp_path):
     from nnphys import results
-    r = rnn.stationary(1.5, tau=np.linspace(0, 5, 11))
+    r = rnn.stationary(1.5, lags=np.linspace(0, 5, 11))
     r.save(tmp_path / "scs")
     back = results.load(tmp_path / "scs.npz")
     assert back.delta0 == r.delta0 and np.array_equal(back.delta, r.delta)
@@ -144,7 +144,7 @@ def test_result_round_trip(tmp_path):
                                  dict(network=2.0, activation=Elementwise(lambda x: x ** 2)),
                                  dict(network=2.0, activation=Erf(c=0.1)),
                                  dict(network=RateNetwork(2.0, noise=0.5)),
-                                 dict(network=2.0, tau=np.array([1.0, 0.5]))])
+                                 dict(network=2.0, lags=np.array([1.0, 0.5]))])
 def test_bad_input(bad):
     with pytest.raises(ParameterError):
         rnn.stationary(**bad)

@@ -87,7 +87,7 @@ def test_relaxes_to_stationary_solution():
     t0 = 120 matches the potential-method Delta(tau) to 1e-4 (measured 1.5e-5..3.5e-5;
     relaxation is slow: 1e-3 at t0 = 70)."""
     lags = np.array([0.0, 1.0, 2.0, 5.0, 10.0])
-    st = rnn.stationary(2.0, tau=lags)
+    st = rnn.stationary(2.0, lags=lags)
     prof = {}
     for dt in (0.2, 0.1):
         r = rnn.solve(2.0, 130.0, dt, x0_variance=st.delta0)

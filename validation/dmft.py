@@ -89,7 +89,7 @@ def autocorrelation_vs_network(quick: bool = False, seed: int = 0):
     out = []
     for g in gains:
         spec = RateNetwork(g, Tanh())
-        st = rnn.stationary(spec, tau=np.asarray(lags))
+        st = rnn.stationary(spec, lags=np.asarray(lags))
         per_size = []
         for n in sizes:
             sim = _network_autocorrelation(dataclasses.replace(spec, N=n), t_max, seed + n,

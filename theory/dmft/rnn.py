@@ -88,7 +88,8 @@ class Stationary(Result):
         g: coupling strength; ``activation``: the activation layer's repr;
         ``g_c = 1/phi'(0)``.
         chaotic: True for the chaotic solution, False at the fixed point ``Delta = 0``.
-        delta0: ``Delta(0) = <x^2>``; ``tau``, ``delta``: the autocorrelation on a lag grid.
+        delta0: ``Delta(0) = <x^2>``; ``lags``, ``delta``: the autocorrelation
+            ``Delta(tau)`` on a grid of lags ``tau``.
         kappa: tail decay rate, ``Delta ~ exp(-kappa tau)``.
         c_phi0: ``<phi(x)^2>`` (rate variance); ``mean_dphi``: ``<phi'(x)>``.
         energies: the two lowest Schrödinger eigenvalues ``(E_0, E_1)`` (``E_1 ~ 0``).
@@ -103,7 +104,7 @@ class Stationary(Result):
     g_c: float = 1.0
     chaotic: bool = False
     delta0: float = 0.0
-    tau: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    lags: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     delta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     kappa: float = 0.0
     c_phi0: float = 0.0
@@ -203,7 +204,7 @@ def _lowest_energies(w_of_tau, kappa, n_half):
     return linalg.eigh_tridiagonal(diag, off, eigvals_only=True, select="i", select_range=(0, 1))
 
 
-def stationary(network: RateNetwork | float, tau=None, *, activation=None,
+def stationary(network: RateNetwork | float, lags=None, *, activation=None,
                strict: bool = True) -> Stationary:
     """Stationary autocorrelation and maximal Lyapunov exponent of the SCS network.
 
@@ -211,7 +212,7 @@ def stationary(network: RateNetwork | float, tau=None, *, activation=None,
         network: a :class:`~nnphys.models.rnn.RateNetwork` without noise or input (its
             ``N`` is ignored: this is the ``N -> infinity`` theory), or the coupling
             strength ``g > 0`` (``J_ij ~ N(0, g^2/N)``).
-        tau: lags at which to return ``Delta``; default 2001 points on
+        lags: lags ``tau`` at which to return ``Delta``; default 2001 points on
             ``[0, max(40, 12/kappa)]``.
         activation: convenience field of the spec: an odd activation layer (``Tanh()`` by
             default, ``Erf(b=sqrt(pi)/2)``, ``Elementwise(fn, fn_prime)``).
@@ -225,7 +226,7 @@ def stationary(network: RateNetwork | float, tau=None, *, activation=None,
         arXiv:2405.14607, and is returned).
 
     Raises:
-        ParameterError: bad ``g``, activation, ``tau``, or a spec with noise or input.
+        ParameterError: bad ``g``, activation, ``lags``, or a spec with noise or input.
         ArgumentTypeError: an activation that is not a layer object.
         ConvergenceError: (``strict``) no finite ``Delta0``, the separatrix could not be
             followed to the tail, or the zero mode ``E_1`` is off by more than 1e-4 of
@@ -242,7 +243,7 @@ def stationary(network: RateNetwork | float, tau=None, *, activation=None,
         raise ParameterError("network: the stationary potential method needs noise = 0 and "
                              "no input; use solve() for the time-domain DMFT")
     act = scs_activation(spec.activation)
-    lags = None if tau is None else _check_tau(tau)
+    lags = None if lags is None else _check_lags(lags)
     params = spec.describe()
     try:
         return _stationary(g, act, lags, params, strict)
@@ -253,7 +254,7 @@ def stationary(network: RateNetwork | float, tau=None, *, activation=None,
         nan = math.nan
         return Stationary(converged=False, iterations=err.iterations, residual=err.residual,
                           parameters=params, g=g, activation=act.name, g_c=_g_c(act),
-                          chaotic=True, delta0=nan, tau=grid, delta=np.full_like(grid, nan),
+                          chaotic=True, delta0=nan, lags=grid, delta=np.full_like(grid, nan),
                           kappa=nan, c_phi0=nan, mean_dphi=nan, energies=np.full(2, nan),
                           lyapunov=nan)
 
@@ -268,7 +269,7 @@ def _stationary(g, act, lags, params, strict) -> Stationary:
     if d0 == 0.0:
         lags = np.linspace(0.0, 40.0, 2001) if lags is None else lags
         return Stationary(parameters=params, g=g, activation=act.name, g_c=g_c, chaotic=False,
-                          delta0=0.0, tau=lags, delta=np.zeros_like(lags),
+                          delta0=0.0, lags=lags, delta=np.zeros_like(lags),
                           kappa=math.sqrt(max(0.0, 1 - (g * act.slope0) ** 2)),
                           c_phi0=0.0, mean_dphi=act.slope0, energies=np.zeros(2),
                           lyapunov=-1.0 + g * act.slope0)
@@ -306,13 +307,13 @@ def _stationary(g, act, lags, params, strict) -> Stationary:
     lags = np.linspace(0.0, max(40.0, 12.0 / kappa), 2001) if lags is None else lags
     return Stationary(converged=bool(converged), iterations=nfev, residual=residual,
                       parameters=params, g=g, activation=act.name, g_c=g_c, chaotic=True,
-                      delta0=d0, tau=lags, delta=delta_of(lags), kappa=kappa, c_phi0=c_phi0,
+                      delta0=d0, lags=lags, delta=delta_of(lags), kappa=kappa, c_phi0=c_phi0,
                       mean_dphi=mean_dphi, energies=np.array([e0, e1]),
                       lyapunov=-1.0 + math.sqrt(1.0 - e0))
 
 
-def _check_tau(tau):
-    lags = np.asarray(tau, dtype=float)
+def _check_lags(lags):
+    lags = np.asarray(lags, dtype=float)
     if lags.ndim != 1 or lags.size < 2 or not np.all(np.isfinite(lags)) or np.any(np.diff(lags) <= 0):
-        raise ParameterError("tau: must be a 1-D increasing array of finite lags (>= 2 points)")
+        raise ParameterError("lags: must be a 1-D increasing array of finite lags (>= 2 points)")
     return lags
