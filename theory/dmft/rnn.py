@@ -42,7 +42,7 @@ Schrödinger problem::
 ``lambda_max > 0`` in the chaotic phase; ``E_1`` is reported as an accuracy check.
 
 **Algorithm.** ``Delta0`` by Brent's method on the energy condition (trapezoidal Gaussian
-quadrature, error ~1e-14, :func:`nnphys.theory.gaussian.normal_rule`); ``C(Delta)`` and ``<phi' phi'>(Delta)`` by
+quadrature, error < 5e-11, :func:`nnphys.theory.gaussian.normal_rule`); ``C(Delta)`` and ``<phi' phi'>(Delta)`` by
 the same rule on the product grid (closed forms for ``Erf``: :func:`nnphys.theory.gaussian.erf_pair`)
 at Chebyshev nodes in ``[0, Delta0]`` (Chebyshev interpolants, 64 nodes, error < 1e-11);
 ``Delta(tau)`` by DOP853 (rtol 1e-12) from ``(Delta0, 0)`` down to ``Delta = 1e-3 Delta0``,

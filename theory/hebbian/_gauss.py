@@ -23,7 +23,7 @@ specific here: the shared rules integrate against the Gaussian weight of a fixed
 and none of them resolves a step (``tanh`` at ``s >> 1``) placed anywhere in the window.
 
 Error: below 1e-12 absolute for every average over ``1e-8 < s < 1e8`` (measured against
-``scipy.integrate.quad`` in ``tests/test_hebbian_gauss.py``). ``s = 0`` returns ``F(a)``.
+``scipy.integrate.quad`` in ``tests/test_hebbian_hopfield.py``). ``s = 0`` returns ``F(a)``.
 """
 
 from __future__ import annotations
