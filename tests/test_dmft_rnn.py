@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from nnphys.errors import ArgumentTypeError, ConvergenceError, ParameterError
 from nnphys.models.network import Elementwise, Erf, Tanh
@@ -162,3 +163,29 @@ def test_non_saturating_activation_raises():
         rnn.stationary(2.0, activation=cubic)
     r = rnn.stationary(2.0, activation=cubic, strict=False)
     assert r.converged is False and math.isnan(r.delta0)
+
+_ANY_NUMBER = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5),
+                        st.none(), st.text(max_size=2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(g=_ANY_NUMBER, noise=_ANY_NUMBER, N=st.one_of(st.none(), st.integers(-3, 60000),
+                                                    st.floats(allow_nan=True)))
+def test_spec_validates_every_argument(g, noise, N):
+    """Any arguments: a valid spec, or a ParameterError / ArgumentTypeError naming one."""
+    try:
+        spec = RateNetwork(g, noise=noise, N=N)
+    except (ParameterError, ArgumentTypeError) as err:
+        assert str(err).split(":")[0] in ("g", "noise", "N")
+        return
+    assert spec.g >= 0 and math.isfinite(spec.g) and spec.noise >= 0
+    assert spec.N is None or 2 <= spec.N <= 50000
+
+
+@settings(max_examples=8, deadline=None)
+@given(g=st.floats(0.05, 6.0))
+def test_stationary_is_finite_for_any_gain(g):
+    """Every g in (0, 6]: a finite record, chaotic exactly above g_c = 1 (tanh)."""
+    r = rnn.stationary(g, lags=np.array([0.0, 1.0]))
+    assert np.isfinite(r.delta0) and r.delta0 >= 0 and np.isfinite(r.lyapunov)
+    assert r.chaotic == (g > 1.0)
