@@ -110,7 +110,8 @@ def test_callable_activation_matches_builtin():
     """tanh as an anonymous Elementwise layer: numerical derivative and primitive (errors
     ~1e-12)."""
     a = rnn.stationary(2.0, lags=np.array([0.0, 5.0]))
-    b = rnn.stationary(2.0, activation=Elementwise(lambda x: np.tanh(x)), lags=np.array([0.0, 5.0]))
+    b = rnn.stationary(2.0, activation=Elementwise(lambda x: np.tanh(x)),
+                       lags=np.array([0.0, 5.0]))
     assert b.delta0 == pytest.approx(a.delta0, abs=1e-9)
     assert b.lyapunov == pytest.approx(a.lyapunov, abs=1e-8)
     np.testing.assert_allclose(b.delta, a.delta, atol=1e-8)

@@ -28,8 +28,9 @@ variance ``Delta_{k+1,k+1}``), so each row is a predictor-corrector step: predic
 ``Delta``, then ``corrector_steps`` times re-evaluate ``C`` from ``Delta`` and ``Delta`` from
 ``C`` (PECE for 1). The global error is ``O(h^2)``. Gaussian two-point functions use a
 trapezoidal rule on ``|z| <= 6.5`` with step matched to the largest variance (error ~1e-6 for
-tanh, measured against mpmath; far below the O(dt^2) error of the time stepping; a steeper ``Erf(b)`` gets a proportionally finer step; :func:`nnphys.theory.gaussian.normal_rule`), compiled for ``Tanh()`` and
-``Erf(a, b)``, numpy for any other activation layer. Memory ``O(n^2)``: two ``(n+1)^2``
+tanh, measured against mpmath, far below the O(dt^2) error of the time stepping; a steeper
+``Erf(b)`` gets a proportionally finer step; :func:`nnphys.theory.gaussian.normal_rule`),
+compiled for ``Tanh()`` and ``Erf(a, b)``, numpy for any other activation layer. Memory ``O(n^2)``: two ``(n+1)^2``
 float64 arrays. A fixed number of corrector passes is not an iteration to a tolerance:
 ``converged`` is ``None``; ``iterations`` counts the row evaluations and ``residual`` is the
 largest change of ``Delta`` in the last corrector pass of any row (measured).

@@ -42,10 +42,10 @@ Schrödinger problem::
 ``lambda_max > 0`` in the chaotic phase; ``E_1`` is reported as an accuracy check.
 
 **Algorithm.** ``Delta0`` by Brent's method on the energy condition (trapezoidal Gaussian
-quadrature, error < 5e-11, :func:`nnphys.theory.gaussian.normal_rule`); ``C(Delta)`` and ``<phi' phi'>(Delta)`` by
-the same rule on the product grid (closed forms for ``Erf``: :func:`nnphys.theory.gaussian.erf_pair`)
-at Chebyshev nodes in ``[0, Delta0]`` (Chebyshev interpolants, 64 nodes, error < 1e-11);
-``Delta(tau)`` by DOP853 (rtol 1e-12) from ``(Delta0, 0)`` down to ``Delta = 1e-3 Delta0``,
+quadrature, error < 5e-11, :func:`nnphys.theory.gaussian.normal_rule`); ``C(Delta)`` and
+``<phi' phi'>(Delta)`` by the same rule on the product grid (closed forms for ``Erf``,
+:func:`nnphys.theory.gaussian.erf_pair`) at Chebyshev nodes in ``[0, Delta0]`` (Chebyshev
+interpolants, 64 nodes, error < 1e-11); ``Delta(tau)`` by DOP853 (rtol 1e-12) from ``(Delta0, 0)`` down to ``Delta = 1e-3 Delta0``,
 continued by the exact linear tail ``exp(-kappa tau)``; the Schrödinger operator by
 second-order finite differences on ``|tau| <= 14/kappa`` at two spacings, Richardson
 extrapolated.
@@ -252,6 +252,7 @@ def stationary(network: RateNetwork | float, lags=None, *, activation=None,
             raise
         grid = np.linspace(0.0, 40.0, 2001) if lags is None else lags
         nan = math.nan
+        # every failure happens on the chaotic branch (the fixed point is a closed form)
         return Stationary(converged=False, iterations=err.iterations, residual=err.residual,
                           parameters=params, g=g, activation=act.name, g_c=_g_c(act),
                           chaotic=True, delta0=nan, lags=grid, delta=np.full_like(grid, nan),
@@ -313,7 +314,7 @@ def _stationary(g, act, lags, params, strict) -> Stationary:
 
 
 def _check_lags(lags):
-    lags = np.asarray(lags, dtype=float)
-    if lags.ndim != 1 or lags.size < 2 or not np.all(np.isfinite(lags)) or np.any(np.diff(lags) <= 0):
-        raise ParameterError("lags: must be a 1-D increasing array of finite lags (>= 2 points)")
+    lags = checks.finite_array("lags", lags, ndim=1)
+    if lags.size < 2 or np.any(np.diff(lags) <= 0):
+        raise ParameterError("lags: must be an increasing array of at least 2 lags")
     return lags
