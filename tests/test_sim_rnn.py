@@ -175,3 +175,13 @@ def test_activation_must_be_a_layer():
 def test_stream_sum_matches_numpy():
     a = np.random.default_rng(0).standard_normal(100003)
     assert _rnn.stream_sum(a) == pytest.approx(a.sum(), rel=1e-12, abs=1e-10)
+
+
+def test_quick_rnn_checks_pass():
+    """The rate-network validation checks (one spec for theory and simulation, tolerances
+    from the simulation's Estimates) run and pass in quick mode."""
+    from nnphys import validation
+    results = validation.run(["dmft.chaos_transition", "dmft.lyapunov_vs_network",
+                              "dmft.transient_vs_network"], quick=True)
+    assert len(results) == 9 and all(r.passed for r in results)
+    assert all(r.sigmas == 4.0 for r in results if r.stderr > 0)
