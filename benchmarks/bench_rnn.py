@@ -53,9 +53,9 @@ def main(argv=None):
                 mv = _best(lambda: np.matmul(J, np.tanh(x), out=out), 5 if n < 10000 else 3)
                 steps = 40 if n <= 4000 else 8
                 for method, products in (("rk4", 4), ("euler", 1)):
-                    step = _best(lambda: rnn.simulate(2.0, n, steps * 0.05, 0.05, method=method,
-                                                      n_traj=k, transient=0.0, J=J, dtype=dtype,
-                                                      n_record=1), 3) / steps
+                    step = _best(lambda: rnn.simulate(2.0, steps * 0.05, 0.05, method=method,
+                                                      n_replicas=k, transient=0.0, J=J,
+                                                      dtype=dtype, n_record=1), 3) / steps
                     key = f"{np.dtype(dtype).name}/N={n}/K={k}/{method}"
                     report[key] = {"s_per_step": round(step, 6),
                                    "fraction_of_bound": round(products * bound / step, 3)}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models.network import Tanh
+from ..models.rnn import RateNetwork
 from ..sim import rnn as sim_rnn
 from ..sim.regression import gradient_descent as sim_gd
 from ..theory.dmft import learning, rnn
@@ -21,13 +23,14 @@ def _autocorrelation_compute(quick: bool) -> dict:
     n, t_max = (500, 200.0) if quick else (2000, 400.0)
     data = {"tau": tau}
     for g in _GAINS:
-        st = rnn.stationary(g, tau=tau)
+        spec = RateNetwork(g, Tanh(), N=n)            # one network for theory and simulation
+        st = rnn.stationary(spec, lags=tau)
         data[f"{g}/theory"] = st.delta
-        traj = chaotic_trajectory(g, n, t_max, 1, st.delta0, transient=100.0)
+        traj = chaotic_trajectory(spec, t_max, 1, st.delta0, transient=100.0)
         ac = sim_rnn.autocorrelation(traj, 20.0, n_windows=4)
         pick = slice(0, None, 10)
         data[f"{g}/tau_sim"], data[f"{g}/sim"], data[f"{g}/se"] = \
-            ac.tau[pick], ac.delta[pick], ac.stderr[pick]
+            ac.lags[pick], ac.mean[pick], ac.stderr[pick]
     return data
 
 
@@ -52,9 +55,10 @@ def _lyapunov_compute(quick: bool) -> dict:
     lam = np.array([rnn.stationary(g).lyapunov for g in g_theory])
     g_sim = np.array([0.8, 1.5, 2.0, 3.0]) if quick else np.array([0.8, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0])
     n, t_max = (400, 100.0) if quick else (2000, 400.0)
-    est = [sim_rnn.lyapunov(g, n, t_max, 0.1, transient=50.0, seed=2) for g in g_sim]
+    est = [sim_rnn.lyapunov(RateNetwork(g, Tanh(), N=n), t_max, 0.1, transient=50.0, seed=2)
+           for g in g_sim]
     return {"g": g_theory, "lyapunov": lam, "g_sim": g_sim,
-            "sim": np.array([e.value for e in est]), "se": np.array([e.stderr for e in est]),
+            "sim": np.array([e.mean for e in est]), "se": np.array([e.stderr for e in est]),
             "n": np.array(n)}
 
 

@@ -10,6 +10,8 @@ One small module per family:
   multitasking on diluted patterns: the RS theory solves them, the Monte Carlo simulates them.
 * :mod:`.shallow` -- the single-hidden-layer network of Antognini's Edgeworth density, with
   its symmetric weight laws.
+* :mod:`.rnn` -- the Sompolinsky-Crisanti-Sommers random rate network (``g``, activation,
+  noise, input, ``N``).
 
 A validation check is "one spec, handed to the theory and to the simulation".
 """

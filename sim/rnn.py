@@ -1,30 +1,40 @@
 """Simulation of random rate networks (Sompolinsky, Crisanti & Sommers 1988).
 
-    dx_i/dt = -x_i + sum_j J_ij tanh(x_j) + xi_i(t),   J_ij ~ N(0, g^2/N),
+    dx_i/dt = -x_i + sum_j J_ij phi(x_j) + I(t) + xi_i(t),   J_ij ~ N(0, g^2/N),
 
-with optional white noise ``<xi_i(t) xi_j(s)> = sigma^2 delta_ij delta(t-s)``. ``K``
-trajectories (independent initial conditions, same ``J``) advance together as an ``(N, K)``
-block, so every recurrent input is one BLAS product ``J @ tanh(X)`` that streams ``J`` from
-memory once: at ``N >= 2000`` a step costs about ``N^2 * itemsize / bandwidth`` (see
-``benchmarks/bench_rnn.py``); ``dtype=np.float32`` halves it.
+the network of :class:`nnphys.models.rnn.RateNetwork` (``phi = tanh`` by default), with
+optional white noise ``<xi_i(t) xi_j(s)> = sigma^2 delta_ij delta(t-s)`` and a common input
+``I``. ``K`` replicas (independent initial conditions, same ``J``) advance together as an
+``(N, K)`` block, so every recurrent input is one BLAS product ``J @ phi(X)`` that streams
+``J`` from memory once: at ``N >= 2000`` a step costs about ``N^2 * itemsize / bandwidth``
+(see ``benchmarks/bench_rnn.py``); ``dtype=np.float32`` halves it. The elementwise work is
+compiled (:mod:`._rnn`) for ``Tanh()``; any other activation layer runs the same integrator
+with its numpy ``fn`` / ``fn_prime``.
 
-Integrators: ``"euler"`` (``x <- (1-dt) x + dt J tanh(x)``: the Euler map, whose stationary
-statistics differ from the flow by O(dt), 2-8% at dt = 0.05, lag >= 5) and ``"rk4"``
-(classical Runge-Kutta, four products per step, error O(dt^4)). Noise is added as the exact
-increment ``sqrt(sigma^2 dt) N(0, 1)`` after each deterministic step (strong order 1/2).
+Integrators: ``"euler"`` (``x <- (1-dt) x + dt (J phi(x) + I)``: the Euler map, whose
+stationary statistics differ from the flow by O(dt), 2-8% at dt = 0.05, lag >= 5) and
+``"rk4"`` (classical Runge-Kutta, four products per step, error O(dt^4)). Noise is added as
+the exact increment ``sqrt(sigma^2 dt) N(0, 1)`` after each deterministic step (strong
+order 1/2).
 
-Observables:
+Observables (each an :class:`~nnphys.stats.Estimate` with its standard error):
+
 - :func:`autocorrelation`: ``Delta(tau) = (1/N) sum_i <x_i(t) x_i(t + tau)>_t`` (no mean
-  subtraction, as in the DMFT), FFT estimator per time window; the error bar is the
-  standard error over windows x trajectories.
+  subtraction, as in the DMFT), FFT estimator per time window; the error is the standard
+  error over windows x replicas (:func:`nnphys.stats.sample_mean`: windows much longer than
+  the correlation time are nearly independent).
+- :func:`equal_time_variance`: ``(1/N) sum_i x_i(t)^2`` at each recorded time, with the
+  standard error over replicas.
 - :func:`lyapunov`: the largest Lyapunov exponent by the tangent-space method of Benettin,
   Galgani, Giorgilli & Strelcyn, Meccanica 15, 9 (1980): the tangent vector
-  ``u' = -u + J (tanh'(x) u)`` integrated with the state (RK4, one two-column product per
-  stage), renormalised every ``renorm_every`` steps; error bar from block averages.
+  ``u' = -u + J (phi'(x) u)`` integrated with the state (RK4, one two-column product per
+  stage), renormalised every ``renorm_every`` steps; the error from batch means of the
+  log-growth rates (:func:`nnphys.stats.batch_means`).
 
 Finite networks can settle on fixed points or limit cycles instead of chaos (seen at
 N = 1000); :attr:`Trajectory.q_static` ``= mean_i <x_i>_t^2`` flags them (``q_static`` of order
-``Delta0`` means frozen).
+``Delta0`` means frozen). Simulations report no solver health: ``converged``,
+``iterations`` and ``residual`` stay ``None``.
 """
 
 from __future__ import annotations
@@ -34,49 +44,92 @@ import math
 
 import numpy as np
 
+from .. import checks
 from ..errors import NumericalError, ParameterError
+from ..models.rnn import RateNetwork, is_tanh, rate_network
 from ..results import Result
+from ..stats import Estimate, batch_means, sample_mean
 from . import _rnn
 
-__all__ = ["coupling", "Trajectory", "simulate", "Autocorrelation", "autocorrelation",
-           "LyapunovEstimate", "lyapunov"]
+__all__ = ["RateNetwork", "coupling", "Trajectory", "simulate", "Autocorrelation",
+           "autocorrelation", "EqualTimeVariance", "equal_time_variance", "lyapunov"]
 
 _METHODS = ("euler", "rk4")
+_MAX_N = 50000
 
 
-def coupling(n: int, g: float, seed=None, dtype=np.float64) -> np.ndarray:
-    """``J`` with iid ``N(0, g^2/n)`` entries, C-contiguous, of ``dtype``. The float64 draws
+def coupling(N: int, g: float, seed=None, dtype=np.float64) -> np.ndarray:
+    """``J`` with iid ``N(0, g^2/N)`` entries, C-contiguous, of ``dtype``. The float64 draws
     are made in row blocks and cast, so float32 and float64 couplings of one seed agree."""
-    _check_size(n)
+    N = checks.integer("N", N, low=2, high=_MAX_N)
     rng = np.random.default_rng(seed)
-    J = np.empty((n, n), dtype=dtype)
-    scale = g / math.sqrt(n)
-    block = max(1, 2 ** 22 // n)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        J[start:stop] = scale * rng.standard_normal((stop - start, n))
+    J = np.empty((N, N), dtype=dtype)
+    scale = g / math.sqrt(N)
+    block = max(1, 2 ** 22 // N)
+    for start in range(0, N, block):
+        stop = min(N, start + block)
+        J[start:stop] = scale * rng.standard_normal((stop - start, N))
     return J
 
 
-def _check_size(n):
-    if not (isinstance(n, (int, np.integer)) and 2 <= n <= 50000):
-        raise ParameterError(f"n: must be an integer in [2, 50000], got {n!r}")
+class _NumpyPhi:
+    """The elementwise stages of :mod:`._rnn` for any activation layer, in numpy."""
+
+    def __init__(self, layer):
+        self.fn, self.fn_prime = layer.fn, layer.fn_prime
+
+    def phi_into(self, x, out):
+        out[...] = self.fn(x)
+
+    def stage(self, x, slope, step, out_state, out_phi):
+        np.add(x, step * slope, out=out_state)
+        out_phi[...] = self.fn(out_state)
+
+    def euler_update(self, x, field, dt, out_phi):
+        x *= 1.0 - dt
+        x += dt * field
+        out_phi[...] = self.fn(x)
+
+    def tangent_stage(self, x, u, sx, su, step, out_x, out_u, out_drive):
+        np.add(x, step * sx, out=out_x)
+        np.add(u, step * su, out=out_u)
+        out_drive[:, 0] = self.fn(out_x)
+        out_drive[:, 1] = self.fn_prime(out_x) * out_u
 
 
-def _check_positive(name, value, allow_zero=False):
-    if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value)
-            and (value >= 0 if allow_zero else value > 0)):
-        raise ParameterError(f"{name}: must be a finite {'non-negative' if allow_zero else 'positive'}"
-                             f" number, got {value!r}")
-    return float(value)
+class _TanhPhi:
+    """The compiled stages of :mod:`._rnn` (tanh)."""
+
+    phi_into = staticmethod(_rnn.tanh_into)
+    stage = staticmethod(_rnn.stage)
+    euler_update = staticmethod(_rnn.euler_update)
+    tangent_stage = staticmethod(_rnn.tangent_stage)
+
+
+def _elementwise(layer):
+    if is_tanh(layer):
+        return _TanhPhi()
+    try:
+        layer.fn_prime(np.zeros(1))
+    except ValueError:
+        raise ParameterError(f"activation: {layer!r} needs fn_prime for the simulation "
+                             "(Elementwise(fn, fn_prime))") from None
+    return _NumpyPhi(layer)
+
+
+def _input_function(inp):
+    """``I(t)`` as a callable of the time, or ``None``."""
+    if inp is None or callable(inp):
+        return inp
+    return lambda t, value=float(inp): value
 
 
 class _Integrator:
     """Buffers and one step of Euler or RK4 for an ``(N, K)`` block."""
 
-    def __init__(self, J, k, method, dt):
+    def __init__(self, J, k, method, dt, elementwise, inp):
         n = J.shape[0]
-        self.J, self.dt, self.method = J, dt, method
+        self.J, self.dt, self.method, self.ew, self.inp = J, dt, method, elementwise, inp
         dtype = J.dtype
         self.phi = np.empty((n, k), dtype)
         self.field = np.empty((n, k), dtype)
@@ -85,120 +138,152 @@ class _Integrator:
             self.state = np.empty((n, k), dtype)
 
     def start(self, x):
-        _rnn.tanh_into(x, self.phi)
+        self.ew.phi_into(x, self.phi)
 
-    def step(self, x):
-        """Advance ``x`` in place by one step; ``self.phi`` ends as ``tanh(x)``."""
-        J, dt = self.J, self.dt
+    def _field(self, t):
+        np.matmul(self.J, self.phi, out=self.field)
+        if self.inp is not None:
+            self.field += self.inp(t)
+
+    def step(self, x, t):
+        """Advance ``x`` in place from time ``t`` by one step; ``self.phi`` ends as ``phi(x)``."""
+        dt, ew = self.dt, self.ew
         if self.method == "euler":
-            np.matmul(J, self.phi, out=self.field)
-            _rnn.euler_update(x, self.field, dt, self.phi)
+            self._field(t)
+            ew.euler_update(x, self.field, dt, self.phi)
             return
         k1, k2, k3, k4 = self.slopes
-        np.matmul(J, self.phi, out=self.field)
+        self._field(t)
         _rnn.derivative(x, self.field, k1)
         for slope_in, slope_out, frac in ((k1, k2, 0.5), (k2, k3, 0.5), (k3, k4, 1.0)):
-            _rnn.stage(x, slope_in, frac * dt, self.state, self.phi)
-            np.matmul(J, self.phi, out=self.field)
+            ew.stage(x, slope_in, frac * dt, self.state, self.phi)
+            self._field(t + frac * dt)
             _rnn.derivative(self.state, self.field, slope_out)
         _rnn.rk4_combine(x, k1, k2, k3, k4, dt)
-        _rnn.tanh_into(x, self.phi)
+        ew.phi_into(x, self.phi)
+
+
+def _network(network, N, J, **fields) -> RateNetwork:
+    """The spec with its size: from ``N``, the spec, or the given coupling ``J``."""
+    spec = rate_network(network, N=N, **fields)
+    if J is not None:
+        if not isinstance(J, np.ndarray) or J.ndim != 2 or J.shape[0] != J.shape[1]:
+            raise ParameterError("J: must be a square numpy array")
+        if spec.N is None:
+            spec = dataclasses.replace(spec, N=J.shape[0])
+        if J.shape != (spec.N, spec.N):
+            raise ParameterError(f"J: must be ({spec.N}, {spec.N}), got {J.shape}")
+    if spec.N is None:
+        raise ParameterError("N: the simulated network needs a size (N=..., in the spec, or "
+                             "a coupling J)")
+    return spec
+
+
+def _check_dtype(dtype, J):
+    if dtype not in (np.float64, np.float32):
+        raise ParameterError(f"dtype: must be np.float64 or np.float32, got {dtype!r}")
+    if J is not None and J.dtype != dtype:
+        raise ParameterError(f"J: must be an array of {np.dtype(dtype).name}, got {J.dtype}")
+
+
+def _check_step(dt):
+    dt = checks.positive("dt", dt)
+    if dt > 0.5:
+        raise ParameterError(f"dt: must be <= 0.5, got {dt}")
+    return dt
 
 
 @dataclasses.dataclass(frozen=True)
 class Trajectory(Result):
-    """Recorded activity: ``x[k, s, i]`` of trajectory ``k`` at time ``t[s]`` for recorded
+    """Recorded activity: ``x[k, s, i]`` of replica ``k`` at time ``t[s]`` for recorded
     neuron ``i`` (the first ``n_record`` neurons), after the transient."""
 
     t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     x: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0, 0)))
-    n: int = 0
+    N: int = 0
     g: float = 0.0
     dt: float = 0.0
     method: str = "rk4"
     q_static: float = 0.0
 
 
-def simulate(g: float, n: int, t_max: float, dt: float = 0.05, *, method: str = "rk4",
-             n_traj: int = 1, transient: float = 100.0, record_every: int = 1,
-             n_record: int | None = None, noise: float = 0.0, x0_std: float = 1.0, seed=None,
-             J: np.ndarray | None = None, dtype=np.float64) -> Trajectory:
-    """Integrate ``n_traj`` trajectories of one network for ``transient + t_max``.
+def simulate(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
+             N: int | None = None, activation=None, noise: float | None = None, input=None,
+             method: str = "rk4", n_replicas: int = 1, transient: float = 100.0,
+             record_every: int = 1, n_record: int | None = None, x0_std: float = 1.0,
+             seed=None, J: np.ndarray | None = None, dtype=np.float64) -> Trajectory:
+    """Integrate ``n_replicas`` trajectories of one network for ``transient + t_max``.
 
     Args:
-        g, n: coupling strength and size (``J`` drawn from ``seed`` unless given).
-        t_max: recorded duration after ``transient``; ``dt``: step.
+        network: a :class:`~nnphys.models.rnn.RateNetwork`, or the coupling strength ``g``.
+        t_max: recorded duration after ``transient``; ``dt``: step (``<= 0.5``).
+        N, activation, noise, input: convenience fields of the spec (size; activation
+            layer, ``Tanh()`` by default; white-noise strength ``sigma^2``; common input
+            ``I(t)``, a number or a callable of the time); given with a spec, they replace
+            its values. ``N`` may also come from ``J``.
         method: ``"euler"`` or ``"rk4"``.
-        n_traj: trajectories (initial conditions ``x_i(0) ~ N(0, x0_std^2)``).
+        n_replicas: trajectories of the same ``J`` (initial conditions
+            ``x_i(0) ~ N(0, x0_std^2)``).
         record_every: record every this many steps; ``n_record``: neurons recorded
             (default all, at most 2000).
-        noise: white-noise strength ``sigma^2``.
-        seed: seeds ``J`` (first draw), initial conditions and noise.
+        seed: seeds ``J`` (first draw, unless ``J`` is given), initial conditions and noise.
         dtype: ``np.float64`` or ``np.float32`` (halves the memory traffic of ``J``).
 
     Raises:
         ParameterError: bad argument. NumericalError: the state left the floats.
     """
-    g = _check_positive("g", g, allow_zero=True)
-    t_max, dt = _check_positive("t_max", t_max), _check_positive("dt", dt)
-    transient = _check_positive("transient", transient, allow_zero=True)
-    noise = _check_positive("noise", noise, allow_zero=True)
-    if method not in _METHODS:
-        raise ParameterError(f"method: must be one of {_METHODS}, got {method!r}")
-    if dt > 0.5:
-        raise ParameterError(f"dt: must be <= 0.5, got {dt}")
-    if dtype not in (np.float64, np.float32):
-        raise ParameterError(f"dtype: must be np.float64 or np.float32, got {dtype!r}")
-    if not (isinstance(n_traj, (int, np.integer)) and 1 <= n_traj <= 256):
-        raise ParameterError(f"n_traj: must be an integer in [1, 256], got {n_traj!r}")
-    if not (isinstance(record_every, (int, np.integer)) and record_every >= 1):
-        raise ParameterError(f"record_every: must be a positive integer, got {record_every!r}")
+    spec = _network(network, N, J, activation=activation, noise=noise, input=input)
+    g, n = spec.g, spec.N
+    t_max, dt = checks.positive("t_max", t_max), _check_step(dt)
+    transient = checks.positive("transient", transient, allow_zero=True)
+    x0_std = checks.positive("x0_std", x0_std, allow_zero=True)
+    method = checks.one_of("method", method, _METHODS)
+    _check_dtype(dtype, J)
+    n_replicas = checks.integer("n_replicas", n_replicas, low=1, high=256)
+    record_every = checks.integer("record_every", record_every, low=1)
+    n_record = min(n, 2000) if n_record is None else checks.integer("n_record", n_record,
+                                                                      low=1, high=n)
+    elementwise = _elementwise(spec.activation)
     rng = np.random.default_rng(seed)
     if J is None:
-        _check_size(n)
         J = coupling(n, g, rng, dtype)
-    elif J.shape != (n, n) or J.dtype != dtype:
-        raise ParameterError(f"J: must be a ({n}, {n}) array of {np.dtype(dtype).name}")
-    n_record = min(n, 2000) if n_record is None else int(n_record)
-    if not 1 <= n_record <= n:
-        raise ParameterError(f"n_record: must be in [1, {n}], got {n_record}")
-    x = (x0_std * rng.standard_normal((n, n_traj))).astype(dtype)
-    integ = _Integrator(np.ascontiguousarray(J), n_traj, method, dt)
+    x = (x0_std * rng.standard_normal((n, n_replicas))).astype(dtype)
+    integ = _Integrator(np.ascontiguousarray(J), n_replicas, method, dt, elementwise,
+                        _input_function(spec.input))
     integ.start(x)
     n_skip = int(round(transient / dt))
     n_steps = int(round(t_max / dt))
     n_rec = n_steps // record_every + 1
-    out = np.empty((n_traj, n_rec, n_record))
-    amp = math.sqrt(noise * dt)
+    out = np.empty((n_replicas, n_rec, n_record))
+    amp = math.sqrt(spec.noise * dt)
     for step in range(n_skip + n_steps + 1):
         if step >= n_skip and (step - n_skip) % record_every == 0:
             out[:, (step - n_skip) // record_every, :] = x[:n_record].T
         if step == n_skip + n_steps:
             break
-        integ.step(x)
+        integ.step(x, step * dt)
         if amp > 0:
             x += (amp * rng.standard_normal(x.shape)).astype(dtype)
-            _rnn.tanh_into(x, integ.phi)
+            elementwise.phi_into(x, integ.phi)
     if not np.all(np.isfinite(out)):
         raise NumericalError("simulate: the state is not finite (reduce dt)")
     q_static = float(np.mean(out.mean(axis=1) ** 2))
-    return Trajectory(converged=True, iterations=n_skip + n_steps, residual=float("nan"),
-                      parameters={"g": g, "n": int(n), "t_max": t_max, "dt": dt, "method": method,
-                                  "n_traj": int(n_traj), "transient": transient, "noise": noise,
+    return Trajectory(parameters={**spec.describe(), "t_max": t_max, "dt": dt,
+                                  "method": method, "n_replicas": n_replicas,
+                                  "transient": transient, "x0_std": x0_std,
                                   "dtype": np.dtype(dtype).name},
-                      t=np.arange(n_rec) * dt * record_every, x=out, n=int(n), g=g, dt=dt,
+                      t=np.arange(n_rec) * dt * record_every, x=out, N=int(n), g=g, dt=dt,
                       method=method, q_static=q_static)
 
 
 @dataclasses.dataclass(frozen=True)
-class Autocorrelation(Result):
-    """``delta[j] = Delta(tau[j])`` with standard error ``stderr`` over ``n_samples``
-    windows x trajectories."""
+class Autocorrelation(Estimate):
+    """``Delta(lags[j])``: ``mean[j]`` with standard error ``stderr[j]`` over ``n_eff``
+    windows x replicas (an :class:`~nnphys.stats.Estimate`, whose ``tau`` is the
+    autocorrelation time of the samples, 1 for independent windows; ``self[j]`` is the
+    estimate at lag ``lags[j]``)."""
 
-    tau: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    delta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    stderr: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    n_samples: int = 0
+    lags: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
 def _window_autocorrelation(x: np.ndarray, n_lag: int) -> np.ndarray:
@@ -214,52 +299,83 @@ def _window_autocorrelation(x: np.ndarray, n_lag: int) -> np.ndarray:
 def autocorrelation(traj: Trajectory, max_lag: float, n_windows: int = 4) -> Autocorrelation:
     """Population autocorrelation ``Delta(tau)`` for ``0 <= tau <= max_lag``.
 
-    Each trajectory is cut into ``n_windows`` windows; the estimate is the mean over all
-    windows x trajectories and ``stderr`` their standard deviation / sqrt(count) (windows
-    much longer than the correlation time are nearly independent).
+    Each replica is cut into ``n_windows`` windows; the estimate is the mean over all
+    windows x replicas with its standard error (:func:`nnphys.stats.sample_mean`, at least
+    two windows x replicas).
     """
+    n_windows = checks.integer("n_windows", n_windows, low=1)
+    max_lag = checks.positive("max_lag", max_lag, allow_zero=True)
     step = traj.t[1] - traj.t[0]
     n_lag = int(round(max_lag / step)) + 1
     length = traj.t.size // n_windows
-    if n_windows < 1 or length < 2 * n_lag:
+    if length < 2 * n_lag:
         raise ParameterError(f"max_lag: windows of {length * step:.3g} time units must be at "
                              f"least twice max_lag = {max_lag}")
+    if n_windows * traj.x.shape[0] < 2:
+        raise ParameterError("n_windows: at least two windows x replicas for an error bar")
     curves = np.array([_window_autocorrelation(traj.x[k, w * length:(w + 1) * length], n_lag)
                        for k in range(traj.x.shape[0]) for w in range(n_windows)])
-    count = curves.shape[0]
-    stderr = curves.std(axis=0, ddof=1) / math.sqrt(count) if count > 1 else np.full(n_lag, np.nan)
-    return Autocorrelation(converged=True, iterations=count, residual=float("nan"),
-                           parameters={"max_lag": float(max_lag), "n_windows": int(n_windows)},
-                           tau=np.arange(n_lag) * step, delta=curves.mean(axis=0), stderr=stderr,
-                           n_samples=count)
+    est = sample_mean(curves)
+    return Autocorrelation(mean=est.mean, stderr=est.stderr, n_eff=est.n_eff, tau=est.tau,
+                           lags=np.arange(n_lag) * step,
+                           parameters={"max_lag": max_lag, "n_windows": n_windows})
 
 
 @dataclasses.dataclass(frozen=True)
-class LyapunovEstimate(Result):
-    """Largest Lyapunov exponent ``value +- stderr`` (``n_blocks`` block averages)."""
+class EqualTimeVariance(Estimate):
+    """``(1/n_record) sum_i x_i(t)^2`` at the recorded times ``t``, with the standard error
+    over replicas (an :class:`~nnphys.stats.Estimate`; ``self[j]`` is time ``t[j]``)."""
 
-    value: float = 0.0
-    stderr: float = 0.0
-    n_blocks: int = 0
-    blocks: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
-def lyapunov(g: float, n: int, t_max: float, dt: float = 0.05, *, transient: float = 100.0,
-             renorm_every: int = 10, n_blocks: int = 10, seed=None, J: np.ndarray | None = None,
-             dtype=np.float64) -> LyapunovEstimate:
-    """Largest Lyapunov exponent by the Benettin tangent-space method (RK4 for the joint
-    state/tangent system; the tangent vector is renormalised every ``renorm_every`` steps and
-    the log growth is averaged over ``t_max`` after ``transient``)."""
-    g = _check_positive("g", g, allow_zero=True)
-    t_max, dt = _check_positive("t_max", t_max), _check_positive("dt", dt)
-    if dt > 0.5:
-        raise ParameterError(f"dt: must be <= 0.5, got {dt}")
+def equal_time_variance(traj: Trajectory) -> EqualTimeVariance:
+    """The population second moment ``Delta(t, t)`` of every recorded time, averaged over the
+    recorded neurons of each replica, with its error over the replicas (at least two)."""
+    if traj.x.shape[0] < 2:
+        raise ParameterError("traj: at least two replicas (n_replicas >= 2) for an error bar")
+    est = sample_mean(np.mean(traj.x ** 2, axis=2))
+    return EqualTimeVariance(mean=est.mean, stderr=est.stderr, n_eff=est.n_eff, tau=est.tau,
+                             t=traj.t, parameters=dict(traj.parameters))
+
+
+def lyapunov(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
+             N: int | None = None, activation=None, input=None, transient: float = 100.0,
+             renorm_every: int = 10, n_blocks: int = 10, seed=None,
+             J: np.ndarray | None = None, dtype=np.float64) -> Estimate:
+    """Largest Lyapunov exponent by the Benettin tangent-space method.
+
+    The joint state/tangent system is integrated by RK4; the tangent vector is renormalised
+    every ``renorm_every`` steps, and the log-growth rates of the renormalisations after
+    ``transient`` are averaged in ``n_blocks`` batches (:func:`nnphys.stats.batch_means`:
+    the mean over the ``n_blocks * (n_renorm // n_blocks)`` rates the batches use, the
+    error from the spread of the batch means).
+
+    Args:
+        network: a noiseless :class:`~nnphys.models.rnn.RateNetwork`, or ``g``.
+        N, activation, input: convenience fields of the spec (``N`` may come from ``J``).
+        t_max, dt, transient: averaging time, step, discarded start.
+        renorm_every, n_blocks: steps between renormalisations; batches of the error.
+        seed, J, dtype: as in :func:`simulate`.
+
+    Returns:
+        an :class:`~nnphys.stats.Estimate` of ``lambda_max`` (per unit time).
+    """
+    spec = _network(network, N, J, activation=activation, input=input)
+    if spec.noise != 0.0:
+        raise ParameterError("network: the Lyapunov exponent is computed for noise = 0")
+    g, n = spec.g, spec.N
+    t_max, dt = checks.positive("t_max", t_max), _check_step(dt)
+    transient = checks.positive("transient", transient, allow_zero=True)
+    renorm_every = checks.integer("renorm_every", renorm_every, low=1)
+    n_blocks = checks.integer("n_blocks", n_blocks, low=2)
+    _check_dtype(dtype, J)
+    elementwise = _elementwise(spec.activation)
+    inp = _input_function(spec.input)
     rng = np.random.default_rng(seed)
     if J is None:
-        _check_size(n)
         J = coupling(n, g, rng, dtype)
     J = np.ascontiguousarray(J)
-    n = J.shape[0]
     x = rng.standard_normal(n).astype(J.dtype)
     u = rng.standard_normal(n).astype(J.dtype)
     u /= np.linalg.norm(u)
@@ -269,11 +385,12 @@ def lyapunov(g: float, n: int, t_max: float, dt: float = 0.05, *, transient: flo
     n_skip = int(round(transient / dt))
     n_steps = int(round(t_max / dt))
     n_renorm = n_steps // renorm_every
-    if n_renorm < n_blocks:
-        raise ParameterError(f"t_max: too short for {n_blocks} blocks of renormalisations")
+    if n_renorm < 2 * n_blocks:
+        raise ParameterError(f"t_max: too short for {n_blocks} batches of at least two "
+                             "renormalisations")
     logs = np.empty(n_renorm)
     for step in range(n_skip + n_renorm * renorm_every):
-        _joint_rk4_step(J, x, u, dt, bufs, drive, field)
+        _joint_rk4_step(J, x, u, step * dt, dt, bufs, drive, field, elementwise, inp)
         if step >= n_skip and (step - n_skip + 1) % renorm_every == 0:
             norm = float(np.linalg.norm(u))
             if not (norm > 0 and math.isfinite(norm)):
@@ -282,25 +399,22 @@ def lyapunov(g: float, n: int, t_max: float, dt: float = 0.05, *, transient: flo
             u /= norm
         elif step < n_skip and step % renorm_every == 0:
             u /= np.linalg.norm(u)
-    per_block = n_renorm // n_blocks
-    block_t = per_block * renorm_every * dt
-    blocks = logs[:per_block * n_blocks].reshape(n_blocks, per_block).sum(axis=1) / block_t
-    return LyapunovEstimate(converged=True, iterations=n_skip + n_renorm * renorm_every,
-                            residual=float("nan"),
-                            parameters={"g": g, "n": int(n), "t_max": t_max, "dt": dt,
-                                        "renorm_every": int(renorm_every)},
-                            value=float(logs.sum() / (n_renorm * renorm_every * dt)),
-                            stderr=float(blocks.std(ddof=1) / math.sqrt(n_blocks)),
-                            n_blocks=int(n_blocks), blocks=blocks)
+    est = batch_means(logs / (renorm_every * dt), n_batches=n_blocks)
+    return dataclasses.replace(est, parameters={**spec.describe(), "t_max": t_max, "dt": dt,
+                                                "transient": transient,
+                                                "renorm_every": renorm_every,
+                                                "n_blocks": n_blocks})
 
 
-def _joint_rk4_step(J, x, u, dt, bufs, drive, field):
-    """One RK4 step of ``x' = -x + J tanh(x)``, ``u' = -u + J (tanh'(x) u)`` in place."""
+def _joint_rk4_step(J, x, u, t, dt, bufs, drive, field, elementwise, inp):
+    """One RK4 step of ``x' = -x + J phi(x) + I(t)``, ``u' = -u + J (phi'(x) u)`` in place."""
     sx, su, yx, yu = bufs[:4], bufs[4:8], bufs[8], bufs[9]
     for index, frac in enumerate((0.0, 0.5, 0.5, 1.0)):
         prev = max(index - 1, 0)                 # stage 0 ignores the slope (step 0)
-        _rnn.tangent_stage(x, u, sx[prev], su[prev], frac * dt, yx, yu, drive)
+        elementwise.tangent_stage(x, u, sx[prev], su[prev], frac * dt, yx, yu, drive)
         np.matmul(J, drive, out=field)
+        if inp is not None:
+            field[:, 0] += inp(t + frac * dt)
         np.subtract(field[:, 0], yx, out=sx[index])
         np.subtract(field[:, 1], yu, out=su[index])
     for state, slopes in ((x, sx), (u, su)):

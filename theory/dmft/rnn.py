@@ -4,7 +4,8 @@ Model (N -> infinity)::
 
     dx_i/dt = -x_i + sum_j J_ij phi(x_j) + I(t) + xi_i(t),   J_ij ~ N(0, g^2/N),
 
-with ``phi`` odd (``tanh`` by default), ``xi`` white noise of strength
+(the spec :class:`nnphys.models.rnn.RateNetwork`) with ``phi`` an odd activation layer
+(``Tanh()`` by default; ``Erf(b=sqrt(pi)/2)`` is SCS's unit-slope erf), ``xi`` white noise of strength
 ``<xi_i(t) xi_j(s)> = sigma^2 delta_ij delta(t - s)`` and ``I`` a common input. Each
 ``x_i`` becomes a Gaussian process whose autocorrelation ``Delta(t, s) = <x(t) x(s)>`` obeys
 (SCS 1988, Eq. 4; Crisanti, Sommers & Sompolinsky, "Chaos in neural networks: chaotic
@@ -41,9 +42,10 @@ Schrödinger problem::
 ``lambda_max > 0`` in the chaotic phase; ``E_1`` is reported as an accuracy check.
 
 **Algorithm.** ``Delta0`` by Brent's method on the energy condition (trapezoidal Gaussian
-quadrature, error ~1e-14, see :mod:`._gauss`); ``C(Delta)`` and ``<phi' phi'>(Delta)`` by
-the same rule on the product grid at Chebyshev nodes in ``[0, Delta0]`` (Chebyshev interpolants, 64 nodes, error < 1e-11);
-``Delta(tau)`` by DOP853 (rtol 1e-12) from ``(Delta0, 0)`` down to ``Delta = 1e-3 Delta0``,
+quadrature, error < 5e-11, :func:`nnphys.theory.gaussian.normal_rule`); ``C(Delta)`` and
+``<phi' phi'>(Delta)`` by the same rule on the product grid (closed forms for ``Erf``,
+:func:`nnphys.theory.gaussian.erf_pair`) at Chebyshev nodes in ``[0, Delta0]`` (Chebyshev
+interpolants, 64 nodes, error < 1e-11); ``Delta(tau)`` by DOP853 (rtol 1e-12) from ``(Delta0, 0)`` down to ``Delta = 1e-3 Delta0``,
 continued by the exact linear tail ``exp(-kappa tau)``; the Schrödinger operator by
 second-order finite differences on ``|tau| <= 14/kappa`` at two spacings, Richardson
 extrapolated.
@@ -62,13 +64,15 @@ import numpy as np
 from numpy.polynomial import chebyshev as cheb
 from scipy import integrate, linalg, optimize
 
+from ... import checks
 from ...errors import ConvergenceError, ParameterError
+from ...models.rnn import RateNetwork, rate_network
 from ...results import Result
-from . import _gauss
-from ._gauss import Activation, activation
+from .. import gaussian
+from ._activation import ScsActivation, scs_activation
 from ._transient import Transient, solve
 
-__all__ = ["Stationary", "Transient", "stationary", "solve", "delta0", "activation"]
+__all__ = ["RateNetwork", "Stationary", "Transient", "stationary", "solve"]
 
 _CHEB_NODES = 64
 _TAIL_FRACTION = 1e-3          # Delta/Delta0 where the ODE hands over to the linear tail
@@ -81,22 +85,26 @@ class Stationary(Result):
     """Stationary SCS state.
 
     Attributes:
-        g: coupling strength; ``phi``: activation name; ``g_c = 1/phi'(0)``.
+        g: coupling strength; ``activation``: the activation layer's repr;
+        ``g_c = 1/phi'(0)``.
         chaotic: True for the chaotic solution, False at the fixed point ``Delta = 0``.
-        delta0: ``Delta(0) = <x^2>``; ``tau``, ``delta``: the autocorrelation on a lag grid.
+        delta0: ``Delta(0) = <x^2>``; ``lags``, ``delta``: the autocorrelation
+            ``Delta(tau)`` on a grid of lags ``tau``.
         kappa: tail decay rate, ``Delta ~ exp(-kappa tau)``.
         c_phi0: ``<phi(x)^2>`` (rate variance); ``mean_dphi``: ``<phi'(x)>``.
         energies: the two lowest Schrödinger eigenvalues ``(E_0, E_1)`` (``E_1 ~ 0``).
         lyapunov: the maximal Lyapunov exponent (``-1 + g phi'(0)`` at the fixed point).
-        residual: ``|E_1|`` plus the mismatch of the ODE tail with ``-kappa Delta``.
+        converged, iterations, residual: in the chaotic phase, whether the zero mode passed
+            its test, the ODE's right-hand-side evaluations, and ``|E_1|`` plus the mismatch
+            of the ODE tail with ``-kappa Delta``; ``None`` at the fixed point (closed form).
     """
 
     g: float = 0.0
-    phi: str = "tanh"
+    activation: str = "Tanh()"
     g_c: float = 1.0
     chaotic: bool = False
     delta0: float = 0.0
-    tau: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    lags: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     delta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     kappa: float = 0.0
     c_phi0: float = 0.0
@@ -105,56 +113,54 @@ class Stationary(Result):
     lyapunov: float = 0.0
 
 
-def _variance_gap(d0: float, act: Activation, g: float) -> float:
+def _variance_gap(d0: float, act: ScsActivation, g: float) -> float:
     """``2 g^2 Var[Phi(sqrt(d0) z)] / d0^2 - 1``: positive below the chaotic ``Delta0``."""
-    z, w = _gauss.normal_rule(math.sqrt(d0))
+    z, w = gaussian.normal_rule(math.sqrt(d0))
     p = act.Phi(math.sqrt(d0) * z)
     mean = w @ p
     var = w @ (p - mean) ** 2
     return 2.0 * g * g * var / (d0 * d0) - 1.0
 
 
-def delta0(g: float, phi="tanh") -> float:
+def _delta0(g: float, act: ScsActivation) -> float:
     """``Delta0 = <x^2>`` of the stationary state (0 at and below the transition).
 
     Solves ``Delta0^2/2 = g^2 Var[Phi(sqrt(Delta0) z)]`` (SCS 1988 Eq. 6) for its largest
     root by bracketing (the scan goes up to ``Delta0 = 1e4``) and Brent's method to 1e-14.
 
     Raises:
-        ParameterError: ``g`` not finite and positive.
         ConvergenceError: no bracket (``phi`` unbounded so that ``Delta0`` diverges).
     """
-    act = activation(phi)
-    _check_g(g)
     if g * abs(act.slope0) <= 1.0 and _variance_gap(1e-8, act, g) <= 0:
         return 0.0
     grid = np.geomspace(1e-10, 1e4, 141)
     gaps = np.array([_variance_gap(d, act, g) for d in grid])
     if not np.all(np.isfinite(gaps)):
-        raise ConvergenceError(f"delta0: non-finite potential for g={g} (phi={act.name})")
+        raise ConvergenceError(f"stationary: non-finite potential for g={g} "
+                               f"(activation={act.name})")
     sign_change = np.nonzero((gaps[:-1] > 0) & (gaps[1:] <= 0))[0]
     if sign_change.size == 0:
         if gaps[-1] > 0:
-            raise ConvergenceError(f"delta0: no finite Delta0 up to 1e4 for g={g}: phi={act.name} "
-                                   "does not saturate (the activity diverges)")
+            raise ConvergenceError(f"stationary: no finite Delta0 up to 1e4 for g={g}: "
+                                   f"{act.name} does not saturate (the activity diverges)")
         return 0.0
     i = sign_change[-1]
     return optimize.brentq(_variance_gap, grid[i], grid[i + 1], args=(act, g),
                            xtol=1e-15 * grid[i], rtol=1e-15, maxiter=200)
 
 
-def _check_g(g):
-    if not (isinstance(g, (int, float, np.floating, np.integer)) and math.isfinite(g) and g > 0):
-        raise ParameterError(f"g: must be a finite positive number, got {g!r}")
-
-
-def _chebyshev_tables(d0: float, act: Activation):
+def _chebyshev_tables(d0: float, act: ScsActivation):
     """Chebyshev coefficients on ``Delta in [0, d0]`` of ``C(Delta) = <phi phi>`` and
-    ``D(Delta) = <phi' phi'>`` at variance ``d0``."""
+    ``D(Delta) = <phi' phi'>`` at variance ``d0`` (closed forms for ``a erf(b x)``)."""
     nodes = np.cos(np.pi * (np.arange(_CHEB_NODES) + 0.5) / _CHEB_NODES)
     deltas = 0.5 * d0 * (nodes + 1.0)
-    c = _gauss.expect_pair(act.phi, act.phi, d0, d0, deltas)
-    d = _gauss.expect_pair(act.dphi, act.dphi, d0, d0, deltas)
+    if act.erf is not None:
+        a, b = act.erf
+        c = gaussian.erf_pair(d0, d0, deltas, a, b)
+        d = gaussian.erf_derivative_pair(d0, d0, deltas, a, b)
+    else:
+        c = gaussian.expect_pair(act.phi, act.phi, d0, d0, deltas)
+        d = gaussian.expect_pair(act.dphi, act.dphi, d0, d0, deltas)
     return cheb.chebfit(nodes, c, _CHEB_NODES - 1), cheb.chebfit(nodes, d, _CHEB_NODES - 1)
 
 
@@ -198,15 +204,20 @@ def _lowest_energies(w_of_tau, kappa, n_half):
     return linalg.eigh_tridiagonal(diag, off, eigvals_only=True, select="i", select_range=(0, 1))
 
 
-def stationary(g: float, phi="tanh", tau=None, phi_prime=None) -> Stationary:
+def stationary(network: RateNetwork | float, lags=None, *, activation=None,
+               strict: bool = True) -> Stationary:
     """Stationary autocorrelation and maximal Lyapunov exponent of the SCS network.
 
     Args:
-        g: coupling strength (``J_ij ~ N(0, g^2/N)``).
-        phi: ``"tanh"`` (default), ``"erf"`` or an odd vectorised callable.
-        tau: lags at which to return ``Delta``; default 2001 points on
+        network: a :class:`~nnphys.models.rnn.RateNetwork` without noise or input (its
+            ``N`` is ignored: this is the ``N -> infinity`` theory), or the coupling
+            strength ``g > 0`` (``J_ij ~ N(0, g^2/N)``).
+        lags: lags ``tau`` at which to return ``Delta``; default 2001 points on
             ``[0, max(40, 12/kappa)]``.
-        phi_prime: derivative of a callable ``phi`` (finite differences if omitted).
+        activation: convenience field of the spec: an odd activation layer (``Tanh()`` by
+            default, ``Erf(b=sqrt(pi)/2)``, ``Elementwise(fn, fn_prime)``).
+        strict: raise :class:`ConvergenceError` on failure (default); with ``False``,
+            return a record with ``converged=False`` (and NaN where nothing was computed).
 
     Returns:
         :class:`Stationary`. At ``g <= g_c``: ``chaotic=False``, ``delta = 0`` and
@@ -215,29 +226,55 @@ def stationary(g: float, phi="tanh", tau=None, phi_prime=None) -> Stationary:
         arXiv:2405.14607, and is returned).
 
     Raises:
-        ParameterError: bad ``g``, ``phi`` or ``tau``.
-        ConvergenceError: the separatrix could not be followed to the tail, or the zero
-            mode ``E_1`` is off by more than 1e-4 of ``|E_0|``.
+        ParameterError: bad ``g``, activation, ``lags``, or a spec with noise or input.
+        ArgumentTypeError: an activation that is not a layer object.
+        ConvergenceError: (``strict``) no finite ``Delta0``, the separatrix could not be
+            followed to the tail, or the zero mode ``E_1`` is off by more than 1e-4 of
+            ``|E_0|``.
 
     Example:
         >>> r = stationary(2.0)
         >>> round(r.delta0, 6), round(r.lyapunov, 4)
         (1.924805, 0.1125)
     """
-    act = activation(phi, phi_prime)
-    _check_g(g)
-    g = float(g)
-    d0 = delta0(g, act)
-    params = {"g": g, "phi": act.name}
-    g_c = 1.0 / act.slope0
+    spec = rate_network(network, activation=activation)
+    g = checks.positive("g", spec.g)
+    if spec.noise != 0.0 or spec.input is not None:
+        raise ParameterError("network: the stationary potential method needs noise = 0 and "
+                             "no input; use solve() for the time-domain DMFT")
+    act = scs_activation(spec.activation)
+    lags = None if lags is None else _check_lags(lags)
+    params = spec.describe()
+    try:
+        return _stationary(g, act, lags, params, strict)
+    except ConvergenceError as err:
+        if strict:
+            raise
+        grid = np.linspace(0.0, 40.0, 2001) if lags is None else lags
+        nan = math.nan
+        # every failure happens on the chaotic branch (the fixed point is a closed form)
+        return Stationary(converged=False, iterations=err.iterations, residual=err.residual,
+                          parameters=params, g=g, activation=act.name, g_c=_g_c(act),
+                          chaotic=True, delta0=nan, lags=grid, delta=np.full_like(grid, nan),
+                          kappa=nan, c_phi0=nan, mean_dphi=nan, energies=np.full(2, nan),
+                          lyapunov=nan)
+
+
+def _g_c(act: ScsActivation) -> float:
+    return 1.0 / act.slope0 if act.slope0 != 0 else math.inf
+
+
+def _stationary(g, act, lags, params, strict) -> Stationary:
+    d0 = _delta0(g, act)
+    g_c = _g_c(act)
     if d0 == 0.0:
-        lags = np.linspace(0.0, 40.0, 2001) if tau is None else _check_tau(tau)
-        return Stationary(converged=True, iterations=0, residual=0.0, parameters=params, g=g,
-                          phi=act.name, g_c=g_c, chaotic=False, delta0=0.0, tau=lags,
-                          delta=np.zeros_like(lags), kappa=math.sqrt(max(0.0, 1 - (g * act.slope0) ** 2)),
+        lags = np.linspace(0.0, 40.0, 2001) if lags is None else lags
+        return Stationary(parameters=params, g=g, activation=act.name, g_c=g_c, chaotic=False,
+                          delta0=0.0, lags=lags, delta=np.zeros_like(lags),
+                          kappa=math.sqrt(max(0.0, 1 - (g * act.slope0) ** 2)),
                           c_phi0=0.0, mean_dphi=act.slope0, energies=np.zeros(2),
                           lyapunov=-1.0 + g * act.slope0)
-    z, w = _gauss.normal_rule(math.sqrt(d0))
+    z, w = gaussian.normal_rule(math.sqrt(d0))
     mean_dphi = float(w @ act.dphi(math.sqrt(d0) * z))
     c_phi0 = float(w @ act.phi(math.sqrt(d0) * z) ** 2)
     kappa2 = 1.0 - (g * mean_dphi) ** 2
@@ -264,18 +301,20 @@ def stationary(g: float, phi="tanh", tau=None, phi_prime=None) -> Stationary:
     energies = (4.0 * fine - coarse) / 3.0            # Richardson: the FD error is O(h^2)
     e0, e1 = (float(e) for e in energies)
     residual = abs(e1) + mismatch * _TAIL_FRACTION * d0
-    if abs(e1) > 1e-4 * abs(e0):
+    converged = abs(e1) <= 1e-4 * abs(e0)
+    if not converged and strict:
         raise ConvergenceError(f"stationary: zero mode E_1 = {e1:.2e} not ~0 (E_0 = {e0:.3e}) "
                                f"at g={g}", iterations=nfev, residual=residual)
-    lags = np.linspace(0.0, max(40.0, 12.0 / kappa), 2001) if tau is None else _check_tau(tau)
-    return Stationary(converged=True, iterations=nfev, residual=residual, parameters=params,
-                      g=g, phi=act.name, g_c=g_c, chaotic=True, delta0=d0, tau=lags,
-                      delta=delta_of(lags), kappa=kappa, c_phi0=c_phi0, mean_dphi=mean_dphi,
-                      energies=np.array([e0, e1]), lyapunov=-1.0 + math.sqrt(1.0 - e0))
+    lags = np.linspace(0.0, max(40.0, 12.0 / kappa), 2001) if lags is None else lags
+    return Stationary(converged=bool(converged), iterations=nfev, residual=residual,
+                      parameters=params, g=g, activation=act.name, g_c=g_c, chaotic=True,
+                      delta0=d0, lags=lags, delta=delta_of(lags), kappa=kappa, c_phi0=c_phi0,
+                      mean_dphi=mean_dphi, energies=np.array([e0, e1]),
+                      lyapunov=-1.0 + math.sqrt(1.0 - e0))
 
 
-def _check_tau(tau):
-    lags = np.asarray(tau, dtype=float)
-    if lags.ndim != 1 or lags.size < 2 or not np.all(np.isfinite(lags)) or np.any(np.diff(lags) <= 0):
-        raise ParameterError("tau: must be a 1-D increasing array of finite lags (>= 2 points)")
+def _check_lags(lags):
+    lags = checks.finite_array("lags", lags, ndim=1)
+    if lags.size < 2 or np.any(np.diff(lags) <= 0):
+        raise ParameterError("lags: must be an increasing array of at least 2 lags")
     return lags

@@ -25,6 +25,13 @@ make the coefficients decay more slowly, so the method stays accurate where a fi
 Gauss-Hermite rule (neural-tangents' ``ElementwiseNumerical``) needs degree ~1000.
 A function the series cannot resolve (a kink, a jump) raises :class:`ConvergenceError`;
 use a closed-form activation for those.
+
+Why this module keeps its own grid instead of a rule of :mod:`nnphys.theory.gaussian`: the
+coefficients are integrals against the Hermite functions ``psi_k = h_k sqrt(phi)`` up to
+``k = 4096``, which are bounded but oscillate out to ``|a| ~ 2 sqrt(k)``; the shared rules
+fold the whole Gaussian weight into their weights and truncate at ``|z| <= 9`` (fine for
+``E[f]`` and ``E[f g]``, too narrow here), and the spacing must be refined adaptively until
+the coefficients settle, which a fixed rule cannot do.
 """
 
 from __future__ import annotations
