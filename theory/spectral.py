@@ -99,10 +99,11 @@ def tau_fixed_point(eigenvalues, n, *, weights=None, ridge=0.0,
     shape = count.shape
     count, delta = count.ravel().astype(float), delta.ravel().astype(float)
     lo = np.log(count / (float(w @ lam) + delta))
-    with np.errstate(divide="ignore"):
-        hi = np.minimum(np.where(count < total,
-                                 np.log(float(np.sum(w / lam))) - np.log(total - count), np.inf),
-                        np.where(delta > 0, np.log(count) - np.log(delta), np.inf))
+    hi = np.full(count.shape, np.inf)
+    rank = count < total
+    hi[rank] = np.log(float(np.sum(w / lam))) - np.log(total - count[rank])
+    ridged = delta > 0
+    hi[ridged] = np.minimum(hi[ridged], np.log(count[ridged]) - np.log(delta[ridged]))
     x = 0.5 * (lo + hi)
     active = np.ones(x.shape, bool)
     iterations = 0
