@@ -135,6 +135,7 @@ PHASE_DIAGRAMS = {
     "dense": ("nnphys.theory.hebbian.dense:phase_diagram", ("alpha", "T")),
     "multitask": ("nnphys.theory.hebbian.multitask:phase_diagram", ("d", "T")),
     "learning": ("nnphys.theory.hebbian.learning:phase_diagram", ("r", "M")),
+    "plrf": ("nnphys.theory.scaling.plrf:phase_diagram", ("alpha", "beta")),
     "edge-of-chaos": ("nnphys.cli:edge_of_chaos", ("sigma_w2", "sigma_b2")),
 }
 

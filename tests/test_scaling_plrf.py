@@ -212,3 +212,14 @@ def test_frontier_exponents_match_derived(point):
     exponent agrees with the balance of the dominant terms within its own error."""
     meas = plrf.frontier_exponents(*point, d_range=(32, 8192), n_d=24)
     assert abs(meas.loss - plrf.exponents(*point).loss) <= meas.loss_error
+
+
+def test_cli_phase_diagram_matches_api(tmp_path):
+    """`nnphys phase-diagram plrf` saves the API's phase plane."""
+    from nnphys import cli
+    from nnphys.results import load
+    out = tmp_path / "plrf.npz"
+    assert cli.main(["phase-diagram", "plrf", "--alpha", "0.1:1.5:8", "--beta", "0.1:1.5:6",
+                     "--out", str(out)]) == 0
+    ref = plrf.phase_diagram(np.linspace(0.1, 1.5, 8), np.linspace(0.1, 1.5, 6))
+    np.testing.assert_array_equal(load(out).phase, ref.phase)
