@@ -458,13 +458,17 @@ class Equiparameterization(Result):
 
 def equiparameterization(budget, alpha: float, kind: str = "product", M: int | None = None,
                          noise: float = 0.0, tuned: bool = True,
-                         splits: int = 61) -> Equiparameterization:
+                         splits: int = 61, strict: bool = True) -> Equiparameterization:
     """At fixed ``N + P = B`` (``kind="sum"``) or ``N P = B`` (``"product"``) find the
     ``N/P`` minimising the loss, optimally regularised (``tuned``) or ridgeless.
 
     The split is scanned on a log grid of ``N/P`` in ``[1/30, 30]`` (``splits`` points,
     always containing ``N = P``), then refined by a bounded scalar minimisation in
-    ``log(N/P)`` between the neighbours of the best grid point."""
+    ``log(N/P)`` between the neighbours of the best grid point.
+
+    Raises:
+        ConvergenceError: a refinement (or, ``tuned``, an optimal ridge) did not converge;
+            ``strict=False`` returns the best point found with ``converged=False``."""
     if kind not in ("sum", "product"):
         raise ParameterError(f"kind: must be 'sum' or 'product', got {kind!r}")
     B = np.atleast_1d(np.asarray(budget, dtype=float))
@@ -482,7 +486,7 @@ def equiparameterization(budget, alpha: float, kind: str = "product", M: int | N
     def loss_at(b, log_x):
         n_, p_ = np_of(b, log_x)
         if tuned:
-            return float(optimal_ridge(n_, p_, alpha, M, noise, grid=21).loss)
+            return float(optimal_ridge(n_, p_, alpha, M, noise, grid=21, strict=strict).loss)
         return float(test_loss(n_, p_, alpha, M, 0.0, noise).loss)
 
     grid = np.linspace(-math.log(30.0), math.log(30.0), splits)
@@ -500,6 +504,9 @@ def equiparameterization(budget, alpha: float, kind: str = "product", M: int | N
         n_, p_ = np_of(b, log_x)
         out_n.append(n_), out_p.append(p_), out_l.append(lv)
     out_n, out_p = np.array(out_n), np.array(out_p)
+    if not converged and strict:
+        raise ConvergenceError("equiparameterization: the bounded refinement of the split did "
+                               "not converge (or strict=False)", iterations=evaluations)
     return Equiparameterization(converged=converged, iterations=evaluations,
                                 parameters=dict(alpha=float(alpha), kind=kind, M=M,
                                                 noise=float(noise), tuned=tuned),

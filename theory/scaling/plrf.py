@@ -104,7 +104,8 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
     Returns:
         :class:`LossCurve`; ``residual`` is the sum-rule error of the discretised spectrum
         (0 for a drawn ``W``), ``converged`` says it is below ``1e-4``; ``iterations`` is
-        the number of spectral nodes.
+        ``None`` (the curve is a closed form on that spectrum; the number of spectral nodes
+        is ``parameters["nodes"]``).
 
     Raises:
         ConvergenceError: the sum-rule error is ``>= 1e-4`` (raise ``bins_per_efold``).
@@ -129,13 +130,14 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
     if residual >= _SUM_RULE_TOL and strict:
         raise ConvergenceError(f"loss_curve: the discretised spectrum misses its sum rules by "
                                f"{residual:.1e} (>= {_SUM_RULE_TOL:g}); raise bins_per_efold",
-                               iterations=int(meas.nodes.size), residual=float(residual))
+                               residual=float(residual))
     loss = solver(times)
-    return LossCurve(converged=residual < _SUM_RULE_TOL, iterations=int(meas.nodes.size),
+    return LossCurve(converged=residual < _SUM_RULE_TOL,
                      residual=float(residual),
                      parameters={"alpha": float(alpha), "beta": float(beta), "d": int(d),
                                  "v": v, "lr": lr, "batch": int(batch),
-                                 "method": "deterministic" if embedding is None else "exact"},
+                                 "method": "deterministic" if embedding is None else "exact",
+                                 "nodes": int(meas.nodes.size)},
                      t=times, loss=loss, flops=times * d * batch, limit=solver.limit,
                      kernel_norm=solver.kernel_norm)
 
