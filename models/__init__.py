@@ -8,6 +8,8 @@ One small module per family:
   objects, ``serial``), in the conventions of neural-tangents' ``stax``.
 * :mod:`.hebbian` -- Hopfield (AGS), dense P-body memories, learning from examples,
   multitasking on diluted patterns: the RS theory solves them, the Monte Carlo simulates them.
+* :mod:`.regression` -- the solvable regression models of scaling laws (Bordelon-Atanasov-
+  Pehlevan, Maloney-Roberts-Sully, power-law random features): spectra, default steps.
 
 A validation check is "one spec, handed to the theory and to the simulation".
 """

@@ -133,7 +133,8 @@ def _transfer(s, spectrum, N, P):
     upper = np.where(s.imag < 0, s.conj(), s)
     distinct, inverse = np.unique(upper, return_inverse=True)
     u, steps = _solve_u(distinct, lam, inv_n, inv_p)
-    u = np.where(s.imag < 0, u[inverse.ravel()].conj(), u[inverse.ravel()])
+    u = u[inverse.ravel()]
+    u = np.where(s.imag < 0, u.conj(), u)
     h = 1.0 / (s[:, None] + lam * u[:, None])
     x = u * (lam * h).sum(axis=1)
     return h, 1 - x * inv_n, 1 - x * inv_p, steps

@@ -108,7 +108,7 @@ from ...models.regression import MRSModel
 from ...results import Result
 from ..spectral import tau_fixed_point
 
-__all__ = ["Spectrum", "spectrum", "TestLoss", "test_loss", "sigma2_res",
+__all__ = ["LatentSums", "spectrum", "TestLoss", "test_loss", "sigma2_res",
            "sigma2_res_continuum", "continuum_constant", "plateau", "OptimalRidge",
            "optimal_ridge", "Equiparameterization", "equiparameterization",
            "Exponents", "scaling_exponents"]
@@ -120,8 +120,9 @@ _MAX_IT = 200
 
 
 @dataclasses.dataclass(frozen=True)
-class Spectrum:
-    """Latent eigenvalues ``lambda`` with multiplicities ``weight`` (1 for explicit terms,
+class LatentSums:
+    """The sums over the latent spectrum of :class:`~nnphys.models.regression.MRSModel` as a
+    quadrature: eigenvalues ``lambda`` with multiplicities ``weight`` (1 for explicit terms,
     quadrature weights for the tail) and ``b = lambda w^2`` (target power per mode);
     ``size`` is ``M`` (``inf`` for an unbounded spectrum)."""
 
@@ -144,7 +145,7 @@ class Spectrum:
         return d1, d2, (bh * h).sum(-1), (bh * lh).sum(-1), bh.sum(-1)
 
 
-def spectrum(alpha: float, M: int | None = None, target=None) -> Spectrum:
+def spectrum(alpha: float, M: int | None = None, target=None) -> LatentSums:
     """The latent spectrum ``lambda_I = I^{-(1+alpha)}``, ``I = 1..M`` (``None``: infinite),
     with target power ``b_I = lambda_I w_I^2`` (``target``: the ``w_I^2``, default 1; an
     explicit ``target`` needs a finite ``M`` and ``len(target) == M``). The eigenvalues are
@@ -174,7 +175,7 @@ def spectrum(alpha: float, M: int | None = None, target=None) -> Spectrum:
         lam = np.concatenate([lam, model.eigenvalue(x)])
         wt = np.concatenate([wt, gw * u ** (-1.0 / alpha - 1.0) / alpha])
         w2 = np.concatenate([w2, np.ones(_TAIL_NODES)])
-    return Spectrum(lam, wt, lam * w2, math.inf if M is None else float(M), alpha)
+    return LatentSums(lam, wt, lam * w2, math.inf if M is None else float(M), alpha)
 
 
 def continuum_constant(alpha: float) -> float:
@@ -234,14 +235,14 @@ def _bracket(fun_f, x0, direction, what):
     raise ConvergenceError(f"mrs: could not bracket {what}")
 
 
-def _k_of_df(spec: Spectrum, n: np.ndarray):
+def _k_of_df(spec: LatentSums, n: np.ndarray):
     """Latent ridge ``k = 1/tau`` with ``D1(k) = n`` (``n < M``): the tau fixed point of
     :func:`nnphys.theory.spectral.tau_fixed_point` with the spectrum's multiplicities."""
     root = tau_fixed_point(spec.eigenvalues, n, weights=spec.weight)
     return 1.0 / root.tau, root.iterations, root.residual
 
 
-def _k_of_ridge(spec: Spectrum, inv_n, inv_p, ridge, k_floor):
+def _k_of_ridge(spec: LatentSums, inv_n, inv_p, ridge, k_floor):
     """Latent ridge ``k`` from ``ridge = k (1 - D1/N)(1 - D1/P)`` on ``k > k_floor``."""
 
     def fun(x):
