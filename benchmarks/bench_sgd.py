@@ -92,11 +92,12 @@ def main(argv=None):
     problem, sec = _timed(lambda: PLRFProblem(1.0, 0.7, v, d, seed=0))
     w_bytes = 8.0 * v * d
     steps = 40 if args.quick else 100
-    sgd(problem, 2, seeds=1, record=np.array([0, 2]))                 # compile
+    sgd(problem, 2, n_replicas=1, record=np.array([0, 2]))                 # compile
     raw = {}
     for seeds in ((1, 16) if args.quick else (1, 4, 16, 64)):
-        base = _best(lambda: sgd(problem, 0, seeds=seeds, record=np.array([0])), 3)
-        total = _best(lambda: sgd(problem, steps, seeds=seeds, record=np.array([0, steps])), 3)
+        base = _best(lambda: sgd(problem, 0, n_replicas=seeds, record=np.array([0])), 3)
+        total = _best(lambda: sgd(problem, steps, n_replicas=seeds,
+                                  record=np.array([0, steps])), 3)
         raw[seeds] = (total - base) / steps
 
     spec_problem = PLRFProblem(1.0, 0.7, v, d, seed=0, W=problem.W)

@@ -10,6 +10,7 @@ import numpy as np
 from ..models.network import Tanh
 from ..models.rnn import RateNetwork
 from ..sim import rnn as sim_rnn
+from ..models.regression import BAPModel
 from ..sim.regression import gradient_descent as sim_gd
 from ..theory.dmft import learning, rnn
 from ..validation.dmft import chaotic_trajectory
@@ -80,22 +81,22 @@ def _lyapunov_plot(data: dict):
 def _scaling_compute(quick: bool) -> dict:
     a, b = 2.0, 1.5
     M = 1000 if quick else 4000
-    spec = learning.power_law(a, b, M)
+    spec = BAPModel(a, b, M).spectrum
     widths = np.array([25, 50, 100, 200]) if quick else np.array([25, 50, 100, 200, 400, 800])
     t = np.geomspace(0.1, 1e4, 25 if quick else 50)
     t_sim = np.geomspace(0.3, 3e3, 6 if quick else 9)
     data = {"t": t, "t_sim": t_sim, "widths": widths}
     for n in widths:
         data[f"{n}/theory"] = learning.loss(t, N=n, spectrum=spec).test
-        sim = sim_gd.random_feature_gd(int(n), None, t_sim, eigenvalues=spec.eigenvalues,
-                                       target=spec.target, n_seeds=3 if quick else 6, seed=3)
-        data[f"{n}/sim"], data[f"{n}/se"] = sim.test, sim.test_stderr
+        sim = sim_gd.random_feature_gd(int(n), None, t_sim, spectrum=spec,
+                                       n_replicas=3 if quick else 6, seed=3).test
+        data[f"{n}/sim"], data[f"{n}/se"] = sim.mean, sim.stderr
     data["inf/theory"] = learning.loss(t, spectrum=spec).test
     compute = np.geomspace(1e2, 1e4 if quick else 1e5, 5 if quick else 9)
     front = learning.compute_optimal(compute, spec, widths=np.geomspace(8, M / 2, 12 if quick else 25))
     data.update({"compute": compute, "front_loss": front.best_loss, "front_width": front.width,
                  "slope_loss": np.array(front.slope_loss),
-                 "predicted": np.array(-learning.exponents(a, b)["compute_loss"])})
+                 "predicted": np.array(-learning.exponents(a, b).compute_loss)})
     return data
 
 

@@ -22,7 +22,7 @@ RIDGE = 1e-4
 
 def _compute(quick: bool) -> dict:
     M = 400 if quick else 1000
-    seeds = 8 if quick else 24
+    n_replicas = 8 if quick else 24
     fixed = np.array([50, 200]) if quick else np.array([50, 200, 600])
     line = np.unique(np.round(np.logspace(0.7, np.log10(3 * M), 300)))
     pts = np.unique(np.round(np.logspace(0.8, np.log10(2.5 * M), 9 if quick else 14)))
@@ -38,11 +38,11 @@ def _compute(quick: bool) -> dict:
             for i, x in enumerate(pts):
                 N, P = (int(x), int(other)) if axis == "N" else (int(other), int(x))
                 ridges = [RIDGE] if N == P else [0.0, RIDGE]
-                r = mrs_regression(N, P, ALPHA, M, ridge=ridges, n_seeds=seeds,
-                                   seed=1000 * k + 10 * i + (axis == "P"))
+                r = mrs_regression(N, P, ALPHA, M, ridge=ridges, n_replicas=n_replicas,
+                                   seed=1000 * k + 10 * i + (axis == "P")).loss
                 val = np.full(2, np.nan)
                 err = np.full(2, np.nan)
-                val[-len(ridges):], err[-len(ridges):] = r.loss, r.stderr
+                val[-len(ridges):], err[-len(ridges):] = r.mean, r.stderr
                 sim.append(val), se.append(err)
             data[f"{axis}/{other}/sim"] = np.array(sim)
             data[f"{axis}/{other}/stderr"] = np.array(se)

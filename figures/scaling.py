@@ -69,9 +69,10 @@ def _curves_compute(quick: bool) -> dict:
     steps = 20_000 if quick else 200_000
     for d in d_sim:
         problem = sim_plrf.PLRFProblem(alpha, beta, 4 * int(d), int(d), seed=int(d))
-        run = sim_plrf.sgd(problem, steps, seeds=8 if quick else 32, seed=1, record=25,
+        run = sim_plrf.sgd(problem, steps, n_replicas=8 if quick else 32, seed=1, record=25,
                            method="spectral", fresh_w=True)
-        data[f"{d}/sim_flops"], data[f"{d}/sim"], data[f"{d}/se"] = run.flops, run.loss, run.stderr
+        loss = run.loss
+        data[f"{d}/sim_flops"], data[f"{d}/sim"], data[f"{d}/se"] = run.flops, loss.mean, loss.stderr
     data["d_sim"] = d_sim
     return data
 

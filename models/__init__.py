@@ -12,6 +12,8 @@ One small module per family:
   its symmetric weight laws.
 * :mod:`.rnn` -- the Sompolinsky-Crisanti-Sommers random rate network (``g``, activation,
   noise, input, ``N``).
+* :mod:`.regression` -- the solvable regression models of scaling laws (Bordelon-Atanasov-
+  Pehlevan, Maloney-Roberts-Sully, power-law random features): spectra, default steps.
 
 A validation check is "one spec, handed to the theory and to the simulation".
 """

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from nnphys.errors import ParameterError
+from nnphys.errors import ArgumentTypeError, ConvergenceError, ParameterError
+from nnphys.models.network import Identity, Relu
+from nnphys.models.regression import Spectrum
 from nnphys.sim.regression import mrs_regression
 from nnphys.theory.dmft import learning as dmft
 from nnphys.theory.scaling import mrs
@@ -98,7 +100,7 @@ def test_against_bap_dmft_at_s_equal_ridge():
     ridge^2 L(s, s), is the ridge-regression loss."""
     M, alpha = 1500, 1.0
     lam = np.arange(1, M + 1, dtype=float) ** -(1 + alpha)
-    spec = dmft.Spectrum(lam, np.ones(M))
+    spec = Spectrum(lam, np.ones(M))
     for N, P, g in [(100, 400, 1e-3), (400, 100, 1e-2), (200, 200, 1e-4), (80, np.inf, 1e-3)]:
         val = dmft._two_point(np.array([g + 0j]), spec, N, P)
         ref = g * g * float(np.real(np.ravel(val[0])[0]))
@@ -119,7 +121,12 @@ def test_finite_m_end_of_power_law():
 
 def test_optimal_ridge_and_equiparameterization():
     o = mrs.optimal_ridge([100, 200], [400, 200], 1.0)
-    assert o.converged and np.all(o.ridge > 0) and np.all(o.loss <= o.ridgeless)
+    assert o.converged and o.iterations > 82 and o.residual is None
+    with pytest.raises(ConvergenceError, match="edge"):     # the optimum 6e-5 is above it
+        mrs.optimal_ridge(100, 400, 1.0, ridge_range=(1e-10, 1e-6))
+    assert not mrs.optimal_ridge(100, 400, 1.0, ridge_range=(1e-10, 1e-6),
+                                 strict=False).converged
+    assert np.all(o.ridge > 0) and np.all(o.loss <= o.ridgeless)
     assert np.isfinite(o.loss[1]) and np.isinf(o.ridgeless[1])
     e = mrs.equiparameterization([600.0], 1.0, kind="sum", splits=11)
     assert e.ratio[0] == pytest.approx(1.0, abs=1e-3)
@@ -129,7 +136,7 @@ def test_optimal_ridge_and_equiparameterization():
 
 def test_scaling_exponents():
     ex = mrs.scaling_exponents(0.7)
-    assert ex["loss_vs_N"] == -0.7 and ex["loss_vs_NP"] == -0.35
+    assert ex.loss_vs_N == -0.7 and ex.loss_vs_NP == -0.35 and ex.spectrum == -1.7
     # theory: local slope of sigma2_res at large n tends to -alpha
     n = np.array([1e4, 2e4])
     s = np.diff(np.log(mrs.sigma2_res(n, 0.7))) / np.diff(np.log(n))
@@ -143,12 +150,12 @@ def test_bad_inputs():
         mrs.test_loss(0, 10, 1.0)
     with pytest.raises(ParameterError, match="ridge"):
         mrs.test_loss(10, 20, 1.0, ridge=-1.0)
-    with pytest.raises(ParameterError, match="M"):
+    with pytest.raises(ArgumentTypeError, match="M"):
         mrs.test_loss(10, 20, 1.0, M=2.5)
     with pytest.raises(ParameterError, match="noise"):
         mrs.test_loss(10, 20, 1.0, noise=float("nan"))
     with pytest.raises(ParameterError, match="activation"):
-        mrs_regression(10, 20, 1.0, 50, activation="gelu")
+        mrs_regression(10, 20, 1.0, 50, activation="linear")      # a layer object, not a name
     with pytest.raises(ParameterError, match="kind"):
         mrs.equiparameterization([100.0], 1.0, kind="ratio")
 
@@ -158,31 +165,31 @@ def test_simulation_population_loss_is_exact():
     (linear and ReLU features), for one draw."""
     rng = np.random.default_rng(3)
     M, N, P, alpha = 60, 30, 80, 1.0
-    for act in ("linear", "relu"):
-        sim = mrs_regression(N, P, alpha, M, ridge=1e-3, n_seeds=1, seed=5, activation=act)
+    for act in (Identity(), Relu()):
+        sim = mrs_regression(N, P, alpha, M, ridge=1e-3, n_replicas=1, seed=5, activation=act)
         # replay the draw to get theta and a test sample
         child = np.random.default_rng(5).spawn(1)[0]
         lam = np.arange(1, M + 1, dtype=float) ** -(1 + alpha)
         w = child.choice([-1.0, 1.0], M)
         A = child.standard_normal((N, M))
         X = child.standard_normal((P, M)) * np.sqrt(lam)
-        f = (lambda H: H) if act == "linear" else (lambda H: np.maximum(H, 0))
+        f = act.fn
         Phi = f(X @ A.T) / math.sqrt(N)
         theta = np.linalg.solve(Phi.T @ Phi / P + 1e-3 * np.eye(N), Phi.T @ (X @ w) / P)
         Xt = rng.standard_normal((400_000, M)) * np.sqrt(lam)
         err = (Xt @ w - f(Xt @ A.T) / math.sqrt(N) @ theta) ** 2
-        assert float(sim.loss[0]) == pytest.approx(err.mean(), abs=4 * err.std() / math.sqrt(err.size))
+        assert float(sim.loss.mean[0]) == pytest.approx(err.mean(), abs=4 * err.std() / math.sqrt(err.size))
 
 
 def test_deterministic_equivalent_vs_small_simulation():
     """Within 4 SE plus the finite-size error (1/n + 1/|m - n|) L of the equivalent."""
     M, alpha = 300, 1.0
     for N, P, ridge in [(40, 160, 0.0), (160, 40, 0.0), (60, 60, 1e-3)]:
-        sim = mrs_regression(N, P, alpha, M, ridge=ridge, n_seeds=150, seed=N + P)
+        sim = mrs_regression(N, P, alpha, M, ridge=ridge, n_replicas=150, seed=N + P).loss
         th = float(mrs.test_loss(N, P, alpha, M=M, ridge=ridge).loss)
         n, m = min(N, P), max(N, P)
         fs = (1 / n + (1 / (m - n) if m > n else 0)) * th
-        assert abs(float(sim.loss[0]) - th) <= 4 * float(sim.stderr[0]) + fs
+        assert abs(float(sim.mean[0]) - th) <= 4 * float(sim.stderr[0]) + fs
 
 
 @pytest.mark.slow
@@ -190,11 +197,11 @@ def test_grid_simulation_within_se():
     M, alpha = 1000, 1.0
     for N, P in [(100, 400), (400, 100), (200, 1200), (1200, 200), (300, 300)]:
         ridges = [0.0, 1e-4, 1e-2] if N != P else [1e-4, 1e-2]
-        sim = mrs_regression(N, P, alpha, M, ridge=ridges, n_seeds=60, seed=7 * N + P)
+        sim = mrs_regression(N, P, alpha, M, ridge=ridges, n_replicas=60, seed=7 * N + P).loss
         th = mrs.test_loss(N, P, alpha, M=M, ridge=ridges).loss
         n, m = min(N, P), max(N, P)
         fs = (1 / n + (1 / (m - n) if m > n else 0)) * th
-        assert np.all(np.abs(sim.loss - th) <= 4 * sim.stderr + fs)
+        assert np.all(np.abs(sim.mean - th) <= 4 * sim.stderr + fs)
 
 
 def test_results_save_load_and_seed_reproducible(tmp_path):
@@ -203,6 +210,8 @@ def test_results_save_load_and_seed_reproducible(tmp_path):
     r.save(tmp_path / "mrs.npz")
     back = load(tmp_path / "mrs.npz")
     np.testing.assert_array_equal(back.loss, r.loss)
-    a = mrs_regression(20, 30, 1.0, 50, ridge=[0.0, 1e-2], n_seeds=3, seed=4)
-    b = mrs_regression(20, 30, 1.0, 50, ridge=[0.0, 1e-2], n_seeds=3, seed=4)
-    np.testing.assert_array_equal(a.per_seed, b.per_seed)
+    a = mrs_regression(20, 30, 1.0, 50, ridge=[0.0, 1e-2], n_replicas=3, seed=4)
+    b = mrs_regression(20, 30, 1.0, 50, ridge=[0.0, 1e-2], n_replicas=3, seed=4)
+    np.testing.assert_array_equal(a.per_replica, b.per_replica)
+    a.save(tmp_path / "sim.npz")
+    np.testing.assert_array_equal(load(tmp_path / "sim.npz").loss.mean, a.loss.mean)

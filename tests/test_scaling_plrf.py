@@ -1,15 +1,19 @@
 """theory.scaling: the Volterra solver against the brute-force recursion, the exact curve for a
 drawn embedding against the per-mode second-moment recursion, the deterministic equivalent
 against the average over drawn embeddings, sum rules and known limits, phases and exponents,
-and the fitting utilities."""
+and exponent fits (nnphys.stats) on PLRF curves."""
+
+import dataclasses
 
 import math
 
 import numpy as np
 import pytest
 
-from nnphys.errors import NumericalError, ParameterError
-from nnphys.theory.scaling import fitting, plrf, spectrum
+from nnphys.errors import ConvergenceError, NumericalError, ParameterError
+from nnphys.models.regression import PLRFModel
+from nnphys.stats import fit_power_law, local_slopes
+from nnphys.theory.scaling import plrf, spectrum
 from nnphys.theory.scaling.volterra import ExponentialSumVolterra, sgd_rate
 
 from . import naive
@@ -56,7 +60,7 @@ def test_exact_curve_for_drawn_embedding():
     W = spectrum.draw_embedding(d, v, seed=3)
     j = np.arange(1, v + 1.0)
     ref = naive.plrf_expected_risk(j ** (-2 * alpha), j ** -beta, W,
-                                   plrf.default_lr(alpha, v, 2), 2, 3000)
+                                   PLRFModel(alpha, beta, d, v).default_lr(2), 2, 3000)
     t = np.array([0, 1, 5, 100, 2999])
     curve = plrf.loss_curve(alpha, beta, d, v, batch=2, t=t, embedding=W)
     np.testing.assert_allclose(curve.loss, ref[t], rtol=1e-10)
@@ -117,6 +121,27 @@ def test_local_slope_approaches_pure_point_exponent():
     assert abs(slopes[1] + 0.8) < 0.03
 
 
+def test_missed_sum_rule_raises_unless_best_effort(monkeypatch):
+    """A spectrum whose sum rules miss by 1e-3 is not returned silently as a curve."""
+    exact = spectrum.deterministic_measure
+
+    def coarse(*args):
+        return dataclasses.replace(exact(*args), kernel_sum_error=1e-3)
+
+    monkeypatch.setattr(plrf._spectrum, "deterministic_measure", coarse)
+    with pytest.raises(ConvergenceError, match="sum rules"):
+        plrf.loss_curve(1.0, 0.3, 50, t=[10])
+    curve = plrf.loss_curve(1.0, 0.3, 50, t=[10], strict=False)
+    assert curve.converged is False and curve.residual == 1e-3
+
+
+def test_exponents_and_phase_diagram_are_closed_forms():
+    ex = plrf.exponents(1.0, 1.5)
+    assert (ex.phase, ex.d_star, ex.loss) == ("III", 0.5, 0.75)
+    assert ex.converged is None and ex.iterations is None and ex.residual is None
+    assert plrf.phase_diagram([0.5, 1.0], [0.5, 1.0]).converged is None
+
+
 def test_input_validation():
     with pytest.raises(ParameterError):
         plrf.loss_curve(-1.0, 0.3, 100)
@@ -142,15 +167,15 @@ def test_exponents_continuous_across_boundaries():
     # Ia | II on 2 beta = 1 (alpha > 1/2); II | III on alpha = beta
     for a in (0.7, 1.0, 2.0):
         lo, hi = plrf.exponents(a, 0.5 - eps), plrf.exponents(a, 0.5 + eps)
-        assert (lo["phase"], hi["phase"]) == ("Ia", "II")
-        assert lo["loss"] == pytest.approx(hi["loss"], abs=1e-6)
-        assert lo["d_star"] == pytest.approx(hi["d_star"], abs=1e-6)
+        assert (lo.phase, hi.phase) == ("Ia", "II")
+        assert lo.loss == pytest.approx(hi.loss, abs=1e-6)
+        assert lo.d_star == pytest.approx(hi.d_star, abs=1e-6)
         lo, hi = plrf.exponents(a, a - eps), plrf.exponents(a, a + eps)
-        assert lo["loss"] == pytest.approx(hi["loss"], abs=1e-6)
-        assert lo["d_star"] == pytest.approx(hi["d_star"], abs=1e-6)
+        assert lo.loss == pytest.approx(hi.loss, abs=1e-6)
+        assert lo.d_star == pytest.approx(hi.d_star, abs=1e-6)
     # Ia | Ib on the high-dimensional line
     lo, hi = plrf.exponents(0.5 - eps, 0.3), plrf.exponents(0.5 + eps, 0.3)
-    assert lo["loss"] == pytest.approx(hi["loss"], abs=1e-6)
+    assert lo.loss == pytest.approx(hi.loss, abs=1e-6)
 
 
 def test_phase_diagram_labels():
@@ -165,13 +190,11 @@ def test_fit_power_law_recovers_exponent():
     rng = np.random.default_rng(0)
     x = np.geomspace(10, 1e4, 20)
     curves = 3 * x ** -0.7 * (1 + 0.05 * rng.standard_normal((16, x.size)))
-    fit = fitting.fit_power_law(x, per_seed=curves)
-    assert fit.interval[0] < 0.7 < fit.interval[1]
-    assert fitting.compare_exponent(fit, 0.7)["inside"]
-    assert not fitting.compare_exponent(fit, 0.9)["inside"]
-    wls = fitting.fit_power_law(x, curves.mean(0), stderr=curves.std(0) / 4)
+    fit = fit_power_law(x, per_replica=curves)
+    assert fit.contains(0.7) and not fit.contains(0.9)
+    wls = fit_power_law(x, curves.mean(0), stderr=curves.std(0) / 4)
     assert abs(wls.exponent - 0.7) < 5 * wls.stderr
-    np.testing.assert_allclose(fitting.local_slopes(x, 2 * x ** -1.5), -1.5, rtol=1e-10)
+    np.testing.assert_allclose(local_slopes(x, 2 * x ** -1.5), -1.5, rtol=1e-10)
 
 
 def test_extrapolated_slope_removes_geometric_corrections():
@@ -188,4 +211,15 @@ def test_frontier_exponents_match_derived(point):
     """Ib (below the high-dimensional line, derived here) and II: the measured frontier
     exponent agrees with the balance of the dominant terms within its own error."""
     meas = plrf.frontier_exponents(*point, d_range=(32, 8192), n_d=24)
-    assert abs(meas["loss"] - plrf.exponents(*point)["loss"]) <= meas["loss_error"]
+    assert abs(meas.loss - plrf.exponents(*point).loss) <= meas.loss_error
+
+
+def test_cli_phase_diagram_matches_api(tmp_path):
+    """`nnphys phase-diagram plrf` saves the API's phase plane."""
+    from nnphys import cli
+    from nnphys.results import load
+    out = tmp_path / "plrf.npz"
+    assert cli.main(["phase-diagram", "plrf", "--alpha", "0.1:1.5:8", "--beta", "0.1:1.5:6",
+                     "--out", str(out)]) == 0
+    ref = plrf.phase_diagram(np.linspace(0.1, 1.5, 8), np.linspace(0.1, 1.5, 6))
+    np.testing.assert_array_equal(load(out).phase, ref.phase)

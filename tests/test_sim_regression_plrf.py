@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pytest
 
-from nnphys.errors import NumericalError, ParameterError
+from nnphys.errors import NNPhysError, NumericalError, ParameterError
 from nnphys.results import load
 from nnphys.sim.regression import PLRFProblem, SGDCurves, sgd
 from nnphys.sim import _xoshiro
@@ -96,10 +96,10 @@ def numpy_spectral(problem, steps, lr, batch, base, seeds, record):
 def test_kernels_match_numpy(method, batch):
     problem = PLRFProblem(1.0, 0.6, 30, 10, seed=4)
     record = np.array([0, 1, 2, 7, 20, 50])
-    res = sgd(problem, 50, seeds=3, seed=9, record=record, method=method, batch=batch, lr=0.05)
+    res = sgd(problem, 50, n_replicas=3, seed=9, record=record, method=method, batch=batch, lr=0.05)
     ref = (numpy_raw if method == "raw" else numpy_spectral)(
         problem, 50, 0.05, batch, res.parameters["base_seed"], 3, record)
-    np.testing.assert_allclose(res.per_seed, ref, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(res.per_replica, ref, rtol=1e-12, atol=0)
     np.testing.assert_array_equal(res.t, record)
     np.testing.assert_allclose(res.flops, 10 * batch * record)
 
@@ -107,9 +107,9 @@ def test_kernels_match_numpy(method, batch):
 @pytest.mark.parametrize("method", ["raw", "spectral"])
 def test_seed_curve_independent_of_number_of_seeds(method):
     problem = PLRFProblem(1.2, 0.4, 40, 20, seed=1)
-    two = sgd(problem, 100, seeds=2, seed=3, method=method, record=10)
-    five = sgd(problem, 100, seeds=5, seed=3, method=method, record=10)
-    np.testing.assert_array_equal(two.per_seed, five.per_seed[:2])
+    two = sgd(problem, 100, n_replicas=2, seed=3, method=method, record=10)
+    five = sgd(problem, 100, n_replicas=5, seed=3, method=method, record=10)
+    np.testing.assert_array_equal(two.per_replica, five.per_replica[:2])
 
 
 def test_spectral_independent_of_thread_count():
@@ -118,11 +118,11 @@ def test_spectral_independent_of_thread_count():
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = sgd(problem, 200, seeds=4, seed=1, method="spectral", record=10)
+        one = sgd(problem, 200, n_replicas=4, seed=1, method="spectral", record=10)
     finally:
         numba.set_num_threads(threads)
-    many = sgd(problem, 200, seeds=4, seed=1, method="spectral", record=10)
-    np.testing.assert_array_equal(one.per_seed, many.per_seed)
+    many = sgd(problem, 200, n_replicas=4, seed=1, method="spectral", record=10)
+    np.testing.assert_array_equal(one.per_replica, many.per_replica)
 
 
 def test_spectral_setup_and_risk():
@@ -151,7 +151,7 @@ def test_spectral_setup_and_risk():
 @pytest.fixture(scope="module")
 def mc_runs():
     problem = PLRFProblem(1.0, 0.7, 200, 50, seed=11)
-    runs = {m: sgd(problem, 2000, seeds=200, seed=21 + i, method=m, record=15)
+    runs = {m: sgd(problem, 2000, n_replicas=200, seed=21 + i, method=m, record=15)
             for i, m in enumerate(("raw", "spectral"))}
     return problem, runs
 
@@ -163,26 +163,27 @@ def test_mean_matches_exact_recursion(mc_runs, method):
     problem, runs = mc_runs
     res = runs[method]
     exact = exact_loss(problem, 2000, res.parameters["lr"], 1)[res.t]
-    assert res.loss[0] == pytest.approx(problem.initial_risk, rel=1e-14)
-    z = np.abs(res.loss[1:] - exact[1:]) / res.stderr[1:]
+    loss = res.loss
+    assert loss.mean[0] == pytest.approx(problem.initial_risk, rel=1e-14)
+    z = np.abs(loss.mean[1:] - exact[1:]) / loss.stderr[1:]
     assert np.all(z <= N_SE), (method, z)
-    assert res.loss[-1] < 0.01 * res.loss[0]           # the check is not vacuous
+    assert loss.mean[-1] < 0.01 * loss.mean[0]           # the check is not vacuous
 
 
 def test_raw_and_spectral_agree(mc_runs):
     _, runs = mc_runs
-    raw, spec = runs["raw"], runs["spectral"]
+    raw, spec = runs["raw"].loss, runs["spectral"].loss
     se = np.hypot(raw.stderr[1:], spec.stderr[1:])
-    assert np.all(np.abs(raw.loss[1:] - spec.loss[1:]) <= N_SE * se)
+    assert np.all(np.abs(raw.mean[1:] - spec.mean[1:]) <= N_SE * se)
 
 
 @pytest.mark.parametrize("method", ["raw", "spectral"])
 def test_batch_mean_matches_exact_recursion(method):
     """Batch 4 (the B(B+1) and B factors of the recursion), default lr = 1/(5 Tr D)."""
     problem = PLRFProblem(1.5, 1.2, 80, 30, seed=5)
-    res = sgd(problem, 400, batch=4, seeds=200, seed=6, method=method, record=10)
+    res = sgd(problem, 400, batch=4, n_replicas=200, seed=6, method=method, record=10)
     exact = exact_loss(problem, 400, res.parameters["lr"], 4)[res.t]
-    assert np.all(np.abs(res.loss[1:] - exact[1:]) <= N_SE * res.stderr[1:])
+    assert np.all(np.abs(res.loss.mean[1:] - exact[1:]) <= N_SE * res.loss.stderr[1:])
 
 
 @pytest.mark.slow
@@ -190,32 +191,33 @@ def test_batch_mean_matches_exact_recursion(method):
 def test_mean_matches_exact_recursion_larger(method):
     """d = 200, v = 800, batch 2, 5000 steps, 400 seeds: within 4 SE at 20 iterations."""
     problem = PLRFProblem(1.0, 1.3, 800, 200, seed=3)
-    res = sgd(problem, 5000, batch=2, seeds=400, seed=4, method=method, record=20)
+    res = sgd(problem, 5000, batch=2, n_replicas=400, seed=4, method=method, record=20)
     exact = exact_loss(problem, 5000, res.parameters["lr"], 2)[res.t]
-    assert np.all(np.abs(res.loss[1:] - exact[1:]) <= N_SE * res.stderr[1:])
+    assert np.all(np.abs(res.loss.mean[1:] - exact[1:]) <= N_SE * res.loss.stderr[1:])
 
 
 def test_fresh_w_raw_and_spectral_agree():
     problem = PLRFProblem(1.0, 0.4, 60, 20, seed=0)
-    raw = sgd(problem, 300, seeds=100, seed=8, fresh_w=True, record=8)
-    spec = sgd(problem, 300, seeds=100, seed=8, fresh_w=True, record=8, method="spectral")
-    shared = sgd(problem, 300, seeds=100, seed=8, record=8)
-    assert raw.per_seed.shape == (100, raw.t.size)
-    assert not np.allclose(raw.per_seed[:, -1], shared.per_seed[:, -1])
-    se = np.hypot(raw.stderr[1:], spec.stderr[1:])
-    assert np.all(np.abs(raw.loss[1:] - spec.loss[1:]) <= N_SE * se)
+    raw = sgd(problem, 300, n_replicas=100, seed=8, fresh_w=True, record=8)
+    spec = sgd(problem, 300, n_replicas=100, seed=8, fresh_w=True, record=8, method="spectral")
+    shared = sgd(problem, 300, n_replicas=100, seed=8, record=8)
+    assert raw.per_replica.shape == (100, raw.t.size)
+    assert not np.allclose(raw.per_replica[:, -1], shared.per_replica[:, -1])
+    se = np.hypot(raw.loss.stderr[1:], spec.loss.stderr[1:])
+    assert np.all(np.abs(raw.loss.mean[1:] - spec.loss.mean[1:]) <= N_SE * se)
 
 
 def test_result_roundtrip_and_mapping(tmp_path):
-    res = sgd({"alpha": 1.0, "beta": 0.5, "v": 20, "d": 10, "seed": 1}, 30, seeds=2, seed=0)
+    res = sgd({"alpha": 1.0, "beta": 0.5, "v": 20, "d": 10, "seed": 1}, 30, n_replicas=2, seed=0)
     res.save(tmp_path / "curves.npz")
     back = load(tmp_path / "curves.npz")
     assert isinstance(back, SGDCurves)
-    np.testing.assert_array_equal(back.per_seed, res.per_seed)
+    np.testing.assert_array_equal(back.per_replica, res.per_replica)
     assert back.parameters["d"] == 10 and back.parameters["method"] == "raw"
-    one = sgd(PLRFProblem(1.0, 0.5, 20, 10, seed=1), 30, seeds=1, seed=0)
-    assert np.all(np.isnan(one.stderr))
-    zero = sgd(PLRFProblem(1.0, 0.5, 20, 10, seed=1), 0, seeds=2)
+    one = sgd(PLRFProblem(1.0, 0.5, 20, 10, seed=1), 30, n_replicas=1, seed=0)
+    assert np.all(np.isnan(one.loss.stderr))
+    assert res.converged is None and res.iterations is None      # a simulation
+    zero = sgd(PLRFProblem(1.0, 0.5, 20, 10, seed=1), 0, n_replicas=2)
     np.testing.assert_array_equal(zero.t, [0])
 
 
@@ -227,21 +229,21 @@ def test_result_roundtrip_and_mapping(tmp_path):
     ((1.0, 0.5, 20, 0), "d"), ((1.0, 0.5, 20, 2.0), "d"), ((1.0, 0.5, 20.0, 10), "v"),
 ])
 def test_bad_problem(args, name):
-    with pytest.raises(ParameterError, match=f"^{name}:"):
-        PLRFProblem(*args)
+    with pytest.raises(NNPhysError, match=f"^{name}:"):     # ParameterError or, for a
+        PLRFProblem(*args)                                  # float count, ArgumentTypeError
 
 
 @pytest.mark.parametrize("kwargs, name", [
     ({"steps": -1}, "steps"), ({"steps": 1.5}, "steps"), ({"lr": 0.0}, "lr"),
     ({"lr": -1e-3}, "lr"), ({"lr": float("inf")}, "lr"), ({"batch": 0}, "batch"),
-    ({"seeds": 0}, "seeds"), ({"method": "exact"}, "method"), ({"record": 1}, "record"),
+    ({"n_replicas": 0}, "n_replicas"), ({"method": "exact"}, "method"), ({"record": 1}, "record"),
     ({"record": np.array([0, 99])}, "record"), ({"record": np.array([0.5])}, "record"),
 ])
 def test_bad_sgd_arguments(kwargs, name):
     problem = PLRFProblem(1.0, 0.5, 20, 10, seed=0)
     args = {"steps": 10, **kwargs}
     steps = args.pop("steps")
-    with pytest.raises(ParameterError, match=f"^{name}:"):
+    with pytest.raises(NNPhysError, match=f"^{name}:"):
         sgd(problem, steps, **args)
 
 
@@ -258,4 +260,4 @@ def test_bad_problem_argument():
 def test_divergence_raises(method):
     problem = PLRFProblem(1.0, 0.5, 40, 20, seed=0)
     with pytest.raises(NumericalError, match="diverged.*lr"):
-        sgd(problem, 2000, lr=5.0 / problem.trace_D, seeds=2, method=method)
+        sgd(problem, 2000, lr=5.0 / problem.trace_D, n_replicas=2, method=method)

@@ -11,8 +11,8 @@ Tolerances.
   ``1/(P-N-1) - 1/P <= 1/|m - n|``). Beyond ``M`` (``N, P > M``, label noise) the loss is
   ``noise M/(P - M)`` against the exact ``noise M/(P - M - 1)``, also inside ``e_fs``.
 * **Exponent.** The slope of ``log L`` vs ``log n`` along ``N = n``, ``P = 4n`` is fitted by
-  weighted least squares (weights from the SEs; the slope's standard error inflated by
-  ``sqrt(chi2/dof)`` when above 1). It is compared with ``-alpha`` within 3 standard errors
+  weighted least squares (:func:`nnphys.stats.fit_power_law`, weights from the SEs; the
+  slope's standard error inflated by ``sqrt(chi2/dof)`` when above 1). It is compared with ``-alpha`` within 3 standard errors
   plus the pre-asymptotic bias: the same fit applied to the deterministic equivalent at the
   same points, minus ``-alpha`` (the ``(1 + 1/(2n))^{-(1+alpha)}`` discreteness and the finite
   ``M``). A second row compares the simulated slope with the equivalent's fitted slope
@@ -26,8 +26,9 @@ import math
 import numpy as np
 
 from ..sim.regression import mrs_regression
+from ..stats import Estimate, fit_power_law
 from ..theory.scaling import mrs
-from .registry import _compare_tolerance, register
+from .registry import compare, register
 
 _SIGMA = 4.0
 ALPHA = 1.0
@@ -54,39 +55,37 @@ def _finite_size(N, P):
 def test_loss(quick: bool = False, seed: int = 0):
     """Test loss on a grid of ``(N, P)`` (``N < P``, ``N > P``, ``N = P`` with ridge,
     ridgeless and ridge, with and without label noise, one point with ``N, P > M``)."""
-    cases, seeds = _grid(quick)
+    cases, n_replicas = _grid(quick)
     out = []
     for i, (N, P, ridges, noise, M) in enumerate(cases):
-        sim = mrs_regression(N, P, ALPHA, M, ridge=list(ridges), noise=noise, n_seeds=seeds,
-                             seed=seed * 7919 + i)
+        sim = mrs_regression(N, P, ALPHA, M, ridge=list(ridges), noise=noise,
+                             n_replicas=n_replicas, seed=seed * 7919 + i).loss
         th = mrs.test_loss(N, P, ALPHA, M=M, ridge=list(ridges), noise=noise).loss
         for j, r in enumerate(ridges):
-            tol = _SIGMA * sim.stderr[j] + _finite_size(N, P) * th[j]
-            out.append(_compare_tolerance(f"scaling.mrs_test_loss[N={N},P={P},ridge={r:g},noise={noise:g},"
-                               f"M={M}]", "test loss", th[j], sim.loss[j], sim.stderr[j], tol))
+            out.append(compare(f"scaling.mrs_test_loss[N={N},P={P},ridge={r:g},"
+                               f"noise={noise:g},M={M}]", "test loss", th[j], sim[j],
+                               sigmas=_SIGMA, bias=_finite_size(N, P) * th[j]))
     return out
 
 
-def _wls_slope(x, y, se):
-    w = 1.0 / se ** 2
-    X = np.stack([np.ones_like(x), x], axis=1)
-    cov = np.linalg.inv(X.T @ (X * w[:, None]))
-    beta = cov @ X.T @ (w * y)
-    chi2 = float(np.sum(w * (y - X @ beta) ** 2))
-    dof = max(len(x) - 2, 1)
-    return float(beta[1]), math.sqrt(cov[1, 1] * max(1.0, chi2 / dof))
+def _slope(n, loss, stderr) -> Estimate:
+    """Weighted least-squares slope of ``log L`` vs ``log n`` (relative errors as weights),
+    its standard error inflated by ``sqrt(chi2/dof)`` when the scatter exceeds the errors."""
+    fit = fit_power_law(n, loss, stderr=stderr)
+    dof = max(len(n) - 2, 1)
+    inflate = math.sqrt(max(1.0, (fit.residual ** 2 * len(n)) / dof))
+    return Estimate(mean=-fit.exponent, stderr=fit.stderr * inflate, n_eff=float(len(n)))
 
 
 def exponent_data(quick: bool, seed: int = 0) -> dict:
     """Simulated and theoretical loss along ``N = n``, ``P = 4n`` (ridgeless)."""
     ns = np.array([25, 50, 100, 200]) if quick else np.array([25, 50, 100, 200, 400])
     M = 2000 if quick else 3000
-    seeds = 24
     loss, se = [], []
     for i, n in enumerate(ns):
-        sim = mrs_regression(int(n), int(4 * n), ALPHA, M, ridge=0.0, n_seeds=seeds,
-                             seed=seed * 104729 + 31 * i + 1)
-        loss.append(sim.loss[0]), se.append(sim.stderr[0])
+        sim = mrs_regression(int(n), int(4 * n), ALPHA, M, ridge=0.0, n_replicas=24,
+                             seed=seed * 104729 + 31 * i + 1).loss
+        loss.append(sim.mean[0]), se.append(sim.stderr[0])
     theory = mrs.test_loss(ns, 4 * ns, ALPHA, M=M).loss
     return {"n": ns, "loss": np.array(loss), "stderr": np.array(se), "theory": theory,
             "M": np.array(M)}
@@ -97,14 +96,14 @@ def exponent(quick: bool = False, seed: int = 0):
     """Fitted slope of ``log L`` vs ``log n`` (``P = 4N``, ridgeless) against ``-alpha``
     and against the equivalent's own slope (tolerances in the module docstring)."""
     d = exponent_data(quick, seed)
-    x = np.log(d["n"].astype(float))
-    slope, se = _wls_slope(x, np.log(d["loss"]), d["stderr"] / d["loss"])
-    th_slope, _ = _wls_slope(x, np.log(d["theory"]), d["stderr"] / d["loss"])
+    n = d["n"].astype(float)
+    slope = _slope(n, d["loss"], d["stderr"])
+    # the equivalent's slope, fitted with the same (relative) weights as the simulation's
+    th_slope = float(_slope(n, d["theory"], d["stderr"] * d["theory"] / d["loss"]).mean)
     bias = abs(th_slope + ALPHA)
-    drift = _finite_size(d["n"][0], 4 * d["n"][0]) / (x[-1] - x[0])
-    return [_compare_tolerance(f"scaling.mrs_exponent[alpha={ALPHA},P=4N,n={d['n'][0]}..{d['n'][-1]}]",
-                    "slope d log L / d log n vs -alpha", -ALPHA, slope, se,
-                    3 * se + bias),
-            _compare_tolerance(f"scaling.mrs_exponent[alpha={ALPHA},P=4N,vs equivalent]",
-                    "slope d log L / d log n vs deterministic equivalent", th_slope, slope, se,
-                    3 * se + drift)]
+    drift = _finite_size(d["n"][0], 4 * d["n"][0]) / math.log(n[-1] / n[0])
+    return [compare(f"scaling.mrs_exponent[alpha={ALPHA},P=4N,n={d['n'][0]}..{d['n'][-1]}]",
+                    "slope d log L / d log n vs -alpha", -ALPHA, slope, sigmas=3.0, bias=bias),
+            compare(f"scaling.mrs_exponent[alpha={ALPHA},P=4N,vs equivalent]",
+                    "slope d log L / d log n vs deterministic equivalent", th_slope, slope,
+                    sigmas=3.0, bias=drift)]

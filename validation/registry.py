@@ -83,15 +83,6 @@ def compare(name: str, quantity: str, theory, simulation, *, sigmas: float = 4.0
                       bias=bias)
 
 
-def _compare_tolerance(name, quantity, theory, simulation, stderr, tolerance) -> Comparison:
-    """TRANSITIONAL (removed once every check uses :func:`compare` with an Estimate)."""
-    theory, simulation = float(theory), float(simulation)
-    ok = math.isfinite(theory) and math.isfinite(simulation) and \
-        abs(theory - simulation) <= tolerance
-    return Comparison(name=name, quantity=quantity, theory=theory, simulation=simulation,
-                      stderr=float(stderr), tolerance=float(tolerance), passed=bool(ok))
-
-
 def register(name: str):
     """Decorator registering a check under ``family.check``."""
     if name.count(".") != 1:

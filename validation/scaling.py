@@ -8,12 +8,17 @@ Tolerances.
   per seed; the seed-to-seed standard error covers both sources, and the equivalent's own
   finite-``d`` bias is ``O(1/d)`` relative (our numerics: below 4% at ``d = 200``, see
   tests). Tolerance: ``4 SE + P / d``. The exact curve for one drawn ``W`` is compared with
-  SGD at that ``W`` (data noise only) within ``4 SE``.
+  SGD at that ``W`` (data noise only) within ``4 SE``. ``SE`` is the standard error of the
+  simulation's :class:`~nnphys.stats.Estimate` (the spread over replicas).
 * **Frontier exponents.** ``P*(f) = min_d P(f/d, d)`` from deterministic curves over
   several decades of compute. Corrections to scaling decay slowly, so the slopes on the three
   thirds of the range are Aitken-extrapolated; the error is the size of that extrapolation
   (or the last drift if the slopes do not converge geometrically) plus the effect of the
-  ``d`` grid (the frontier recomputed on a grid shifted by half a step).
+  ``d`` grid (the frontier recomputed on a grid shifted by half a step). Both curves are
+  deterministic, so this error is the comparison's whole tolerance (``bias``).
+* **Time exponent.** The exponent of the SGD curve fitted with a bootstrap over replicas
+  (:func:`nnphys.stats.fit_power_law`) against the same fit of the exact expected risk:
+  ``4`` bootstrap standard errors.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..sim.regression import plrf as sim_plrf
-from ..theory.scaling import fitting, plrf
-from .registry import _compare_tolerance, register
+from ..stats import Estimate, fit_power_law
+from ..theory.scaling import plrf
+from .registry import compare, register
 
 #: one (alpha, beta) in each phase with a power-law frontier (2 (alpha + beta) > 1)
 PHASE_POINTS = {"Ia": (1.0, 0.3), "Ib": (0.4, 0.3), "Ic": (0.2, 0.8), "II": (1.5, 1.0),
@@ -40,17 +46,17 @@ def frontier_exponent(quick: bool = False, seed: int = 0):
     for name in names:
         alpha, beta = PHASE_POINTS[name]
         meas = plrf.frontier_exponents(alpha, beta, d_range=d_range, n_d=n_d)
-        out.append(_compare_tolerance(f"plrf {name} (alpha={alpha}, beta={beta})",
-                           f"eta of P* ~ f^-eta, {meas['budgets']} bracketed budgets",
-                           plrf.exponents(alpha, beta)["loss"], meas["loss"], 0.0,
-                           meas["loss_error"]))
+        out.append(compare(f"plrf {name} (alpha={alpha}, beta={beta})",
+                           f"eta of P* ~ f^-eta, {meas.budgets} bracketed budgets",
+                           plrf.exponents(alpha, beta).loss, meas.loss, bias=meas.loss_error))
     return out
 
 
-def _sgd(alpha, beta, d, steps, seeds, seed, record, fresh_w=True, method="spectral", W_seed=0):
+def _sgd(alpha, beta, d, steps, n_replicas, seed, record, fresh_w=True, method="spectral",
+         W_seed=0):
     problem = sim_plrf.PLRFProblem(alpha, beta, 4 * d, d, seed=W_seed)
-    return problem, sim_plrf.sgd(problem, steps, seeds=seeds, seed=seed, record=record,
-                                 method=method, fresh_w=fresh_w)
+    return problem, sim_plrf.sgd(problem, steps, n_replicas=n_replicas, seed=seed,
+                                 record=record, method=method, fresh_w=fresh_w)
 
 
 @register("scaling.plrf_sgd_vs_theory")
@@ -59,17 +65,18 @@ def sgd_vs_theory(quick: bool = False, seed: int = 0):
     deterministic-equivalent curve, one point in every phase, at t = 10, 100, 1e3, (1e4)."""
     d = 100 if quick else 300
     steps = 1000 if quick else 10_000
-    seeds = 24 if quick else 64
+    n_replicas = 24 if quick else 64
     times = np.array([10, 100, 1000] + ([] if quick else [10_000]))
     out = []
     for k, (name, (alpha, beta)) in enumerate(PHASE_POINTS.items()):
-        _, run = _sgd(alpha, beta, d, steps, seeds, seed * 100 + k, times)
+        _, run = _sgd(alpha, beta, d, steps, n_replicas, seed * 100 + k, times)
         theory = plrf.loss_curve(alpha, beta, d, t=run.t).loss
-        for t, th, sim, se in zip(run.t, theory, run.loss, run.stderr):
+        sim = run.loss
+        for j, (t, th) in enumerate(zip(run.t, theory)):
             if t == 0:
                 continue
-            out.append(_compare_tolerance(f"plrf {plrf.phase(alpha, beta)} ({alpha}, {beta}) d={d}",
-                               f"risk at t={int(t)}", th, sim, se, 4 * se + th / d))
+            out.append(compare(f"plrf {plrf.phase(alpha, beta)} ({alpha}, {beta}) d={d}",
+                               f"risk at t={int(t)}", th, sim[j], sigmas=4.0, bias=th / d))
     return out
 
 
@@ -79,19 +86,20 @@ def exact_vs_sgd(quick: bool = False, seed: int = 0):
     spectrum) vs raw SGD with x in R^v at that W (data noise only), phases Ia and III."""
     d = 60 if quick else 200
     steps = 2000 if quick else 20_000
-    seeds = 64 if quick else 128
+    n_replicas = 64 if quick else 128
     times = np.array([1, 10, 100, 1000] + ([] if quick else [10_000]))
     out = []
     for k, name in enumerate(("Ia", "III")):
         alpha, beta = PHASE_POINTS[name]
-        problem, run = _sgd(alpha, beta, d, steps, seeds, seed * 100 + k, times,
+        problem, run = _sgd(alpha, beta, d, steps, n_replicas, seed * 100 + k, times,
                             fresh_w=False, method="raw", W_seed=seed + 7)
         exact = plrf.loss_curve(alpha, beta, d, 4 * d, t=run.t, embedding=problem.W).loss
-        for t, th, sim, se in zip(run.t, exact, run.loss, run.stderr):
+        sim = run.loss
+        for j, (t, th) in enumerate(zip(run.t, exact)):
             if t == 0:
                 continue
-            out.append(_compare_tolerance(f"plrf {name} fixed W, d={d}", f"risk at t={int(t)}", th, sim,
-                               se, 4 * se))
+            out.append(compare(f"plrf {name} fixed W, d={d}", f"risk at t={int(t)}", th,
+                               sim[j], sigmas=4.0))
     return out
 
 
@@ -102,19 +110,20 @@ def time_exponent(quick: bool = False, seed: int = 0):
     that W, phases Ia and II; the asymptotic e = (2 alpha + 2 beta - 1)/(2 alpha) (d, t ->
     infinity) is printed in the quantity. Tolerance: 4 bootstrap standard errors."""
     d = 300 if quick else 1000
-    seeds = 16 if quick else 48
+    n_replicas = 16 if quick else 48
     times = np.unique(np.round(np.geomspace(30, 3000, 12))).astype(np.int64)
     out = []
     for k, name in enumerate(("Ia", "II")):
         alpha, beta = PHASE_POINTS[name]
-        problem, run = _sgd(alpha, beta, d, int(times[-1]), seeds, seed * 100 + k, times,
+        problem, run = _sgd(alpha, beta, d, int(times[-1]), n_replicas, seed * 100 + k, times,
                             fresh_w=False, W_seed=seed + 11)
         pick = run.t > 0
-        fit = fitting.fit_power_law(run.t[pick], per_seed=run.per_seed[:, pick])
+        fit = fit_power_law(run.t[pick], per_replica=run.per_replica[:, pick])
         exact = plrf.loss_curve(alpha, beta, d, 4 * d, t=run.t[pick], embedding=problem.W)
-        th_fit = fitting.fit_power_law(run.t[pick], exact.loss)
-        asym = plrf.exponents(alpha, beta)["time"]
-        out.append(_compare_tolerance(f"plrf {name} ({alpha}, {beta}) d={d}",
+        th_fit = fit_power_law(run.t[pick], exact.loss)
+        asym = plrf.exponents(alpha, beta).time
+        measured = Estimate(mean=fit.exponent, stderr=fit.stderr, n_eff=float(n_replicas))
+        out.append(compare(f"plrf {name} ({alpha}, {beta}) d={d}",
                            f"exponent of P(t) on [30, 3000] (asymptotic {asym:.3f})",
-                           th_fit.exponent, fit.exponent, fit.stderr, 4 * fit.stderr))
+                           th_fit.exponent, measured, sigmas=4.0))
     return out

@@ -18,7 +18,10 @@ test loss exactly from the population covariance::
     L_test(w) = w*^T Lambda w* - 2 w . A Lambda w* / sqrt N + w^T (A Lambda A^T / N) w,
     L_train(w) = (1/P) |y - Phi w|^2.
 
-Several independent draws of ``(A, Psi)`` (``n_seeds``) give the mean and its standard error.
+Independent draws of ``(A, Psi)`` (``n_replicas``, each with its own stream spawned from
+``seed``) give the mean and its standard error (:func:`nnphys.stats.sample_mean`). The
+spectrum is the spec's (:class:`nnphys.models.regression.BAPModel`) or any
+:class:`~nnphys.models.regression.Spectrum`.
 """
 
 from __future__ import annotations
@@ -28,29 +31,36 @@ import math
 
 import numpy as np
 
+from ... import checks
 from ...errors import ParameterError
+from ...models.regression import BAPModel, Spectrum
 from ...results import Result
+from ...stats import Estimate
+from ._replicas import replica_estimate
 
-__all__ = ["GDCurves", "random_feature_gd", "power_law_spectrum"]
-
-
-def power_law_spectrum(a: float, b: float, M: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(lambda_k, w*_k^2)`` with ``lambda_k = k^{-b}``, ``lambda_k w*_k^2 = k^{-a}``."""
-    k = np.arange(1, M + 1, dtype=float)
-    return k ** -b, k ** -(a - b)
+__all__ = ["GDCurves", "random_feature_gd"]
 
 
 @dataclasses.dataclass(frozen=True)
 class GDCurves(Result):
-    """Mean test/train loss over seeds at times ``t`` (``t = lr * steps``), with standard
-    errors (``nan`` for one seed) and the per-seed curves."""
+    """Test and train loss of each replica at times ``t`` (``t = lr * steps``):
+    ``per_replica_test``, ``per_replica_train`` (replicas x times); :attr:`test` and
+    :attr:`train` are their means as :class:`~nnphys.stats.Estimate` (standard error ``nan``
+    for one replica). A simulation: no health fields."""
 
     t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    test: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    test_stderr: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    train: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    train_stderr: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    per_seed_test: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    per_replica_test: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    per_replica_train: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+
+    @property
+    def test(self) -> Estimate:
+        """Mean test loss at each time, with its standard error."""
+        return replica_estimate(self.per_replica_test)
+
+    @property
+    def train(self) -> Estimate:
+        """Mean train loss at each time, with its standard error."""
+        return replica_estimate(self.per_replica_train)
 
 
 def _one_draw(rng, lam, w_star, N, P, t, lr):
@@ -95,9 +105,9 @@ def _one_draw(rng, lam, w_star, N, P, t, lr):
     return test, train
 
 
-def random_feature_gd(N: int, P, t, *, eigenvalues=None, target=None, a: float = 2.0,
-                      b: float = 1.5, M: int = 4000, lr: float | None = None, n_seeds: int = 8,
-                      seed=None) -> GDCurves:
+def random_feature_gd(N: int, P, t, *, spectrum: Spectrum | None = None, a: float = 2.0,
+                      b: float = 1.5, M: int = 4000, lr: float | None = None,
+                      n_replicas: int = 8, seed=None) -> GDCurves:
     """Test and train loss of gradient descent on the random-feature model at times ``t``.
 
     Args:
@@ -105,43 +115,34 @@ def random_feature_gd(N: int, P, t, *, eigenvalues=None, target=None, a: float =
             population gradient).
         t: times ``lr * steps`` (rounded to whole steps for ``lr``) or flow times (``lr=None``,
             the exact gradient flow).
-        eigenvalues, target: ``lambda_k`` and ``w*_k^2`` (default ``power_law_spectrum(a, b, M)``).
+        spectrum: ``lambda_k`` and ``w*_k^2`` (default ``BAPModel(a, b, M).spectrum``).
         lr: learning rate (stable for ``lr < 2 / max eig K``) or None for the flow.
-        n_seeds: independent draws of ``A`` and the data.
+        n_replicas: independent draws of ``A`` and the data.
+        seed: int, ``SeedSequence`` entropy or None; replica ``r`` uses the ``r``-th child.
 
     Raises:
         ParameterError: bad sizes, times or learning rate.
     """
-    if eigenvalues is None:
-        lam, tgt = power_law_spectrum(a, b, M)
-    else:
-        lam, tgt = np.asarray(eigenvalues, float), np.asarray(target, float)
-        if lam.shape != tgt.shape or lam.ndim != 1 or np.any(lam <= 0) or np.any(tgt < 0):
-            raise ParameterError("eigenvalues, target: 1-D arrays of one length, eigenvalues > 0, "
-                                 "target >= 0")
-    if not (isinstance(N, (int, np.integer)) and 1 <= N <= 20000):
-        raise ParameterError(f"N: must be an integer in [1, 20000], got {N!r}")
+    spec = BAPModel(a, b, M).spectrum if spectrum is None else spectrum
+    if not isinstance(spec, Spectrum):
+        raise ParameterError(f"spectrum: a models.regression.Spectrum, got "
+                             f"{type(spec).__name__}")
+    lam, tgt = spec.eigenvalues, spec.target
+    N = checks.integer("N", N, low=1, high=20000)
     if P is not None and not (isinstance(P, float) and math.isinf(P)):
-        if not (isinstance(P, (int, np.integer)) and 1 <= P <= 100000):
-            raise ParameterError(f"P: must be an integer in [1, 1e5] or None/np.inf, got {P!r}")
+        P = checks.integer("P", P, low=1, high=100000)
     else:
         P = None
     times = np.atleast_1d(np.asarray(t, dtype=float))
     if times.ndim != 1 or np.any(times < 0) or not np.all(np.isfinite(times)):
         raise ParameterError("t: must be finite times >= 0")
-    if lr is not None and not (math.isfinite(lr) and lr > 0):
-        raise ParameterError(f"lr: must be positive or None, got {lr!r}")
-    if not (isinstance(n_seeds, (int, np.integer)) and n_seeds >= 1):
-        raise ParameterError(f"n_seeds: must be a positive integer, got {n_seeds!r}")
+    if lr is not None:
+        lr = checks.positive("lr", lr)
+    n_replicas = checks.integer("n_replicas", n_replicas, low=1)
     w_star = np.sqrt(tgt)
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_seeds)]
-    draws = [_one_draw(r, lam, w_star, int(N), P, times, lr) for r in rngs]
-    tests = np.array([d[0] for d in draws])
-    trains = np.array([d[1] for d in draws])
-    err = (lambda x: x.std(axis=0, ddof=1) / math.sqrt(n_seeds)) if n_seeds > 1 else \
-        (lambda x: np.full(x.shape[1], np.nan))
-    return GDCurves(converged=True, iterations=n_seeds, residual=float("nan"),
-                    parameters={"N": int(N), "P": float("inf") if P is None else int(P),
-                                "M": int(lam.size), "lr": lr, "n_seeds": int(n_seeds)},
-                    t=times, test=tests.mean(axis=0), test_stderr=err(tests),
-                    train=trains.mean(axis=0), train_stderr=err(trains), per_seed_test=tests)
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_replicas)]
+    draws = [_one_draw(r, lam, w_star, N, P, times, lr) for r in rngs]
+    return GDCurves(parameters={"N": N, "P": float("inf") if P is None else P,
+                                "M": int(lam.size), "lr": lr, "n_replicas": n_replicas},
+                    t=times, per_replica_test=np.array([d[0] for d in draws]),
+                    per_replica_train=np.array([d[1] for d in draws]))

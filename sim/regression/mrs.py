@@ -1,14 +1,15 @@
 """Random-feature ridge regression on the latent data model of Maloney, Roberts & Sully,
 "A Solvable Model of Neural Scaling Laws", arXiv:2210.16859 (2022).
 
-Per draw (``n_seeds`` independent draws): latent features ``x in R^M`` Gaussian with
-covariance ``diag(lambda)``, ``lambda_I = I^{-(1+alpha)}``; target weights ``w_I = +-1``
+Per draw (``n_replicas`` independent draws): latent features ``x in R^M`` Gaussian with
+covariance ``diag(lambda)``, ``lambda_I = I^{-(1+alpha)}`` (the spec
+:class:`nnphys.models.regression.MRSModel`); target weights ``w_I = +-1``
 (random signs, so ``w_I^2 = 1`` exactly) or ``N(0, 1)`` (``target="gaussian"``); labels
 ``y = w . x + sqrt(noise) eps``; random projection ``A in R^{N x M}`` iid ``N(0, 1)`` and
 features
 
-    phi = A x / sqrt(N)                 (activation="linear")
-    phi = relu(A x) / sqrt(N)           (activation="relu")
+    phi = A x / sqrt(N)                 (activation=Identity())
+    phi = relu(A x) / sqrt(N)           (activation=Relu())
 
 ridge regression on ``P`` samples, ``theta = argmin (1/P) |y - Phi theta|^2 + ridge |theta|^2``
 (``ridge = 0``: minimum-norm least squares, Gram eigenvalues below ``1e-12`` of the largest
@@ -31,26 +32,30 @@ import math
 
 import numpy as np
 
+from ... import checks
 from ...errors import ParameterError
+from ...models.network import Identity, Relu
+from ...models.regression import MRSModel
 from ...results import Result
+from ...stats import Estimate
+from ._replicas import replica_estimate
 
-__all__ = ["MRSRegression", "mrs_regression", "latent_spectrum"]
-
-
-def latent_spectrum(alpha: float, M: int) -> np.ndarray:
-    """``lambda_I = I^{-(1+alpha)}``, ``I = 1..M``."""
-    return np.arange(1, M + 1, dtype=float) ** -(1.0 + alpha)
+__all__ = ["MRSRegression", "mrs_regression"]
 
 
 @dataclasses.dataclass(frozen=True)
 class MRSRegression(Result):
-    """Mean test loss over draws at each ridge, its standard error (``nan`` for one draw)
-    and the per-draw losses (``per_seed[seed, ridge]``)."""
+    """The exact population test loss of each draw at each ridge (``per_replica[replica,
+    ridge]``); :attr:`loss` is the mean over draws as an :class:`~nnphys.stats.Estimate`
+    (standard error ``nan`` for one draw). A simulation: no health fields."""
 
     ridge: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    stderr: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    per_seed: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    per_replica: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+
+    @property
+    def loss(self) -> Estimate:
+        """Mean test loss at each ridge, with its standard error."""
+        return replica_estimate(self.per_replica)
 
 
 def _relu_kernel(G):
@@ -60,7 +65,7 @@ def _relu_kernel(G):
     return np.outer(d, d) * (np.sqrt(1 - c * c) + (math.pi - t) * c) / (2 * math.pi)
 
 
-def _one_draw(rng, lam, N, P, ridges, noise, activation, target):
+def _one_draw(rng, lam, N, P, ridges, noise, linear, target):
     M = lam.size
     w = rng.choice([-1.0, 1.0], M) if target == "rademacher" else rng.standard_normal(M)
     A = rng.standard_normal((N, M))
@@ -69,7 +74,7 @@ def _one_draw(rng, lam, N, P, ridges, noise, activation, target):
     if noise > 0:
         y = y + math.sqrt(noise) * rng.standard_normal(P)
     H = X @ A.T
-    Phi = (H if activation == "linear" else np.maximum(H, 0.0)) / math.sqrt(N)
+    Phi = (H if linear else np.maximum(H, 0.0)) / math.sqrt(N)
     # eigen-decomposition of the smaller Gram matrix (cheaper than an SVD of Phi)
     dual = N > P
     e, V = np.linalg.eigh(Phi @ Phi.T if dual else Phi.T @ Phi)
@@ -78,7 +83,7 @@ def _one_draw(rng, lam, N, P, ridges, noise, activation, target):
     out = np.empty(len(ridges))
     lw = lam * w
     wlw = float(w @ lw)
-    if activation == "linear":
+    if linear:
         ALw = A @ lw / math.sqrt(N)
         ALA = (A * lam) @ A.T / N
     else:
@@ -95,7 +100,7 @@ def _one_draw(rng, lam, N, P, ridges, noise, activation, target):
 
 
 def mrs_regression(N: int, P: int, alpha: float, M: int, ridge=0.0, noise: float = 0.0,
-                   n_seeds: int = 8, seed=0, activation: str = "linear",
+                   n_replicas: int = 8, seed=0, activation=Identity(),
                    target: str = "rademacher") -> MRSRegression:
     """Simulate ridge(less) random-feature regression on the MRS latent model.
 
@@ -104,38 +109,34 @@ def mrs_regression(N: int, P: int, alpha: float, M: int, ridge=0.0, noise: float
         alpha: spectral exponent (> 0); M: latent dimension (integer >= 1).
         ridge: one ridge or an array of ridges (>= 0), all fitted on the same draws.
         noise: label-noise variance (>= 0).
-        n_seeds: independent draws of ``(w, A, X, noise)``.
-        seed: int or ``numpy.random.Generator``.
-        activation: ``"linear"`` or ``"relu"``; target: ``"rademacher"`` or ``"gaussian"``.
+        n_replicas: independent draws of ``(w, A, X, noise)``.
+        seed: int or ``numpy.random.Generator``; draw ``r`` uses its ``r``-th spawned child.
+        activation: a layer object of :mod:`nnphys.models.network`: ``Identity()`` (linear
+            features) or ``Relu()``; target: ``"rademacher"`` or ``"gaussian"``.
 
     Returns:
         :class:`MRSRegression` (``loss[j]`` at ``ridge[j]``; exact population test loss).
     """
-    for name, v in (("N", N), ("P", P), ("M", M), ("n_seeds", n_seeds)):
-        if not (isinstance(v, (int, np.integer)) and v >= 1):
-            raise ParameterError(f"{name}: must be an integer >= 1, got {v!r}")
-    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-        raise ParameterError(f"alpha: must be a finite number > 0, got {alpha!r}")
+    N, P = checks.integer("N", N, low=1), checks.integer("P", P, low=1)
+    n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    model = MRSModel(alpha, checks.integer("M", M, low=1))
     ridges = np.atleast_1d(np.asarray(ridge, dtype=float))
     if ridges.ndim != 1 or np.any(~np.isfinite(ridges)) or np.any(ridges < 0):
         raise ParameterError(f"ridge: must be finite and >= 0, got {ridge!r}")
     if not (math.isfinite(noise) and noise >= 0):
         raise ParameterError(f"noise: must be finite and >= 0, got {noise!r}")
-    if activation not in ("linear", "relu"):
-        raise ParameterError(f"activation: must be 'linear' or 'relu', got {activation!r}")
+    if not (isinstance(activation, Identity) or activation == Relu()):
+        raise ParameterError(f"activation: must be Identity() or Relu() of "
+                             f"nnphys.models.network, got {activation!r}")
+    linear = isinstance(activation, Identity)
     if target not in ("rademacher", "gaussian"):
         raise ParameterError(f"target: must be 'rademacher' or 'gaussian', got {target!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    lam = latent_spectrum(alpha, M)
-    children = rng.spawn(n_seeds)
-    per = np.array([_one_draw(c, lam, N, P, ridges, noise, activation, target)
-                    for c in children])
-    mean = per.mean(axis=0)
-    se = per.std(axis=0, ddof=1) / math.sqrt(n_seeds) if n_seeds > 1 else \
-        np.full(ridges.size, np.nan)
-    return MRSRegression(converged=True, iterations=n_seeds, residual=float("nan"),
-                         parameters=dict(N=int(N), P=int(P), alpha=float(alpha), M=int(M),
-                                         noise=float(noise), activation=activation,
-                                         target=target,
+    lam = model.eigenvalues
+    per = np.array([_one_draw(c, lam, N, P, ridges, noise, linear, target)
+                    for c in rng.spawn(n_replicas)])
+    return MRSRegression(parameters=dict(N=N, P=P, alpha=model.alpha, M=model.M,
+                                         noise=float(noise), activation=repr(activation),
+                                         target=target, n_replicas=n_replicas,
                                          seed=seed if isinstance(seed, int) else None),
-                         ridge=ridges, loss=mean, stderr=se, per_seed=per)
+                         ridge=ridges, per_replica=per)

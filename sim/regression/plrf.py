@@ -2,7 +2,8 @@
 Pennington, "4+3 Phases of Compute-Optimal Neural Scaling Laws", NeurIPS 2024,
 arXiv:2405.15074 (Sec. 2, the PLRF problem and one-pass SGD).
 
-Model (the conventions of :mod:`nnphys.theory.scaling`):
+Model (the spec :class:`nnphys.models.regression.PLRFModel`, which the theory
+:mod:`nnphys.theory.scaling.plrf` reads too):
 
 - data ``x in R^v`` with independent ``x_j ~ N(0, j^{-2 alpha})``: ``D = diag(j^{-2 alpha})``;
 - target ``y = <x, b>``, ``b_j = j^{-beta}``;
@@ -21,12 +22,12 @@ The recorded loss is the exact population risk ``P(theta_t)`` of each run (no te
 Two samplers, equal in distribution:
 
 ``method="raw"``
-    draws ``x ~ N(0, D)`` in ``R^v`` and forms ``phi = W^T x``. All seeds advance together:
+    draws ``x ~ N(0, D)`` in ``R^v`` and forms ``phi = W^T x``. All replicas advance together:
     the ``S * B`` samples of a step are the rows of ``X`` (``(S B) x v``) and ``Phi = X W`` is
-    one BLAS product that streams ``W`` from memory once per step for all seeds, so at
-    ``S B <~ 16`` a step costs about ``8 v d`` bytes / bandwidth. The seeds share ``W`` and
-    have independent data; ``fresh_w=True`` draws an independent ``W`` per seed instead
-    (then every seed streams its own ``W``).
+    one BLAS product that streams ``W`` from memory once per step for all replicas, so at
+    ``S B <~ 16`` a step costs about ``8 v d`` bytes / bandwidth. The replicas share ``W`` and
+    have independent data; ``fresh_w=True`` draws an independent ``W`` per replica instead
+    (then every replica streams its own ``W``).
 
 ``method="spectral"``
     works in the eigenbasis of ``K = W^T D W = U diag(lam) U^T``. With
@@ -46,8 +47,9 @@ Expected loss (tests only; Gaussian fourth moments): with ``s_k(t) = E[e_k(t)^2]
 ``s_k(t+1) = g(lam_k) s_k(t) + 2 gamma^2 B lam_k P(t)``,
 ``g(z) = 1 - 2 gamma B z + gamma^2 B (B+1) z^2``, ``P(t) = 1/2 (sum_k lam_k s_k(t) + sigma^2)``.
 
-Random numbers: seed ``s`` owns the xoshiro256** stream ``s`` under one 64-bit base drawn
-from ``seed``, so a seed's curve does not depend on the number of threads or seeds.
+Random numbers: replica ``s`` owns the xoshiro256** stream ``s`` under one 64-bit base drawn
+from ``seed``, so a replica's curve does not depend on the number of threads or replicas. The
+mean over replicas and its standard error come from :func:`nnphys.stats.sample_mean`.
 """
 
 from __future__ import annotations
@@ -58,28 +60,20 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ... import checks
 from ...errors import NumericalError, ParameterError
+from ...models.regression import PLRFModel
 from ...results import Result
 from .. import _xoshiro
+from ...stats import Estimate
 from . import _plrf
+from ._replicas import replica_estimate
 
-__all__ = ["PLRFProblem", "PLRFSpectrum", "SGDCurves", "sgd", "default_lr"]
+__all__ = ["PLRFProblem", "PLRFSpectrum", "SGDCurves", "sgd"]
 
 _METHODS = ("raw", "spectral")
 _DIVERGENCE_FACTOR = 1e10       # a risk above this times P(0) counts as divergence
 _SMALL_PRODUCT = 2 ** 24        # X W with fewer multiply-adds runs on one thread (numba)
-
-
-def _is_int(x):
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _check_real(name, value, positive=False):
-    if not (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            and math.isfinite(value) and (value > 0 or not positive)):
-        raise ParameterError(f"{name}: must be a finite {'positive ' if positive else ''}number, "
-                             f"got {value!r}")
-    return float(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,19 +102,16 @@ class PLRFProblem:
         W: optional given embedding (``(v, d)`` float array, copied) instead of a random one.
 
     ``W``, ``D`` and ``b`` are read-only arrays: :meth:`spectral` is computed once and cached.
+    ``model`` is the :class:`~nnphys.models.regression.PLRFModel` it was built from.
     """
 
     def __init__(self, alpha: float, beta: float, v: int, d: int, seed=None, *, W=None):
-        self.alpha = _check_real("alpha", alpha, positive=True)
-        self.beta = _check_real("beta", beta)
-        if not (_is_int(d) and d >= 1):
-            raise ParameterError(f"d: must be an integer >= 1, got {d!r}")
-        if not (_is_int(v) and v >= d):
-            raise ParameterError(f"v: must be an integer >= d = {d}, got {v!r}")
-        self.v, self.d = int(v), int(d)
+        self.model = PLRFModel(alpha, beta, d, v)
+        self.alpha, self.beta = self.model.alpha, self.model.beta
+        self.v, self.d = self.model.v, self.model.d
         j = np.arange(1, self.v + 1, dtype=float)
-        self.D = j ** (-2.0 * self.alpha)
-        self.b = j ** (-self.beta)
+        self.D = self.model.data_variance(j)
+        self.b = self.model.target(j)
         if W is None:
             rng = np.random.default_rng(seed)
             W = np.empty((self.v, self.d))
@@ -141,8 +132,8 @@ class PLRFProblem:
 
     @property
     def trace_D(self) -> float:
-        """``Tr D = sum_{j <= v} j^{-2 alpha}``."""
-        return float(self.D.sum())
+        """``Tr D = sum_{j <= v} j^{-2 alpha}`` (the spec's)."""
+        return self.model.trace_D
 
     @property
     def trace_K(self) -> float:
@@ -187,33 +178,31 @@ class PLRFProblem:
         return {"alpha": self.alpha, "beta": self.beta, "v": self.v, "d": self.d}
 
 
-def default_lr(problem: PLRFProblem, batch: int = 1) -> float:
-    """``gamma = 1 / ((B + 1) Tr D)`` (``0.5 / Tr D`` at ``B = 1``)."""
-    return 1.0 / ((batch + 1) * problem.trace_D)
-
-
 @dataclasses.dataclass(frozen=True)
 class SGDCurves(Result):
-    """Exact population risk along one-pass SGD.
+    """Exact population risk along one-pass SGD (a simulation: no health fields).
 
     Attributes:
         t: recorded iterations (int); ``flops = d * B * t``.
-        loss: mean over seeds of ``P(theta_t)``; ``stderr``: its standard error
-            (``std(ddof=1) / sqrt(seeds)``, nan for one seed).
-        per_seed: ``(seeds, len(t))`` risk of each run.
+        per_replica: ``(n_replicas, len(t))`` risk of each run.
+        loss: (property) the mean over replicas of ``P(theta_t)`` as an
+            :class:`~nnphys.stats.Estimate` (standard error ``nan`` for one replica).
     """
 
     t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    stderr: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    per_seed: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    per_replica: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
     flops: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def loss(self) -> Estimate:
+        """Mean risk at each recorded iteration, with its standard error."""
+        return replica_estimate(self.per_replica)
 
 
 def _record_grid(steps, record):
     if record is None:
         record = 100
-    if _is_int(record):
+    if isinstance(record, (int, np.integer)) and not isinstance(record, bool):
         if record < 2:
             raise ParameterError(f"record: must be >= 2 points or an array of iterations, "
                                  f"got {record!r}")
@@ -289,7 +278,7 @@ def _run_spectral(problem, steps, lr, batch, base, streams, record):
     return out
 
 
-def sgd(problem, steps: int, *, lr: float | None = None, batch: int = 1, seeds: int = 8,
+def sgd(problem, steps: int, *, lr: float | None = None, batch: int = 1, n_replicas: int = 8,
         seed=None, record=None, method: str = "raw", fresh_w: bool = False) -> SGDCurves:
     """Loss curves of one-pass SGD on the PLRF model (exact population risk of each run).
 
@@ -297,20 +286,22 @@ def sgd(problem, steps: int, *, lr: float | None = None, batch: int = 1, seeds: 
         problem: a :class:`PLRFProblem`, or a mapping with ``alpha, beta, v, d`` (and
             optionally ``seed`` for ``W``) from which one is built.
         steps: SGD iterations (>= 0).
-        lr: learning rate ``gamma`` (default ``1 / ((batch + 1) Tr D)``).
+        lr: learning rate ``gamma`` (default ``problem.model.default_lr(batch)``,
+            ``1 / ((batch + 1) Tr D)``).
         batch: samples per step ``B`` (the gradient is their sum, no ``1/B``).
-        seeds: independent runs. With ``fresh_w=False`` they share the problem's ``W`` and
-            draw independent data; with ``fresh_w=True`` each run also draws its own ``W``
-            (the problem's ``alpha, beta, v, d``; its ``W`` is not used).
+        n_replicas: independent runs. With ``fresh_w=False`` they share the problem's ``W``
+            and draw independent data; with ``fresh_w=True`` each run also draws its own
+            ``W`` (the problem's ``alpha, beta, v, d``; its ``W`` is not used).
         seed: seeds the data streams (and the fresh ``W``); int, Generator or None. Run
-            ``s`` uses stream ``s``, so its curve does not depend on ``seeds`` or threads.
+            ``s`` uses stream ``s``, so its curve does not depend on ``n_replicas`` or
+            threads.
         record: number of log-spaced recorded iterations in ``[0, steps]`` (default 100;
             rounded, duplicates removed, 0 included) or an integer array of iterations.
         method: ``"raw"`` (samples in ``R^v``, ``phi = W^T x``) or ``"spectral"`` (exact in
             distribution, ``O(d)`` per sample; see the module docstring).
 
     Returns:
-        :class:`SGDCurves` with ``t``, ``loss`` (mean), ``stderr``, ``per_seed``, ``flops``.
+        :class:`SGDCurves` with ``t``, ``per_replica``, ``flops`` and the ``loss`` estimate.
 
     Raises:
         ParameterError: bad argument (the message names it).
@@ -326,33 +317,25 @@ def sgd(problem, steps: int, *, lr: float | None = None, batch: int = 1, seeds: 
     elif not isinstance(problem, PLRFProblem):
         raise ParameterError(f"problem: must be a PLRFProblem or a mapping of its parameters, "
                              f"got {type(problem).__name__}")
-    if not (_is_int(steps) and steps >= 0):
-        raise ParameterError(f"steps: must be an integer >= 0, got {steps!r}")
-    if not (_is_int(batch) and batch >= 1):
-        raise ParameterError(f"batch: must be an integer >= 1, got {batch!r}")
-    if not (_is_int(seeds) and seeds >= 1):
-        raise ParameterError(f"seeds: must be an integer >= 1, got {seeds!r}")
-    if method not in _METHODS:
-        raise ParameterError(f"method: must be one of {_METHODS}, got {method!r}")
-    lr = default_lr(problem, batch) if lr is None else _check_real("lr", lr, positive=True)
-    steps, batch, seeds = int(steps), int(batch), int(seeds)
+    steps = checks.integer("steps", steps, low=0)
+    batch = checks.integer("batch", batch, low=1)
+    n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    checks.one_of("method", method, _METHODS)
+    lr = problem.model.default_lr(batch) if lr is None else checks.positive("lr", lr)
     times = _record_grid(steps, record)
     rng = np.random.default_rng(seed)
     base = _base_seed(rng)
     run = _run_raw if method == "raw" else _run_spectral
     if fresh_w:
         curves = []
-        for s in range(seeds):
+        for s in range(n_replicas):
             own = PLRFProblem(problem.alpha, problem.beta, problem.v, problem.d,
                               seed=_base_seed(rng))
             curves.append(run(own, steps, lr, batch, base, [s], times)[0])
-        per_seed = np.array(curves)
+        per_replica = np.array(curves)
     else:
-        per_seed = run(problem, steps, lr, batch, base, list(range(seeds)), times)
-    stderr = (per_seed.std(axis=0, ddof=1) / math.sqrt(seeds) if seeds > 1
-              else np.full(times.size, np.nan))
-    params = dict(problem.parameters(), steps=steps, lr=lr, batch=batch, seeds=seeds,
+        per_replica = run(problem, steps, lr, batch, base, list(range(n_replicas)), times)
+    params = dict(problem.parameters(), steps=steps, lr=lr, batch=batch, n_replicas=n_replicas,
                   method=method, fresh_w=bool(fresh_w), base_seed=base)
-    return SGDCurves(converged=True, iterations=steps, residual=float("nan"), parameters=params,
-                     t=times, loss=per_seed.mean(axis=0), stderr=stderr, per_seed=per_seed,
+    return SGDCurves(parameters=params, t=times, per_replica=per_replica,
                      flops=(problem.d * batch * times).astype(float))

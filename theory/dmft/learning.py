@@ -11,7 +11,9 @@ target ``y = w* . psi``; student ``f = (1/sqrt N) w . A psi`` with ``A in R^{N x
 ``dw/dt = -(1/2) grad_w (1/P) sum_mu (f - y)^2`` from ``w = 0``. The error ``v = w* -
 A^T w / sqrt N`` obeys ``dv/dt = -F B v`` with ``F = A^T A / N`` and ``B = Psi^T Psi / P``;
 test loss ``L = v^T Lambda v`` and train loss ``v^T B v``. Power-law spectra (paper's
-notation): ``lambda_k = k^{-b}``, ``lambda_k w*_k^2 = k^{-a}``; any spectrum is accepted.
+notation): ``lambda_k = k^{-b}``, ``lambda_k w*_k^2 = k^{-a}`` (the spec
+:class:`nnphys.models.regression.BAPModel`); any :class:`~nnphys.models.regression.Spectrum`
+is accepted.
 
 **DMFT (Laplace domain).** Each mode obeys ``v_k(s) = H_k(s) [w*_k - xi^F_k(s) - R_N(s)
 sqrt(lambda_k) xi^B_k(s)]`` with Gaussian noises from the two random matrices and
@@ -51,51 +53,18 @@ import dataclasses
 import math
 
 import numpy as np
-from scipy import optimize
 
 from ...errors import ConvergenceError, ParameterError
+from ...models.regression import BAPModel, Spectrum
 from ...results import Result
+from ..spectral import tau_fixed_point
 
-__all__ = ["Spectrum", "power_law", "transfer", "loss", "LossCurves", "limit_loss",
-           "compute_optimal", "Frontier", "exponents"]
+__all__ = ["transfer", "loss", "LossCurves", "limit_loss", "ProjectionLoss",
+           "compute_optimal", "Frontier", "exponents", "Exponents"]
 
 _TALBOT_NODES = 24
 _STEPS = 48
 _NEWTON_TOL = 1e-13
-
-
-@dataclasses.dataclass(frozen=True)
-class Spectrum:
-    """Kernel eigenvalues ``lambda_k`` and squared target coefficients ``w*_k^2``."""
-
-    eigenvalues: np.ndarray
-    target: np.ndarray
-
-    def __post_init__(self):
-        lam = np.asarray(self.eigenvalues, dtype=float)
-        tgt = np.asarray(self.target, dtype=float)
-        if lam.ndim != 1 or lam.shape != tgt.shape or lam.size == 0:
-            raise ParameterError("spectrum: eigenvalues and target must be 1-D arrays of one length")
-        if not (np.all(np.isfinite(lam)) and np.all(lam > 0) and np.all(np.isfinite(tgt))
-                and np.all(tgt >= 0)):
-            raise ParameterError("spectrum: eigenvalues must be finite and > 0, target finite and >= 0")
-        object.__setattr__(self, "eigenvalues", lam)
-        object.__setattr__(self, "target", tgt)
-
-    @property
-    def initial_loss(self) -> float:
-        return float(self.eigenvalues @ self.target)
-
-
-def power_law(a: float, b: float, M: int = 4000) -> Spectrum:
-    """``lambda_k = k^{-b}``, ``lambda_k w*_k^2 = k^{-a}``, ``k = 1..M`` (BAP 2024, Sec. 2;
-    needs ``a > 1`` for a finite loss as ``M -> infinity``)."""
-    if not (b > 0 and a > 0 and math.isfinite(a) and math.isfinite(b)):
-        raise ParameterError(f"a, b: must be finite and positive, got a={a}, b={b}")
-    if not (isinstance(M, (int, np.integer)) and 1 <= M <= 10 ** 7):
-        raise ParameterError(f"M: must be an integer in [1, 1e7], got {M!r}")
-    k = np.arange(1, M + 1, dtype=float)
-    return Spectrum(k ** -b, k ** -(a - b))
 
 
 def _inverse(value, name):
@@ -112,10 +81,12 @@ def _solve_u(s: np.ndarray, lam: np.ndarray, inv_n: float, inv_p: float) -> np.n
     ``c`` decreasing geometrically in ``_STEPS`` steps from ``c0 = 1e3 (1 + sum lambda)/|s|``
     (where ``u = 1`` to ~1e-3) to 1. Each step starts from the log-linear extrapolation of the
     last two solutions (``u`` tends to a constant or, below rank deficiency, to ``alpha s``),
-    which keeps Newton on the physical branch down to ``|s| ~ 1e-12``."""
+    which keeps Newton on the physical branch down to ``|s| ~ 1e-12``. Returns ``u`` and the
+    number of Newton steps taken (summed over the continuation)."""
     u = np.ones_like(s, dtype=complex)
     if inv_n == 0 and inv_p == 0:
-        return u
+        return u, 0
+    steps_taken = 0
     c0 = np.maximum(1.0, 1e3 * (1.0 + lam.sum()) / np.abs(s))
     history = []
     for frac in np.linspace(1.0, 0.0, _STEPS + 1):
@@ -126,6 +97,7 @@ def _solve_u(s: np.ndarray, lam: np.ndarray, inv_n: float, inv_p: float) -> np.n
             u = u2 * np.exp(slope * np.log(sc / s2))
         active = np.arange(s.size)
         for it in range(60):
+            steps_taken += 1
             ua, sa = u[active], sc[active]
             lh = lam / (sa[:, None] + lam * ua[:, None])
             t1 = lh.sum(axis=1)
@@ -143,23 +115,29 @@ def _solve_u(s: np.ndarray, lam: np.ndarray, inv_n: float, inv_p: float) -> np.n
             raise ConvergenceError("learning: Newton continuation for R_N R_P did not converge",
                                    iterations=it, residual=float(np.max(np.abs(step))))
         history = (history + [(sc, u.copy())])[-2:]
-    return u
+    return u, steps_taken
 
 
 def transfer(s, spectrum: Spectrum, N=np.inf, P=np.inf):
     """``(H, R_N, R_P)`` at complex ``s``: ``H[j, k] = H_k(s_j)`` and the two response
     functions (BAP 2024, DMFT of Sec. 3; ``R -> 1`` as ``s -> infinity``)."""
+    return _transfer(s, spectrum, N, P)[:3]
+
+
+def _transfer(s, spectrum, N, P):
+    """:func:`transfer` and the Newton steps it took."""
     s = np.atleast_1d(np.asarray(s, dtype=complex))
     lam = spectrum.eigenvalues
     inv_n, inv_p = _inverse(N, "N"), _inverse(P, "P")
     # u(conj s) = conj u(s): solve once per conjugate pair (on the upper half plane)
     upper = np.where(s.imag < 0, s.conj(), s)
     distinct, inverse = np.unique(upper, return_inverse=True)
-    u = _solve_u(distinct, lam, inv_n, inv_p)[inverse.ravel()]
+    u, steps = _solve_u(distinct, lam, inv_n, inv_p)
+    u = u[inverse.ravel()]
     u = np.where(s.imag < 0, u.conj(), u)
     h = 1.0 / (s[:, None] + lam * u[:, None])
     x = u * (lam * h).sum(axis=1)
-    return h, 1 - x * inv_n, 1 - x * inv_p
+    return h, 1 - x * inv_n, 1 - x * inv_p, steps
 
 
 def _talbot(t: float, m: int = _TALBOT_NODES):
@@ -220,18 +198,21 @@ def loss(t, N=np.inf, P=np.inf, spectrum: Spectrum | None = None, *, a: float = 
         N: number of random features (``np.inf``: the kernel limit).
         P: number of training examples (``np.inf``: online / population gradient flow, no
             data reuse; then train = test).
-        spectrum: a :class:`Spectrum`; default ``power_law(a, b, M)``.
+        spectrum: a :class:`~nnphys.models.regression.Spectrum`; default
+            ``BAPModel(a, b, M).spectrum``.
 
     Returns:
-        :class:`LossCurves` (``test``, ``train``; ``residual`` = largest imaginary part left
-        by the contour sums, a precision indicator).
+        :class:`LossCurves` (``test``, ``train``; ``residual`` = largest relative imaginary
+        part left by the contour sums, a precision indicator; ``iterations`` = Newton steps
+        of the continuation for ``R_N R_P``, which raises
+        :class:`~nnphys.errors.ConvergenceError` if a step does not converge).
 
     Example:
         >>> r = loss([0.0, 10.0], N=200, P=np.inf, a=2.0, b=1.5, M=4000)
         >>> round(float(r.test[1]), 4)          # reference: DMFT 0.136277
         0.1363
     """
-    spec = power_law(a, b, M) if spectrum is None else spectrum
+    spec = BAPModel(a, b, M).spectrum if spectrum is None else spectrum
     times = np.atleast_1d(np.asarray(t, dtype=float))
     if times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ParameterError("t: must be finite times >= 0")
@@ -240,9 +221,10 @@ def loss(t, N=np.inf, P=np.inf, spectrum: Spectrum | None = None, *, a: float = 
     worst = 0.0
     positive = times[times > 0]
     contours = [_talbot(ti) for ti in positive]
+    newton_steps = 0
     if contours:                      # one batched continuation for every node of every t
         all_nodes = np.concatenate([c[0] for c in contours])
-        h_all, rn_all, rp_all = transfer(all_nodes, spec, N, P)
+        h_all, rn_all, rp_all, newton_steps = _transfer(all_nodes, spec, N, P)
     width = 2 * _TALBOT_NODES - 1
     j = 0
     for i, ti in enumerate(times):
@@ -259,29 +241,40 @@ def loss(t, N=np.inf, P=np.inf, spectrum: Spectrum | None = None, *, a: float = 
         test[i], train[i] = val_test.real, val_train.real
     if not (np.all(np.isfinite(test)) and np.all(np.isfinite(train))):
         raise ConvergenceError("loss: non-finite contour sum")
-    return LossCurves(converged=True, iterations=times.size, residual=worst,
+    return LossCurves(converged=True, iterations=int(newton_steps), residual=float(worst),
                       parameters={"N": float(N), "P": float(P), "M": int(spec.eigenvalues.size)},
                       t=times, test=test, train=train)
 
 
-def limit_loss(N, spectrum: Spectrum) -> float:
+@dataclasses.dataclass(frozen=True)
+class ProjectionLoss(Result):
+    """The ``t -> infinity`` loss of gradient flow at ``P = infinity``: ``loss`` and the
+    fixed point ``tau`` (``inf`` when ``N >= M``; then the three health fields are ``None``)."""
+
+    loss: float = 0.0
+    tau: float = math.inf
+
+
+def limit_loss(N, spectrum: Spectrum) -> ProjectionLoss:
     """``L(t -> infinity; N, P = infinity) = sum_k lambda_k w*_k^2 / (1 + tau lambda_k)`` with
-    ``sum_k tau lambda_k / (1 + tau lambda_k) = N`` (the projection onto N random features;
-    0 when ``N >= M``)."""
+    ``sum_k tau lambda_k / (1 + tau lambda_k) = N`` (the projection onto N random features,
+    :func:`nnphys.theory.spectral.tau_fixed_point`; 0 when ``N >= M``)."""
     lam, tgt = spectrum.eigenvalues, spectrum.target
     if N >= lam.size:
-        return 0.0
-    f = lambda lt: np.sum(1.0 / (1.0 + np.exp(-lt) / lam)) - N
-    lo, hi = -50.0, 50.0
-    log_tau = optimize.brentq(f, lo, hi, xtol=1e-14)
-    return float(np.sum(lam * tgt / (1.0 + math.exp(log_tau) * lam)))
+        return ProjectionLoss(parameters={"N": float(N)}, loss=0.0, tau=math.inf)
+    root = tau_fixed_point(lam, float(N))
+    return ProjectionLoss(converged=root.converged, iterations=root.iterations,
+                          residual=root.residual, parameters={"N": float(N)},
+                          loss=float(np.sum(lam * tgt / (1.0 + root.tau * lam))),
+                          tau=float(root.tau))
 
 
 @dataclasses.dataclass(frozen=True)
 class Frontier(Result):
     """Compute-optimal frontier: for each compute ``C = N t``, the optimal ``N*``, ``t*``
     and loss ``L*``, and the fitted power laws ``L* ~ C^{slope_loss}``,
-    ``N* ~ C^{slope_width}``."""
+    ``N* ~ C^{slope_width}``. ``converged``: every optimum lies inside the width grid;
+    ``iterations``: loss evaluations."""
 
     compute: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     width: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
@@ -292,14 +285,19 @@ class Frontier(Result):
 
 
 def compute_optimal(compute, spectrum: Spectrum | None = None, *, P=np.inf, a: float = 2.0,
-                    b: float = 1.5, M: int = 4000, widths=None) -> Frontier:
+                    b: float = 1.5, M: int = 4000, widths=None,
+                    strict: bool = True) -> Frontier:
     """Compute-optimal allocation of width vs training time at compute ``C = N t``.
 
     For each ``C`` the test loss ``L(C/N; N, P)`` is evaluated on a log grid of widths
     (default 25 widths over ``[8, M/2]``) and minimised by a parabola in ``log N`` through the
     best three grid points. Slopes are least-squares fits in log-log over the given ``C``.
+
+    Raises:
+        ConvergenceError: an optimum lies at the end of the width grid (not bracketed);
+            ``strict=False`` returns the clipped estimate with ``converged=False``.
     """
-    spec = power_law(a, b, M) if spectrum is None else spectrum
+    spec = BAPModel(a, b, M).spectrum if spectrum is None else spectrum
     cs = np.atleast_1d(np.asarray(compute, dtype=float))
     if cs.ndim != 1 or cs.size < 2 or np.any(cs <= 0) or not np.all(np.isfinite(cs)):
         raise ParameterError("compute: need at least two finite positive compute values")
@@ -310,6 +308,12 @@ def compute_optimal(compute, spectrum: Spectrum | None = None, *, P=np.inf, a: f
     table = np.array([[loss(c / n, n, P, spec).test[0] for n in grid] for c in cs])
     log_n = np.log(grid)
     best_n, best_l = np.empty(cs.size), np.empty(cs.size)
+    edge = np.argmin(table, axis=1)
+    bracketed = bool(np.all((edge > 0) & (edge < grid.size - 1)))
+    if not bracketed and strict:
+        raise ConvergenceError("compute_optimal: the optimal width lies at the end of the width "
+                               "grid for some compute; widen widths (or strict=False)",
+                               iterations=int(table.size))
     for i, row in enumerate(table):
         j = int(np.clip(np.argmin(row), 1, grid.size - 2))
         coef = np.polyfit(log_n[j - 1:j + 2], np.log(row[j - 1:j + 2]), 2)
@@ -318,17 +322,32 @@ def compute_optimal(compute, spectrum: Spectrum | None = None, *, P=np.inf, a: f
         best_n[i], best_l[i] = math.exp(x), math.exp(np.polyval(coef, x))
     slope_l = float(np.polyfit(np.log(cs), np.log(best_l), 1)[0])
     slope_n = float(np.polyfit(np.log(cs), np.log(best_n), 1)[0])
-    return Frontier(converged=True, iterations=int(table.size), residual=float("nan"),
+    return Frontier(converged=bracketed, iterations=int(table.size),
                     parameters={"P": float(P)}, compute=cs, width=best_n, time=cs / best_n,
                     best_loss=best_l, slope_loss=slope_l, slope_width=slope_n)
 
 
-def exponents(a: float, b: float) -> dict:
-    """The paper's asymptotic exponents (BAP 2024, Sec. 4-5), ``m = min(a - 1, 2 b)``:
-    ``time`` (L ~ t^-x), ``width`` and ``data`` (L ~ N^-m, P^-m), the compute-optimal
-    ``loss``, ``width`` and ``time`` exponents."""
+@dataclasses.dataclass(frozen=True)
+class Exponents(Result):
+    """The asymptotic exponents of BAP 2024 (Sec. 4-5), ``m = min(a - 1, 2 b)``: ``time``
+    (``L ~ t^-x``), ``width`` and ``data`` (``L ~ N^-m``, ``P^-m``) and the compute-optimal
+    ``compute_loss`` (``L* ~ C^-x``), ``compute_width`` (``N* ~ C^x``), ``compute_time``
+    (``t* ~ C^x``). A closed form: no health fields."""
+
+    time: float = math.nan
+    width: float = math.nan
+    data: float = math.nan
+    compute_loss: float = math.nan
+    compute_width: float = math.nan
+    compute_time: float = math.nan
+
+
+def exponents(a: float, b: float) -> Exponents:
+    """The paper's asymptotic exponents (BAP 2024, Sec. 4-5; see :class:`Exponents`)."""
+    model = BAPModel(a, b, 1)
+    a, b = model.a, model.b
     m = min(a - 1.0, 2.0 * b)
     denom = a - 1.0 + b * m
-    return {"time": (a - 1.0) / b, "width": m, "data": m,
-            "compute_loss": (a - 1.0) * m / denom, "compute_width": (a - 1.0) / denom,
-            "compute_time": b * m / denom}
+    return Exponents(parameters={"a": a, "b": b}, time=(a - 1.0) / b, width=m, data=m,
+                     compute_loss=(a - 1.0) * m / denom, compute_width=(a - 1.0) / denom,
+                     compute_time=b * m / denom)

@@ -10,8 +10,11 @@
 * :mod:`.mrs` - the solvable model of Maloney, Roberts & Sully 2022 (random-feature ridge
   regression on a power-law latent spectrum: test loss over (N, P), plateau, optimal ridge,
   equiparameterization).
-* :mod:`.fitting` - exponents with confidence intervals from measured loss curves.
+
+Exponents with confidence intervals from measured loss curves: :func:`nnphys.stats.fit_power_law`.
+The models' spectra and default learning rates: :mod:`nnphys.models.regression`; the tau fixed
+point shared by the three: :mod:`nnphys.theory.spectral`.
 """
 
 from ..dmft import learning as bap  # noqa: F401
-from . import fitting, mrs, plrf, spectrum, volterra  # noqa: F401
+from . import mrs, plrf, spectrum, volterra  # noqa: F401

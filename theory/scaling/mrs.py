@@ -102,13 +102,16 @@ import math
 import numpy as np
 from scipy import optimize, special
 
+from ... import checks
 from ...errors import ConvergenceError, ParameterError
+from ...models.regression import MRSModel
 from ...results import Result
+from ..spectral import tau_fixed_point
 
-__all__ = ["Spectrum", "spectrum", "TestLoss", "test_loss", "sigma2_res",
+__all__ = ["LatentSums", "spectrum", "TestLoss", "test_loss", "sigma2_res",
            "sigma2_res_continuum", "continuum_constant", "plateau", "OptimalRidge",
            "optimal_ridge", "Equiparameterization", "equiparameterization",
-           "scaling_exponents"]
+           "Exponents", "scaling_exponents"]
 
 _EXACT_TERMS = 10_000
 _TAIL_NODES = 96
@@ -117,8 +120,9 @@ _MAX_IT = 200
 
 
 @dataclasses.dataclass(frozen=True)
-class Spectrum:
-    """Latent eigenvalues ``lambda`` with multiplicities ``weight`` (1 for explicit terms,
+class LatentSums:
+    """The sums over the latent spectrum of :class:`~nnphys.models.regression.MRSModel` as a
+    quadrature: eigenvalues ``lambda`` with multiplicities ``weight`` (1 for explicit terms,
     quadrature weights for the tail) and ``b = lambda w^2`` (target power per mode);
     ``size`` is ``M`` (``inf`` for an unbounded spectrum)."""
 
@@ -141,34 +145,21 @@ class Spectrum:
         return d1, d2, (bh * h).sum(-1), (bh * lh).sum(-1), bh.sum(-1)
 
 
-def _check_alpha(alpha):
-    if not (isinstance(alpha, (int, float, np.integer, np.floating)) and math.isfinite(alpha)
-            and alpha > 0):
-        raise ParameterError(f"alpha: must be a finite number > 0, got {alpha!r}")
-    return float(alpha)
-
-
-def _check_m(M):
-    if M is None or (isinstance(M, float) and math.isinf(M)):
-        return None
-    if not (isinstance(M, (int, np.integer)) and 1 <= M <= 10 ** 9):
-        raise ParameterError(f"M: must be an integer in [1, 1e9] or None (infinity), got {M!r}")
-    return int(M)
-
-
-def spectrum(alpha: float, M: int | None = None, target=None) -> Spectrum:
+def spectrum(alpha: float, M: int | None = None, target=None) -> LatentSums:
     """The latent spectrum ``lambda_I = I^{-(1+alpha)}``, ``I = 1..M`` (``None``: infinite),
     with target power ``b_I = lambda_I w_I^2`` (``target``: the ``w_I^2``, default 1; an
-    explicit ``target`` needs a finite ``M`` and ``len(target) == M``)."""
-    alpha = _check_alpha(alpha)
-    M = _check_m(M)
+    explicit ``target`` needs a finite ``M`` and ``len(target) == M``). The eigenvalues are
+    the spec's (:class:`nnphys.models.regression.MRSModel`), here summed exactly up to
+    ``I = 10^4`` and by quadrature beyond."""
+    model = MRSModel(alpha, M)
+    alpha, M = model.alpha, model.M
     if target is not None:
         tgt = np.asarray(target, dtype=float)
         if M is None or tgt.shape != (M,) or not np.all(np.isfinite(tgt)) or np.any(tgt < 0):
             raise ParameterError("target: must be M finite values >= 0 (needs a finite M)")
     n_exact = _EXACT_TERMS if M is None else min(M, _EXACT_TERMS)
     idx = np.arange(1, n_exact + 1, dtype=float)
-    lam = idx ** -(1.0 + alpha)
+    lam = model.eigenvalue(idx)
     wt = np.ones_like(lam)
     w2 = np.ones_like(lam) if target is None else tgt[:n_exact]
     if M is None or M > n_exact:
@@ -181,15 +172,15 @@ def spectrum(alpha: float, M: int | None = None, target=None) -> Spectrum:
         u = u_lo + (u_hi - u_lo) * (z + 1) / 2
         gw = gw * (u_hi - u_lo) / 2
         x = u ** (-1.0 / alpha)
-        lam = np.concatenate([lam, x ** -(1.0 + alpha)])
+        lam = np.concatenate([lam, model.eigenvalue(x)])
         wt = np.concatenate([wt, gw * u ** (-1.0 / alpha - 1.0) / alpha])
         w2 = np.concatenate([w2, np.ones(_TAIL_NODES)])
-    return Spectrum(lam, wt, lam * w2, math.inf if M is None else float(M), alpha)
+    return LatentSums(lam, wt, lam * w2, math.inf if M is None else float(M), alpha)
 
 
 def continuum_constant(alpha: float) -> float:
     """``C = Gamma(1 + 1/(1+alpha)) Gamma(1 - 1/(1+alpha)) = (pi/a)/sin(pi/a)``, ``a = 1+alpha``."""
-    a = 1.0 + _check_alpha(alpha)
+    a = 1.0 + checks.positive("alpha", alpha)
     return float(special.gamma(1 + 1 / a) * special.gamma(1 - 1 / a))
 
 
@@ -244,21 +235,14 @@ def _bracket(fun_f, x0, direction, what):
     raise ConvergenceError(f"mrs: could not bracket {what}")
 
 
-def _k_of_df(spec: Spectrum, n: np.ndarray):
-    """Latent ridge ``k`` with ``D1(k) = n`` (``n < M``)."""
-    total = float((spec.weight * spec.eigenvalues).sum())
-
-    def fun(x):
-        d1, d2, *_ = spec.sums(np.exp(x))
-        return np.log(n) - np.log(d1), (d1 - d2) / d1
-
-    hi = np.log(2 * total / n)
-    lo = _bracket(lambda x: fun(x)[0], hi - 4.0, -1, "D1(k) = n")
-    x, it, res = _solve_monotone(fun, lo, np.broadcast_to(hi, lo.shape).copy(), "D1(k) = n")
-    return np.exp(x), it, res
+def _k_of_df(spec: LatentSums, n: np.ndarray):
+    """Latent ridge ``k = 1/tau`` with ``D1(k) = n`` (``n < M``): the tau fixed point of
+    :func:`nnphys.theory.spectral.tau_fixed_point` with the spectrum's multiplicities."""
+    root = tau_fixed_point(spec.eigenvalues, n, weights=spec.weight)
+    return 1.0 / root.tau, root.iterations, root.residual
 
 
-def _k_of_ridge(spec: Spectrum, inv_n, inv_p, ridge, k_floor):
+def _k_of_ridge(spec: LatentSums, inv_n, inv_p, ridge, k_floor):
     """Latent ridge ``k`` from ``ridge = k (1 - D1/N)(1 - D1/P)`` on ``k > k_floor``."""
 
     def fun(x):
@@ -402,7 +386,8 @@ def plateau(n, alpha: float, M: int | None = None, noise: float = 0.0, limited_b
 @dataclasses.dataclass(frozen=True)
 class OptimalRidge(Result):
     """Ridge minimising (M2) at each ``(N, P)``: ``ridge``, ``loss``, and the ridgeless loss
-    for comparison; ``residual`` = relative width of the final bracket in ``log ridge``."""
+    for comparison. ``converged``: every optimum is inside ``ridge_range`` and its bounded
+    minimisation succeeded; ``iterations``: evaluations of (M2) (grid and refinement)."""
 
     ridge: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
@@ -410,11 +395,16 @@ class OptimalRidge(Result):
 
 
 def optimal_ridge(N, P, alpha: float, M: int | None = None, noise: float = 0.0,
-                  ridge_range=(1e-10, 1e2), grid: int = 41) -> OptimalRidge:
+                  ridge_range=(1e-10, 1e2), grid: int = 41,
+                  strict: bool = True) -> OptimalRidge:
     """Minimise (M2) over ``ridge`` in ``ridge_range`` (and ``ridge = 0``): a log grid of
-    ``grid`` points, then golden-section refinement (``xatol = 1e-6`` in ``log ridge``)
+    ``grid`` points, then bounded (Brent) refinement (``xatol = 1e-6`` in ``log ridge``)
     around the best grid point. ``ridge = 0`` is returned when no ridge beats the
-    ridgeless loss. The optimum sits on the grid edge -> ``converged=False``."""
+    ridgeless loss.
+
+    Raises:
+        ConvergenceError: the optimum sits on the edge of ``ridge_range`` (or the refinement
+            failed); ``strict=False`` returns it with ``converged=False``."""
     lo, hi = ridge_range
     if not (0 < lo < hi and math.isfinite(hi)):
         raise ParameterError(f"ridge_range: need 0 < lo < hi < inf, got {ridge_range!r}")
@@ -427,12 +417,15 @@ def optimal_ridge(N, P, alpha: float, M: int | None = None, noise: float = 0.0,
     best_r = np.zeros(Nf.size)
     best_l = np.zeros(Nf.size)
     converged = True
+    evaluations = table.size + Nf.size
     for i in range(Nf.size):
         j = int(np.nanargmin(table[i]))
         a, b = logs[max(j - 1, 0)], logs[min(j + 1, grid - 1)]
-        f = lambda lr: float(test_loss(Nf[i], Pf[i], alpha, M, math.exp(lr), noise).loss)
+        f = lambda log_x: float(test_loss(Nf[i], Pf[i], alpha, M, math.exp(log_x), noise).loss)
         res = optimize.minimize_scalar(f, bounds=(a, b), method="bounded",
                                        options={"xatol": 1e-6})
+        evaluations += int(res.nfev)
+        converged &= bool(res.success)
         r, l_r = math.exp(res.x), float(res.fun)
         if table[i, j] < l_r:
             r, l_r = math.exp(logs[j]), float(table[i, j])
@@ -441,8 +434,11 @@ def optimal_ridge(N, P, alpha: float, M: int | None = None, noise: float = 0.0,
         elif j in (0, grid - 1):
             converged = False              # optimum at the edge of ridge_range
         best_r[i], best_l[i] = r, l_r
-    width = 1e-6
-    return OptimalRidge(converged=converged, iterations=grid, residual=width,
+    if not converged and strict:
+        raise ConvergenceError("optimal_ridge: the optimum lies on the edge of ridge_range "
+                               f"{ridge_range} (widen it, or strict=False)",
+                               iterations=evaluations)
+    return OptimalRidge(converged=converged, iterations=evaluations,
                         parameters=dict(alpha=float(alpha), M=M, noise=float(noise)),
                         ridge=best_r.reshape(shape), loss=best_l.reshape(shape),
                         ridgeless=ridgeless.reshape(shape))
@@ -451,7 +447,8 @@ def optimal_ridge(N, P, alpha: float, M: int | None = None, noise: float = 0.0,
 @dataclasses.dataclass(frozen=True)
 class Equiparameterization(Result):
     """Optimal split of a budget: ``ratio`` = ``N*/P*`` per budget, with ``N*``, ``P*``,
-    the optimally regularised loss ``loss`` (or ridgeless if ``tuned=False``)."""
+    the optimally regularised loss ``loss`` (or ridgeless if ``tuned=False``).
+    ``converged``: every bounded refinement succeeded; ``iterations``: loss evaluations."""
 
     budget: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     N: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
@@ -462,13 +459,17 @@ class Equiparameterization(Result):
 
 def equiparameterization(budget, alpha: float, kind: str = "product", M: int | None = None,
                          noise: float = 0.0, tuned: bool = True,
-                         splits: int = 61) -> Equiparameterization:
+                         splits: int = 61, strict: bool = True) -> Equiparameterization:
     """At fixed ``N + P = B`` (``kind="sum"``) or ``N P = B`` (``"product"``) find the
     ``N/P`` minimising the loss, optimally regularised (``tuned``) or ridgeless.
 
     The split is scanned on a log grid of ``N/P`` in ``[1/30, 30]`` (``splits`` points,
     always containing ``N = P``), then refined by a bounded scalar minimisation in
-    ``log(N/P)`` between the neighbours of the best grid point."""
+    ``log(N/P)`` between the neighbours of the best grid point.
+
+    Raises:
+        ConvergenceError: a refinement (or, ``tuned``, an optimal ridge) did not converge;
+            ``strict=False`` returns the best point found with ``converged=False``."""
     if kind not in ("sum", "product"):
         raise ParameterError(f"kind: must be 'sum' or 'product', got {kind!r}")
     B = np.atleast_1d(np.asarray(budget, dtype=float))
@@ -477,46 +478,63 @@ def equiparameterization(budget, alpha: float, kind: str = "product", M: int | N
     if splits < 5 or splits % 2 == 0:
         raise ParameterError("splits: must be an odd integer >= 5")
 
-    def np_of(b, lr):
-        r = math.exp(lr)
+    def np_of(b, log_x):
+        r = math.exp(log_x)
         if kind == "sum":
             return b * r / (1 + r), b / (1 + r)
         return math.sqrt(b * r), math.sqrt(b / r)
 
-    def loss_at(b, lr):
-        n_, p_ = np_of(b, lr)
+    def loss_at(b, log_x):
+        n_, p_ = np_of(b, log_x)
         if tuned:
-            return float(optimal_ridge(n_, p_, alpha, M, noise, grid=21).loss)
+            return float(optimal_ridge(n_, p_, alpha, M, noise, grid=21, strict=strict).loss)
         return float(test_loss(n_, p_, alpha, M, 0.0, noise).loss)
 
     grid = np.linspace(-math.log(30.0), math.log(30.0), splits)
     out_n, out_p, out_l = [], [], []
+    evaluations, converged = 0, True
     for b in B:
-        vals = np.array([loss_at(b, lr) for lr in grid])
+        vals = np.array([loss_at(b, log_x) for log_x in grid])
         j = int(np.nanargmin(vals))
         a, c = grid[max(j - 1, 0)], grid[min(j + 1, splits - 1)]
-        res = optimize.minimize_scalar(lambda lr: loss_at(b, lr), bounds=(a, c),
+        res = optimize.minimize_scalar(lambda log_x: loss_at(b, log_x), bounds=(a, c),
                                        method="bounded", options={"xatol": 1e-4})
-        lr, lv = (res.x, res.fun) if res.fun <= vals[j] else (grid[j], vals[j])
-        n_, p_ = np_of(b, lr)
+        evaluations += splits + int(res.nfev)
+        converged &= bool(res.success)
+        log_x, lv = (res.x, res.fun) if res.fun <= vals[j] else (grid[j], vals[j])
+        n_, p_ = np_of(b, log_x)
         out_n.append(n_), out_p.append(p_), out_l.append(lv)
     out_n, out_p = np.array(out_n), np.array(out_p)
-    return Equiparameterization(converged=True, iterations=splits, residual=1e-4,
+    if not converged and strict:
+        raise ConvergenceError("equiparameterization: the bounded refinement of the split did "
+                               "not converge (or strict=False)", iterations=evaluations)
+    return Equiparameterization(converged=converged, iterations=evaluations,
                                 parameters=dict(alpha=float(alpha), kind=kind, M=M,
                                                 noise=float(noise), tuned=tuned),
                                 budget=B, N=out_n, P=out_p, ratio=out_n / out_p,
                                 loss=np.array(out_l))
 
 
-def scaling_exponents(alpha: float) -> dict:
-    """Exponents of the MRS model at ``M = infinity`` (from (M2)-(M3)):
+@dataclasses.dataclass(frozen=True)
+class Exponents(Result):
+    """Exponents of the MRS model at ``M = infinity`` (from (M2)-(M3)): ``spectrum``
+    (``lambda_I ~ I^spectrum``), ``loss_vs_N`` (``P >> N``), ``loss_vs_P`` (``N >> P``),
+    ``loss_vs_n`` (fixed ``N/P``), ``loss_vs_NP`` (along ``N ~ P`` against ``N P``) as the
+    powers of ``L ~ x^power``, and the ``prefactor`` ``C^{1+alpha}`` of
+    ``sigma2_res(n) ~ C^{1+alpha} n^{-alpha}``. A closed form: no health fields."""
 
-    * ``spectrum``: ``lambda_I ~ I^{-(1+alpha)}``;
-    * ``loss_vs_N`` (``P >> N``), ``loss_vs_P`` (``N >> P``), ``loss_vs_n`` at fixed ``N/P``:
-      ``-alpha``;
-    * ``loss_vs_NP``: ``-alpha/2`` along ``N ~ P`` against the product ``N P``;
-    * ``prefactor``: ``C^{1+alpha}`` of ``sigma2_res(n) ~ C^{1+alpha} n^{-alpha}``."""
-    alpha = _check_alpha(alpha)
-    return {"spectrum": -(1 + alpha), "loss_vs_N": -alpha, "loss_vs_P": -alpha,
-            "loss_vs_n": -alpha, "loss_vs_NP": -alpha / 2,
-            "prefactor": continuum_constant(alpha) ** (1 + alpha)}
+    spectrum: float = math.nan
+    loss_vs_N: float = math.nan
+    loss_vs_P: float = math.nan
+    loss_vs_n: float = math.nan
+    loss_vs_NP: float = math.nan
+    prefactor: float = math.nan
+
+
+def scaling_exponents(alpha: float) -> Exponents:
+    """The exponents of :class:`Exponents`: ``-(1 + alpha)`` for the spectrum, ``-alpha``
+    against ``N``, ``P`` or both at fixed ratio, ``-alpha/2`` against ``N P``."""
+    alpha = checks.positive("alpha", alpha)
+    return Exponents(parameters={"alpha": alpha}, spectrum=-(1 + alpha), loss_vs_N=-alpha,
+                     loss_vs_P=-alpha, loss_vs_n=-alpha, loss_vs_NP=-alpha / 2,
+                     prefactor=continuum_constant(alpha) ** (1 + alpha))

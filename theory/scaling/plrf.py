@@ -27,6 +27,9 @@ distorted by the embedding; exists for ``2 beta > 1``), ``F_0`` (capacity: the p
 ``d* ~ f^xi``, ``P* ~ f^-eta`` are obtained by balancing the two dominant components at
 ``t = f / (d B)``; below the high-dimensional line ``v`` must grow with ``d`` (``v = v_ratio d``)
 and ``gamma ~ 1 / Tr D ~ d^{2 alpha - 1}``.
+
+The problem (``D``, ``b``, ``v = 4 d`` by default) and the default step
+``gamma = 1/((B + 1) Tr D)`` are the spec's, :class:`nnphys.models.regression.PLRFModel`.
 """
 
 from __future__ import annotations
@@ -36,37 +39,19 @@ import math
 
 import numpy as np
 
-from ...errors import ParameterError
+from ...errors import ConvergenceError, ParameterError
+from ...models.regression import PLRF_V_RATIO as _V_RATIO, PLRFModel
 from ...results import PhaseDiagram, Result, register_phase_diagram
 from . import spectrum as _spectrum
 from .volterra import ExponentialSumVolterra, sgd_rate
 
-__all__ = ["LossCurve", "ComputeOptimal", "default_lr", "loss_curve", "capacity_loss",
-           "phase", "PHASES", "exponents", "compute_optimal", "frontier_exponents",
-           "phase_diagram"]
+__all__ = ["LossCurve", "ComputeOptimal", "loss_curve", "capacity_loss", "phase", "PHASES",
+           "Exponents", "exponents", "compute_optimal", "FrontierExponents",
+           "frontier_exponents", "phase_diagram"]
 
 #: phase labels in the paper's names, in the order used by :func:`phase_diagram`
 PHASES = ("Ia", "Ib", "Ic", "II", "III", "IV", "no power law")
-_V_RATIO = 4
-
-
-def _trace_d(alpha: float, v: int) -> float:
-    j = np.arange(1, min(v, 10**6) + 1, dtype=float)
-    total = float(np.sum(j ** (-2 * alpha)))
-    if v > 10**6:       # Euler-Maclaurin tail of sum_{j > 1e6} j^{-2 alpha}
-        a, b = 10**6 + 0.5, v + 0.5
-        total += ((b ** (1 - 2 * alpha) - a ** (1 - 2 * alpha)) / (1 - 2 * alpha)
-                  if alpha != 0.5 else math.log(b / a))
-    return total
-
-
-def default_lr(alpha: float, v: int, batch: int = 1) -> float:
-    """``gamma = 1 / ((B + 1) Tr D)``, ``Tr D = sum_{j <= v} j^{-2 alpha}`` (the authors'
-    choice ``gamma ~ 1/(2 Tr D)`` at ``B = 1``; SGD is stable for ``gamma (B+1) Tr K / 2 < 1``
-    roughly, and ``Tr K ~ Tr D``)."""
-    if int(batch) != batch or batch < 1:
-        raise ParameterError(f"batch: must be a positive integer (got {batch})")
-    return 1.0 / ((batch + 1) * _trace_d(alpha, int(v)))
+_SUM_RULE_TOL = 1e-4       # sum-rule error of the discretised spectrum a curve may carry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +84,8 @@ def _measure(alpha, beta, d, v, embedding, bins_per_efold):
 
 def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: int = 10**4,
                *, lr: float | None = None, batch: int = 1, t=None, points: int = 256,
-               embedding=None, bins_per_efold: int = _spectrum.BINS_PER_EFOLD) -> LossCurve:
+               embedding=None, bins_per_efold: int = _spectrum.BINS_PER_EFOLD,
+               strict: bool = True) -> LossCurve:
     """The expected risk of one-pass SGD on PLRF for every iteration count.
 
     Args:
@@ -107,21 +93,27 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
         d: parameters; v: data dimension (default ``4 d``, the authors' ratio; ``v > d``).
         steps: last iteration when ``t`` is not given; the curve is returned on all
             ``t <= 64`` and ``points`` log-spaced iterations up to ``steps``.
-        lr: step ``gamma`` (default :func:`default_lr`); batch: ``B``.
+        lr: step ``gamma`` (default ``PLRFModel(...).default_lr(batch)``); batch: ``B``.
         t: iterations to evaluate at instead (any non-negative numbers).
         embedding: a drawn ``W`` (``v x d``) for the exact expected risk given ``W``;
             default: the deterministic equivalent (the large-``d`` limit, Sec. 2.2).
         bins_per_efold: resolution of the deterministic-equivalent spectrum.
+        strict: raise when the spectrum's sum rules miss (``False``: return the curve with
+            ``converged=False``).
 
     Returns:
         :class:`LossCurve`; ``residual`` is the sum-rule error of the discretised spectrum
-        (0 for a drawn ``W``), ``converged`` says it is below ``1e-4``.
+        (0 for a drawn ``W``), ``converged`` says it is below ``1e-4``; ``iterations`` is
+        ``None`` (the curve is a closed form on that spectrum; the number of spectral nodes
+        is ``parameters["nodes"]``).
 
     Raises:
+        ConvergenceError: the sum-rule error is ``>= 1e-4`` (raise ``bins_per_efold``).
         NumericalError: ``||K|| >= 1`` - SGD diverges at this ``lr``.
     """
-    v = _V_RATIO * int(d) if v is None else int(v)
-    lr = default_lr(alpha, v, batch) if lr is None else float(lr)
+    model = PLRFModel(alpha, beta, d, v)
+    v = model.v
+    lr = model.default_lr(batch) if lr is None else float(lr)
     if not (lr > 0 and np.isfinite(lr)):
         raise ParameterError(f"lr: must be a positive number (got {lr})")
     meas = _measure(alpha, beta, int(d), v, embedding, bins_per_efold)
@@ -134,13 +126,18 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
         times = _times(int(steps), int(points))
     else:
         times = np.atleast_1d(np.asarray(t, dtype=float))
-    loss = solver(times)
     residual = max(meas.kernel_sum_error, meas.forcing_sum_error)
-    return LossCurve(converged=residual < 1e-4, iterations=int(meas.nodes.size),
+    if residual >= _SUM_RULE_TOL and strict:
+        raise ConvergenceError(f"loss_curve: the discretised spectrum misses its sum rules by "
+                               f"{residual:.1e} (>= {_SUM_RULE_TOL:g}); raise bins_per_efold",
+                               residual=float(residual))
+    loss = solver(times)
+    return LossCurve(converged=residual < _SUM_RULE_TOL,
                      residual=float(residual),
                      parameters={"alpha": float(alpha), "beta": float(beta), "d": int(d),
                                  "v": v, "lr": lr, "batch": int(batch),
-                                 "method": "deterministic" if embedding is None else "exact"},
+                                 "method": "deterministic" if embedding is None else "exact",
+                                 "nodes": int(meas.nodes.size)},
                      t=times, loss=loss, flops=times * d * batch, limit=solver.limit,
                      kernel_norm=solver.kernel_norm)
 
@@ -148,7 +145,7 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
 def capacity_loss(alpha: float, beta: float, d: int, v: int | None = None) -> float:
     """``F_0(d) = 1/2 sum_j c_j^2 / (1 + s_0 D_j)``: the risk of the best ``theta`` in the
     deterministic equivalent (``P(t -> infinity)`` of gradient flow)."""
-    v = _V_RATIO * int(d) if v is None else int(v)
+    v = PLRFModel(alpha, beta, d, v).v
     return 0.5 * _measure(alpha, beta, int(d), v, None, _spectrum.BINS_PER_EFOLD).zero_mass
 
 
@@ -180,7 +177,21 @@ def phase(alpha: float, beta: float) -> str:
     return "Ic" if 4 * alpha < 1 else "IV"
 
 
-def exponents(alpha: float, beta: float) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Exponents(Result):
+    """The compute-optimal exponents of one ``(alpha, beta)``: its ``phase``, ``d_star``
+    (``xi`` of ``d* ~ f^xi``), ``loss`` (``eta`` of ``P* ~ f^-eta``), ``time`` (``P ~ t^-e``
+    at ``d = infinity``) and where they come from (``source``). A closed form: no health
+    fields; ``nan`` where this module derives no exponent (phase IV)."""
+
+    phase: str = ""
+    d_star: float = math.nan
+    loss: float = math.nan
+    time: float = math.nan
+    source: str = ""
+
+
+def exponents(alpha: float, beta: float) -> Exponents:
     """Compute-optimal exponents ``d* ~ f^xi`` and ``P* ~ f^-eta`` (flops ``f = d B t``).
 
     Phases Ia, II, III (Sec. 3; the balance of the two dominant loss terms):
@@ -193,11 +204,12 @@ def exponents(alpha: float, beta: float) -> dict:
     2 beta - 1)/(2 alpha)``.
 
     Returns:
-        dict with ``phase``, ``d_star`` (xi), ``loss`` (eta), ``time`` (``P ~ t^-e`` at
-        ``d = infinity``: ``e = (2 alpha + 2 beta - 1)/(2 alpha)`` of the pure-point forcing,
-        ``2 - 1/(2 alpha)`` of the SGD noise in phase III) and ``source``.
+        :class:`Exponents` with ``phase``, ``d_star`` (xi), ``loss`` (eta), ``time``
+        (``P ~ t^-e`` at ``d = infinity``: ``e = (2 alpha + 2 beta - 1)/(2 alpha)`` of the
+        pure-point forcing, ``2 - 1/(2 alpha)`` of the SGD noise in phase III) and ``source``.
     """
     name = phase(alpha, beta)
+    params = {"alpha": float(alpha), "beta": float(beta)}
     e = (2 * alpha + 2 * beta - 1) / (2 * alpha)
     if name == "Ia":
         xi, eta = 1 / (2 * alpha + 1), (2 * alpha + 2 * beta - 1) / (2 * alpha + 1)
@@ -211,12 +223,12 @@ def exponents(alpha: float, beta: float) -> dict:
         xi = e / (2 * alpha + (2 - 2 * alpha) * e)
         eta = 2 * alpha * xi
     elif name == "IV":
-        return {"phase": name, "d_star": math.nan, "loss": math.nan, "time": math.nan,
-                "source": "not derived here (the IVa/IVb terms of the paper were not "
-                          "available): measure with frontier_exponents"}
+        return Exponents(parameters=params, phase=name,
+                         source="not derived here (the IVa/IVb terms of the paper were not "
+                                "available): measure with frontier_exponents")
     elif name == "no power law":
-        return {"phase": name, "d_star": math.nan, "loss": 0.0, "time": 0.0,
-                "source": "2(alpha + beta) <= 1: no decay"}
+        return Exponents(parameters=params, phase=name, loss=0.0, time=0.0,
+                         source="2(alpha + beta) <= 1: no decay")
     # loss vs iterations at d = infinity: pure-point forcing, or the SGD-noise kernel
     # K_pp ~ t^-(2 - 1/(2 alpha)) once it decays slower (beta > alpha; Sec. 3)
     time = 2 - 1 / (2 * alpha) if name == "III" else e
@@ -224,14 +236,17 @@ def exponents(alpha: float, beta: float) -> dict:
               if name in ("Ia", "II", "III") else
               "derived here: P ~ F_pp + F_0 (the paper's Props. for Ib/Ic) with v ~ d, "
               "gamma ~ 1/Tr D")
-    return {"phase": name, "d_star": xi, "loss": eta, "time": time, "source": source}
+    return Exponents(parameters=params, phase=name, d_star=float(xi), loss=float(eta),
+                     time=float(time), source=source)
 
 
 @dataclasses.dataclass(frozen=True)
 class ComputeOptimal(Result):
     """Compute-optimal frontier: for each budget ``flops`` the best ``d`` and its ``loss``;
     ``d_grid``, ``losses`` (``len(flops) x len(d_grid)``) are the curves it was read from;
-    ``slope_d``, ``slope_loss`` the fitted log-log slopes of ``d*`` and ``P*``."""
+    ``slope_d``, ``slope_loss`` the fitted log-log slopes of ``d*`` and ``P*``.
+    ``converged``: some budget is bracketed and every curve met its sum rules (``residual``:
+    the worst sum-rule error); ``iterations``: loss curves computed (one per ``d``)."""
 
     flops: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     d: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
@@ -243,14 +258,15 @@ class ComputeOptimal(Result):
 
 
 def compute_optimal(alpha: float, beta: float, flops, *, d_grid=None, v_ratio: int = _V_RATIO,
-                    batch: int = 1, lr=None) -> ComputeOptimal:
+                    batch: int = 1, lr=None, strict: bool = True) -> ComputeOptimal:
     """``d*(f) = argmin_d P(f / (d B), d)`` and ``P*(f)`` from the deterministic curves.
 
     Each ``d`` of ``d_grid`` (default 24 values, 32 to 4096, log-spaced) gets its loss curve at
     ``t = f/(d B)`` (``v = v_ratio d``, default learning rate unless ``lr`` is a number or a
     callable of ``(d, v)``); ``log P`` is minimised over ``log d`` by a parabola through the
     best grid point and its neighbours. Budgets whose optimum sits at the end of the grid
-    are reported as ``nan`` (the grid does not bracket them).
+    are reported as ``nan`` (the grid does not bracket them). ``strict`` is passed to
+    :func:`loss_curve`.
     """
     _check_ab(alpha, beta)
     f = np.atleast_1d(np.asarray(flops, dtype=float))
@@ -269,7 +285,7 @@ def compute_optimal(alpha: float, beta: float, flops, *, d_grid=None, v_ratio: i
         t = f / (d * batch)
         ok = t >= 1
         if ok.any():
-            curve = loss_curve(alpha, beta, d, v, lr=step, batch=batch, t=t[ok])
+            curve = loss_curve(alpha, beta, d, v, lr=step, batch=batch, t=t[ok], strict=strict)
             losses[ok, k] = curve.loss
             worst = max(worst, curve.residual)
     logd = np.log(grid)
@@ -292,7 +308,8 @@ def compute_optimal(alpha: float, beta: float, flops, *, d_grid=None, v_ratio: i
     if good.sum() >= 3:
         slope_d = float(np.polyfit(np.log(f[good]), np.log(d_opt[good]), 1)[0])
         slope_p = float(np.polyfit(np.log(f[good]), np.log(p_opt[good]), 1)[0])
-    return ComputeOptimal(converged=bool(good.any()) and worst < 1e-4, iterations=int(grid.size),
+    return ComputeOptimal(converged=bool(good.any()) and worst < _SUM_RULE_TOL,
+                          iterations=int(grid.size),
                           residual=float(worst),
                           parameters={"alpha": float(alpha), "beta": float(beta),
                                       "v_ratio": int(v_ratio), "batch": int(batch)},
@@ -315,8 +332,22 @@ def _extrapolated_slope(x, y):
     return float(s3), float(abs(d2))
 
 
+@dataclasses.dataclass(frozen=True)
+class FrontierExponents(Result):
+    """Compute-optimal exponents measured on the deterministic curves: ``loss`` (``eta`` of
+    ``P* ~ f^-eta``) and ``d_star`` (``xi``), each with the bound ``loss_error``,
+    ``d_star_error`` on its systematic error (Aitken extrapolation + d-grid shift), from
+    ``budgets`` bracketed budgets. A measurement on computed curves: no health fields."""
+
+    loss: float = math.nan
+    loss_error: float = math.nan
+    d_star: float = math.nan
+    d_star_error: float = math.nan
+    budgets: int = 0
+
+
 def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: int = 20,
-                       flops=None, v_ratio: int = _V_RATIO) -> dict:
+                       flops=None, v_ratio: int = _V_RATIO) -> FrontierExponents:
     """The compute-optimal exponents measured on the deterministic curves (any phase).
 
     ``P*(f)`` and ``d*(f)`` from :func:`compute_optimal` over log-spaced ``d`` in
@@ -326,8 +357,7 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
     the ``d`` grid is shifted by half a step.
 
     Returns:
-        dict with ``loss`` (``eta``, ``P* ~ f^-eta``), ``loss_error``, ``d_star`` (``xi``),
-        ``d_star_error`` and ``budgets`` (the number of bracketed budgets).
+        :class:`FrontierExponents`.
     """
     lo, hi = d_range
     if not (1 <= lo < hi):
@@ -347,8 +377,11 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
                         _extrapolated_slope(lf, np.log(res.d[good])), int(good.sum())))
     (p, p_err), (xi, xi_err), n = results[0]
     (p2, _), (xi2, _), _ = results[1]
-    return {"loss": -p, "loss_error": p_err + abs(p - p2), "d_star": xi,
-            "d_star_error": xi_err + abs(xi - xi2), "budgets": n}
+    return FrontierExponents(parameters={"alpha": float(alpha), "beta": float(beta),
+                                         "d_range": [float(lo), float(hi)], "n_d": int(n_d)},
+                             loss=float(-p), loss_error=float(p_err + abs(p - p2)),
+                             d_star=float(xi), d_star_error=float(xi_err + abs(xi - xi2)),
+                             budgets=int(n))
 
 
 @register_phase_diagram("plrf", axes=("alpha", "beta"), serial_only=(
@@ -366,8 +399,8 @@ def phase_diagram(alpha, beta) -> PhaseDiagram:
     for i, ai in enumerate(a):
         for j, bj in enumerate(b):
             ex = exponents(ai, bj)
-            ph[i, j] = PHASES.index(ex["phase"])
-            xi[i, j], eta[i, j] = ex["d_star"], ex["loss"]
+            ph[i, j] = PHASES.index(ex.phase)
+            xi[i, j], eta[i, j] = ex.d_star, ex.loss
     s = np.linspace(0.0, max(a.max(), b.max()), 200)
     lines = {
         "high-dimensional line (2 alpha = 1)": np.c_[np.full_like(s, 0.5), s],
@@ -376,7 +409,6 @@ def phase_diagram(alpha, beta) -> PhaseDiagram:
         "2 (alpha + beta) = 1": np.c_[s[s <= 0.5], 0.5 - s[s <= 0.5]],
         "alpha = 1/4": np.c_[np.full(np.sum(s >= 0.5), 0.25), s[s >= 0.5]],
     }
-    return PhaseDiagram(converged=True, iterations=ph.size, residual=0.0,
-                        parameters={"model": "PLRF (Paquette et al. 2024)"},
+    return PhaseDiagram(parameters={"model": "PLRF (Paquette et al. 2024)"},
                         axes={"alpha": a, "beta": b}, fields={"d_star": xi, "loss": eta},
                         phase=ph, labels=dict(enumerate(PHASES)), boundaries=lines)

@@ -3,8 +3,8 @@ embedding, and the large-``d`` deterministic equivalent of Paquette, Paquette, X
 Pennington ("4+3 Phases of Compute-Optimal Neural Scaling Laws", NeurIPS 2024,
 arXiv:2405.15074, Sec. 2.2 and App. E).
 
-**Problem.** ``D = diag(j^{-2 alpha})`` (``j = 1..v``), target coefficients ``c_j = j^{-alpha -
-beta}`` (``c = D^{1/2} b``), embedding ``W in R^{v x d}`` iid ``N(0, 1/d)``, ``K = W^T D W`` and
+**Problem** (the spec :class:`nnphys.models.regression.PLRFModel`). ``D = diag(j^{-2 alpha})``
+(``j = 1..v``), target coefficients ``c_j = j^{-alpha - beta}`` (``c = D^{1/2} b``), embedding ``W in R^{v x d}`` iid ``N(0, 1/d)``, ``K = W^T D W`` and
 ``H = D^{1/2} W W^T D^{1/2}`` (same non-zero spectrum). One-pass SGD needs two measures:
 
 * ``mu_K``: the eigenvalues of ``K`` (``d`` of them) - the SGD-noise kernel
@@ -22,7 +22,7 @@ beta}`` (``c = D^{1/2} b``), embedding ``W in R^{v x d}`` iid ``N(0, 1/d)``, ``K
 ``<c, (H - z)^{-1} c> = sum_j c_j^2 / (D_j m(z) - z)``. The zero atom of ``mu_F`` is
 ``sum_j c_j^2 / (1 + s_0 D_j)`` where ``s_0 = -m/z`` at ``z = 0`` solves
 ``sum_j s_0 D_j / (1 + s_0 D_j) = d`` (the same ``tau`` as in the Bordelon et al. and
-Maloney et al. models). Positive-``x`` parts are discretised into log-spaced bins; the mass
+Maloney et al. models: :func:`nnphys.theory.spectral.tau_fixed_point`). Positive-``x`` parts are discretised into log-spaced bins; the mass
 and mean of each bin are *exact* contour integrals of the Stieltjes transforms along a
 half-circle in the upper half plane joining the bin's ends,
 
@@ -42,9 +42,10 @@ import dataclasses
 import functools
 
 import numpy as np
-from scipy import optimize
 
 from ...errors import ConvergenceError, ParameterError
+from ...models.regression import PLRFModel
+from ..spectral import tau_fixed_point
 
 __all__ = ["SpectralMeasure", "deterministic_measure", "empirical_measure", "draw_embedding"]
 
@@ -106,9 +107,11 @@ class _Resolvent:
     """``m(z)`` for the PLRF deterministic equivalent, vectorised Newton."""
 
     def __init__(self, alpha, beta, d, v):
+        model = PLRFModel(alpha, beta, d, v)
         j, w = _j_quadrature(int(v))
-        self.D = j ** (-2.0 * alpha)
-        self.c2w = w * j ** (-2.0 * (alpha + beta))      # c_j^2 times quadrature weight
+        self.D = model.data_variance(j)
+        self.c2w = w * self.D * model.target(j) ** 2      # c_j^2 times quadrature weight
+        self.w = w
         self.wd = w / d                                   # (1/d) weight
         self.d = d
 
@@ -141,10 +144,9 @@ class _Resolvent:
         return (1.0 / (self.D[None, :] * m[:, None] - z[:, None])) @ self.c2w
 
     def s0(self):
-        """``s_0 = lim_{z -> 0} -m/z``: ``(1/d) sum_j s D_j/(1 + s D_j) = 1``."""
-        fn = lambda ls: (np.exp(ls) * self.D / (1 + np.exp(ls) * self.D)) @ self.wd - 1.0
-        lo, hi = -50.0, 50.0 + 2 * np.log(self.d) * 10
-        return float(np.exp(optimize.brentq(fn, lo, hi, xtol=1e-14, rtol=1e-14)))
+        """``s_0 = lim_{z -> 0} -m/z``: ``sum_j w_j s D_j/(1 + s D_j) = d`` (the tau fixed
+        point with the quadrature weights as multiplicities)."""
+        return float(tau_fixed_point(self.D, float(self.d), weights=self.w).tau)
 
 
 @functools.lru_cache(maxsize=32)
@@ -225,9 +227,10 @@ def empirical_measure(alpha: float, beta: float, W: np.ndarray) -> SpectralMeasu
         raise ParameterError("W: must be a v x d matrix with v > d")
     v, d = W.shape
     _check(alpha, beta, d, v)
+    model = PLRFModel(alpha, beta, d, v)
     j = np.arange(1, v + 1, dtype=float)
-    sqrt_d = j ** -alpha
-    c = j ** (-alpha - beta)
+    sqrt_d = np.sqrt(model.data_variance(j))
+    c = sqrt_d * model.target(j)
     A = sqrt_d[:, None] * W                           # D^{1/2} W
     lam, U = np.linalg.eigh(A.T @ A)
     if lam[0] <= 0:
