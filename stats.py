@@ -91,9 +91,18 @@ class Estimate(Result):
 
 
 def _samples(values, axis: int, minimum: int, name: str) -> np.ndarray:
-    x = np.asarray(values, dtype=float)
+    try:
+        x = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}: an array of real numbers") from None
     if x.ndim == 0:
         raise ParameterError(f"{name}: an array of samples, got a scalar")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or \
+            not -x.ndim <= axis < x.ndim:
+        raise ParameterError(f"axis: an integer in [{-x.ndim}, {x.ndim - 1}] for an array "
+                             f"of {x.ndim} dimensions, got {axis!r}")
+    if not np.all(np.isfinite(x)):
+        raise ParameterError(f"{name}: entries must be finite (a NaN or inf has no error bar)")
     x = np.moveaxis(x, axis, 0)
     if x.shape[0] < minimum:
         raise ParameterError(f"{name}: at least {minimum} samples along axis {axis}, "
@@ -256,7 +265,11 @@ def weighted_least_squares(design, y, stderr=None, level: float = 0.95) -> Linea
             raise ParameterError("stderr: positive finite errors")
         w = 1.0 / se ** 2
     XtW = X.T * w
-    cov = np.linalg.inv(XtW @ X)
+    normal = XtW @ X
+    if np.linalg.cond(normal) > 1e14:
+        raise ParameterError("design: the columns are (numerically) linearly dependent, so "
+                             "the coefficients are not determined")
+    cov = np.linalg.inv(normal)
     coef = cov @ (XtW @ y)
     resid = y - X @ coef
     chi2 = float(np.sum(w * resid ** 2))
@@ -395,6 +408,9 @@ def extrapolate(sizes, values, stderr=None, order: int = 1, power: float = 1.0) 
         stderr = [float(v.stderr) for v in values]
         values = [float(v.mean) for v in values]
     design = np.stack([n ** (-k * power) for k in range(order + 1)], axis=1)
+    if np.linalg.cond(design) > 1e12:
+        raise ParameterError(f"power: with sizes {n.tolist()} the terms n^-(k*{power:g}) are "
+                             "numerically indistinguishable; use fewer terms or other sizes")
     fit = weighted_least_squares(design, values, stderr)
     return Estimate(mean=float(fit.coefficients[0]), stderr=float(fit.stderr[0]),
                     n_eff=float(n.size), tau=1.0,

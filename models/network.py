@@ -57,8 +57,10 @@ def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A numpy Generator from a seed, or the Generator itself."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or isinstance(seed, (int, np.integer)):
-        return np.random.default_rng(seed)
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return np.random.default_rng(checks.integer("seed", seed, low=0))
     raise ArgumentTypeError(f"seed: expected an int or numpy.random.Generator, got {type(seed).__name__}")
 
 
@@ -321,7 +323,7 @@ def Relu() -> ABRelu:
 
 def LeakyRelu(alpha: float) -> ABRelu:
     """``alpha min(z, 0) + max(z, 0)``."""
-    return ABRelu(alpha, 1.0)
+    return ABRelu(checks.real("alpha", alpha), 1.0)
 
 
 def Abs() -> ABRelu:

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import checks
-from ..errors import ArgumentTypeError
+from ..errors import ArgumentTypeError, ParameterError
 from .network import Activation, ElementwiseFunction, Tanh
 
 __all__ = ["RateNetwork", "rate_network", "is_tanh"]
@@ -83,7 +83,13 @@ def rate_network(network, **fields) -> RateNetwork:
     given = {k: v for k, v in fields.items() if v is not None}
     if isinstance(network, RateNetwork):
         return dataclasses.replace(network, **given) if given else network
-    return RateNetwork(g=network, **given)
+    if isinstance(network, bool) or not isinstance(network, numbers.Real):
+        raise ArgumentTypeError(f"network: a RateNetwork or a coupling strength g, got "
+                                f"{type(network).__name__}")
+    try:
+        return RateNetwork(g=network, **given)
+    except ParameterError as error:
+        raise ParameterError(f"network: {error}") from None
 
 
 def is_tanh(layer) -> bool:

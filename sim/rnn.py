@@ -46,6 +46,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import NumericalError, ParameterError
+from ..models.network import as_rng
 from ..models.rnn import RateNetwork, is_tanh, rate_network
 from ..results import Result
 from ..stats import Estimate, batch_means, sample_mean
@@ -62,7 +63,8 @@ def coupling(N: int, g: float, seed=None, dtype=np.float64) -> np.ndarray:
     """``J`` with iid ``N(0, g^2/N)`` entries, C-contiguous, of ``dtype``. The float64 draws
     are made in row blocks and cast, so float32 and float64 couplings of one seed agree."""
     N = checks.integer("N", N, low=2, high=_MAX_N)
-    rng = np.random.default_rng(seed)
+    g = checks.positive("g", g, allow_zero=True)
+    rng = as_rng(seed)
     J = np.empty((N, N), dtype=dtype)
     scale = g / math.sqrt(N)
     block = max(1, 2 ** 22 // N)
@@ -244,7 +246,7 @@ def simulate(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     n_record = min(n, 2000) if n_record is None else checks.integer("n_record", n_record,
                                                                       low=1, high=n)
     elementwise = _elementwise(spec.activation)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     if J is None:
         J = coupling(n, g, rng, dtype)
     x = (x0_std * rng.standard_normal((n, n_replicas))).astype(dtype)
@@ -372,7 +374,7 @@ def lyapunov(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     _check_dtype(dtype, J)
     elementwise = _elementwise(spec.activation)
     inp = _input_function(spec.input)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     if J is None:
         J = coupling(n, g, rng, dtype)
     J = np.ascontiguousarray(J)

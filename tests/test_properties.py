@@ -80,8 +80,8 @@ def _cases():
         ("nnphys.theory.hebbian.multitask", "solve", (0.3, 0.2, 2), {}),
         # theory: DMFT, scaling laws
         ("nnphys.theory.dmft.rnn", "stationary", (1.5,), {}),
-        ("nnphys.theory.dmft.learning", "power_law", (2.0, 1.5), {"M": 200}),
-        ("nnphys.theory.scaling.plrf", "default_lr", (0.8, 100), {}),
+        ("nnphys.models.regression", "BAPModel", (2.0, 1.5), {"M": 200}),
+        ("nnphys.models.regression", "PLRFModel", (0.8, 0.6, 100), {}),
         ("nnphys.theory.scaling.plrf", "loss_curve", (0.8, 0.6, 50), {"steps": 100,
                                                                      "points": 16}),
         ("nnphys.theory.scaling.mrs", "test_loss", (50, 100, 1.0), {"M": 400}),
@@ -89,10 +89,10 @@ def _cases():
         ("nnphys.sim.shallow", "sample_outputs", (nw.Erf(), 4, 8), {}),
         ("nnphys.sim.networks", "empirical_kernels",
          (nw.Serial((nw.Dense(8), nw.Relu(), nw.Dense(1))), np.eye(3, 4)),
-         {"n_samples": 2, "width": 8}),
+         {"n_replicas": 2, "width": 8}),
         ("nnphys.sim.montecarlo", "run", (_hopfield_network(), 0.5, 3), {}),
         ("nnphys.sim.rnn", "coupling", (8, 1.5), {}),
-        ("nnphys.sim.rnn", "simulate", (1.5, 8, 2.0), {"transient": 1.0}),
+        ("nnphys.sim.rnn", "simulate", (1.5, 8.0, 0.5), {"N": 8, "transient": 1.0}),
         ("nnphys.sweep", "point_seed", (3, 2), {}),
         # a NaN simulation is recorded as a failed comparison (the table shows it): by design
         ("nnphys.validation", "compare", ("family.check", "m", 0.5, 0.5), {"bias": 0.01},

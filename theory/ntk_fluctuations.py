@@ -221,7 +221,10 @@ def normalized_variance(width, depth, input_dim: int = 1, bias_lr: float = 0.0) 
     """Exact ``Var K / E[K]^2`` for equal hidden widths ``width`` and ``depth`` layers
     (``depth - 1`` hidden); ``width`` and ``depth`` broadcast. Independent of ``|x|``,
     ``C_W`` and (without biases) ``input_dim``."""
-    width, depth = np.broadcast_arrays(np.asarray(width), np.asarray(depth))
+    input_dim = checks.integer("input_dim", input_dim, low=1)
+    width = checks.finite_array("width", width, low=1)
+    depth = checks.finite_array("depth", depth, low=1)
+    width, depth = np.broadcast_arrays(width, depth)
     out = np.empty(width.shape)
     for idx in np.ndindex(width.shape):
         d = int(depth[idx])

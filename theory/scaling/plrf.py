@@ -39,6 +39,7 @@ import math
 
 import numpy as np
 
+from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.regression import PLRF_V_RATIO as _V_RATIO, PLRFModel
 from ...results import PhaseDiagram, Result, register_phase_diagram
@@ -116,6 +117,7 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
     lr = model.default_lr(batch) if lr is None else float(lr)
     if not (lr > 0 and np.isfinite(lr)):
         raise ParameterError(f"lr: must be a positive number (got {lr})")
+    bins_per_efold = checks.integer("bins_per_efold", bins_per_efold, low=1)
     meas = _measure(alpha, beta, int(d), v, embedding, bins_per_efold)
     solver = ExponentialSumVolterra(
         sgd_rate(meas.nodes, lr, batch), 0.5 * meas.forcing_mass,
