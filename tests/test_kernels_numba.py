@@ -254,6 +254,17 @@ DYNAMICS = [(_montecarlo.GLAUBER, 1.4), (_montecarlo.METROPOLIS, 2.0),
             (_montecarlo.ZERO_T, 0.0)]
 
 
+def _assert_same_sweeps(flips, expected, mine, ref):
+    """Compiled and reference sweeps agree: flips, spins and generator states exactly, the
+    running fields to rounding."""
+    assert expected.sum() > 0                      # the sweeps did flip spins
+    np.testing.assert_array_equal(flips, expected)
+    np.testing.assert_array_equal(mine[0], ref[0])
+    np.testing.assert_array_equal(mine[3], ref[3])
+    np.testing.assert_allclose(mine[1], ref[1], rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(mine[2], ref[2], rtol=RTOL, atol=1e-12)
+
+
 @pytest.mark.jit_off
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -273,12 +284,7 @@ def test_pairwise_sweeps(dynamics, beta, shuffle, parallel):
     kernel = _montecarlo.pairwise_sweeps_parallel if parallel else _montecarlo.pairwise_sweeps
     flips = kernel(*args, *mine, beta, dynamics, 3, shuffle)
     expected = naive.pairwise_sweeps(*args, *ref, beta, dynamics, 3, shuffle)
-    assert expected.sum() > 0                      # the sweeps did flip spins
-    np.testing.assert_array_equal(flips, expected)
-    np.testing.assert_array_equal(mine[0], ref[0])
-    np.testing.assert_array_equal(mine[3], ref[3])
-    np.testing.assert_allclose(mine[1], ref[1], rtol=RTOL, atol=1e-12)
-    np.testing.assert_allclose(mine[2], ref[2], rtol=RTOL, atol=1e-12)
+    _assert_same_sweeps(flips, expected, mine, ref)
 
 
 @pytest.mark.jit_off
@@ -304,12 +310,7 @@ def test_dense_sweeps(dynamics, beta, P, form, parallel):
     flips = kernel(xt, w, even, at, *mine, beta, dynamics, 2, P, form, scale, True)
     expected = naive.dense_sweeps(xt, w, even, at, *ref, beta, dynamics, 2, P, form, scale,
                                   True)
-    assert expected.sum() > 0                      # the sweeps did flip spins
-    np.testing.assert_array_equal(flips, expected)
-    np.testing.assert_array_equal(mine[0], ref[0])
-    np.testing.assert_array_equal(mine[3], ref[3])
-    np.testing.assert_allclose(mine[1], ref[1], rtol=RTOL, atol=1e-12)
-    np.testing.assert_allclose(mine[2], ref[2], rtol=RTOL, atol=1e-12)
+    _assert_same_sweeps(flips, expected, mine, ref)
 
 
 # --------------------------------------------------------------------------- PLRF SGD
