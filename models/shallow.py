@@ -29,9 +29,7 @@ LAWS = {"gaussian": (3.0, 15.0), "uniform": (9.0 / 5.0, 27.0 / 7.0), "rademacher
 
 def law_moments(law: str) -> tuple[float, float]:
     """``(E v^4, E v^6)`` of the unit-variance symmetric law ``law``."""
-    if law not in LAWS:
-        raise ParameterError(f"law: must be one of {tuple(LAWS)}, got {law!r}")
-    return LAWS[law]
+    return LAWS[checks.one_of("law", law, LAWS)]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,9 +24,8 @@ import numpy as np
 from .. import checks
 from ..errors import ParameterError
 from ..results import Result
-from ..stats import Estimate, sample_mean
+from ..stats import Estimate, ratio_estimate, sample_mean
 from . import _ntk_ensemble as _k
-from ._delta import ratio_estimate
 
 __all__ = ["NTKEnsemble", "relu_ntk_ensemble", "NTKStatistics", "ratio_statistics"]
 

@@ -38,10 +38,9 @@ from .. import checks
 from ..errors import NumericalError, ParameterError
 from ..models import network as arch
 from ..results import Result
-from ..stats import Estimate, sample_mean
+from ..stats import Estimate, ratio_estimate, sample_mean
 from . import _preactivations as _k
 from ._activations import lower
-from ._delta import ratio_estimate
 from .networks import WEIGHT_LAWS, draw_weights
 
 __all__ = ["conditional_kernels", "kurtosis", "moments", "FullEnsemble", "full_ensemble",

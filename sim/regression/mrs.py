@@ -34,7 +34,7 @@ import numpy as np
 
 from ... import checks
 from ...errors import ParameterError
-from ...models.network import Identity, Relu
+from ...models.network import Identity, Relu, as_rng
 from ...models.regression import MRSModel
 from ...results import Result
 from ...stats import Estimate
@@ -131,7 +131,7 @@ def mrs_regression(N: int, P: int, alpha: float, M: int, ridge=0.0, noise: float
     linear = isinstance(activation, Identity)
     if target not in ("rademacher", "gaussian"):
         raise ParameterError(f"target: must be 'rademacher' or 'gaussian', got {target!r}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_rng(seed)
     lam = model.eigenvalues
     per = np.array([_one_draw(c, lam, N, P, ridges, noise, linear, target)
                     for c in rng.spawn(n_replicas)])
