@@ -8,7 +8,7 @@ built-in :class:`ValueError` / :class:`TypeError` they refine.
 from __future__ import annotations
 
 __all__ = ["NNPhysError", "ConvergenceError", "NumericalError", "ParameterError",
-           "ArgumentTypeError"]
+           "ArgumentTypeError", "ConvergenceWarning"]
 
 
 class NNPhysError(Exception):
@@ -38,3 +38,8 @@ class ConvergenceError(NNPhysError, RuntimeError):
 
 class NumericalError(NNPhysError, ArithmeticError):
     """A computation left the range of floating point (overflow, NaN) and cannot go on."""
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """Part of a computation did not converge and was recorded as such (e.g. grid points
+    of a phase diagram, left NaN with a failed status), while the rest stands."""

@@ -27,6 +27,11 @@ A model's phase-diagram function registers itself with :func:`register_phase_dia
 
     @register_phase_diagram("hopfield", axes=("alpha", "T"))
     def phase_diagram(alpha, T) -> PhaseDiagram: ...
+
+A grid point whose solver did not converge does not sink the diagram: the model sets its
+``status`` to :data:`FAILED` (codes in :data:`POINT_STATUS`), the record puts NaN in its
+fields and the phase ``-1`` there, counts the points in ``n_failed``, and the model returns
+``diagram.warn_failures()``, which warns how many failed (:class:`~nnphys.errors.ConvergenceWarning`).
 """
 
 from __future__ import annotations
@@ -38,14 +43,19 @@ import json
 import os
 import pkgutil
 import tempfile
+import warnings
 from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ConvergenceWarning, ParameterError
 
 __all__ = ["Result", "PhaseDiagram", "load", "PhaseDiagramModel", "register_phase_diagram",
-           "phase_diagrams"]
+           "phase_diagrams", "POINT_STATUS", "OK", "FAILED", "FAILED_PHASE"]
+
+OK, FAILED = 0, 1
+POINT_STATUS = {OK: "ok", FAILED: "not converged"}   # codes of PhaseDiagram.status
+FAILED_PHASE = -1                                     # the phase index of a failed point
 
 _REGISTRY: dict[str, type["Result"]] = {}
 _ARRAY_DICT_PREFIX = "__dict__/"
@@ -157,9 +167,15 @@ class PhaseDiagram(Result):
     Attributes:
         axes: name -> 1-D grid, in axis order (``phase.shape == tuple(len(a) for a in axes)``).
         fields: name -> N-D array on the grid (order parameters, free energies, ...).
-        phase: integer phase index on the grid.
+        phase: integer phase index on the grid (:data:`FAILED_PHASE` = -1 at failed points,
+            labelled ``"not converged"``).
         labels: phase index (as str key in JSON, int here) -> phase name.
         boundaries: name -> (M, n_axes) array of points along a transition line.
+        status: per-point code on the grid, :data:`POINT_STATUS`: 0 ok, 1 the point's
+            solver did not converge (its fields are NaN). Empty means all ok (files
+            written before the field existed load so).
+
+    ``n_failed`` counts the points with a status other than ok.
     """
 
     axes: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
@@ -167,6 +183,7 @@ class PhaseDiagram(Result):
     phase: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=int))
     labels: Mapping[int, str] = dataclasses.field(default_factory=dict)
     boundaries: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    status: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int8))
 
     def __post_init__(self):
         shape = tuple(len(np.asarray(a)) for a in self.axes.values())
@@ -178,7 +195,47 @@ class PhaseDiagram(Result):
                 raise ParameterError(f"fields[{name!r}]: shape {np.shape(field)} does not "
                                  f"start with the grid shape {shape}")
         # JSON turns int keys into strings; normalise back to int.
-        object.__setattr__(self, "labels", {int(k): v for k, v in self.labels.items()})
+        labels = {int(k): v for k, v in self.labels.items()}
+        status = np.asarray(self.status, dtype=np.int8)
+        if status.size == 0:
+            status = np.zeros(shape if self.axes else (0,), dtype=np.int8)
+        if status.shape != shape and self.axes:
+            raise ParameterError(f"status: shape {status.shape} does not match axes {shape}")
+        unknown = set(np.unique(status).tolist()) - set(POINT_STATUS)
+        if unknown:
+            raise ParameterError(f"status: codes {sorted(unknown)} are not in "
+                                 f"{POINT_STATUS}")
+        failed = status != OK
+        if np.any(failed):
+            fields = {}
+            for name, field in self.fields.items():
+                field = np.array(field, dtype=np.float64)
+                field[failed] = np.nan
+                fields[name] = field
+            phase = np.array(self.phase, dtype=int)
+            phase[failed] = FAILED_PHASE
+            labels[FAILED_PHASE] = POINT_STATUS[FAILED]
+            object.__setattr__(self, "fields", fields)
+            object.__setattr__(self, "phase", phase)
+        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "status", status)
+
+    @property
+    def n_failed(self) -> int:
+        """How many grid points did not converge (``status != 0``)."""
+        return int(np.count_nonzero(self.status != OK))
+
+    def warn_failures(self) -> "PhaseDiagram":
+        """Warn (:class:`~nnphys.errors.ConvergenceWarning`) how many points failed, if
+        any; returns the record itself (a model ends with ``return pd.warn_failures()``)."""
+        if self.n_failed:
+            where = np.argwhere(self.status != OK)[0]
+            first = ", ".join(f"{name}={np.asarray(grid)[i]:g}"
+                              for (name, grid), i in zip(self.axes.items(), where))
+            warnings.warn(f"phase diagram: {self.n_failed} of {self.status.size} grid points "
+                          f"did not converge (first at {first}); their fields are NaN, "
+                          f"their phase {FAILED_PHASE}", ConvergenceWarning, stacklevel=3)
+        return self
 
     def phase_name(self, *index: int) -> str:
         """Name of the phase at a grid index."""

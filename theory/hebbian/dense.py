@@ -60,7 +60,7 @@ from scipy import optimize, special
 from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import CONVENTIONS, DenseMemory
-from ...results import PhaseDiagram, Result, register_phase_diagram
+from ...results import FAILED, OK, PhaseDiagram, Result, register_phase_diagram
 from . import _gauss, _roots, hopfield
 
 __all__ = ["CONVENTIONS", "DenseState", "DenseCapacity", "GammaC", "solve", "gamma_c",
@@ -423,7 +423,7 @@ def critical_capacity(P: int, T: float = 0.0, convention: str = "distinct", *,
 
 @register_phase_diagram("dense", axes=("alpha", "T"))
 def phase_diagram(alpha, T, P: int, convention: str = "distinct", *,
-                  strict: bool = True) -> PhaseDiagram:
+                  strict: bool = False) -> PhaseDiagram:
     """(alpha, T) phase diagram of the P-body model (P >= 3; P = 2 is
     :func:`hopfield.phase_diagram`). Fields ``m, q`` (retrieval), ``q_sg``, ``f_retrieval``,
     ``f_sg``, ``f_para``; phases :data:`PHASES`; boundary ``alpha_c``: points
@@ -431,9 +431,11 @@ def phase_diagram(alpha, T, P: int, convention: str = "distinct", *,
 
     Health: ``iterations`` is the most fixed-point iterations any T > 0 grid point needed,
     ``residual`` the largest last step ``max(|dm|, |dq|)`` over the states used (retrieval
-    inside its region, spin glass, paramagnet); a retrieval point inside the region that
-    did not converge raises :class:`ConvergenceError` (``strict=False``:
-    ``converged=False``)."""
+    inside its region, spin glass, paramagnet). A point where one of them did not converge
+    (a retrieval state inside its region, the spin glass or the paramagnet) is recorded as
+    failed (status 1, NaN fields, ``converged=False``, a warning; see
+    :class:`~nnphys.results.PhaseDiagram`) and the rest of the grid stands
+    (``strict=True``: it raises :class:`ConvergenceError` instead)."""
     alpha = np.unique(np.atleast_1d(np.asarray(alpha, float)))
     T = np.unique(np.atleast_1d(np.asarray(T, float)))
     _check(alpha, T, P, convention)
@@ -454,8 +456,8 @@ def phase_diagram(alpha, T, P: int, convention: str = "distinct", *,
     if np.any(rows):
         cap[rows] = _capacity_rows(T[rows], P, convention)[0]
     ok = (A[hot] < cap[None, :].repeat(alpha.size, 0)[hot]) & (m > 1e-6)
-    converged = not np.any(ok & np.isin(np.arange(m.size), left))
-    if not converged and strict:
+    failed_hot = ok & np.isin(np.arange(m.size), left)
+    if np.any(failed_hot) and strict:
         raise ConvergenceError("retrieval fixed point not reached at some grid points "
                                "inside the retrieval region", iterations=it_r)
     mr, qr = np.full(shape, np.nan), np.full(shape, np.nan)
@@ -463,18 +465,29 @@ def phase_diagram(alpha, T, P: int, convention: str = "distinct", *,
     qr[hot] = np.where(ok, q, np.nan)
     s, _ = _noise_poly(P, convention)
     v1 = _V(1.0, 1.0, P, convention)
+    failed = np.zeros(shape, bool)
     for idx in zip(*np.nonzero(cold)):
-        mr[idx] = _m_zero_temperature(A[idx] * v1 / s ** 2, P, strict)[0]
+        mr[idx], ok0, _, _ = _m_zero_temperature(A[idx] * v1 / s ** 2, P, strict)
+        failed[idx] = ok0 is False
         qr[idx] = 1.0
     # spin glass (from q = 1) and paramagnet (from q = 0), m = 0
-    _, qs, _, it_s, _, step_s = _iterate(np.zeros(hot.sum()), np.ones(hot.sum()), A[hot],
-                                         beta[hot], P, convention, fixed_m=True)
-    _, qp, _, it_p, _, step_p = _iterate(np.zeros(hot.sum()), np.zeros(hot.sum()), A[hot],
-                                         beta[hot], P, convention, fixed_m=True)
-    steps = np.concatenate([step_r[ok], step_s, step_p])
+    _, qs, _, it_s, left_s, step_s = _iterate(np.zeros(hot.sum()), np.ones(hot.sum()),
+                                              A[hot], beta[hot], P, convention, fixed_m=True)
+    _, qp, _, it_p, left_p, step_p = _iterate(np.zeros(hot.sum()), np.zeros(hot.sum()),
+                                              A[hot], beta[hot], P, convention, fixed_m=True)
+    failed_hot |= np.isin(np.arange(m.size), np.concatenate([left_s, left_p]))
+    if np.any(failed_hot) and strict:
+        raise ConvergenceError("spin-glass or paramagnetic fixed point not reached at some "
+                               "grid points", iterations=max(it_s, it_p))
+    failed[hot] = failed_hot
+    converged = not failed.any()
+    steps = np.concatenate([step_r[ok & ~failed_hot], step_s[~failed_hot],
+                            step_p[~failed_hot]])
     residual = float(steps.max()) if steps.size else None
     qsg, qpa = np.ones(shape), np.full(shape, np.nan)
     qsg[hot], qpa[hot] = qs, qp
+    for value in (mr, qr, qsg, qpa):
+        value[failed] = np.nan
     fields["m"], fields["q"] = mr, qr
     ex = np.isfinite(mr)
     exh, exc = ex & hot, ex & cold
@@ -496,10 +509,10 @@ def phase_diagram(alpha, T, P: int, convention: str = "distinct", *,
     phase[ex] = np.where(glob[ex], 3, 2)
     cap[T == 0] = critical_capacity(P, 0.0, convention, strict=strict).alpha_c
     pts = np.column_stack([cap, T])[cap > 0]
-    return PhaseDiagram(converged=bool(converged) if hot.any() else None,
+    return PhaseDiagram(converged=bool(converged) if hot.any() or not converged else None,
                         iterations=int(max(it_r, it_s, it_p)) if hot.any() else None,
                         residual=residual,
                         parameters={"model": "dense", "P": P, "convention": convention},
                         axes={"alpha": alpha, "T": T}, fields=fields, phase=phase,
-                        labels=dict(PHASES),
-                        boundaries={"alpha_c": pts})
+                        labels=dict(PHASES), status=np.where(failed, FAILED, OK),
+                        boundaries={"alpha_c": pts}).warn_failures()

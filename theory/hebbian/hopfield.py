@@ -67,7 +67,7 @@ from scipy import optimize, special
 from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import Hopfield
-from ...results import PhaseDiagram, Result, register_phase_diagram
+from ...results import FAILED, OK, PhaseDiagram, Result, register_phase_diagram
 from . import _gauss, _roots
 
 __all__ = ["HopfieldState", "CriticalCapacity", "LinePoint", "SmallAlphaAsymptotes",
@@ -650,7 +650,8 @@ def small_alpha_asymptotes() -> SmallAlphaAsymptotes:
 
 def _grid_states(alpha, T):
     """Retrieval and spin-glass fields on a (n_alpha, n_T) grid, the capacity row, where
-    retrieval exists, and the largest RS residual of the states solved."""
+    retrieval exists, and the RS residual at each point (the larger of its retrieval and
+    spin-glass states'; 0 where neither was solved)."""
     A, TT = np.meshgrid(alpha, T, indexing="ij")
     shape = A.shape
     out = {k: np.full(shape, np.nan) for k in
@@ -677,9 +678,9 @@ def _grid_states(alpha, T):
         m[sel0 & (A == 0)], sigma[sel0 & (A == 0)] = 1.0, 0.0
         if np.any(pos):
             m[pos], sigma[pos], _, _ = _retrieval_t0(A[pos])
-    residual = 0.0
+    residual = np.zeros(shape)
     if np.any(exists):
-        residual = float(np.max(_residuals(m[exists], sigma[exists], A[exists], TT[exists])))
+        residual[exists] = _residuals(m[exists], sigma[exists], A[exists], TT[exists])
         q, r, C, f, lam = _quantities(m[exists], sigma[exists], A[exists], TT[exists])
         out["m"][exists], out["q"][exists], out["r"][exists] = m[exists], q, r
         out["f_retrieval"][exists], out["lambda_at"][exists] = f, lam
@@ -693,7 +694,7 @@ def _grid_states(alpha, T):
         sig[~hot] = np.sqrt(A[sg][~hot]) + _SQRT_2_PI
         q, _, _, f, _ = _quantities(0.0, sig, A[sg], TT[sg])
         out["q_sg"][sg], out["f_sg"][sg] = q, f
-        residual = max(residual, float(np.max(_residuals(0.0, sig, A[sg], TT[sg]))))
+        residual[sg] = np.fmax(residual[sg], _residuals(0.0, sig, A[sg], TT[sg]))
     para = TT > 1
     with np.errstate(divide="ignore", invalid="ignore"):
         out["f_para"][para] = (A / 2 + A * TT / 2 * np.log(1 - 1 / TT) - TT * math.log(2))[para]
@@ -701,7 +702,7 @@ def _grid_states(alpha, T):
 
 
 @register_phase_diagram("hopfield", axes=("alpha", "T"))
-def phase_diagram(alpha, T, *, strict: bool = True) -> PhaseDiagram:
+def phase_diagram(alpha, T, *, strict: bool = False) -> PhaseDiagram:
     """AGS (alpha, T) phase diagram on any grid.
 
     Fields (shape ``(len(alpha), len(T))``, NaN where the branch does not exist): ``m, q, r,
@@ -712,16 +713,23 @@ def phase_diagram(alpha, T, *, strict: bool = True) -> PhaseDiagram:
     ``ln lambda_AT``; error O(grid spacing^2)).
 
     ``residual`` is the largest max-norm RS residual over the retrieval and spin-glass
-    states of the grid; above 1e-8 it raises :class:`ConvergenceError` (``strict=False``:
-    ``converged=False``). ``iterations`` does not apply (vectorised root finders).
+    states of the grid. A point whose residual exceeds 1e-8 (or is NaN) is recorded as
+    failed (status 1, NaN fields, ``converged=False``, a warning; see
+    :class:`~nnphys.results.PhaseDiagram`) and the rest of the grid stands
+    (``strict=True``: it raises :class:`ConvergenceError` instead). ``iterations`` does
+    not apply (vectorised root finders).
     """
     alpha = np.unique(_check_alpha(np.atleast_1d(alpha)).ravel())
     T = np.unique(_check_T(np.atleast_1d(T)).ravel())
-    fields, cap, exists, residual = _grid_states(alpha, T)
-    ok = residual <= _RESIDUAL_TOL
+    fields, cap, exists, point_residual = _grid_states(alpha, T)
+    failed = ~(point_residual <= _RESIDUAL_TOL)
+    residual = float(np.nanmax(point_residual, initial=0.0))
+    ok = not failed.any()
     if not ok and strict:
-        raise ConvergenceError(f"phase diagram: RS residual {residual:.1e} on the grid",
-                               residual=residual)
+        raise ConvergenceError(f"phase diagram: RS residual {residual:.1e} at "
+                               f"{int(failed.sum())} grid points", residual=residual)
+    for value in fields.values():          # boundaries are located from good points only
+        value[failed] = np.nan
     A, TT = np.meshgrid(alpha, T, indexing="ij")
     phase = np.zeros(A.shape, dtype=int)
     phase[(TT < 1 + np.sqrt(A)) & (A > 0)] = 1
@@ -738,7 +746,8 @@ def phase_diagram(alpha, T, *, strict: bool = True) -> PhaseDiagram:
     return PhaseDiagram(converged=bool(ok), residual=residual,
                         parameters={"model": "hopfield"}, axes={"alpha": alpha, "T": T},
                         fields=fields, phase=phase, labels=dict(PHASES),
-                        boundaries=boundaries)
+                        status=np.where(failed, FAILED, OK),
+                        boundaries=boundaries).warn_failures()
 
 
 def _row_crossings(alpha, T, g):

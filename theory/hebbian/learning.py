@@ -58,7 +58,7 @@ from scipy import optimize, special, stats
 from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import ExampleLearning, dataset_entropy, kappa
-from ...results import PhaseDiagram, Result, register_phase_diagram
+from ...results import FAILED, PhaseDiagram, Result, register_phase_diagram
 from . import _gauss, _roots
 
 __all__ = ["LearningState", "CriticalLoad", "CriticalEntropy", "HammingLoss",
@@ -308,19 +308,22 @@ def loss(m, P: int = 2) -> HammingLoss:
 
 @register_phase_diagram("learning", axes=("r", "M"))
 def phase_diagram(r, M, *, P: int = 3, alpha: float = 0.0, T: float = 0.0,
-                  supervised: bool = True, strict: bool = True) -> PhaseDiagram:
+                  supervised: bool = True, strict: bool = False) -> PhaseDiagram:
     """Learning phase diagram over example quality ``r`` and number ``M`` at fixed load
     and temperature: field ``m`` (archetype overlap, NaN where no learning state), ``n``,
     ``rho``, ``kappa``; phases 0 = no learning, 1 = learning.
 
     Health: ``iterations`` the most any grid point needed, ``residual`` the largest of
-    the grid points' residuals; a point whose solver did not converge raises
-    :class:`ConvergenceError` (``strict=False``: it is left NaN, ``converged=False``)."""
+    the grid points' residuals; a point whose solver did not converge is recorded as
+    failed (status 1, NaN fields, ``converged=False``, a warning; see
+    :class:`~nnphys.results.PhaseDiagram`) and the rest of the grid stands
+    (``strict=True``: it raises :class:`ConvergenceError` instead)."""
     r = np.unique(np.atleast_1d(np.asarray(r, float)))
     M = np.unique(np.atleast_1d(np.asarray(M, float)))
     shape = (r.size, M.size)
     out = {k: np.full(shape, np.nan) for k in ("m", "n", "rho", "kappa")}
     phase = np.zeros(shape, int)
+    status = np.zeros(shape, np.int8)
     converged, iterations, residual = True, None, None
     for i, rr in enumerate(r):
         for j, mm in enumerate(M):
@@ -335,6 +338,7 @@ def phase_diagram(r, M, *, P: int = 3, alpha: float = 0.0, T: float = 0.0,
                 if strict:
                     raise
                 converged = False
+                status[i, j] = FAILED
                 continue
             if st.iterations is not None:
                 iterations = max(iterations or 0, st.iterations)
@@ -348,5 +352,5 @@ def phase_diagram(r, M, *, P: int = 3, alpha: float = 0.0, T: float = 0.0,
                         residual=residual,
                         parameters={"model": "learning", "P": int(P), "alpha": alpha,
                                     "T": T, "supervised": supervised},
-                        axes={"r": r, "M": M}, fields=out, phase=phase,
-                        labels={0: "no learning", 1: "learning"})
+                        axes={"r": r, "M": M}, fields=out, phase=phase, status=status,
+                        labels={0: "no learning", 1: "learning"}).warn_failures()

@@ -38,7 +38,7 @@ import numpy as np
 from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import Multitask
-from ...results import PhaseDiagram, Result, register_phase_diagram
+from ...results import FAILED, PhaseDiagram, Result, register_phase_diagram
 from . import _roots
 
 __all__ = ["MultitaskState", "HierarchyThreshold", "InstabilityTemperatures", "solve",
@@ -259,9 +259,12 @@ def instability_temperature(d: float, state: str, K: int = 2, *,
 def phase_diagram(d, T, K: int = 2) -> PhaseDiagram:
     """(d, T) diagram: the globally stable state (lowest f among the stable fixed points
     reached from pure, parallel and hierarchical starts). Fields ``m`` (grid + (K,),
-    sorted descending) and ``f``; boundary ``T_c`` = 1 - d. Health: the most iterations
-    and the largest last step of the fixed points chosen (every fixed point converged, or
-    :func:`solve` raised)."""
+    sorted descending) and ``f``; boundary ``T_c`` = 1 - d. A point where one of the three
+    iterations did not converge (on the critical line ``T = 1 - d`` the slowing down is
+    algebraic) is recorded as failed (status 1, NaN fields; see
+    :class:`~nnphys.results.PhaseDiagram`) with a warning, and the rest of the grid stands.
+    Health: ``converged`` is False if any point failed; ``iterations`` the most and
+    ``residual`` the largest last step of the fixed points chosen."""
     d = np.unique(np.atleast_1d(np.asarray(d, float)))
     iterations, residual = 0, 0.0
     T = np.unique(np.atleast_1d(np.asarray(T, float)))
@@ -270,16 +273,21 @@ def phase_diagram(d, T, K: int = 2) -> PhaseDiagram:
     m = np.zeros((d.size, T.size, K))
     f = np.zeros((d.size, T.size))
     phase = np.zeros((d.size, T.size), int)
+    status = np.zeros((d.size, T.size), np.int8)
     code = {v: k for k, v in PHASES.items()}
     for i, dd in enumerate(d):
         for j, tt in enumerate(T):
-            st = _best(float(dd), float(tt), K)
+            try:
+                st = _best(float(dd), float(tt), K)
+            except ConvergenceError:
+                status[i, j] = FAILED
+                continue
             iterations, residual = max(iterations, st.iterations), max(residual, st.residual)
             m[i, j] = np.sort(np.abs(st.m))[::-1]
             f[i, j] = st.f
             phase[i, j] = code[st.kind]
-    return PhaseDiagram(converged=True, iterations=iterations, residual=residual,
+    return PhaseDiagram(converged=not status.any(), iterations=iterations, residual=residual,
                         parameters={"model": "multitask", "K": int(K)},
                         axes={"d": d, "T": T}, fields={"m": m, "f": f}, phase=phase,
-                        labels=dict(PHASES),
-                        boundaries={"T_c": np.column_stack([d, 1 - d])})
+                        labels=dict(PHASES), status=status,
+                        boundaries={"T_c": np.column_stack([d, 1 - d])}).warn_failures()
