@@ -14,13 +14,20 @@ Sohl-Dickstein 2017, arXiv:1611.01232, eqs. 2-8)::
                       (u1, u2) Gaussian, variances q*, correlation c^l
     chi_1   = sigma_w^2 E[phi'(sqrt(q*) z)^2]            (slope of the c-map at c = 1)
     chi_c   = sigma_w^2 E[phi'(u1) phi'(u2)] at c = c*   (slope of the c-map at c*)
-    chi_par = d q^(l+1)/d q^l at q* = sigma_w^2 E[phi(u)^2 (u^2 - q*)] / (2 q*^2)
+    chi_par = d q^(l+1)/d q^l at q* = sigma_w^2 E[phi(u) phi'(u) u] / q*
     xi_q = -1 / ln chi_par,    xi_c = -1 / ln chi_c.
 
 ``chi_1 < 1`` is the ordered phase (``c* = 1``, ``chi_c = chi_1``), ``chi_1 > 1`` the
 chaotic phase (``c* < 1``); ``chi_1 = 1`` is the edge of chaos, where ``xi_c`` diverges while
-``xi_q`` stays finite. The expression for ``chi_par`` is Stein's lemma applied to
-``d/dq E[phi(sqrt q z)^2] = E[phi'^2 + phi phi'']``; it needs no derivative of ``phi``.
+``xi_q`` stays finite. The expression for ``chi_par`` is ``d/dq E[phi(sqrt q z)^2]``
+differentiated under the integral; unlike Stein's form ``E[phi^2 (u^2 - q)]/(2 q^2)`` it
+has no cancellation at large ``q*`` (where the two terms of Stein's form agree to
+``1/sqrt(q*)`` for a bounded ``phi``).
+
+Range: ``W_std`` and ``b_std`` up to ``1e75`` (``sigma^2 <= 1e150``), so that the fixed
+point of a bounded activation, ``q* <= sigma_w^2 sup phi^2 + sigma_b^2``, and the products
+``q1 q2`` of two variances in the two-point dual kernels are representable (the length map
+is scanned up to ``q = 1e306``; a map still growing there is reported unbounded).
 
 Roberts, Yaida & Hanin (*The Principles of Deep Learning Theory*, 2022,
 arXiv:2106.10165, ch. 5) call a network critical only when both ``chi_par = 1`` and
@@ -43,7 +50,7 @@ import numpy as np
 
 from .. import checks
 from ..models import network as arch
-from ..errors import ArgumentTypeError, ConvergenceError, ParameterError
+from ..errors import ArgumentTypeError, ConvergenceError, NumericalError, ParameterError
 from ..results import PhaseDiagram, Result, register_phase_diagram
 from .gaussian import expect
 from .kernels.layers import dual_function
@@ -55,9 +62,12 @@ __all__ = ["SignalPropagation", "CriticalLine", "Universality", "as_activation",
 PHASES = {0: "ordered", 1: "chaotic", 2: "unbounded"}
 _Q_GRID = np.concatenate([[0.0], np.logspace(-10, 8, 541)])   # brackets fixed points
 _Q_MAX = _Q_GRID[-1]
+_Q_FAR = np.logspace(8, 306, 597)[1:]     # scanned beyond _Q_MAX for maps still growing
+_STD_MAX = 1e75       # W_std, b_std <= this: sigma^2 <= 1e150 (see the module docstring)
 _BISECTIONS = 200
 _CHI_ROUNDOFF = 1e-12     # chi_1 this close to 1 is the edge of chaos (counted as ordered)
 _C_BELOW_ONE = 1e-7        # the c-map is bracketed on [0, 1 - this] in the chaotic phase
+_CHI_MARGINAL = 1e-3       # c* = 1 - O(chi_1 - 1): c* within 1e-7 of 1 needs chi_1 this close
 
 
 def as_activation(activation) -> arch.Activation:
@@ -70,19 +80,26 @@ def as_activation(activation) -> arch.Activation:
     raise ArgumentTypeError("activation: expected a theory.kernels activation or a callable")
 
 
+def _scale(name, value, low_open: bool) -> np.ndarray:
+    """A scale array in ``[0, 1e75]`` (``(0, 1e75]`` if ``low_open``): its square, a
+    variance, stays below 1e150 (see the module docstring)."""
+    value = checks.finite_array(name, value)
+    bad = (value <= 0 if low_open else value < 0) | (value > _STD_MAX)
+    if np.any(bad):
+        raise ParameterError(f"{name}: must be in {'(0' if low_open else '[0'}, "
+                             f"{_STD_MAX:g}] (its square is a variance, kept <= 1e150 so "
+                             f"that q* and products of variances are representable), got {value[bad].flat[0]!r}")
+    return value
+
+
 def _b_std(b_std) -> np.ndarray:
-    b_std = np.asarray(b_std, dtype=np.float64)
-    if np.any(~np.isfinite(b_std)) or np.any(b_std < 0):
-        raise ParameterError("b_std: must be finite and >= 0")
-    return b_std
+    return _scale("b_std", b_std, low_open=False)
 
 
 def _variances(W_std, b_std):
-    """``(sigma_w^2, sigma_b^2)`` from the scales ``W_std > 0``, ``b_std >= 0`` (arrays)."""
-    W_std = np.asarray(W_std, dtype=np.float64)
-    if np.any(~np.isfinite(W_std)) or np.any(W_std <= 0):
-        raise ParameterError("W_std: must be finite and > 0")
-    return W_std ** 2, _b_std(b_std) ** 2
+    """``(sigma_w^2, sigma_b^2)`` from the scales ``W_std in (0, 1e75]``, ``b_std in
+    [0, 1e75]`` (arrays)."""
+    return _scale("W_std", W_std, low_open=True) ** 2, _b_std(b_std) ** 2
 
 
 def _second_moment(act, q):
@@ -107,22 +124,39 @@ def _derivative_second_moment(act, q):
 
 
 def _length_slope(act, q, sigma_w2):
-    """``chi_par = sigma_w^2 E[phi^2 (u^2 - q)] / (2 q^2)``; at ``q = 0`` its limit
-    ``sigma_w^2 phi'(0)^2``."""
+    """``chi_par = sigma_w^2 E[phi(u) phi'(u) u] / q``; at ``q = 0`` its limit
+    ``sigma_w^2 phi'(0)^2`` (the limit when ``phi(0) = 0``, the only case with ``q* = 0``)."""
     q = np.asarray(q, dtype=np.float64)
     safe = np.where(q > 0, q, 1.0)
-    slope = sigma_w2 * expect(lambda u: act.fn(u) ** 2 * u * u, safe) / (2 * safe ** 2) \
-        - sigma_w2 * _second_moment(act, safe) / (2 * safe)
-    at_zero = sigma_w2 * _derivative(act)(np.zeros(np.shape(q))) ** 2
+    derivative = _derivative(act)
+    tol = 1e-12 if derivative is act.fn_prime else 1e-9
+    slope = sigma_w2 * expect(lambda u: act.fn(u) * derivative(u) * u, safe, tol=tol) / safe
+    at_zero = sigma_w2 * derivative(np.zeros(np.shape(q))) ** 2
     return np.where(q > 0, slope, at_zero)
 
 
 def length_map(activation, q, W_std, b_std):
     """One step of the length map, ``sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2``
-    (``sigma_w = W_std``, ``sigma_b = b_std``)."""
+    (``sigma_w = W_std``, ``sigma_b = b_std``), at variances ``q >= 0``.
+
+    Raises:
+        NumericalError: the image overflows float64 (an activation growing too fast).
+        ConvergenceError: ``E[phi^2]`` itself is not representable (:func:`expect`).
+    """
     act = as_activation(activation)
     sigma_w2, sigma_b2 = _variances(W_std, b_std)
-    return sigma_w2 * _second_moment(act, q) + sigma_b2
+    q = checks.finite_array("q", q, low=0.0)
+    return _finite_image("length map", q, lambda: sigma_w2 * _second_moment(act, q)
+                         + sigma_b2)
+
+
+def _finite_image(what, q, image):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        value = image()
+    if not np.all(np.isfinite(value)):
+        raise NumericalError(f"{what}: not representable in float64 at q = "
+                             f"{float(np.max(q)):g}")
+    return value
 
 
 def correlation_map(activation, c, q, W_std, b_std):
@@ -130,13 +164,22 @@ def correlation_map(activation, c, q, W_std, b_std):
 
         c' = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / q',   q' = length_map(q).
 
-    At the fixed point ``q = q*`` this is Poole et al.'s map (their eq. 5).
+    At the fixed point ``q = q*`` this is Poole et al.'s map (their eq. 5). ``c`` in
+    ``[-1, 1]``; ``q >= 0`` (``q > 0`` if ``b_std = 0``, else ``q'`` may vanish).
+
+    Raises:
+        NumericalError: ``q'`` overflows float64 (or vanishes).
     """
     act = as_activation(activation)
     sigma_w2, sigma_b2 = _variances(W_std, b_std)
-    q = np.asarray(q, dtype=np.float64)
-    nngp, _ = dual_function(act)(q, np.asarray(c) * q, q, False)
-    return (sigma_w2 * nngp + sigma_b2) / (sigma_w2 * _second_moment(act, q) + sigma_b2)
+    q = checks.finite_array("q", q, low=0.0)
+    c = checks.finite_array("c", c)
+    if np.any(np.abs(c) > 1):
+        raise ParameterError("c: a correlation, must be in [-1, 1]")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        nngp, _ = dual_function(act)(q, c * q, q, False)
+    return _finite_image("correlation map", q, lambda: (sigma_w2 * nngp + sigma_b2)
+                         / (sigma_w2 * _second_moment(act, q) + sigma_b2))
 
 
 def _bisect(f, lo, hi):
@@ -157,8 +200,8 @@ def _bisect(f, lo, hi):
             break
         if iteration > _BISECTIONS:
             break
-        with np.errstate(invalid="ignore", divide="ignore"):
-            x = b - fb * (b - a) / (fb - fa)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            x = (a * fb - b * fa) / (fb - fa)   # a convex combination: no cancellation
         outside = ~np.isfinite(x) | (x <= np.minimum(a, b)) | (x >= np.maximum(a, b))
         x = np.where(outside | (iteration % 8 == 0), 0.5 * (a + b), x)
         x = np.where(active, x, root)
@@ -195,12 +238,14 @@ def fixed_point_q(activation, W_std, b_std, q0: float = 1.0) -> FixedPoint:
 
     The map ``q -> sigma_w^2 E[phi(sqrt q z)^2] + sigma_b^2`` (``sigma_w = W_std``,
     ``sigma_b = b_std``) is scanned on a logarithmic grid of ``q`` in ``[1e-10, 1e8]``
-    (and ``q = 0``); the fixed point is the first zero of ``F(q) = map(q) - q`` met going
+    (and ``q = 0``), continued to ``1e306`` (four points a decade) where ``F > 0`` at
+    ``1e8``; the fixed point is the first zero of ``F(q) = map(q) - q`` met going
     from ``q0`` in the direction of the flow (exactly the attractor when the map is
     increasing, as for every activation whose ``phi^2`` grows with ``|z|``), refined by
     regula falsi to machine precision. Vectorised over ``W_std``/``b_std``; ``q_star`` is
-    ``inf`` where ``F > 0`` up to ``q = 1e8`` (the length map diverges, e.g. ReLU above
-    ``W_std = sqrt 2``).
+    ``inf`` (``bounded`` False) where ``F > 0`` up to ``q = 1e306`` or up to where
+    ``E[phi^2]`` leaves float64: the length map diverges (e.g. ReLU above
+    ``W_std = sqrt 2``). A bounded activation always has a finite ``q*`` here.
 
     Raises:
         ConvergenceError: a bracket did not close within the step cap.
@@ -224,7 +269,9 @@ def _fixed_point_q(act, sigma_w2, sigma_b2, q0):
     b = np.broadcast_to(sigma_b2, shape).ravel()
     grid = np.union1d(_Q_GRID, [q0])
     start = int(np.searchsorted(grid, q0))
-    F = w[:, None] * _second_moment(act, grid)[None, :] + b[:, None] - grid[None, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        F = w[:, None] * _on_grid(lambda q: _second_moment(act, q), grid)[None, :] \
+            + b[:, None] - grid[None, :]
     lo = np.zeros(w.size)
     hi = np.zeros(w.size)
     bounded = np.ones(w.size, dtype=bool)
@@ -245,6 +292,18 @@ def _fixed_point_q(act, sigma_w2, sigma_b2, q0):
             before = np.nonzero(row[:start + 1] >= 0)[0]
             j = before[-1]
             lo[k], hi[k] = grid[j], grid[j + 1]
+    far = np.flatnonzero(~bounded)
+    if far.size:
+        far_grid = _Q_FAR[_Q_FAR > grid[-1]]
+        moment = _on_grid(lambda q: _second_moment(act, q), far_grid, continued=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            F_far = w[far, None] * moment[None, :] + b[far, None] - far_grid[None, :]
+        for k, row in zip(far, F_far):
+            after = np.nonzero(row <= 0)[0]          # an overflow (inf) is not a zero
+            if after.size:
+                j = after[0]
+                lo[k], hi[k] = far_grid[j - 1] if j else grid[-1], far_grid[j]
+                bounded[k] = True
     q_star = np.full(w.size, np.inf)
     refine = bounded & ~exact
     iterations = 0
@@ -265,6 +324,37 @@ def _fixed_point_q(act, sigma_w2, sigma_b2, q0):
     return q_star.reshape(shape), bounded.reshape(shape), int(iterations), residual
 
 
+def _on_grid(moment, grid, continued: bool = False):
+    """``moment(grid)`` on an ascending grid of ``q``, ``inf`` from the first ``q`` where it
+    is not representable (the integrand overflows: :func:`expect` raises). Overflow is
+    monotone in ``q``, so the cut is found by bisection over the grid; an error already
+    at the grid's first point is not an overflow and is raised, unless the grid
+    ``continued`` one on which the moment was representable."""
+    try:
+        values = moment(grid)
+        if np.all(np.isfinite(values)):
+            return values
+    except ConvergenceError:
+        pass
+
+    def representable(n):               # the first n points are representable
+        try:
+            return bool(np.all(np.isfinite(moment(grid[n - 1:n]))))
+        except ConvergenceError:
+            if n == 1 and not continued:
+                raise
+            return False
+    lo, hi = 0, grid.size
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if representable(mid) else (lo, mid)
+    if lo == 0 and not continued:
+        representable(1)                # raises the error at the first point, if any
+    values = np.full(grid.shape, np.inf)
+    values[:lo] = moment(grid[:lo])
+    return values
+
+
 @dataclasses.dataclass(frozen=True)
 class SignalPropagation(Result):
     """Fixed points and depth scales at each ``(W_std, b_std)`` (arrays broadcast).
@@ -276,8 +366,15 @@ class SignalPropagation(Result):
         chi_1: ``sigma_w^2 E[phi'^2]`` at ``q*`` (PDLT's ``chi_perp``).
         chi_c: slope of the correlation map at ``c*``.
         chi_par: slope of the length map at ``q*`` (Schoenholz's ``exp(-1/xi_q)``).
-        xi_q, xi_c: depth scales ``-1/ln chi_par``, ``-1/ln chi_c`` (``inf`` at criticality).
+        xi_q, xi_c: depth scales ``-1/ln chi_par``, ``-1/ln chi_c``: ``inf`` at a marginal
+            point (slope 1: ``xi_c`` on the edge of chaos, both for ReLU at ``W_std =
+            sqrt 2``, ``b_std = 0``), ``0`` at slope 0.
         phase: 0 ordered, 1 chaotic, 2 unbounded (see :data:`PHASES`).
+
+    In the unbounded phase (2) the length map has no fixed point (``q^l`` grows without
+    limit): ``q_star``, ``chi_1``, ``chi_c`` and ``chi_par`` are ``inf`` and the depth
+    scales, which describe the approach to a fixed point, are not defined: ``xi_q`` and
+    ``xi_c`` are NaN there, and only there.
     """
 
     W_std: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
@@ -304,19 +401,22 @@ def _correlation_fixed_point(act, q, w, b):
     ``c* = 1`` where it lies within 1e-7 of 1 (just above the edge of chaos)."""
     dual = dual_function(act)
 
-    def h(c):
-        nngp, _ = dual(q, c * q, q, False)
-        return (w * nngp + b) / q - c
-    lo = np.zeros(q.shape)
+    def h(c, sel=slice(None)):
+        nngp, _ = dual(q[sel], c * q[sel], q[sel], False)
+        return (w[sel] * nngp + b[sel]) / q[sel] - c
     hi = np.full(q.shape, 1.0 - _C_BELOW_ONE)
     marginal = h(hi) >= 0          # c* within 1e-7 of 1 (chi_1 - 1 ~ 1e-7 or less)
-    c_star, iterations, converged = _bisect(h, lo, hi)
-    if not converged:
-        raise ConvergenceError("correlation map: the fixed point c* did not converge",
-                               iterations=iterations)
-    c_star = np.where(marginal, 1.0, c_star)
-    residual = np.abs(h(c_star[~marginal])) if np.any(~marginal) else np.zeros(0)
-    return c_star, iterations, float(np.max(residual, initial=0.0))
+    c_star = np.ones(q.shape)
+    inner = ~marginal
+    iterations, residual = 0, 0.0
+    if np.any(inner):
+        c_star[inner], iterations, converged = _bisect(lambda c: h(c, inner),
+                                                       np.zeros(int(inner.sum())), hi[inner])
+        if not converged:
+            raise ConvergenceError("correlation map: the fixed point c* did not converge",
+                                   iterations=iterations)
+        residual = float(np.max(np.abs(h(c_star[inner], inner))))
+    return c_star, iterations, residual
 
 
 def signal_propagation(activation, W_std, b_std, q0: float = 1.0) -> SignalPropagation:
@@ -324,7 +424,14 @@ def signal_propagation(activation, W_std, b_std, q0: float = 1.0) -> SignalPropa
     ``(W_std, b_std)`` (scalars or broadcasting arrays).
 
     ``iterations`` counts the regula-falsi steps of the ``q*`` and ``c*`` refinements,
-    ``residual`` is the larger of the two fixed-point residuals (relative for ``q*``).
+    ``residual`` is the larger of the two fixed-point residuals (relative for ``q*``);
+    ``converged`` is True because a refinement that does not converge raises.
+
+    Raises:
+        ParameterError: ``W_std`` or ``b_std`` outside ``[0, 1e75]`` (module docstring).
+        ConvergenceError: a fixed point did not converge, is unstable (``|chi_par| > 1``:
+            the map is not monotone), or a chaotic ``c*`` lies within 1e-7 of 1 while
+            ``chi_1 > 1.001`` (a bias dominating the weights: not resolved in float64).
 
     Example (tanh at ``sigma_w^2 = 2.5``, ``sigma_b^2 = 0.05``; Schoenholz et al. 2017,
     Fig. 1):
@@ -357,8 +464,16 @@ def signal_propagation(activation, W_std, b_std, q0: float = 1.0) -> SignalPropa
     if np.any(chaotic):
         c_star[chaotic], iterations, residual = _correlation_fixed_point(
             act, q_star[chaotic], w[chaotic], b[chaotic])
-        qc = q_star[chaotic]
-        chi_c[chaotic] = w[chaotic] * dual_function(act)(qc, c_star[chaotic] * qc, qc, True)[1]
+        unresolved = chaotic & (c_star == 1) & (chi_1 > 1 + _CHI_MARGINAL)
+        if np.any(unresolved):
+            raise ConvergenceError(
+                f"correlation map: c* lies within {_C_BELOW_ONE:g} of 1 although chi_1 = "
+                f"{float(chi_1[unresolved][0]):.3g} > 1 (b_std dominates W_std): the "
+                f"chaotic fixed point and its slope are not resolved in float64")
+        inner = chaotic & (c_star < 1)      # at c* = 1 the slope of the c-map is chi_1
+        qc = q_star[inner]
+        chi_c[inner] = w[inner] * dual_function(act)(qc, c_star[inner] * qc, qc, True)[1]
+        chi_c[chaotic & (c_star == 1)] = chi_1[chaotic & (c_star == 1)]
     xi_q = np.where(bounded, _depth_scale(np.abs(chi_par)), np.nan)
     xi_c = np.where(bounded, _depth_scale(chi_c), np.nan)
     if np.any(bounded & (np.abs(chi_par) > 1 + 1e-9)):
@@ -406,25 +521,29 @@ def critical_line(activation, b_std) -> CriticalLine:
     b_std = _b_std(b_std)
     sigma_b2 = b_std ** 2
     grid = _Q_GRID
-    d2 = _derivative_second_moment(act, grid)
+    d2 = _on_grid(lambda q: _derivative_second_moment(act, q), grid)
     if _is_scale_invariant(act):
         w_std = np.full(b_std.shape, math.sqrt(1.0 / d2[-1]))
         return CriticalLine(parameters={"activation": repr(act)}, b_std=b_std,
                             W_std=w_std, q_star=np.full(b_std.shape, np.nan))
-    with np.errstate(divide="ignore"):
-        bias = grid - _second_moment(act, grid) / d2
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        bias = grid - _on_grid(lambda q: _second_moment(act, q), grid) / d2
+    # where E[phi'^2] underflows (phi'(0) = 0 at q = 0, high monomials at small q) or
+    # overflows, sigma_w^2 is not representable: no bracket ends there
+    usable = np.isfinite(bias) & (d2 > 0) & np.isfinite(d2)
     flat = sigma_b2.ravel()
     lo = np.empty(flat.size)
     hi = np.empty(flat.size)
     for k, target in enumerate(flat):
-        crossing = np.nonzero(np.diff(np.sign(bias - target)) != 0)[0]
-        if bias[0] == target:
+        sign = np.sign(bias - target)
+        crossing = np.nonzero((sign[1:] != sign[:-1]) & usable[1:] & usable[:-1])[0]
+        if usable[0] and bias[0] == target:
             lo[k] = hi[k] = grid[0]
         elif crossing.size == 0:
             raise ParameterError(f"b_std: {math.sqrt(target):g} is outside the range of the "
                                  f"critical line of {act!r} (b_std^2 in "
-                                 f"[{np.nanmin(bias):.3g}, {np.nanmax(bias):.3g}] for q* in "
-                                 f"[0, {_Q_MAX:g}])")
+                                 f"[{np.min(bias[usable]):.3g}, {np.max(bias[usable]):.3g}] "
+                                 f"for q* in [0, {_Q_MAX:g}])")
         else:
             lo[k], hi[k] = grid[crossing[0]], grid[crossing[0] + 1]
 
@@ -435,7 +554,13 @@ def critical_line(activation, b_std) -> CriticalLine:
         raise ConvergenceError("critical line: the root find did not converge",
                                iterations=iterations)
     q = np.where(lo == hi, lo, q)
-    sw2 = 1.0 / _derivative_second_moment(act, q)
+    with np.errstate(divide="ignore", over="ignore"):
+        sw2 = 1.0 / _derivative_second_moment(act, q)
+    bad = ~(np.sqrt(sw2) <= _STD_MAX)
+    if np.any(bad):
+        raise ParameterError(f"b_std: the critical W_std of {act!r} at b_std = "
+                             f"{math.sqrt(flat[bad][0]):g} exceeds {_STD_MAX:g} "
+                             f"(E[phi'^2] = {1 / sw2[bad][0]:.3g} at q* = {q[bad][0]:.3g})")
     with np.errstate(divide="ignore", invalid="ignore"):
         gap = np.where(lo == hi, 0.0, excess(np.where(q > 0, q, 1.0)))
     return CriticalLine(converged=True, iterations=int(iterations),
