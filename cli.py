@@ -16,6 +16,10 @@ values, ends included), ``log:START:STOP:NUM`` (geometrically spaced) or ``V1,V2
 The phase-diagram models are those registered with
 :func:`nnphys.results.register_phase_diagram`. Errors print one line
 (``nnphys: error: ...``) and exit with status 2.
+
+``phase-diagram`` records grid points whose solver did not converge (status 1, NaN fields
+in the saved :class:`~nnphys.results.PhaseDiagram`) and prints how many; it exits 0 if
+any point succeeded and 1 if every point failed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import importlib
 import re
 import sys
+import warnings
 
 import numpy as np
 
@@ -203,11 +208,15 @@ def _phase_slice(j, *, name, first, second, param_items, n_bound):
     boundary points are padded with NaN to ``n_bound`` rows. The worker looks the model
     up by name and parses the ``KEY=VALUE`` items itself: a layer (``Tanh()``) need not
     pickle."""
+    from .errors import ConvergenceWarning
     from .results import phase_diagrams
     params = dict(_parse_param(p) for p in param_items)
-    pd = phase_diagrams()[name](first, second[int(j):int(j) + 1], **params)
+    with warnings.catch_warnings():      # failed points travel in "status"
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pd = phase_diagrams()[name](first, second[int(j):int(j) + 1], **params)
     out = {f"field:{k}": np.asarray(v)[:, 0] for k, v in pd.fields.items()}
     out["phase"] = pd.phase[:, 0]
+    out["status"] = pd.status[:, 0]
     for k, v in pd.boundaries.items():
         padded = np.full((n_bound, 2), np.nan)
         padded[:min(len(v), n_bound)] = np.asarray(v)[:n_bound]
@@ -220,7 +229,7 @@ def _phase_diagram_parallel(model, first, second, args):
     points merged (sorted, duplicates removed)."""
     import functools
     from . import sweep
-    from .results import PhaseDiagram
+    from .results import FAILED_PHASE, PhaseDiagram
     if model.serial_only:
         option = "--scheduler" if args.scheduler else "--workers"
         raise _CliError(f"{option}: {model.name} cannot be split into columns "
@@ -242,10 +251,13 @@ def _phase_diagram_parallel(model, first, second, args):
             pts = v.reshape(-1, 2)
             pts = pts[np.all(np.isfinite(pts), axis=1)]
             boundaries[k[9:]] = np.unique(pts, axis=0)
-    return PhaseDiagram(parameters=dict(probe.parameters), axes=dict(
+    status = np.rint(res.fields["status"].T).astype(np.int8)
+    labels = {k: v for k, v in probe.labels.items() if k != FAILED_PHASE}
+    return PhaseDiagram(converged=False if status.any() else None,
+                        parameters=dict(probe.parameters), axes=dict(
         zip(probe.axes, (first, second))), fields=fields,
-        phase=np.rint(res.fields["phase"].T).astype(int), labels=dict(probe.labels),
-        boundaries=boundaries)
+        phase=np.rint(res.fields["phase"].T).astype(int), labels=labels,
+        boundaries=boundaries, status=status)
 
 
 def _plot_phase_diagram(pd, path):
@@ -254,11 +266,12 @@ def _plot_phase_diagram(pd, path):
     import matplotlib.pyplot as plt
     (xname, x), (yname, y) = pd.axes.items()
     fig, ax = plt.subplots(figsize=(5, 4))
-    mesh = ax.pcolormesh(x, y, pd.phase.T, shading="nearest",
-                         cmap=plt.get_cmap("Blues", max(pd.labels) + 1),
-                         vmin=-0.5, vmax=max(pd.labels) + 0.5)
-    cbar = fig.colorbar(mesh, ax=ax, ticks=sorted(pd.labels))
-    cbar.ax.set_yticklabels([pd.labels[k] for k in sorted(pd.labels)], fontsize=7)
+    phases = sorted(k for k in pd.labels if k >= 0)      # failed points (-1) stay blank
+    mesh = ax.pcolormesh(x, y, np.ma.masked_less(pd.phase.T, 0), shading="nearest",
+                         cmap=plt.get_cmap("Blues", max(phases) + 1),
+                         vmin=-0.5, vmax=max(phases) + 0.5)
+    cbar = fig.colorbar(mesh, ax=ax, ticks=phases)
+    cbar.ax.set_yticklabels([pd.labels[k] for k in phases], fontsize=7)
     for i, (name, pts) in enumerate(pd.boundaries.items()):
         if len(pts):
             pts = pts[np.argsort(pts[:, 1])]
@@ -306,16 +319,22 @@ def _phase_diagram(args, extra) -> int:
         raise _CliError(f"missing axis --{missing[0]} ({GRID_SYNTAX})")
     params = dict(_parse_param(p) for p in args.param)
     first, second = given[names[0]], given[names[1]]
-    if args.workers is not None or args.scheduler:
-        pd = _phase_diagram_parallel(model, first, second, args)
-    else:
-        pd = model(first, second, **params)
+    from .errors import ConvergenceWarning
+    with warnings.catch_warnings():      # the failed points are counted below instead
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if args.workers is not None or args.scheduler:
+            pd = _phase_diagram_parallel(model, first, second, args)
+        else:
+            pd = model(first, second, **params)
     pd.save(args.out)
     print(args.out)
+    if pd.n_failed:
+        print(f"{pd.n_failed} of {pd.status.size} grid points did not converge "
+              "(status 1, NaN fields)")
     if args.plot:
         _plot_phase_diagram(pd, args.plot)
         print(args.plot)
-    return 0
+    return 1 if pd.n_failed == pd.status.size else 0
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special
 
-from nnphys.errors import ParameterError
+from nnphys.errors import ConvergenceError, ConvergenceWarning, ParameterError
+from nnphys.results import load
 from nnphys.theory import criticality as cr
 from nnphys.theory import kernels as nk
 
@@ -155,3 +156,146 @@ def test_bad_input():
         cr.critical_line(nk.Tanh(), np.nan)
     with pytest.raises(TypeError, match="activation"):
         cr.signal_propagation(3.0, 1.0, 0.0)
+
+
+# ---------------------------------------------------------------- extreme scales (issue 12)
+
+def _erf_second_moment(q):
+    """E[erf(u)^2], u ~ N(0, q): (2/pi) arcsin(2q/(1+2q)) (Williams 1997), written as
+    1 - (2/pi) arctan(sqrt(1+4q)/(2q)) so that it keeps its digits at large q (mpmath)."""
+    import mpmath
+    return 1 - 2 / mpmath.pi * mpmath.atan(mpmath.sqrt(1 + 4 * q) / (2 * q))
+
+
+@pytest.mark.parametrize("W_std", [1e3, 1e10, 1e40, 1e75])
+def test_erf_fixed_point_and_slopes_at_extreme_W_std(W_std):
+    """Erf is bounded, so q* <= W_std^2 + b_std^2 is finite at every representable W_std
+    (beyond the 1e8 of the first scan). Reference: mpmath's root of the closed-form length
+    map at 40 digits and the closed forms chi_1 = w (4/pi)/sqrt(1+4q), chi_par = w (4/pi)
+    / ((1+2q) sqrt(1+4q)). Tolerance: expect's relative tolerance 1e-12 on each moment,
+    times the condition numbers (<= 1 for q*, since chi_par < 1; <= 1.5 for the slopes,
+    d ln chi / d ln q >= -1.5), with a factor 5 for the bound being on the difference of
+    two quadrature orders."""
+    import mpmath
+    mpmath.mp.dps = 40
+    b_std = 0.05
+    w, b = mpmath.mpf(W_std) ** 2, mpmath.mpf(b_std) ** 2
+    x = mpmath.findroot(lambda x: _erf_second_moment(w * x) + b / w - x, 1)   # x = q*/w
+    q_ref = w * x
+    r = cr.signal_propagation(nk.Erf(), W_std, b_std)
+    assert r.phase == 1 and r.converged
+    q = float(r.q_star)
+    assert q == pytest.approx(float(q_ref), rel=5e-12)
+    qm = mpmath.mpf(q)
+    chi_1 = w * 4 / mpmath.pi / mpmath.sqrt(1 + 4 * qm)
+    chi_par = w * 4 / mpmath.pi / ((1 + 2 * qm) * mpmath.sqrt(1 + 4 * qm))
+    assert float(r.chi_1) == pytest.approx(float(chi_1), rel=1e-11)
+    assert float(r.chi_par) == pytest.approx(float(chi_par), rel=1e-11)
+    assert np.isfinite(r.xi_q) and np.isfinite(r.xi_c)
+
+
+def test_erf_chaotic_fixed_point_of_tiny_correlation():
+    """At W_std = 1e40 the chaotic c* ~ 7e-83 (the bias's share b^2/q*): the regula falsi
+    step is a convex combination, so the tiny root is reached (it used to stall on the
+    cancellation of b - f(b)(b - a)/(f(b) - f(a))). Reference: mpmath's root of the
+    closed-form c-map (Williams 1997), c = (w (2/pi) arcsin(2 c q/(1 + 2q)) + b^2)/q,
+    at 40 digits; tolerance 1e-12 relative as above."""
+    import mpmath
+    mpmath.mp.dps = 40
+    r = cr.signal_propagation(nk.Erf(), 1e40, 0.05)
+    q, w, b = mpmath.mpf(float(r.q_star)), mpmath.mpf(1e80), mpmath.mpf(0.05) ** 2
+    c_ref = mpmath.findroot(
+        lambda c: (w * 2 / mpmath.pi * mpmath.asin(2 * c * q / (1 + 2 * q)) + b) / q - c,
+        b / q)
+    assert float(r.c_star) == pytest.approx(float(c_ref), rel=1e-12)
+
+
+def test_scales_beyond_the_representable_range_are_refused():
+    """The issue's reproducer: W_std = 1e300 overflowed W_std**2 and came back as q* = inf
+    with converged=True. W_std, b_std must be <= 1e75 (variances <= 1e150)."""
+    with pytest.raises(ParameterError, match=r"W_std: must be in \(0, 1e\+75\].*1e\+300"):
+        cr.signal_propagation(nk.Erf(), 1e300, 0.05)
+    with pytest.raises(ParameterError, match=r"b_std: must be in \[0, 1e\+75\]"):
+        cr.signal_propagation(nk.Erf(), 1.0, 1e80)
+    with pytest.raises(ParameterError, match="W_std"):
+        cr.fixed_point_q(nk.Erf(), np.inf, 0.0)
+    with pytest.raises(ParameterError, match="b_std"):
+        cr.critical_line(nk.Tanh(), 1e76)
+
+
+def test_unresolved_chaotic_fixed_point_raises():
+    """b_std^2 = 1e150 against sigma_w^2 = 1e80: c* = 1 - O(1e-70) is 1 in float64 although
+    chi_1 ~ 6e4 (deeply chaotic; the slope of the c-map at c* is not chi_1). This is an
+    error, not c* = 1 with xi_c = inf."""
+    with pytest.raises(ConvergenceError, match="c\\*"):
+        cr.signal_propagation(nk.Erf(), 1e40, 1e75)
+
+
+def test_depth_scales_are_nan_only_where_the_length_map_diverges():
+    """NaN xi_q/xi_c mark the unbounded phase (no fixed point to approach) and nothing
+    else; a marginal length map (ReLU at W_std = sqrt 2, b_std = 0: every q is fixed,
+    chi_par = chi_1 = 1 in closed form) has xi_q = xi_c = inf."""
+    marginal = cr.signal_propagation(nk.Relu(), math.sqrt(2), 0.0)
+    assert marginal.phase == 0 and marginal.xi_q == np.inf and marginal.xi_c == np.inf
+    W = np.array([0.5, 1.0, 1.3, 1.5, 2.0, 1e3])
+    b = np.array([0.0, 0.05, 1.0])
+    for act in (nk.Relu(), nk.Erf(), nk.Monomial(3)):
+        r = cr.signal_propagation(act, W[:, None], b[None, :])
+        unbounded = r.phase == 2
+        assert np.array_equal(np.isnan(r.xi_q), unbounded)
+        assert np.array_equal(np.isnan(r.xi_c), unbounded)
+        assert np.all(np.isinf(r.q_star[unbounded])) and np.all(np.isfinite(r.q_star[~unbounded]))
+    relu = cr.signal_propagation(nk.Relu(), W[:, None], b[None, :])
+    assert np.array_equal(relu.phase == 2, (W[:, None] ** 2 > 2) & (b[None, :] >= 0))
+
+
+def _double_factorial(k):
+    return math.prod(range(k, 0, -2))
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 12, 30])
+@pytest.mark.parametrize("b_std", [0.05, 1.0, 1e3])
+def test_monomial_critical_line_closed_form(n, b_std):
+    """phi = z^n: E[phi^2] = (2n-1)!! q^n, E[phi'^2] = n^2 (2n-3)!! q^(n-1) (E[z^2k] =
+    (2k-1)!!), so on the edge of chaos sigma_b^2(q) = q (n-1)^2/n^2, i.e.
+    q* = b_std^2 n^2/(n-1)^2 and W_std^2 = 1/(n^2 (2n-3)!! q*^(n-1)). The issue's
+    Monomial(12) at b_std = 0.05 (W_std = 5.59e7) came back inf. Tolerance: the moments'
+    quadrature tolerance 1e-12 (relative) propagates to q* unchanged and to W_std^2 with
+    the factor n - 1 of q*^(n-1), plus one more for E[phi'^2] itself: n * 1e-12, times 5."""
+    line = cr.critical_line(nk.Monomial(n), b_std)
+    q = b_std ** 2 * n ** 2 / (n - 1) ** 2
+    w2 = 1.0 / (n ** 2 * _double_factorial(2 * n - 3) * q ** (n - 1))
+    assert line.converged
+    assert float(line.q_star) == pytest.approx(q, rel=5e-12)
+    assert float(line.W_std) ** 2 == pytest.approx(w2, rel=5 * n * 1e-12)
+
+
+def test_critical_line_beyond_the_representable_range_is_refused():
+    """phi = z^30 at b_std = 1e-4: q* ~ 1e-8 and W_std^2 = 1/(900 57!! q*^29) ~ 1e190 >
+    1e150: a ParameterError naming b_std, not W_std = inf."""
+    with pytest.raises(ParameterError, match="b_std.*exceeds 1e\\+75"):
+        cr.critical_line(nk.Monomial(30), 1e-4)
+
+
+def test_phase_diagram_records_a_failed_point_and_keeps_the_rest(tmp_path):
+    """(W_std, b_std) = (1e40, 1e75) raises (unresolved c*, above); the diagram records
+    that point as failed (status 1, NaN fields, phase -1), warns, and every other point
+    equals its own signal_propagation solve exactly."""
+    W = np.array([1.0, 3.0, 1e40])
+    b = np.array([0.05, 1e75])
+    with pytest.warns(ConvergenceWarning, match="1 of 6 grid points"):
+        pd = cr.phase_diagram(nk.Erf(), W, b)
+    assert pd.n_failed == 1 and pd.status[2, 1] == 1 and pd.converged is False
+    assert pd.phase[2, 1] == -1 and pd.labels[-1] == "not converged"
+    for i, j in np.ndindex(pd.phase.shape):
+        if (i, j) == (2, 1):
+            assert all(np.isnan(v[i, j]) for v in pd.fields.values())
+            continue
+        ref = cr.signal_propagation(nk.Erf(), W[i], b[j])
+        assert pd.phase[i, j] == ref.phase
+        for name, value in pd.fields.items():
+            np.testing.assert_array_equal(value[i, j], getattr(ref, name))
+    pd.save(tmp_path / "eoc.npz")
+    back = load(tmp_path / "eoc.npz")
+    np.testing.assert_array_equal(back.status, pd.status)
+    assert back.n_failed == 1 and back.labels == pd.labels

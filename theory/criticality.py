@@ -51,7 +51,7 @@ import numpy as np
 from .. import checks
 from ..models import network as arch
 from ..errors import ArgumentTypeError, ConvergenceError, NumericalError, ParameterError
-from ..results import PhaseDiagram, Result, register_phase_diagram
+from ..results import FAILED, PhaseDiagram, Result, register_phase_diagram
 from .gaussian import expect
 from .kernels.layers import dual_function
 
@@ -123,16 +123,20 @@ def _derivative_second_moment(act, q):
     return expect(lambda u: derivative(u) ** 2, q, tol=tol)
 
 
+_Q_TINY = 1e-100   # q -> 0 limits are taken here: O(q) corrections vanish in float64,
+                   # while phi(u) phi'(u) u ~ q does not underflow
+
+
 def _length_slope(act, q, sigma_w2):
-    """``chi_par = sigma_w^2 E[phi(u) phi'(u) u] / q``; at ``q = 0`` its limit
-    ``sigma_w^2 phi'(0)^2`` (the limit when ``phi(0) = 0``, the only case with ``q* = 0``)."""
+    """``chi_par = sigma_w^2 E[phi(u) phi'(u) u] / q``; at ``q = 0`` its limit, taken at
+    ``q = 1e-100`` (``sigma_w^2 phi'(0)^2`` for a smooth ``phi`` with ``phi(0) = 0``, the only
+    case with ``q* = 0``; ``sigma_w^2 E[phi(z) phi'(z) z]`` for a scale-invariant one, e.g.
+    ``sigma_w^2/2`` for ReLU)."""
     q = np.asarray(q, dtype=np.float64)
-    safe = np.where(q > 0, q, 1.0)
+    safe = np.where(q > 0, q, _Q_TINY)
     derivative = _derivative(act)
     tol = 1e-12 if derivative is act.fn_prime else 1e-9
-    slope = sigma_w2 * expect(lambda u: act.fn(u) * derivative(u) * u, safe, tol=tol) / safe
-    at_zero = sigma_w2 * derivative(np.zeros(np.shape(q))) ** 2
-    return np.where(q > 0, slope, at_zero)
+    return sigma_w2 * expect(lambda u: act.fn(u) * derivative(u) * u, safe, tol=tol) / safe
 
 
 def length_map(activation, q, W_std, b_std):
@@ -390,10 +394,11 @@ class SignalPropagation(Result):
 
 
 def _depth_scale(chi):
-    """``-1/ln chi`` for ``0 <= chi <= 1`` (``inf`` at 1, ``0`` at 0)."""
+    """``-1/ln chi`` for ``0 <= chi <= 1`` (``0`` at 0; ``inf`` at 1 and within the slopes'
+    quadrature roundoff 1e-12 of it, where ``xi > 1e12`` is not resolved)."""
     chi = np.asarray(chi, dtype=np.float64)
     with np.errstate(divide="ignore"):
-        return np.where(chi >= 1, np.inf, -1.0 / np.log(np.clip(chi, 1e-300, 1.0)))
+        return np.where(chi >= 1 - _CHI_ROUNDOFF, np.inf, -1.0 / np.log(np.clip(chi, 1e-300, 1.0)))
 
 
 def _correlation_fixed_point(act, q, w, b):
@@ -454,7 +459,8 @@ def signal_propagation(activation, W_std, b_std, q0: float = 1.0) -> SignalPropa
     chi_c = np.full(n, np.inf)
     c_star = np.ones(n)
     qb = q_star[bounded]
-    chi_1[bounded] = w[bounded] * _derivative_second_moment(act, qb)
+    # chi_1 at q* = 0 is its q -> 0 limit (E[phi'^2] = 1/2 for ReLU, not phi'(0)^2 = 1)
+    chi_1[bounded] = w[bounded] * _derivative_second_moment(act, np.where(qb > 0, qb, _Q_TINY))
     chi_par[bounded] = _length_slope(act, qb, w[bounded])
     phase = np.where(~bounded, 2, np.where(chi_1 > 1 + _CHI_ROUNDOFF, 1, 0))
     ordered = phase == 0
@@ -575,26 +581,69 @@ def critical_line(activation, b_std) -> CriticalLine:
 def phase_diagram(activation, W_std, b_std, q0: float = 1.0) -> PhaseDiagram:
     """Ordered / chaotic (/ unbounded) phases over a ``(W_std, b_std)`` grid.
 
-    Fields: ``q_star``, ``c_star``, ``chi_1``, ``chi_c``, ``xi_q``, ``xi_c`` (axes order
-    ``W_std``, ``b_std``). Boundary ``edge_of_chaos``: points ``(W_std, b_std)`` of the
-    critical line at the grid's ``b_std`` values (where the line exists).
+    Fields: ``q_star``, ``c_star``, ``chi_1``, ``chi_c``, ``chi_par``, ``xi_q``, ``xi_c``
+    (axes order ``W_std``, ``b_std``; see :class:`SignalPropagation`). Boundary
+    ``edge_of_chaos``: points ``(W_std, b_std)`` of the critical line at the grid's
+    ``b_std`` values where the line exists.
+
+    The grid is solved at once; if :func:`signal_propagation` raises
+    :class:`ConvergenceError` there, column by column, and in a failing column point by
+    point: a point that still raises is recorded as failed (status 1, NaN fields,
+    ``converged=False``, a warning; see :class:`~nnphys.results.PhaseDiagram`) and the
+    rest of the grid stands. ``iterations`` is summed over the solves, ``residual`` the
+    largest.
     """
     W_std = np.asarray(W_std, dtype=np.float64)
     b_std = np.asarray(b_std, dtype=np.float64)
     if W_std.ndim != 1 or b_std.ndim != 1 or not W_std.size or not b_std.size:
         raise ParameterError("W_std, b_std: must be non-empty 1-D grids")
     act = as_activation(activation)
-    sp = signal_propagation(act, W_std[:, None], b_std[None, :], q0)
-    line = critical_line(act, b_std)
-    boundary = np.column_stack([line.W_std, b_std])
-    fields = {name: getattr(sp, name) for name in
-              ("q_star", "c_star", "chi_1", "chi_c", "chi_par", "xi_q", "xi_c")}
-    return PhaseDiagram(converged=sp.converged, iterations=sp.iterations,
-                        residual=sp.residual,
-                        parameters={"activation": repr(act), "q0": q0},
+    names = ("q_star", "c_star", "chi_1", "chi_c", "chi_par", "xi_q", "xi_c")
+    shape = (W_std.size, b_std.size)
+    fields = {name: np.full(shape, np.nan) for name in names}
+    phase = np.zeros(shape, dtype=int)
+    status = np.zeros(shape, dtype=np.int8)
+    health = {"iterations": 0, "residual": 0.0}
+
+    def solve(rows, cols):
+        try:
+            sp = signal_propagation(act, W_std[rows, None], b_std[None, cols], q0)
+        except ConvergenceError:
+            return False
+        block = np.ix_(rows, cols)
+        for name in names:
+            fields[name][block] = getattr(sp, name)
+        phase[block] = sp.phase
+        health["iterations"] += sp.iterations
+        health["residual"] = max(health["residual"], sp.residual)
+        return True
+    every = np.arange(W_std.size)
+    if not solve(every, np.arange(b_std.size)):
+        for j in range(b_std.size):
+            if not solve(every, [j]):
+                for i in range(W_std.size):
+                    if not solve([i], [j]):
+                        status[i, j] = FAILED
+    return PhaseDiagram(converged=not status.any(), parameters={"activation": repr(act),
+                                                                "q0": q0},
                         axes={"W_std": W_std, "b_std": b_std}, fields=fields,
-                        phase=sp.phase, labels=dict(PHASES),
-                        boundaries={"edge_of_chaos": boundary})
+                        phase=phase, labels=dict(PHASES), status=status,
+                        boundaries={"edge_of_chaos": _edge_points(act, b_std)},
+                        **health).warn_failures()
+
+
+def _edge_points(act, b_std):
+    """``(W_std, b_std)`` on the critical line at each ``b_std`` where it exists."""
+    try:
+        return np.column_stack([critical_line(act, b_std).W_std, b_std])
+    except (ParameterError, ConvergenceError):
+        points = []
+        for b in b_std:
+            try:
+                points.append((float(critical_line(act, b).W_std), b))
+            except (ParameterError, ConvergenceError):
+                continue
+        return np.array(points, dtype=float).reshape(-1, 2)
 
 
 @dataclasses.dataclass(frozen=True)
