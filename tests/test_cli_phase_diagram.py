@@ -117,6 +117,8 @@ def test_every_model_through_the_cli_equals_the_api(tmp_path, name):
                 **dict(cli._parse_param(p) for p in params))
     pd = load(tmp_path / "pd.npz")
     np.testing.assert_array_equal(pd.phase, ref.phase)
+    np.testing.assert_array_equal(pd.status, ref.status)
+    assert pd.status.shape == pd.phase.shape
     for key, value in ref.fields.items():
         np.testing.assert_array_equal(pd.fields[key], value)
 
@@ -136,6 +138,7 @@ def test_workers_for_every_model_or_a_clear_refusal(tmp_path, capsys, name):
     a, b = load(serial), load(parallel)
     assert a.axes.keys() == b.axes.keys()
     np.testing.assert_array_equal(a.phase, b.phase)
+    np.testing.assert_array_equal(a.status, b.status)
     for key in a.fields:
         np.testing.assert_array_equal(a.fields[key], b.fields[key])
     assert a.boundaries.keys() == b.boundaries.keys()
@@ -186,3 +189,40 @@ def test_sweep_workers_means_processes(tmp_path):
     assert cli.main(argv + ["--out", str(tmp_path / "p.npz"), "--workers", "2"]) == 0
     np.testing.assert_array_equal(load(tmp_path / "s.npz").fields["energy"],
                                   load(tmp_path / "p.npz").fields["energy"])
+
+
+def test_a_point_that_does_not_converge_is_counted_not_fatal(tmp_path, capsys):
+    """Issue 12: (d, T) = (0, 1) of the multitask diagram does not converge (critical
+    slowing down). The CLI saves the rest of the grid, prints the count, exits 0, serially
+    and on workers alike, and shows no warning or traceback."""
+    argv = ["phase-diagram", "multitask", "--d", "0,0.45", "--T", "0.5,1"]
+    serial, parallel = tmp_path / "s.npz", tmp_path / "p.npz"
+    assert cli.main(argv + ["--out", str(serial), "--plot", str(tmp_path / "s.png")]) == 0
+    assert cli.main(argv + ["--out", str(parallel), "--workers", "2"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("1 of 4 grid points did not converge") == 2
+    assert "Warning" not in captured.err and "Traceback" not in captured.err
+    a, b = load(serial), load(parallel)
+    for pd in (a, b):
+        assert pd.n_failed == 1 and pd.status[0, 1] == 1 and pd.phase[0, 1] == -1
+        assert pd.converged is False and np.all(np.isnan(pd.fields["m"][0, 1]))
+    np.testing.assert_array_equal(a.phase, b.phase)
+    np.testing.assert_array_equal(a.fields["m"], b.fields["m"])
+    ref = multitask._best(0.45, 1.0, 2)
+    np.testing.assert_array_equal(a.fields["m"][1, 1], np.sort(np.abs(ref.m))[::-1])
+    assert (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_every_point_failing_exits_1(tmp_path, monkeypatch, capsys):
+    """Documented in cli: exit status 1 when no point of the grid converged (a failure
+    injected into every point: the exit code, not the physics)."""
+    from nnphys.errors import ConvergenceError
+
+    def never(d, T, K):
+        raise ConvergenceError("injected")
+    monkeypatch.setattr(multitask, "_best", never)
+    out = tmp_path / "pd.npz"
+    assert cli.main(["phase-diagram", "multitask", "--d", "0.2,0.4", "--T", "0.5",
+                     "--out", str(out)]) == 1
+    assert "2 of 2 grid points did not converge" in capsys.readouterr().out
+    assert load(out).n_failed == 2

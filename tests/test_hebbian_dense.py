@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from nnphys.errors import ParameterError
+from nnphys.errors import ConvergenceError, ConvergenceWarning, ParameterError
 from nnphys.theory.hebbian import dense, hopfield
 
 
@@ -105,3 +105,30 @@ def test_phase_diagram_consistent_with_solve():
 def test_bad_input(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         dense.solve(**kwargs)
+
+
+def test_phase_diagram_records_a_point_that_does_not_converge(monkeypatch):
+    """A spin-glass iteration left unconverged at one T > 0 point (injected: the
+    mechanism, not the physics) marks that point failed (NaN fields, phase -1, a warning)
+    and leaves the rest of the grid as it was; strict=True raises instead."""
+    alpha, T = np.array([0.02, 0.1]), np.array([0.0, 0.2, 0.4])
+    ref = dense.phase_diagram(alpha, T, 3)
+    assert ref.n_failed == 0
+    iterate = dense._iterate
+
+    def sticky(m, q, *args, fixed_m=False):
+        out = list(iterate(m, q, *args, fixed_m=fixed_m))
+        if fixed_m and np.all(q == 1):             # the spin-glass start
+            out[4] = np.union1d(out[4], [0])       # hot point 0 = (alpha 0.02, T 0.2)
+        return tuple(out)
+    monkeypatch.setattr(dense, "_iterate", sticky)
+    with pytest.warns(ConvergenceWarning, match="1 of 6 .* alpha=0.02, T=0.2"):
+        pd = dense.phase_diagram(alpha, T, 3)
+    assert pd.status[0, 1] == 1 and pd.n_failed == 1 and pd.converged is False
+    keep = pd.status == 0
+    np.testing.assert_array_equal(pd.phase[keep], ref.phase[keep])
+    for name, value in pd.fields.items():
+        assert np.isnan(value[0, 1])
+        np.testing.assert_array_equal(value[keep], ref.fields[name][keep])
+    with pytest.raises(ConvergenceError):
+        dense.phase_diagram(alpha, T, 3, strict=True)

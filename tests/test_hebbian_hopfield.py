@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from nnphys.errors import ParameterError
+from nnphys.errors import ConvergenceError, ConvergenceWarning, ParameterError
 from nnphys.theory.hebbian import _gauss, hopfield
 
 # Reference-file landmarks are quoted to 8-10 digits; our roots are solved to ~1e-13, so
@@ -200,3 +200,31 @@ def test_extreme_parameters():
     assert s.m == pytest.approx(0.99999223, abs=5e-9) and math.isfinite(s.f)
     with pytest.raises(ParameterError, match="T"):
         hopfield.critical_capacity(1.5)
+
+
+def test_phase_diagram_records_a_point_that_does_not_converge(monkeypatch):
+    """A point whose RS residual exceeds 1e-8 (injected here at one grid point: the
+    mechanism, not the physics) is recorded as failed, NaN in every field, and the rest of
+    the grid is the undisturbed diagram; strict=True raises instead."""
+    alpha, T = [0.02, 0.05, 0.1], [0.1, 0.5]
+    ref = hopfield.phase_diagram(alpha, T)
+    assert ref.n_failed == 0 and ref.converged
+    states = hopfield._grid_states
+
+    def one_bad(a, t):
+        fields, cap, exists, residual = states(a, t)
+        residual[1, 0] = 1e-3
+        return fields, cap, exists, residual
+    monkeypatch.setattr(hopfield, "_grid_states", one_bad)
+    with pytest.warns(ConvergenceWarning, match="1 of 6"):
+        pd = hopfield.phase_diagram(alpha, T)
+    assert pd.status[1, 0] == 1 and pd.n_failed == 1 and pd.converged is False
+    keep = np.ones(pd.phase.shape, bool)
+    keep[1, 0] = False
+    assert pd.phase[1, 0] == -1
+    np.testing.assert_array_equal(pd.phase[keep], ref.phase[keep])
+    for name, value in pd.fields.items():
+        assert np.isnan(value[1, 0])
+        np.testing.assert_array_equal(value[keep], ref.fields[name][keep])
+    with pytest.raises(ConvergenceError, match="1 grid points"):
+        hopfield.phase_diagram(alpha, T, strict=True)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from nnphys.errors import ParameterError
+from nnphys.errors import ConvergenceError, ConvergenceWarning, ParameterError
 from nnphys.theory.hebbian import dense, learning
 
 
@@ -95,3 +95,29 @@ def test_bad_input():
         learning.solve(0.01, 0.1, 2, 0.1)
     with pytest.raises(ParameterError, match="r, M"):
         learning.dataset_entropy(0.0, 10)
+
+
+def test_phase_diagram_records_a_point_that_does_not_converge(monkeypatch):
+    """A point whose solver raises ConvergenceError (injected at one (r, M): the mechanism,
+    not the physics) is recorded as failed and the rest of the grid stands; strict=True
+    raises instead."""
+    r, M = [0.2, 0.9], [5, 200]
+    ref = learning.phase_diagram(r, M, P=3, T=0.2)
+    bad_rho = learning.dataset_entropy(0.9, 5)
+    solve = learning.solve
+
+    def failing(alpha, T, P, rho, kappa):
+        if rho == bad_rho:
+            raise ConvergenceError("injected")
+        return solve(alpha, T, P, rho, kappa)
+    monkeypatch.setattr(learning, "solve", failing)
+    with pytest.warns(ConvergenceWarning, match="1 of 4 .* r=0.9, M=5"):
+        pd = learning.phase_diagram(r, M, P=3, T=0.2)
+    assert pd.status[1, 0] == 1 and pd.n_failed == 1 and pd.converged is False
+    keep = pd.status == 0
+    np.testing.assert_array_equal(pd.phase[keep], ref.phase[keep])
+    for name, value in pd.fields.items():
+        assert np.isnan(value[1, 0])
+        np.testing.assert_array_equal(value[keep], ref.fields[name][keep])
+    with pytest.raises(ConvergenceError, match="injected"):
+        learning.phase_diagram(r, M, P=3, T=0.2, strict=True)

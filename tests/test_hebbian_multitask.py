@@ -5,7 +5,7 @@ closed forms and the Landau criterion at K = 2."""
 import numpy as np
 import pytest
 
-from nnphys.errors import ParameterError
+from nnphys.errors import ConvergenceError, ConvergenceWarning, ParameterError
 from nnphys.theory.hebbian import multitask as mt
 
 
@@ -75,3 +75,24 @@ def test_phase_diagram_labels():
 def test_bad_input(args, match):
     with pytest.raises(ParameterError, match=match):
         mt.solve(*args)
+
+
+def test_phase_diagram_records_the_point_that_does_not_converge():
+    """Issue 12's reproducer: at (d, T) = (0, 1), on the critical line T_c = 1 - d, the
+    iteration slows down algebraically (m ~ t^(-1/2)) and misses 1e-13 in 200000 steps, which
+    used to sink the whole grid. It is recorded (status 1, NaN, phase -1, a warning) and
+    every other point equals its own solve."""
+    d, T = np.linspace(0, 0.9, 4), np.linspace(0, 1.0, 4)
+    with pytest.warns(ConvergenceWarning, match="1 of 16 grid points .* d=0, T=1"):
+        pd = mt.phase_diagram(d, T, 2)
+    assert pd.n_failed == 1 and pd.status[0, 3] == 1 and pd.converged is False
+    assert np.all(np.isnan(pd.fields["m"][0, 3])) and np.isnan(pd.fields["f"][0, 3])
+    assert pd.phase[0, 3] == -1
+    with pytest.raises(ConvergenceError):
+        mt.solve(0.0, 1.0, 2, "pure")
+    code = {v: k for k, v in mt.PHASES.items()}
+    for i, j in np.ndindex(pd.phase.shape):
+        if (i, j) != (0, 3):
+            best = mt._best(float(d[i]), float(T[j]), 2)
+            np.testing.assert_array_equal(pd.fields["m"][i, j], np.sort(np.abs(best.m))[::-1])
+            assert pd.fields["f"][i, j] == best.f and pd.phase[i, j] == code[best.kind]

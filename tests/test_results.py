@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nnphys import PhaseDiagram, Result, load
+from nnphys.errors import ConvergenceWarning
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,3 +125,50 @@ def test_phase_diagram_registry_checks_its_entries():
     assert "toy" not in phase_diagrams()
     entry = phase_diagrams()["hopfield"]
     assert entry.axes == ("alpha", "T") and entry.description.startswith("AGS")
+
+
+def _diagram_with_a_failed_point():
+    status = np.zeros((3, 2), dtype=np.int8)
+    status[1, 0] = 1
+    return PhaseDiagram(converged=False, axes={"a": np.arange(3.0), "b": np.array([0.5, 1.5])},
+                        fields={"m": np.ones((3, 2, 2)), "n": np.arange(6).reshape(3, 2)},
+                        phase=np.ones((3, 2), dtype=int), labels={0: "x", 1: "y"},
+                        status=status)
+
+
+def test_phase_diagram_failed_points_are_nan_with_their_own_phase(tmp_path):
+    pd = _diagram_with_a_failed_point()
+    assert pd.n_failed == 1
+    assert np.all(np.isnan(pd.fields["m"][1, 0])) and np.isnan(pd.fields["n"][1, 0])
+    assert np.count_nonzero(np.isnan(pd.fields["m"])) == 2       # only that point
+    assert pd.phase[1, 0] == -1 and pd.phase_name(1, 0) == "not converged"
+    assert np.all(np.delete(pd.phase.ravel(), 2) == 1)
+    with pytest.warns(ConvergenceWarning, match=r"1 of 6 grid points .* a=1, b=0\.5"):
+        assert pd.warn_failures() is pd
+    pd.save(tmp_path / "pd.npz")
+    back = load(tmp_path / "pd.npz")
+    np.testing.assert_array_equal(back.status, pd.status)
+    np.testing.assert_array_equal(back.phase, pd.phase)
+    np.testing.assert_array_equal(back.fields["m"], pd.fields["m"])
+    assert back.n_failed == 1 and back.labels == pd.labels and back.converged is False
+
+
+def test_phase_diagram_without_status_is_all_ok(tmp_path, recwarn):
+    """A record built (or a file written) before the status field: every point ok."""
+    pd = PhaseDiagram(axes={"a": np.arange(3.0)}, fields={"m": np.ones(3)},
+                      phase=np.zeros(3, dtype=int), labels={0: "x"})
+    assert pd.n_failed == 0 and pd.status.shape == (3,) and pd.warn_failures() is pd
+    assert not recwarn.list
+    pd.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as data:
+        old = {k: data[k] for k in data.files if k != "status"}
+    np.savez(tmp_path / "old.npz", **old)
+    back = load(tmp_path / "old.npz")
+    assert back.n_failed == 0 and back.status.shape == (3,)
+
+
+def test_phase_diagram_status_is_checked():
+    with pytest.raises(ValueError, match="status: codes"):
+        PhaseDiagram(axes={"a": np.arange(2.0)}, status=np.array([0, 7]))
+    with pytest.raises(ValueError, match="status: shape"):
+        PhaseDiagram(axes={"a": np.arange(2.0)}, status=np.zeros(3))

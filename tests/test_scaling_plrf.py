@@ -139,7 +139,9 @@ def test_exponents_and_phase_diagram_are_closed_forms():
     ex = plrf.exponents(1.0, 1.5)
     assert (ex.phase, ex.d_star, ex.loss) == ("III", 0.5, 0.75)
     assert ex.converged is None and ex.iterations is None and ex.residual is None
-    assert plrf.phase_diagram([0.5, 1.0], [0.5, 1.0]).converged is None
+    pd = plrf.phase_diagram([0.5, 1.0], [0.5, 1.0])
+    assert pd.converged is None
+    assert pd.n_failed == 0 and pd.status.shape == (2, 2)     # closed forms do not fail
 
 
 def test_input_validation():
