@@ -31,7 +31,8 @@ A model's phase-diagram function registers itself with :func:`register_phase_dia
 A grid point whose solver did not converge does not sink the diagram: the model sets its
 ``status`` to :data:`FAILED` (codes in :data:`POINT_STATUS`), the record puts NaN in its
 fields and the phase ``-1`` there, counts the points in ``n_failed``, and the model returns
-``diagram.warn_failures()``, which warns how many failed (:class:`~nnphys.errors.ConvergenceWarning`).
+``diagram.warn_failures()``, which warns how many failed
+(:class:`~nnphys.errors.ConvergenceWarning`).
 """
 
 from __future__ import annotations

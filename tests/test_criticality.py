@@ -299,3 +299,16 @@ def test_phase_diagram_records_a_failed_point_and_keeps_the_rest(tmp_path):
     back = load(tmp_path / "eoc.npz")
     np.testing.assert_array_equal(back.status, pd.status)
     assert back.n_failed == 1 and back.labels == pd.labels
+
+
+@pytest.mark.parametrize("n", [2, 3, 12])
+def test_monomials_have_no_critical_point(n):
+    """phi = z^n (n >= 2): on the line chi_perp = 1, chi_par = C_W d/dK E[phi^2] = n (2n-1)!!
+    K^(n-1) / (n^2 (2n-3)!! K^(n-1)) = (2n-1)/n > 1 at every K, so PDLT criticality
+    (chi_par = chi_perp = 1) never happens: class "none" (phi(0) = phi'(0) = 0 rules out
+    K* = 0; not scale-invariant)."""
+    assert cr.universality_class(nk.Monomial(n)).name == "none"
+    K = np.logspace(-3, 3, 7)
+    C_W = 1.0 / cr._derivative_second_moment(cr.as_activation(nk.Monomial(n)), K)
+    np.testing.assert_allclose(cr._length_slope(cr.as_activation(nk.Monomial(n)), K, C_W),
+                               (2 * n - 1) / n, rtol=1e-11)   # two moments at 1e-12 each

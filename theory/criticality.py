@@ -64,6 +64,8 @@ _Q_GRID = np.concatenate([[0.0], np.logspace(-10, 8, 541)])   # brackets fixed p
 _Q_MAX = _Q_GRID[-1]
 _Q_FAR = np.logspace(8, 306, 597)[1:]     # scanned beyond _Q_MAX for maps still growing
 _STD_MAX = 1e75       # W_std, b_std <= this: sigma^2 <= 1e150 (see the module docstring)
+_Q_TINY = 1e-100      # q -> 0 limits are taken here: O(q) corrections vanish in float64,
+                      # while phi(u) phi'(u) u ~ q does not underflow
 _BISECTIONS = 200
 _CHI_ROUNDOFF = 1e-12     # chi_1 this close to 1 is the edge of chaos (counted as ordered)
 _C_BELOW_ONE = 1e-7        # the c-map is bracketed on [0, 1 - this] in the chaotic phase
@@ -88,7 +90,8 @@ def _scale(name, value, low_open: bool) -> np.ndarray:
     if np.any(bad):
         raise ParameterError(f"{name}: must be in {'(0' if low_open else '[0'}, "
                              f"{_STD_MAX:g}] (its square is a variance, kept <= 1e150 so "
-                             f"that q* and products of variances are representable), got {value[bad].flat[0]!r}")
+                             f"that q* and products of variances are representable), got "
+                             f"{value[bad].flat[0]!r}")
     return value
 
 
@@ -121,10 +124,6 @@ def _derivative_second_moment(act, q):
     derivative = _derivative(act)
     tol = 1e-12 if derivative is act.fn_prime else 1e-9
     return expect(lambda u: derivative(u) ** 2, q, tol=tol)
-
-
-_Q_TINY = 1e-100   # q -> 0 limits are taken here: O(q) corrections vanish in float64,
-                   # while phi(u) phi'(u) u ~ q does not underflow
 
 
 def _length_slope(act, q, sigma_w2):
@@ -398,7 +397,8 @@ def _depth_scale(chi):
     quadrature roundoff 1e-12 of it, where ``xi > 1e12`` is not resolved)."""
     chi = np.asarray(chi, dtype=np.float64)
     with np.errstate(divide="ignore"):
-        return np.where(chi >= 1 - _CHI_ROUNDOFF, np.inf, -1.0 / np.log(np.clip(chi, 1e-300, 1.0)))
+        return np.where(chi >= 1 - _CHI_ROUNDOFF, np.inf,
+                        -1.0 / np.log(np.clip(chi, 1e-300, 1.0)))
 
 
 def _correlation_fixed_point(act, q, w, b):
@@ -460,7 +460,8 @@ def signal_propagation(activation, W_std, b_std, q0: float = 1.0) -> SignalPropa
     c_star = np.ones(n)
     qb = q_star[bounded]
     # chi_1 at q* = 0 is its q -> 0 limit (E[phi'^2] = 1/2 for ReLU, not phi'(0)^2 = 1)
-    chi_1[bounded] = w[bounded] * _derivative_second_moment(act, np.where(qb > 0, qb, _Q_TINY))
+    chi_1[bounded] = w[bounded] * _derivative_second_moment(act,
+                                                            np.where(qb > 0, qb, _Q_TINY))
     chi_par[bounded] = _length_slope(act, qb, w[bounded])
     phase = np.where(~bounded, 2, np.where(chi_1 > 1 + _CHI_ROUNDOFF, 1, 0))
     ordered = phase == 0
