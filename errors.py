@@ -8,7 +8,7 @@ built-in :class:`ValueError` / :class:`TypeError` they refine.
 from __future__ import annotations
 
 __all__ = ["NNPhysError", "ConvergenceError", "NumericalError", "ParameterError",
-           "ArgumentTypeError"]
+           "ArgumentTypeError", "RecordFileError"]
 
 
 class NNPhysError(Exception):
@@ -38,3 +38,8 @@ class ConvergenceError(NNPhysError, RuntimeError):
 
 class NumericalError(NNPhysError, ArithmeticError):
     """A computation left the range of floating point (overflow, NaN) and cannot go on."""
+
+
+class RecordFileError(NNPhysError, ValueError):
+    """A file is not a readable nnphys record (empty, truncated, not an ``.npz``, written by
+    something else, or with damaged metadata); the message names the file and the fault."""
