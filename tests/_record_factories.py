@@ -86,6 +86,39 @@ def _phase_diagram():
                         labels={0: "one"}, boundaries={"x": np.zeros((0, 2))})
 
 
+def _hebbian():
+    from nnphys.theory.hebbian import dense, hopfield, learning, multitask
+    return {
+        "nnphys.theory.hebbian.hopfield.CriticalCapacity": lambda: hopfield.critical_capacity(0.0),
+        "nnphys.theory.hebbian.hopfield.HopfieldState": lambda: hopfield.solve(0.05, 0.1),
+        "nnphys.theory.hebbian.learning.CriticalEntropy": lambda: learning.critical_entropy(0.1, 3),
+        "nnphys.theory.hebbian.learning.HammingLoss": lambda: learning.loss(0.5),
+        "nnphys.theory.hebbian.multitask.HierarchyThreshold":
+            lambda: multitask.hierarchy_threshold(2),
+        "nnphys.theory.hebbian.multitask.MultitaskState": lambda: multitask.solve(0.2, 0.1, 2),
+        "nnphys.theory.hebbian.dense.GammaC": lambda: dense.gamma_c(3),
+        "nnphys.theory.hebbian.dense.DenseState": lambda: dense.solve(0.01, 0.1, 3),
+    }
+
+
+def _others():
+    from nnphys import stats
+    from nnphys.theory import criticality
+    from nnphys.theory import kernels as nk
+    from nnphys.theory.scaling import mrs, plrf
+    design = np.column_stack([np.ones(5), np.arange(5.0)])
+    return {
+        "nnphys.theory.scaling.plrf.Exponents": lambda: plrf.exponents(1.5, 0.8),
+        "nnphys.theory.scaling.mrs.Exponents": lambda: mrs.scaling_exponents(1.5),
+        "nnphys.theory.criticality.FixedPoint": lambda: criticality.fixed_point_q(
+            nk.Erf(), 1.2, 0.1),
+        "nnphys.theory.criticality.CriticalLine": lambda: criticality.critical_line(
+            nk.Erf(), np.array([0.1, 0.2])),
+        "nnphys.stats.LinearFit": lambda: stats.weighted_least_squares(
+            design, 2 * np.arange(5.0) + np.array([0.1, -0.1, 0, 0.1, -0.1])),
+    }
+
+
 FACTORIES = {
     "nnphys.theory.kernels.infinite_depth.DepthLimit": _depth_limit,
     "nnphys.sim.networks.EmpiricalKernels": _empirical_kernels,
@@ -101,6 +134,11 @@ FACTORIES = {
     "nnphys.stats.Estimate": _estimate,
     "nnphys.results.PhaseDiagram": _phase_diagram,
 }
+
+
+def factories() -> dict:
+    """``FACTORIES`` and the one-line ones (built lazily: their modules import on call)."""
+    return {**FACTORIES, **_hebbian(), **_others()}
 
 
 def all_record_classes() -> dict:
@@ -119,12 +157,15 @@ def all_record_classes() -> dict:
 
 
 def same(a, b, where="record"):
-    """Assert ``a`` and ``b`` are equal field by field (NaN equal to NaN, arrays exactly
-    and of one dtype, tuples stay tuples, layers by their spec strings)."""
+    """Assert ``a`` (the original) and ``b`` (its copy) are equal field by field (NaN
+    equal to NaN, arrays exactly and of one dtype, tuples stay tuples, layers by their spec
+    strings, a numpy scalar equal to the Python number it is saved as)."""
     import dataclasses
 
     from nnphys import Result
     from nnphys.models import network
+    if isinstance(a, np.generic):
+        a = a.item()                    # numpy scalars come back as Python numbers
     assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
     if isinstance(a, Result):
         for f in dataclasses.fields(a):
