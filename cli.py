@@ -65,8 +65,10 @@ def _kernel(args) -> int:
     else:
         stem = args.out[:-4] if args.out.endswith(".npy") else args.out
         outputs = {f"{stem}.{g}.npy": getattr(k, g) for g in gets}
+    from .results import write_atomically
     for path, value in outputs.items():
-        np.save(_output_path("--out", path), value)
+        path = path if path.endswith(".npy") else path + ".npy"      # as numpy.save names it
+        write_atomically(_output_path("--out", path), lambda fh, v=value: np.save(fh, v))
         print(path)
     return 0
 

@@ -38,6 +38,7 @@ A model's phase-diagram function registers itself with :func:`register_phase_dia
 from __future__ import annotations
 
 import dataclasses
+import errno
 import importlib
 import inspect
 import itertools
@@ -283,7 +284,11 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Any], None]) -> N
     directory, name = os.path.split(path)
     _remove_stale_temporaries(directory, name)
     tmp = os.path.join(directory, f".{name}{_TMP_MARK}{os.getpid()}-{next(_TMP_COUNTER)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "cannot write: no such directory",
+                                directory) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -378,8 +383,8 @@ def load(path: str | os.PathLike) -> Result:
                                   f"{exc})") from None
         except (ValueError, KeyError, TypeError, AttributeError, SyntaxError) as exc:
             # JSONDecodeError is a ValueError; a record's own checks raise ParameterError
-            raise RecordFileError(f"{path}: damaged metadata ({type(exc).__name__}: "
-                                  f"{exc})") from None
+            raise RecordFileError(f"{path}: damaged or not a record nnphys wrote "
+                                  f"({type(exc).__name__}: {exc})") from None
 
 
 def _to_tuple(value: Any) -> Any:

@@ -289,3 +289,21 @@ def test_saved_files_follow_the_umask(tmp_path, umask, mode):
     finally:
         os.umask(old)
     assert (tmp_path / "r.npz").stat().st_mode & 0o777 == mode
+
+
+def test_files_of_the_earlier_layout_still_load(tmp_path):
+    """Before nested records, "__meta__" had no "arrays" list: the array entries were
+    every entry outside the dict prefix (figure caches and saved results of 0.1.0)."""
+    import json
+    meta = {"class": _Solution._registry_name, "nnphys_version": "0.1.0",
+            "scalars": {"energy": -0.5, "parameters": {"T": 0.1}}, "array_dicts": {}}
+    np.savez(tmp_path / "old.npz", __meta__=np.array(json.dumps(meta)), m=np.arange(3.0))
+    back = load(tmp_path / "old.npz")
+    assert back.energy == -0.5 and back.parameters == {"T": 0.1}
+    np.testing.assert_array_equal(back.m, np.arange(3.0))
+
+
+def test_save_into_a_missing_directory_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such directory") as info:
+        _Solution().save(tmp_path / "nope" / "r.npz")
+    assert info.value.filename == str(tmp_path / "nope")
