@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import inspect
 import os
 import re
 import sys
@@ -379,6 +380,13 @@ def _phase_diagram(args, extra) -> int:
         raise _CliError(f"missing axis --{missing[0]} ({GRID_SYNTAX})")
     _check_grid_size({n: given[n].size for n in names})
     params = dict(_parse_param(p) for p in args.param)
+    accepted = inspect.signature(model.function).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    for key in params:
+        if key in names or not (key in accepted or takes_any):
+            others = [n for n in accepted if n not in names]
+            raise _CliError(f"--param: {args.model} has no parameter {key!r} (its "
+                            f"parameters: {', '.join(others) or 'none'})")
     first, second = given[names[0]], given[names[1]]
     _output_path("--out", args.out)
     if args.plot:

@@ -21,8 +21,8 @@
   appears as NaN in the fields; it is retried on resume only with ``retry_failed=True``.
 * Backends: ``"serial"``, ``"processes"`` (``concurrent.futures`` with the spawn start
   method; the workers exit with the driver however it ends, SIGKILL included, and an
-  interrupted driver terminates them) and ``"dask"`` (``scheduler="tcp://host:port"`` or a ``distributed.Client``; needs
-  the ``distributed`` extra).
+  interrupted driver terminates them) and ``"dask"`` (``scheduler="tcp://host:port"`` or a
+  ``distributed.Client``; needs the ``distributed`` extra).
 * The :class:`SweepResult` is a :class:`~nnphys.results.Result`: ``res.save(path)`` writes
   it atomically, :func:`nnphys.load` reads it back.
 """
@@ -120,8 +120,9 @@ class _Checkpoint:
             try:
                 with open(meta_path) as fh:
                     stored = json.load(fh)
-                stored["seed"], stored["axes"]
-            except (ValueError, KeyError, TypeError) as exc:    # JSONDecodeError, bad keys
+                if not (isinstance(stored, dict) and {"seed", "axes"} <= stored.keys()):
+                    raise ValueError("no seed and axes entries")
+            except ValueError as exc:           # JSONDecodeError, UnicodeDecodeError too
                 raise RecordFileError(f"checkpoint: {meta_path} is unreadable ({exc}); it "
                                       "records the grid and the seed of the sweep, so the "
                                       "checkpoint cannot be resumed: remove the directory "

@@ -168,6 +168,9 @@ def test_package_errors_in_any_subcommand_are_one_line(tmp_path, capsys):
                      "--grid", "T=0", "--out", str(tmp_path / "x.npz"), "--checkpoint",
                      str(ckpt)]) == 2
     _one_line_error(capsys, "sweep.json is unreadable")
+    assert cli.main(["phase-diagram", "hopfield", "--alpha", "0:0.1:2", "--T", "0:1:2",
+                     "--param", "foo=1", "--out", str(tmp_path / "x.npz")]) == 2
+    _one_line_error(capsys, "--param: hopfield has no parameter 'foo'")
     assert cli.main(["sweep", "nnphys.tests.no_such_module:f", "--grid", "a=0",
                      "--out", str(tmp_path / "x.npz")]) == 2
     _one_line_error(capsys, "function: cannot import")
