@@ -136,9 +136,29 @@ FACTORIES = {
 }
 
 
+def _simulations():
+    from nnphys.sim import montecarlo, preactivations, rnn, shallow
+    from nnphys.theory import kernels as nk
+
+    def trajectory():
+        return rnn.simulate(1.5, 5.0, N=20, n_replicas=2, transient=1.0, seed=0)
+
+    patterns = np.sign(np.random.default_rng(0).standard_normal((2, 30)))
+    return {
+        "nnphys.sim.rnn.Trajectory": trajectory,
+        "nnphys.sim.rnn.Autocorrelation": lambda: rnn.autocorrelation(trajectory(), 0.5),
+        "nnphys.sim.rnn.EqualTimeVariance": lambda: rnn.equal_time_variance(trajectory()),
+        "nnphys.sim.montecarlo.MonteCarloRun": lambda: montecarlo.run(
+            montecarlo.hopfield(patterns), 0.2, 5, seed=0),
+        "nnphys.sim.shallow.ShallowSample": lambda: shallow.sample_outputs(nk.Erf(), 8, 20),
+        "nnphys.sim.preactivations.FullEnsemble": lambda: preactivations.full_ensemble(
+            nk.Relu(), np.ones((2, 3)), 2, 8, 5, 1.4, 0.1),
+    }
+
+
 def factories() -> dict:
     """``FACTORIES`` and the one-line ones (built lazily: their modules import on call)."""
-    return {**FACTORIES, **_hebbian(), **_others()}
+    return {**FACTORIES, **_hebbian(), **_others(), **_simulations()}
 
 
 def all_record_classes() -> dict:
