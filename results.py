@@ -55,7 +55,7 @@ import numpy as np
 from .errors import ArgumentTypeError, ParameterError, RecordFileError
 
 __all__ = ["Result", "PhaseDiagram", "load", "PhaseDiagramModel", "register_phase_diagram",
-           "phase_diagrams", "write_atomically"]
+           "phase_diagrams", "write_atomically", "remove_stale_temporaries"]
 
 _REGISTRY: dict[str, type["Result"]] = {}
 _ARRAY_DICT_PREFIX = "__dict__/"
@@ -270,19 +270,23 @@ def _sympy_from_srepr(text: str):
     return build(ast.parse(text, mode="eval").body)
 
 
-def write_atomically(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
+def write_atomically(path: str | os.PathLike, write: Callable[[Any], None], *,
+                     clean: bool = True) -> None:
     """Create or replace the file ``path`` with what ``write(fh)`` writes to a binary file.
 
     The bytes go to a temporary file next to the target, named ``.NAME.nnphys-tmp-PID-N``;
     it is flushed and ``fsync``-ed, renamed over ``path`` (``os.replace``, atomic), and the
     directory is ``fsync``-ed, so a crash at any instant leaves the old file or the new one.
     A process killed mid-write leaves its temporary file; the next write of the same target
-    removes the temporaries of processes that no longer run. The file's permissions follow
-    the umask, like any file the user creates.
+    removes the temporaries of processes that no longer run (``clean=False`` skips that
+    directory listing, for a writer of many files that calls
+    :func:`remove_stale_temporaries` once itself). The file's permissions follow the umask,
+    like any file the user creates.
     """
     path = os.path.abspath(os.fspath(path))
     directory, name = os.path.split(path)
-    _remove_stale_temporaries(directory, name)
+    if clean:
+        remove_stale_temporaries(directory, name)
     tmp = os.path.join(directory, f".{name}{_TMP_MARK}{os.getpid()}-{next(_TMP_COUNTER)}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -306,16 +310,23 @@ _TMP_MARK = ".nnphys-tmp-"
 _TMP_COUNTER = itertools.count()
 
 
-def _remove_stale_temporaries(directory: str, name: str) -> None:
-    """Delete ``.NAME.nnphys-tmp-PID-N`` files whose process ``PID`` no longer runs."""
-    stem = f".{name}{_TMP_MARK}"
+def remove_stale_temporaries(directory: str, name: str | None = None) -> None:
+    """Delete the temporary files ``.NAME.nnphys-tmp-PID-N`` of :func:`write_atomically`
+    in ``directory`` (for the target ``name`` only, unless None) whose process ``PID`` no
+    longer runs."""
     try:
         entries = os.listdir(directory)
     except OSError:
         return                                  # the write itself will report the error
+    stem = f".{name}{_TMP_MARK}" if name is not None else None
     for entry in entries:
-        pid = entry[len(stem):].partition("-")[0]
-        if entry.startswith(stem) and pid.isdigit() and not _running(int(pid)):
+        if stem is not None:
+            tail = entry[len(stem):] if entry.startswith(stem) else ""
+        else:
+            tail = entry.rpartition(_TMP_MARK)[2] if (
+                entry.startswith(".") and _TMP_MARK in entry) else ""
+        pid = tail.partition("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
             try:
                 os.remove(os.path.join(directory, entry))
             except FileNotFoundError:

@@ -43,7 +43,7 @@ import numpy as np
 
 from . import checks
 from .errors import ArgumentTypeError, ParameterError, RecordFileError
-from .results import Result, write_atomically
+from .results import Result, remove_stale_temporaries, write_atomically
 
 __all__ = ["SweepResult", "run", "point_seed", "CheckpointWarning"]
 
@@ -114,6 +114,7 @@ class _Checkpoint:
     def __init__(self, path: str, axes: dict, seed: int):
         self.path = os.fspath(path)
         os.makedirs(self.path, exist_ok=True)
+        remove_stale_temporaries(self.path)     # left by a sweep killed mid-write
         meta = {"axes": {k: v.tolist() for k, v in axes.items()}, "seed": int(seed)}
         meta_path = os.path.join(self.path, _META)
         if os.path.exists(meta_path):
@@ -138,7 +139,8 @@ class _Checkpoint:
 
     @staticmethod
     def _atomic_write(path: str, data: bytes) -> None:
-        write_atomically(path, lambda fh: fh.write(data))
+        # one directory listing per point would cost O(points^2): cleaned once in __init__
+        write_atomically(path, lambda fh: fh.write(data), clean=False)
 
     def _file(self, index: int) -> str:
         return os.path.join(self.path, f"point-{index:09d}.json")

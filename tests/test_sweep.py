@@ -232,3 +232,16 @@ def test_unreadable_checkpoint_metadata_is_a_clear_error(tmp_path):
     (ckpt / "sweep.json").write_text('{"axes": ')
     with pytest.raises(RecordFileError, match="sweep.json"):
         sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+
+
+def test_resume_removes_the_temporaries_of_dead_writers(tmp_path):
+    ckpt = tmp_path / "c"
+    sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()                                         # a pid that no longer runs
+    stale = ckpt / f".point-000000001.json.nnphys-tmp-{dead.pid}-0"
+    live = ckpt / f".point-000000002.json.nnphys-tmp-{os.getppid()}-0"
+    stale.write_bytes(b"{")
+    live.write_bytes(b"{")
+    sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+    assert not stale.exists() and live.exists()
