@@ -307,3 +307,47 @@ def test_save_into_a_missing_directory_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such directory") as info:
         _Solution().save(tmp_path / "nope" / "r.npz")
     assert info.value.filename == str(tmp_path / "nope")
+
+
+def _json_values():
+    from hypothesis import strategies as st
+    scalars = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70)
+               | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8))
+    keys = st.text(max_size=6).filter(lambda k: not k.startswith("__"))
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                        | st.dictionaries(keys, inner, max_size=3), max_leaves=12)
+
+
+def test_random_records_round_trip(tmp_path):
+    """Property: any record of JSON values, arrays of any real or complex dtype, layers and
+    nested records saves and loads back equal (hypothesis, derandomized)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    from nnphys.stats import Estimate
+    from nnphys.tests._record_factories import same
+    from nnphys.theory import kernels as nk
+    layers = st.sampled_from([nk.Relu(), nk.Erf(a=0.5), nk.Tanh(), nk.Dense(3, b_std=0.0),
+                              nk.Monomial(2), nk.from_spec("(Dense(2), Gelu()) * 2").spec])
+    dtypes = st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.bool_,
+                              np.complex128])
+    arrays = dtypes.flatmap(lambda d: hnp.arrays(d, hnp.array_shapes(min_dims=0, max_dims=3,
+                                                                      min_side=0, max_side=3)))
+
+    @settings(max_examples=40, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(params=st.dictionaries(st.text(max_size=6).filter(lambda k: not k.startswith("__")),
+                                  _json_values() | layers, max_size=4),
+           m=arrays, energy=st.floats(), nested=st.none() | hnp.arrays(
+               np.float64, hnp.array_shapes(min_dims=0, max_dims=2, max_side=3),
+               elements=st.floats(-1e6, 1e6)).map(
+               lambda a: Estimate(mean=a, stderr=np.abs(a), n_eff=3.0)))
+    def check(params, m, energy, nested):
+        if nested is not None:
+            params = {**params, "estimate": nested}
+        record = _Solution(parameters=params, m=m, energy=energy)
+        record.save(tmp_path / "r.npz")
+        same(record, load(tmp_path / "r.npz"))
+
+    check()
