@@ -376,8 +376,13 @@ def load(path: str | os.PathLike) -> Result:
             raise RecordFileError(f"{path}: not an .npz file ({exc})") from None
         raise
     except (EOFError, ValueError, zipfile.BadZipFile) as exc:
-        what = "empty" if os.path.getsize(path) == 0 else "not an .npz file"
-        raise RecordFileError(f"{path}: {what} ({type(exc).__name__}: {exc})") from None
+        if os.path.getsize(path) == 0:
+            what = "an empty file"
+        elif isinstance(exc, ValueError) and "pickle" in str(exc):
+            what = "not an .npz file (numpy reads it as pickled data, which nnphys never loads)"
+        else:
+            what = f"truncated or not an .npz file ({type(exc).__name__}: {exc})"
+        raise RecordFileError(f"{path}: {what}") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise RecordFileError(f"{path}: a single .npy array, not an nnphys record (.npz)")
     with data:

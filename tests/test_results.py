@@ -220,8 +220,13 @@ def _bad_files(tmp_path):
     np.savez(tmp_path / "badclass.npz", __meta__=np.array('{"class": "nowhere.X"}'))
     np.savez(tmp_path / "nometa_keys.npz", __meta__=np.array('{"class": "%s"}'
                                                              % _Solution._registry_name))
+    import json
+    meta = {"class": _Solution._registry_name, "nnphys_version": "0", "arrays": ["m"],
+            "array_dicts": {}, "scalars": {}}
+    np.savez(tmp_path / "object_entry.npz", __meta__=np.array(json.dumps(meta)),
+             m=np.array([{"a": 1}], dtype=object))          # would need unpickling
     return ["empty", "truncated", "cut_tail", "foreign", "array", "text", "pickle", "badjson",
-            "badclass", "nometa_keys"]
+            "badclass", "nometa_keys", "object_entry"]
 
 
 def test_bad_files_raise_record_file_error_naming_the_file(tmp_path):
