@@ -8,8 +8,8 @@ Infinite-width kernels (:mod:`nnphys.theory.kernels`), finite-width simulation
 __version__ = "0.1.0"
 
 from .errors import (ArgumentTypeError, ConvergenceError, NNPhysError,  # noqa: E402
-                     NumericalError, ParameterError)
+                     NumericalError, ParameterError, RecordFileError)
 from .results import PhaseDiagram, Result, load  # noqa: E402
 
 __all__ = ["__version__", "ArgumentTypeError", "ConvergenceError", "NNPhysError", "NumericalError",
-           "ParameterError", "PhaseDiagram", "Result", "load"]
+           "ParameterError", "PhaseDiagram", "RecordFileError", "Result", "load"]

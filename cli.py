@@ -13,26 +13,45 @@ Subcommands::
 
 One grid syntax everywhere (:func:`parse_grid`): ``START:STOP:NUM`` (``NUM`` evenly spaced
 values, ends included), ``log:START:STOP:NUM`` (geometrically spaced) or ``V1,V2,...``.
-The phase-diagram models are those registered with
-:func:`nnphys.results.register_phase_diagram`. Errors print one line
-(``nnphys: error: ...``) and exit with status 2.
-
+A grid has at most ``MAX_GRID_POINTS`` points (10^6; an axis or a product of axes
+beyond it is refused before anything is allocated) and finite values. The phase-diagram
+models are those registered with :func:`nnphys.results.register_phase_diagram`; a NaN in
+a field of their records means "this state does not exist at this point", as in the API.
 ``phase-diagram`` records grid points whose solver did not converge (status 1, NaN fields
-in the saved :class:`~nnphys.results.PhaseDiagram`) and prints how many; it exits 0 if
-any point succeeded and 1 if every point failed.
+in the saved :class:`~nnphys.results.PhaseDiagram`) and prints how many.
+
+Outputs (``--out``, ``--plot``): missing parent directories are created. Inputs
+(``--x1``, ``--x2``): a real numeric ``.npy`` array; complex, string or object arrays and
+``.npz`` archives are refused (nothing is cast silently). ``--workers W`` asks for ``W >= 1``
+local processes; without it the work runs serially, and ``--workers 0`` is an error.
+
+Exit status: 0 done; 1 done with failures (failed sweep points, failed checks, a phase
+diagram whose every point failed); 2 the
+request cannot be carried out: a bad argument or input, any error of the package
+(:class:`nnphys.errors.NNPhysError`), an unreadable or unwritable file, too little
+memory; printed as one line ``nnphys: error: ...`` on stderr. 130: interrupted (Ctrl-C).
+Any other exception is a bug in nnphys: one line ``nnphys: internal error: ...`` and
+status 3, or its full traceback with ``NNPHYS_DEBUG=1`` in the environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import inspect
+import os
 import re
 import sys
 import warnings
 
 import numpy as np
 
-__all__ = ["main", "parse_grid"]
+from .errors import NNPhysError
+
+__all__ = ["main", "parse_grid", "MAX_GRID_POINTS"]
+
+MAX_GRID_POINTS = 10 ** 6
 
 
 class _CliError(Exception):
@@ -42,11 +61,8 @@ class _CliError(Exception):
 def _kernel(args) -> int:
     from .theory import kernels as nk
     gets = tuple(g.strip() for g in args.get.split(",") if g.strip())
-    try:
-        x1 = np.load(args.x1, allow_pickle=False)
-        x2 = None if args.x2 is None else np.load(args.x2, allow_pickle=False)
-    except OSError as exc:
-        raise _CliError(f"cannot read inputs: {exc}") from None
+    x1 = _read_array("--x1", args.x1)
+    x2 = None if args.x2 is None else _read_array("--x2", args.x2)
     net = nk.from_spec(args.spec)
     k = net.kernel(x1, x2, get=gets, block_size=args.block_size)
     if len(gets) == 1:
@@ -54,10 +70,47 @@ def _kernel(args) -> int:
     else:
         stem = args.out[:-4] if args.out.endswith(".npy") else args.out
         outputs = {f"{stem}.{g}.npy": getattr(k, g) for g in gets}
+    from .results import write_atomically
     for path, value in outputs.items():
-        np.save(path, value)
+        path = path if path.endswith(".npy") else path + ".npy"      # as numpy.save names it
+        write_atomically(_output_path("--out", path), lambda fh, v=value: np.save(fh, v))
         print(path)
     return 0
+
+
+def _read_array(option: str, path: str) -> np.ndarray:
+    """The real numeric array of the ``.npy`` file ``path`` given for ``option``."""
+    try:
+        x = np.load(path, allow_pickle=False)
+    except OSError as exc:
+        raise _CliError(f"{option}: cannot read inputs: {exc}") from None
+    except (ValueError, EOFError) as exc:        # pickled, empty or damaged
+        raise _CliError(f"{option}: {path} is not a readable .npy array ({exc})") from None
+    if not isinstance(x, np.ndarray):
+        x.close()
+        raise _CliError(f"{option}: {path} is an .npz archive; give one .npy array")
+    if np.iscomplexobj(x):
+        raise _CliError(f"{option}: {path} holds complex values ({x.dtype}); the kernels "
+                        "take real inputs (save x.real, or stack real and imaginary parts)")
+    if x.dtype.kind not in "biuf":
+        raise _CliError(f"{option}: {path} holds {x.dtype} values, not real numbers")
+    return x
+
+
+def _output_path(option: str, path: str) -> str:
+    """``path``, after creating its missing parent directories (one-line errors if that
+    or the path itself is impossible)."""
+    if os.path.isdir(path):
+        raise _CliError(f"{option}: {path} is a directory; give a file name")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        reason = ("a file is in the way" if exc.errno in (errno.EEXIST, errno.ENOTDIR)
+                  else exc.strerror)
+        raise _CliError(f"{option}: cannot create the directory {directory} "
+                        f"({reason})") from None
+    return path
 
 
 def _validate(args) -> int:
@@ -136,7 +189,24 @@ def parse_grid(option: str, text: str) -> np.ndarray:
                         f"START, STOP > 0), got {text!r}") from None
     if num < 1 or not (np.isfinite(start) and np.isfinite(stop)):
         raise _CliError(f"{option}: NUM must be >= 1 and START, STOP finite, got {text!r}")
-    return (np.geomspace if parts[0] == "log" else np.linspace)(start, stop, num)
+    if num > MAX_GRID_POINTS:
+        raise _CliError(f"{option}: {num} values asked for, more than the limit of "
+                        f"{MAX_GRID_POINTS} grid points")
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = (np.geomspace if parts[0] == "log" else np.linspace)(start, stop, num)
+    if not np.all(np.isfinite(values)):
+        raise _CliError(f"{option}: the grid {text!r} is not representable in float64 "
+                        "(STOP - START overflows)")
+    return values
+
+
+def _check_grid_size(sizes: dict[str, int]) -> None:
+    """Refuse a grid of more than ``MAX_GRID_POINTS`` points, naming its size."""
+    total = int(np.prod([float(n) for n in sizes.values()]))
+    if total > MAX_GRID_POINTS:
+        shape = " x ".join(f"{n} ({name})" for name, n in sizes.items())
+        raise _CliError(f"grid: {shape} = {total} points, more than the limit of "
+                        f"{MAX_GRID_POINTS}")
 
 
 def _sweep(args) -> int:
@@ -146,15 +216,18 @@ def _sweep(args) -> int:
         raise _CliError("function: expected MODULE:FUNCTION, e.g. mypkg.model:energy")
     try:
         fn = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError) as exc:
-        raise _CliError(f"function: cannot import {args.function}: {exc}") from None
+    except Exception as exc:       # the user's module may fail in any way while importing
+        raise _CliError(f"function: cannot import {args.function}: "
+                        f"{type(exc).__name__}: {exc}") from None
     grid = {}
     for item in args.grid:
         name, sep, values = item.partition("=")
         if not sep or not name:
             raise _CliError(f"--grid: expected NAME=GRID, got {item!r}")
         grid[name] = parse_grid(f"--grid {name}", values)
+    _check_grid_size({k: v.size for k, v in grid.items()})
     backend = _backend(args)
+    _output_path("--out", args.out)
     result = sweep.run(fn, grid, seed=args.seed, backend=backend, n_workers=args.workers,
                        scheduler=args.scheduler, checkpoint=args.checkpoint,
                        pass_seed=not args.no_seed)
@@ -317,12 +390,24 @@ def _phase_diagram(args, extra) -> int:
     missing = [n for n in names if n not in given]
     if missing:
         raise _CliError(f"missing axis --{missing[0]} ({GRID_SYNTAX})")
+    _check_grid_size({n: given[n].size for n in names})
     params = dict(_parse_param(p) for p in args.param)
+    accepted = inspect.signature(model.function).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    for key in params:
+        if key in names or not (key in accepted or takes_any):
+            others = [n for n in accepted if n not in names]
+            raise _CliError(f"--param: {args.model} has no parameter {key!r} (its "
+                            f"parameters: {', '.join(others) or 'none'})")
     first, second = given[names[0]], given[names[1]]
+    _output_path("--out", args.out)
+    if args.plot:
+        _output_path("--plot", args.plot)
     from .errors import ConvergenceWarning
     with warnings.catch_warnings():      # the failed points are counted below instead
         warnings.simplefilter("ignore", ConvergenceWarning)
         if args.workers is not None or args.scheduler:
+            _backend(args)                       # refuse --workers 0 before any work
             pd = _phase_diagram_parallel(model, first, second, args)
         else:
             pd = model(first, second, **params)
@@ -414,11 +499,28 @@ def main(argv=None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.run(args, extra) if getattr(args, "takes_extra", False) else args.run(args)
-    except (_CliError, ValueError, TypeError, NotImplementedError, ArithmeticError,
-            RuntimeError, ImportError, ConnectionError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"nnphys: error: {message}", file=sys.stderr)
+    except (_CliError, NNPhysError, OSError, MemoryError, ImportError,
+            NotImplementedError) as exc:
+        # ImportError: a missing optional extra (dask); NotImplementedError: a feature the
+        # package states it lacks; OSError: files, and ConnectionError to a scheduler
+        print(f"nnphys: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("nnphys: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("NNPHYS_DEBUG"):
+            raise
+        print(f"nnphys: internal error: {type(exc).__name__}: {_one_line(exc)} (a bug in "
+              "nnphys: please report it; NNPHYS_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 3
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, MemoryError):
+        return f"out of memory{': ' + text if text else ''}"
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":

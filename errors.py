@@ -8,7 +8,7 @@ built-in :class:`ValueError` / :class:`TypeError` they refine.
 from __future__ import annotations
 
 __all__ = ["NNPhysError", "ConvergenceError", "NumericalError", "ParameterError",
-           "ArgumentTypeError", "ConvergenceWarning"]
+           "ArgumentTypeError", "ConvergenceWarning", "RecordFileError"]
 
 
 class NNPhysError(Exception):
@@ -43,3 +43,8 @@ class NumericalError(NNPhysError, ArithmeticError):
 class ConvergenceWarning(RuntimeWarning):
     """Part of a computation did not converge and was recorded as such (e.g. grid points
     of a phase diagram, left NaN with a failed status), while the rest stands."""
+
+
+class RecordFileError(NNPhysError, ValueError):
+    """A file is not a readable nnphys record (empty, truncated, not an ``.npz``, written by
+    something else, or with damaged metadata); the message names the file and the fault."""

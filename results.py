@@ -16,6 +16,12 @@ Subclass :class:`Result` for a model's own record; the subclass is registered by
         delta0: float = 0.0
         tau: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
+Nested records (a :class:`~nnphys.stats.Estimate` in a field), layers (by their spec
+string, :func:`nnphys.models.network.spec_string`) and sympy expressions are saved too;
+:func:`load` imports the nnphys module defining a record's class itself, refuses files it
+did not write with :class:`~nnphys.errors.RecordFileError`, and never unpickles. Saves are
+atomic (:func:`write_atomically`).
+
 Dict fields whose values are arrays (``axes``, ``fields``, ``boundaries``) are stored
 entry by entry, so a :class:`PhaseDiagram` round-trips exactly. JSON has no tuples: a field
 whose default is a tuple is given back as a tuple (nested lists become nested tuples); a
@@ -38,21 +44,27 @@ fields and the phase ``-1`` there, counts the points in ``n_failed``, and the mo
 from __future__ import annotations
 
 import dataclasses
+import errno
 import importlib
 import inspect
+import itertools
 import json
 import os
 import pkgutil
+import sys
 import tempfile
 import warnings
+import zipfile
+import zlib
 from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
-from .errors import ConvergenceWarning, ParameterError
+from .errors import ArgumentTypeError, ConvergenceWarning, ParameterError, RecordFileError
 
 __all__ = ["Result", "PhaseDiagram", "load", "PhaseDiagramModel", "register_phase_diagram",
-           "phase_diagrams", "POINT_STATUS", "OK", "FAILED", "FAILED_PHASE"]
+           "phase_diagrams", "write_atomically", "remove_stale_temporaries", "POINT_STATUS",
+           "OK", "FAILED", "FAILED_PHASE"]
 
 OK, FAILED = 0, 1
 POINT_STATUS = {OK: "ok", FAILED: "not converged"}   # codes of PhaseDiagram.status
@@ -94,67 +106,314 @@ class Result:
         _REGISTRY[cls._registry_name] = cls
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the record to ``path`` (.npz) atomically: a crash leaves no partial file."""
-        arrays: dict[str, np.ndarray] = {}
-        meta: dict[str, Any] = {"class": self._registry_name, "nnphys_version": _version(),
-                                "scalars": {}, "array_dicts": {}}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, np.ndarray):
-                arrays[f.name] = value
-            elif isinstance(value, Mapping) and value and all(
-                    isinstance(v, np.ndarray) for v in value.values()):
-                meta["array_dicts"][f.name] = list(value.keys())
-                for key, v in value.items():
-                    arrays[f"{_ARRAY_DICT_PREFIX}{f.name}/{key}"] = v
-            else:
-                meta["scalars"][f.name] = _to_json(value)
+        """Write the record to ``path`` (``.npz`` appended if missing) atomically (see
+        :func:`write_atomically`): a crash leaves the old file or the new one, never a
+        partial one.
+
+        Raises:
+            ArgumentTypeError: a field holds a value with no file form (the message names
+                the field), e.g. an ``Elementwise`` activation made from a Python callable.
+        """
+        encoder = _Encoder()
+        meta = {"class": self._registry_name, "nnphys_version": _version(),
+                **encoder.record(self, "")}
         path = os.fspath(path)
         if not path.endswith(".npz"):
             path += ".npz"
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, __meta__=np.array(json.dumps(meta)), **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_atomically(path, lambda fh: np.savez(
+            fh, __meta__=np.array(json.dumps(meta)), **encoder.arrays))
 
 
-def _to_json(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
+# ---------------------------------------------------------------------------------------
+# The file form of a record
+# ---------------------------------------------------------------------------------------
+#
+# ``__meta__`` (a JSON string) holds the class name, the version and, per field, either
+# nothing (the field is the array entry of its own name, listed in "arrays"), a list of
+# keys ("array_dicts": entries "__dict__/FIELD/KEY"), or a JSON value ("scalars"). Inside
+# JSON values, objects JSON has no form for are tagged one-key objects:
+#   {"__record__": {"class": ..., "scalars": ..., "array_dicts": ..., "arrays": ...}}
+#       a record nested in a field (a stats.Estimate, say), its arrays stored as entries
+#       under "__nested__/N/";
+#   {"__layer__": "Dense(out_dim=1, ...)"}   a layer, by its spec string
+#       (nnphys.models.network.spec_string);
+#   {"__sympy__": "Add(Symbol('K'), Integer(1))"}   a sympy expression, by its srepr (read
+#       back by a restricted parser: only sympy classes and literals, nothing evaluated).
+
+_NESTED_PREFIX = "__nested__/"
+
+
+class _Encoder:
+    """Splits records into npz entries (``arrays``) and JSON metadata."""
+
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+        self._nested = 0
+
+    def record(self, record: "Result", prefix: str) -> dict:
+        part: dict[str, Any] = {"scalars": {}, "array_dicts": {}, "arrays": []}
+        for f in dataclasses.fields(record):
+            value = getattr(record, f.name)
+            if isinstance(value, np.ndarray):
+                part["arrays"].append(f.name)
+                self.arrays[prefix + f.name] = value
+            elif isinstance(value, Mapping) and value and all(
+                    isinstance(v, np.ndarray) for v in value.values()):
+                part["array_dicts"][f.name] = [str(k) for k in value]
+                for key, v in value.items():
+                    self.arrays[f"{prefix}{_ARRAY_DICT_PREFIX}{f.name}/{key}"] = v
+            else:
+                part["scalars"][f.name] = self.json(value, f.name)
+        return part
+
+    def json(self, value: Any, where: str) -> Any:
+        """``value`` as JSON; ``where`` names it in errors (``parameters['activation']``)."""
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, (np.floating, np.integer, np.bool_)):
+            return value.item()
+        if isinstance(value, Result):
+            prefix = f"{_NESTED_PREFIX}{self._nested}/"
+            self._nested += 1
+            return {"__record__": {"class": value._registry_name, "prefix": prefix,
+                                   **self.record(value, prefix)}}
+        if isinstance(value, Mapping):
+            return {str(k): self.json(v, f"{where}[{k!r}]") for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, np.ndarray):
+            if np.iscomplexobj(value) or value.dtype.kind not in "biuf":
+                raise ArgumentTypeError(f"{where}: a {value.dtype} array nested in a field "
+                                        "cannot be saved (only real numeric ones)")
+            return value.tolist()
+        from .models import network
+        if isinstance(value, network.Layer):
+            try:
+                return {"__layer__": network.spec_string(value)}
+            except ArgumentTypeError as exc:
+                raise ArgumentTypeError(f"{where}: cannot be saved: {exc}") from None
+        sympy = sys.modules.get("sympy")
+        if sympy is not None and isinstance(value, sympy.Basic):
+            return {"__sympy__": sympy.srepr(value)}
+        raise ArgumentTypeError(f"{where}: a {type(value).__name__} has no file form (save "
+                                "numbers, strings, arrays, layers, records, lists and dicts "
+                                "of them)")
+
+
+class _Decoder:
+    """Rebuilds records from an open npz archive and its metadata."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def record(self, class_name: str, part: Mapping, prefix: str) -> "Result":
+        cls = _record_class(class_name)
+        kwargs: dict[str, Any] = {k: self.json(v) for k, v in part["scalars"].items()}
+        for name, keys in part["array_dicts"].items():
+            kwargs[name] = {k: self.data[f"{prefix}{_ARRAY_DICT_PREFIX}{name}/{k}"]
+                            for k in keys}
+        if "arrays" in part:
+            names = part["arrays"]
+        else:                                   # written before "arrays" was recorded
+            names = [n for n in self.data.files if n != "__meta__"
+                     and not n.startswith((_ARRAY_DICT_PREFIX, _NESTED_PREFIX))]
+        for name in names:
+            kwargs[name] = self.data[prefix + name]
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for name, value in kwargs.items():
+            if name in fields and isinstance(value, list) and isinstance(
+                    fields[name].default, tuple):
+                kwargs[name] = _to_tuple(value)
+        return cls(**{k: v for k, v in kwargs.items() if k in fields})
+
+    def json(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.json(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (tag, content), = value.items()
+            if tag == "__record__":
+                return self.record(content["class"], content, content["prefix"])
+            if tag == "__layer__":
+                from .models import network
+                return network.parse_spec(content).layers[0]
+            if tag == "__sympy__":
+                return _sympy_from_srepr(content)
+        return {k: self.json(v) for k, v in value.items()}
+
+
+def _record_class(name: str) -> type["Result"]:
+    """The registered record class ``module.Qualname``, importing its module if it is part
+    of nnphys (other modules are never imported on a file's say: import them first)."""
+    cls = _REGISTRY.get(name)
+    if cls is None and name.startswith("nnphys."):
+        parts = name.split(".")
+        for i in range(len(parts) - 1, 1, -1):
+            try:
+                importlib.import_module(".".join(parts[:i]))
+                break
+            except ImportError:
+                continue
+        cls = _REGISTRY.get(name)
+    if cls is None:
+        raise RecordFileError(f"unknown result class {name!r} (import the module that "
+                              "defines it first)")
+    return cls
+
+
+def _sympy_from_srepr(text: str):
+    """A sympy expression from its ``srepr``, built by walking the syntax tree: only calls
+    of sympy classes on literals and other such calls are accepted, so a file cannot run
+    code (``sympy.sympify`` would ``eval`` it)."""
+    import ast
+    import sympy
+
+    def build(node):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            cls = getattr(sympy, node.func.id, None)
+            if not (isinstance(cls, type) and issubclass(cls, sympy.Basic)):
+                raise ValueError(f"{node.func.id} is not a sympy class")
+            return cls(*(build(a) for a in node.args),
+                       **{k.arg: build(k.value) for k in node.keywords})
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(build(e) for e in node.elts)
+        return ast.literal_eval(node)
+
+    return build(ast.parse(text, mode="eval").body)
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[Any], None], *,
+                     clean: bool = True) -> None:
+    """Create or replace the file ``path`` with what ``write(fh)`` writes to a binary file.
+
+    The bytes go to a temporary file next to the target, named ``.NAME.nnphys-tmp-PID-N``;
+    it is flushed and ``fsync``-ed, renamed over ``path`` (``os.replace``, atomic), and the
+    directory is ``fsync``-ed, so a crash at any instant leaves the old file or the new one.
+    A process killed mid-write leaves its temporary file; the next write of the same target
+    removes the temporaries of processes that no longer run (``clean=False`` skips that
+    directory listing, for a writer of many files that calls
+    :func:`remove_stale_temporaries` once itself). The file's permissions follow the umask,
+    like any file the user creates.
+    """
+    path = os.path.abspath(os.fspath(path))
+    directory, name = os.path.split(path)
+    if clean:
+        remove_stale_temporaries(directory, name)
+    tmp = os.path.join(directory, f".{name}{_TMP_MARK}{os.getpid()}-{next(_TMP_COUNTER)}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "cannot write: no such directory",
+                                directory) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+_TMP_MARK = ".nnphys-tmp-"
+_TMP_COUNTER = itertools.count()
+
+
+def remove_stale_temporaries(directory: str, name: str | None = None) -> None:
+    """Delete the temporary files ``.NAME.nnphys-tmp-PID-N`` of :func:`write_atomically`
+    in ``directory`` (for the target ``name`` only, unless None) whose process ``PID`` no
+    longer runs."""
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return                                  # the write itself will report the error
+    stem = f".{name}{_TMP_MARK}" if name is not None else None
+    for entry in entries:
+        if stem is not None:
+            tail = entry[len(stem):] if entry.startswith(stem) else ""
+        else:
+            tail = entry.rpartition(_TMP_MARK)[2] if (
+                entry.startswith(".") and _TMP_MARK in entry) else ""
+        pid = tail.partition("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            try:
+                os.remove(os.path.join(directory, entry))
+            except FileNotFoundError:
+                pass                            # another writer removed it first
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False                            # ours, from an earlier failed write
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True                             # another user's process
+    return True
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make a rename in ``directory`` durable (where the platform can open directories)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load(path: str | os.PathLike) -> Result:
-    """Load a record written by :meth:`Result.save`, rebuilding its class."""
-    with np.load(os.fspath(path), allow_pickle=False) as data:
-        meta = json.loads(str(data["__meta__"]))
-        cls = _REGISTRY.get(meta["class"])
-        if cls is None:
-            raise ParameterError(f"path: unknown result class {meta['class']!r} "
-                             "(import the module that defines it first)")
-        kwargs: dict[str, Any] = dict(meta["scalars"])
-        for name, keys in meta["array_dicts"].items():
-            kwargs[name] = {k: data[f"{_ARRAY_DICT_PREFIX}{name}/{k}"] for k in keys}
-        for name in data.files:
-            if name != "__meta__" and not name.startswith(_ARRAY_DICT_PREFIX):
-                kwargs[name] = data[name]
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for name, value in kwargs.items():
-        if name in fields and isinstance(value, list) and isinstance(fields[name].default, tuple):
-            kwargs[name] = _to_tuple(value)
-    return cls(**{k: v for k, v in kwargs.items() if k in fields})
+    """Load a record written by :meth:`Result.save`, rebuilding its class (importing the
+    nnphys module that defines it if needed). Nothing is unpickled.
+
+    Raises:
+        RecordFileError: the file is empty, truncated, not an ``.npz``, an ``.npz`` not
+            written by nnphys, or its metadata is damaged; the message names the file.
+        OSError: the file cannot be opened (missing, a directory, no permission).
+    """
+    path = os.fspath(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+    except OSError as exc:
+        if os.path.isfile(path) and not isinstance(exc, PermissionError):
+            raise RecordFileError(f"{path}: not an .npz file ({exc})") from None
+        raise
+    except (EOFError, ValueError, zipfile.BadZipFile) as exc:
+        if os.path.getsize(path) == 0:
+            what = "an empty file"
+        elif isinstance(exc, ValueError) and "pickle" in str(exc):
+            what = "not an .npz file (numpy reads it as pickled data, which nnphys never loads)"
+        else:
+            what = f"truncated or not an .npz file ({type(exc).__name__}: {exc})"
+        raise RecordFileError(f"{path}: {what}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise RecordFileError(f"{path}: a single .npy array, not an nnphys record (.npz)")
+    with data:
+        if "__meta__" not in data.files:
+            raise RecordFileError(f"{path}: an .npz file not written by nnphys (no __meta__ "
+                                  "entry)")
+        try:
+            meta = json.loads(str(data["__meta__"][()]))
+            return _Decoder(data).record(meta["class"], meta, "")
+        except RecordFileError as exc:
+            raise RecordFileError(f"{path}: {exc}") from None
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
+            raise RecordFileError(f"{path}: truncated or damaged ({type(exc).__name__}: "
+                                  f"{exc})") from None
+        except (ValueError, KeyError, TypeError, AttributeError, SyntaxError) as exc:
+            # JSONDecodeError is a ValueError; a record's own checks raise ParameterError
+            raise RecordFileError(f"{path}: damaged or not a record nnphys wrote "
+                                  f"({type(exc).__name__}: {exc})") from None
 
 
 def _to_tuple(value: Any) -> Any:

@@ -15,12 +15,14 @@
 * ``checkpoint=DIR`` writes every finished point as its own file, atomically (temporary file,
   ``fsync``, ``os.replace``), so a sweep killed at any instant loses no finished point and
   restarts without recomputing them. The directory records the grid and the seed; resuming
-  with others is refused.
+  with others is refused. A point file that cannot be read (truncated by a full disk, say)
+  is reported with a :class:`CheckpointWarning` naming it and its point computed again.
 * A point whose ``fn`` raises is recorded with its error (type, message, traceback) and
   appears as NaN in the fields; it is retried on resume only with ``retry_failed=True``.
 * Backends: ``"serial"``, ``"processes"`` (``concurrent.futures`` with the spawn start
-  method) and ``"dask"`` (``scheduler="tcp://host:port"`` or a ``distributed.Client``; needs
-  the ``distributed`` extra).
+  method; the workers exit with the driver however it ends, SIGKILL included, and an
+  interrupted driver terminates them) and ``"dask"`` (``scheduler="tcp://host:port"`` or a
+  ``distributed.Client``; needs the ``distributed`` extra).
 * The :class:`SweepResult` is a :class:`~nnphys.results.Result`: ``res.save(path)`` writes
   it atomically, :func:`nnphys.load` reads it back.
 """
@@ -31,17 +33,19 @@ import dataclasses
 import itertools
 import json
 import os
-import tempfile
+import signal
+import threading
 import traceback
+import warnings
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from . import checks
-from .errors import ArgumentTypeError, ParameterError
-from .results import Result
+from .errors import ArgumentTypeError, ParameterError, RecordFileError
+from .results import Result, remove_stale_temporaries, write_atomically
 
-__all__ = ["SweepResult", "run", "point_seed"]
+__all__ = ["SweepResult", "run", "point_seed", "CheckpointWarning"]
 
 BACKENDS = ("serial", "processes", "dask")
 _META = "sweep.json"
@@ -110,11 +114,20 @@ class _Checkpoint:
     def __init__(self, path: str, axes: dict, seed: int):
         self.path = os.fspath(path)
         os.makedirs(self.path, exist_ok=True)
+        remove_stale_temporaries(self.path)     # left by a sweep killed mid-write
         meta = {"axes": {k: v.tolist() for k, v in axes.items()}, "seed": int(seed)}
         meta_path = os.path.join(self.path, _META)
         if os.path.exists(meta_path):
-            with open(meta_path) as fh:
-                stored = json.load(fh)
+            try:
+                with open(meta_path) as fh:
+                    stored = json.load(fh)
+                if not (isinstance(stored, dict) and {"seed", "axes"} <= stored.keys()):
+                    raise ValueError("no seed and axes entries")
+            except ValueError as exc:           # JSONDecodeError, UnicodeDecodeError too
+                raise RecordFileError(f"checkpoint: {meta_path} is unreadable ({exc}); it "
+                                      "records the grid and the seed of the sweep, so the "
+                                      "checkpoint cannot be resumed: remove the directory "
+                                      "to start again") from None
             if stored["seed"] != meta["seed"]:
                 raise ParameterError(f"checkpoint: {self.path} was written with seed "
                                  f"{stored['seed']}, not {seed}")
@@ -124,18 +137,10 @@ class _Checkpoint:
         else:
             self._atomic_write(meta_path, json.dumps(meta).encode())
 
-    def _atomic_write(self, path: str, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+    @staticmethod
+    def _atomic_write(path: str, data: bytes) -> None:
+        # one directory listing per point would cost O(points^2): cleaned once in __init__
+        write_atomically(path, lambda fh: fh.write(data), clean=False)
 
     def _file(self, index: int) -> str:
         return os.path.join(self.path, f"point-{index:09d}.json")
@@ -151,18 +156,32 @@ class _Checkpoint:
         self._atomic_write(self._file(index), json.dumps(record).encode())
 
     def read(self) -> dict[int, tuple]:
+        """The finished points; an unreadable point file (truncated, damaged) is skipped
+        with a :class:`CheckpointWarning` naming it, so that its point is computed again."""
         done = {}
-        for name in os.listdir(self.path):
-            if name.startswith("point-") and name.endswith(".json"):
-                with open(os.path.join(self.path, name)) as fh:
-                    record = json.load(fh)
+        for name in sorted(os.listdir(self.path)):
+            if not (name.startswith("point-") and name.endswith(".json")):
+                continue
+            path = os.path.join(self.path, name)
+            try:
                 index = int(name[6:15])
+                with open(path) as fh:
+                    record = json.load(fh)
                 if record["status"] == "ok":
-                    done[index] = ("ok", {k: np.array(v["data"], dtype=float).reshape(v["shape"])
-                                          for k, v in record["values"].items()})
+                    done[index] = ("ok", {k: np.array(v["data"], dtype=float).reshape(
+                        v["shape"]) for k, v in record["values"].items()})
                 else:
-                    done[index] = ("error", record["error"])
+                    done[index] = ("error", dict(record["error"]))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                warnings.warn(f"checkpoint: {path} is unreadable ({type(exc).__name__}: "
+                              f"{exc}); its point will be computed again", CheckpointWarning,
+                              stacklevel=3)
         return done
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint file could not be read; its point is computed again."""
 
 
 def _check_grid(grid) -> dict[str, np.ndarray]:
@@ -248,19 +267,53 @@ def run(fn: Callable, grid: Mapping[str, Any], *, seed: int = 0, backend: str = 
 
 
 def _run_processes(fn, todo, kwargs, finish, bar, n_workers):
+    """Run the points on spawned worker processes that never outlive the driver: each
+    watches its parent (:func:`_watch_parent`) and ignores SIGINT; on any exception in
+    the driver (KeyboardInterrupt included) the workers are terminated, not waited for."""
     import concurrent.futures as cf
     import multiprocessing
     context = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=n_workers or os.cpu_count(), mp_context=context)
+    pool = cf.ProcessPoolExecutor(max_workers=n_workers or os.cpu_count(), mp_context=context,
+                                  initializer=_watch_parent)
     try:
         futures = {pool.submit(_call, fn, kwargs(i)): i for i in todo}
         for future in cf.as_completed(futures):
             finish(futures[future], future.result())
             bar.update()
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _terminate(pool)
         raise
     pool.shutdown()
+
+
+def _watch_parent() -> None:
+    """Worker initializer: exit as soon as the driver process ends, however it ends (its
+    end of the spawn pipe closes, which wakes :func:`multiprocessing.connection.wait`),
+    and leave Ctrl-C to the driver, which stops the workers itself."""
+    import multiprocessing
+    import multiprocessing.connection
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nnphys-watch-parent", daemon=True).start()
+
+
+def _terminate(pool) -> None:
+    """Stop a ProcessPoolExecutor now: cancel what has not started, terminate the workers
+    (``_processes`` is the executor's own table of them) and reap them."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _run_dask(fn, todo, kwargs, finish, bar, scheduler):

@@ -20,12 +20,15 @@ import importlib
 import json
 import os
 import pkgutil
-import tempfile
+import warnings
+import zipfile
+import zlib
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from ..errors import ParameterError
+from ..results import write_atomically
 
 __all__ = ["Figure", "register", "figures", "make", "cache_key"]
 
@@ -107,23 +110,25 @@ def make(name: str, out: str, quick: bool = False, recompute: bool = False) -> l
 
 
 def _read_cache(path: str, key: str) -> dict | None:
-    """The cached arrays, or None if there are none or they were made with another key."""
+    """The cached arrays, or None if there are none, they were made with another key, or
+    the file cannot be read (truncated, damaged: then a warning names it; it is
+    recomputed)."""
     if not os.path.exists(path):
         return None
-    with np.load(path, allow_pickle=False) as stored:
-        if _KEY not in stored.files or str(stored[_KEY]) != key:
-            return None
-        return {k: stored[k] for k in stored.files if k != _KEY}
+    try:
+        stored = np.load(path, allow_pickle=False)
+        if not isinstance(stored, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an .npz archive")
+        with stored:
+            if _KEY not in stored.files or str(stored[_KEY]) != key:
+                return None
+            return {k: stored[k] for k in stored.files if k != _KEY}
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        warnings.warn(f"figure cache {path} is unreadable ({type(exc).__name__}: {exc}); "
+                      "recomputing it", RuntimeWarning, stacklevel=3)
+        return None
 
 
 def _write_cache(path: str, key: str, data: dict) -> None:
-    """Write the arrays and their key atomically (temporary file, then ``os.replace``)."""
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **{_KEY: np.array(key)}, **data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write the arrays and their key atomically (:func:`nnphys.results.write_atomically`)."""
+    write_atomically(path, lambda fh: np.savez(fh, **{_KEY: np.array(key)}, **data))

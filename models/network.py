@@ -960,3 +960,41 @@ for _name in ("Conv", "AvgPool", "GlobalAvgPool", "Flatten", "LayerNorm"):
     register_layer(_name, globals()[_name])
 __all__ += ["Conv", "AvgPool", "GlobalAvgPool", "Flatten", "LayerNorm", "PADDINGS",
             "window_padding", "window_positions"]
+
+
+def spec_string(layer: Layer) -> str:
+    """The spec string of a layer, which :func:`parse_spec` reads back into an equal layer:
+    ``parse_spec(spec_string(layer)).layers[0] == layer`` (records save their layers so).
+
+    A :class:`Serial` is written ``serial(...)`` and a :class:`Parallel` ``parallel(...)``
+    (so a one-layer chain stays a chain); other layers as their constructor with every field
+    by keyword, ``Dense(out_dim=1, W_std=1.0, b_std=None, parameterization='ntk')``.
+
+    Raises:
+        ArgumentTypeError: for an :func:`Elementwise` function that is not a registered
+            layer (a Python callable has no spec string; register it with ``register_layer``
+            under its ``name`` to make it one), or for an object that is not a layer.
+    """
+    if isinstance(layer, (Serial, Parallel)):
+        inner = ", ".join(spec_string(l) for l in layer.layers)
+        return f"{'serial' if isinstance(layer, Serial) else 'parallel'}({inner})"
+    if isinstance(layer, ElementwiseFunction):
+        registered = LAYERS.get(layer.name)
+        probe = registered() if registered is not None else None
+        if not (isinstance(probe, ElementwiseFunction) and probe.function is layer.function):
+            raise ArgumentTypeError(f"layer: the elementwise function {layer.name!r} is a Python "
+                                    "callable without a spec string (register_layer it under "
+                                    "its name to give it one)")
+        return f"{layer.name}()"
+    if not (isinstance(layer, Layer) and dataclasses.is_dataclass(layer)):
+        raise ArgumentTypeError(f"layer: expected a layer, got {type(layer).__name__}")
+    values = {f.name: getattr(layer, f.name) for f in dataclasses.fields(layer)}
+    values = {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
+    if isinstance(layer, Polynomial):                   # its constructor takes *coef
+        return f"Polynomial({tuple(float(c) for c in layer.coef)!r})"
+    if LAYERS.get(type(layer).__name__) is None:
+        raise ArgumentTypeError(f"layer: {type(layer).__name__} is not a registered layer")
+    return f"{type(layer).__name__}({', '.join(f'{k}={v!r}' for k, v in values.items())})"
+
+
+__all__ += ["spec_string"]

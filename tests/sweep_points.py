@@ -24,3 +24,13 @@ def slow_logged(alpha, T, seed):
     with open(os.environ["NNPHYS_SWEEP_LOG"], "a") as fh:
         fh.write(f"{alpha},{T}\n")
     return alpha * 10 + T + np.random.default_rng(seed).random()
+
+
+def sleeps_long(alpha, T, seed):
+    """Records its worker's pid in NNPHYS_SWEEP_LOG's directory, then sleeps a minute (a
+    point still running when the test kills the driver)."""
+    directory = os.environ["NNPHYS_SWEEP_LOG"]
+    with open(os.path.join(directory, f"worker-{os.getpid()}"), "w"):
+        pass
+    time.sleep(60)
+    return alpha + T

@@ -79,3 +79,17 @@ def test_file_without_key_is_not_trusted(fake, tmp_path):
     registry.make(figure.name, str(tmp_path), quick=True)
     assert calls == [True]
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".npz"] == ["fake-figure-quick.npz"]
+
+
+def test_unreadable_cache_is_recomputed_with_a_warning(fake, tmp_path):
+    figure, calls = fake
+    first = registry.make(figure.name, str(tmp_path), quick=True)
+    data = open(first[0], "rb").read()
+    with open(first[0], "wb") as fh:
+        fh.write(data[:len(data) // 2])                       # a torn copy
+    with pytest.warns(RuntimeWarning, match="fake-figure-quick.npz is unreadable"):
+        registry.make(figure.name, str(tmp_path), quick=True)
+    assert calls == [True, True]
+    registry.make(figure.name, str(tmp_path), quick=True)     # rewritten: read back
+    assert calls == [True, True]
+    assert not [p for p in tmp_path.iterdir() if "nnphys-tmp" in p.name]

@@ -144,3 +144,104 @@ def test_bad_arguments(kwargs, match):
 def test_bad_argument_types(kwargs, error, match):
     with pytest.raises(error, match=match):
         sweep.run(lambda a, seed: a, progress=False, **kwargs)
+
+
+def _children(pid: int) -> set[int]:
+    """The pids whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"     # a zombie has exited
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT],
+                         ids=["SIGKILL", "SIGTERM", "SIGINT"])
+def test_workers_exit_with_their_driver(tmp_path, sig):
+    """A driver running a process sweep is killed (or interrupted) while both workers are
+    inside a point that sleeps a minute; its workers and the multiprocessing resource
+    tracker must be gone within 15 s, far less than the minute they would otherwise run."""
+    script = textwrap.dedent("""
+        from nnphys import sweep
+        from nnphys.tests.sweep_points import sleeps_long
+        sweep.run(sleeps_long, {"alpha": [0.0, 1.0, 2.0], "T": [0.0]}, backend="processes",
+                  n_workers=2, progress=False)
+    """)
+    env = dict(os.environ, NNPHYS_SWEEP_LOG=str(tmp_path))
+    driver = subprocess.Popen([sys.executable, "-c", script], env=env,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(tmp_path.glob("worker-*"))) < 2:
+            assert driver.poll() is None, "the driver ended early"
+            time.sleep(0.1)
+        workers = {int(p.name[7:]) for p in tmp_path.glob("worker-*")}
+        children = _children(driver.pid)
+        assert len(workers) == 2 and workers <= children
+        assert len(children) >= 3          # the two workers and the resource tracker
+        driver.send_signal(sig)
+        driver.wait(timeout=30)
+        deadline = time.time() + 15
+        while time.time() < deadline and any(_alive(p) for p in children):
+            time.sleep(0.1)
+        assert not [p for p in children if _alive(p)], "a child outlived the driver"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        for p in _children(driver.pid) | {int(p.name[7:]) for p in tmp_path.glob("worker-*")}:
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+
+
+def test_truncated_point_file_is_recomputed_with_a_warning(tmp_path):
+    ckpt = tmp_path / "c"
+    reference = sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+    point = ckpt / "point-000000003.json"
+    point.write_bytes(point.read_bytes()[:17])                      # a torn write
+    (ckpt / "point-000000004.json").write_bytes(b"\xff\xfe garbage")
+    with pytest.warns(sweep.CheckpointWarning) as record:
+        resumed = sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+    messages = sorted(str(w.message) for w in record)
+    assert len(messages) == 2
+    assert "point-000000003.json" in messages[0] and "point-000000004.json" in messages[1]
+    _same(resumed, reference)
+    assert resumed.complete and resumed.n_failed == 0
+    again = sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+    _same(again, reference)                       # the rewritten files read back cleanly
+
+
+def test_unreadable_checkpoint_metadata_is_a_clear_error(tmp_path):
+    from nnphys.errors import RecordFileError
+    ckpt = tmp_path / "c"
+    sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+    (ckpt / "sweep.json").write_text('{"axes": ')
+    with pytest.raises(RecordFileError, match="sweep.json"):
+        sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+
+
+def test_resume_removes_the_temporaries_of_dead_writers(tmp_path):
+    ckpt = tmp_path / "c"
+    sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()                                         # a pid that no longer runs
+    stale = ckpt / f".point-000000001.json.nnphys-tmp-{dead.pid}-0"
+    live = ckpt / f".point-000000002.json.nnphys-tmp-{os.getppid()}-0"
+    stale.write_bytes(b"{")
+    live.write_bytes(b"{")
+    sweep.run(noisy_energy, GRID, seed=2, checkpoint=str(ckpt), progress=False)
+    assert not stale.exists() and live.exists()
