@@ -1,0 +1,167 @@
+"""Spectral learning curves of kernel (ridge) regression: the self-consistent ``kappa``.
+
+Conventions (Bordelon, Canatar & Pehlevan 2020, arXiv:2002.02561; Canatar, Bordelon &
+Pehlevan 2021, arXiv:2006.13198; Simon, Dickens, Karkada & DeWeese 2023, "eigenlearning",
+arXiv:2110.03922):
+
+* ``K(x, x') = sum_rho lambda_rho phi_rho(x) phi_rho(x')`` with ``E_x[phi_rho phi_rho'] =
+  delta``: the ``eigenvalues`` are those of the kernel's integral operator under the data
+  distribution, one entry per *level*; a level of ``m_i`` degenerate modes is one entry with
+  multiplicity ``m_i``.
+* ``target_power[i] = sum over the level's modes of v_rho^2`` for ``f* = sum_rho v_rho
+  phi_rho``; labels ``y = f*(x) + eps`` with ``Var eps = noise``.
+* The estimator is ``f(x) = k(x)^T (K + ridge I)^{-1} y`` with ``K`` the raw ``P x P`` Gram
+  matrix (with ``(K/P + r I)^{-1}`` instead, ``ridge = P r``).
+
+Equations (eigenlearning form). ``kappa >= 0`` solves::
+
+    sum_i m_i lambda_i / (lambda_i + kappa) + ridge / kappa = P,                     (K)
+
+which is :func:`nnphys.theory.spectral.tau_fixed_point` with ``tau = 1/kappa``, weights
+``m_i`` and ``n = P`` (solved there, vectorised over ``P``). Then
+
+    L_i = lambda_i / (lambda_i + kappa)                 (learnability of each mode of level i)
+    E0  = P / (P - sum_i m_i L_i^2)                     (overfitting coefficient)
+    mode_errors_i = E0 (1 - L_i)^2 target_power_i       (level i's share of the test error)
+    test_error    = sum_i mode_errors_i + noise (E0 - 1)          (against clean targets)
+    train_error   = (ridge / (P kappa))^2 E0 (sum_i (1 - L_i)^2 target_power_i + noise).
+
+``P - sum m L^2`` is evaluated as ``ridge/kappa + sum m L (1 - L)`` (positive terms, from (K))
+so ``E0`` keeps its digits when ``kappa -> 0``. At ``ridge = 0`` the learnabilities obey the
+conservation law ``sum_i m_i L_i = P``.
+
+Tail model. The spectrum given is the whole kernel: levels with ``lambda = 0`` (and every mode
+not listed) are never learned, and the kernel has rank ``M = sum of m_i over lambda_i > 0``.
+At ``ridge = 0`` and ``P >= M`` the Gram matrix has rank ``M``, the min-norm interpolant is the
+least-squares fit on the ``M`` modes, ``kappa = 0``, ``L_i = 1``, ``E0 = P/(P - M)``,
+``test_error = noise M/(P - M)`` (``inf`` at ``P = M`` with noise: the double-descent peak;
+``0`` without noise) and ``train_error = noise (P - M)/P``, the ``ridge -> 0`` limits of the
+formulas above. To model a continuing tail, list it (a coarse-grained tail may be given as
+levels with non-integer multiplicities, e.g. log-spaced bins of a power law).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ... import checks
+from ...errors import ParameterError
+from ...results import Result
+from ..spectral import tau_fixed_point
+
+__all__ = ["LearningCurve", "spectral_learning_curve"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LearningCurve(Result):
+    """Learning curve of kernel regression on a grid of sample sizes ``P`` (length ``n``).
+
+    Arrays over ``P`` (shape ``(n,)``) and over ``(P, level)`` (shape ``(n, levels)``):
+    ``kappa``, ``overfitting`` (``E0``), ``test_error`` (clean targets), ``train_error``,
+    ``noise_error`` (``noise (E0 - 1)``, the label-noise part of ``test_error``),
+    ``learnability`` and ``mode_errors`` (per level, per ``P``). ``residual`` is the largest
+    relative residual of (K) over the grid (``0`` where ``kappa = 0`` is exact).
+    """
+
+    P: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    eigenvalues: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    multiplicities: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    target_power: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    kappa: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    learnability: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    overfitting: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    mode_errors: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    noise_error: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    test_error: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    train_error: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def test_mse(self) -> np.ndarray:
+        """Mean squared error against *noisy* test labels, ``test_error + noise``."""
+        return self.test_error + float(self.parameters.get("noise", 0.0))
+
+
+def _inputs(eigenvalues, target_power, P, ridge, noise, multiplicities):
+    lam = checks.finite_array("eigenvalues", eigenvalues, ndim=1, low=0.0)
+    power = checks.finite_array("target_power", target_power, ndim=1, low=0.0)
+    if lam.size == 0:
+        raise ParameterError("eigenvalues: at least one level is needed")
+    if power.shape != lam.shape:
+        raise ParameterError(f"target_power: one entry per level ({lam.size}), "
+                             f"got {power.size}")
+    mult = np.ones_like(lam) if multiplicities is None else checks.finite_array(
+        "multiplicities", multiplicities, ndim=1, low=0.0, low_open=True)
+    if mult.shape != lam.shape:
+        raise ParameterError(f"multiplicities: one entry per level ({lam.size}), "
+                             f"got {mult.size}")
+    grid = np.atleast_1d(checks.finite_array("P", P, low=0.0, low_open=True)).astype(float)
+    if grid.ndim != 1:
+        raise ParameterError("P: a number or a 1-D grid of sample sizes")
+    ridge = checks.real("ridge", ridge, low=0.0)
+    noise = checks.real("noise", noise, low=0.0)
+    if not np.any(lam > 0):
+        raise ParameterError("eigenvalues: at least one must be > 0")
+    return lam, power, mult, grid, ridge, noise
+
+
+def spectral_learning_curve(eigenvalues, target_power, P, ridge=0.0, noise=0.0,
+                            multiplicities=None) -> LearningCurve:
+    """Test and train error of kernel ridge regression from ``P`` samples, by level.
+
+    Args:
+        eigenvalues: per-mode eigenvalue ``lambda_i >= 0`` of each level (1-D).
+        target_power: ``sum of v_rho^2`` over each level (1-D, ``>= 0``).
+        P: sample size(s) ``> 0`` (a number or a 1-D grid).
+        ridge: ``>= 0``, added to the raw Gram matrix.
+        noise: label-noise variance ``>= 0``.
+        multiplicities: modes per level ``> 0`` (default 1; non-integer for a coarse-grained
+            tail).
+
+    Returns:
+        A :class:`LearningCurve`; see the module docstring for the equations and the tail
+        model at ``ridge = 0``, ``P >= M``.
+
+    Example (isotropic, ``d = 100`` modes of ``1/100``, ``P = 30``: ``kappa = 7/300``):
+        >>> r = spectral_learning_curve([0.01], [1.0], 30, noise=0.1, multiplicities=[100])
+        >>> round(float(r.kappa[0] * 300), 10), round(float(r.test_mse[0]), 12)
+        (7.0, 0.842857142857)
+    """
+    lam, power, mult, grid, ridge, noise = _inputs(eigenvalues, target_power, P, ridge,
+                                                   noise, multiplicities)
+    live = lam > 0
+    rank = float(mult[live].sum())
+    kappa = np.zeros_like(grid)
+    solve = (grid < rank) | (ridge > 0)
+    converged, iterations, residual = True, 0, 0.0
+    if solve.any():
+        root = tau_fixed_point(lam[live], grid[solve], weights=mult[live], ridge=ridge)
+        kappa[solve] = np.atleast_1d(root.kappa)
+        converged, iterations, residual = root.converged, root.iterations, root.residual
+    k = kappa[:, None]
+    learn = np.zeros((grid.size, lam.size))
+    miss = np.ones((grid.size, lam.size))                      # 1 - L, exact for L ~ 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        learn[:, live] = np.where(k > 0, lam[live] / (lam[live] + k), 1.0)
+        miss[:, live] = np.where(k > 0, k / (lam[live] + k), 0.0)
+        # P - sum m L^2 = ridge/kappa + sum m L (1 - L); = P - M at kappa = 0.
+        spare = np.where(kappa > 0, ridge / np.where(kappa > 0, kappa, 1.0)
+                         + (mult * learn * miss).sum(1), grid - rank)
+        e0 = np.where(spare > 0, grid / spare, np.inf)
+        bias = miss ** 2 * power
+        mode_errors = np.where(bias > 0, e0[:, None] * bias, 0.0)
+        noise_error = noise * (e0 - 1.0) if noise > 0 else np.zeros_like(grid)
+        # (ridge / (P kappa))^2 E0 = (ridge/kappa)^2 / (P spare); at kappa = 0 its
+        # ridge -> 0 limit gives train = noise (P - M)/P (no bias left).
+        shrink = np.where(kappa > 0, (ridge / np.where(kappa > 0, kappa, 1.0)) ** 2
+                          / (grid * np.where(spare > 0, spare, 1.0)), 0.0)
+        train = np.where(kappa > 0, shrink * (bias.sum(1) + noise),
+                         noise * np.maximum(grid - rank, 0.0) / grid)
+    test = mode_errors.sum(1) + noise_error
+    return LearningCurve(
+        converged=converged, iterations=iterations, residual=residual,
+        parameters={"ridge": ridge, "noise": noise, "rank": rank},
+        P=grid, eigenvalues=lam, multiplicities=mult, target_power=power, kappa=kappa,
+        learnability=learn, overfitting=e0, mode_errors=mode_errors, noise_error=noise_error,
+        test_error=test, train_error=train)
