@@ -154,48 +154,51 @@ def _by_quadrature(h, d, k_max):
 # -- power series ----------------------------------------------------------------------------
 
 def _relu_taylor(beta, degree):
-    """Taylor coefficients in ``u`` of the unit-variance ReLU duals at ``rho = beta + u``:
-    ``f(rho) = E[relu(a) relu(b)] = (sqrt(1 - rho^2) + (pi - arccos rho) rho) / (2 pi)`` and
-    ``s(rho) = E[step(a) step(b)] = (pi - arccos rho) / (2 pi)`` (Cho & Saul 2009). With
-    ``f' = s`` and ``s' = g / (2 pi)``, ``g = (1 - rho^2)^{-1/2}``, whose coefficients solve
-    ``(1 - rho^2) g' = rho g``: ``g_{m+1} = ((2m + 1) beta g_m + m g_{m-1}) / ((1 - beta^2)
-    (m + 1))`` -- positive terms only for ``beta >= 0``, so every coefficient keeps its
-    relative precision."""
+    """Taylor coefficients in ``v`` of the unit-variance ReLU duals at ``rho = beta +
+    (1 - beta) v`` (``v in [0, 1]`` on the sphere): ``f(rho) = E[relu(a) relu(b)] =
+    (sqrt(1 - rho^2) + (pi - arccos rho) rho) / (2 pi)`` and ``s(rho) = E[step(a) step(b)] =
+    (pi - arccos rho) / (2 pi)`` (Cho & Saul 2009). With ``f' = s``, ``s' = g / (2 pi)`` and
+    ``g = (1 - rho^2)^{-1/2}``, which solves ``(1 - rho^2) g' = rho g``, the scaled
+    coefficients ``G_m = g_m (1 - beta)^m`` obey ``G_{m+1} = ((2m + 1) beta G_m +
+    m (1 - beta) G_{m-1}) / ((1 + beta)(m + 1))`` -- positive terms only, bounded, so every
+    coefficient keeps its relative precision."""
+    sc = 1.0 - beta
     g = np.zeros(degree + 1)
     g[0] = 1.0 / math.sqrt(1.0 - beta * beta)
     if degree >= 1:
-        g[1] = beta * g[0] / (1.0 - beta * beta)
+        g[1] = beta * g[0] / (1.0 + beta)
     for m in range(1, degree):
-        g[m + 1] = ((2 * m + 1) * beta * g[m] + m * g[m - 1]) / ((1 - beta * beta) * (m + 1))
+        g[m + 1] = ((2 * m + 1) * beta * g[m] + m * sc * g[m - 1]) / ((1 + beta) * (m + 1))
     m = np.arange(degree + 1, dtype=float)
     step = np.zeros(degree + 1)
     step[0] = (math.pi - math.acos(beta)) / (2 * math.pi)
-    step[1:] = g[:-1] / (2 * math.pi * m[1:])
+    step[1:] = sc * g[:-1] / (2 * math.pi * m[1:])
     relu = np.zeros(degree + 1)
     relu[0] = (math.sqrt(1 - beta * beta) + (math.pi - math.acos(beta)) * beta) / (2 * math.pi)
     if degree >= 1:
-        relu[1] = step[0]
-    relu[2:] = g[:-2] / (2 * math.pi * m[2:] * (m[2:] - 1))
+        relu[1] = sc * step[0]
+    relu[2:] = sc * sc * g[:-2] / (2 * math.pi * m[2:] * (m[2:] - 1))
     return relu, step
 
 
 def _dual_taylor(layer, beta, degree):
-    """``(f, fdot)``: Taylor coefficients at ``rho = beta`` of the unit-variance duals
-    ``E[phi(a) phi(b)]``, ``E[phi'(a) phi'(b)]`` of ``Identity`` or ``ABRelu(a, b)``
-    (``phi = (b - a) relu + a id``: ``f = (b-a)^2 f_relu + a b rho``,
-    ``fdot = (b-a)^2 s + a b``), and ``E[phi^2]`` (``E[phi'^2]`` is the same)."""
+    """``(f, fdot, E phi^2)``: coefficients in ``v`` (``rho = beta + (1 - beta) v``) of the
+    unit-variance duals ``E[phi(a) phi(b)]``, ``E[phi'(a) phi'(b)]`` of ``Identity`` or
+    ``ABRelu(a, b)`` (``phi = (b - a) relu + a id``: ``f = (b-a)^2 f_relu + a b rho``,
+    ``fdot = (b-a)^2 s + a b``); ``E[phi'^2] = E[phi^2]`` for these."""
     f, fd = np.zeros(degree + 1), np.zeros(degree + 1)
+    sc = 1.0 - beta
     if isinstance(layer, arch.Identity):
         f[0], fd[0] = beta, 1.0
         if degree >= 1:
-            f[1] = 1.0
+            f[1] = sc
         return f, fd, 1.0
     a, b = layer.a, layer.b
     relu, step = _relu_taylor(beta, degree)
     f, fd = (b - a) ** 2 * relu, (b - a) ** 2 * step
     f[0] += a * b * beta
     if degree >= 1:
-        f[1] += a * b
+        f[1] += a * b * sc
     fd[0] += a * b
     return f, fd, 0.5 * (a * a + b * b)
 
@@ -242,6 +245,7 @@ def _series(net_spec, d, degree, get):
             if not 0.0 <= beta < 1.0 - 1e-12:
                 return None
             u[0] = 0.0
+            u /= 1.0 - beta
             f, fdot, ephi2 = _dual_taylor(layer, beta, degree)
             dot = _compose(fdot, u)
             nngp = q * _compose(f, u)
