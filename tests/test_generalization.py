@@ -181,3 +181,12 @@ def test_bad_inputs_name_the_argument():
         spectral_learning_curve([1.0], [1.0], 5, noise="x")
     with pytest.raises(NumericalError, match="ridge"):
         kernel_alignment_risk(np.ones((3, 3)), np.ones(3), 0.0)
+
+
+@pytest.mark.slow
+def test_quick_validation_checks_pass():
+    """The registered generalization checks at their quick sizes (~15 s)."""
+    from nnphys import validation
+    results = validation.run(["generalization"], quick=True)
+    assert len(results) >= 20
+    assert all(c.passed for c in results), [c.name for c in results if not c.passed]
