@@ -139,3 +139,17 @@ def test_bad_inputs():
         learning_curve(RELU1, 5, np.ones(10), P=10, k_max=3)
     with pytest.raises(ArgumentTypeError, match="learning_curve"):
         learning_curve([1.0], [1.0])
+
+
+def test_cli_learning_curve(tmp_path):
+    from nnphys import cli, load
+    out, png = tmp_path / "lc.npz", tmp_path / "lc.png"
+    assert cli.main(["learning-curve", "Dense(1), Relu(), Dense(1)", "--sphere", "10",
+                     "--target", "0,1,0.5", "--P", "log:10:1000:5", "--noise", "0.01",
+                     "--out", str(out), "--plot", str(png)]) == 0
+    lc = load(out)
+    ref = learning_curve(RELU1, 10, [0, 1, 0.5], P=np.geomspace(10, 1000, 5), noise=0.01)
+    np.testing.assert_allclose(lc.test_error, ref.test_error, rtol=1e-14)
+    assert png.stat().st_size > 0
+    assert cli.main(["learning-curve", "Dense(1), Relu(), Dense(1)", "--sphere", "10",
+                     "--target", "x", "--P", "10", "--out", str(out)]) == 2
