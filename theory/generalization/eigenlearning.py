@@ -58,11 +58,12 @@ __all__ = ["LearningCurve", "spectral_learning_curve"]
 class LearningCurve(Result):
     """Learning curve of kernel regression on a grid of sample sizes ``P`` (length ``n``).
 
-    Arrays over ``P`` (shape ``(n,)``) and over ``(P, level)`` (shape ``(n, levels)``):
-    ``kappa``, ``overfitting`` (``E0``), ``test_error`` (clean targets), ``train_error``,
-    ``noise_error`` (``noise (E0 - 1)``, the label-noise part of ``test_error``),
-    ``learnability`` and ``mode_errors`` (per level, per ``P``). ``residual`` is the largest
-    relative residual of (K) over the grid (``0`` where ``kappa = 0`` is exact).
+    Arrays over ``P`` (shape ``(n,)``): ``kappa``, ``overfitting`` (``E0``), ``test_error``
+    (clean targets), ``train_error``, ``noise_error`` (``noise (E0 - 1)``, the label-noise
+    part of ``test_error``). Per level and ``P`` (shape ``(n, levels)``), computed from
+    ``kappa`` when asked (so ``10^6`` levels on a long grid need no ``n x levels`` storage):
+    ``learnability`` and ``mode_errors``. ``residual`` is the largest relative residual of
+    (K) over the grid (``0`` where ``kappa = 0`` is exact).
     """
 
     P: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
@@ -70,17 +71,44 @@ class LearningCurve(Result):
     multiplicities: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     target_power: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     kappa: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    learnability: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
     overfitting: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    mode_errors: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
     noise_error: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     test_error: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     train_error: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
     @property
+    def learnability(self) -> np.ndarray:
+        """``L_i = lambda_i / (lambda_i + kappa)`` per ``P`` and level (``1`` at ``kappa = 0``
+        for ``lambda_i > 0``; ``0`` for ``lambda_i = 0``)."""
+        return _split(self.eigenvalues, self.kappa)[0]
+
+    @property
+    def mode_errors(self) -> np.ndarray:
+        """``E0 (1 - L_i)^2 target_power_i`` per ``P`` and level."""
+        miss = _split(self.eigenvalues, self.kappa)[1]
+        bias = miss ** 2 * self.target_power
+        with np.errstate(invalid="ignore"):
+            return np.where(bias > 0, self.overfitting[:, None] * bias, 0.0)
+
+    @property
     def test_mse(self) -> np.ndarray:
         """Mean squared error against *noisy* test labels, ``test_error + noise``."""
         return self.test_error + float(self.parameters.get("noise", 0.0))
+
+
+def _split(lam, kappa):
+    """``(L, 1 - L)`` of shape ``(P, levels)``, each computed without cancellation."""
+    k = np.asarray(kappa)[:, None]
+    live = lam > 0
+    learn = np.zeros((k.shape[0], lam.size))
+    miss = np.ones((k.shape[0], lam.size))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        learn[:, live] = np.where(k > 0, lam[live] / (lam[live] + k), 1.0)
+        miss[:, live] = np.where(k > 0, k / (lam[live] + k), 0.0)
+    return learn, miss
+
+
+_CHUNK = 2 ** 22            # P values x levels handled at once (bounds the temporaries)
 
 
 def _inputs(eigenvalues, target_power, P, ridge, noise, multiplicities):
@@ -132,36 +160,41 @@ def spectral_learning_curve(eigenvalues, target_power, P, ridge=0.0, noise=0.0,
                                                    noise, multiplicities)
     live = lam > 0
     rank = float(mult[live].sum())
-    kappa = np.zeros_like(grid)
-    solve = (grid < rank) | (ridge > 0)
+    kappa, e0 = np.zeros_like(grid), np.zeros_like(grid)
+    bias, spare = np.zeros_like(grid), np.zeros_like(grid)
     converged, iterations, residual = True, 0, 0.0
-    if solve.any():
-        root = tau_fixed_point(lam[live], grid[solve], weights=mult[live], ridge=ridge)
-        kappa[solve] = np.atleast_1d(root.kappa)
-        converged, iterations, residual = root.converged, root.iterations, root.residual
-    k = kappa[:, None]
-    learn = np.zeros((grid.size, lam.size))
-    miss = np.ones((grid.size, lam.size))                      # 1 - L, exact for L ~ 0
+    step = max(1, _CHUNK // lam.size)
+    for start in range(0, grid.size, step):
+        rows = slice(start, start + step)
+        n = grid[rows]
+        solve = (n < rank) | (ridge > 0)
+        k = np.zeros_like(n)
+        if solve.any():
+            root = tau_fixed_point(lam[live], n[solve], weights=mult[live], ridge=ridge)
+            k[solve] = np.atleast_1d(root.kappa)
+            converged = converged and root.converged
+            iterations = max(iterations, root.iterations)
+            residual = max(residual, root.residual)
+        learn, miss = _split(lam, k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # P - sum m L^2 = ridge/kappa + sum m L (1 - L); = P - M at kappa = 0.
+            spare[rows] = np.where(k > 0, ridge / np.where(k > 0, k, 1.0)
+                                   + (learn * miss) @ mult, n - rank)
+        bias[rows] = (miss ** 2) @ power
+        kappa[rows] = k
     with np.errstate(divide="ignore", invalid="ignore"):
-        learn[:, live] = np.where(k > 0, lam[live] / (lam[live] + k), 1.0)
-        miss[:, live] = np.where(k > 0, k / (lam[live] + k), 0.0)
-        # P - sum m L^2 = ridge/kappa + sum m L (1 - L); = P - M at kappa = 0.
-        spare = np.where(kappa > 0, ridge / np.where(kappa > 0, kappa, 1.0)
-                         + (mult * learn * miss).sum(1), grid - rank)
         e0 = np.where(spare > 0, grid / spare, np.inf)
-        bias = miss ** 2 * power
-        mode_errors = np.where(bias > 0, e0[:, None] * bias, 0.0)
+        signal = np.where(bias > 0, e0 * bias, 0.0)
         noise_error = noise * (e0 - 1.0) if noise > 0 else np.zeros_like(grid)
         # (ridge / (P kappa))^2 E0 = (ridge/kappa)^2 / (P spare); at kappa = 0 its
         # ridge -> 0 limit gives train = noise (P - M)/P (no bias left).
         shrink = np.where(kappa > 0, (ridge / np.where(kappa > 0, kappa, 1.0)) ** 2
                           / (grid * np.where(spare > 0, spare, 1.0)), 0.0)
-        train = np.where(kappa > 0, shrink * (bias.sum(1) + noise),
+        train = np.where(kappa > 0, shrink * (bias + noise),
                          noise * np.maximum(grid - rank, 0.0) / grid)
-    test = mode_errors.sum(1) + noise_error
+    test = signal + noise_error
     return LearningCurve(
         converged=converged, iterations=iterations, residual=residual,
         parameters={"ridge": ridge, "noise": noise, "rank": rank},
         P=grid, eigenvalues=lam, multiplicities=mult, target_power=power, kappa=kappa,
-        learnability=learn, overfitting=e0, mode_errors=mode_errors, noise_error=noise_error,
-        test_error=test, train_error=train)
+        overfitting=e0, noise_error=noise_error, test_error=test, train_error=train)
