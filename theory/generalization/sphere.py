@@ -122,12 +122,12 @@ def kernel_function(net, d: int, get: str = "ntk"):
 
     def h(t):
         t = np.clip(np.asarray(t, dtype=float).ravel(), -1.0, 1.0)
-        x1 = np.zeros((1, d))
-        x1[0, 0] = 1.0
-        x2 = np.zeros((t.size, d))
-        x2[:, 0] = t
-        x2[:, 1] = np.sqrt(1.0 - t * t)
-        return np.asarray(net.kernel(x1, x2, get=get), dtype=float).reshape(t.shape)
+        pairs = np.zeros((t.size, d))                   # the many inputs first: one block
+        pairs[:, 0] = t
+        pairs[:, 1] = np.sqrt(1.0 - t * t)
+        pole = np.zeros((1, d))
+        pole[0, 0] = 1.0
+        return np.asarray(net.kernel(pairs, pole, get=get), dtype=float).reshape(t.shape)
     return h
 
 
