@@ -91,8 +91,8 @@ class SpectralSums:
         lam = np.asarray(eigenvalues, dtype=float)
         step = math.log((1 + self.HALF_WIDTH) / (1 - self.HALF_WIDTH)) * 0.999
         top = math.log(float(lam.max()))
-        index = np.floor((top - np.log(lam)) / step).astype(np.int64)
-        bins, inverse = np.unique(index, return_inverse=True)
+        inverse = np.floor((top - np.log(lam)) / step).astype(np.int64)
+        bins = np.arange(int(inverse.max()) + 1)          # empty bins have zero moments
         # the centre of [lo, hi] in the ratio sense: c = 2 lo hi / (lo + hi) keeps |e| < 0.05
         hi, lo = np.exp(top - bins * step), np.exp(top - (bins + 1) * step)
         self.centre = 2 * lo * hi / (lo + hi)
