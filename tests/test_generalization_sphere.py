@@ -126,6 +126,7 @@ def test_network_learning_curve_is_the_spectral_one_with_the_tail_as_ridge():
                                   multiplicities=s.multiplicities)
     np.testing.assert_allclose(r.test_error, ref.test_error, rtol=1e-12)
     assert r.parameters["tail_trace"] == pytest.approx(tail)
+    assert r.parameters["tail_over_kappa"] < 0.1
     teacher = learning_curve(RELU1, d, RELU1, P=P)
     assert np.all(np.diff(teacher.test_error) < 0)
 

@@ -41,7 +41,9 @@ def _is_network(obj) -> bool:
 def sphere_learning_curve(net, d, target, P, ridge=0.0, noise=0.0, get="ntk",
                           k_max=None) -> LearningCurve:
     """Learning curve of ``net``'s kernel regression for inputs uniform on ``S^{d-1}``
-    (module docstring: target, tail model). ``parameters`` adds ``k_max``, ``tail_trace``."""
+    (module docstring: target, tail model). ``parameters`` adds ``k_max``, ``tail_trace`` and
+    ``tail_over_kappa`` (the last kept non-zero eigenvalue over the smallest ``kappa`` of the
+    grid: the tail model holds when it is << 1; raise ``k_max`` otherwise)."""
     d = checks.integer("d", d, low=2)
     teacher = _is_network(target)
     if not teacher:
@@ -64,7 +66,12 @@ def sphere_learning_curve(net, d, target, P, ridge=0.0, noise=0.0, get="ntk",
     ridge = checks.real("ridge", ridge, low=0.0)
     out = spectral_learning_curve(lam, levels, P, ridge=ridge + tail, noise=noise,
                                   multiplicities=mult)
-    params = dict(out.parameters, ridge=ridge, d=d, k_max=k_max, get=get, tail_trace=tail)
+    # The tail-as-ridge model needs the omitted eigenvalues far below kappa: bound them by the
+    # last non-zero one kept (the spectra of these kernels decrease with the degree).
+    last = float(spec.eigenvalues[spec.eigenvalues > 0][-1])
+    low = float(np.min(out.kappa))
+    params = dict(out.parameters, ridge=ridge, d=d, k_max=k_max, get=get, tail_trace=tail,
+                  tail_over_kappa=last / low if low > 0 else float("inf"))
     return dataclasses.replace(out, parameters=params)
 
 
