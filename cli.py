@@ -422,6 +422,41 @@ def _phase_diagram(args, extra) -> int:
     return 1 if pd.n_failed == pd.status.size else 0
 
 
+def _learning_curve(args) -> int:
+    from .theory import kernels as nk
+    from .theory.generalization import learning_curve
+    net = nk.from_spec(args.spec)
+    text = args.target.strip()
+    if text.startswith("teacher:"):
+        target = nk.from_spec(text[len("teacher:"):])
+    else:
+        try:
+            target = np.array([float(v) for v in text.split(",")])
+        except ValueError:
+            raise _CliError("--target: per-degree powers V0,V1,... or teacher:SPEC, "
+                            f"got {args.target!r}") from None
+    lc = learning_curve(net, args.sphere, target, P=parse_grid("--P", args.P),
+                        ridge=args.ridge, noise=args.noise, get=args.get, k_max=args.k_max)
+    lc.save(args.out)
+    print(args.out)
+    if args.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.loglog(lc.P, lc.test_error, "k-", label="test error")
+        for k in np.flatnonzero(lc.target_power[:-1] > 0):
+            ax.loglog(lc.P, lc.mode_errors[:, k], "--", lw=1, label=f"degree {k}")
+        ax.set_xlabel("P")
+        ax.set_ylabel("error")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=150)
+        plt.close(fig)
+        print(args.plot)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nnphys", description="Statistical physics of "
                                      "neural networks: theory, simulation, validation.")
@@ -474,6 +509,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-seed", action="store_true", help="do not pass seed= to FUNCTION")
     p.set_defaults(run=_sweep)
+
+    p = sub.add_parser("learning-curve", help="kernel-regression learning curve on the sphere",
+                       description="Test error of NNGP/NTK regression from P samples uniform "
+                       "on the unit sphere of R^d (theory.generalization.learning_curve); saves "
+                       "a LearningCurve .npz.")
+    p.add_argument("spec", help="architecture spec string")
+    p.add_argument("--sphere", type=int, required=True, metavar="d", help="input dimension")
+    p.add_argument("--target", required=True, help="target power per degree V0,V1,... or "
+                   "teacher:SPEC (a GP teacher network)")
+    p.add_argument("--P", required=True, help=f"sample sizes, {GRID_SYNTAX} "
+                   "(e.g. log:10:10000:30)")
+    p.add_argument("--ridge", type=float, default=0.0)
+    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance")
+    p.add_argument("--get", default="ntk", help="ntk (default) or nngp")
+    p.add_argument("--k-max", type=int, help="largest degree of the spectrum")
+    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("--plot", help="also write a PNG of the error vs P")
+    p.set_defaults(run=_learning_curve)
 
     p = sub.add_parser("phase-diagram", help="replica phase diagram of a model on a grid",
                        description="Compute a model's phase diagram on a grid and save it "

@@ -4,3 +4,4 @@ model of Bordelon, Atanasov & Pehlevan (full-batch GD), the power-law random fea
 from .gradient_descent import GDCurves, random_feature_gd  # noqa: F401
 from .mrs import MRSRegression, mrs_regression  # noqa: F401
 from .plrf import PLRFProblem, PLRFSpectrum, SGDCurves, sgd  # noqa: F401
+from .kernel_ridge import GaussianDesign, gaussian_design, kernel_ridge  # noqa: F401

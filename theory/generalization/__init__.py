@@ -1,0 +1,19 @@
+"""What the kernels predict: generalisation of kernel regression from the spectrum.
+
+* :func:`learning_curve` -- test/train error, learnabilities, ``E0`` and mode errors of
+  kernel ridge regression from a spectrum (eigenlearning / Canatar et al.), or from a network
+  on the sphere (:mod:`.curves`, :mod:`.eigenlearning`);
+* :func:`sphere_spectrum`, :func:`hypercube_spectrum` -- Funk-Hecke / Walsh eigenvalues of a
+  network's NNGP or NTK (:mod:`.sphere`);
+* :func:`kernel_alignment_risk` -- the test error estimated from training data (:mod:`.risk`).
+"""
+
+from .curves import learning_curve, sphere_learning_curve
+from .eigenlearning import LearningCurve, spectral_learning_curve
+from .risk import kernel_alignment_risk
+from .sphere import (SphereSpectrum, gegenbauer, hypercube_spectrum, kernel_function,
+                     multiplicity, sphere_spectrum)
+
+__all__ = ["learning_curve", "sphere_learning_curve", "LearningCurve", "spectral_learning_curve",
+           "kernel_alignment_risk", "SphereSpectrum", "sphere_spectrum", "hypercube_spectrum",
+           "multiplicity", "gegenbauer", "kernel_function"]
