@@ -38,10 +38,12 @@ NOISE = 0.05
 
 
 def _cases(quick):
-    """(widths, activation) of the width sweep: 2 layers, the last one varied."""
+    """(widths, activation) of the width sweep: 2 layers of width k, and 3 layers."""
     ks = (40, 80, 160) if quick else (40, 80, 160, 320)
     acts = (network.Relu(),) if quick else (network.Relu(), network.Tanh())
-    return [((k, k), act) for act in acts for k in ks]
+    deeper = [((80, 80, 80), network.Relu())] + ([] if quick else [
+        ((80, 80, 80), network.Tanh()), ((120, 60, 240), network.Erf())])
+    return [((k, k), act) for act in acts for k in ks] + deeper
 
 
 def _bias(P, widths):
@@ -52,7 +54,8 @@ def _bias(P, widths):
 @register("deep_random_features.test_error_vs_width")
 def test_error_vs_width(quick: bool = False, seed: int = 0):
     """Test error of ridge on the last layer of a 2-layer random ReLU (and tanh) network,
-    ``d = 60``, widths ``k = 40 ... 320``, ``P = 30, 120, 480``: equivalent vs simulation."""
+    ``d = 60``, widths ``k = 40 ... 320``, and of 3-layer networks, ``P = 30, 120, 480``:
+    equivalent vs simulation."""
     P = np.array([30, 120] if quick else [30, 120, 480])
     draws = 12 if quick else 24
     out = []
