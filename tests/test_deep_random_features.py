@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import special, stats
+from scipy import stats
 
 from nnphys.errors import ParameterError
 from nnphys.sim import random_features as srf

@@ -190,7 +190,7 @@ def _activations(activations, depth):
     return acts
 
 
-def _weights(weights, d=None):
+def _weights(weights):
     if isinstance(weights, np.ndarray) and weights.ndim == 2:
         weights = [weights]
     ws = [checks.finite_array(f"weights[{i}]", w, ndim=2) for i, w in enumerate(weights)]
