@@ -35,15 +35,14 @@ def _phase_plane_plot(data: dict):
         mask = data["phase"] == k
         if mask.any() and name != "no power law":
             i, j = np.nonzero(mask)
-            label = name + ("*" if name == "IV" else "")
-            ax.text(a[int(np.median(i))], b[int(np.median(j))], label, color="k",
+            ax.text(a[int(np.median(i))], b[int(np.median(j))], name, color="k",
                     ha="center", va="center", fontsize=10,
                     weight="bold", bbox=dict(fc="w", ec="none", alpha=0.6, pad=1))
     ax.set_xlabel(r"data complexity $\alpha$")
     ax.set_ylabel(r"target complexity $\beta$")
     ax.set_title("PLRF compute-optimal phases")
-    fig.text(0.01, 0.01, "* IV: exponents measured numerically (plrf.frontier_exponents)",
-             fontsize=7)
+    fig.text(0.01, 0.01, "IVa | IVb at alpha = 1 - 1/sqrt(2); IV exponents derived in "
+             "plrf.exponents", fontsize=7)
     fig.tight_layout()
     return fig
 

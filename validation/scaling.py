@@ -32,16 +32,16 @@ from .registry import compare, register
 
 #: one (alpha, beta) in each phase with a power-law frontier (2 (alpha + beta) > 1)
 PHASE_POINTS = {"Ia": (1.0, 0.3), "Ib": (0.4, 0.3), "Ic": (0.2, 0.8), "II": (1.5, 1.0),
-                "III": (1.0, 1.5), "IV": (0.4, 0.6), "IV (large beta)": (0.3, 1.2)}
+                "III": (1.0, 1.5), "IVa": (0.4, 0.6), "IVb": (0.27, 0.8)}
 
 
 @register("scaling.plrf_frontier_exponent")
 def frontier_exponent(quick: bool = False, seed: int = 0):
     """Slope of the compute-optimal loss ``P*(f)`` measured on deterministic curves
     (``plrf.frontier_exponents``: Aitken-extrapolated, error = extrapolation + d-grid shift)
-    vs the exponent derived from the dominant loss terms, phases Ia, Ib, II, III."""
+    vs the exponent derived from the dominant loss terms, phases Ia, Ib, II, III, IVa, IVb."""
     out = []
-    names = ("Ia", "III") if quick else ("Ia", "Ib", "II", "III")
+    names = ("Ia", "III") if quick else ("Ia", "Ib", "II", "III", "IVa", "IVb")
     d_range, n_d = ((32, 2048), 14) if quick else ((32, 8192), 24)
     for name in names:
         alpha, beta = PHASE_POINTS[name]

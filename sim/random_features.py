@@ -1,0 +1,158 @@
+"""Ridge regression on the last layer of a deep random network, simulated: the measurement
+behind the deterministic equivalent of Schröder, Cui, Dmitriev & Loureiro 2023
+(arXiv:2302.00401; theory in ``nnphys.theory.generalization.deep_random_features``).
+
+Per draw: weights ``W_l`` iid ``N(0, 1)`` (``k_l x k_{l-1}``, ``k_0 = d``), features
+``phi = h_L``, ``h_l = sigma_l(W_l h_{l-1} / sqrt(k_{l-1}))``, ``h_0 = x ~ N(0, I_d)``; a
+teacher ``theta*`` (fixed, or iid ``N(0, 1)`` per draw), labels ``y = theta* . x/sqrt(d) +
+eps``, ``Var eps = noise``; ``theta = (Phi^T Phi / p + ridge I)^{-1} Phi^T y / sqrt(p)``
+(ridge ``0``: the minimum-norm least-squares fit, by ``lstsq``), so ``f(x) = theta . phi(x) /
+sqrt(p)`` is kernel ridge regression with the raw Gram matrix of ``phi . phi' / p``. Test
+error against the clean teacher on ``n_test`` fresh inputs (unbiased for the population
+error of the draw). :func:`gaussian_covariates` fits the Gaussian covariate model with given
+second moments (``omega``, ``cross``, ``target_power``) instead, with its exact population
+test error: the other side of the universality statement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .. import checks
+from ..errors import ParameterError
+from ..models import network
+from ..models.network import as_rng
+from ..results import Result
+from ..stats import Estimate, sample_mean
+
+__all__ = ["draw_weights", "features", "DeepRidge", "deep_ridge", "gaussian_covariates"]
+
+
+def draw_weights(d: int, widths, seed=None) -> list[np.ndarray]:
+    """iid ``N(0, 1)`` matrices ``W_l`` of shapes ``(k_l, k_{l-1})``, ``k_0 = d``."""
+    rng = as_rng(seed)
+    d = checks.integer("d", d, low=1)
+    sizes = [d] + [checks.integer("widths", k, low=1) for k in widths]
+    return [rng.standard_normal((sizes[i + 1], sizes[i])) for i in range(len(sizes) - 1)]
+
+
+def features(x, weights, activations) -> np.ndarray:
+    """``h_L`` of the inputs ``x`` (rows) through ``sigma_l(W_l h / sqrt(k_{l-1}))``;
+    ``activations``: one activation layer of ``nnphys.models.network`` or one per layer."""
+    acts = [activations] * len(weights) if isinstance(activations, network.Activation) \
+        else list(activations)
+    if len(acts) != len(weights):
+        raise ParameterError(f"activations: one per weight matrix ({len(weights)})")
+    h = np.asarray(x, dtype=float)
+    for W, act in zip(weights, acts):
+        h = act.fn(h @ W.T / math.sqrt(W.shape[1]))
+    return h
+
+
+def _fit_error(F, y, F_test, f_test, ridge):
+    p = F.shape[1]
+    if ridge == 0:
+        theta = np.linalg.lstsq(F / math.sqrt(p), y, rcond=None)[0]
+    else:
+        A = F.T @ F / p + ridge * np.eye(p)
+        theta = np.linalg.solve(A, F.T @ y / math.sqrt(p))
+    return float(np.mean((F_test @ theta / math.sqrt(p) - f_test) ** 2))
+
+
+@dataclasses.dataclass(frozen=True)
+class DeepRidge(Result):
+    """Test errors of the draws ``per_replica`` (``draws x len(P)``) at the sample sizes
+    ``P``; :attr:`test_error` is their mean with its standard error."""
+
+    P: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    per_replica: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+
+    @property
+    def test_error(self) -> Estimate:
+        """Mean test error over draws at each ``P`` (``nnphys.stats.sample_mean``)."""
+        return sample_mean(self.per_replica)
+
+
+def deep_ridge(d: int, widths, activations, P, *, ridge: float = 0.0, noise: float = 0.0,
+               draws: int = 16, n_test: int = 2000, seed=None, teacher=None,
+               on_draw=None) -> DeepRidge:
+    """Simulated test error of last-layer ridge regression on deep random features.
+
+    Args:
+        d: input dimension; widths: ``k_1 ... k_L``; activations: as in :func:`features`.
+        P: training-set sizes (all fitted on nested subsets of one sample per draw).
+        ridge, noise: ridge on the raw Gram matrix, label-noise variance.
+        draws: independent draws of weights, teacher (unless given), data.
+        n_test: fresh test inputs per draw.
+        teacher: a fixed ``theta*`` (length ``d``); default iid ``N(0, 1)`` per draw.
+        on_draw: optional ``callback(weights, teacher)`` called once per draw (e.g. to
+            evaluate the theory on the same draw).
+    """
+    rng = as_rng(seed)
+    sizes = np.atleast_1d(np.asarray(P))
+    if sizes.ndim != 1 or sizes.size == 0:
+        raise ParameterError("P: one or more sample sizes")
+    sizes = np.array([checks.integer("P", n, low=1) for n in sizes])
+    ridge = checks.real("ridge", ridge, low=0.0)
+    noise = checks.real("noise", noise, low=0.0)
+    draws = checks.integer("draws", draws, low=2)
+    n_test = checks.integer("n_test", n_test, low=1)
+    out = np.empty((draws, sizes.size))
+    for r in range(draws):
+        weights = draw_weights(d, widths, rng)
+        theta = rng.standard_normal(d) if teacher is None else np.asarray(teacher, float)
+        if on_draw is not None:
+            on_draw(weights, theta)
+        x = rng.standard_normal((int(sizes.max()) + n_test, d))
+        f = x @ theta / math.sqrt(d)
+        F = features(x, weights, activations)
+        y = f + math.sqrt(noise) * rng.standard_normal(f.size)
+        F_test, f_test = F[-n_test:], f[-n_test:]
+        for j, n in enumerate(sizes):
+            out[r, j] = _fit_error(F[:n], y[:n], F_test, f_test, ridge)
+    return DeepRidge(parameters={"d": int(d), "widths": [int(k) for k in widths],
+                                 "ridge": ridge, "noise": noise, "draws": draws,
+                                 "n_test": n_test},
+                     P=sizes.astype(float), per_replica=out)
+
+
+def gaussian_covariates(omega, cross, target_power: float, P, *, ridge: float = 0.0,
+                        noise: float = 0.0, draws: int = 16, seed=None) -> DeepRidge:
+    """The same ridge fit on the Gaussian covariate model: ``phi ~ N(0, omega)``,
+    ``f* = beta . phi + r xi`` with ``beta = omega^+ cross``, ``r^2 = target_power -
+    cross . beta``, ``xi ~ N(0, 1)`` independent; the test error is the exact population
+    error of each fit, ``(beta - theta/sqrt(p))^T omega (beta - theta/sqrt(p)) + r^2``."""
+    rng = as_rng(seed)
+    om = checks.finite_array("omega", omega, ndim=2)
+    c = checks.finite_array("cross", cross, ndim=1)
+    sizes = np.array([checks.integer("P", n, low=1) for n in np.atleast_1d(P)])
+    ridge = checks.real("ridge", ridge, low=0.0)
+    noise = checks.real("noise", noise, low=0.0)
+    draws = checks.integer("draws", draws, low=2)
+    w, U = np.linalg.eigh(om)
+    w = np.clip(w, 0.0, None)
+    root = U * np.sqrt(w)
+    beta = np.linalg.pinv(om, rcond=1e-12, hermitian=True) @ c
+    r2 = float(target_power) - float(c @ beta)
+    if r2 < -1e-9 * abs(float(target_power)):
+        raise ParameterError("target_power: below the part the covariates explain")
+    r = math.sqrt(max(r2, 0.0))
+    p = om.shape[0]
+    out = np.empty((draws, sizes.size))
+    for k in range(draws):
+        F = rng.standard_normal((int(sizes.max()), p)) @ root.T
+        y = F @ beta + r * rng.standard_normal(F.shape[0]) \
+            + math.sqrt(noise) * rng.standard_normal(F.shape[0])
+        for j, n in enumerate(sizes):
+            Fn = F[:n] / math.sqrt(p)
+            if ridge == 0:
+                theta = np.linalg.lstsq(Fn, y[:n], rcond=None)[0]
+            else:
+                theta = np.linalg.solve(Fn.T @ Fn + ridge * np.eye(p), Fn.T @ y[:n])
+            e = beta - theta / math.sqrt(p)
+            out[k, j] = float(e @ om @ e) + r * r
+    return DeepRidge(parameters={"p": int(p), "ridge": ridge, "noise": noise,
+                                 "draws": draws}, P=sizes.astype(float), per_replica=out)
