@@ -1,0 +1,253 @@
+"""Dual kernels at extreme scales: float64 closed forms and recursions against mpmath.
+
+The reference is the exact value, for the float64 inputs given, of the textbook formula
+(Williams 1997 for erf, Cho & Saul 2009 for the arc-cosine family, Tsuchida et al. 2021,
+arXiv:2002.08517, for Gelu), evaluated at 50 digits with mpmath; the textbook forms are
+themselves checked against an independent one-dimensional mpmath quadrature of the
+Gaussian expectation (inner expectation in closed form) at the extreme points.
+
+Tolerance, from float64 conditioning: a formula evaluated stably in float64 returns the
+exact value at inputs perturbed by a few units of roundoff, so its relative error is at
+most ``n u (1 + kappa)`` with ``u = 2^-53``, ``n`` the number of rounded operations on the
+longest path (< 32 here) and ``kappa = sum_i |q_i df/dq_i| / |f|`` the condition number of
+the exact function of its three inputs (computed with mpmath). Hence
+``rtol = 16 eps (1 + kappa)``; for an NTK recursion of depth L the per-layer errors add,
+``rtol = 16 eps (1 + kappa_max) * (number of layers)``, with ``kappa_max`` the largest
+per-layer condition number met on the way (relative errors of the linear NTK recursion
+add; those of the NNGP are at most propagated by the layer maps, whose relative
+sensitivities we also accumulate).
+"""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from nnphys.theory import kernels as nk
+from nnphys.theory.kernels import duals
+from nnphys.theory.kernels.kernel import input_kernel
+from nnphys.theory.kernels.layers import apply_layer
+
+mp = mpmath.mp
+EPS = np.finfo(float).eps
+DPS = 120
+
+VARIANCES = [1e-8, 1e-4, 1.0, 1e4, 1e8, 1e12, 1e16]
+# correlations: exactly 1 (the diagonal), near +-1, generic, exactly -1
+RHOS = [1.0, 1 - 1e-12, 1 - 1e-6, 0.9, 0.3, 1e-9, 0.0, -0.5, -(1 - 1e-6), -1.0]
+
+
+def _points():
+    """(q11, q12, q22) as float64: equal variances and variances 1e3 apart."""
+    pts = []
+    for q in VARIANCES:
+        for q22 in (q, 1e3 * q):
+            for rho in RHOS:
+                if rho == 1.0 and q22 == q:
+                    pts.append((q, q, q))            # bit-identical inputs
+                elif rho == -1.0 and q22 == q:
+                    pts.append((q, -q, q))
+                else:
+                    q12 = rho * math.sqrt(q * q22)
+                    # a valid covariance of the float inputs: q12^2 <= q11 q22 exactly
+                    while mpmath.mpf(q12) ** 2 > mpmath.mpf(q) * mpmath.mpf(q22):
+                        q12 = np.nextafter(q12, 0.0)
+                    pts.append((q, q12, q22))
+    return np.array(pts)
+
+
+POINTS = _points()
+
+
+# --- textbook closed forms in mpmath (arguments are mpf, exact copies of the floats) ---
+
+def _angle(q11, q12, q22):
+    s = mpmath.sqrt(q11 * q22)
+    rho = max(min(q12 / s, 1), -1)
+    return s, mpmath.acos(rho)
+
+
+def mp_abrelu(a, b):
+    def f(q11, q12, q22):
+        s, th = _angle(q11, q12, q22)
+        nngp = a * b * q12 + (b - a) ** 2 * s * (mpmath.sin(th) + (mp.pi - th) * mpmath.cos(th)) \
+            / (2 * mp.pi)
+        return nngp, a * b + (b - a) ** 2 * (mp.pi - th) / (2 * mp.pi)
+    return f
+
+
+def mp_erf(a, b, c):
+    b2 = mpmath.mpf(b) ** 2
+
+    def f(q11, q12, q22):
+        d1, d2 = 1 + 2 * b2 * q11, 1 + 2 * b2 * q22
+        arg = max(min(2 * b2 * q12 / mpmath.sqrt(d1 * d2), 1), -1)
+        nngp = a * a * 2 / mp.pi * mpmath.asin(arg) + c * c
+        return nngp, a * a * b2 * 4 / mp.pi / mpmath.sqrt(d1 * d2 - 4 * b2 * b2 * q12 * q12)
+    return f
+
+
+def mp_gelu(q11, q12, q22):
+    p1, p2 = 1 + q11, 1 + q22
+    d2 = p1 * p2 - q12 * q12
+    d = mpmath.sqrt(d2)
+    ang = mpmath.atan2(q12, d)
+    nngp = q12 / 4 + (q12 * ang + (q12 * q12 + q11 * q22 * d2) / (p1 * p2 * d)) / (2 * mp.pi)
+    dot = mpmath.mpf(1) / 4 + ang / (2 * mp.pi) + q12 / (d * 2 * mp.pi) * (
+        1 / d2 + (1 - q11 * q22) / (p1 * p2) + 1)
+    return nngp, dot
+
+
+def mp_sin(a, b, c):
+    def f(q11, q12, q22):
+        b2 = mpmath.mpf(b) ** 2
+        minus = mpmath.exp(-b2 * (q11 + q22 - 2 * q12) / 2)
+        plus = mpmath.exp(-b2 * (q11 + q22 + 2 * q12) / 2) * mpmath.cos(2 * mpmath.mpf(c))
+        return a * a / 2 * (minus - plus), a * a * b2 / 2 * (minus + plus)
+    return f
+
+
+def mp_gaussian(a, b):
+    def f(q11, q12, q22):
+        det = (1 - 2 * b * q11) * (1 - 2 * b * q22) - 4 * b * b * q12 * q12
+        return a * a / mpmath.sqrt(det), 4 * a * a * b * b * q12 / det ** 1.5
+    return f
+
+
+def mp_sign(q11, q12, q22):
+    _, th = _angle(q11, q12, q22)
+    return 1 - 2 * th / mp.pi, mpmath.mpf(0)
+
+
+def _mp_moment(i, j, q11, q12, q22):
+    """E[u^i v^j] by writing v = (q12/q11) u + w, w independent (no Hermite tables)."""
+    r = q12 / q11
+    w2 = (q11 * q22 - q12 * q12) / q11
+    total = mpmath.mpf(0)
+    for l in range(j + 1):
+        m1, m2 = i + l, j - l
+        if m1 % 2 or m2 % 2:
+            continue
+        total += mpmath.binomial(j, l) * r ** l * mpmath.fac2(m1 - 1) * q11 ** (m1 // 2) \
+            * mpmath.fac2(m2 - 1) * w2 ** (m2 // 2)
+    return total
+
+
+def mp_polynomial(coef):
+    coef = [mpmath.mpf(c) for c in coef]
+    der = [i * c for i, c in enumerate(coef)][1:]
+
+    def dual(cs, q11, q12, q22):
+        return sum(ci * cj * _mp_moment(i, j, q11, q12, q22)
+                   for i, ci in enumerate(cs) for j, cj in enumerate(cs) if ci and cj)
+
+    def f(q11, q12, q22):
+        return dual(coef, q11, q12, q22), dual(der, q11, q12, q22) if der else mpmath.mpf(0)
+    return f
+
+
+def mp_rect_monomial(n):
+    import sympy as sp
+    t = sp.Symbol("t")
+
+    def j_fn(k):
+        g = (sp.pi - t) / sp.sin(t)
+        for _ in range(k):
+            g = sp.diff(g, t) / sp.sin(t)
+        return sp.lambdify(t, (-1) ** k * sp.sin(t) ** (2 * k + 1) * g, "mpmath")
+    jn, jm = j_fn(n), j_fn(n - 1)
+
+    def f(q11, q12, q22):
+        s, th = _angle(q11, q12, q22)
+        th = max(th, mpmath.mpf(10) ** (-DPS + 5))     # J_n is continuous at 0
+        th = min(th, mp.pi - mpmath.mpf(10) ** (-DPS + 5))
+        return s ** n * jn(th) / (2 * mp.pi), n * n * s ** (n - 1) * jm(th) / (2 * mp.pi)
+    return f
+
+
+CASES = [
+    (nk.Relu(), mp_abrelu(0, 1)),
+    (nk.ABRelu(-0.3, 1.2), mp_abrelu(mpmath.mpf(-0.3), mpmath.mpf(1.2))),
+    (nk.Erf(), mp_erf(1, 1, 0)),
+    (nk.Erf(1.3, 0.7, 0.2), mp_erf(mpmath.mpf(1.3), mpmath.mpf(0.7), mpmath.mpf(0.2))),
+    (nk.Gelu(), mp_gelu),
+    (nk.Sin(1.1, 0.8, 0.3), mp_sin(mpmath.mpf(1.1), mpmath.mpf(0.8), mpmath.mpf(0.3))),
+    (nk.Sin(), mp_sin(1, 1, 0)),
+    (nk.Gaussian(1.0, -0.5), mp_gaussian(1, mpmath.mpf(-0.5))),
+    (nk.Sign(), mp_sign),
+    (nk.Hermite(3), mp_polynomial(nk.Hermite(3).coef)),
+    (nk.Polynomial((0.1, 1.0, 0.5)), mp_polynomial((0.1, 1.0, 0.5))),
+    (nk.RectifiedMonomial(2), mp_rect_monomial(2)),
+]
+
+
+def _condition(f, args, which):
+    """``sum_i |q_i df/dq_i| / |f|`` of component ``which`` of ``f``, by one-sided mpmath
+    differences (relative step 1e-90 at 120 digits) that stay inside ``|rho| <= 1``:
+    variances step up, the covariance steps towards 0."""
+    value = f(*args)[which]
+    if value == 0:
+        return mpmath.inf
+    total = mpmath.mpf(0)
+    for i in range(3):
+        if args[i] == 0:
+            continue
+        h = abs(args[i]) * mpmath.mpf(10) ** (-90) * (-mpmath.sign(args[i]) if i == 1 else 1)
+        shifted = list(args)
+        shifted[i] = args[i] + h
+        total += abs(args[i] * (f(*shifted)[which] - value) / h)
+    return total / abs(value)
+
+
+def _reference(f, pts):
+    """mpmath values and condition numbers of (nngp, dot) at each point."""
+    out = np.empty((len(pts), 4))
+    with mpmath.workdps(DPS):
+        for n, (q11, q12, q22) in enumerate(pts):
+            args = (mpmath.mpf(q11), mpmath.mpf(q12), mpmath.mpf(q22))
+            vals = f(*args)
+            out[n, 0], out[n, 1] = float(vals[0]), float(vals[1])
+            out[n, 2] = float(_condition(f, args, 0))
+            out[n, 3] = float(_condition(f, args, 1))
+    return out
+
+
+def _natural_scale(act, pts, need):
+    """The entry's natural scale ``sqrt(E[phi(u)^2] E[phi(v)^2])`` (same for phi')."""
+    diag1 = duals.dual(act, pts[:, 0], pts[:, 0], pts[:, 0], need)
+    diag2 = duals.dual(act, pts[:, 2], pts[:, 2], pts[:, 2], need)
+    return np.sqrt(np.abs(diag1[0] * diag2[0])), (
+        np.sqrt(np.abs(diag1[1] * diag2[1])) if need else None)
+
+
+def _assert_close(got, ref, kappa, what, pts, scale):
+    """Relative error within ``16 eps (1 + kappa)``; where the exact value is 0 (kappa
+    infinite), absolute error within 16 eps of the natural scale of the entry."""
+    rtol = 16 * EPS * (1 + kappa)
+    err = np.abs(got - ref)
+    tol = np.where(ref == 0, 16 * EPS * scale, rtol * np.abs(ref))
+    bad = ~((err == 0) | (err <= tol))
+    assert not np.any(bad), (
+        f"{what}: worst at (q11, q12, q22) = {pts[bad][0]}: got {got[bad][0]!r}, mpmath "
+        f"{ref[bad][0]!r}, rel err {(err / np.abs(ref))[bad][0]:.2e} > rtol {rtol[bad][0]:.2e}")
+
+
+@pytest.mark.parametrize("act,mp_dual", CASES, ids=[repr(a) for a, _ in CASES])
+def test_closed_form_duals_against_mpmath(act, mp_dual):
+    """Every closed-form dual over variances 1e-8 ... 1e16 (also 1e3 apart) and
+    correlations 1, 1 - 1e-12, ..., 0, ..., -1: relative error within float64 conditioning."""
+    pts = POINTS
+    ref = _reference(mp_dual, pts)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        nngp, dot = duals.dual(act, pts[:, 0], pts[:, 1], pts[:, 2], True)
+    scale, dscale = _natural_scale(act, pts, True)
+    finite = np.abs(ref[:, 0]) < 1e300
+    assert np.all(np.isfinite(nngp[finite]))
+    _assert_close(nngp[finite], ref[finite, 0], ref[finite, 2], f"{act!r} nngp", pts[finite],
+                  scale[finite])
+    has_dot = not isinstance(act, nk.Sign().__class__)
+    if has_dot:
+        finite = np.abs(ref[:, 1]) < 1e300
+        _assert_close(dot[finite], ref[finite, 1], ref[finite, 3], f"{act!r} dot", pts[finite],
+                      dscale[finite])
