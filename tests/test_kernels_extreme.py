@@ -24,6 +24,7 @@ import mpmath
 import numpy as np
 import pytest
 
+from nnphys.errors import NumericalError
 from nnphys.theory import kernels as nk
 from nnphys.theory.kernels import duals
 from nnphys.theory.kernels.kernel import input_kernel
@@ -184,8 +185,8 @@ CASES = [
 
 def _condition(f, args, which):
     """``sum_i |q_i df/dq_i| / |f|`` of component ``which`` of ``f``, by one-sided mpmath
-    differences (relative step 1e-90 at 120 digits) that stay inside ``|rho| <= 1``:
-    variances step up, the covariance steps towards 0."""
+    differences (relative step 10^(-3/4 digits): 1e-90 at 120 digits) that stay inside
+    ``|rho| <= 1``: variances step up, the covariance steps towards 0."""
     value = f(*args)[which]
     if value == 0:
         return mpmath.inf
@@ -193,7 +194,7 @@ def _condition(f, args, which):
     for i in range(3):
         if args[i] == 0:
             continue
-        h = abs(args[i]) * mpmath.mpf(10) ** (-90) * (-mpmath.sign(args[i]) if i == 1 else 1)
+        h = abs(args[i]) * mpmath.mpf(10) ** (-(3 * mp.dps) // 4) * (-mpmath.sign(args[i]) if i == 1 else 1)
         shifted = list(args)
         shifted[i] = args[i] + h
         total += abs(args[i] * (f(*shifted)[which] - value) / h)
@@ -226,7 +227,8 @@ def _assert_close(got, ref, kappa, what, pts, scale):
     infinite), absolute error within 16 eps of the natural scale of the entry."""
     rtol = 16 * EPS * (1 + kappa)
     err = np.abs(got - ref)
-    tol = np.where(ref == 0, 16 * EPS * scale, rtol * np.abs(ref))
+    with np.errstate(invalid="ignore"):
+        tol = np.where(ref == 0, 16 * EPS * scale, rtol * np.abs(ref))
     bad = ~((err == 0) | (err <= tol))
     assert not np.any(bad), (
         f"{what}: worst at (q11, q12, q22) = {pts[bad][0]}: got {got[bad][0]!r}, mpmath "
@@ -251,3 +253,105 @@ def test_closed_form_duals_against_mpmath(act, mp_dual):
         finite = np.abs(ref[:, 1]) < 1e300
         _assert_close(dot[finite], ref[finite, 1], ref[finite, 3], f"{act!r} dot", pts[finite],
                       dscale[finite])
+
+
+# --- deep networks: the float64 recursion against the same recursion in mpmath ---------
+
+def _inputs(k):
+    """Three inputs in d = 2 whose Gram matrix x x'^T / 2 is exact in float64 (small
+    integers times 2^k): x, a nearly collinear x' (rho = 1 - 3e-14) and the antipode -x.
+    Variances ~12.5 * 4^k: k = -14 ... 26 spans 5e-8 ... 6e16."""
+    base = np.array([[3 * 2.0 ** 20, 4 * 2.0 ** 20], [3 * 2.0 ** 20 + 1, 4 * 2.0 ** 20],
+                     [-3 * 2.0 ** 20, -4 * 2.0 ** 20]])
+    return base * 2.0 ** (k - 20)
+
+
+def _mp_network(layers, x):
+    """NNGP, NTK and their relative error bounds, for ``layers`` = list of ("dense", w2, b2)
+    / ("act", mp_dual), by the NTK-parameterised recursion in mpmath. The bound follows the
+    module docstring: per activation, B_K <- kappa_n B_K + 16 eps (1 + kappa_n) and
+    B_T <- B_T + B_K(new) + kappa_d B_K(old) + 16 eps (1 + kappa_d); Dense layers add one
+    rounding (4 eps) to each."""
+    n = len(x)
+    xs = [[mpmath.mpf(v) for v in row] for row in x]
+    pairs = [(i, j) for i in range(n) for j in range(i, n)]
+    k = {(i, j): sum(a * b for a, b in zip(xs[i], xs[j])) / len(xs[i]) for i, j in pairs}
+    t = {p: mpmath.mpf(0) for p in pairs}
+    bk = {p: 0.0 for p in pairs}
+    bt = {p: 0.0 for p in pairs}
+    for layer in layers:
+        if layer[0] == "dense":
+            _, w2, b2 = layer
+            for p in pairs:
+                k[p] = w2 * k[p] + b2
+                t[p] = k[p] + w2 * t[p]
+                bk[p] += 4 * EPS
+                bt[p] += bk[p] + 4 * EPS
+            continue
+        f = layer[1]
+        new_k, new_t = {}, {}
+        for i, j in pairs:
+            args = (k[(i, i)], k[(i, j)], k[(j, j)])
+            nngp, dot = f(*args)
+            kn = float(_condition(f, args, 0)) if nngp != 0 else 0.0
+            kd = float(_condition(f, args, 1)) if dot != 0 else 0.0
+            new_k[(i, j)], new_t[(i, j)] = nngp, t[(i, j)] * dot
+            old = bk[(i, j)]
+            bk[(i, j)] = kn * old + 16 * EPS * (1 + kn)
+            bt[(i, j)] += kd * old + 16 * EPS * (1 + kd)
+        k, t = new_k, new_t
+    out = np.zeros((4, n, n))
+    for (i, j) in pairs:
+        for m, v in enumerate((k[(i, j)], t[(i, j)], bk[(i, j)], bt[(i, j)])):
+            out[m, i, j] = out[m, j, i] = float(v)
+    return out
+
+
+DEEP = [  # (activation, mp dual, W_std, b_std, depth, input scale exponents)
+    (nk.Erf(), mp_erf(1, 1, 0), 1.0, None, 1, (-14, 0, 13, 26)),
+    (nk.Erf(), mp_erf(1, 1, 0), 3.0, None, 1, (-14, 0, 13, 26)),
+    (nk.Erf(), mp_erf(1, 1, 0), 1.5, 0.05, 10, (-14, 0, 26)),
+    (nk.Relu(), mp_abrelu(0, 1), math.sqrt(2), None, 1, (-14, 0, 26)),
+    (nk.Relu(), mp_abrelu(0, 1), 1.5, 0.05, 10, (-14, 0, 26)),
+    (nk.Erf(), mp_erf(1, 1, 0), 1.5, None, 1000, (26,)),
+    # ~10 s each of mpmath: in the slow run
+    pytest.param(nk.Erf(), mp_erf(1, 1, 0), 1.0, None, 1000, (0, 26), marks=pytest.mark.slow),
+    pytest.param(nk.Erf(), mp_erf(1, 1, 0), 3.0, 0.05, 1000, (26,), marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("act,mp_dual,w_std,b_std,depth,scales", DEEP,
+                         ids=lambda v: repr(v) if isinstance(v, (float, int)) or v is None else
+                         (type(v).__name__ if not isinstance(v, tuple) else "x".join(map(str, v))))
+def test_deep_recursion_against_mpmath(act, mp_dual, w_std, b_std, depth, scales):
+    """NNGP and NTK of [Dense, act] * depth + Dense, on the fused compiled path and on the
+    numpy layer path, against the mpmath recursion, within the accumulated float64 bound."""
+    layers = []
+    mp_layers = []
+    # the float64 parameters the network uses: W_std^2 and b_std^2 rounded
+    w2, b2 = mpmath.mpf(w_std ** 2), mpmath.mpf(0.0 if b_std is None else b_std ** 2)
+    for _ in range(depth):
+        layers += [nk.Dense(1, W_std=w_std, b_std=b_std), act]
+        mp_layers += [("dense", w2, b2), ("act", mp_dual)]
+    layers.append(nk.Dense(1, W_std=w_std, b_std=b_std))
+    mp_layers.append(("dense", w2, b2))
+    net = nk.serial(*layers)
+    for k in scales:
+        x = _inputs(k)
+        with mpmath.workdps(40):
+            nngp_ref, ntk_ref, bk, bt = _mp_network(mp_layers, x)
+        if np.max(np.abs(ntk_ref)) > np.finfo(float).max:
+            with pytest.raises(NumericalError, match="ntk"):
+                net.kernel(x)
+            continue
+        fused = net.kernel(x)
+        numpy_path = apply_layer(net.spec, input_kernel(x, None))
+        for name, got in (("fused", fused), ("numpy", numpy_path)):
+            for what, value, ref, bound in (("nngp", got.nngp, nngp_ref, bk),
+                                            ("ntk", got.ntk, ntk_ref, bt)):
+                err = np.abs(value - ref)
+                tol = np.maximum(bound * np.abs(ref), 0.0)
+                bad = ~((err == 0) | (err <= tol))
+                assert not bad.any(), (
+                    f"{name} {what} at scale 2^{k}: got {value[bad]}, mpmath {ref[bad]}, rel err "
+                    f"{(err / np.abs(ref))[bad]}, bound {bound[bad]}")

@@ -172,11 +172,14 @@ def _apply_op(code, p, q11, q22, f11, f22, q12, ntk, need_ntk, m):  # pragma: no
             s = math.sqrt(q11[j] * q22[j])
             rho = q12[j] / s if s > 0.0 else 0.0
             rho = min(max(rho, -1.0), 1.0)
-            theta = acos(rho)
+            # pi - theta as arccos(-rho) (not pi minus a rounded theta), so that
+            # sin(theta) + (pi - theta) rho, which cancels as rho -> -1, errs only by the
+            # conditioning of the kernel there (~ eps / (pi - theta)^2 relative).
+            phi = acos(-rho)
             sin_theta = math.sqrt((1.0 - rho) * (1.0 + rho))
-            k1 = s * (sin_theta + (_PI - theta) * rho) / _TWO_PI
+            k1 = s * (sin_theta + phi * rho) / _TWO_PI
             if need_ntk:
-                ntk[j] *= ab + c2 * (_PI - theta) / _TWO_PI
+                ntk[j] *= ab + c2 * phi / _TWO_PI
             q12[j] = ab * q12[j] + c2 * k1
     elif code == _ERF:
         # As duals._erf: D = 1 + 2b^2 (q11 + q22) + 4 b^4 max(q11 q22 - q12^2, 0) is
