@@ -355,3 +355,104 @@ def test_deep_recursion_against_mpmath(act, mp_dual, w_std, b_std, depth, scales
                 assert not bad.any(), (
                     f"{name} {what} at scale 2^{k}: got {value[bad]}, mpmath {ref[bad]}, rel err "
                     f"{(err / np.abs(ref))[bad]}, bound {bound[bad]}")
+
+
+# --- Hermite-series activations at large variance (tanh) -------------------------------
+
+def _mp_tanh_pair(q11, q12, q22, d):
+    """E[h(u) h(v)] for h = tanh (d = 0) or sech^2 (d = 1), by nested mpmath quadrature
+    with break points where the arguments cross 0 and at the transition widths."""
+    h = (lambda z: mpmath.tanh(z)) if d == 0 else (lambda z: mpmath.sech(z) ** 2)
+    q11, q12, q22 = map(mpmath.mpf, (q11, q12, q22))
+    s11 = mpmath.sqrt(q11)
+    r = q12 / s11
+    sigma = mpmath.sqrt(max(q22 - r * r, 0))
+
+    def pts(center, width, lim=12):
+        out = {-lim, lim}
+        for k in (0, -1, 1, -4, 4, -16, 16):
+            p = center + k * width
+            if -lim < p < lim:
+                out.add(p)
+        return sorted(out)
+
+    def inner(a):
+        m = r * a
+        if sigma == 0:
+            return h(m)
+        return mpmath.quad(lambda b: h(m + sigma * b) * mpmath.npdf(b), pts(-m / sigma, 1 / sigma))
+
+    outer_pts = sorted(set(pts(0, 1 / s11)) | set(pts(0, 1 / abs(r) if r else 1)))
+    return mpmath.quad(lambda a: h(s11 * a) * inner(a) * mpmath.npdf(a), outer_pts)
+
+
+TANH_DIAGONAL = [1e2, 1e4, 1e8, 1e16]
+TANH_PAIRS = [(1e2, 50.0, 1e2), (1e4, -0.9e4, 1e4), (1e4, 0.6 * 2e4, 4e4),
+              (1e16, -0.9e16, 1e16)]
+TANH_PAIRS_SLOW = [(1e8, 0.5e8, 1e8), (1e16, 0.3e16, 1e16)]
+
+# The entries' natural scale is 1 for tanh and <= 1 for sech^2, and the decomposition's
+# quadratures are converged to 1e-14 of it: tolerance 1e-12 absolute (the references are
+# good to ~1e-15).
+_TANH_ATOL = 1e-12
+
+
+def _tanh_dual(pts):
+    from nnphys.theory.kernels import hermite
+    pts = np.asarray(pts, dtype=float).reshape(-1, 3)
+    return hermite.dual(nk.Tanh(), pts[:, 0], pts[:, 1], pts[:, 2], True)
+
+
+def test_tanh_large_variance_diagonal_against_mpmath():
+    """E[tanh(u)^2] and E[sech^4(u)] at variances 1e2 ... 1e16 (the series stops near 90)
+    against one-dimensional mpmath quadrature."""
+    pts = [(q, q, q) for q in TANH_DIAGONAL]
+    nngp, dot = _tanh_dual(pts)
+    with mpmath.workdps(18):
+        ref = np.array([[float(_mp_tanh_pair(*p, d)) for d in (0, 1)] for p in pts])
+    np.testing.assert_allclose(nngp, ref[:, 0], rtol=0, atol=_TANH_ATOL)
+    np.testing.assert_allclose(dot, ref[:, 1], rtol=0, atol=_TANH_ATOL)
+
+
+def test_tanh_large_variance_pairs_against_quadrature():
+    """Off-diagonal entries (rho = 0.5, -0.9, 0.6 with variances 4x apart) at 1e2 ... 1e16
+    against nested adaptive quadrature (tests/quadrature.py; the kink-free integrands need
+    only the break point at 0, fine at these correlations)."""
+    from .quadrature import pair_expectation
+    nngp, dot = _tanh_dual(TANH_PAIRS)
+    sech2 = lambda z: 1 / np.cosh(np.minimum(np.abs(z), 300.0)) ** 2      # noqa: E731
+    for n, p in enumerate(TANH_PAIRS):
+        assert nngp[n] == pytest.approx(pair_expectation(np.tanh, np.tanh, *p, kinks=(0.0,)),
+                                        abs=_TANH_ATOL)
+        assert dot[n] == pytest.approx(pair_expectation(sech2, sech2, *p, kinks=(0.0,)),
+                                       abs=_TANH_ATOL)
+
+
+@pytest.mark.slow
+def test_tanh_large_variance_pairs_against_mpmath():
+    """Off-diagonal entries at 1e8 and 1e16 against nested mpmath quadrature (minutes)."""
+    nngp, dot = _tanh_dual(TANH_PAIRS_SLOW)
+    with mpmath.workdps(16):
+        for n, p in enumerate(TANH_PAIRS_SLOW):
+            assert nngp[n] == pytest.approx(float(_mp_tanh_pair(*p, 0)), abs=_TANH_ATOL)
+            assert dot[n] == pytest.approx(float(_mp_tanh_pair(*p, 1)), abs=_TANH_ATOL)
+
+
+def test_tanh_network_at_large_inputs():
+    """The issue's case: inputs of norm 30 and 1e8 in d = 10 through Tanh give finite
+    kernels that match the decomposition continued from the series: at a variance of 40 the
+    series (4096 terms suffice there) and the large-variance route agree to 1e-11."""
+    from nnphys.theory.kernels import hermite
+    rng = np.random.default_rng(0)
+    for norm in (30.0, 1e8):
+        x = rng.standard_normal((3, 10))
+        x *= norm / np.linalg.norm(x, axis=1, keepdims=True)
+        k = nk.serial(nk.Dense(1), nk.Tanh(), nk.Dense(1)).kernel(x)
+        assert np.all(np.isfinite(k.nngp)) and np.all(np.isfinite(k.ntk))
+    q = np.array([40.0, 40.0, 40.0])
+    c = np.array([40.0, 12.0, -35.0])
+    series = hermite._series_dual(nk.Tanh(), q, c, q, True, q.shape)
+    route = hermite._large_variance_dual(nk.Tanh(), q, c, q, True,
+                                         hermite._saturation(np.tanh))
+    np.testing.assert_allclose(route[0], series[0], rtol=0, atol=1e-11)
+    np.testing.assert_allclose(route[1], series[1], rtol=0, atol=1e-11)
