@@ -440,19 +440,28 @@ def test_tanh_large_variance_pairs_against_mpmath():
 
 def test_tanh_network_at_large_inputs():
     """The issue's case: inputs of norm 30 and 1e8 in d = 10 through Tanh give finite
-    kernels that match the decomposition continued from the series: at a variance of 40 the
-    series (4096 terms suffice there) and the large-variance route agree to 1e-11."""
-    from nnphys.theory.kernels import hermite
+    kernels (the series alone raised ConvergenceError from norm 30)."""
     rng = np.random.default_rng(0)
     for norm in (30.0, 1e8):
         x = rng.standard_normal((3, 10))
         x *= norm / np.linalg.norm(x, axis=1, keepdims=True)
         k = nk.serial(nk.Dense(1), nk.Tanh(), nk.Dense(1)).kernel(x)
         assert np.all(np.isfinite(k.nngp)) and np.all(np.isfinite(k.ntk))
-    q = np.array([40.0, 40.0, 40.0])
-    c = np.array([40.0, 12.0, -35.0])
-    series = hermite._series_dual(nk.Tanh(), q, c, q, True, q.shape)
-    route = hermite._large_variance_dual(nk.Tanh(), q, c, q, True,
-                                         hermite._saturation(np.tanh))
+
+
+@pytest.mark.parametrize("act", [nk.Tanh(), nk.Elementwise(
+    lambda z: 0.5 * (1 + np.tanh(z / 2)), name="logistic")], ids=["tanh", "logistic-no-prime"])
+def test_large_variance_route_matches_series(act):
+    """At a variance of 40, where the series still converges (4096 terms), the series and
+    the large-variance route are two independent methods: they agree to 1e-11 of the scale
+    (series tail <= 1e-11, route quadrature 1e-14, finite-difference derivative ~1e-13 for
+    the logistic given without fn_prime)."""
+    from nnphys.theory.kernels import hermite
+    q = np.full(4, 40.0)
+    c = np.array([40.0, 12.0, -35.0, 0.0])
+    q22 = np.array([40.0, 40.0, 40.0, 55.0])
+    series = hermite._series_dual(act, q, c, q22, True, q.shape)
+    route = hermite._large_variance_dual(act, q, c, q22, True,
+                                         hermite._saturation(act.function))
     np.testing.assert_allclose(route[0], series[0], rtol=0, atol=1e-11)
     np.testing.assert_allclose(route[1], series[1], rtol=0, atol=1e-11)

@@ -12,6 +12,10 @@ Per-input variances are propagated by the same compiled code applied to
 angle there is exactly 0: the NTK diagonal is exact, where neural-tangents' is off by
 ~1e-8 relative (``sqrt`` of a roundoff-level difference).
 
+Erf entries use ``D = 1 + 2b^2 (q11 + q22) + 4b^4 max(q11 q22 - q12^2, 0)`` for
+``(1 + 2b^2 q11)(1 + 2b^2 q22)(1 - arg^2)`` and :func:`asin_cos`, so that arguments near 1
+(variances above ~1e8) lose no accuracy; ReLU entries take ``pi - theta = arccos(-rho)``.
+
 arcsin on [0, 1/2] is ``y + y^3 R(y^2)`` with ``R`` a degree-16 polynomial on
 ``t in [0, 1/4]`` (the Chebyshev interpolant, error 4e-16 in ``R``, ~1e-17 relative in
 arcsin), computed at import with mpmath; larger arguments use
