@@ -12,6 +12,10 @@ Per-input variances are propagated by the same compiled code applied to
 angle there is exactly 0: the NTK diagonal is exact, where neural-tangents' is off by
 ~1e-8 relative (``sqrt`` of a roundoff-level difference).
 
+Erf entries use ``D = 1 + 2b^2 (q11 + q22) + 4b^4 max(q11 q22 - q12^2, 0)`` for
+``(1 + 2b^2 q11)(1 + 2b^2 q22)(1 - arg^2)`` and :func:`asin_cos`, so that arguments near 1
+(variances above ~1e8) lose no accuracy; ReLU entries take ``pi - theta = arccos(-rho)``.
+
 arcsin on [0, 1/2] is ``y + y^3 R(y^2)`` with ``R`` a degree-16 polynomial on
 ``t in [0, 1/4]`` (the Chebyshev interpolant, error 4e-16 in ``R``, ~1e-17 relative in
 arcsin), computed at import with mpmath; larger arguments use
@@ -120,18 +124,31 @@ def asin(x):  # pragma: no cover - compiled
 
 
 @inline_jit
+def asin_cos(x, c):  # pragma: no cover - compiled
+    """arcsin(x) given ``c = sqrt(1 - x^2)`` computed without cancellation: for |x| > 1/2
+    ``arcsin|x| = pi/2 - 2 arcsin(sqrt((1 - |x|)/2))`` with ``1 - |x| = c^2 / (1 + |x|)``,
+    so arguments within roundoff of 1 keep their full relative accuracy in ``pi/2 - |r|``."""
+    ax = abs(x)
+    big = ax > 0.5
+    y = c / math.sqrt(2.0 * (1.0 + ax)) if big else ax
+    p = _asin_small(y)
+    r = _HALF_PI - 2.0 * p if big else p
+    return -r if x < 0.0 else r
+
+
+@inline_jit
 def _feature(code, p, q):  # pragma: no cover - compiled
-    """What an op needs of a per-input variance ``q``: ``q`` itself, or for erf
-    ``1 / sqrt(1 + 2 b^2 q)`` (so the entry loop needs no square root of a product)."""
+    """What an op needs of a per-input variance ``q`` besides ``q``: for erf
+    ``1 / sqrt(1 + 2 b^2 q)`` (so the entry loop needs one square root, not three)."""
     if code == _ERF:
         return 1.0 / math.sqrt(1.0 + 2.0 * p[1] * q)
     return q
 
 
 @inline_jit
-def _apply_op(code, p, q11, q22, q12, ntk, need_ntk, m):  # pragma: no cover - compiled
+def _apply_op(code, p, q11, q22, f11, f22, q12, ntk, need_ntk, m):  # pragma: no cover
     """One layer on ``m`` entries: ``q12`` (and ``ntk``) in place, given the marginal
-    features ``q11``, ``q22`` of :func:`_feature`."""
+    variances ``q11``, ``q22`` and their features ``f11``, ``f22`` (:func:`_feature`)."""
     if code == _DENSE:
         w2 = p[0]
         b2 = p[1]
@@ -159,22 +176,30 @@ def _apply_op(code, p, q11, q22, q12, ntk, need_ntk, m):  # pragma: no cover - c
             s = math.sqrt(q11[j] * q22[j])
             rho = q12[j] / s if s > 0.0 else 0.0
             rho = min(max(rho, -1.0), 1.0)
-            theta = acos(rho)
+            # pi - theta as arccos(-rho) (not pi minus a rounded theta), so that
+            # sin(theta) + (pi - theta) rho, which cancels as rho -> -1, errs only by the
+            # conditioning of the kernel there (~ eps / (pi - theta)^2 relative).
+            phi = acos(-rho)
             sin_theta = math.sqrt((1.0 - rho) * (1.0 + rho))
-            k1 = s * (sin_theta + (_PI - theta) * rho) / _TWO_PI
+            k1 = s * (sin_theta + phi * rho) / _TWO_PI
             if need_ntk:
-                ntk[j] *= ab + c2 * (_PI - theta) / _TWO_PI
+                ntk[j] *= ab + c2 * phi / _TWO_PI
             q12[j] = ab * q12[j] + c2 * k1
     elif code == _ERF:
+        # As duals._erf: D = 1 + 2b^2 (q11 + q22) + 4 b^4 max(q11 q22 - q12^2, 0) is
+        # (1 + 2b^2 q11)(1 + 2b^2 q22)(1 - arg^2) without cancellation.
         a2 = p[0]
         b2 = p[1]
         c2 = p[2]
         for j in range(m):
-            r = q11[j] * q22[j]          # 1 / sqrt((1 + 2 b^2 q11)(1 + 2 b^2 q22))
-            arg = min(max(2.0 * b2 * q12[j] * r, -1.0), 1.0)
+            r = f11[j] * f22[j]          # 1 / sqrt((1 + 2 b^2 q11)(1 + 2 b^2 q22))
+            x = q12[j]
+            gram = max(q11[j] * q22[j] - x * x, 0.0)
+            root = math.sqrt(1.0 + 2.0 * b2 * (q11[j] + q22[j]) + 4.0 * b2 * b2 * gram)
+            arg = min(max(2.0 * b2 * x * r, -1.0), 1.0)
             if need_ntk:
-                ntk[j] *= a2 * b2 * (4.0 / _PI) * r / math.sqrt((1.0 - arg) * (1.0 + arg))
-            q12[j] = a2 * (2.0 / _PI) * asin(arg) + c2
+                ntk[j] *= a2 * b2 * (4.0 / _PI) / root
+            q12[j] = a2 * (2.0 / _PI) * asin_cos(arg, min(root * r, 1.0)) + c2
 
 
 @jit
@@ -190,34 +215,39 @@ def _diagonal_sequence(codes, params, q):  # pragma: no cover - compiled
         out[l] = cur
         for k in range(n):
             features[l, k] = _feature(codes[l], params[l], cur[k])
-        _apply_op(codes[l], params[l], features[l], features[l], cur, dummy, False, n)
+        marginal = out[l].copy()
+        _apply_op(codes[l], params[l], marginal, marginal, features[l], features[l], cur,
+                  dummy, False, n)
     out[codes.size] = cur
     return out, features
 
 
 @jit
-def _row(codes, params, f1, f2, i, j0, q12, ntk, need_ntk):  # pragma: no cover - compiled
+def _row(codes, params, d1, d2, f1, f2, i, j0, q12, ntk, need_ntk):  # pragma: no cover
     m = q12.size
     q11 = np.empty(m)
+    f11 = np.empty(m)
     for l in range(codes.size):
-        q11[:] = f1[l, i]
-        _apply_op(codes[l], params[l], q11, f2[l, j0:j0 + m], q12, ntk, need_ntk, m)
+        q11[:] = d1[l, i]
+        f11[:] = f1[l, i]
+        _apply_op(codes[l], params[l], q11, d2[l, j0:j0 + m], f11, f2[l, j0:j0 + m], q12,
+                  ntk, need_ntk, m)
 
 
 @parallel_jit
-def _rows(codes, params, f1, f2, nngp, ntk, need_ntk, symmetric):  # pragma: no cover
+def _rows(codes, params, d1, d2, f1, f2, nngp, ntk, need_ntk, symmetric):  # pragma: no cover
     n1 = nngp.shape[0]
     n_tasks = (n1 + 1) // 2 if symmetric else n1
     for t in numba.prange(n_tasks):
         if symmetric:
             # Upper triangle only; row t is paired with row n1-1-t so tasks balance.
-            _row(codes, params, f1, f2, t, t, nngp[t, t:], ntk[t, t:], need_ntk)
+            _row(codes, params, d1, d2, f1, f2, t, t, nngp[t, t:], ntk[t, t:], need_ntk)
             other = n1 - 1 - t
             if other != t:
-                _row(codes, params, f1, f2, other, other, nngp[other, other:],
+                _row(codes, params, d1, d2, f1, f2, other, other, nngp[other, other:],
                      ntk[other, other:], need_ntk)
         else:
-            _row(codes, params, f1, f2, t, 0, nngp[t], ntk[t], need_ntk)
+            _row(codes, params, d1, d2, f1, f2, t, 0, nngp[t], ntk[t], need_ntk)
 
 
 @parallel_jit
@@ -298,7 +328,7 @@ def kernel(spec: arch.Layer, x1: np.ndarray, x2: np.ndarray | None, need_ntk: bo
     d2, f2 = (d1, f1) if symmetric else _diagonal_sequence(codes, params, q2)
     # Without an NTK the compiled code never touches its ntk argument: pass nngp itself.
     ntk = np.zeros_like(nngp) if need_ntk else nngp
-    _rows(codes, params, f1, f2, nngp, ntk, need_ntk, symmetric)
+    _rows(codes, params, d1, d2, f1, f2, nngp, ntk, need_ntk, symmetric)
     if symmetric:
         _mirror(nngp)
         if need_ntk:

@@ -11,6 +11,17 @@ All arguments broadcast. Write ``s = sqrt(q11 q22)``, ``rho = q12 / s`` (clipped
 [-1, 1], the interval where it is defined, only against roundoff) and
 ``theta = arccos(rho)``.
 
+Numerics. The formulas are evaluated in forms free of cancellation and of overflowing
+intermediates for variances from 1e-300 to ~1e150 and every correlation: ``1 - rho^2``
+never comes from ``rho`` but from the Gram determinant ``q11 q22 - q12^2``
+(:func:`gram_determinant`, exactly 0 on the diagonal), so that e.g. the erf determinant
+``(1 + 2b^2 q11)(1 + 2b^2 q22) - 4b^4 q12^2 = 1 + 2b^2 (q11 + q22) + 4b^4 (q11 q22 - q12^2)``
+is a sum of non-negative terms and ``arcsin(x) = atan2(x, sqrt(1 - x^2))``; ``pi - theta``
+is ``atan2(sqrt(q11 q22 - q12^2), -q12)``; the ReLU, Gelu and rectified-monomial kernels,
+which vanish as ``rho -> -1``, use series there; Sin uses ``expm1``. The remaining error is
+that of the float64 inputs (``16 eps (1 + condition number)``, checked against mpmath in
+``tests/test_kernels_extreme.py``).
+
 * ABRelu ``a min(z,0) + b max(z,0)`` (arc-cosine kernels, Cho & Saul 2009):
   ``E[phi phi] = a b q12 + (b-a)^2 s (sin theta + (pi - theta) cos theta) / (2 pi)``,
   ``E[phi' phi'] = a b + (b-a)^2 (pi - theta) / (2 pi)``.
@@ -45,26 +56,74 @@ from ...models import network as arch
 __all__ = ["dual", "has_closed_form", "correlation"]
 
 _TWO_PI = 2 * math.pi
+_TINY = np.finfo(float).tiny
+_HUGE = np.finfo(float).max
+_ATAN_TERMS = 27
+_J_SERIES_TERMS = 30   # 0.5^30 / (2n+1+30)! : far below 1e-16 relative
 
 
 def correlation(q11, q12, q22):
     """``(s, rho)`` with ``s = sqrt(q11 q22)`` and ``rho = q12 / s`` in [-1, 1] (0 where s = 0).
 
-    Exactly coinciding inputs (``q12 == q11 == q22``) give ``rho == 1`` exactly.
+    Exactly coinciding inputs (``q12 == q11 == q22``) give ``rho == 1`` exactly. Where the
+    product ``q11 q22`` over- or underflows, ``s = sqrt(q11) sqrt(q22)`` instead.
     """
-    s = np.sqrt(q11 * q22)
+    product = q11 * q22
+    s = np.sqrt(product)
+    outside = ~((product > _TINY) & (product < _HUGE))
+    if np.any(outside & (np.broadcast_to(q11, np.shape(product)) > 0)
+              & (np.broadcast_to(q22, np.shape(product)) > 0)):
+        s = np.where(outside, np.sqrt(q11) * np.sqrt(q22), s)
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = np.where(s > 0, q12 / np.where(s > 0, s, 1.0), 0.0)
     return s, np.clip(rho, -1.0, 1.0)
 
 
+def gram_determinant(q11, q12, q22):
+    """``q11 q22 - q12^2`` (>= 0 for a covariance; negative roundoff clipped to 0).
+
+    The closed forms below use it instead of ``1 - rho^2`` computed from ``rho``: on the
+    diagonal (``q12 == q11 == q22`` bit for bit) it is exactly 0, and the determinants
+    ``(1 + c q11)(1 + c q22) - c^2 q12^2 = 1 + c (q11 + q22) + c^2 (q11 q22 - q12^2)``
+    become sums of non-negative terms, free of the cancellation that the product form
+    suffers once ``c q`` exceeds ``1 / sqrt(eps) ~ 1e8``.
+    """
+    return np.maximum(q11 * q22 - q12 * q12, 0.0)
+
+
+def _t_minus_atan(t):
+    """``t - atan(t)`` for ``t >= 0`` with full relative accuracy: for ``t < 1/2`` the series
+    ``sum_k (-1)^(k+1) t^(2k+1) / (2k+1)`` (27 terms reach 1e-17 of the first), else direct."""
+    t = np.asarray(t, dtype=float)
+    out = t - np.arctan(t)
+    near = t < 0.5
+    if np.any(near):
+        tn = t[near]
+        t2 = tn * tn
+        series = np.zeros_like(tn)
+        for k in range(_ATAN_TERMS, 0, -1):          # Horner in t^2
+            series = series * t2 + (-1) ** (k + 1) / (2 * k + 1)
+        out[near] = tn * t2 * series
+    return out
+
+
 def _relu_pair(q11, q12, q22, need_dot):
-    """``E[relu relu]`` and ``E[step step]`` (arc-cosine kernels of order 1 and 0)."""
-    s, rho = correlation(q11, q12, q22)
-    theta = np.arccos(rho)
-    sin_theta = np.sqrt((1 - rho) * (1 + rho))
-    k1 = s * (sin_theta + (math.pi - theta) * rho) / _TWO_PI
-    k0 = (math.pi - theta) / _TWO_PI if need_dot else None
+    """``E[relu relu]`` and ``E[step step]`` (arc-cosine kernels of order 1 and 0).
+
+    With ``g = sqrt(q11 q22 - q12^2) = s sin(theta)`` and ``pi - theta = atan2(g, -q12)``:
+    ``E[relu relu] = (g + q12 atan2(g, -q12)) / (2 pi)``. For ``q12 < 0`` this is
+    ``|q12| (t - atan t) / (2 pi)`` with ``t = g / |q12|``, a difference that cancels as
+    ``rho -> -1``; :func:`_t_minus_atan` keeps it accurate.
+    """
+    g = np.sqrt(gram_determinant(q11, q12, q22))
+    angle = np.arctan2(g, -q12)            # pi - theta
+    shape = np.broadcast_shapes(np.shape(g), np.shape(q12))
+    k1 = np.array(np.broadcast_to((g + q12 * angle) / _TWO_PI, shape))
+    negative = np.broadcast_to(q12 < 0, shape)
+    if np.any(negative):
+        w = np.broadcast_to(-q12, shape)[negative]
+        k1[negative] = w * _t_minus_atan(np.broadcast_to(g, shape)[negative] / w) / _TWO_PI
+    k0 = angle / _TWO_PI if need_dot else None
     return k1, k0
 
 
@@ -76,40 +135,59 @@ def _abrelu(act: arch.ABRelu, q11, q12, q22, need_dot):
 
 
 def _erf(act: arch.Erf, q11, q12, q22, need_dot):
+    # With D = (1 + 2b^2 q11)(1 + 2b^2 q22) - 4 b^4 q12^2, written as a sum of non-negative
+    # terms (gram_determinant), arcsin(2b^2 q12 / sqrt(d1 d2)) = atan2(2b^2 q12, sqrt(D)) and
+    # the derivative kernel is 4 a^2 b^2 / (pi sqrt(D)): no 1 - arg^2 is ever formed.
     a, b2, c = act.a, act.b ** 2, act.c
-    d1 = 1 + 2 * b2 * q11
-    d2 = 1 + 2 * b2 * q22
-    arg = np.clip(2 * b2 * q12 / np.sqrt(d1 * d2), -1.0, 1.0)
-    nngp = a * a * (2 / math.pi) * np.arcsin(arg) + c * c
-    dot = None
-    if need_dot:
-        dot = a * a * b2 * (4 / math.pi) / np.sqrt(d1 * d2 - 4 * b2 * b2 * q12 * q12)
-    return nngp, dot
+    root = np.sqrt(1 + 2 * b2 * (q11 + q22) + 4 * b2 * b2 * gram_determinant(q11, q12, q22))
+    nngp = a * a * (2 / math.pi) * np.arctan2(2 * b2 * q12, root) + c * c
+    return nngp, (a * a * b2 * (4 / math.pi) / root) if need_dot else None
 
 
 def _gelu(act: arch.Gelu, q11, q12, q22, need_dot):
     # E[u Phi(u) v Phi(v)]: write Phi(u) = P(g1 <= u) with g1 ~ N(0, 1) independent; then
     # the expectation is a Gaussian integral over (u, v, g1, g2) (Tsuchida et al. 2021).
+    # With p_i = 1 + q_ii, delta^2 = p1 p2 - q12^2 = 1 + q11 + q22 + (q11 q22 - q12^2) and
+    # pi/2 + arcsin(q12 / sqrt(p1 p2)) = atan2(delta, -q12):
+    #   E[phi phi]   = [q12 atan2(delta, -q12) + q12^2 / (p1 p2 delta)
+    #                   + (q11/p1)(q22/p2) delta] / (2 pi),
+    #   E[phi' phi'] = [atan2(delta, -q12) + (q12/delta)(1/delta^2 + 1/p1 + 1/p2)] / (2 pi),
+    # every factor formed without cancellation or overflow of q^3-size intermediates.
     p1 = 1 + q11
     p2 = 1 + q22
-    delta2 = p1 * p2 - q12 * q12
-    delta = np.sqrt(delta2)
-    angle = np.arctan2(q12, delta)
-    nngp = q12 / 4 + (q12 * angle + (q12 * q12 + q11 * q22 * delta2) / (p1 * p2 * delta)) / _TWO_PI
+    delta = np.sqrt(1 + q11 + q22 + gram_determinant(q11, q12, q22))
+    angle = np.arctan2(delta, -q12)
+    ratio = q12 / np.sqrt(p1 * p2)
+    nngp = np.array((q12 * angle + ratio * ratio / delta + (q11 / p1) * (q22 / p2) * delta)
+                    / _TWO_PI)
+    negative = np.broadcast_to(-q12 > delta, nngp.shape)
+    if np.any(negative):
+        # q12 = -w < -delta (large variances, rho near -1): the first term cancels the
+        # others; regrouped as w (t - atan t) - delta (1 + q11 + q22 - w^2/delta^2) / (p1 p2)
+        # with t = delta / w < 1 (elsewhere the original sum is the accurate one).
+        pick = lambda v: np.broadcast_to(v, nngp.shape)[negative]   # noqa: E731
+        w, dl, a1, a2 = pick(-q12), pick(delta), pick(q11), pick(q22)
+        nngp[negative] = (w * _t_minus_atan(dl / w) - dl * (1 + a1 + a2 - (w / dl) ** 2)
+                          / ((1 + a1) * (1 + a2))) / _TWO_PI
     dot = None
     if need_dot:
-        dot = 0.25 + angle / _TWO_PI + q12 / (delta * _TWO_PI) * (
-            1 / delta2 + (1 - q11 * q22) / (p1 * p2) + 1)
+        dot = (angle + q12 / delta * (1 / (delta * delta) + 1 / p1 + 1 / p2)) / _TWO_PI
     return nngp, dot
 
 
 def _sin(act: arch.Sin, q11, q12, q22, need_dot):
+    # e^{-x} -+ cos(2c) e^{-y} with x = b^2 (q11 + q22 - 2 q12)/2, y = x + 2 b^2 q12, as
+    # -e^{-x} expm1(-2 b^2 q12) + 2 {sin^2 c, cos^2 c} e^{-y}: the difference of two numbers
+    # near 1 at small variances becomes an expm1 (relative accuracy down to q ~ 1e-300).
     a2, b2, c = act.a ** 2, act.b ** 2, act.c
-    total = q11 + q22
-    minus = np.exp(-b2 * (total - 2 * q12) / 2)
-    plus = np.exp(-b2 * (total + 2 * q12) / 2) * math.cos(2 * c)
-    nngp = a2 / 2 * (minus - plus)
-    return nngp, (a2 * b2 / 2 * (minus + plus)) if need_dot else None
+    x = b2 * (q11 + q22 - 2 * q12) / 2
+    z = -2 * b2 * q12
+    minus = np.exp(-x)
+    plus = np.exp(-x + z)
+    # |z| >= 1: the two exponentials differ by a factor e or more, no cancellation.
+    common = np.where(np.abs(z) < 1, -minus * np.expm1(np.clip(z, -1.0, 1.0)), minus - plus)
+    nngp = a2 / 2 * (common + 2 * math.sin(c) ** 2 * plus)
+    return nngp, (a2 * b2 / 2 * (common + 2 * math.cos(c) ** 2 * plus)) if need_dot else None
 
 
 def _exp(act: arch.Exp, q11, q12, q22, need_dot):
@@ -119,9 +197,11 @@ def _exp(act: arch.Exp, q11, q12, q22, need_dot):
 
 
 def _gaussian(act: arch.Gaussian, q11, q12, q22, need_dot):
+    # (1 - 2b q11)(1 - 2b q22) - 4 b^2 q12^2 = 1 - 2b (q11 + q22) + 4 b^2 (q11 q22 - q12^2):
+    # for b < 0 (the bounded case) a sum of non-negative terms.
     a2, b = act.a ** 2, act.b
-    det = (1 - 2 * b * q11) * (1 - 2 * b * q22) - 4 * b * b * q12 * q12
-    if np.any(det <= 0):
+    det = 1 - 2 * b * (q11 + q22) + 4 * b * b * gram_determinant(q11, q12, q22)
+    if np.any((det <= 0) | ((1 - 2 * b * q11) <= 0) | ((1 - 2 * b * q22) <= 0)):
         raise ParameterError(f"Gaussian(a={act.a}, b={b}): E[exp(b u^2) exp(b v^2)] diverges; "
                          "it needs (1 - 2 b q11)(1 - 2 b q22) > 4 b^2 q12^2")
     nngp = a2 / np.sqrt(det)
@@ -129,8 +209,9 @@ def _gaussian(act: arch.Gaussian, q11, q12, q22, need_dot):
 
 
 def _sign(act: arch.Sign, q11, q12, q22, need_dot):
-    _, rho = correlation(q11, q12, q22)
-    nngp = 1 - 2 * np.arccos(rho) / math.pi
+    # 1 - 2 arccos(rho) / pi = (2/pi) atan2(q12, sqrt(q11 q22 - q12^2)): no cancellation
+    # at small rho, exactly 1 on the diagonal.
+    nngp = (2 / math.pi) * np.arctan2(q12, np.sqrt(gram_determinant(q11, q12, q22)))
     nngp = np.where(np.broadcast_to(q11 * q22, np.shape(nngp)) > 0, nngp, 0.0)
     return nngp, (np.zeros(np.shape(nngp))) if need_dot else None
 
@@ -209,11 +290,36 @@ def arccos_j(degree: int, theta):
     return _arccos_j_function(degree)(theta)
 
 
+@functools.lru_cache(maxsize=None)
+def _arccos_j_near_pi(degree: int) -> np.ndarray:
+    """Taylor coefficients (in increasing powers of ``phi = pi - theta``) of ``J_n(pi - phi)``,
+    which vanishes like ``phi^(2n+1)``: the closed form cancels there, the series does not.
+    Computed with sympy up to ``phi^(2n+1+_J_SERIES_TERMS)``."""
+    import sympy as sp
+    phi = sp.Symbol("phi")
+    t = sp.Symbol("theta")
+    g = (sp.pi - t) / sp.sin(t)
+    for _ in range(degree):
+        g = sp.diff(g, t) / sp.sin(t)
+    j = ((-1) ** degree * sp.sin(t) ** (2 * degree + 1) * g).subs(t, sp.pi - phi)
+    order = 2 * degree + 2 + _J_SERIES_TERMS
+    poly = sp.series(j, phi, 0, order).removeO()
+    return np.array([float(poly.coeff(phi, k)) for k in range(order)])
+
+
 def rectified_monomial_dual(n: int, q11, q12, q22):
-    """``E[max(u,0)^n max(v,0)^n] = s^n J_n(theta) / (2 pi)``."""
+    """``E[max(u,0)^n max(v,0)^n] = s^n J_n(theta) / (2 pi)``; for ``pi - theta < 1/2``
+    (``rho < -0.88``) ``J_n`` comes from its Taylor series about ``theta = pi``, with
+    ``pi - theta = atan2(sqrt(q11 q22 - q12^2), -q12)`` free of the roundoff of ``rho``."""
     s, rho = correlation(q11, q12, q22)
     theta = np.arccos(rho)
-    return s ** n * arccos_j(n, theta) / _TWO_PI
+    j = np.asarray(arccos_j(n, theta), dtype=float)
+    phi = np.broadcast_to(np.arctan2(np.sqrt(gram_determinant(q11, q12, q22)), -q12), j.shape)
+    near = phi < 0.5
+    if n > 0 and np.any(near):
+        j = np.array(np.broadcast_to(j, phi.shape))
+        j[near] = np.polynomial.polynomial.polyval(phi[near], _arccos_j_near_pi(n))
+    return s ** n * j / _TWO_PI
 
 
 def _rectified_monomial(act: arch.RectifiedMonomial, q11, q12, q22, need_dot):

@@ -26,6 +26,12 @@ Gauss-Hermite rule (neural-tangents' ``ElementwiseNumerical``) needs degree ~100
 A function the series cannot resolve (a kink, a jump) raises :class:`ConvergenceError`;
 use a closed-form activation for those.
 
+Large variances (above 30) of a bounded activation with exponentially approached limits
+(tanh, sigmoids) leave the series, whose length grows like the variance, for an exact
+decomposition around ``A erf(z) + B`` evaluated by adaptive quadrature to 1e-14 of the
+entry's scale (see "Large variances" below); it holds up to variances of 1e300 and tends
+to the arcsine kernel of the scaled sign. Other functions keep the series and its error.
+
 Why this module keeps its own grid instead of a rule of :mod:`nnphys.theory.gaussian`: the
 coefficients are integrals against the Hermite functions ``psi_k = h_k sqrt(phi)`` up to
 ``k = 4096``, which are bounded but oscillate out to ``|a| ~ 2 sqrt(k)``; the shared rules
@@ -41,6 +47,7 @@ import math
 
 import numba
 import numpy as np
+from scipy import integrate, special
 
 from ...errors import ConvergenceError, NumericalError, ParameterError
 
@@ -268,15 +275,198 @@ def _coefficients_for(fn, qs: np.ndarray) -> np.ndarray:
     return coef
 
 
+
+
+# ---------------------------------------------------------------------------------------
+# Large variances: the exact decomposition around the saturated limit
+# ---------------------------------------------------------------------------------------
+#
+# The series needs a number of terms growing like the variance (4096 terms stop at q ~ 90
+# for tanh). A bounded activation with limits f(+inf) = P, f(-inf) = M that it approaches
+# exponentially fast is split as
+#
+#     f = L + g,   L(z) = A erf(z) + B,   A = (P - M)/2,  B = (P + M)/2,
+#
+# with g = f - L smooth and negligible (< 1e-16 of |A| + |B|) beyond |z| = _G_SUPPORT. Then
+#
+#     E[f(u) f(v)] = E[L L] + E[g(u) L(v)] + E[L(u) g(v)] + E[g(u) g(v)]
+#
+# exactly: E[L L] is the Erf dual (Williams 1997), the cross terms are one-dimensional
+# integrals over the localised g with the conditional expectation in closed form,
+# E[A erf(v) + B | u = x] = A erf(mu / sqrt(1 + 2 s^2)) + B (v | u ~ N(mu, s^2)), and
+# E[g g] conditions on the variable of larger variance and smooths the other g by
+# Gauss-Hermite (s <= 0.4) or a trapezoid on g's support (s > 0.4, Gaussian resolved).
+# The derivative kernel is the same with f' = L' + g', L'(z) = (2A/sqrt(pi)) e^{-z^2}
+# (the Gaussian dual, E[L'(v) | u] = A' exp(-mu^2/(1 + 2s^2)) / sqrt(1 + 2s^2)). The outer
+# integrals are adaptive Gauss-Kronrod (scipy.integrate.quad_vec over all entries at once)
+# to 1e-14 of the entry's scale; as q -> inf the result tends to the arcsine (scaled
+# sign) kernel, which E[L L] reproduces, and the other terms are the O(q^-1/2) corrections.
+
+_LARGE_VARIANCE = 30.0       # entries with a variance above this leave the series
+_G_SUPPORT = 40.0            # |g| < 1e-16 (|A| + |B|) beyond (checked)
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
+_GH_WEIGHTS = _GH_WEIGHTS / math.sqrt(2 * math.pi)
+_TRAP_STEP = 0.25
+_QUAD_TOL = 1e-14
+
+
+def _saturation(fn):
+    """``(A, B)`` of a bounded ``fn`` that reaches its limits exponentially fast, else None."""
+    probe = np.array([-1e6, -1e3, -2 * _G_SUPPORT, -_G_SUPPORT, _G_SUPPORT, 2 * _G_SUPPORT,
+                      1e3, 1e6])
+    with np.errstate(all="ignore"):
+        values = np.asarray(fn(probe), dtype=float)
+    if values.shape != probe.shape or not np.all(np.isfinite(values)):
+        return None
+    lo, hi = values[0], values[-1]
+    scale = abs(lo) + abs(hi)
+    if scale == 0 or np.any(np.abs(values[:4] - lo) > 1e-16 * scale) or \
+            np.any(np.abs(values[4:] - hi) > 1e-16 * scale):
+        return None
+    return (hi - lo) / 2, (hi + lo) / 2
+
+
+_DIFF_STEP = 1.0 / 64
+_DIFF_WEIGHTS = (4 / 5, -1 / 5, 4 / 105, -1 / 280)
+
+
+def _central_difference(fn, z):
+    """``fn'(z)`` by the 8th-order central difference with step 1/64, for an ``Elementwise``
+    given without ``fn_prime``: truncation ~h^8 |f^(9)| / 630 ~ 1e-15 for functions analytic
+    in a strip of half-width ~1.5 (tanh: pi/2), roundoff ~ 1e-14 of |f|."""
+    return sum(w * (fn(z + k * _DIFF_STEP) - fn(z - k * _DIFF_STEP))
+               for k, w in enumerate(_DIFF_WEIGHTS, start=1)) / _DIFF_STEP
+
+
+def _gaussian_density(x, var):
+    return np.exp(-x * x / (2 * var)) / np.sqrt(2 * math.pi * var)
+
+
+def _integrate(integrand, scale):
+    """``int_{-S}^{S} integrand(x) dx`` of a vector integrand (adaptive, quad_vec)."""
+    value, err = integrate.quad_vec(integrand, -_G_SUPPORT, _G_SUPPORT,
+                                    epsabs=_QUAD_TOL * scale, epsrel=0.0, norm="max",
+                                    points=(0.0,), limit=2000)
+    if not np.all(np.isfinite(value)) or err > 1e3 * _QUAD_TOL * scale:
+        raise ConvergenceError(f"Elementwise: the large-variance quadrature reached only "
+                               f"{err:.1e} (target {_QUAD_TOL * scale:.1e})", residual=err)
+    return value
+
+
+def _smoothed(g, mu, s):
+    """``E[g(mu + s z)]``, z ~ N(0, 1), for vectors mu, s."""
+    out = np.empty(mu.shape)
+    narrow = s <= 0.4
+    if np.any(narrow):
+        nodes = mu[narrow, None] + s[narrow, None] * _GH_NODES[None, :]
+        out[narrow] = g(nodes) @ _GH_WEIGHTS
+    if np.any(~narrow):
+        y = np.arange(-_G_SUPPORT, _G_SUPPORT + _TRAP_STEP / 2, _TRAP_STEP)
+        w = _gaussian_density(y[None, :] - mu[~narrow, None], (s[~narrow] ** 2)[:, None])
+        out[~narrow] = (w * _TRAP_STEP) @ g(y)
+    return out
+
+
+def _pair_terms(g, cond, qa, qb, c, scale):
+    """``E[g(a) L(b)] + E[L(a) g(b)] + E[g(a) g(b)]`` for (a, b) with variances qa >= qb,
+    covariance c; ``cond(mu, s2)`` is ``E[L(w)]`` for w ~ N(mu, s2)."""
+    s2_b = np.maximum(qb - c * c / qa, 0.0)           # var(b | a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2_a = np.where(qb > 0, np.maximum(qa - c * c / np.where(qb > 0, qb, 1.0), 0.0), qa)
+        ratio_b = np.where(qb > 0, c / np.where(qb > 0, qb, 1.0), 0.0)
+    root_s2_b = np.sqrt(s2_b)
+
+    def over_a(x):
+        # g(a = x) p(x) (E[L(b) | a = x] + E[g(b) | a = x])
+        mu = c * x / qa
+        rest = cond(mu, s2_b) + _smoothed(g, mu, root_s2_b)
+        return float(g(np.array([x]))[0]) * _gaussian_density(x, qa) * rest
+
+    # E[L(a) g(b)]: over b; a variance below 1 in the standardised variable z = b / sqrt(qb)
+    # on |z| <= 12 (x = z * 40 / 12), else over b itself on g's support.
+    small = qb < 1.0
+    root_b = np.sqrt(qb)
+
+    def over_b(x):
+        z = x * (12.0 / _G_SUPPORT)
+        y = np.where(small, root_b * z, x)
+        weight = np.where(small, _gaussian_density(z, 1.0) * (12.0 / _G_SUPPORT),
+                          _gaussian_density(x, np.where(small, 1.0, qb)))
+        return g(y) * weight * cond(ratio_b * y, s2_a)
+
+    return _integrate(over_a, scale) + _integrate(over_b, scale)
+
+
+def _large_variance_dual(activation, q11, q12, q22, need_dot, saturation):
+    """``(E[f f], E[f' f'] or None)`` on flat arrays by the decomposition above."""
+    big_a, big_b = saturation
+    fn = activation.function
+    qa, qb = np.maximum(q11, q22), np.minimum(q11, q22)
+    det = 1 + 2 * (qa + qb) + 4 * np.maximum(qa * qb - q12 * q12, 0.0)
+    # E[L L]: the Erf dual of A erf(z) + B (cancellation-free form, see duals._erf)
+    nngp = big_a * big_a * (2 / math.pi) * np.arctan2(2 * q12, np.sqrt(det)) + big_b * big_b
+    nngp = nngp + _pair_terms(lambda z: fn(z) - (big_a * special.erf(z) + big_b),
+                              lambda mu, s2: big_a * special.erf(mu / np.sqrt(1 + 2 * s2))
+                              + big_b, qa, qb, q12, (abs(big_a) + abs(big_b)) ** 2)
+    if not need_dot:
+        return nngp, None
+    fn_prime = activation.function_prime or functools.partial(_central_difference, fn)
+    slope = 2 * big_a / math.sqrt(math.pi)             # L'(z) = slope exp(-z^2)
+    dot = slope * slope / np.sqrt(det)                  # the Gaussian dual, b = -1
+    dot = dot + _pair_terms(lambda z: fn_prime(z) - slope * np.exp(-z * z),
+                            lambda mu, s2: slope * np.exp(-mu * mu / (1 + 2 * s2))
+                            / np.sqrt(1 + 2 * s2), qa, qb, q12, slope * slope)
+    return nngp, dot
+
+
+_saturations: dict = {}
+
+
+def _saturation_of(fn):
+    """:func:`_saturation`, remembered per function."""
+    key = id(fn)
+    if key not in _saturations or _saturations[key][0] is not fn:
+        _saturations[key] = (fn, _saturation(fn))
+    return _saturations[key][1]
+
+
 def dual(activation, q11, q12, q22, need_dot: bool):
-    """``(E[f(u) f(v)], E[f'(u) f'(v)] or None)`` of an ``Elementwise`` activation."""
+    """``(E[f(u) f(v)], E[f'(u) f'(v)] or None)`` of an ``Elementwise`` activation.
+
+    Entries with a variance above 30 use the large-variance decomposition when ``f`` is
+    bounded with exponentially approached limits (tanh, sigmoids); otherwise the series,
+    which raises :class:`ConvergenceError` (naming the variance) where it cannot converge.
+    """
     q11 = np.asarray(q11, dtype=np.float64)
     q22 = np.asarray(q22, dtype=np.float64)
     q12 = np.asarray(q12, dtype=np.float64)
     shape = np.broadcast_shapes(q11.shape, q12.shape, q22.shape)
+    if np.any(q11 < 0) or np.any(q22 < 0):
+        raise NumericalError(f"{activation!r}: negative preactivation variance "
+                             f"{min(q11.min(), q22.min()):.3g}")
+    top = max(float(q11.max(initial=0.0)), float(q22.max(initial=0.0)))
+    saturation = _saturation_of(activation.function) if top > _LARGE_VARIANCE else None
+    if saturation is None:
+        return _series_dual(activation, q11, q12, q22, need_dot, shape)
+    if not np.isfinite(top):
+        raise NumericalError(f"{activation!r}: preactivation variance {top:.3g} is not finite")
+    large = np.broadcast_to(np.maximum(q11, q22) > _LARGE_VARIANCE, shape)
+    nngp, dot = _series_dual(activation, np.minimum(q11, _LARGE_VARIANCE), q12,
+                             np.minimum(q22, _LARGE_VARIANCE), need_dot, shape)
+    nngp = np.array(nngp)
+    dot = None if dot is None else np.array(dot)
+    pick = lambda v: np.broadcast_to(v, shape)[large]        # noqa: E731
+    big_nngp, big_dot = _large_variance_dual(activation, pick(q11), pick(q12), pick(q22),
+                                             need_dot, saturation)
+    nngp[large] = big_nngp
+    if need_dot:
+        dot[large] = big_dot
+    return nngp, dot
+
+
+def _series_dual(activation, q11, q12, q22, need_dot, shape):
+    """The Mehler-series dual (module docstring)."""
     qs, inverse = np.unique(np.concatenate([q11.ravel(), q22.ravel()]), return_inverse=True)
-    if np.any(qs < 0):
-        raise NumericalError(f"{activation!r}: negative preactivation variance {qs.min():.3g}")
     coef = _coefficients_for(activation.function, qs)
     dcoef = _derivative_coefficients(activation.function_prime, coef, qs) if need_dot else coef
     inv1 = inverse[:q11.size].reshape(q11.shape)

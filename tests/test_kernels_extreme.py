@@ -1,0 +1,467 @@
+"""Dual kernels at extreme scales: float64 closed forms and recursions against mpmath.
+
+The reference is the exact value, for the float64 inputs given, of the textbook formula
+(Williams 1997 for erf, Cho & Saul 2009 for the arc-cosine family, Tsuchida et al. 2021,
+arXiv:2002.08517, for Gelu), evaluated at 50 digits with mpmath; the textbook forms are
+themselves checked against an independent one-dimensional mpmath quadrature of the
+Gaussian expectation (inner expectation in closed form) at the extreme points.
+
+Tolerance, from float64 conditioning: a formula evaluated stably in float64 returns the
+exact value at inputs perturbed by a few units of roundoff, so its relative error is at
+most ``n u (1 + kappa)`` with ``u = 2^-53``, ``n`` the number of rounded operations on the
+longest path (< 32 here) and ``kappa = sum_i |q_i df/dq_i| / |f|`` the condition number of
+the exact function of its three inputs (computed with mpmath). Hence
+``rtol = 16 eps (1 + kappa)``; for an NTK recursion of depth L the per-layer errors add,
+``rtol = 16 eps (1 + kappa_max) * (number of layers)``, with ``kappa_max`` the largest
+per-layer condition number met on the way (relative errors of the linear NTK recursion
+add; those of the NNGP are at most propagated by the layer maps, whose relative
+sensitivities we also accumulate).
+"""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from nnphys.errors import NumericalError
+from nnphys.theory import kernels as nk
+from nnphys.theory.kernels import duals
+from nnphys.theory.kernels.kernel import input_kernel
+from nnphys.theory.kernels.layers import apply_layer
+
+mp = mpmath.mp
+EPS = np.finfo(float).eps
+DPS = 120
+
+VARIANCES = [1e-8, 1e-4, 1.0, 1e4, 1e8, 1e12, 1e16]
+# correlations: exactly 1 (the diagonal), near +-1, generic, exactly -1
+RHOS = [1.0, 1 - 1e-12, 1 - 1e-6, 0.9, 0.3, 1e-9, 0.0, -0.5, -(1 - 1e-6), -1.0]
+
+
+def _points():
+    """(q11, q12, q22) as float64: equal variances and variances 1e3 apart."""
+    pts = []
+    for q in VARIANCES:
+        for q22 in (q, 1e3 * q):
+            for rho in RHOS:
+                if rho == 1.0 and q22 == q:
+                    pts.append((q, q, q))            # bit-identical inputs
+                elif rho == -1.0 and q22 == q:
+                    pts.append((q, -q, q))
+                else:
+                    q12 = rho * math.sqrt(q * q22)
+                    # a valid covariance of the float inputs: q12^2 <= q11 q22 exactly
+                    while mpmath.mpf(q12) ** 2 > mpmath.mpf(q) * mpmath.mpf(q22):
+                        q12 = np.nextafter(q12, 0.0)
+                    pts.append((q, q12, q22))
+    return np.array(pts)
+
+
+POINTS = _points()
+
+
+# --- textbook closed forms in mpmath (arguments are mpf, exact copies of the floats) ---
+
+def _angle(q11, q12, q22):
+    s = mpmath.sqrt(q11 * q22)
+    rho = max(min(q12 / s, 1), -1)
+    return s, mpmath.acos(rho)
+
+
+def mp_abrelu(a, b):
+    def f(q11, q12, q22):
+        s, th = _angle(q11, q12, q22)
+        nngp = a * b * q12 + (b - a) ** 2 * s * (mpmath.sin(th) + (mp.pi - th) * mpmath.cos(th)) \
+            / (2 * mp.pi)
+        return nngp, a * b + (b - a) ** 2 * (mp.pi - th) / (2 * mp.pi)
+    return f
+
+
+def mp_erf(a, b, c):
+    b2 = mpmath.mpf(b) ** 2
+
+    def f(q11, q12, q22):
+        d1, d2 = 1 + 2 * b2 * q11, 1 + 2 * b2 * q22
+        arg = max(min(2 * b2 * q12 / mpmath.sqrt(d1 * d2), 1), -1)
+        nngp = a * a * 2 / mp.pi * mpmath.asin(arg) + c * c
+        return nngp, a * a * b2 * 4 / mp.pi / mpmath.sqrt(d1 * d2 - 4 * b2 * b2 * q12 * q12)
+    return f
+
+
+def mp_gelu(q11, q12, q22):
+    p1, p2 = 1 + q11, 1 + q22
+    d2 = p1 * p2 - q12 * q12
+    d = mpmath.sqrt(d2)
+    ang = mpmath.atan2(q12, d)
+    nngp = q12 / 4 + (q12 * ang + (q12 * q12 + q11 * q22 * d2) / (p1 * p2 * d)) / (2 * mp.pi)
+    dot = mpmath.mpf(1) / 4 + ang / (2 * mp.pi) + q12 / (d * 2 * mp.pi) * (
+        1 / d2 + (1 - q11 * q22) / (p1 * p2) + 1)
+    return nngp, dot
+
+
+def mp_sin(a, b, c):
+    def f(q11, q12, q22):
+        b2 = mpmath.mpf(b) ** 2
+        minus = mpmath.exp(-b2 * (q11 + q22 - 2 * q12) / 2)
+        plus = mpmath.exp(-b2 * (q11 + q22 + 2 * q12) / 2) * mpmath.cos(2 * mpmath.mpf(c))
+        return a * a / 2 * (minus - plus), a * a * b2 / 2 * (minus + plus)
+    return f
+
+
+def mp_gaussian(a, b):
+    def f(q11, q12, q22):
+        det = (1 - 2 * b * q11) * (1 - 2 * b * q22) - 4 * b * b * q12 * q12
+        return a * a / mpmath.sqrt(det), 4 * a * a * b * b * q12 / det ** 1.5
+    return f
+
+
+def mp_sign(q11, q12, q22):
+    _, th = _angle(q11, q12, q22)
+    return 1 - 2 * th / mp.pi, mpmath.mpf(0)
+
+
+def _mp_moment(i, j, q11, q12, q22):
+    """E[u^i v^j] by writing v = (q12/q11) u + w, w independent (no Hermite tables)."""
+    r = q12 / q11
+    w2 = (q11 * q22 - q12 * q12) / q11
+    total = mpmath.mpf(0)
+    for l in range(j + 1):
+        m1, m2 = i + l, j - l
+        if m1 % 2 or m2 % 2:
+            continue
+        total += mpmath.binomial(j, l) * r ** l * mpmath.fac2(m1 - 1) * q11 ** (m1 // 2) \
+            * mpmath.fac2(m2 - 1) * w2 ** (m2 // 2)
+    return total
+
+
+def mp_polynomial(coef):
+    coef = [mpmath.mpf(c) for c in coef]
+    der = [i * c for i, c in enumerate(coef)][1:]
+
+    def dual(cs, q11, q12, q22):
+        return sum(ci * cj * _mp_moment(i, j, q11, q12, q22)
+                   for i, ci in enumerate(cs) for j, cj in enumerate(cs) if ci and cj)
+
+    def f(q11, q12, q22):
+        return dual(coef, q11, q12, q22), dual(der, q11, q12, q22) if der else mpmath.mpf(0)
+    return f
+
+
+def mp_rect_monomial(n):
+    import sympy as sp
+    t = sp.Symbol("t")
+
+    def j_fn(k):
+        g = (sp.pi - t) / sp.sin(t)
+        for _ in range(k):
+            g = sp.diff(g, t) / sp.sin(t)
+        return sp.lambdify(t, (-1) ** k * sp.sin(t) ** (2 * k + 1) * g, "mpmath")
+    jn, jm = j_fn(n), j_fn(n - 1)
+
+    def f(q11, q12, q22):
+        s, th = _angle(q11, q12, q22)
+        th = max(th, mpmath.mpf(10) ** (-DPS + 5))     # J_n is continuous at 0
+        th = min(th, mp.pi - mpmath.mpf(10) ** (-DPS + 5))
+        return s ** n * jn(th) / (2 * mp.pi), n * n * s ** (n - 1) * jm(th) / (2 * mp.pi)
+    return f
+
+
+CASES = [
+    (nk.Relu(), mp_abrelu(0, 1)),
+    (nk.ABRelu(-0.3, 1.2), mp_abrelu(mpmath.mpf(-0.3), mpmath.mpf(1.2))),
+    (nk.Erf(), mp_erf(1, 1, 0)),
+    (nk.Erf(1.3, 0.7, 0.2), mp_erf(mpmath.mpf(1.3), mpmath.mpf(0.7), mpmath.mpf(0.2))),
+    (nk.Gelu(), mp_gelu),
+    (nk.Sin(1.1, 0.8, 0.3), mp_sin(mpmath.mpf(1.1), mpmath.mpf(0.8), mpmath.mpf(0.3))),
+    (nk.Sin(), mp_sin(1, 1, 0)),
+    (nk.Gaussian(1.0, -0.5), mp_gaussian(1, mpmath.mpf(-0.5))),
+    (nk.Sign(), mp_sign),
+    (nk.Hermite(3), mp_polynomial(nk.Hermite(3).coef)),
+    (nk.Polynomial((0.1, 1.0, 0.5)), mp_polynomial((0.1, 1.0, 0.5))),
+    (nk.RectifiedMonomial(2), mp_rect_monomial(2)),
+]
+
+
+def _condition(f, args, which):
+    """``sum_i |q_i df/dq_i| / |f|`` of component ``which`` of ``f``, by one-sided mpmath
+    differences (relative step 10^(-3/4 digits): 1e-90 at 120 digits) that stay inside
+    ``|rho| <= 1``: variances step up, the covariance steps towards 0."""
+    value = f(*args)[which]
+    if value == 0:
+        return mpmath.inf
+    total = mpmath.mpf(0)
+    for i in range(3):
+        if args[i] == 0:
+            continue
+        h = abs(args[i]) * mpmath.mpf(10) ** (-(3 * mp.dps) // 4) * (-mpmath.sign(args[i]) if i == 1 else 1)
+        shifted = list(args)
+        shifted[i] = args[i] + h
+        total += abs(args[i] * (f(*shifted)[which] - value) / h)
+    return total / abs(value)
+
+
+def _reference(f, pts):
+    """mpmath values and condition numbers of (nngp, dot) at each point."""
+    out = np.empty((len(pts), 4))
+    with mpmath.workdps(DPS):
+        for n, (q11, q12, q22) in enumerate(pts):
+            args = (mpmath.mpf(q11), mpmath.mpf(q12), mpmath.mpf(q22))
+            vals = f(*args)
+            out[n, 0], out[n, 1] = float(vals[0]), float(vals[1])
+            out[n, 2] = float(_condition(f, args, 0))
+            out[n, 3] = float(_condition(f, args, 1))
+    return out
+
+
+def _natural_scale(act, pts, need):
+    """The entry's natural scale ``sqrt(E[phi(u)^2] E[phi(v)^2])`` (same for phi')."""
+    diag1 = duals.dual(act, pts[:, 0], pts[:, 0], pts[:, 0], need)
+    diag2 = duals.dual(act, pts[:, 2], pts[:, 2], pts[:, 2], need)
+    return np.sqrt(np.abs(diag1[0] * diag2[0])), (
+        np.sqrt(np.abs(diag1[1] * diag2[1])) if need else None)
+
+
+def _assert_close(got, ref, kappa, what, pts, scale):
+    """Relative error within ``16 eps (1 + kappa)``; where the exact value is 0 (kappa
+    infinite), absolute error within 16 eps of the natural scale of the entry."""
+    rtol = 16 * EPS * (1 + kappa)
+    err = np.abs(got - ref)
+    with np.errstate(invalid="ignore"):
+        tol = np.where(ref == 0, 16 * EPS * scale, rtol * np.abs(ref))
+    bad = ~((err == 0) | (err <= tol))
+    assert not np.any(bad), (
+        f"{what}: worst at (q11, q12, q22) = {pts[bad][0]}: got {got[bad][0]!r}, mpmath "
+        f"{ref[bad][0]!r}, rel err {(err / np.abs(ref))[bad][0]:.2e} > rtol {rtol[bad][0]:.2e}")
+
+
+@pytest.mark.parametrize("act,mp_dual", CASES, ids=[repr(a) for a, _ in CASES])
+def test_closed_form_duals_against_mpmath(act, mp_dual):
+    """Every closed-form dual over variances 1e-8 ... 1e16 (also 1e3 apart) and
+    correlations 1, 1 - 1e-12, ..., 0, ..., -1: relative error within float64 conditioning."""
+    pts = POINTS
+    ref = _reference(mp_dual, pts)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        nngp, dot = duals.dual(act, pts[:, 0], pts[:, 1], pts[:, 2], True)
+    scale, dscale = _natural_scale(act, pts, True)
+    finite = np.abs(ref[:, 0]) < 1e300
+    assert np.all(np.isfinite(nngp[finite]))
+    _assert_close(nngp[finite], ref[finite, 0], ref[finite, 2], f"{act!r} nngp", pts[finite],
+                  scale[finite])
+    has_dot = not isinstance(act, nk.Sign().__class__)
+    if has_dot:
+        finite = np.abs(ref[:, 1]) < 1e300
+        _assert_close(dot[finite], ref[finite, 1], ref[finite, 3], f"{act!r} dot", pts[finite],
+                      dscale[finite])
+
+
+# --- deep networks: the float64 recursion against the same recursion in mpmath ---------
+
+def _inputs(k):
+    """Three inputs in d = 2 whose Gram matrix x x'^T / 2 is exact in float64 (small
+    integers times 2^k): x, a nearly collinear x' (rho = 1 - 3e-14) and the antipode -x.
+    Variances ~12.5 * 4^k: k = -14 ... 26 spans 5e-8 ... 6e16."""
+    base = np.array([[3 * 2.0 ** 20, 4 * 2.0 ** 20], [3 * 2.0 ** 20 + 1, 4 * 2.0 ** 20],
+                     [-3 * 2.0 ** 20, -4 * 2.0 ** 20]])
+    return base * 2.0 ** (k - 20)
+
+
+def _mp_network(layers, x):
+    """NNGP, NTK and their relative error bounds, for ``layers`` = list of ("dense", w2, b2)
+    / ("act", mp_dual), by the NTK-parameterised recursion in mpmath. The bound follows the
+    module docstring: per activation, B_K <- kappa_n B_K + 16 eps (1 + kappa_n) and
+    B_T <- B_T + B_K(new) + kappa_d B_K(old) + 16 eps (1 + kappa_d); Dense layers add one
+    rounding (4 eps) to each."""
+    n = len(x)
+    xs = [[mpmath.mpf(v) for v in row] for row in x]
+    pairs = [(i, j) for i in range(n) for j in range(i, n)]
+    k = {(i, j): sum(a * b for a, b in zip(xs[i], xs[j])) / len(xs[i]) for i, j in pairs}
+    t = {p: mpmath.mpf(0) for p in pairs}
+    bk = {p: 0.0 for p in pairs}
+    bt = {p: 0.0 for p in pairs}
+    for layer in layers:
+        if layer[0] == "dense":
+            _, w2, b2 = layer
+            for p in pairs:
+                k[p] = w2 * k[p] + b2
+                t[p] = k[p] + w2 * t[p]
+                bk[p] += 4 * EPS
+                bt[p] += bk[p] + 4 * EPS
+            continue
+        f = layer[1]
+        new_k, new_t = {}, {}
+        for i, j in pairs:
+            args = (k[(i, i)], k[(i, j)], k[(j, j)])
+            nngp, dot = f(*args)
+            kn = float(_condition(f, args, 0)) if nngp != 0 else 0.0
+            kd = float(_condition(f, args, 1)) if dot != 0 else 0.0
+            new_k[(i, j)], new_t[(i, j)] = nngp, t[(i, j)] * dot
+            old = bk[(i, j)]
+            bk[(i, j)] = kn * old + 16 * EPS * (1 + kn)
+            bt[(i, j)] += kd * old + 16 * EPS * (1 + kd)
+        k, t = new_k, new_t
+    out = np.zeros((4, n, n))
+    for (i, j) in pairs:
+        for m, v in enumerate((k[(i, j)], t[(i, j)], bk[(i, j)], bt[(i, j)])):
+            out[m, i, j] = out[m, j, i] = float(v)
+    return out
+
+
+DEEP = [  # (activation, mp dual, W_std, b_std, depth, input scale exponents)
+    (nk.Erf(), mp_erf(1, 1, 0), 1.0, None, 1, (-14, 0, 13, 26)),
+    (nk.Erf(), mp_erf(1, 1, 0), 3.0, None, 1, (-14, 0, 13, 26)),
+    (nk.Erf(), mp_erf(1, 1, 0), 1.5, 0.05, 10, (-14, 0, 26)),
+    (nk.Relu(), mp_abrelu(0, 1), math.sqrt(2), None, 1, (-14, 0, 26)),
+    (nk.Relu(), mp_abrelu(0, 1), 1.5, 0.05, 10, (-14, 0, 26)),
+    (nk.Erf(), mp_erf(1, 1, 0), 1.5, None, 1000, (26,)),
+    # ~10 s each of mpmath: in the slow run
+    pytest.param(nk.Erf(), mp_erf(1, 1, 0), 1.0, None, 1000, (0, 26), marks=pytest.mark.slow),
+    pytest.param(nk.Erf(), mp_erf(1, 1, 0), 3.0, 0.05, 1000, (26,), marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("act,mp_dual,w_std,b_std,depth,scales", DEEP,
+                         ids=lambda v: repr(v) if isinstance(v, (float, int)) or v is None else
+                         (type(v).__name__ if not isinstance(v, tuple) else "x".join(map(str, v))))
+def test_deep_recursion_against_mpmath(act, mp_dual, w_std, b_std, depth, scales):
+    """NNGP and NTK of [Dense, act] * depth + Dense, on the fused compiled path and on the
+    numpy layer path, against the mpmath recursion, within the accumulated float64 bound."""
+    layers = []
+    mp_layers = []
+    # the float64 parameters the network uses: W_std^2 and b_std^2 rounded
+    w2, b2 = mpmath.mpf(w_std ** 2), mpmath.mpf(0.0 if b_std is None else b_std ** 2)
+    for _ in range(depth):
+        layers += [nk.Dense(1, W_std=w_std, b_std=b_std), act]
+        mp_layers += [("dense", w2, b2), ("act", mp_dual)]
+    layers.append(nk.Dense(1, W_std=w_std, b_std=b_std))
+    mp_layers.append(("dense", w2, b2))
+    net = nk.serial(*layers)
+    for k in scales:
+        x = _inputs(k)
+        with mpmath.workdps(40):
+            nngp_ref, ntk_ref, bk, bt = _mp_network(mp_layers, x)
+        if np.max(np.abs(ntk_ref)) > np.finfo(float).max:
+            with pytest.raises(NumericalError, match="ntk"):
+                net.kernel(x)
+            continue
+        fused = net.kernel(x)
+        numpy_path = apply_layer(net.spec, input_kernel(x, None))
+        for name, got in (("fused", fused), ("numpy", numpy_path)):
+            for what, value, ref, bound in (("nngp", got.nngp, nngp_ref, bk),
+                                            ("ntk", got.ntk, ntk_ref, bt)):
+                err = np.abs(value - ref)
+                tol = np.maximum(bound * np.abs(ref), 0.0)
+                bad = ~((err == 0) | (err <= tol))
+                assert not bad.any(), (
+                    f"{name} {what} at scale 2^{k}: got {value[bad]}, mpmath {ref[bad]}, rel err "
+                    f"{(err / np.abs(ref))[bad]}, bound {bound[bad]}")
+
+
+# --- Hermite-series activations at large variance (tanh) -------------------------------
+
+def _mp_tanh_pair(q11, q12, q22, d):
+    """E[h(u) h(v)] for h = tanh (d = 0) or sech^2 (d = 1), by nested mpmath quadrature
+    with break points where the arguments cross 0 and at the transition widths."""
+    h = (lambda z: mpmath.tanh(z)) if d == 0 else (lambda z: mpmath.sech(z) ** 2)
+    q11, q12, q22 = map(mpmath.mpf, (q11, q12, q22))
+    s11 = mpmath.sqrt(q11)
+    r = q12 / s11
+    sigma = mpmath.sqrt(max(q22 - r * r, 0))
+
+    def pts(center, width, lim=12):
+        out = {-lim, lim}
+        for k in (0, -1, 1, -4, 4, -16, 16):
+            p = center + k * width
+            if -lim < p < lim:
+                out.add(p)
+        return sorted(out)
+
+    def inner(a):
+        m = r * a
+        if sigma == 0:
+            return h(m)
+        return mpmath.quad(lambda b: h(m + sigma * b) * mpmath.npdf(b), pts(-m / sigma, 1 / sigma))
+
+    outer_pts = sorted(set(pts(0, 1 / s11)) | set(pts(0, 1 / abs(r) if r else 1)))
+    return mpmath.quad(lambda a: h(s11 * a) * inner(a) * mpmath.npdf(a), outer_pts)
+
+
+TANH_DIAGONAL = [1e2, 1e4, 1e8, 1e16]
+TANH_PAIRS = [(1e2, 50.0, 1e2), (1e4, -0.9e4, 1e4), (1e4, 0.6 * 2e4, 4e4),
+              (1e16, -0.9e16, 1e16)]
+TANH_PAIRS_SLOW = [(1e8, 0.5e8, 1e8), (1e16, 0.3e16, 1e16)]
+
+# The entries' natural scale is 1 for tanh and <= 1 for sech^2, and the decomposition's
+# quadratures are converged to 1e-14 of it: tolerance 1e-12 absolute (the references are
+# good to ~1e-15).
+_TANH_ATOL = 1e-12
+
+
+def _tanh_dual(pts):
+    from nnphys.theory.kernels import hermite
+    pts = np.asarray(pts, dtype=float).reshape(-1, 3)
+    return hermite.dual(nk.Tanh(), pts[:, 0], pts[:, 1], pts[:, 2], True)
+
+
+def test_tanh_large_variance_diagonal_against_mpmath():
+    """E[tanh(u)^2] and E[sech^4(u)] at variances 1e2 ... 1e16 (the series stops near 90)
+    against one-dimensional mpmath quadrature."""
+    pts = [(q, q, q) for q in TANH_DIAGONAL]
+    nngp, dot = _tanh_dual(pts)
+    with mpmath.workdps(18):
+        ref = np.array([[float(_mp_tanh_pair(*p, d)) for d in (0, 1)] for p in pts])
+    np.testing.assert_allclose(nngp, ref[:, 0], rtol=0, atol=_TANH_ATOL)
+    np.testing.assert_allclose(dot, ref[:, 1], rtol=0, atol=_TANH_ATOL)
+
+
+def test_tanh_large_variance_pairs_against_quadrature():
+    """Off-diagonal entries (rho = 0.5, -0.9, 0.6 with variances 4x apart) at 1e2 ... 1e16
+    against nested adaptive quadrature (tests/quadrature.py; the kink-free integrands need
+    only the break point at 0, fine at these correlations)."""
+    from .quadrature import pair_expectation
+    nngp, dot = _tanh_dual(TANH_PAIRS)
+    sech2 = lambda z: 1 / np.cosh(np.minimum(np.abs(z), 300.0)) ** 2      # noqa: E731
+    for n, p in enumerate(TANH_PAIRS):
+        assert nngp[n] == pytest.approx(pair_expectation(np.tanh, np.tanh, *p, kinks=(0.0,)),
+                                        abs=_TANH_ATOL)
+        assert dot[n] == pytest.approx(pair_expectation(sech2, sech2, *p, kinks=(0.0,)),
+                                       abs=_TANH_ATOL)
+
+
+@pytest.mark.slow
+def test_tanh_large_variance_pairs_against_mpmath():
+    """Off-diagonal entries at 1e8 and 1e16 against nested mpmath quadrature (minutes)."""
+    nngp, dot = _tanh_dual(TANH_PAIRS_SLOW)
+    with mpmath.workdps(16):
+        for n, p in enumerate(TANH_PAIRS_SLOW):
+            assert nngp[n] == pytest.approx(float(_mp_tanh_pair(*p, 0)), abs=_TANH_ATOL)
+            assert dot[n] == pytest.approx(float(_mp_tanh_pair(*p, 1)), abs=_TANH_ATOL)
+
+
+def test_tanh_network_at_large_inputs():
+    """The issue's case: inputs of norm 30 and 1e8 in d = 10 through Tanh give finite
+    kernels (the series alone raised ConvergenceError from norm 30)."""
+    rng = np.random.default_rng(0)
+    for norm in (30.0, 1e8):
+        x = rng.standard_normal((3, 10))
+        x *= norm / np.linalg.norm(x, axis=1, keepdims=True)
+        k = nk.serial(nk.Dense(1), nk.Tanh(), nk.Dense(1)).kernel(x)
+        assert np.all(np.isfinite(k.nngp)) and np.all(np.isfinite(k.ntk))
+
+
+@pytest.mark.parametrize("act", [nk.Tanh(), nk.Elementwise(
+    lambda z: 0.5 * (1 + np.tanh(z / 2)), name="logistic")], ids=["tanh", "logistic-no-prime"])
+def test_large_variance_route_matches_series(act):
+    """At a variance of 40, where the series still converges (4096 terms), the series and
+    the large-variance route are two independent methods: they agree to 1e-11 of the scale
+    (series tail <= 1e-11, route quadrature 1e-14, finite-difference derivative ~1e-13 for
+    the logistic given without fn_prime)."""
+    from nnphys.theory.kernels import hermite
+    q = np.full(4, 40.0)
+    c = np.array([40.0, 12.0, -35.0, 0.0])
+    q22 = np.array([40.0, 40.0, 40.0, 55.0])
+    series = hermite._series_dual(act, q, c, q22, True, q.shape)
+    route = hermite._large_variance_dual(act, q, c, q22, True,
+                                         hermite._saturation(act.function))
+    np.testing.assert_allclose(route[0], series[0], rtol=0, atol=1e-11)
+    np.testing.assert_allclose(route[1], series[1], rtol=0, atol=1e-11)
