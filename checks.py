@@ -20,7 +20,11 @@ import numpy as np
 
 from .errors import ArgumentTypeError, ParameterError
 
-__all__ = ["real", "positive", "integer", "probability", "one_of", "finite_array"]
+__all__ = ["real", "positive", "integer", "probability", "one_of", "finite_array", "work"]
+
+#: The largest number of elementary steps (loop iterations, array entries) one call may
+#: ask for: about a minute of compiled work or 8 GB of float64 on one core.
+WORK_LIMIT = 10 ** 9
 
 
 def _range_text(low, high, low_open, high_open) -> str:
@@ -96,3 +100,15 @@ def finite_array(name: str, value: Any, *, ndim: int | None = None,
     if low is not None and np.any(a <= low if low_open else a < low):
         raise ParameterError(f"{name}: entries must be {'>' if low_open else '>='} {low}")
     return a
+
+
+def work(name: str, amount: Any, limit: float = WORK_LIMIT, *, what: str = "steps") -> int:
+    """Refuse a call whose work or memory, proportional to the argument ``name``, exceeds
+    ``limit``: ``amount`` is the number of elementary steps (or array entries) it asks
+    for. Call it before any allocation or loop sized by a user argument: a compiled loop
+    cannot be interrupted, so an unbounded request must be refused up front."""
+    amount = float(amount)
+    if not amount <= limit:                    # also refuses a NaN amount
+        raise ParameterError(f"{name}: asks for {amount:.3g} {what}, more than the limit "
+                             f"of {limit:.3g} (reduce {name})")
+    return int(amount)
