@@ -20,11 +20,14 @@ import numpy as np
 
 from .errors import ArgumentTypeError, ParameterError
 
-__all__ = ["real", "positive", "integer", "probability", "one_of", "finite_array", "work"]
+__all__ = ["real", "positive", "integer", "probability", "one_of", "finite_array", "work",
+           "WORK_LIMIT", "MEMORY_LIMIT"]
 
-#: The largest number of elementary steps (loop iterations, array entries) one call may
-#: ask for: about a minute of compiled work or 8 GB of float64 on one core.
-WORK_LIMIT = 10 ** 9
+#: The most elementary operations (multiply-adds, random draws, spin updates) one call may
+#: ask for: 1e12, a quarter of an hour to hours of compiled work on one core.
+WORK_LIMIT = 10 ** 12
+#: The most array entries one call may allocate at once: 1e9 float64 entries are 8 GB.
+MEMORY_LIMIT = 10 ** 9
 
 
 def _range_text(low, high, low_open, high_open) -> str:
@@ -88,7 +91,10 @@ def one_of(name: str, value: Any, allowed: Iterable) -> Any:
 
 def finite_array(name: str, value: Any, *, ndim: int | None = None,
                  low: float | None = None, low_open: bool = False) -> np.ndarray:
-    """A float array of finite entries (of ``ndim`` dimensions, entries ``>= low``)."""
+    """A float array of finite entries (of ``ndim`` dimensions, entries ``>= low``); a
+    complex array is refused, not silently cast to its real part."""
+    if np.iscomplexobj(value):
+        raise ArgumentTypeError(f"{name}: must be an array of real numbers, got complex")
     try:
         a = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -102,7 +108,8 @@ def finite_array(name: str, value: Any, *, ndim: int | None = None,
     return a
 
 
-def work(name: str, amount: Any, limit: float = WORK_LIMIT, *, what: str = "steps") -> int:
+def work(name: str, amount: Any, limit: float = WORK_LIMIT, *,
+         what: str = "operations") -> int:
     """Refuse a call whose work or memory, proportional to the argument ``name``, exceeds
     ``limit``: ``amount`` is the number of elementary steps (or array entries) it asks
     for. Call it before any allocation or loop sized by a user argument: a compiled loop

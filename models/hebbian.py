@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from .. import checks
-from ..errors import ParameterError
+from ..errors import ArgumentTypeError, ParameterError
 
 __all__ = ["CONVENTIONS", "Hopfield", "DenseMemory", "ExampleLearning", "Multitask",
            "dataset_entropy", "kappa"]
@@ -145,7 +145,7 @@ class DenseMemory:
 
 def dataset_entropy(r, M):
     """``rho = (1 - r^2) / (M r^2)`` for ``0 < r <= 1``, ``M >= 1`` (arrays broadcast)."""
-    r, M = np.asarray(r, float), np.asarray(M, float)
+    r, M = checks.finite_array("r", r), checks.finite_array("M", M)
     if (np.any(~np.isfinite(r)) or np.any((r <= 0) | (r > 1)) or np.any(~np.isfinite(M))
             or np.any(M < 1)):
         raise ParameterError(f"r, M: need 0 < r <= 1 (example quality) and M >= 1 "
@@ -157,6 +157,10 @@ def kappa(P: int, r, M, supervised: bool):
     """Cross-talk inflation: 1 (supervised), ``[1/M + (1 - 1/M) r^{2P}] / R^P`` with
     ``R = r^2 (1 + rho)`` (unsupervised: the ``K M`` stored examples are correlated)."""
     rho = dataset_entropy(r, M)
+    P = checks.integer("P", P, low=1)
+    if not isinstance(supervised, (bool, np.bool_)):
+        raise ArgumentTypeError(f"supervised: must be True or False, got "
+                                f"{type(supervised).__name__}")
     if supervised:
         return np.ones_like(rho)
     r, M = np.asarray(r, float), np.asarray(M, float)

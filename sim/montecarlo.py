@@ -76,6 +76,25 @@ class Network:
     _cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False,
                                      compare=False)
 
+    def __post_init__(self):
+        x = _as_memories(self.memories, "memories")
+        w = checks.finite_array("weights", self.weights, ndim=1)
+        if w.shape != (x.shape[0],):
+            raise ParameterError(f"weights: must have shape ({x.shape[0]},) (one per memory), "
+                                 f"got {w.shape}")
+        set_ = object.__setattr__
+        set_(self, "memories", x)
+        set_(self, "weights", w)
+        set_(self, "P", checks.integer("P", self.P, low=2))
+        checks.one_of("form", self.form, tuple(FORMS))
+        set_(self, "scale", checks.positive("scale", self.scale))
+        if self.archetypes is not None:
+            a = _as_memories(self.archetypes, "archetypes")
+            if a.shape[1] != x.shape[1]:
+                raise ParameterError(f"archetypes: must have N = {x.shape[1]} columns, got "
+                                     f"{a.shape[1]}")
+            set_(self, "archetypes", a)
+
     @property
     def N(self) -> int:
         return self.memories.shape[1]
@@ -138,8 +157,14 @@ class MonteCarloRun(Result):
 
 # ------------------------------------------------------------------ networks
 
+def _check_network(network):
+    if not isinstance(network, Network):
+        raise ArgumentTypeError(f"network: must be a Network (from hopfield, dense, "
+                                f"from_examples or network), got {type(network).__name__}")
+
+
 def _as_memories(x, name):
-    x = np.ascontiguousarray(np.asarray(x, dtype=float))
+    x = np.ascontiguousarray(checks.finite_array(name, x))
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 2 or not np.all(np.isfinite(x)):
         raise ParameterError(f"{name}: expected a finite (K, N) array with K >= 1, N >= 2, "
                              f"got shape {x.shape}")
@@ -230,8 +255,11 @@ def _energy_from_sums(network: Network, p) -> np.ndarray:
 def energy(network: Network, spins) -> np.ndarray:
     """Energy per spin of configurations ``spins`` (..., N), from the pattern power sums
     (Newton's identities for the distinct-index form)."""
-    s = np.asarray(spins, dtype=float)
+    _check_network(network)
+    s = checks.finite_array("spins", spins)
     x, P = network.memories, network.P
+    if s.ndim < 1 or s.shape[-1] != x.shape[1]:
+        raise ParameterError(f"spins: must have shape (..., {x.shape[1]}), got {s.shape}")
     p = np.zeros(s.shape[:-1] + (x.shape[0], P + 1))
     for j in range(1, P + 1):
         p[..., j] = (s ** j) @ (x ** j).T
@@ -283,7 +311,7 @@ def _initial_spins(init, network, n_replicas, rng):
         spins = np.tile(row, (n_replicas, 1))
         spins[:, zeros] = rng.choice(np.array([-1.0, 1.0]), size=(n_replicas, int(zeros.sum())))
         return spins
-    spins = np.array(init, dtype=float)
+    spins = np.array(checks.finite_array("init", init))
     if spins.shape == (n,):
         spins = np.tile(spins, (n_replicas, 1))
     if spins.shape != (n_replicas, n) or not np.all(np.abs(spins) == 1):
@@ -312,6 +340,9 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
         :class:`MonteCarloRun`; for a ``"zero"`` run ``converged`` says whether it reached
         a fixed point and ``iterations`` its sweeps (``None`` for sampling dynamics).
     """
+    _check_network(network)
+    if not isinstance(seed, np.random.SeedSequence):
+        checks.integer("seed", seed, low=0)
     checks.one_of("dynamics", dynamics, tuple(DYNAMICS))
     T = checks.real("T", T, low=0.0)
     if T == 0 and dynamics != "zero":
@@ -320,6 +351,8 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     n_sweeps = checks.integer("n_sweeps", n_sweeps, low=1)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
     record_every = checks.integer("record_every", record_every, low=1)
+    checks.work("n_sweeps", float(n_sweeps) * n_replicas * network.N * network.memories.shape[0],
+                what="spin updates x patterns")
     checks.one_of("site_order", site_order, ("sequential", "random"))
     shuffle = site_order == "random"
     flip_fraction = checks.probability("flip_fraction", flip_fraction)

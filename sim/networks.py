@@ -79,6 +79,16 @@ def mlp_layers(net, width: int | None = None) -> list:
     return flat
 
 
+def _weight_count(layers, input_dim: int) -> float:
+    """The number of weights of the fully connected ``layers`` on ``input_dim`` inputs."""
+    total, fan_in = 0.0, float(input_dim)
+    for layer in layers:
+        if isinstance(layer, arch.Dense):
+            total += fan_in * layer.out_dim
+            fan_in = float(layer.out_dim)
+    return total
+
+
 def draw_weights(seed, shape, law: str = "gaussian", density: float = 0.5,
                  rank: int | None = None) -> np.ndarray:
     """Weight matrices with unit-variance entries under ``law``; ``shape`` is
@@ -230,6 +240,8 @@ def empirical_kernels(net, x1, x2=None, *, n_replicas: int = 16, width: int | No
         if x2.shape[1] != x1.shape[1]:
             raise ParameterError(f"x2: has {x2.shape[1]} features, x1 has {x1.shape[1]}")
     n_replicas = checks.integer("n_replicas", n_replicas, low=2)
+    checks.work("n_replicas", float(n_replicas) * _weight_count(layers, x1.shape[1]),
+                what="weight draws")
     get = (get,) if isinstance(get, str) else tuple(get)
     if not set(get) <= {"nngp", "ntk"} or "nngp" not in get:
         raise ParameterError(f"get: must be ('nngp',) or ('nngp', 'ntk'), got {get!r}")
@@ -290,6 +302,9 @@ def train_mse(net, x_train, y_train, x_test, *, lr: float, steps: int,
     y = np.asarray(y_train, dtype=float).reshape(x_train.shape[0], -1)
     lr = checks.positive("lr", lr)
     steps = checks.integer("steps", steps, low=0)
+    checks.work("steps", float(steps) * x_train.shape[0] * _weight_count(layers,
+                                                                      x_train.shape[1]),
+                what="multiply-adds")
     record_every = record_every or max(1, steps)
     rng = arch.as_rng(seed)
     params = sample_params(layers, x_train.shape[1], rng)

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import checks
-from ..errors import ParameterError
+from ..errors import ArgumentTypeError, ParameterError
 from ..results import Result
 from ..stats import Estimate, ratio_estimate, sample_mean
 from . import _ntk_ensemble as _k
@@ -71,13 +71,21 @@ def relu_ntk_ensemble(widths: Sequence[int], x, n_replicas: int,
 
     Cost: ``n_replicas * sum_l n_l n_(l-1)`` Gaussian draws and twice as many multiply-adds.
     """
-    w = [int(n) for n in np.atleast_1d(np.asarray(widths))] if len(widths) else []
-    if any(n < 1 or n != m for n, m in zip(w, np.atleast_1d(widths))):
-        raise ParameterError("widths: hidden widths must be integers >= 1")
+    try:
+        raw = np.atleast_1d(np.asarray(widths, dtype=float))
+    except (TypeError, ValueError):
+        raise ArgumentTypeError("widths: must be a sequence of integers >= 1") from None
+    if raw.ndim != 1 or not np.all(np.isfinite(raw)) or np.any(raw < 1) or \
+            np.any(raw != np.round(raw)):
+        raise ParameterError(f"widths: hidden widths must be integers >= 1, got {widths!r}")
+    w = [int(n) for n in raw]
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
         raise ParameterError("x: must be one finite input of shape (n_0,)")
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    sizes = [x.size] + w
+    checks.work("n_replicas", float(n_replicas) * sum(float(a) * b for a, b in zip(
+        sizes[:-1], sizes[1:])), what="weight draws")
     cw = checks.positive("W_std", W_std) ** 2
     bias_lr = checks.positive("bias_lr", bias_lr, allow_zero=True)
     seed = checks.integer("seed", seed, low=0)

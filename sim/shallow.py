@@ -110,6 +110,7 @@ def sample_outputs(activation, width: int, n_replicas: int, *, W_std: float = 1.
                          b_out_std)
     fn, n = net.fn, net.width
     total = checks.integer("n_replicas", n_replicas, low=2)
+    checks.work("n_replicas", float(total) * n, what="weight draws")
     rng = arch.as_rng(seed)
     a = W_std * math.sqrt(q0)
     f, s2, s4 = (np.empty(total) for _ in range(3))

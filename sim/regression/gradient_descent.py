@@ -139,6 +139,7 @@ def random_feature_gd(N: int, P, t, *, spectrum: Spectrum | None = None, a: floa
     if lr is not None:
         lr = checks.positive("lr", lr)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    checks.work("n_replicas", float(n_replicas) * N * len(lam), what="feature entries")
     w_star = np.sqrt(tgt)
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_replicas)]
     draws = [_one_draw(r, lam, w_star, N, P, times, lr) for r in rngs]

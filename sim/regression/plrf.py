@@ -320,6 +320,8 @@ def sgd(problem, steps: int, *, lr: float | None = None, batch: int = 1, n_repli
     steps = checks.integer("steps", steps, low=0)
     batch = checks.integer("batch", batch, low=1)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    checks.work("steps", float(steps) * batch * n_replicas * problem.v,
+                what="multiply-adds")
     checks.one_of("method", method, _METHODS)
     lr = problem.model.default_lr(batch) if lr is None else checks.positive("lr", lr)
     times = _record_grid(steps, record)
