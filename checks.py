@@ -21,7 +21,7 @@ import numpy as np
 from .errors import ArgumentTypeError, ParameterError
 
 __all__ = ["real", "positive", "integer", "probability", "one_of", "finite_array", "work",
-           "WORK_LIMIT", "MEMORY_LIMIT"]
+           "seed", "WORK_LIMIT", "MEMORY_LIMIT"]
 
 #: The most elementary operations (multiply-adds, random draws, spin updates) one call may
 #: ask for: 1e12, a quarter of an hour to hours of compiled work on one core.
@@ -119,3 +119,14 @@ def work(name: str, amount: Any, limit: float = WORK_LIMIT, *,
         raise ParameterError(f"{name}: asks for {amount:.3g} {what}, more than the limit "
                              f"of {limit:.3g} (reduce {name})")
     return int(amount)
+
+
+def seed(value: Any, name: str = "seed") -> Any:
+    """A seed for numpy: ``None``, an integer ``>= 0``, a ``SeedSequence`` or a
+    ``Generator`` (returned unchanged)."""
+    if value is None or isinstance(value, (np.random.SeedSequence, np.random.Generator)):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"{name}: must be None, an integer >= 0, a SeedSequence or a "
+                                f"Generator, got {type(value).__name__}")
+    return integer(name, value, low=0)

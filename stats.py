@@ -244,7 +244,10 @@ def batch_means(series, n_batches: int = 32, axis: int = 0) -> Estimate:
     """
     if not isinstance(n_batches, (int, np.integer)) or n_batches < 2:
         raise ParameterError(f"n_batches: an integer >= 2, got {n_batches!r}")
-    x = _samples(series, axis, 2 * n_batches, "series")
+    x = _samples(series, axis, 4, "series")
+    if x.shape[0] < 2 * n_batches:
+        raise ParameterError(f"n_batches: at most {x.shape[0] // 2} for {x.shape[0]} samples "
+                             f"along axis {axis}, got {n_batches}")
     per = x.shape[0] // n_batches
     blocks = x[:per * n_batches].reshape(n_batches, per, *x.shape[1:]).mean(axis=1)
     est = sample_mean(blocks)

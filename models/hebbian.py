@@ -49,6 +49,7 @@ CONVENTIONS = ("distinct", "all-index", "theriault-tantari")
 
 
 def _rng(seed) -> np.random.Generator:
+    seed = checks.seed(seed)
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
@@ -59,6 +60,8 @@ def _pattern_count(alpha: float, N: int, P: int) -> int:
 
 
 def _spins(rng: np.random.Generator, shape) -> np.ndarray:
+    checks.work("N", float(np.prod(shape, dtype=float)), checks.MEMORY_LIMIT,
+                what="pattern entries")
     return rng.choice(np.array([-1.0, 1.0]), size=shape)
 
 
@@ -223,6 +226,7 @@ class ExampleLearning:
             raise ParameterError("r, M: sampling examples needs the dataset (r, M)")
         rng = _rng(seed)
         K = self.n_archetypes(N)
+        checks.work("K * M * N", float(K) * self.M * N, checks.MEMORY_LIMIT, what="example entries")
         xi = _spins(rng, (K, N))
         chi = np.where(rng.random((K, self.M, N)) < (1 + self.r) / 2, 1.0, -1.0)
         return xi, xi[:, None, :] * chi
@@ -247,5 +251,6 @@ class Multitask:
     def patterns(self, N: int, seed=0) -> np.ndarray:
         """``(K, N)`` diluted patterns."""
         N = checks.integer("N", N, low=2)
+        checks.work("K * N", float(self.K) * N, checks.MEMORY_LIMIT, what="pattern entries")
         p = [(1 - self.d) / 2, self.d, (1 - self.d) / 2]
         return _rng(seed).choice(np.array([-1.0, 0.0, 1.0]), p=p, size=(self.K, N))

@@ -102,9 +102,10 @@ def _check_std(name: str, value: float | None, allow_none: bool) -> float | None
 
 
 def check_input(x: Any, name: str = "x") -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim < 2:
-        raise ParameterError(f"{name}: expected shape (batch, ..., channels), got {x.shape}")
+    x = checks.finite_array(name, x)
+    if x.ndim < 2 or x.size == 0:
+        raise ParameterError(f"{name}: expected a non-empty shape (batch, ..., channels), got "
+                             f"{x.shape}")
     if not np.all(np.isfinite(x)):
         raise ParameterError(f"{name}: contains NaN or infinite entries")
     return x
@@ -187,11 +188,21 @@ class Dense(Layer):
         return _scale_and_shift(x @ w, self, w.shape[0], b)
 
 
+def _check_linear(layer) -> None:
+    if not isinstance(layer, (Dense, Conv)):
+        raise ArgumentTypeError(f"layer: must be a Dense or Conv layer, got "
+                                f"{type(layer).__name__}")
+
+
 def trained_parameters(layer, w: np.ndarray, b: np.ndarray | None, fan_in: int) -> tuple:
     """The trained parameters ``(w, b)`` of a linear layer from unit-variance draws ``w``,
     ``b`` (modified in place): unchanged in the NTK parameterization, scaled to
     ``W ~ N(0, W_std^2 / fan_in)``, ``b ~ N(0, b_std^2)`` in the standard one. ``init``
     here and the weight laws of :mod:`nnphys.sim.networks` both use it."""
+    _check_linear(layer)
+    fan_in = checks.integer("fan_in", fan_in, low=1)
+    w = checks.finite_array("w", w)
+    b = None if b is None else checks.finite_array("b", b)
     if layer.parameterization == "standard":
         w *= layer.W_std / math.sqrt(fan_in)
         if b is not None:
@@ -204,6 +215,7 @@ def parameter_scales(layer, fan_in: int) -> tuple[float, float]:
     ``W`` and ``b``: ``(W_std / sqrt(fan_in), b_std)`` in the NTK parameterization,
     ``(1, 1)`` in the standard one (module docstring). The forward pass here and the
     gradients of :mod:`nnphys.sim.networks` both use them."""
+    _check_linear(layer)
     fan_in = checks.integer("fan_in", fan_in, low=1)
     if layer.parameterization == "ntk":
         return layer.W_std / math.sqrt(fan_in), (layer.b_std or 0.0)
@@ -706,7 +718,7 @@ def _check_shape_tuple(name: str, value, allow_none: bool = False):
     try:
         values = tuple(value)
         ints = tuple(int(v) for v in values)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}") from None
     if not ints or any(isinstance(v, bool) or v != i or i < 1 for v, i in zip(values, ints)):
         raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}")

@@ -45,7 +45,9 @@ class Spectrum:
         lam = checks.finite_array("eigenvalues", self.eigenvalues, ndim=1, low=0.0,
                                   low_open=True)
         tgt = checks.finite_array("target", self.target, ndim=1, low=0.0)
-        if lam.size == 0 or lam.shape != tgt.shape:
+        if lam.size == 0:
+            raise ParameterError("eigenvalues: at least one eigenvalue, got none")
+        if lam.shape != tgt.shape:
             raise ParameterError(f"target: one entry per eigenvalue ({lam.size}), got "
                                  f"{tgt.size}")
         object.__setattr__(self, "eigenvalues", lam)

@@ -60,7 +60,7 @@ class ShallowNetwork:
         width = self.width
         try:
             whole = not isinstance(width, bool) and int(width) == width and width >= 1
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             whole = False
         if not whole:
             raise ParameterError(f"width: must be a positive integer, got {width!r}")

@@ -48,6 +48,7 @@ import numpy as np
 from .. import checks, stats
 from ..errors import ArgumentTypeError, ParameterError
 from ..models.hebbian import DenseMemory, ExampleLearning, Hopfield, Multitask
+from ..models.network import as_rng
 from ..results import Result
 from . import _montecarlo as _k
 from . import _xoshiro
@@ -187,6 +188,9 @@ def network(model, N: int, seed=0) -> Network:
     Simulate at the spec's temperature with ``run(net, model.T, ...)``; the theory's load
     at this size is ``model.at_size(N)`` (integer pattern counts).
     """
+    checks.integer("N", N, low=2, high=checks.MEMORY_LIMIT)
+    if not isinstance(seed, np.random.SeedSequence):
+        as_rng(seed)                      # the seed's checks (an int >= 0 or a Generator)
     if isinstance(model, (Hopfield, Multitask)):
         return hopfield(model.patterns(N, seed))
     if isinstance(model, DenseMemory):
@@ -208,10 +212,16 @@ def hopfield(patterns) -> Network:
 def dense(patterns, P: int, form: str = "distinct", scale: float | None = None) -> Network:
     """P-body network; ``scale`` defaults to ``N^{1-P}`` (distinct) or ``1/P!`` (power)."""
     x = _as_memories(patterns, "patterns")
-    P = checks.integer("P", P, low=2)
+    # 1/P! and N^(1-P) leave float64 beyond P = 170 (and P! is unbounded work)
+    P = checks.integer("P", P, low=2, high=170)
     checks.one_of("form", form, tuple(FORMS))
-    if scale is None:
+    if scale is not None:
+        scale = checks.positive("scale", scale)
+    else:
         scale = float(x.shape[1]) ** (1 - P) if form == "distinct" else 1 / math.factorial(P)
+        if scale == 0:
+            raise ParameterError(f"P: the default scale underflows at P = {P}, "
+                                 f"N = {x.shape[1]}; pass scale=")
     return Network(x, np.ones(x.shape[0]), int(P), form, float(scale))
 
 
@@ -223,9 +233,13 @@ def from_examples(examples, P: int, supervised: bool, archetypes=None, scale=Non
     mean of ``eta_bar^2`` (supervised) or ``eta^2`` (unsupervised, = 1 for +-1 examples),
     so that the couplings are those of :func:`dense` on unit-scale memories.
     """
-    eta = np.asarray(examples, dtype=float)
-    if eta.ndim != 3:
-        raise ParameterError(f"examples: expected shape (K, M, N), got {eta.shape}")
+    eta = checks.finite_array("examples", examples)
+    if eta.ndim != 3 or eta.size == 0 or eta.shape[2] < 2:
+        raise ParameterError(f"examples: expected shape (K, M, N) with K, M >= 1, N >= 2, "
+                             f"got {eta.shape}")
+    if not isinstance(supervised, (bool, np.bool_)):
+        raise ArgumentTypeError(f"supervised: must be True or False, got "
+                                f"{type(supervised).__name__}")
     K, M, N = eta.shape
     if supervised:
         mem = eta.mean(axis=1)
@@ -234,6 +248,8 @@ def from_examples(examples, P: int, supervised: bool, archetypes=None, scale=Non
         mem = eta.reshape(K * M, N)
         weights = np.full(K * M, 1.0 / M)
     R = float(np.mean(mem ** 2))
+    if not 0 < R < math.inf:
+        raise ParameterError("examples: their mean square must be finite and > 0")
     net = dense(mem / math.sqrt(R), P, "distinct", scale)
     arch = None if archetypes is None else _as_memories(archetypes, "archetypes")
     return dataclasses.replace(net, weights=weights, archetypes=arch)
@@ -260,6 +276,8 @@ def energy(network: Network, spins) -> np.ndarray:
     x, P = network.memories, network.P
     if s.ndim < 1 or s.shape[-1] != x.shape[1]:
         raise ParameterError(f"spins: must have shape (..., {x.shape[1]}), got {s.shape}")
+    if np.any(np.abs(s) > 1):
+        raise ParameterError("spins: entries must be in [-1, 1]")
     p = np.zeros(s.shape[:-1] + (x.shape[0], P + 1))
     for j in range(1, P + 1):
         p[..., j] = (s ** j) @ (x ** j).T
@@ -351,7 +369,7 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     n_sweeps = checks.integer("n_sweeps", n_sweeps, low=1)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
     record_every = checks.integer("record_every", record_every, low=1)
-    checks.work("n_sweeps", float(n_sweeps) * n_replicas * network.N * network.memories.shape[0],
+    checks.work("n_sweeps * n_replicas", float(n_sweeps) * n_replicas * network.N * network.memories.shape[0],
                 what="spin updates x patterns")
     checks.one_of("site_order", site_order, ("sequential", "random"))
     shuffle = site_order == "random"

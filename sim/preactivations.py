@@ -64,9 +64,10 @@ def _variances(depth, width, n_replicas, W_std, b_std, seed) -> tuple[float, flo
     for name, value in (("depth", depth), ("width", width), ("n_replicas", n_replicas)):
         checks.integer(name, value, low=1)
     checks.integer("seed", seed, low=0)
-    checks.work("n_replicas", float(n_replicas) * depth * width * width, what="weight draws")
-    return (checks.positive("W_std", W_std) ** 2,
-            checks.positive("b_std", b_std, allow_zero=True) ** 2)
+    checks.work("n_replicas * depth * width^2", float(n_replicas) * depth * width * width, what="weight draws")
+    # beyond 1e150 the variances W_std^2, b_std^2 leave float64
+    return (checks.positive("W_std", W_std, high=1e150) ** 2,
+            checks.positive("b_std", b_std, allow_zero=True, high=1e150) ** 2)
 
 
 def _numpy_batch(fn, seed, batch_index, out, kernel0, width, cw, cb):
@@ -136,6 +137,9 @@ def conditional_kernels(activation, depth: int, width: int, n_replicas: int, W_s
 
 def _variance_samples(variances) -> np.ndarray:
     s = checks.finite_array("variances", variances, ndim=2, low=0.0, low_open=True)
+    if np.any(s > 1e150):
+        raise ParameterError("variances: entries must be at most 1e150 (their squares "
+                             "overflow)")
     if s.shape[0] < 2:
         raise ParameterError("variances: must have shape (N >= 2, depth)")
     return s
@@ -180,7 +184,7 @@ def full_ensemble(activation, x, depth: int, width: int, n_replicas: int, W_std:
     if x.size == 0:
         raise ParameterError("x: must have shape (m, n_0) with m, n_0 >= 1, got shape "
                              f"{x.shape}")
-    checks.work("n_replicas", float(n_replicas) * depth * x.shape[0] ** 2,
+    checks.work("n_replicas * depth * m^2 (x)", float(n_replicas) * depth * x.shape[0] ** 2,
                 checks.MEMORY_LIMIT, what="kernel entries")
     fn = arch.activation_function(activation)
     m, n0 = x.shape
@@ -199,6 +203,9 @@ def full_ensemble(activation, x, depth: int, width: int, n_replicas: int, W_std:
             kernels[start:start + nb, l] = z @ np.swapaxes(z, -1, -2) / width
             fourth[start:start + nb, l] = np.mean(z ** 4, axis=-1)
             h, fan_in = fn(z), width
+    if not (np.all(np.isfinite(kernels)) and np.all(np.isfinite(fourth))):
+        raise NumericalError("full_ensemble: the preactivations overflowed (the signal "
+                             "explodes at these parameters and inputs)")
     return FullEnsemble(parameters={"weights": weights, "seed": seed}, kernels=kernels,
                         fourth=fourth)
 

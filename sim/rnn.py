@@ -193,7 +193,7 @@ def _check_work(t_max, transient, dt, n, n_replicas):
     """Refuse an integration longer than :data:`nnphys.checks.WORK_LIMIT` multiply-adds
     (``(t_max + transient) / dt`` steps of an ``n x n`` coupling on ``n_replicas``
     states): a compiled loop cannot be interrupted."""
-    checks.work("t_max", (t_max + transient) / dt * float(n) * n * n_replicas,
+    checks.work("(t_max + transient) / dt * N^2", (t_max + transient) / dt * float(n) * n * n_replicas,
                 what="multiply-adds (t_max + transient) / dt * N^2 * replicas")
 
 
@@ -261,7 +261,7 @@ def simulate(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     n_record = min(n, 2000) if n_record is None else checks.integer("n_record", n_record,
                                                                       low=1, high=n)
     _check_work(t_max, transient, dt, n, n_replicas)
-    checks.work("t_max", float(n_replicas) * (t_max / dt / record_every + 1) * n_record,
+    checks.work("n_replicas * t_max / dt * n_record", float(n_replicas) * (t_max / dt / record_every + 1) * n_record,
                 checks.MEMORY_LIMIT, what="recorded entries")
     elementwise = _elementwise(spec.activation)
     rng = as_rng(seed)
@@ -288,6 +288,9 @@ def simulate(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     if not np.all(np.isfinite(out)):
         raise NumericalError("simulate: the state is not finite (reduce dt)")
     q_static = float(np.mean(out.mean(axis=1) ** 2))
+    if not math.isfinite(q_static):
+        raise NumericalError("simulate: the static variance overflows (the state reached "
+                             f"{np.max(np.abs(out)):.3g}; reduce g, input or x0_std)")
     return Trajectory(parameters={**spec.describe(), "t_max": t_max, "dt": dt,
                                   "method": method, "n_replicas": n_replicas,
                                   "transient": transient, "x0_std": x0_std,
@@ -409,7 +412,7 @@ def lyapunov(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     n_steps = int(round(t_max / dt))
     n_renorm = n_steps // renorm_every
     if n_renorm < 2 * n_blocks:
-        raise ParameterError(f"t_max: too short for {n_blocks} batches of at least two "
+        raise ParameterError(f"t_max, n_blocks: t_max too short for {n_blocks} batches of two "
                              "renormalisations")
     logs = np.empty(n_renorm)
     for step in range(n_skip + n_renorm * renorm_every):

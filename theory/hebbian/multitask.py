@@ -141,8 +141,10 @@ def hierarchy_threshold(K: int, *, strict: bool = True) -> HierarchyThreshold:
     K = checks.integer("K", K, low=1)
     if K <= 2:
         return HierarchyThreshold(parameters={"K": K}, K=K, d_K=math.inf if K == 1 else 1.0)
-    d, ok, it, res = _roots.brentq(lambda d: sum(d ** j for j in range(1, K)) - 1, 0.0, 1.0,
-                                   xtol=1e-15, what="d_K", strict=strict)
+    # sum_{j=1}^{K-1} d^j = d (1 - d^(K-1)) / (1 - d): O(1) work at any K
+    def excess(d):
+        return (K - 1.0 if d == 1 else d * (1 - d ** (K - 1)) / (1 - d)) - 1
+    d, ok, it, res = _roots.brentq(excess, 0.0, 1.0, xtol=1e-15, what="d_K", strict=strict)
     return HierarchyThreshold(converged=ok, iterations=it, residual=res,
                               parameters={"K": K}, K=K, d_K=d)
 

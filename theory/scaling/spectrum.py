@@ -43,6 +43,7 @@ import functools
 
 import numpy as np
 
+from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.regression import PLRFModel
 from ..spectral import tau_fixed_point
@@ -213,8 +214,10 @@ def deterministic_measure(alpha: float, beta: float, d: int, v: int,
 
 def draw_embedding(d: int, v: int, seed=None) -> np.ndarray:
     """``W in R^{v x d}`` with iid ``N(0, 1/d)`` entries."""
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((int(v), int(d))) / np.sqrt(d)
+    d, v = checks.integer("d", d, low=1), checks.integer("v", v, low=1)
+    checks.work("v * d", float(v) * d, checks.MEMORY_LIMIT, what="embedding entries")
+    rng = np.random.default_rng(checks.seed(seed))
+    return rng.standard_normal((v, d)) / np.sqrt(d)
 
 
 def empirical_measure(alpha: float, beta: float, W: np.ndarray) -> SpectralMeasure:
