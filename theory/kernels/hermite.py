@@ -42,7 +42,9 @@ import math
 import numba
 import numpy as np
 
-from ...errors import ConvergenceError, NumericalError, ParameterError
+from ... import checks
+from ...errors import ArgumentTypeError, ConvergenceError, NumericalError, ParameterError
+from ...models import network as arch
 
 __all__ = ["dual", "hermite_coefficients"]
 
@@ -109,7 +111,9 @@ def hermite_coefficients(fn, qs) -> tuple[np.ndarray, np.ndarray]:
         ConvergenceError: the coefficients do not settle with the grid (``fn`` is not
             smooth enough) or the tail stays above tolerance at 4096 terms.
     """
-    qs = np.asarray(qs, dtype=np.float64)
+    if not callable(fn):
+        raise ArgumentTypeError(f"fn: must be callable, got {type(fn).__name__}")
+    qs = checks.finite_array("qs", qs, ndim=1, low=0.0)
     n_terms = 64
     while True:
         step = min(_INITIAL_STEP, 1.0 / math.sqrt(4 * n_terms + 2))
@@ -270,9 +274,11 @@ def _coefficients_for(fn, qs: np.ndarray) -> np.ndarray:
 
 def dual(activation, q11, q12, q22, need_dot: bool):
     """``(E[f(u) f(v)], E[f'(u) f'(v)] or None)`` of an ``Elementwise`` activation."""
-    q11 = np.asarray(q11, dtype=np.float64)
-    q22 = np.asarray(q22, dtype=np.float64)
-    q12 = np.asarray(q12, dtype=np.float64)
+    if not isinstance(activation, arch.ElementwiseFunction):
+        raise ArgumentTypeError(f"activation: must be an Elementwise activation, got "
+                                f"{type(activation).__name__}")
+    q11, q12, q22 = (checks.finite_array(name, q) for name, q in
+                     (("q11", q11), ("q12", q12), ("q22", q22)))
     shape = np.broadcast_shapes(q11.shape, q12.shape, q22.shape)
     qs, inverse = np.unique(np.concatenate([q11.ravel(), q22.ravel()]), return_inverse=True)
     if np.any(qs < 0):

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from ...errors import ParameterError
+from ...models.network import check_input
 from ...results import Result
 
 __all__ = ["Kernel", "input_kernel"]
@@ -130,6 +131,14 @@ def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
         x2: ``(N2, *S, C)`` inputs, or None for ``x2 = x1``.
         layout: ``"fc"`` for ``(N, C)`` inputs, else the spatial layout to carry.
     """
+    if layout not in LAYOUTS:
+        raise ParameterError(f"layout: must be one of {LAYOUTS}, got {layout!r}")
+    x1 = check_input(x1, "x1")
+    if x2 is not None:
+        x2 = check_input(x2, "x2")
+        if x2.shape[1:] != x1.shape[1:]:
+            raise ParameterError(f"x2: must have the shape of x1 beyond the batch axis "
+                                 f"{x1.shape[1:]}, got {x2.shape[1:]}")
     same = x2 is None
     x2 = x1 if same else x2
     channels = x1.shape[-1]
