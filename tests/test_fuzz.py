@@ -83,8 +83,7 @@ def test_the_harness_sees_each_failure_kind():
 _KEYS = sorted(fuzz.cases())
 
 
-@FUZZ
-@settings(max_examples=EXAMPLES)
+@settings(FUZZ, max_examples=EXAMPLES)
 @given(data=st.data())
 def test_bad_arguments_are_refused_by_name(data):
     key = data.draw(st.sampled_from(_KEYS), label="case")
@@ -94,8 +93,7 @@ def test_bad_arguments_are_refused_by_name(data):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", _KEYS)
-@FUZZ
-@settings(max_examples=SLOW_EXAMPLES)
+@settings(FUZZ, max_examples=SLOW_EXAMPLES)
 @given(data=st.data())
 def test_bad_arguments_are_refused_by_name_everywhere(key, data):
     _check(key, data.draw(st.integers(0, len(fuzz.all_calls(key)) - 1), label="call"))

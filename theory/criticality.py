@@ -71,17 +71,12 @@ def as_activation(activation) -> arch.Activation:
 
 
 def _b_std(b_std) -> np.ndarray:
-    b_std = np.asarray(b_std, dtype=np.float64)
-    if np.any(~np.isfinite(b_std)) or np.any(b_std < 0):
-        raise ParameterError("b_std: must be finite and >= 0")
-    return b_std
+    return checks.finite_array("b_std", b_std, low=0.0)
 
 
 def _variances(W_std, b_std):
     """``(sigma_w^2, sigma_b^2)`` from the scales ``W_std > 0``, ``b_std >= 0`` (arrays)."""
-    W_std = np.asarray(W_std, dtype=np.float64)
-    if np.any(~np.isfinite(W_std)) or np.any(W_std <= 0):
-        raise ParameterError("W_std: must be finite and > 0")
+    W_std = checks.finite_array("W_std", W_std, low=0.0, low_open=True)
     return W_std ** 2, _b_std(b_std) ** 2
 
 
@@ -122,6 +117,7 @@ def length_map(activation, q, W_std, b_std):
     (``sigma_w = W_std``, ``sigma_b = b_std``)."""
     act = as_activation(activation)
     sigma_w2, sigma_b2 = _variances(W_std, b_std)
+    q = checks.finite_array("q", q, low=0.0)
     return sigma_w2 * _second_moment(act, q) + sigma_b2
 
 
@@ -134,8 +130,11 @@ def correlation_map(activation, c, q, W_std, b_std):
     """
     act = as_activation(activation)
     sigma_w2, sigma_b2 = _variances(W_std, b_std)
-    q = np.asarray(q, dtype=np.float64)
-    nngp, _ = dual_function(act)(q, np.asarray(c) * q, q, False)
+    q = checks.finite_array("q", q, low=0.0)
+    c = checks.finite_array("c", c)
+    if np.any(np.abs(c) > 1 + 1e-12):
+        raise ParameterError("c: a correlation in [-1, 1]")
+    nngp, _ = dual_function(act)(q, c * q, q, False)
     return (sigma_w2 * nngp + sigma_b2) / (sigma_w2 * _second_moment(act, q) + sigma_b2)
 
 
@@ -454,8 +453,8 @@ def phase_diagram(activation, W_std, b_std, q0: float = 1.0) -> PhaseDiagram:
     ``W_std``, ``b_std``). Boundary ``edge_of_chaos``: points ``(W_std, b_std)`` of the
     critical line at the grid's ``b_std`` values (where the line exists).
     """
-    W_std = np.asarray(W_std, dtype=np.float64)
-    b_std = np.asarray(b_std, dtype=np.float64)
+    W_std = checks.finite_array("W_std", W_std, low=0.0, low_open=True)
+    b_std = _b_std(b_std)
     if W_std.ndim != 1 or b_std.ndim != 1 or not W_std.size or not b_std.size:
         raise ParameterError("W_std, b_std: must be non-empty 1-D grids")
     act = as_activation(activation)

@@ -389,8 +389,8 @@ def critical_capacity(P: int, T: float = 0.0, convention: str = "distinct", *,
     by golden section to ``|dm| <= 1e-11``. The record's health: see
     :class:`DenseCapacity`; ``strict=False`` returns ``converged=False`` instead of raising.
     """
-    _, t, P = _check(0.0, T, P, convention)
-    T = float(t)
+    _, _, P = _check(0.0, T, P, convention)
+    T = checks.real("T", T, low=0.0)
     params = {"P": P, "T": T, "convention": convention}
     if P == 2:
         scale = 2.0 if convention == "theriault-tantari" else 1.0

@@ -264,9 +264,9 @@ def phase_diagram(d, T, K: int = 2) -> PhaseDiagram:
     sorted descending) and ``f``; boundary ``T_c`` = 1 - d. Health: the most iterations
     and the largest last step of the fixed points chosen (every fixed point converged, or
     :func:`solve` raised)."""
-    d = np.unique(np.atleast_1d(np.asarray(d, float)))
+    d = np.unique(np.atleast_1d(checks.finite_array("d", d)))
     iterations, residual = 0, 0.0
-    T = np.unique(np.atleast_1d(np.asarray(T, float)))
+    T = np.unique(np.atleast_1d(checks.finite_array("T", T)))
     for x in d:
         _check(float(x), 0.0, K)
     m = np.zeros((d.size, T.size, K))

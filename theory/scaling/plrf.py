@@ -152,8 +152,8 @@ def capacity_loss(alpha: float, beta: float, d: int, v: int | None = None) -> fl
 
 
 def _check_ab(alpha, beta):
-    if not (np.isfinite(alpha) and alpha > 0 and np.isfinite(beta) and beta > 0):
-        raise ParameterError(f"alpha, beta: must be positive (got {alpha}, {beta})")
+    checks.positive("alpha", alpha)
+    checks.positive("beta", beta)
 
 
 def phase(alpha: float, beta: float) -> str:
@@ -271,12 +271,14 @@ def compute_optimal(alpha: float, beta: float, flops, *, d_grid=None, v_ratio: i
     :func:`loss_curve`.
     """
     _check_ab(alpha, beta)
-    f = np.atleast_1d(np.asarray(flops, dtype=float))
-    if f.ndim != 1 or np.any(~np.isfinite(f)) or np.any(f <= 0):
-        raise ParameterError("flops: positive finite budgets")
+    v_ratio = checks.integer("v_ratio", v_ratio, low=1)
+    batch = checks.integer("batch", batch, low=1)
+    f = np.atleast_1d(checks.finite_array("flops", flops))
+    if f.ndim != 1 or f.size < 2 or np.any(f <= 0):
+        raise ParameterError("flops: at least two positive finite budgets")
     grid = (np.unique(np.round(np.geomspace(32, 4096, 24))) if d_grid is None
-            else np.asarray(d_grid, dtype=float))
-    if grid.ndim != 1 or grid.size < 3 or np.any(grid < 1):
+            else checks.finite_array("d_grid", d_grid))
+    if grid.ndim != 1 or grid.size < 3 or np.any(grid < 1) or np.any(grid > 2 ** 31):
         raise ParameterError("d_grid: at least 3 parameter counts >= 1")
     losses = np.full((f.size, grid.size), np.nan)
     worst = 0.0
@@ -361,7 +363,11 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
     Returns:
         :class:`FrontierExponents`.
     """
-    lo, hi = d_range
+    if isinstance(d_range, (str, bytes)) or not hasattr(d_range, "__len__") or \
+            len(d_range) != 2:
+        raise ParameterError(f"d_range: must be a pair (low, high), got {d_range!r}")
+    lo, hi = (checks.real("d_range", v, low=1.0) for v in d_range)
+    n_d = checks.integer("n_d", n_d, low=3, high=1000)
     if not (1 <= lo < hi):
         raise ParameterError(f"d_range: need 1 <= low < high (got {d_range})")
     grid = np.unique(np.round(np.geomspace(lo, hi, n_d)))
