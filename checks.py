@@ -114,6 +114,9 @@ def work(name: str, amount: Any, limit: float = WORK_LIMIT, *,
     ``limit``: ``amount`` is the number of elementary steps (or array entries) it asks
     for. Call it before any allocation or loop sized by a user argument: a compiled loop
     cannot be interrupted, so an unbounded request must be refused up front."""
+    if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
+        raise ArgumentTypeError(f"{name}: the work asked for must be a real number, got "
+                                f"{type(amount).__name__}")
     amount = float(amount)
     if not amount <= limit:                    # also refuses a NaN amount
         raise ParameterError(f"{name}: asks for {amount:.3g} {what}, more than the limit "

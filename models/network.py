@@ -720,8 +720,10 @@ def _check_shape_tuple(name: str, value, allow_none: bool = False):
         ints = tuple(int(v) for v in values)
     except (TypeError, ValueError, OverflowError):
         raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}") from None
-    if not ints or any(isinstance(v, bool) or v != i or i < 1 for v, i in zip(values, ints)):
-        raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}")
+    if not ints or any(isinstance(v, bool) or v != i or not 1 <= i <= checks.MEMORY_LIMIT
+                       for v, i in zip(values, ints)):
+        raise ParameterError(f"{name}: must be a tuple of integers in [1, "
+                             f"{checks.MEMORY_LIMIT:.0e}], got {value!r}")
     return ints
 
 

@@ -69,7 +69,7 @@ EXCLUDED = {
 # bounds a check enforces, the name it reports), not by a user.
 NOT_FUZZED = {
     "checks": ("name", "low", "high", "low_open", "high_open", "allow_inf", "open_low",
-               "open_high", "ndim", "allow_zero", "allowed"),
+               "open_high", "ndim", "allow_zero", "allowed", "limit", "what"),
     "models.network.check_input": ("name",),
     "models.network.std_from_variance": ("name",),
     "models.network.window_padding": ("name",),
@@ -143,6 +143,8 @@ def _valid_calls():
         "checks.probability": (("p", 0.5), {}),
         "checks.one_of": (("law", "a", ("a", "b")), {}),
         "checks.finite_array": (("x", [1.0, 2.0]), {"ndim": 1}),
+        "checks.work": (("steps", 10), {}),
+        "checks.seed": ((3,), {}),
         # models: hebbian specs
         "models.hebbian.Hopfield": ((0.05, 0.2), {}),
         "models.hebbian.DenseMemory": ((0.02, 0.1, 3), {}),
@@ -562,8 +564,9 @@ def may_be_infinite(key: str) -> bool:
 
 
 def names(message: str, name: str) -> bool:
-    """The message names the argument (as a word, or its plural: ``widths``)."""
-    return re.search(rf"(?<![\w.]){re.escape(name)}s?(?!\w)", message) is not None
+    """The message names the argument (as a word, or its plural: ``widths``; not a quoted
+    value such as ``'x'`` in "could not convert string to float: 'x'")."""
+    return re.search(rf"(?<![\w.'\"]){re.escape(name)}s?(?![\w'\"])", message) is not None
 
 
 def _argument_names(key, fn, args, kwargs, changed):
@@ -575,7 +578,7 @@ def _argument_names(key, fn, args, kwargs, changed):
     except (TypeError, ValueError):
         return out
     if isinstance(bound.get("name"), str) and changed in ("value", "x", "variance",
-                                                          "allowed"):
+                                                          "allowed", "amount"):
         out.append(bound["name"])
     return out
 
