@@ -55,6 +55,7 @@ import math
 import numpy as np
 from scipy import integrate
 
+from .. import checks
 from ..errors import ConvergenceError, ParameterError
 from ..models.shallow import ShallowNetwork, law_moments
 from ..results import Result
@@ -231,7 +232,7 @@ def output_density(y, activation, width: int, W_std: float = 1.0, b_std: float =
         (it can dip below zero far in the tails at small ``n``).
     """
     _check_order(order)
-    y = np.asarray(y, dtype=float)
+    y = checks.finite_array("y", y)
     cum = output_cumulants(activation, width, W_std, b_std, q0, readout, first_layer,
                            b_out_std)
     s = math.sqrt(cum.variance)
@@ -247,7 +248,7 @@ def output_cdf(y, activation, width: int, W_std: float = 1.0, b_std: float = 0.0
     arguments as :func:`output_density`)."""
     from scipy import special
     _check_order(order)
-    y = np.asarray(y, dtype=float)
+    y = checks.finite_array("y", y)
     cum = output_cumulants(activation, width, W_std, b_std, q0, readout, first_layer,
                            b_out_std)
     t = y / math.sqrt(cum.variance)

@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 from ... import checks
-from ...errors import ParameterError
+from ...errors import ArgumentTypeError, ParameterError
 from ...models import network as arch
 
 __all__ = ["dual", "has_closed_form", "correlation"]
@@ -254,4 +254,7 @@ def has_closed_form(activation) -> bool:
 
 def dual(activation, q11, q12, q22, need_dot: bool):
     """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)] or None)`` for a closed-form activation."""
+    if type(activation) not in _DUALS:
+        raise ArgumentTypeError(f"activation: no closed-form dual for "
+                                f"{type(activation).__name__} (see has_closed_form)")
     return _DUALS[type(activation)](activation, q11, q12, q22, need_dot)

@@ -123,9 +123,8 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
         sgd_rate(meas.nodes, lr, batch), 0.5 * meas.forcing_mass,
         lr ** 2 * batch * meas.nodes ** 2 * meas.kernel_mass, 0.5 * meas.zero_mass)
     if t is None:
-        if int(steps) != steps or steps < 0:
-            raise ParameterError(f"steps: must be a non-negative integer (got {steps})")
-        times = _times(int(steps), int(points))
+        steps = checks.integer("steps", steps, low=0)
+        times = _times(steps, checks.integer("points", points, low=2, high=10 ** 6))
     else:
         times = np.atleast_1d(np.asarray(t, dtype=float))
     residual = max(meas.kernel_sum_error, meas.forcing_sum_error)

@@ -81,13 +81,11 @@ class SpectralMeasure:
 
 
 def _check(alpha, beta, d, v):
-    if not (np.isfinite(alpha) and alpha > 0):
-        raise ParameterError(f"alpha: must be > 0 (got {alpha})")
-    if not np.isfinite(beta):
-        raise ParameterError(f"beta: must be finite (got {beta})")
-    if int(d) != d or d < 1:
-        raise ParameterError(f"d: must be a positive integer (got {d})")
-    if int(v) != v or v <= d:
+    checks.positive("alpha", alpha)
+    checks.real("beta", beta)
+    d = checks.integer("d", d, low=1, high=checks.MEMORY_LIMIT)
+    v = checks.integer("v", v, low=1, high=checks.MEMORY_LIMIT)
+    if v <= d:
         raise ParameterError(f"v: must be an integer > d (got v = {v}, d = {d})")
 
 
@@ -225,7 +223,7 @@ def empirical_measure(alpha: float, beta: float, W: np.ndarray) -> SpectralMeasu
     ``lambda_i`` of ``K = W^T D W``, ``mu_K`` mass 1 each, ``mu_F`` mass
     ``lambda_i (U^T theta*)_i^2`` with ``theta* = K^{-1} W^T D b``, zero atom
     ``sigma^2 = |c|^2 - theta*^T K theta*``."""
-    W = np.asarray(W, dtype=float)
+    W = checks.finite_array("W", W)
     if W.ndim != 2 or W.shape[0] <= W.shape[1]:
         raise ParameterError("W: must be a v x d matrix with v > d")
     v, d = W.shape

@@ -72,9 +72,10 @@ class ExponentialSumVolterra:
     """
 
     def __init__(self, rates, forcing, kernel, constant: float = 0.0):
-        w = np.asarray(rates, dtype=float)
-        f = np.asarray(forcing, dtype=float)
-        k = np.asarray(kernel, dtype=float)
+        w = checks.finite_array("rates", rates)
+        f = checks.finite_array("forcing", forcing)
+        k = checks.finite_array("kernel", kernel)
+        constant = checks.real("constant", constant)
         if not (w.ndim == 1 and w.shape == f.shape == k.shape):
             raise ParameterError("rates, forcing, kernel: 1-D arrays of one length")
         if not (np.all(np.isfinite(w)) and np.all(w > 0) and np.all(w < 2)):
