@@ -125,6 +125,10 @@ class PLRFModel:
         object.__setattr__(self, "beta", checks.real("beta", self.beta))
         d = checks.integer("d", self.d, low=1)
         v = PLRF_V_RATIO * d if self.v is None else checks.integer("v", self.v, low=d)
+        if 2 * self.alpha * math.log(v) > 700 or abs(self.beta) * math.log(v) > 700:
+            raise ParameterError(f"alpha, beta: D_v = v^(-2 alpha), b_v = v^(-beta) leave "
+                                 f"float64 at v = {v} (alpha = {self.alpha}, beta = "
+                                 f"{self.beta})")
         object.__setattr__(self, "d", d)
         object.__setattr__(self, "v", v)
 

@@ -65,6 +65,23 @@ EXCLUDED = {
                                                "deterministic_measure / empirical_measure",
 }
 
+# Cases whose offenders are known and left for later, with the reason: the census counts
+# them, the tests skip them (remove an entry once its case is clean).
+KNOWN = {
+    "theory.kernels.duals.correlation": "inner helper of the kernel recursions (duals "
+                                        "numerics branch): a check here would change the "
+                                        "error raised on overflow inside Network.kernel",
+    "theory.kernels.duals.polynomial_dual": "as duals.correlation",
+    "theory.kernels.duals.rectified_monomial_dual": "as duals.correlation",
+    "theory.kernels.duals.arccos_j": "as duals.correlation",
+    "theory.kernels.duals.dual": "as duals.correlation",
+}
+
+
+def known(key: str) -> bool:
+    return key in KNOWN
+
+
 # Arguments not fuzzed, by case prefix: they are set by the package's own code (the
 # bounds a check enforces, the name it reports), not by a user.
 NOT_FUZZED = {
@@ -72,6 +89,8 @@ NOT_FUZZED = {
                "open_high", "ndim", "allow_zero", "allowed", "limit", "what"),
     # a NaN theory or simulation is recorded as a failed comparison (the table shows it)
     "validation.registry.compare": ("theory", "simulation"),
+    # None is the default 24-point grid up to d = 4096: valid, and a minute of work
+    "theory.scaling.plrf.compute_optimal": ("d_grid",),
     "models.network.check_input": ("name",),
     "models.network.std_from_variance": ("name",),
     "models.network.window_padding": ("name",),
@@ -97,6 +116,7 @@ MAY_BE_INFINITE = {
 NAN_MEANS_NOT_APPLICABLE = {
     "theory.kernels.infinite_depth.limit_classifier": ("exponent", "preasymptotic_exponent",
                                                        "hilbert_dimension"),
+    "theory.scaling.plrf.compute_optimal": ("d", "loss", "losses", "slope_d", "slope_loss"),
 }
 # A phase diagram's fields are NaN where a branch does not exist (e.g. f_para inside the
 # spin-glass region); its phase map says which.

@@ -266,8 +266,8 @@ def compute_optimal(alpha: float, beta: float, flops, *, d_grid=None, v_ratio: i
     ``t = f/(d B)`` (``v = v_ratio d``, default learning rate unless ``lr`` is a number or a
     callable of ``(d, v)``); ``log P`` is minimised over ``log d`` by a parabola through the
     best grid point and its neighbours. Budgets whose optimum sits at the end of the grid
-    are reported as ``nan`` (the grid does not bracket them). ``strict`` is passed to
-    :func:`loss_curve`.
+    are reported as ``nan`` (the grid does not bracket them), and so are the slopes with
+    fewer than three bracketed budgets. ``strict`` is passed to :func:`loss_curve`.
     """
     _check_ab(alpha, beta)
     v_ratio = checks.integer("v_ratio", v_ratio, low=1)
