@@ -95,8 +95,9 @@ def _check_width(width) -> float:
 def _variances(depth, W_std, b_std) -> tuple[float, float]:
     """Check the arguments; return ``(C_W, C_b) = (W_std^2, b_std^2)``."""
     checks.integer("depth", depth, low=1, high=_MAX_DEPTH)
-    return (checks.positive("W_std", W_std) ** 2,
-            checks.positive("b_std", b_std, allow_zero=True) ** 2)
+    # beyond 1e150 the variances W_std^2, b_std^2 leave float64
+    return (checks.positive("W_std", W_std, high=1e150) ** 2,
+            checks.positive("b_std", b_std, allow_zero=True, high=1e150) ** 2)
 
 
 def _single_input(act, depth, cw, cb, q0):

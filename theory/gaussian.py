@@ -95,6 +95,7 @@ def normal_rule(scale: float, z_max: float = _Z_MAX,
     z_max = checks.positive("z_max", z_max, high=40.0)
     ratio = checks.positive("ratio", ratio, high=1.0)
     step = min(0.5, ratio * (math.pi / 2.0) / max(float(scale), 1e-300))
+    checks.work("scale", 2 * z_max / step, MAX_NODES * 100, what="trapezoid nodes")
     half = int(math.ceil(z_max / step))
     z = np.arange(-half, half + 1) * (z_max / half)
     w = (z_max / half) * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
@@ -112,7 +113,11 @@ def expect_pair(f, h, q1, q2, c, rule=None, m1=0.0, m2=0.0) -> np.ndarray:
     if rule is not None and (not isinstance(rule, (tuple, list)) or len(rule) != 2):
         raise ArgumentTypeError("rule: must be a pair (nodes, weights) or None")
     if rule is None:
-        rule = normal_rule(math.sqrt(max(np.max(q1), np.max(q2))))
+        scale = math.sqrt(max(np.max(q1), np.max(q2)))
+        if scale * 2 * _Z_MAX / (0.2 * math.pi / 2) > MAX_NODES * 100:
+            raise ParameterError(f"q1, q2: the default rule would need more than "
+                                 f"{MAX_NODES * 100} nodes at a variance {scale ** 2:.3g}")
+        rule = normal_rule(scale)
     z, w = rule
     q1, q2, c, m1, m2 = np.broadcast_arrays(*(np.asarray(a, dtype=float)[..., None]
                                               for a in (q1, q2, c, m1, m2)))

@@ -263,6 +263,7 @@ def infinite_width_ntk(depth: int, input_dim: int, x_norm2: float | None = None,
     with ``C_W = W_std^2`` (zero biases); equals :func:`ntk_moments`' mean at every width.
     A closed form, not a solver: a float."""
     checks.integer("depth", depth, low=1)
+    input_dim = checks.integer("input_dim", input_dim, low=1)
     x2 = float(input_dim) if x_norm2 is None else checks.positive("x_norm2", x_norm2)
     cw = checks.positive("W_std", W_std) ** 2
     return cw * (cw / 2.0) ** (depth - 1) * depth * x2 / input_dim

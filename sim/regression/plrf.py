@@ -112,6 +112,8 @@ class PLRFProblem:
         j = np.arange(1, self.v + 1, dtype=float)
         self.D = self.model.data_variance(j)
         self.b = self.model.target(j)
+        if W is not None:
+            W = checks.finite_array("W", W)
         if W is None:
             rng = np.random.default_rng(checks.seed(seed))
             checks.work("v * d", float(self.v) * self.d, checks.MEMORY_LIMIT,

@@ -439,8 +439,8 @@ def phase_diagram(alpha, T, P: int, convention: str = "distinct", *,
     inside its region, spin glass, paramagnet); a retrieval point inside the region that
     did not converge raises :class:`ConvergenceError` (``strict=False``:
     ``converged=False``)."""
-    alpha = np.unique(np.atleast_1d(np.asarray(alpha, float)))
-    T = np.unique(np.atleast_1d(np.asarray(T, float)))
+    alpha = np.unique(np.atleast_1d(checks.finite_array("alpha", alpha)))
+    T = np.unique(np.atleast_1d(checks.finite_array("T", T)))
     _check(alpha, T, P, convention)
     P = int(P)
     if P == 2:

@@ -157,7 +157,7 @@ def spectrum(alpha: float, M: int | None = None, target=None) -> LatentSums:
         raise ParameterError(f"alpha: the eigenvalues I^-(1 + alpha) underflow float64 at "
                              f"I = {min(M or _EXACT_TERMS, _EXACT_TERMS)} for alpha = {alpha}")
     if target is not None:
-        tgt = np.asarray(target, dtype=float)
+        tgt = checks.finite_array("target", target)
         if M is None or tgt.shape != (M,) or not np.all(np.isfinite(tgt)) or np.any(tgt < 0):
             raise ParameterError("target: must be M finite values >= 0 (needs a finite M)")
     n_exact = _EXACT_TERMS if M is None else min(M, _EXACT_TERMS)
@@ -385,6 +385,7 @@ def plateau(n, alpha: float, M: int | None = None, noise: float = 0.0, limited_b
     ``L(N = n, P = inf) = sigma2_res(n; M)`` (``limited_by="N"``) or ``L(N = inf, P = n)``
     (``"P"``: ``[sigma2_res(n) + noise D2/n]/(1 - D2/n)``; ``noise M/(n - M)`` for ``n > M``).
     For ``n >= M`` the noiseless level is 0: the power law ``n^{-alpha}`` ends at ``n ~ M``."""
+    n = _positive_count(n, "n")
     if limited_by == "N":
         return test_loss(n, np.inf, alpha, M, noise=noise).loss
     if limited_by == "P":
@@ -488,7 +489,8 @@ def equiparameterization(budget, alpha: float, kind: str = "product", M: int | N
     B = np.atleast_1d(checks.finite_array("budget", budget))
     if B.ndim != 1 or np.any(B < 4):
         raise ParameterError("budget: must be a 1-D array of budgets >= 4")
-    if splits < 5 or splits % 2 == 0:
+    splits = checks.integer("splits", splits, low=5, high=10 ** 4)
+    if splits % 2 == 0:
         raise ParameterError("splits: must be an odd integer >= 5")
 
     def np_of(b, log_x):

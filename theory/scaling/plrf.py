@@ -396,8 +396,8 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
 def phase_diagram(alpha, beta) -> PhaseDiagram:
     """The (alpha, beta) phase plane: integer phase map (labels :data:`PHASES`), the
     exponent fields ``d_star`` and ``loss``, and the boundary lines of Fig. 2."""
-    a = np.asarray(alpha, dtype=float)
-    b = np.asarray(beta, dtype=float)
+    a = checks.finite_array("alpha", alpha)
+    b = checks.finite_array("beta", beta)
     if a.ndim != 1 or b.ndim != 1 or np.any(a <= 0) or np.any(b <= 0):
         raise ParameterError("alpha, beta: 1-D grids of positive numbers")
     ph = np.zeros((a.size, b.size), dtype=int)
