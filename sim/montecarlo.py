@@ -369,7 +369,8 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     n_sweeps = checks.integer("n_sweeps", n_sweeps, low=1)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
     record_every = checks.integer("record_every", record_every, low=1)
-    checks.work("n_sweeps * n_replicas", float(n_sweeps) * n_replicas * network.N * network.memories.shape[0],
+    checks.work("n_sweeps * n_replicas",
+                float(n_sweeps) * n_replicas * network.N * network.memories.shape[0],
                 what="spin updates x patterns")
     checks.one_of("site_order", site_order, ("sequential", "random"))
     shuffle = site_order == "random"

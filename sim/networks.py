@@ -53,14 +53,15 @@ def _spec_of(net) -> arch.Layer:
     return spec
 
 
-def _check_layers(layers, params=None) -> None:
-    """``layers`` from :func:`mlp_layers` (and ``params`` from :func:`sample_params`)."""
+def _check_layers(layers, params=()) -> None:
+    """``layers`` from :func:`mlp_layers` (and ``params`` from :func:`sample_params`, if
+    given)."""
     if not isinstance(layers, (list, tuple)) or not layers or \
             not all(isinstance(layer, (arch.Dense, arch.Activation)) for layer in layers):
         raise ArgumentTypeError("layers: must be a list of Dense and activation layers (from "
                                 "mlp_layers)")
-    if params is not None and (not isinstance(params, (list, tuple)) or
-                               len(params) != len(layers)):
+    if params != () and (not isinstance(params, (list, tuple)) or
+                         len(params) != len(layers)):
         raise ArgumentTypeError(f"params: must be a list of {len(layers)} entries, one per "
                                 "layer (from sample_params)")
 

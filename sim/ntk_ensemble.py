@@ -79,8 +79,8 @@ def relu_ntk_ensemble(widths: Sequence[int], x, n_replicas: int,
             np.any(raw != np.round(raw)):
         raise ParameterError(f"widths: hidden widths must be integers >= 1, got {widths!r}")
     w = [int(n) for n in raw]
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
+    x = checks.finite_array("x", x)
+    if x.ndim != 1 or x.size < 1:
         raise ParameterError("x: must be one finite input of shape (n_0,)")
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
     sizes = [x.size] + w

@@ -64,7 +64,8 @@ def _variances(depth, width, n_replicas, W_std, b_std, seed) -> tuple[float, flo
     for name, value in (("depth", depth), ("width", width), ("n_replicas", n_replicas)):
         checks.integer(name, value, low=1)
     checks.integer("seed", seed, low=0)
-    checks.work("n_replicas * depth * width^2", float(n_replicas) * depth * width * width, what="weight draws")
+    checks.work("n_replicas * depth * width^2",
+                float(n_replicas) * depth * width * width, what="weight draws")
     # beyond 1e150 the variances W_std^2, b_std^2 leave float64
     return (checks.positive("W_std", W_std, high=1e150) ** 2,
             checks.positive("b_std", b_std, allow_zero=True, high=1e150) ** 2)

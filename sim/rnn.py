@@ -193,7 +193,8 @@ def _check_work(t_max, transient, dt, n, n_replicas):
     """Refuse an integration longer than :data:`nnphys.checks.WORK_LIMIT` multiply-adds
     (``(t_max + transient) / dt`` steps of an ``n x n`` coupling on ``n_replicas``
     states): a compiled loop cannot be interrupted."""
-    checks.work("(t_max + transient) / dt * N^2", (t_max + transient) / dt * float(n) * n * n_replicas,
+    checks.work("(t_max + transient) / dt * N^2",
+                (t_max + transient) / dt * float(n) * n * n_replicas,
                 what="multiply-adds (t_max + transient) / dt * N^2 * replicas")
 
 
@@ -261,7 +262,8 @@ def simulate(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     n_record = min(n, 2000) if n_record is None else checks.integer("n_record", n_record,
                                                                       low=1, high=n)
     _check_work(t_max, transient, dt, n, n_replicas)
-    checks.work("n_replicas * t_max / dt * n_record", float(n_replicas) * (t_max / dt / record_every + 1) * n_record,
+    checks.work("n_replicas * t_max / dt * n_record",
+                float(n_replicas) * (t_max / dt / record_every + 1) * n_record,
                 checks.MEMORY_LIMIT, what="recorded entries")
     elementwise = _elementwise(spec.activation)
     rng = as_rng(seed)

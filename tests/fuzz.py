@@ -653,7 +653,9 @@ def short(value) -> str:
         return repr(value) if value.size <= 6 else f"<array {value.shape} {value.dtype}>"
     if isinstance(value, (list, tuple)):
         inner = ", ".join(short(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+        if isinstance(value, list):
+            return f"[{inner}]"
+        return f"({inner}{',' if len(value) == 1 else ''})"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {short(v)}" for k, v in value.items()) + "}"
     text = repr(value)

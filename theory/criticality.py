@@ -80,6 +80,16 @@ def _variances(W_std, b_std):
     return W_std ** 2, _b_std(b_std) ** 2
 
 
+def _map_variances(W_std, b_std):
+    """:func:`_variances` for the one-layer maps, whose values must stay finite: scales up
+    to 1e150 (their squares)."""
+    sigma_w2, sigma_b2 = _variances(W_std, b_std)
+    if np.any(sigma_w2 > 1e300) or np.any(sigma_b2 > 1e300):
+        raise ParameterError("W_std, b_std: must be at most 1e150 (their squares leave "
+                             "float64)")
+    return sigma_w2, sigma_b2
+
+
 def _second_moment(act, q):
     return expect(lambda u: act.fn(u) ** 2, q)
 
@@ -116,7 +126,7 @@ def length_map(activation, q, W_std, b_std):
     """One step of the length map, ``sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2``
     (``sigma_w = W_std``, ``sigma_b = b_std``)."""
     act = as_activation(activation)
-    sigma_w2, sigma_b2 = _variances(W_std, b_std)
+    sigma_w2, sigma_b2 = _map_variances(W_std, b_std)
     q = checks.finite_array("q", q, low=0.0)
     return sigma_w2 * _second_moment(act, q) + sigma_b2
 
@@ -129,7 +139,7 @@ def correlation_map(activation, c, q, W_std, b_std):
     At the fixed point ``q = q*`` this is Poole et al.'s map (their eq. 5).
     """
     act = as_activation(activation)
-    sigma_w2, sigma_b2 = _variances(W_std, b_std)
+    sigma_w2, sigma_b2 = _map_variances(W_std, b_std)
     q = checks.finite_array("q", q, low=0.0)
     c = checks.finite_array("c", c)
     if np.any(np.abs(c) > 1 + 1e-12):

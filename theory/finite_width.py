@@ -204,7 +204,7 @@ def recursion(activation, depth: int, W_std: float, b_std: float, q0=1.0,
     """
     act = as_activation(activation)
     sigma_w2, sigma_b2 = _variances(depth, W_std, b_std)
-    q0 = np.asarray(q0, dtype=np.float64)
+    q0 = checks.finite_array("q0", q0)
     params = {"activation": repr(act), "depth": int(depth), "W_std": float(W_std),
               "b_std": float(b_std)}
     if q0.ndim == 0:

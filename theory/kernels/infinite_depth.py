@@ -178,6 +178,7 @@ def limit_classifier(activation, kernel: str = "ntk", tol: float = 1e-12) -> Dep
         'majority'
     """
     _check_kernel(kernel)
+    tol = checks.positive("tol", tol, high=1.0)
     dual = normalized_dual(activation)
     g0 = float(dual.g(0.0))
     g0p = float(dual.g_prime(0.0))

@@ -122,6 +122,14 @@ def _map_cov(dual: Callable, cov: np.ndarray, layout: str, d: int) -> np.ndarray
     return dual(q11, cov, q22, False)[0]
 
 
+def _inputs(name, x) -> np.ndarray:
+    """Checked inputs, keeping a float dtype (e.g. longdouble for reference computations):
+    :func:`nnphys.models.network.check_input` on a float64 copy validates them."""
+    check_input(x, name)
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
 def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
                  need_ntk: bool = True) -> Kernel:
     """The kernel of the raw inputs: ``x . x' / channels`` (neural-tangents' convention).
@@ -133,9 +141,9 @@ def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
     """
     if layout not in LAYOUTS:
         raise ParameterError(f"layout: must be one of {LAYOUTS}, got {layout!r}")
-    x1 = check_input(x1, "x1")
+    x1 = _inputs("x1", x1)
     if x2 is not None:
-        x2 = check_input(x2, "x2")
+        x2 = _inputs("x2", x2)
         if x2.shape[1:] != x1.shape[1:]:
             raise ParameterError(f"x2: must have the shape of x1 beyond the batch axis "
                                  f"{x1.shape[1:]}, got {x2.shape[1:]}")

@@ -159,6 +159,7 @@ def deterministic_measure(alpha: float, beta: float, d: int, v: int,
         bins_per_efold: bins per factor ``e`` in ``x`` (relative bin width ``1/bins``).
     """
     _check(alpha, beta, d, v)
+    bins_per_efold = checks.integer("bins_per_efold", bins_per_efold, low=1, high=10 ** 4)
     res = _Resolvent(alpha, beta, int(d), int(v))
     s0 = res.s0()
     c2 = float(np.sum(res.c2w))
