@@ -125,10 +125,12 @@ def work(name: str, amount: Any, limit: float = WORK_LIMIT, *,
 
 
 def seed(value: Any, name: str = "seed") -> Any:
-    """A seed for numpy: ``None``, an integer ``>= 0``, a ``SeedSequence`` or a
-    ``Generator`` (returned unchanged)."""
+    """A seed for numpy: ``None``, an integer ``>= 0`` or a sequence of them (``SeedSequence``
+    entropy), a ``SeedSequence`` or a ``Generator`` (returned unchanged)."""
     if value is None or isinstance(value, (np.random.SeedSequence, np.random.Generator)):
         return value
+    if isinstance(value, (list, tuple)) and value:
+        return [integer(f"{name}[{i}]", v, low=0) for i, v in enumerate(value)]
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ArgumentTypeError(f"{name}: must be None, an integer >= 0, a SeedSequence or a "
                                 f"Generator, got {type(value).__name__}")

@@ -48,7 +48,6 @@ import numpy as np
 from .. import checks, stats
 from ..errors import ArgumentTypeError, ParameterError
 from ..models.hebbian import DenseMemory, ExampleLearning, Hopfield, Multitask
-from ..models.network import as_rng
 from ..results import Result
 from . import _montecarlo as _k
 from . import _xoshiro
@@ -189,8 +188,7 @@ def network(model, N: int, seed=0) -> Network:
     at this size is ``model.at_size(N)`` (integer pattern counts).
     """
     checks.integer("N", N, low=2, high=checks.MEMORY_LIMIT)
-    if not isinstance(seed, np.random.SeedSequence):
-        as_rng(seed)                      # the seed's checks (an int >= 0 or a Generator)
+    checks.seed(seed)
     if isinstance(model, (Hopfield, Multitask)):
         return hopfield(model.patterns(N, seed))
     if isinstance(model, DenseMemory):
@@ -359,8 +357,9 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
         a fixed point and ``iterations`` its sweeps (``None`` for sampling dynamics).
     """
     _check_network(network)
-    if not isinstance(seed, np.random.SeedSequence):
-        checks.integer("seed", seed, low=0)
+    if isinstance(checks.seed(seed), np.random.Generator):
+        raise ArgumentTypeError("seed: an int, a sequence of ints or a SeedSequence (the "
+                                "chains' streams are spawned from it), got a Generator")
     checks.one_of("dynamics", dynamics, tuple(DYNAMICS))
     T = checks.real("T", T, low=0.0)
     if T == 0 and dynamics != "zero":

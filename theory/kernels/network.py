@@ -93,6 +93,9 @@ class Network:
         ``input_shape`` is the shape of one batch, e.g. ``(batch, features)``; the batch
         entry is ignored.
         """
+        if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
+            raise ArgumentTypeError(f"input_shape: must be a sequence of integers, got "
+                                    f"{type(input_shape).__name__}")
         _, params = self.spec.init(arch.as_rng(seed), tuple(input_shape))
         return params
 
