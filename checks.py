@@ -20,7 +20,14 @@ import numpy as np
 
 from .errors import ArgumentTypeError, ParameterError
 
-__all__ = ["real", "positive", "integer", "probability", "one_of", "finite_array"]
+__all__ = ["real", "positive", "integer", "probability", "one_of", "finite_array", "work",
+           "seed", "WORK_LIMIT", "MEMORY_LIMIT"]
+
+#: The most elementary operations (multiply-adds, random draws, spin updates) one call may
+#: ask for: 1e12, a quarter of an hour to hours of compiled work on one core.
+WORK_LIMIT = 10 ** 12
+#: The most array entries one call may allocate at once: 1e9 float64 entries are 8 GB.
+MEMORY_LIMIT = 10 ** 9
 
 
 def _range_text(low, high, low_open, high_open) -> str:
@@ -84,7 +91,10 @@ def one_of(name: str, value: Any, allowed: Iterable) -> Any:
 
 def finite_array(name: str, value: Any, *, ndim: int | None = None,
                  low: float | None = None, low_open: bool = False) -> np.ndarray:
-    """A float array of finite entries (of ``ndim`` dimensions, entries ``>= low``)."""
+    """A float array of finite entries (of ``ndim`` dimensions, entries ``>= low``); a
+    complex array is refused, not silently cast to its real part."""
+    if np.iscomplexobj(value):
+        raise ArgumentTypeError(f"{name}: must be an array of real numbers, got complex")
     try:
         a = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -96,3 +106,32 @@ def finite_array(name: str, value: Any, *, ndim: int | None = None,
     if low is not None and np.any(a <= low if low_open else a < low):
         raise ParameterError(f"{name}: entries must be {'>' if low_open else '>='} {low}")
     return a
+
+
+def work(name: str, amount: Any, limit: float = WORK_LIMIT, *,
+         what: str = "operations") -> int:
+    """Refuse a call whose work or memory, proportional to the argument ``name``, exceeds
+    ``limit``: ``amount`` is the number of elementary steps (or array entries) it asks
+    for. Call it before any allocation or loop sized by a user argument: a compiled loop
+    cannot be interrupted, so an unbounded request must be refused up front."""
+    if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
+        raise ArgumentTypeError(f"{name}: the work asked for must be a real number, got "
+                                f"{type(amount).__name__}")
+    amount = float(amount)
+    if not amount <= limit:                    # also refuses a NaN amount
+        raise ParameterError(f"{name}: asks for {amount:.3g} {what}, more than the limit "
+                             f"of {limit:.3g} (reduce {name})")
+    return int(amount)
+
+
+def seed(value: Any, name: str = "seed") -> Any:
+    """A seed for numpy: ``None``, an integer ``>= 0`` or a sequence of them (``SeedSequence``
+    entropy), a ``SeedSequence`` or a ``Generator`` (returned unchanged)."""
+    if value is None or isinstance(value, (np.random.SeedSequence, np.random.Generator)):
+        return value
+    if isinstance(value, (list, tuple)) and value:
+        return [integer(f"{name}[{i}]", v, low=0) for i, v in enumerate(value)]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"{name}: must be None, an integer >= 0, a SeedSequence or a "
+                                f"Generator, got {type(value).__name__}")
+    return integer(name, value, low=0)

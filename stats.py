@@ -33,7 +33,8 @@ import math
 import numpy as np
 from scipy import stats as _scipy_stats
 
-from .errors import ParameterError
+from . import checks
+from .errors import ArgumentTypeError, ParameterError
 from .results import Result
 
 __all__ = ["Estimate", "sample_mean", "ratio_estimate", "time_average", "batch_means",
@@ -90,11 +91,42 @@ class Estimate(Result):
                                    stderr=np.multiply(self.stderr, abs(factor)))
 
 
-def _samples(values, axis: int, minimum: int, name: str) -> np.ndarray:
+#: Samples and errors are refused beyond this magnitude (and errors below its inverse):
+#: their squares, in every variance and weight, would leave float64.
+MAX_MAGNITUDE = 1e150
+
+
+def _reals(name: str, values) -> np.ndarray:
+    """``values`` as a float array, or an error naming ``name``; entries of magnitude
+    above :data:`MAX_MAGNITUDE` are refused (their squares overflow)."""
+    if np.iscomplexobj(values):
+        raise ArgumentTypeError(f"{name}: an array of real numbers, got complex")
     try:
         x = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
-        raise ParameterError(f"{name}: an array of real numbers") from None
+        raise ArgumentTypeError(f"{name}: an array of real numbers, got "
+                                f"{type(values).__name__}") from None
+    if np.any(np.abs(x[np.isfinite(x)]) > MAX_MAGNITUDE):
+        raise ParameterError(f"{name}: entries must be at most {MAX_MAGNITUDE:g} in "
+                             "magnitude (their squares overflow)")
+    return x
+
+
+def _errors(name: str, values, shape) -> np.ndarray:
+    """Standard errors: finite, in ``[1/MAX_MAGNITUDE, MAX_MAGNITUDE]``, broadcast to
+    ``shape``."""
+    se = _reals(name, values)
+    if np.any(~np.isfinite(se)) or np.any(se < 1.0 / MAX_MAGNITUDE):
+        raise ParameterError(f"{name}: positive finite errors >= {1 / MAX_MAGNITUDE:g}")
+    try:
+        return np.broadcast_to(se, shape)
+    except ValueError:
+        raise ParameterError(f"{name}: shape {se.shape} does not match the values "
+                             f"{shape}") from None
+
+
+def _samples(values, axis: int, minimum: int, name: str) -> np.ndarray:
+    x = _reals(name, values)
     if x.ndim == 0:
         raise ParameterError(f"{name}: an array of samples, got a scalar")
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or \
@@ -134,10 +166,17 @@ def ratio_estimate(a, b, ratio) -> Estimate:
     relative step ``1e-7`` (error ~1e-14 relative for rational ratios). ``n_eff`` is the
     number of rows. Used for the kurtosis and NTK-moment ratios of network ensembles.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = _samples(a, 0, 2, "a"), _samples(b, 0, 2, "b")
+    if a.shape != b.shape:
+        raise ParameterError(f"b: must have the shape of a {a.shape}, got {b.shape}")
+    if not callable(ratio):
+        raise ArgumentTypeError(f"ratio: must be callable, got {type(ratio).__name__}")
     n = a.shape[0]
     ma, mb = a.mean(0), b.mean(0)
     value = ratio(ma, mb)
+    if not np.all(np.isfinite(value)):
+        raise ParameterError("b: the ratio of the means is not finite (e.g. a zero "
+                             "denominator)")
     ha, hb = 1e-7 * np.maximum(np.abs(ma), 1e-300), 1e-7 * np.maximum(np.abs(mb), 1e-300)
     da = (ratio(ma + ha, mb) - ratio(ma - ha, mb)) / (2 * ha)
     db = (ratio(ma, mb + hb) - ratio(ma, mb - hb)) / (2 * hb)
@@ -170,8 +209,7 @@ def autocorrelation_time(series, axis: int = 0, c: float = 5.0) -> float | np.nd
     >>> bool(abs(autocorrelation_time(x) - 19.0) < 1.5)     # AR(1): (1 + 0.9) / (1 - 0.9)
     True
     """
-    if not (c > 0):
-        raise ParameterError(f"c: the window factor must be > 0, got {c}")
+    c = checks.positive("c", c)
     x = _samples(series, axis, 4, "series")
     shape = x.shape[1:]
     x = x.reshape(x.shape[0], -1)
@@ -206,7 +244,10 @@ def batch_means(series, n_batches: int = 32, axis: int = 0) -> Estimate:
     """
     if not isinstance(n_batches, (int, np.integer)) or n_batches < 2:
         raise ParameterError(f"n_batches: an integer >= 2, got {n_batches!r}")
-    x = _samples(series, axis, 2 * n_batches, "series")
+    x = _samples(series, axis, 4, "series")
+    if x.shape[0] < 2 * n_batches:
+        raise ParameterError(f"n_batches: at most {x.shape[0] // 2} for {x.shape[0]} samples "
+                             f"along axis {axis}, got {n_batches}")
     per = x.shape[0] // n_batches
     blocks = x[:per * n_batches].reshape(n_batches, per, *x.shape[1:]).mean(axis=1)
     est = sample_mean(blocks)
@@ -224,8 +265,12 @@ def replica_mean(estimates: list[Estimate], min_spread: int = 8) -> Estimate:
     means (``s / sqrt(R)``), which needs no autocorrelation time; with fewer, the replicas'
     own errors are combined (``sqrt(sum stderr^2) / R``).
     """
+    if isinstance(estimates, Estimate) or not isinstance(estimates, (list, tuple)) or \
+            not all(isinstance(e, Estimate) for e in estimates):
+        raise ArgumentTypeError("estimates: must be a list of Estimate")
     if not estimates:
         raise ParameterError("estimates: at least one replica")
+    min_spread = checks.integer("min_spread", min_spread, low=1)
     means = np.array([np.asarray(e.mean, dtype=float) for e in estimates])
     r = means.shape[0]
     n_eff = np.sum([np.asarray(e.n_eff, dtype=float) for e in estimates], axis=0)
@@ -268,8 +313,9 @@ def weighted_least_squares(design, y, stderr=None, level: float = 0.95) -> Linea
     normal quantile; without it the points are weighted equally, the covariance is scaled
     by the residual variance ``chi^2 / dof`` and the interval uses Student's t.
     """
-    X = np.asarray(design, dtype=float)
-    y = np.asarray(y, dtype=float)
+    X = _reals("design", design)
+    y = _reals("y", y)
+    level = checks.real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2 or y.shape != (X.shape[0],):
@@ -284,10 +330,7 @@ def weighted_least_squares(design, y, stderr=None, level: float = 0.95) -> Linea
     if stderr is None:
         w = np.ones(n)
     else:
-        se = np.broadcast_to(np.asarray(stderr, dtype=float), y.shape)
-        if np.any(~np.isfinite(se)) or np.any(se <= 0):
-            raise ParameterError("stderr: positive finite errors")
-        w = 1.0 / se ** 2
+        w = 1.0 / _errors("stderr", stderr, y.shape) ** 2
     XtW = X.T * w
     normal = XtW @ X
     if np.linalg.cond(normal) > 1e14:
@@ -335,7 +378,7 @@ class PowerLawFit(Result):
 
 
 def _positive_grid(x, name: str = "x") -> np.ndarray:
-    x = np.asarray(x, dtype=float)
+    x = _reals(name, x)
     if x.ndim != 1 or x.size < 3:
         raise ParameterError(f"{name}: a 1-D array of at least 3 points")
     if np.any(~np.isfinite(x)) or np.any(x <= 0):
@@ -361,22 +404,24 @@ def fit_power_law(x, y=None, *, stderr=None, per_replica=None, floor: float = 0.
         n_boot, seed: bootstrap resamples and their seed.
     """
     if per_replica is not None:
-        curves = np.asarray(per_replica, dtype=float)
+        curves = _reals("per_replica", per_replica)
         if curves.ndim != 2 or curves.shape[0] < 2:
             raise ParameterError("per_replica: an (n_replicas >= 2, n_points) array")
         y = curves.mean(axis=0) if y is None else y
     if y is None:
         raise ParameterError("y: give the values or per_replica curves")
     x = _positive_grid(x)
-    y = np.asarray(y, dtype=float)
+    y = _reals("y", y)
     if y.shape != x.shape:
         raise ParameterError(f"y: same shape as x {x.shape}, got {y.shape}")
+    floor = checks.real("floor", floor)
+    level = checks.real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     excess = y - floor
     if np.any(~np.isfinite(excess)) or np.any(excess <= 0):
         raise ParameterError("y: must exceed the floor at every point")
     logx, logy = np.log(x), np.log(excess)
     design = np.c_[np.ones_like(logx), logx]
-    log_se = None if stderr is None else np.asarray(stderr, dtype=float) / excess
+    log_se = None if stderr is None else _errors("stderr", stderr, y.shape) / excess
     fit = weighted_least_squares(design, logy, log_se, level)
     p = -fit.coefficients[1]
     if per_replica is not None:
@@ -406,7 +451,7 @@ def fit_power_law(x, y=None, *, stderr=None, per_replica=None, floor: float = 0.
 def local_slopes(x, y) -> np.ndarray:
     """``d log y / d log x`` by centred differences (one-sided at the ends)."""
     x = _positive_grid(x)
-    y = np.asarray(y, dtype=float)
+    y = _reals("y", y)
     if y.shape != x.shape or np.any(~(y > 0)):
         raise ParameterError("y: positive values, same shape as x")
     return np.gradient(np.log(y), np.log(x))
@@ -420,17 +465,19 @@ def extrapolate(sizes, values, stderr=None, order: int = 1, power: float = 1.0) 
     from them). The returned estimate's error is the WLS error of the intercept; the fit's
     chi^2 per degree of freedom is its ``residual``.
     """
-    n = np.asarray(sizes, dtype=float)
+    n = _reals("sizes", sizes)
     if n.ndim != 1 or np.any(~np.isfinite(n)) or np.any(n <= 0):
         raise ParameterError("sizes: a 1-D array of positive sizes")
     if not isinstance(order, (int, np.integer)) or order < 1 or order + 1 > n.size:
         raise ParameterError(f"order: an integer in [1, {n.size - 1}] for {n.size} sizes, "
                              f"got {order!r}")
-    if not (power > 0):
-        raise ParameterError(f"power: must be > 0, got {power}")
-    if len(values) and isinstance(values[0], Estimate):
+    power = checks.positive("power", power)
+    if isinstance(values, (list, tuple)) and values and isinstance(values[0], Estimate):
         stderr = [float(v.stderr) for v in values]
         values = [float(v.mean) for v in values]
+    values = _reals("values", values)
+    if values.shape != n.shape:
+        raise ParameterError(f"values: one per size, shape {n.shape}, got {values.shape}")
     design = np.stack([n ** (-k * power) for k in range(order + 1)], axis=1)
     if np.linalg.cond(design) > 1e12:
         raise ParameterError(f"power: with sizes {n.tolist()} the terms n^-(k*{power:g}) are "

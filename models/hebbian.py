@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from .. import checks
-from ..errors import ParameterError
+from ..errors import ArgumentTypeError, ParameterError
 
 __all__ = ["CONVENTIONS", "Hopfield", "DenseMemory", "ExampleLearning", "Multitask",
            "dataset_entropy", "kappa"]
@@ -49,6 +49,7 @@ CONVENTIONS = ("distinct", "all-index", "theriault-tantari")
 
 
 def _rng(seed) -> np.random.Generator:
+    seed = checks.seed(seed)
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
@@ -59,6 +60,8 @@ def _pattern_count(alpha: float, N: int, P: int) -> int:
 
 
 def _spins(rng: np.random.Generator, shape) -> np.ndarray:
+    checks.work("N", float(np.prod(shape, dtype=float)), checks.MEMORY_LIMIT,
+                what="pattern entries")
     return rng.choice(np.array([-1.0, 1.0]), size=shape)
 
 
@@ -145,7 +148,7 @@ class DenseMemory:
 
 def dataset_entropy(r, M):
     """``rho = (1 - r^2) / (M r^2)`` for ``0 < r <= 1``, ``M >= 1`` (arrays broadcast)."""
-    r, M = np.asarray(r, float), np.asarray(M, float)
+    r, M = checks.finite_array("r", r), checks.finite_array("M", M)
     if (np.any(~np.isfinite(r)) or np.any((r <= 0) | (r > 1)) or np.any(~np.isfinite(M))
             or np.any(M < 1)):
         raise ParameterError(f"r, M: need 0 < r <= 1 (example quality) and M >= 1 "
@@ -157,6 +160,10 @@ def kappa(P: int, r, M, supervised: bool):
     """Cross-talk inflation: 1 (supervised), ``[1/M + (1 - 1/M) r^{2P}] / R^P`` with
     ``R = r^2 (1 + rho)`` (unsupervised: the ``K M`` stored examples are correlated)."""
     rho = dataset_entropy(r, M)
+    P = checks.integer("P", P, low=1)
+    if not isinstance(supervised, (bool, np.bool_)):
+        raise ArgumentTypeError(f"supervised: must be True or False, got "
+                                f"{type(supervised).__name__}")
     if supervised:
         return np.ones_like(rho)
     r, M = np.asarray(r, float), np.asarray(M, float)
@@ -219,6 +226,7 @@ class ExampleLearning:
             raise ParameterError("r, M: sampling examples needs the dataset (r, M)")
         rng = _rng(seed)
         K = self.n_archetypes(N)
+        checks.work("K * M * N", float(K) * self.M * N, checks.MEMORY_LIMIT, what="example entries")
         xi = _spins(rng, (K, N))
         chi = np.where(rng.random((K, self.M, N)) < (1 + self.r) / 2, 1.0, -1.0)
         return xi, xi[:, None, :] * chi
@@ -243,5 +251,6 @@ class Multitask:
     def patterns(self, N: int, seed=0) -> np.ndarray:
         """``(K, N)`` diluted patterns."""
         N = checks.integer("N", N, low=2)
+        checks.work("K * N", float(self.K) * N, checks.MEMORY_LIMIT, what="pattern entries")
         p = [(1 - self.d) / 2, self.d, (1 - self.d) / 2]
         return _rng(seed).choice(np.array([-1.0, 0.0, 1.0]), p=p, size=(self.K, N))

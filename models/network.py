@@ -102,9 +102,10 @@ def _check_std(name: str, value: float | None, allow_none: bool) -> float | None
 
 
 def check_input(x: Any, name: str = "x") -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim < 2:
-        raise ParameterError(f"{name}: expected shape (batch, ..., channels), got {x.shape}")
+    x = checks.finite_array(name, x)
+    if x.ndim < 2 or x.size == 0:
+        raise ParameterError(f"{name}: expected a non-empty shape (batch, ..., channels), got "
+                             f"{x.shape}")
     if not np.all(np.isfinite(x)):
         raise ParameterError(f"{name}: contains NaN or infinite entries")
     return x
@@ -126,6 +127,28 @@ class Layer:
 # ---------------------------------------------------------------------------------------
 # Linear layers and combinators
 # ---------------------------------------------------------------------------------------
+
+def _sequence(name: str, value) -> tuple:
+    """``value`` as a tuple, or an ArgumentTypeError naming the argument."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ArgumentTypeError(f"{name}: must be a sequence, got {type(value).__name__}")
+    return tuple(value)
+
+
+def _input_shape(input_shape) -> tuple:
+    """Check an ``init`` input shape: integers >= 1 (the batch axis may be ``-1`` or
+    ``None``), the last one the features or channels; the weights it implies must fit in
+    memory (:data:`nnphys.checks.MEMORY_LIMIT`)."""
+    shape = _sequence("input_shape", input_shape)
+    if not shape:
+        raise ParameterError("input_shape: must have at least one axis (the features), "
+                             "got ()")
+    for i, n in enumerate(shape):
+        if i == 0 and len(shape) > 1 and (n is None or n == -1):
+            continue
+        checks.integer(f"input_shape[{i}]", n, low=1, high=checks.MEMORY_LIMIT)
+    return shape
+
 
 def _check_parameterization(p: str) -> str:
     if p not in ("ntk", "standard"):
@@ -151,8 +174,11 @@ class Dense(Layer):
         _check_parameterization(self.parameterization)
 
     def init(self, seed, input_shape):
+        input_shape = _input_shape(input_shape)
         rng = as_rng(seed)
         fan_in = int(input_shape[-1])
+        checks.work("input_shape", float(fan_in) * self.out_dim, checks.MEMORY_LIMIT,
+                    what="weights")
         w = rng.standard_normal((fan_in, self.out_dim))
         b = rng.standard_normal(self.out_dim) if self.b_std is not None else None
         return tuple(input_shape[:-1]) + (self.out_dim,), trained_parameters(self, w, b, fan_in)
@@ -162,11 +188,21 @@ class Dense(Layer):
         return _scale_and_shift(x @ w, self, w.shape[0], b)
 
 
+def _check_linear(layer) -> None:
+    if not isinstance(layer, (Dense, Conv)):
+        raise ArgumentTypeError(f"layer: must be a Dense or Conv layer, got "
+                                f"{type(layer).__name__}")
+
+
 def trained_parameters(layer, w: np.ndarray, b: np.ndarray | None, fan_in: int) -> tuple:
     """The trained parameters ``(w, b)`` of a linear layer from unit-variance draws ``w``,
     ``b`` (modified in place): unchanged in the NTK parameterization, scaled to
     ``W ~ N(0, W_std^2 / fan_in)``, ``b ~ N(0, b_std^2)`` in the standard one. ``init``
     here and the weight laws of :mod:`nnphys.sim.networks` both use it."""
+    _check_linear(layer)
+    fan_in = checks.integer("fan_in", fan_in, low=1)
+    w = checks.finite_array("w", w)
+    b = None if b is None else checks.finite_array("b", b)
     if layer.parameterization == "standard":
         w *= layer.W_std / math.sqrt(fan_in)
         if b is not None:
@@ -179,6 +215,8 @@ def parameter_scales(layer, fan_in: int) -> tuple[float, float]:
     ``W`` and ``b``: ``(W_std / sqrt(fan_in), b_std)`` in the NTK parameterization,
     ``(1, 1)`` in the standard one (module docstring). The forward pass here and the
     gradients of :mod:`nnphys.sim.networks` both use them."""
+    _check_linear(layer)
+    fan_in = checks.integer("fan_in", fan_in, low=1)
     if layer.parameterization == "ntk":
         return layer.W_std / math.sqrt(fan_in), (layer.b_std or 0.0)
     return 1.0, 1.0
@@ -202,7 +240,7 @@ class Serial(Layer):
     layers: tuple
 
     def __post_init__(self):
-        layers = tuple(self.layers)
+        layers = _sequence("layers", self.layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise ArgumentTypeError(f"layers[{i}]: expected a layer, got {type(layer).__name__}")
@@ -391,7 +429,7 @@ class Sin(Activation):
 
 def Cos(a: float = 1.0, b: float = 1.0, c: float = 0.0) -> Sin:
     """``a cos(b z + c) = a sin(b z + c + pi/2)``."""
-    return Sin(a, b, c + math.pi / 2)
+    return Sin(a, b, checks.real("c", c) + math.pi / 2)
 
 
 def Rbf(gamma: float = 1.0) -> Sin:
@@ -467,7 +505,8 @@ class Polynomial(Activation):
     coef: tuple
 
     def __post_init__(self):
-        coef = tuple(checks.real(f"coef[{i}]", c) for i, c in enumerate(self.coef))
+        coef = tuple(checks.real(f"coef[{i}]", c)
+                     for i, c in enumerate(_sequence("coef", self.coef)))
         if not coef:
             raise ParameterError("coef: must hold at least one coefficient")
         object.__setattr__(self, "coef", coef)
@@ -479,10 +518,13 @@ class Polynomial(Activation):
         return np.polynomial.polynomial.polyval(x, np.polynomial.polynomial.polyder(self.coef))
 
 
+#: The largest polynomial degree: the coefficients of ``He_n`` and the dual kernels'
+#: ``n!`` leave float64 long before it.
+MAX_DEGREE = 1000
+
+
 def _check_degree(degree: int) -> int:
-    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 0:
-        raise ParameterError(f"degree: must be a non-negative integer, got {degree!r}")
-    return int(degree)
+    return checks.integer("degree", degree, low=0, high=MAX_DEGREE)
 
 
 def Monomial(degree: int) -> Polynomial:
@@ -530,10 +572,8 @@ class ElementwiseFunction(Activation):
     name: str = "Elementwise"
 
     def __post_init__(self):
-        if not callable(self.function):
-            raise ArgumentTypeError("fn: must be callable")
-        if self.function_prime is not None and not callable(self.function_prime):
-            raise ArgumentTypeError("fn_prime: must be callable or None")
+        _check_callables(self.function, self.function_prime, self.name,
+                         ("function", "function_prime"))
 
     def fn(self, x):
         return self.function(x)
@@ -547,6 +587,16 @@ class ElementwiseFunction(Activation):
         return f"{self.name}()"
 
 
+def _check_callables(fn, fn_prime, name, labels) -> None:
+    if not callable(fn):
+        raise ArgumentTypeError(f"{labels[0]}: must be callable, got {type(fn).__name__}")
+    if fn_prime is not None and not callable(fn_prime):
+        raise ArgumentTypeError(f"{labels[1]}: must be callable or None, got "
+                                f"{type(fn_prime).__name__}")
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"name: must be a string, got {type(name).__name__}")
+
+
 def Elementwise(fn: Callable[[np.ndarray], np.ndarray],
                 fn_prime: Callable[[np.ndarray], np.ndarray] | None = None,
                 name: str = "Elementwise") -> ElementwiseFunction:
@@ -558,6 +608,7 @@ def Elementwise(fn: Callable[[np.ndarray], np.ndarray],
             ``phi`` alone by Gaussian integration by parts), required for training.
         name: used in reprs and error messages.
     """
+    _check_callables(fn, fn_prime, name, ("fn", "fn_prime"))
     return ElementwiseFunction(fn, fn_prime, name)
 
 
@@ -667,10 +718,12 @@ def _check_shape_tuple(name: str, value, allow_none: bool = False):
     try:
         values = tuple(value)
         ints = tuple(int(v) for v in values)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}") from None
-    if not ints or any(isinstance(v, bool) or v != i or i < 1 for v, i in zip(values, ints)):
-        raise ParameterError(f"{name}: must be a tuple of positive integers, got {value!r}")
+    if not ints or any(isinstance(v, bool) or v != i or not 1 <= i <= checks.MEMORY_LIMIT
+                       for v, i in zip(values, ints)):
+        raise ParameterError(f"{name}: must be a tuple of integers in [1, "
+                             f"{checks.MEMORY_LIMIT:.0e}], got {value!r}")
     return ints
 
 
@@ -690,6 +743,10 @@ def window_padding(size: int, window: int, stride: int, padding: str,
     Raises:
         ValueError: VALID padding with a window larger than the input.
     """
+    size = checks.integer("size", size, low=1, high=checks.MEMORY_LIMIT)
+    window = checks.integer(name, window, low=1, high=checks.MEMORY_LIMIT)
+    stride = checks.integer("stride", stride, low=1, high=checks.MEMORY_LIMIT)
+    checks.one_of("padding", padding, ("VALID", "SAME", "CIRCULAR"))
     if padding == "VALID":
         n_out = (size - window) // stride + 1
         if n_out < 1:
@@ -796,9 +853,12 @@ class Conv(Layer):
                      for n, f, s in zip(spatial, self.filter_shape, self.strides))
 
     def init(self, seed, input_shape):
+        input_shape = _input_shape(input_shape)
         rng = as_rng(seed)
         spatial = _check_spatial("filter_shape", input_shape, self.filter_shape, "Conv")
         channels = int(input_shape[-1])
+        checks.work("input_shape", float(np.prod(self.filter_shape)) * channels *
+                    self.out_chan, checks.MEMORY_LIMIT, what="weights")
         w = rng.standard_normal(self.filter_shape + (channels, self.out_chan))
         b = rng.standard_normal(self.out_chan) if self.b_std is not None else None
         return ((input_shape[0],) + self.output_spatial(spatial) + (self.out_chan,),

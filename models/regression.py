@@ -45,7 +45,9 @@ class Spectrum:
         lam = checks.finite_array("eigenvalues", self.eigenvalues, ndim=1, low=0.0,
                                   low_open=True)
         tgt = checks.finite_array("target", self.target, ndim=1, low=0.0)
-        if lam.size == 0 or lam.shape != tgt.shape:
+        if lam.size == 0:
+            raise ParameterError("eigenvalues: at least one eigenvalue, got none")
+        if lam.shape != tgt.shape:
             raise ParameterError(f"target: one entry per eigenvalue ({lam.size}), got "
                                  f"{tgt.size}")
         object.__setattr__(self, "eigenvalues", lam)
@@ -123,6 +125,10 @@ class PLRFModel:
         object.__setattr__(self, "beta", checks.real("beta", self.beta))
         d = checks.integer("d", self.d, low=1)
         v = PLRF_V_RATIO * d if self.v is None else checks.integer("v", self.v, low=d)
+        if 2 * self.alpha * math.log(v) > 700 or abs(self.beta) * math.log(v) > 700:
+            raise ParameterError(f"alpha, beta: D_v = v^(-2 alpha), b_v = v^(-beta) leave "
+                                 f"float64 at v = {v} (alpha = {self.alpha}, beta = "
+                                 f"{self.beta})")
         object.__setattr__(self, "d", d)
         object.__setattr__(self, "v", v)
 

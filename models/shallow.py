@@ -59,15 +59,17 @@ class ShallowNetwork:
     def __post_init__(self):
         width = self.width
         try:
-            whole = not isinstance(width, bool) and int(width) == width and width >= 1
-        except (TypeError, ValueError):
+            whole = not isinstance(width, bool) and int(width) == width and \
+                1 <= width <= 2 ** 53
+        except (TypeError, ValueError, OverflowError):
             whole = False
         if not whole:
-            raise ParameterError(f"width: must be a positive integer, got {width!r}")
+            raise ParameterError(f"width: must be an integer in [1, 2^53], got {width!r}")
         object.__setattr__(self, "width", int(width))
         for name in ("W_std", "b_std", "q0", "b_out_std"):
             object.__setattr__(self, name,
-                               checks.positive(name, getattr(self, name), allow_zero=True))
+                               checks.positive(name, getattr(self, name), allow_zero=True,
+                                               high=1e150))     # its square stays finite
         for name in ("readout", "first_layer"):
             if getattr(self, name) not in LAWS:
                 raise ParameterError(f"{name}: the law must be one of {tuple(LAWS)}, got "

@@ -76,6 +76,25 @@ class Network:
     _cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False,
                                      compare=False)
 
+    def __post_init__(self):
+        x = _as_memories(self.memories, "memories")
+        w = checks.finite_array("weights", self.weights, ndim=1)
+        if w.shape != (x.shape[0],):
+            raise ParameterError(f"weights: must have shape ({x.shape[0]},) (one per memory), "
+                                 f"got {w.shape}")
+        set_ = object.__setattr__
+        set_(self, "memories", x)
+        set_(self, "weights", w)
+        set_(self, "P", checks.integer("P", self.P, low=2))
+        checks.one_of("form", self.form, tuple(FORMS))
+        set_(self, "scale", checks.positive("scale", self.scale))
+        if self.archetypes is not None:
+            a = _as_memories(self.archetypes, "archetypes")
+            if a.shape[1] != x.shape[1]:
+                raise ParameterError(f"archetypes: must have N = {x.shape[1]} columns, got "
+                                     f"{a.shape[1]}")
+            set_(self, "archetypes", a)
+
     @property
     def N(self) -> int:
         return self.memories.shape[1]
@@ -138,8 +157,14 @@ class MonteCarloRun(Result):
 
 # ------------------------------------------------------------------ networks
 
+def _check_network(network):
+    if not isinstance(network, Network):
+        raise ArgumentTypeError(f"network: must be a Network (from hopfield, dense, "
+                                f"from_examples or network), got {type(network).__name__}")
+
+
 def _as_memories(x, name):
-    x = np.ascontiguousarray(np.asarray(x, dtype=float))
+    x = np.ascontiguousarray(checks.finite_array(name, x))
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 2 or not np.all(np.isfinite(x)):
         raise ParameterError(f"{name}: expected a finite (K, N) array with K >= 1, N >= 2, "
                              f"got shape {x.shape}")
@@ -162,6 +187,8 @@ def network(model, N: int, seed=0) -> Network:
     Simulate at the spec's temperature with ``run(net, model.T, ...)``; the theory's load
     at this size is ``model.at_size(N)`` (integer pattern counts).
     """
+    checks.integer("N", N, low=2, high=checks.MEMORY_LIMIT)
+    checks.seed(seed)
     if isinstance(model, (Hopfield, Multitask)):
         return hopfield(model.patterns(N, seed))
     if isinstance(model, DenseMemory):
@@ -183,10 +210,16 @@ def hopfield(patterns) -> Network:
 def dense(patterns, P: int, form: str = "distinct", scale: float | None = None) -> Network:
     """P-body network; ``scale`` defaults to ``N^{1-P}`` (distinct) or ``1/P!`` (power)."""
     x = _as_memories(patterns, "patterns")
-    P = checks.integer("P", P, low=2)
+    # 1/P! and N^(1-P) leave float64 beyond P = 170 (and P! is unbounded work)
+    P = checks.integer("P", P, low=2, high=170)
     checks.one_of("form", form, tuple(FORMS))
-    if scale is None:
+    if scale is not None:
+        scale = checks.positive("scale", scale)
+    else:
         scale = float(x.shape[1]) ** (1 - P) if form == "distinct" else 1 / math.factorial(P)
+        if scale == 0:
+            raise ParameterError(f"P: the default scale underflows at P = {P}, "
+                                 f"N = {x.shape[1]}; pass scale=")
     return Network(x, np.ones(x.shape[0]), int(P), form, float(scale))
 
 
@@ -198,9 +231,13 @@ def from_examples(examples, P: int, supervised: bool, archetypes=None, scale=Non
     mean of ``eta_bar^2`` (supervised) or ``eta^2`` (unsupervised, = 1 for +-1 examples),
     so that the couplings are those of :func:`dense` on unit-scale memories.
     """
-    eta = np.asarray(examples, dtype=float)
-    if eta.ndim != 3:
-        raise ParameterError(f"examples: expected shape (K, M, N), got {eta.shape}")
+    eta = checks.finite_array("examples", examples)
+    if eta.ndim != 3 or eta.size == 0 or eta.shape[2] < 2:
+        raise ParameterError(f"examples: expected shape (K, M, N) with K, M >= 1, N >= 2, "
+                             f"got {eta.shape}")
+    if not isinstance(supervised, (bool, np.bool_)):
+        raise ArgumentTypeError(f"supervised: must be True or False, got "
+                                f"{type(supervised).__name__}")
     K, M, N = eta.shape
     if supervised:
         mem = eta.mean(axis=1)
@@ -209,6 +246,8 @@ def from_examples(examples, P: int, supervised: bool, archetypes=None, scale=Non
         mem = eta.reshape(K * M, N)
         weights = np.full(K * M, 1.0 / M)
     R = float(np.mean(mem ** 2))
+    if not 0 < R < math.inf:
+        raise ParameterError("examples: their mean square must be finite and > 0")
     net = dense(mem / math.sqrt(R), P, "distinct", scale)
     arch = None if archetypes is None else _as_memories(archetypes, "archetypes")
     return dataclasses.replace(net, weights=weights, archetypes=arch)
@@ -230,8 +269,13 @@ def _energy_from_sums(network: Network, p) -> np.ndarray:
 def energy(network: Network, spins) -> np.ndarray:
     """Energy per spin of configurations ``spins`` (..., N), from the pattern power sums
     (Newton's identities for the distinct-index form)."""
-    s = np.asarray(spins, dtype=float)
+    _check_network(network)
+    s = checks.finite_array("spins", spins)
     x, P = network.memories, network.P
+    if s.ndim < 1 or s.shape[-1] != x.shape[1]:
+        raise ParameterError(f"spins: must have shape (..., {x.shape[1]}), got {s.shape}")
+    if np.any(np.abs(s) > 1):
+        raise ParameterError("spins: entries must be in [-1, 1]")
     p = np.zeros(s.shape[:-1] + (x.shape[0], P + 1))
     for j in range(1, P + 1):
         p[..., j] = (s ** j) @ (x ** j).T
@@ -283,7 +327,7 @@ def _initial_spins(init, network, n_replicas, rng):
         spins = np.tile(row, (n_replicas, 1))
         spins[:, zeros] = rng.choice(np.array([-1.0, 1.0]), size=(n_replicas, int(zeros.sum())))
         return spins
-    spins = np.array(init, dtype=float)
+    spins = np.array(checks.finite_array("init", init))
     if spins.shape == (n,):
         spins = np.tile(spins, (n_replicas, 1))
     if spins.shape != (n_replicas, n) or not np.all(np.abs(spins) == 1):
@@ -312,6 +356,10 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
         :class:`MonteCarloRun`; for a ``"zero"`` run ``converged`` says whether it reached
         a fixed point and ``iterations`` its sweeps (``None`` for sampling dynamics).
     """
+    _check_network(network)
+    if isinstance(checks.seed(seed), np.random.Generator):
+        raise ArgumentTypeError("seed: an int, a sequence of ints or a SeedSequence (the "
+                                "chains' streams are spawned from it), got a Generator")
     checks.one_of("dynamics", dynamics, tuple(DYNAMICS))
     T = checks.real("T", T, low=0.0)
     if T == 0 and dynamics != "zero":
@@ -320,6 +368,9 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     n_sweeps = checks.integer("n_sweeps", n_sweeps, low=1)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
     record_every = checks.integer("record_every", record_every, low=1)
+    checks.work("n_sweeps * n_replicas",
+                float(n_sweeps) * n_replicas * network.N * network.memories.shape[0],
+                what="spin updates x patterns")
     checks.one_of("site_order", site_order, ("sequential", "random"))
     shuffle = site_order == "random"
     flip_fraction = checks.probability("flip_fraction", flip_fraction)

@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import checks
-from ..errors import ParameterError
+from ..errors import ArgumentTypeError, NumericalError, ParameterError
 from ..models import network as arch
 from ..results import Result
 from ..stats import Estimate, sample_mean
@@ -46,7 +46,40 @@ WEIGHT_LAWS = ("gaussian", "orthogonal", "sparse", "lowrank")
 
 
 def _spec_of(net) -> arch.Layer:
-    return net.spec if hasattr(net, "spec") else net
+    spec = net.spec if hasattr(net, "spec") else net
+    if not isinstance(spec, arch.Layer):
+        raise ArgumentTypeError(f"net: must be a layer spec or a kernels Network, got "
+                                f"{type(net).__name__}")
+    return spec
+
+
+def _check_layers(layers, params=()) -> None:
+    """``layers`` from :func:`mlp_layers` (and ``params`` from :func:`sample_params`, if
+    given)."""
+    if not isinstance(layers, (list, tuple)) or not layers or \
+            not all(isinstance(layer, (arch.Dense, arch.Activation)) for layer in layers):
+        raise ArgumentTypeError("layers: must be a list of Dense and activation layers (from "
+                                "mlp_layers)")
+    if params != () and (not isinstance(params, (list, tuple)) or
+                         len(params) != len(layers)):
+        raise ArgumentTypeError(f"params: must be a list of {len(layers)} entries, one per "
+                                "layer (from sample_params)")
+
+
+def _sequence_of_names(name, value) -> tuple:
+    if not isinstance(value, (list, tuple)):
+        raise ArgumentTypeError(f"{name}: must be a name or a tuple of names, got "
+                                f"{type(value).__name__}")
+    return tuple(value)
+
+
+def _check_x(name, x, layers, params) -> np.ndarray:
+    x = arch.check_input(x, name)
+    first = next(p for layer, p in zip(layers, params) if isinstance(layer, arch.Dense))
+    if x.ndim != 2 or x.shape[1] != first[0].shape[0]:
+        raise ParameterError(f"{name}: must have shape (batch, {first[0].shape[0]}), got "
+                             f"{x.shape}")
+    return x
 
 
 def mlp_layers(net, width: int | None = None) -> list:
@@ -79,12 +112,31 @@ def mlp_layers(net, width: int | None = None) -> list:
     return flat
 
 
+def _weight_count(layers, input_dim: int) -> float:
+    """The number of weights of the fully connected ``layers`` on ``input_dim`` inputs."""
+    total, fan_in = 0.0, float(input_dim)
+    for layer in layers:
+        if isinstance(layer, arch.Dense):
+            total += fan_in * layer.out_dim
+            fan_in = float(layer.out_dim)
+    return total
+
+
 def draw_weights(seed, shape, law: str = "gaussian", density: float = 0.5,
                  rank: int | None = None) -> np.ndarray:
     """Weight matrices with unit-variance entries under ``law``; ``shape`` is
     ``(..., fan_in, fan_out)`` (leading axes: independent matrices). ``seed``: an int or a
     ``numpy.random.Generator`` (drawn from, in place)."""
     rng = arch.as_rng(seed)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__") or len(shape) < 2:
+        raise ParameterError(f"shape: must be (..., fan_in, fan_out), got {shape!r}")
+    shape = tuple(checks.integer(f"shape[{i}]", n, low=1) for i, n in enumerate(shape))
+    checks.work("shape", float(np.prod(shape, dtype=float)), checks.MEMORY_LIMIT,
+                what="weight entries")
+    checks.one_of("law", law, WEIGHT_LAWS)
+    density = checks.probability("density", density, open_low=True)
+    if rank is not None:
+        rank = checks.integer("rank", rank, low=1)
     *batch, fan_in, fan_out = shape
     if law == "gaussian":
         return rng.standard_normal(shape)
@@ -97,11 +149,9 @@ def draw_weights(seed, shape, law: str = "gaussian", density: float = 0.5,
     if law == "sparse":
         mask = rng.random(shape) < density
         return np.where(mask, rng.standard_normal(shape), 0.0) / math.sqrt(density)
-    if law == "lowrank":
-        r = rank if rank is not None else max(1, min(fan_in, fan_out) // 4)
-        return rng.standard_normal((*batch, fan_in, r)) @ \
-            rng.standard_normal((*batch, r, fan_out)) / math.sqrt(r)
-    raise ParameterError(f"weights: must be one of {WEIGHT_LAWS}, got {law!r}")
+    r = rank if rank is not None else max(1, min(fan_in, fan_out) // 4)       # lowrank
+    return rng.standard_normal((*batch, fan_in, r)) @ \
+        rng.standard_normal((*batch, r, fan_out)) / math.sqrt(r)
 
 
 def sample_params(layers: Sequence, input_dim: int, seed, weights: str = "gaussian",
@@ -109,6 +159,8 @@ def sample_params(layers: Sequence, input_dim: int, seed, weights: str = "gaussi
     """Trainable parameters ``(omega, beta)`` per Dense layer (None for activations), in the
     parameterization's own units (``omega`` unit variance for "ntk", ``W`` for "standard");
     ``seed`` is an int or a ``numpy.random.Generator``."""
+    _check_layers(layers)
+    input_dim = checks.integer("input_dim", input_dim, low=1)
     checks.one_of("weights", weights, WEIGHT_LAWS)
     checks.probability("density", density, open_low=True)
     rng = arch.as_rng(seed)
@@ -127,7 +179,13 @@ def sample_params(layers: Sequence, input_dim: int, seed, weights: str = "gaussi
 
 def forward(layers: Sequence, params: Sequence, x: np.ndarray):
     """Output and the cache ``[(input, preactivation)]`` needed for back-propagation: the
-    spec's own forward pass (:meth:`nnphys.models.network.Layer.apply`), layer by layer."""
+    spec's own forward pass (:meth:`nnphys.models.network.Layer.apply`), layer by layer.
+
+    Raises:
+        NumericalError: the outputs overflowed (inputs or weights too large).
+    """
+    _check_layers(layers, params)
+    x = _check_x("x", x, layers, params)
     cache = []
     h = x
     for layer, p in zip(layers, params):
@@ -135,6 +193,8 @@ def forward(layers: Sequence, params: Sequence, x: np.ndarray):
         if isinstance(layer, arch.Dense):
             cache.append((h, y))
         h = y
+    if not np.all(np.isfinite(h)):
+        raise NumericalError("forward: the outputs overflowed (inputs or weights too large)")
     return h, cache
 
 
@@ -153,6 +213,9 @@ def ntk_of_sample(layers, params, x1, x2=None):
     Returns ``(f1, f2, theta)`` with ``theta[i, j] = (1/n_out) sum_k sum_theta
     df_k(x1_i)/dtheta df_k(x2_j)/dtheta``.
     """
+    _check_layers(layers, params)
+    x1 = _check_x("x1", x1, layers, params)
+    x2 = None if x2 is None else _check_x("x2", x2, layers, params)
     same = x2 is None
     f1, cache1 = forward(layers, params, x1)
     f2, cache2 = (f1, cache1) if same else forward(layers, params, x2)
@@ -182,6 +245,8 @@ def ntk_of_sample(layers, params, x1, x2=None):
                 _kernels.multiply_inplace(g1, previous.fn_prime(cache1[pos - 1][1]))
                 if not same:
                     _kernels.multiply_inplace(g2, previous.fn_prime(cache2[pos - 1][1]))
+    if not np.all(np.isfinite(theta)):
+        raise NumericalError("ntk_of_sample: the NTK overflowed (inputs or weights too large)")
     return f1, f2, theta / n_out
 
 
@@ -230,7 +295,9 @@ def empirical_kernels(net, x1, x2=None, *, n_replicas: int = 16, width: int | No
         if x2.shape[1] != x1.shape[1]:
             raise ParameterError(f"x2: has {x2.shape[1]} features, x1 has {x1.shape[1]}")
     n_replicas = checks.integer("n_replicas", n_replicas, low=2)
-    get = (get,) if isinstance(get, str) else tuple(get)
+    checks.work("n_replicas * width^2", float(n_replicas) * _weight_count(layers, x1.shape[1]),
+                what="weight draws")
+    get = (get,) if isinstance(get, str) else _sequence_of_names("get", get)
     if not set(get) <= {"nngp", "ntk"} or "nngp" not in get:
         raise ParameterError(f"get: must be ('nngp',) or ('nngp', 'ntk'), got {get!r}")
     rng = arch.as_rng(seed)
@@ -287,10 +354,18 @@ def train_mse(net, x_train, y_train, x_test, *, lr: float, steps: int,
     _check_chain(layers)
     x_train = arch.check_input(x_train, "x_train")
     x_test = arch.check_input(x_test, "x_test")
-    y = np.asarray(y_train, dtype=float).reshape(x_train.shape[0], -1)
+    y = checks.finite_array("y_train", y_train)
+    if y.size == 0 or y.size % x_train.shape[0]:
+        raise ParameterError(f"y_train: must have {x_train.shape[0]} rows (one per x_train), "
+                             f"got shape {y.shape}")
+    y = y.reshape(x_train.shape[0], -1)
     lr = checks.positive("lr", lr)
     steps = checks.integer("steps", steps, low=0)
-    record_every = record_every or max(1, steps)
+    checks.work("steps * width^2", float(steps) * x_train.shape[0] * _weight_count(layers,
+                                                                      x_train.shape[1]),
+                what="multiply-adds")
+    record_every = max(1, steps) if record_every is None else checks.integer(
+        "record_every", record_every, low=1)
     rng = arch.as_rng(seed)
     params = sample_params(layers, x_train.shape[1], rng)
     dense_idx = [i for i, layer in enumerate(layers) if isinstance(layer, arch.Dense)]

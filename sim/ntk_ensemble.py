@@ -22,9 +22,9 @@ from typing import Sequence
 import numpy as np
 
 from .. import checks
-from ..errors import ParameterError
+from ..errors import ArgumentTypeError, ParameterError
 from ..results import Result
-from ..stats import Estimate, ratio_estimate, sample_mean
+from ..stats import MAX_MAGNITUDE, Estimate, ratio_estimate, sample_mean
 from . import _ntk_ensemble as _k
 
 __all__ = ["NTKEnsemble", "relu_ntk_ensemble", "NTKStatistics", "ratio_statistics"]
@@ -71,18 +71,31 @@ def relu_ntk_ensemble(widths: Sequence[int], x, n_replicas: int,
 
     Cost: ``n_replicas * sum_l n_l n_(l-1)`` Gaussian draws and twice as many multiply-adds.
     """
-    w = [int(n) for n in np.atleast_1d(np.asarray(widths))] if len(widths) else []
-    if any(n < 1 or n != m for n, m in zip(w, np.atleast_1d(widths))):
-        raise ParameterError("widths: hidden widths must be integers >= 1")
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
+    try:
+        raw = np.atleast_1d(np.asarray(widths, dtype=float))
+    except (TypeError, ValueError):
+        raise ArgumentTypeError("widths: must be a sequence of integers >= 1") from None
+    if raw.ndim != 1 or not np.all(np.isfinite(raw)) or np.any(raw < 1) or \
+            np.any(raw != np.round(raw)):
+        raise ParameterError(f"widths: hidden widths must be integers >= 1, got {widths!r}")
+    w = [int(n) for n in raw]
+    x = checks.finite_array("x", x)
+    if x.ndim != 1 or x.size < 1:
         raise ParameterError("x: must be one finite input of shape (n_0,)")
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    sizes = [x.size] + w
+    checks.work("n_replicas * widths^2", float(n_replicas) * sum(float(a) * b for a, b in zip(
+        sizes[:-1], sizes[1:])), what="weight draws")
     cw = checks.positive("W_std", W_std) ** 2
     bias_lr = checks.positive("bias_lr", bias_lr, allow_zero=True)
     seed = checks.integer("seed", seed, low=0)
     all_widths = np.array([x.size] + w, dtype=np.int64)
-    depths = [len(w) + 1] if depths is None else [int(d) for d in depths]
+    if depths is not None and (isinstance(depths, (str, bytes)) or
+                               not hasattr(depths, "__iter__")):
+        raise ArgumentTypeError(f"depths: must be a sequence of integers, got "
+                                f"{type(depths).__name__}")
+    depths = [len(w) + 1] if depths is None else [
+        checks.integer(f"depths[{i}]", d, low=1, high=len(w) + 1) for i, d in enumerate(depths)]
     if not depths or any(d < 1 or d > len(w) + 1 for d in depths):
         raise ParameterError(f"depths: each must be in [1, {len(w) + 1}]")
     out_k = np.empty((n_replicas, len(depths)))
@@ -120,5 +133,8 @@ def ratio_statistics(K: np.ndarray) -> NTKStatistics:
     k = checks.finite_array("K", K, ndim=1)
     if k.size < 2:
         raise ParameterError("K: must hold at least 2 samples")
+    if np.any(np.abs(k) > MAX_MAGNITUDE):
+        raise ParameterError(f"K: entries must be at most {MAX_MAGNITUDE:g} in magnitude "
+                             "(K^2 overflows)")
     return NTKStatistics(mean=sample_mean(k),
                          ratio=ratio_estimate(k, k * k, lambda m1, m2: m2 / (m1 * m1)))

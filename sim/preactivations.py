@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from .. import checks
-from ..errors import NumericalError, ParameterError
+from ..errors import ArgumentTypeError, NumericalError, ParameterError
 from ..models import network as arch
 from ..results import Result
 from ..stats import Estimate, ratio_estimate, sample_mean
@@ -58,12 +58,17 @@ def _numba_activation(activation):
         return None
 
 
-def _variances(depth, width, n_replicas, W_std, b_std) -> tuple[float, float]:
-    """Check the sizes and scales; return ``(C_W, C_b) = (W_std^2, b_std^2)``."""
+def _variances(depth, width, n_replicas, W_std, b_std, seed) -> tuple[float, float]:
+    """Check the sizes, the seed and the scales (and bound the work, ``n_replicas * depth *
+    width^2`` draws); return ``(C_W, C_b) = (W_std^2, b_std^2)``."""
     for name, value in (("depth", depth), ("width", width), ("n_replicas", n_replicas)):
         checks.integer(name, value, low=1)
-    return (checks.positive("W_std", W_std) ** 2,
-            checks.positive("b_std", b_std, allow_zero=True) ** 2)
+    checks.integer("seed", seed, low=0)
+    checks.work("n_replicas * depth * width^2",
+                float(n_replicas) * depth * width * width, what="weight draws")
+    # beyond 1e150 the variances W_std^2, b_std^2 leave float64
+    return (checks.positive("W_std", W_std, high=1e150) ** 2,
+            checks.positive("b_std", b_std, allow_zero=True, high=1e150) ** 2)
 
 
 def _numpy_batch(fn, seed, batch_index, out, kernel0, width, cw, cb):
@@ -98,8 +103,8 @@ def conditional_kernels(activation, depth: int, width: int, n_replicas: int, W_s
         ``(n_replicas, depth)`` array for one input, else ``(n_replicas, depth, m, m)``:
         the samples (summarise them with :func:`moments` and :func:`kurtosis`).
     """
-    sigma_w2, sigma_b2 = _variances(depth, width, n_replicas, W_std, b_std)
-    q0 = np.asarray(q0, dtype=np.float64)
+    sigma_w2, sigma_b2 = _variances(depth, width, n_replicas, W_std, b_std, seed)
+    q0 = checks.finite_array("q0", q0)
     single = q0.ndim == 0
     kernel0 = q0.reshape(1, 1) if single else q0
     if kernel0.ndim != 2 or kernel0.shape[0] != kernel0.shape[1] or \
@@ -132,8 +137,11 @@ def conditional_kernels(activation, depth: int, width: int, n_replicas: int, W_s
 
 
 def _variance_samples(variances) -> np.ndarray:
-    s = np.asarray(variances, dtype=np.float64)
-    if s.ndim != 2 or s.shape[0] < 2:
+    s = checks.finite_array("variances", variances, ndim=2, low=0.0, low_open=True)
+    if np.any(s > 1e150):
+        raise ParameterError("variances: entries must be at most 1e150 (their squares "
+                             "overflow)")
+    if s.shape[0] < 2:
         raise ParameterError("variances: must have shape (N >= 2, depth)")
     return s
 
@@ -171,11 +179,14 @@ def full_ensemble(activation, x, depth: int, width: int, n_replicas: int, W_std:
     Args:
         x: inputs, shape ``(m, n_0)``.
     """
-    sigma_w2, sigma_b2 = _variances(depth, width, n_replicas, W_std, b_std)
+    sigma_w2, sigma_b2 = _variances(depth, width, n_replicas, W_std, b_std, seed)
     checks.one_of("weights", weights, WEIGHT_LAWS)
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ParameterError("x: must have shape (m, n_0)")
+    x = checks.finite_array("x", x, ndim=2)
+    if x.size == 0:
+        raise ParameterError("x: must have shape (m, n_0) with m, n_0 >= 1, got shape "
+                             f"{x.shape}")
+    checks.work("n_replicas * depth * m^2 (x)", float(n_replicas) * depth * x.shape[0] ** 2,
+                checks.MEMORY_LIMIT, what="kernel entries")
     fn = arch.activation_function(activation)
     m, n0 = x.shape
     kernels = np.empty((n_replicas, depth, m, m))
@@ -193,6 +204,9 @@ def full_ensemble(activation, x, depth: int, width: int, n_replicas: int, W_std:
             kernels[start:start + nb, l] = z @ np.swapaxes(z, -1, -2) / width
             fourth[start:start + nb, l] = np.mean(z ** 4, axis=-1)
             h, fan_in = fn(z), width
+    if not (np.all(np.isfinite(kernels)) and np.all(np.isfinite(fourth))):
+        raise NumericalError("full_ensemble: the preactivations overflowed (the signal "
+                             "explodes at these parameters and inputs)")
     return FullEnsemble(parameters={"weights": weights, "seed": seed}, kernels=kernels,
                         fourth=fourth)
 
@@ -201,6 +215,11 @@ def sample_kurtosis(ensemble: FullEnsemble, input_index: int = 0) -> Estimate:
     """Excess kurtosis ``E z^4 / (E z^2)^2 - 3`` of one input's preactivations per layer,
     averaged over neurons and networks, with its standard error (delta method over the
     independent networks)."""
+    if not isinstance(ensemble, FullEnsemble):
+        raise ArgumentTypeError(f"ensemble: must be a FullEnsemble (from full_ensemble), got "
+                                f"{type(ensemble).__name__}")
+    input_index = checks.integer("input_index", input_index, low=0,
+                                 high=ensemble.fourth.shape[2] - 1)
     second = ensemble.kernels[:, :, input_index, input_index]
     fourth = ensemble.fourth[:, :, input_index]
     return ratio_estimate(fourth, second, lambda m4, m2: m4 / (m2 * m2) - 3.0)

@@ -45,7 +45,7 @@ import math
 import numpy as np
 
 from .. import checks
-from ..errors import NumericalError, ParameterError
+from ..errors import ArgumentTypeError, NumericalError, ParameterError
 from ..models.network import as_rng
 from ..models.rnn import RateNetwork, is_tanh, rate_network
 from ..results import Result
@@ -63,6 +63,7 @@ def coupling(N: int, g: float, seed=None, dtype=np.float64) -> np.ndarray:
     """``J`` with iid ``N(0, g^2/N)`` entries, C-contiguous, of ``dtype``. The float64 draws
     are made in row blocks and cast, so float32 and float64 couplings of one seed agree."""
     N = checks.integer("N", N, low=2, high=_MAX_N)
+    checks.work("N", float(N) * N, checks.MEMORY_LIMIT, what="coupling entries N^2")
     g = checks.positive("g", g, allow_zero=True)
     rng = as_rng(seed)
     J = np.empty((N, N), dtype=dtype)
@@ -188,6 +189,21 @@ def _check_dtype(dtype, J):
         raise ParameterError(f"J: must be an array of {np.dtype(dtype).name}, got {J.dtype}")
 
 
+def _check_work(t_max, transient, dt, n, n_replicas):
+    """Refuse an integration longer than :data:`nnphys.checks.WORK_LIMIT` multiply-adds
+    (``(t_max + transient) / dt`` steps of an ``n x n`` coupling on ``n_replicas``
+    states): a compiled loop cannot be interrupted."""
+    checks.work("(t_max + transient) / dt * N^2",
+                (t_max + transient) / dt * float(n) * n * n_replicas,
+                what="multiply-adds (t_max + transient) / dt * N^2 * replicas")
+
+
+def _check_trajectory(traj):
+    if not isinstance(traj, Trajectory):
+        raise ArgumentTypeError(f"traj: must be a Trajectory (from simulate), got "
+                                f"{type(traj).__name__}")
+
+
 def _check_step(dt):
     dt = checks.positive("dt", dt)
     if dt > 0.5:
@@ -245,6 +261,10 @@ def simulate(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     record_every = checks.integer("record_every", record_every, low=1)
     n_record = min(n, 2000) if n_record is None else checks.integer("n_record", n_record,
                                                                       low=1, high=n)
+    _check_work(t_max, transient, dt, n, n_replicas)
+    checks.work("n_replicas * t_max / dt * n_record",
+                float(n_replicas) * (t_max / dt / record_every + 1) * n_record,
+                checks.MEMORY_LIMIT, what="recorded entries")
     elementwise = _elementwise(spec.activation)
     rng = as_rng(seed)
     if J is None:
@@ -270,6 +290,9 @@ def simulate(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     if not np.all(np.isfinite(out)):
         raise NumericalError("simulate: the state is not finite (reduce dt)")
     q_static = float(np.mean(out.mean(axis=1) ** 2))
+    if not math.isfinite(q_static):
+        raise NumericalError("simulate: the static variance overflows (the state reached "
+                             f"{np.max(np.abs(out)):.3g}; reduce g, input or x0_std)")
     return Trajectory(parameters={**spec.describe(), "t_max": t_max, "dt": dt,
                                   "method": method, "n_replicas": n_replicas,
                                   "transient": transient, "x0_std": x0_std,
@@ -305,6 +328,7 @@ def autocorrelation(traj: Trajectory, max_lag: float, n_windows: int = 4) -> Aut
     windows x replicas with its standard error (:func:`nnphys.stats.sample_mean`, at least
     two windows x replicas).
     """
+    _check_trajectory(traj)
     n_windows = checks.integer("n_windows", n_windows, low=1)
     max_lag = checks.positive("max_lag", max_lag, allow_zero=True)
     step = traj.t[1] - traj.t[0]
@@ -334,6 +358,7 @@ class EqualTimeVariance(Estimate):
 def equal_time_variance(traj: Trajectory) -> EqualTimeVariance:
     """The population second moment ``Delta(t, t)`` of every recorded time, averaged over the
     recorded neurons of each replica, with its error over the replicas (at least two)."""
+    _check_trajectory(traj)
     if traj.x.shape[0] < 2:
         raise ParameterError("traj: at least two replicas (n_replicas >= 2) for an error bar")
     est = sample_mean(np.mean(traj.x ** 2, axis=2))
@@ -372,6 +397,7 @@ def lyapunov(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     renorm_every = checks.integer("renorm_every", renorm_every, low=1)
     n_blocks = checks.integer("n_blocks", n_blocks, low=2)
     _check_dtype(dtype, J)
+    _check_work(t_max, transient, dt, n, 2)
     elementwise = _elementwise(spec.activation)
     inp = _input_function(spec.input)
     rng = as_rng(seed)
@@ -388,7 +414,7 @@ def lyapunov(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
     n_steps = int(round(t_max / dt))
     n_renorm = n_steps // renorm_every
     if n_renorm < 2 * n_blocks:
-        raise ParameterError(f"t_max: too short for {n_blocks} batches of at least two "
+        raise ParameterError(f"t_max, n_blocks: t_max too short for {n_blocks} batches of two "
                              "renormalisations")
     logs = np.empty(n_renorm)
     for step in range(n_skip + n_renorm * renorm_every):

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 import numpy as np
 
 from .. import checks
-from ..errors import NumericalError, ParameterError
+from ..errors import ArgumentTypeError, NumericalError
 from ..models import network as arch
 from ..models.shallow import LAWS, ShallowNetwork, law_moments
 from ..results import Result
@@ -44,13 +45,19 @@ def draw(seed, law: str, size) -> np.ndarray:
     """Unit-variance samples of ``law`` (uniform on [-sqrt 3, sqrt 3]; Rademacher +-1);
     ``seed`` is an int or a ``numpy.random.Generator`` (drawn from, in place)."""
     rng = arch.as_rng(seed)
+    checks.one_of("law", law, tuple(LAWS))
+    shape = (size,) if isinstance(size, numbers.Integral) else size
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise ArgumentTypeError(f"size: must be an integer or a shape, got "
+                                f"{type(size).__name__}")
+    shape = tuple(checks.integer(f"size[{i}]", n, low=0) for i, n in enumerate(shape))
+    checks.work("size", float(np.prod(shape, dtype=float)), checks.MEMORY_LIMIT,
+                what="samples")
     if law == "gaussian":
         return rng.standard_normal(size)
     if law == "uniform":
         return rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), size)
-    if law == "rademacher":
-        return rng.integers(0, 2, size).astype(np.float64) * 2.0 - 1.0
-    raise ParameterError(f"law: must be one of {tuple(LAWS)}, got {law!r}")
+    return rng.integers(0, 2, size).astype(np.float64) * 2.0 - 1.0       # rademacher
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +117,7 @@ def sample_outputs(activation, width: int, n_replicas: int, *, W_std: float = 1.
                          b_out_std)
     fn, n = net.fn, net.width
     total = checks.integer("n_replicas", n_replicas, low=2)
+    checks.work("n_replicas * width", float(total) * n, what="weight draws")
     rng = arch.as_rng(seed)
     a = W_std * math.sqrt(q0)
     f, s2, s4 = (np.empty(total) for _ in range(3))

@@ -594,8 +594,8 @@ def phase_diagram(activation, W_std, b_std, q0: float = 1.0) -> PhaseDiagram:
     rest of the grid stands. ``iterations`` is summed over the solves, ``residual`` the
     largest.
     """
-    W_std = np.asarray(W_std, dtype=np.float64)
-    b_std = np.asarray(b_std, dtype=np.float64)
+    W_std = checks.finite_array("W_std", W_std, low=0.0, low_open=True)
+    b_std = _b_std(b_std)
     if W_std.ndim != 1 or b_std.ndim != 1 or not W_std.size or not b_std.size:
         raise ParameterError("W_std, b_std: must be non-empty 1-D grids")
     act = as_activation(activation)

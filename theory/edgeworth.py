@@ -55,6 +55,7 @@ import math
 import numpy as np
 from scipy import integrate
 
+from .. import checks
 from ..errors import ConvergenceError, ParameterError
 from ..models.shallow import ShallowNetwork, law_moments
 from ..results import Result
@@ -207,6 +208,11 @@ def _series(cum: OutputCumulants, order: int):
     return terms
 
 
+#: ``|t|`` beyond which the Gaussian factor ``exp(-t^2/2)`` underflows to 0 (``t = 40``:
+#: ``e^-800``), so that the Hermite polynomials are never evaluated where they overflow.
+_T_MAX = 40.0
+
+
 def output_density(y, activation, width: int, W_std: float = 1.0, b_std: float = 0.0,
                    q0: float = 1.0, readout: str = "gaussian", first_layer: str = "gaussian",
                    order: int = 1, b_out_std: float = 0.0) -> np.ndarray:
@@ -231,11 +237,11 @@ def output_density(y, activation, width: int, W_std: float = 1.0, b_std: float =
         (it can dip below zero far in the tails at small ``n``).
     """
     _check_order(order)
-    y = np.asarray(y, dtype=float)
+    y = checks.finite_array("y", y)
     cum = output_cumulants(activation, width, W_std, b_std, q0, readout, first_layer,
                            b_out_std)
     s = math.sqrt(cum.variance)
-    t = y / s
+    t = np.clip(y / s, -_T_MAX, _T_MAX)      # beyond, exp(-t^2/2) is 0 in float64
     base = np.exp(-t * t / 2) / (s * math.sqrt(2 * math.pi))
     return base * (1 + sum(c * _hermite(k, t) for c, k in _series(cum, order)))
 
@@ -247,10 +253,11 @@ def output_cdf(y, activation, width: int, W_std: float = 1.0, b_std: float = 0.0
     arguments as :func:`output_density`)."""
     from scipy import special
     _check_order(order)
-    y = np.asarray(y, dtype=float)
+    y = checks.finite_array("y", y)
     cum = output_cumulants(activation, width, W_std, b_std, q0, readout, first_layer,
                            b_out_std)
     t = y / math.sqrt(cum.variance)
-    gauss = np.exp(-t * t / 2) / math.sqrt(2 * math.pi)
-    return special.ndtr(t) - gauss * sum((c * _hermite(k - 1, t) for c, k in
+    tc = np.clip(t, -_T_MAX, _T_MAX)         # beyond, exp(-t^2/2) is 0 in float64
+    gauss = np.exp(-tc * tc / 2) / math.sqrt(2 * math.pi)
+    return special.ndtr(t) - gauss * sum((c * _hermite(k - 1, tc) for c, k in
                                           _series(cum, order)), np.zeros_like(t))

@@ -50,7 +50,7 @@ import math
 import numpy as np
 
 from .. import checks
-from ..errors import ParameterError
+from ..errors import ArgumentTypeError, NumericalError, ParameterError
 from ..results import Result
 from .criticality import as_activation
 from .gaussian import expect
@@ -95,8 +95,9 @@ def _check_width(width) -> float:
 def _variances(depth, W_std, b_std) -> tuple[float, float]:
     """Check the arguments; return ``(C_W, C_b) = (W_std^2, b_std^2)``."""
     checks.integer("depth", depth, low=1, high=_MAX_DEPTH)
-    return (checks.positive("W_std", W_std) ** 2,
-            checks.positive("b_std", b_std, allow_zero=True) ** 2)
+    # beyond 1e150 the variances W_std^2, b_std^2 leave float64
+    return (checks.positive("W_std", W_std, high=1e150) ** 2,
+            checks.positive("b_std", b_std, allow_zero=True, high=1e150) ** 2)
 
 
 def _single_input(act, depth, cw, cb, q0):
@@ -203,7 +204,7 @@ def recursion(activation, depth: int, W_std: float, b_std: float, q0=1.0,
     """
     act = as_activation(activation)
     sigma_w2, sigma_b2 = _variances(depth, W_std, b_std)
-    q0 = np.asarray(q0, dtype=np.float64)
+    q0 = checks.finite_array("q0", q0)
     params = {"activation": repr(act), "depth": int(depth), "W_std": float(W_std),
               "b_std": float(b_std)}
     if q0.ndim == 0:
@@ -236,16 +237,20 @@ def scale_invariant_excess_kurtosis(depth, width, a_plus: float = 1.0,
     leading order of :meth:`FiniteWidthRecursion.excess_kurtosis`. ``depth`` and ``width``
     broadcast.
     """
-    depth = np.asarray(depth)
-    width = np.asarray(width, dtype=np.float64)
-    if np.any(depth < 1) or np.any(width < 1):
-        raise ParameterError("depth, width: must be >= 1")
+    depth = checks.finite_array("depth", depth, low=1.0)
+    width = checks.finite_array("width", width, low=1.0)
+    a_plus, a_minus = checks.real("a_plus", a_plus), checks.real("a_minus", a_minus)
     a2 = 0.5 * (a_plus ** 2 + a_minus ** 2)
     a4 = 0.5 * (a_plus ** 4 + a_minus ** 4)
     if a2 == 0:
         raise ParameterError("a_plus, a_minus: not both zero")
     growth = 3 * a4 / a2 ** 2 - 1
-    return 3.0 * np.expm1((depth - 1) * np.log1p(growth / width))
+    with np.errstate(over="ignore"):
+        out = 3.0 * np.expm1((depth - 1) * np.log1p(growth / width))
+    if not np.all(np.isfinite(out)):
+        raise NumericalError("depth: the excess kurtosis exp((depth - 1) log(1 + growth / "
+                             "width)) overflows float64")
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,15 +263,25 @@ class SymbolicRecursion(Result):
     K1: list = dataclasses.field(default_factory=list)
 
 
+#: The deepest exact recursion: sympy's expressions grow with every layer.
+MAX_SYMBOLIC_DEPTH = 32
+
+
 def symbolic_recursion(coefficients, depth: int, W_std, b_std, q0=1) -> SymbolicRecursion:
     """The single-input recursion in exact arithmetic (sympy) for a polynomial activation
     ``phi(z) = sum_p coefficients[p] z^p``, using ``E[z^(2k)] = (2k - 1)!! K^k``.
 
     Arguments may be sympy numbers or symbols (``C_W = W_std**2``, ``C_b = b_std**2``:
     pass ``sympy.sqrt(2)`` for ``C_W = 2``). Returns the sympy expressions for layers
-    ``1..depth``; used to check the quadrature of :func:`recursion`.
+    ``1..depth``; used to check the quadrature of :func:`recursion`. The expressions grow
+    with every layer, so ``depth`` is at most :data:`MAX_SYMBOLIC_DEPTH`.
     """
     import sympy as sp
+
+    depth = checks.integer("depth", depth, low=1, high=MAX_SYMBOLIC_DEPTH)
+    if isinstance(coefficients, (str, bytes)) or not hasattr(coefficients, "__iter__"):
+        raise ArgumentTypeError(f"coefficients: must be a sequence of numbers, got "
+                                f"{type(coefficients).__name__}")
 
     z, kk = sp.symbols("z K", positive=True)
     phi = sum(sp.sympify(c) * z ** p for p, c in enumerate(coefficients))

@@ -49,7 +49,8 @@ import math
 
 import numpy as np
 
-from ..errors import ConvergenceError, ParameterError
+from .. import checks
+from ..errors import ArgumentTypeError, ConvergenceError, ParameterError
 
 __all__ = ["gauss_hermite", "gauss_legendre", "normal_rule", "expect", "expect_pair",
            "erf_pair", "erf_derivative_pair"]
@@ -60,8 +61,13 @@ _NODES = 64               # per panel; checked against twice as many
 _Z_MAX = 9.0              # trapezoid truncation: the Gaussian weight beyond is < 3e-18
 
 
+#: The most quadrature nodes of one rule (numpy's eigenvalue solver is O(n^2) memory).
+MAX_NODES = 10000
+
+
 def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of ``E[f(z)] ~ sum_i w_i f(z_i)`` for ``z ~ N(0, 1)``."""
+    n = checks.integer("n", n, low=1, high=MAX_NODES)
     z, w = np.polynomial.hermite_e.hermegauss(n)
     return z, w / math.sqrt(2.0 * math.pi)
 
@@ -69,6 +75,7 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
 @functools.lru_cache(maxsize=8)
 def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``n``-point Gauss-Legendre nodes and weights on ``[-1, 1]`` (read-only, cached)."""
+    n = checks.integer("n", n, low=1, high=MAX_NODES)
     x, w = np.polynomial.legendre.leggauss(n)
     x.flags.writeable = False
     w.flags.writeable = False
@@ -84,7 +91,11 @@ def normal_rule(scale: float, z_max: float = _Z_MAX,
     module docstring; ~1e-6 at 0.4), plus the Gaussian tail beyond ``z_max`` (the cap 0.5
     keeps the rule's own error on the Gaussian weight, ``~exp(-2 pi^2 / h^2)``, below
     1e-17)."""
+    scale = checks.positive("scale", scale, allow_zero=True)
+    z_max = checks.positive("z_max", z_max, high=40.0)
+    ratio = checks.positive("ratio", ratio, high=1.0)
     step = min(0.5, ratio * (math.pi / 2.0) / max(float(scale), 1e-300))
+    checks.work("scale", 2 * z_max / step, MAX_NODES * 100, what="trapezoid nodes")
     half = int(math.ceil(z_max / step))
     z = np.arange(-half, half + 1) * (z_max / half)
     w = (z_max / half) * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
@@ -95,8 +106,18 @@ def expect_pair(f, h, q1, q2, c, rule=None, m1=0.0, m2=0.0) -> np.ndarray:
     """``E[f(x) h(y)]`` for jointly Gaussian ``x, y`` (means ``m1, m2``, variances ``q1, q2``,
     covariance ``c``; broadcast arrays) on the product grid of ``rule = (z, w)`` (default
     :func:`normal_rule` for the largest standard deviation)."""
+    _callable("f", f)
+    _callable("h", h)
+    q1, q2, c, m1, m2 = (checks.finite_array(name, v) for name, v in
+                         (("q1", q1), ("q2", q2), ("c", c), ("m1", m1), ("m2", m2)))
+    if rule is not None and (not isinstance(rule, (tuple, list)) or len(rule) != 2):
+        raise ArgumentTypeError("rule: must be a pair (nodes, weights) or None")
     if rule is None:
-        rule = normal_rule(math.sqrt(max(np.max(q1), np.max(q2))))
+        scale = math.sqrt(max(np.max(q1), np.max(q2)))
+        if scale * 2 * _Z_MAX / (0.2 * math.pi / 2) > MAX_NODES * 100:
+            raise ParameterError(f"q1, q2: the default rule would need more than "
+                                 f"{MAX_NODES * 100} nodes at a variance {scale ** 2:.3g}")
+        rule = normal_rule(scale)
     z, w = rule
     q1, q2, c, m1, m2 = np.broadcast_arrays(*(np.asarray(a, dtype=float)[..., None]
                                               for a in (q1, q2, c, m1, m2)))
@@ -109,10 +130,31 @@ def expect_pair(f, h, q1, q2, c, rule=None, m1=0.0, m2=0.0) -> np.ndarray:
     return (fx * inner) @ w
 
 
+def _callable(name, fn) -> None:
+    if not callable(fn):
+        raise ArgumentTypeError(f"{name}: must be callable, got {type(fn).__name__}")
+
+
+def _erf_arguments(q1, q2, c, a, b):
+    """Variances ``q1, q2 >= 0``, a covariance with ``c^2 <= q1 q2`` and finite ``a, b``
+    (``|b| <= 1e75``, ``q <= 1e150``: ``b^2 q`` stays in float64)."""
+    q1 = checks.finite_array("q1", q1, low=0.0)
+    q2 = checks.finite_array("q2", q2, low=0.0)
+    c = checks.finite_array("c", c)
+    if np.any(q1 > 1e150) or np.any(q2 > 1e150):
+        raise ParameterError("q1, q2: variances must be at most 1e150")
+    if np.any(c * c > q1 * q2 * (1 + 1e-12)):
+        raise ParameterError("c: the covariance must satisfy c^2 <= q1 q2")
+    a = checks.real("a", a, low=-1e150, high=1e150)
+    b = checks.real("b", b, low=-1e75, high=1e75)
+    return q1, q2, c, a, b
+
+
 def erf_pair(q1, q2, c, a: float = 1.0, b: float = 1.0):
     """Closed form of ``E[phi(x) phi(y)]`` for ``phi = a erf(b x)`` (zero means, variances
     ``q1, q2``, covariance ``c``): ``(2 a^2/pi) arcsin(2 b^2 c / sqrt((1 + 2 b^2 q1)
     (1 + 2 b^2 q2)))`` (Williams 1997, Neural Computation 10, 1203)."""
+    q1, q2, c, a, b = _erf_arguments(q1, q2, c, a, b)
     k = 2.0 * b * b
     return (2.0 * a * a / math.pi) * np.arcsin(k * c / np.sqrt((1.0 + k * q1) * (1.0 + k * q2)))
 
@@ -122,6 +164,7 @@ def erf_derivative_pair(q1, q2, c, a: float = 1.0, b: float = 1.0):
     sqrt(pi)) exp(-b^2 x^2)`` (zero means): the Gaussian integral
     ``E[exp(-b^2 (x^2 + y^2))] = det(1 + 2 b^2 Sigma)^(-1/2)`` gives
     ``(4 a^2 b^2 / pi) / sqrt((1 + 2 b^2 q1)(1 + 2 b^2 q2) - 4 b^4 c^2)``."""
+    q1, q2, c, a, b = _erf_arguments(q1, q2, c, a, b)
     k = 2.0 * b * b
     return (4.0 * a * a * b * b / math.pi) / np.sqrt((1.0 + k * q1) * (1.0 + k * q2) -
                                                      k * k * np.square(c))
@@ -170,9 +213,9 @@ def expect(fn, variance, tol: float = 1e-12) -> np.ndarray:
         ConvergenceError: the two orders differ by more than ``tol`` (a kink away from
             ``u = 0``, or an integrand growing too fast for the truncation).
     """
-    variance = np.asarray(variance, dtype=np.float64)
-    if np.any(~np.isfinite(variance)) or np.any(variance < 0):
-        raise ParameterError("variance: must be finite and >= 0")
+    _callable("fn", fn)
+    tol = checks.positive("tol", tol)
+    variance = checks.finite_array("variance", variance, low=0.0)
     coarse, _ = _apply(fn, variance, _NODES)
     fine, scale = _apply(fn, variance, 2 * _NODES)
     error = np.abs(fine - coarse)

@@ -78,7 +78,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import checks
-from ..errors import ParameterError
+from ..errors import NumericalError, ParameterError
 from ..results import Result
 
 __all__ = ["NTKMoments", "ntk_moments", "beta", "hanin_nica_ratio", "infinite_width_ntk",
@@ -118,11 +118,12 @@ class NTKMoments(Result):
 
 
 def _check_widths(widths) -> np.ndarray:
-    w = np.atleast_1d(np.asarray(widths))
+    w = np.atleast_1d(checks.finite_array("widths", widths))
     if w.ndim != 1 or w.size > 100_000:
         raise ParameterError("widths: must be a 1-D sequence of hidden widths (at most 1e5)")
-    if w.size and (not np.all(np.equal(np.mod(w, 1), 0)) or np.any(w < 1)):
-        raise ParameterError("widths: hidden widths must be integers >= 1")
+    if w.size and (not np.all(np.equal(np.mod(w, 1), 0)) or np.any(w < 1) or
+                   np.any(w > 2 ** 62)):
+        raise ParameterError("widths: hidden widths must be integers in [1, 2^62]")
     return w.astype(np.int64)
 
 
@@ -224,6 +225,8 @@ def normalized_variance(width, depth, input_dim: int = 1, bias_lr: float = 0.0) 
     input_dim = checks.integer("input_dim", input_dim, low=1)
     width = checks.finite_array("width", width, low=1)
     depth = checks.finite_array("depth", depth, low=1)
+    if np.any(depth > 100_001) or np.any(width > 2 ** 62):
+        raise ParameterError("width, depth: at most 2^62 and 100001 (1e5 hidden layers)")
     width, depth = np.broadcast_arrays(width, depth)
     out = np.empty(width.shape)
     for idx in np.ndindex(width.shape):
@@ -238,10 +241,12 @@ def normalized_variance(width, depth, input_dim: int = 1, bias_lr: float = 0.0) 
 def hanin_nica_ratio(beta_value) -> np.ndarray:
     """The scaling law ``E[K^2]/E[K]^2 ~ exp(5 beta)`` of Hanin & Nica (2020, Theorem 1),
     which holds up to bounded multiplicative constants (not an equality)."""
-    b = np.asarray(beta_value, dtype=np.float64)
-    if np.any(b < 0):
-        raise ParameterError("beta: must be >= 0")
-    return np.exp(5.0 * b)
+    b = checks.finite_array("beta_value", beta_value, low=0.0)
+    with np.errstate(over="ignore"):
+        out = np.exp(5.0 * b)
+    if not np.all(np.isfinite(out)):
+        raise NumericalError("beta_value: exp(5 beta) overflows float64 beyond beta = 141")
+    return out
 
 
 def small_beta_slope() -> float:
@@ -258,6 +263,7 @@ def infinite_width_ntk(depth: int, input_dim: int, x_norm2: float | None = None,
     with ``C_W = W_std^2`` (zero biases); equals :func:`ntk_moments`' mean at every width.
     A closed form, not a solver: a float."""
     checks.integer("depth", depth, low=1)
+    input_dim = checks.integer("input_dim", input_dim, low=1)
     x2 = float(input_dim) if x_norm2 is None else checks.positive("x_norm2", x_norm2)
     cw = checks.positive("W_std", W_std) ** 2
     return cw * (cw / 2.0) ** (depth - 1) * depth * x2 / input_dim

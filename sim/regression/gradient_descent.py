@@ -133,14 +133,16 @@ def random_feature_gd(N: int, P, t, *, spectrum: Spectrum | None = None, a: floa
         P = checks.integer("P", P, low=1, high=100000)
     else:
         P = None
-    times = np.atleast_1d(np.asarray(t, dtype=float))
+    times = np.atleast_1d(checks.finite_array("t", t))
     if times.ndim != 1 or np.any(times < 0) or not np.all(np.isfinite(times)):
         raise ParameterError("t: must be finite times >= 0")
     if lr is not None:
         lr = checks.positive("lr", lr)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    checks.work("n_replicas * N * M", float(n_replicas) * N * len(lam), what="feature entries")
     w_star = np.sqrt(tgt)
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_replicas)]
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(
+        checks.seed(seed)).spawn(n_replicas)]
     draws = [_one_draw(r, lam, w_star, N, P, times, lr) for r in rngs]
     return GDCurves(parameters={"N": N, "P": float("inf") if P is None else P,
                                 "M": int(lam.size), "lr": lr, "n_replicas": n_replicas},

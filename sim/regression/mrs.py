@@ -120,11 +120,12 @@ def mrs_regression(N: int, P: int, alpha: float, M: int, ridge=0.0, noise: float
     N, P = checks.integer("N", N, low=1), checks.integer("P", P, low=1)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
     model = MRSModel(alpha, checks.integer("M", M, low=1))
+    checks.work("n_replicas * (N + P) * M",
+                float(n_replicas) * (float(N) + P) * model.M, what="feature entries")
     ridges = np.atleast_1d(np.asarray(ridge, dtype=float))
     if ridges.ndim != 1 or np.any(~np.isfinite(ridges)) or np.any(ridges < 0):
         raise ParameterError(f"ridge: must be finite and >= 0, got {ridge!r}")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise ParameterError(f"noise: must be finite and >= 0, got {noise!r}")
+    noise = checks.positive("noise", noise, allow_zero=True)
     if not (isinstance(activation, Identity) or activation == Relu()):
         raise ParameterError(f"activation: must be Identity() or Relu() of "
                              f"nnphys.models.network, got {activation!r}")

@@ -112,8 +112,12 @@ class PLRFProblem:
         j = np.arange(1, self.v + 1, dtype=float)
         self.D = self.model.data_variance(j)
         self.b = self.model.target(j)
+        if W is not None:
+            W = checks.finite_array("W", W)
         if W is None:
-            rng = np.random.default_rng(seed)
+            rng = np.random.default_rng(checks.seed(seed))
+            checks.work("v * d", float(self.v) * self.d, checks.MEMORY_LIMIT,
+                        what="embedding entries")
             W = np.empty((self.v, self.d))
             block = max(1, 2 ** 22 // self.d)
             scale = 1.0 / math.sqrt(self.d)
@@ -320,10 +324,12 @@ def sgd(problem, steps: int, *, lr: float | None = None, batch: int = 1, n_repli
     steps = checks.integer("steps", steps, low=0)
     batch = checks.integer("batch", batch, low=1)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    checks.work("steps * batch * n_replicas", float(steps) * batch * n_replicas * problem.v,
+                what="multiply-adds")
     checks.one_of("method", method, _METHODS)
     lr = problem.model.default_lr(batch) if lr is None else checks.positive("lr", lr)
     times = _record_grid(steps, record)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.seed(seed))
     base = _base_seed(rng)
     run = _run_raw if method == "raw" else _run_spectral
     if fresh_w:

@@ -54,7 +54,8 @@ import math
 
 import numpy as np
 
-from ...errors import ConvergenceError, ParameterError
+from ... import checks
+from ...errors import ArgumentTypeError, ConvergenceError, ParameterError
 from ...models.regression import BAPModel, Spectrum
 from ...results import Result
 from ..spectral import tau_fixed_point
@@ -116,6 +117,13 @@ def _solve_u(s: np.ndarray, lam: np.ndarray, inv_n: float, inv_p: float) -> np.n
                                    iterations=it, residual=float(np.max(np.abs(step))))
         history = (history + [(sc, u.copy())])[-2:]
     return u, steps_taken
+
+
+def _check_spectrum(spectrum) -> Spectrum:
+    if not isinstance(spectrum, Spectrum):
+        raise ArgumentTypeError(f"spectrum: must be a models.regression.Spectrum or None, got "
+                                f"{type(spectrum).__name__}")
+    return spectrum
 
 
 def transfer(s, spectrum: Spectrum, N=np.inf, P=np.inf):
@@ -212,7 +220,7 @@ def loss(t, N=np.inf, P=np.inf, spectrum: Spectrum | None = None, *, a: float = 
         >>> round(float(r.test[1]), 4)          # reference: DMFT 0.136277
         0.1363
     """
-    spec = BAPModel(a, b, M).spectrum if spectrum is None else spectrum
+    spec = BAPModel(a, b, M).spectrum if spectrum is None else _check_spectrum(spectrum)
     times = np.atleast_1d(np.asarray(t, dtype=float))
     if times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ParameterError("t: must be finite times >= 0")
@@ -259,6 +267,8 @@ def limit_loss(N, spectrum: Spectrum) -> ProjectionLoss:
     """``L(t -> infinity; N, P = infinity) = sum_k lambda_k w*_k^2 / (1 + tau lambda_k)`` with
     ``sum_k tau lambda_k / (1 + tau lambda_k) = N`` (the projection onto N random features,
     :func:`nnphys.theory.spectral.tau_fixed_point`; 0 when ``N >= M``)."""
+    _check_spectrum(spectrum)
+    N = checks.real("N", N, low=1.0, allow_inf=True)
     lam, tgt = spectrum.eigenvalues, spectrum.target
     if N >= lam.size:
         return ProjectionLoss(parameters={"N": float(N)}, loss=0.0, tau=math.inf)
@@ -297,7 +307,7 @@ def compute_optimal(compute, spectrum: Spectrum | None = None, *, P=np.inf, a: f
         ConvergenceError: an optimum lies at the end of the width grid (not bracketed);
             ``strict=False`` returns the clipped estimate with ``converged=False``.
     """
-    spec = BAPModel(a, b, M).spectrum if spectrum is None else spectrum
+    spec = BAPModel(a, b, M).spectrum if spectrum is None else _check_spectrum(spectrum)
     cs = np.atleast_1d(np.asarray(compute, dtype=float))
     if cs.ndim != 1 or cs.size < 2 or np.any(cs <= 0) or not np.all(np.isfinite(cs)):
         raise ParameterError("compute: need at least two finite positive compute values")

@@ -114,8 +114,13 @@ class GammaC(Result):
 
 # ------------------------------------------------------------------ conventions
 
+#: The largest interaction order: the normalisation ``1/(P-1)!`` of the couplings leaves
+#: float64 beyond it (``171!`` overflows), and the work of ``(P-1)!`` grows without bound.
+MAX_P = 171
+
+
 def _check(alpha, T, P, convention):
-    P = checks.integer("P", P, low=2)
+    P = checks.integer("P", P, low=2, high=MAX_P)
     checks.one_of("convention", convention, CONVENTIONS)
     a = checks.finite_array("alpha", alpha, low=0.0)
     t = checks.finite_array("T", T, low=0.0)
@@ -179,7 +184,7 @@ def _m_equation_residual(m, gamma, P):
 def gamma_c(P: int, *, strict: bool = True) -> GammaC:
     """``gamma_c(P) = max_y erf(y)^{2(P-1)} / (2 y^2)``: the largest gamma for which
     ``m = erf(m^{P-1}/sqrt(2 gamma))`` has a positive solution (P >= 3)."""
-    P = checks.integer("P", P, low=3)
+    P = checks.integer("P", P, low=3, high=MAX_P)
     y, g, ok, evaluations = _y_peak_search(P)
     m = float(special.erf(y))
     res = _m_equation_residual(m, g, P)
@@ -384,8 +389,8 @@ def critical_capacity(P: int, T: float = 0.0, convention: str = "distinct", *,
     by golden section to ``|dm| <= 1e-11``. The record's health: see
     :class:`DenseCapacity`; ``strict=False`` returns ``converged=False`` instead of raising.
     """
-    _, t, P = _check(0.0, T, P, convention)
-    T = float(t)
+    _, _, P = _check(0.0, T, P, convention)
+    T = checks.real("T", T, low=0.0)
     params = {"P": P, "T": T, "convention": convention}
     if P == 2:
         scale = 2.0 if convention == "theriault-tantari" else 1.0
@@ -436,8 +441,8 @@ def phase_diagram(alpha, T, P: int, convention: str = "distinct", *,
     failed (status 1, NaN fields, ``converged=False``, a warning; see
     :class:`~nnphys.results.PhaseDiagram`) and the rest of the grid stands
     (``strict=True``: it raises :class:`ConvergenceError` instead)."""
-    alpha = np.unique(np.atleast_1d(np.asarray(alpha, float)))
-    T = np.unique(np.atleast_1d(np.asarray(T, float)))
+    alpha = np.unique(np.atleast_1d(checks.finite_array("alpha", alpha)))
+    T = np.unique(np.atleast_1d(checks.finite_array("T", T)))
     _check(alpha, T, P, convention)
     P = int(P)
     if P == 2:

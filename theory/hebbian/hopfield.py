@@ -492,7 +492,7 @@ def critical_capacity(T: float = 0.0, *, strict: bool = True) -> CriticalCapacit
     values if the maximiser failed) instead of raising :class:`ConvergenceError`.
     Note the RS re-entrance: alpha_c(T) rises to 0.138189 at T = 0.0229 before decreasing.
     """
-    T = float(_check_T(T))
+    T = checks.real("T", T, low=0.0)
     if T >= 1:
         raise ParameterError(f"T: retrieval exists only for T < 1, got {T:g}")
     if T == 0:
@@ -540,7 +540,7 @@ def _line_point(root, alpha, T, line, params) -> LinePoint:
 def retrieval_temperature(alpha: float, *, strict: bool = True) -> LinePoint:
     """``T_M(alpha)``: the highest temperature with a retrieval solution (upper fold),
     the root of ``g(T) = alpha_c(T) - alpha`` (``residual = |g|``)."""
-    alpha = float(_check_alpha(alpha))
+    alpha = checks.real("alpha", alpha, low=0.0)
     t_peak, a_peak = _capacity_peak()
     params = {"alpha": alpha}
     if alpha == 0:
@@ -560,7 +560,7 @@ def transition_capacity(T: float = 0.0, *, strict: bool = True) -> LinePoint:
     """The load below which retrieval states are global minima at temperature ``T``: the
     root in alpha of ``g = f_R - f_SG`` (``residual = |g|``); at ``T = 0``,
     ``alpha_1 = 0.05185433``."""
-    T = float(_check_T(T))
+    T = checks.real("T", T, low=0.0)
     hi = critical_capacity(T).alpha_c * (1 - 1e-9)
     if T > 0 and not _free_energy_gap(1e-12, T) < 0:
         raise ParameterError(f"T: retrieval is never the global minimum at T = {T:g}")
@@ -587,7 +587,7 @@ def transition_temperature(alpha: float, branch: str = "upper", *,
     T. For alpha_1 <= alpha < 0.053132 retrieval is a global minimum only in a window
     ``T_lower < T < T_upper``; ``branch`` picks its end (``"lower"`` needs alpha >= alpha_1).
     """
-    alpha = float(_check_alpha(alpha))
+    alpha = checks.real("alpha", alpha, low=0.0)
     checks.one_of("branch", branch, ("upper", "lower"))
     params = {"alpha": alpha, "branch": branch}
     if alpha == 0:
@@ -615,7 +615,7 @@ def transition_temperature(alpha: float, branch: str = "upper", *,
 def at_temperature(alpha: float, *, strict: bool = True) -> LinePoint:
     """``T_R(alpha)``: the AT line of the retrieval state (RS unstable below it), the root
     in ``log T`` of ``g = ln lambda_AT`` (``residual = |g|``)."""
-    alpha = float(_check_alpha(alpha))
+    alpha = checks.real("alpha", alpha, low=0.0)
     if not 0 < alpha < critical_capacity(0.0).alpha_c:
         raise ParameterError("alpha: T_R is computed for 0 < alpha < alpha_c(0)")
     m, sigma, C, _ = _retrieval_t0([alpha])

@@ -290,7 +290,9 @@ def critical_entropy(T: float, P: int = 3) -> CriticalEntropy:
 def exact_low_load_overlap(r: float, M: int) -> float:
     """Exact ``E[xi sign(eta_bar)]`` (sign(0) = 0): the T = 0, alpha = 0 overlap of a network
     aligned with the example mean, from the binomial law of the M example bits (a closed
-    form: a finite sum)."""
+    form: a finite sum of ``M + 1`` terms, ``M <= 1e7``)."""
+    r = checks.real("r", r)
+    M = checks.integer("M", M, low=1, high=10 ** 7)
     dataset_entropy(r, M)
     k = np.arange(M + 1)                                  # number of agreeing examples
     pk = stats.binom.pmf(k, M, (1 + r) / 2)
@@ -318,8 +320,9 @@ def phase_diagram(r, M, *, P: int = 3, alpha: float = 0.0, T: float = 0.0,
     failed (status 1, NaN fields, ``converged=False``, a warning; see
     :class:`~nnphys.results.PhaseDiagram`) and the rest of the grid stands
     (``strict=True``: it raises :class:`ConvergenceError` instead)."""
-    r = np.unique(np.atleast_1d(np.asarray(r, float)))
-    M = np.unique(np.atleast_1d(np.asarray(M, float)))
+    P = checks.integer("P", P, low=1)
+    r = np.unique(np.atleast_1d(checks.finite_array("r", r)))
+    M = np.unique(np.atleast_1d(checks.finite_array("M", M)))
     shape = (r.size, M.size)
     out = {k: np.full(shape, np.nan) for k in ("m", "n", "rho", "kappa")}
     phase = np.zeros(shape, int)

@@ -141,8 +141,10 @@ def hierarchy_threshold(K: int, *, strict: bool = True) -> HierarchyThreshold:
     K = checks.integer("K", K, low=1)
     if K <= 2:
         return HierarchyThreshold(parameters={"K": K}, K=K, d_K=math.inf if K == 1 else 1.0)
-    d, ok, it, res = _roots.brentq(lambda d: sum(d ** j for j in range(1, K)) - 1, 0.0, 1.0,
-                                   xtol=1e-15, what="d_K", strict=strict)
+    # sum_{j=1}^{K-1} d^j = d (1 - d^(K-1)) / (1 - d): O(1) work at any K
+    def excess(d):
+        return (K - 1.0 if d == 1 else d * (1 - d ** (K - 1)) / (1 - d)) - 1
+    d, ok, it, res = _roots.brentq(excess, 0.0, 1.0, xtol=1e-15, what="d_K", strict=strict)
     return HierarchyThreshold(converged=ok, iterations=it, residual=res,
                               parameters={"K": K}, K=K, d_K=d)
 
@@ -265,9 +267,9 @@ def phase_diagram(d, T, K: int = 2) -> PhaseDiagram:
     :class:`~nnphys.results.PhaseDiagram`) with a warning, and the rest of the grid stands.
     Health: ``converged`` is False if any point failed; ``iterations`` the most and
     ``residual`` the largest last step of the fixed points chosen."""
-    d = np.unique(np.atleast_1d(np.asarray(d, float)))
+    d = np.unique(np.atleast_1d(checks.finite_array("d", d)))
     iterations, residual = 0, 0.0
-    T = np.unique(np.atleast_1d(np.asarray(T, float)))
+    T = np.unique(np.atleast_1d(checks.finite_array("T", T)))
     for x in d:
         _check(float(x), 0.0, K)
     m = np.zeros((d.size, T.size, K))

@@ -50,7 +50,8 @@ import math
 
 import numpy as np
 
-from ...errors import ParameterError
+from ... import checks
+from ...errors import ArgumentTypeError, ParameterError
 from ...models import network as arch
 
 __all__ = ["dual", "has_closed_form", "correlation"]
@@ -266,6 +267,10 @@ def _polynomial(act: arch.Polynomial, q11, q12, q22, need_dot):
                                                      np.shape(q22))), dot
 
 
+#: The largest degree of :func:`arccos_j`: its sympy derivation grows with the degree.
+MAX_ARCCOS_DEGREE = 16
+
+
 @functools.lru_cache(maxsize=None)
 def _arccos_j_function(degree: int):
     """Cho & Saul's ``J_n`` as a numpy function, derived with sympy from
@@ -282,7 +287,9 @@ def _arccos_j_function(degree: int):
 
 def arccos_j(degree: int, theta):
     """Cho & Saul's angular function ``J_n(theta)`` (``J_0 = pi - theta``,
-    ``J_1 = sin theta + (pi - theta) cos theta``, ``J_n(0) = pi (2n-1)!!``)."""
+    ``J_1 = sin theta + (pi - theta) cos theta``, ``J_n(0) = pi (2n-1)!!``); sympy derives
+    ``J_n``, so ``degree`` is at most :data:`MAX_ARCCOS_DEGREE`."""
+    degree = checks.integer("degree", degree, low=0, high=MAX_ARCCOS_DEGREE)
     if degree == 0:
         return math.pi - theta
     if degree == 1:
@@ -353,4 +360,7 @@ def has_closed_form(activation) -> bool:
 
 def dual(activation, q11, q12, q22, need_dot: bool):
     """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)] or None)`` for a closed-form activation."""
+    if type(activation) not in _DUALS:
+        raise ArgumentTypeError(f"activation: no closed-form dual for "
+                                f"{type(activation).__name__} (see has_closed_form)")
     return _DUALS[type(activation)](activation, q11, q12, q22, need_dot)

@@ -49,7 +49,9 @@ import numba
 import numpy as np
 from scipy import integrate, special
 
-from ...errors import ConvergenceError, NumericalError, ParameterError
+from ... import checks
+from ...errors import ArgumentTypeError, ConvergenceError, NumericalError, ParameterError
+from ...models import network as arch
 
 __all__ = ["dual", "hermite_coefficients"]
 
@@ -116,7 +118,9 @@ def hermite_coefficients(fn, qs) -> tuple[np.ndarray, np.ndarray]:
         ConvergenceError: the coefficients do not settle with the grid (``fn`` is not
             smooth enough) or the tail stays above tolerance at 4096 terms.
     """
-    qs = np.asarray(qs, dtype=np.float64)
+    if not callable(fn):
+        raise ArgumentTypeError(f"fn: must be callable, got {type(fn).__name__}")
+    qs = checks.finite_array("qs", qs, ndim=1, low=0.0)
     n_terms = 64
     while True:
         step = min(_INITIAL_STEP, 1.0 / math.sqrt(4 * n_terms + 2))
@@ -437,9 +441,11 @@ def dual(activation, q11, q12, q22, need_dot: bool):
     bounded with exponentially approached limits (tanh, sigmoids); otherwise the series,
     which raises :class:`ConvergenceError` (naming the variance) where it cannot converge.
     """
-    q11 = np.asarray(q11, dtype=np.float64)
-    q22 = np.asarray(q22, dtype=np.float64)
-    q12 = np.asarray(q12, dtype=np.float64)
+    if not isinstance(activation, arch.ElementwiseFunction):
+        raise ArgumentTypeError(f"activation: must be an Elementwise activation, got "
+                                f"{type(activation).__name__}")
+    q11, q12, q22 = (checks.finite_array(name, q) for name, q in
+                     (("q11", q11), ("q12", q12), ("q22", q22)))
     shape = np.broadcast_shapes(q11.shape, q12.shape, q22.shape)
     if np.any(q11 < 0) or np.any(q22 < 0):
         raise NumericalError(f"{activation!r}: negative preactivation variance "

@@ -57,6 +57,7 @@ import math
 import numpy as np
 from scipy import optimize
 
+from ... import checks
 from ...models import network as arch
 from ...errors import ConvergenceError, NumericalError, ParameterError
 from ...results import Result
@@ -177,6 +178,7 @@ def limit_classifier(activation, kernel: str = "ntk", tol: float = 1e-12) -> Dep
         'majority'
     """
     _check_kernel(kernel)
+    tol = checks.positive("tol", tol, high=1.0)
     dual = normalized_dual(activation)
     g0 = float(dual.g(0.0))
     g0p = float(dual.g_prime(0.0))
@@ -237,7 +239,7 @@ def koenigs(activation, rho) -> np.ndarray:
     if limit.classifier != "singular":
         raise ParameterError(f"activation: the Koenigs function needs the singular class "
                              f"(g(0) = 0 < g'(0) < 1); this one is {limit.classifier!r}")
-    rho = np.clip(np.asarray(rho, dtype=float), -1.0, 1.0)
+    rho = np.clip(checks.finite_array("rho", rho), -1.0, 1.0)
     if np.any(rho >= 1):
         raise ParameterError("rho: the Koenigs function is infinite at rho = 1")
     return _scaled_orbit(normalized_dual(limit.activation), rho, limit.g0_prime, None,
@@ -253,7 +255,7 @@ def _unit_rows(name, x) -> np.ndarray:
 
 
 def _labels(y, n) -> np.ndarray:
-    y = np.asarray(y, dtype=float).ravel()
+    y = checks.finite_array("y_train", y).ravel()
     if y.shape != (n,) or not np.all(np.isin(y, (-1.0, 1.0))):
         raise ParameterError(f"y_train: expected {n} labels in {{-1, +1}}")
     return y
@@ -294,15 +296,18 @@ def classify(limit: DepthLimit, x_train, y_train, x_test) -> np.ndarray:
     raise ParameterError(f"limit: no limiting classifier for the {limit.classifier!r} class")
 
 
+#: The deepest recursion of :func:`deep_kernel` (one map per layer).
+MAX_DEPTH = 10 ** 6
+
+
 def deep_kernel(activation, rho, depth: int, kernel: str = "ntk") -> np.ndarray:
     """The normalized depth-``L`` kernel: ``rho_L`` (NNGP) or ``Theta_L / Theta_L(1)``
     (NTK), by the recursions of the module docstring (values may underflow to 0 at large
     depth outside the majority class)."""
     _check_kernel(kernel)
-    if isinstance(depth, bool) or int(depth) != depth or depth < 0:
-        raise ParameterError(f"depth: must be an integer >= 0, got {depth!r}")
+    depth = checks.integer("depth", depth, low=0, high=MAX_DEPTH)
     dual = normalized_dual(activation)
-    rho = np.clip(np.asarray(rho, dtype=float), -1.0, 1.0)
+    rho = np.clip(checks.finite_array("rho", rho), -1.0, 1.0)
     g1p = float(dual.g_prime(1.0))
     theta = rho.copy()                 # Theta_l / Theta_l(1), with Theta_0(1) = 1
     inv_diag = 1.0                     # 1 / Theta_l(1)
@@ -357,8 +362,8 @@ def _singular_scores(limit, cross, y, depth, kernel):
 def dual_activation(coefficients) -> arch.Polynomial:
     """A polynomial activation whose normalized dual is ``g(rho) = sum_k c_k rho^k``:
     ``phi = sum_k sqrt(c_k / k!) He_k`` (``c_k >= 0``, ``sum c_k = 1``)."""
-    c = np.asarray(coefficients, dtype=float)
-    if c.ndim != 1 or c.size < 2 or np.any(c < 0) or not math.isclose(c.sum(), 1.0,
+    c = checks.finite_array("coefficients", coefficients)
+    if c.ndim != 1 or c.size > 171 or c.size < 2 or np.any(c < 0) or not math.isclose(c.sum(), 1.0,
                                                                       rel_tol=1e-12):
         raise ParameterError("coefficients: need c_k >= 0 summing to 1 (g(1) = 1)")
     herm = np.sqrt(c / np.array([math.factorial(k) for k in range(c.size)]))
@@ -367,8 +372,7 @@ def dual_activation(coefficients) -> arch.Polynomial:
 
 def sine_exponent(a: float) -> float:
     """``alpha(a) = ln(sinh(a)/a) / ln(a coth a)`` of ``g = sinh(a rho)/sinh(a)``."""
-    if not (math.isfinite(a) and a > 0):
-        raise ParameterError(f"a: must be a finite number > 0, got {a}")
+    a = checks.positive("a", a)
     log_sinh_over_a = a - math.log(2 * a) + math.log1p(-math.exp(-2 * a))
     return log_sinh_over_a / math.log(a / math.tanh(a))
 
@@ -383,10 +387,9 @@ def optimal_activation(d: float):
     """An activation whose infinite-depth limit is the Hilbert kernel on ``S^d``
     (``alpha = d / 2``): the paper's polynomial dual for d in {1, 2, 4, 8}, otherwise the
     sine activation with ``alpha(a) = d / 2`` (any ``d > 1``)."""
+    d = checks.real("d", d, low=1.0)
     if d in OPTIMAL_DUALS:
         return dual_activation(OPTIMAL_DUALS[d])
-    if not (math.isfinite(d) and d > 1):
-        raise ParameterError(f"d: must be > 1 (or 1, 2, 4, 8), got {d}")
     hi = 1.0
     while sine_exponent(hi) < d / 2:
         hi *= 2

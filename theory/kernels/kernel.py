@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from ...errors import ParameterError
+from ...models.network import check_input
 from ...results import Result
 
 __all__ = ["Kernel", "input_kernel"]
@@ -121,6 +122,14 @@ def _map_cov(dual: Callable, cov: np.ndarray, layout: str, d: int) -> np.ndarray
     return dual(q11, cov, q22, False)[0]
 
 
+def _inputs(name, x) -> np.ndarray:
+    """Checked inputs, keeping a float dtype (e.g. longdouble for reference computations):
+    :func:`nnphys.models.network.check_input` on a float64 copy validates them."""
+    check_input(x, name)
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
 def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
                  need_ntk: bool = True) -> Kernel:
     """The kernel of the raw inputs: ``x . x' / channels`` (neural-tangents' convention).
@@ -130,6 +139,14 @@ def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
         x2: ``(N2, *S, C)`` inputs, or None for ``x2 = x1``.
         layout: ``"fc"`` for ``(N, C)`` inputs, else the spatial layout to carry.
     """
+    if layout not in LAYOUTS:
+        raise ParameterError(f"layout: must be one of {LAYOUTS}, got {layout!r}")
+    x1 = _inputs("x1", x1)
+    if x2 is not None:
+        x2 = _inputs("x2", x2)
+        if x2.shape[1:] != x1.shape[1:]:
+            raise ParameterError(f"x2: must have the shape of x1 beyond the batch axis "
+                                 f"{x1.shape[1:]}, got {x2.shape[1:]}")
     same = x2 is None
     x2 = x1 if same else x2
     channels = x1.shape[-1]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
-from ...errors import ParameterError
+from ...errors import ArgumentTypeError, ParameterError
 from ...models import network as arch
 from . import duals, hermite
 from .kernel import Kernel
@@ -40,6 +40,11 @@ def register(layer_type: type):
 
 def apply_layer(layer: arch.Layer, k):
     """The kernel after ``layer``."""
+    if not isinstance(layer, arch.Layer):
+        raise ArgumentTypeError(f"layer: must be a layer spec, got {type(layer).__name__}")
+    if not isinstance(k, (Kernel, list)):
+        raise ArgumentTypeError(f"k: must be a Kernel (or a list of them), got "
+                                f"{type(k).__name__}")
     fn = _KERNEL_FNS.get(type(layer))
     if fn is None:
         if isinstance(layer, arch.Activation):
@@ -82,6 +87,9 @@ def _dense(layer: arch.Dense, k) -> Kernel:
 def dual_function(layer: arch.Activation):
     """``dual(q11, q12, q22, need_dot) -> (E[phi(u) phi(v)], E[phi'(u) phi'(v)] or None)``
     for an activation: its closed form, or the Hermite series of an ``Elementwise``."""
+    if not isinstance(layer, arch.Activation):
+        raise ArgumentTypeError(f"layer: must be an activation layer, got "
+                                f"{type(layer).__name__}")
     if duals.has_closed_form(layer):
         return functools.partial(duals.dual, layer)
     if isinstance(layer, arch.ElementwiseFunction):

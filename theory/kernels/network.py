@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from ...models import network as arch
-from ...errors import NumericalError, ParameterError
+from ...errors import ArgumentTypeError, NumericalError, ParameterError
 from . import _fused
 from .kernel import Kernel, input_kernel
 from .layers import apply_layer
@@ -63,6 +63,9 @@ class Network:
                 chaotic phase); nothing non-finite is returned.
         """
         single = isinstance(get, str)
+        if not single and not isinstance(get, (tuple, list)):
+            raise ArgumentTypeError(f"get: must be 'nngp', 'ntk' or a tuple of them, got "
+                                    f"{type(get).__name__}")
         gets = (get,) if single else tuple(get)
         if not gets or any(g not in _GETS for g in gets):
             raise ParameterError(f"get: must be 'nngp', 'ntk' or a tuple of them, got {get!r}")
@@ -90,6 +93,9 @@ class Network:
         ``input_shape`` is the shape of one batch, e.g. ``(batch, features)``; the batch
         entry is ignored.
         """
+        if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
+            raise ArgumentTypeError(f"input_shape: must be a sequence of integers, got "
+                                    f"{type(input_shape).__name__}")
         _, params = self.spec.init(arch.as_rng(seed), tuple(input_shape))
         return params
 
@@ -139,7 +145,8 @@ def _block_sizes(block_size, x1, layout) -> tuple[int, int]:
         b = max(1, int(np.sqrt(_DEFAULT_BLOCK_ENTRIES / per_pair)))
         return b, b
     sizes = (block_size, block_size) if np.isscalar(block_size) else tuple(block_size)
-    if len(sizes) != 2 or any(int(b) != b or b < 1 for b in sizes):
+    if len(sizes) != 2 or any(isinstance(b, (bool, str)) or not isinstance(
+            b, (int, np.integer)) or b < 1 for b in sizes):
         raise ParameterError(f"block_size: must be a positive int or a pair of them, "
                              f"got {block_size!r}")
     return int(sizes[0]), int(sizes[1])

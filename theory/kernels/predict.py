@@ -29,6 +29,7 @@ import dataclasses
 
 import numpy as np
 
+from ... import checks
 from ...errors import NumericalError, ParameterError
 from ...results import Result
 
@@ -59,7 +60,7 @@ class Prediction(Result):
 
 
 def _check_square(name: str, k) -> np.ndarray:
-    k = np.asarray(k, dtype=np.float64)
+    k = checks.finite_array(name, k)
     if k.ndim != 2 or k.shape[0] != k.shape[1]:
         raise ParameterError(f"{name}: expected a square (N, N) matrix, got shape {k.shape}")
     if not np.all(np.isfinite(k)):
@@ -70,7 +71,7 @@ def _check_square(name: str, k) -> np.ndarray:
 def _check_cross(name: str, k, n_train: int) -> np.ndarray | None:
     if k is None:
         return None
-    k = np.asarray(k, dtype=np.float64)
+    k = checks.finite_array(name, k)
     if k.ndim != 2 or k.shape[1] != n_train:
         raise ParameterError(f"{name}: expected shape (N_test, {n_train}), got {k.shape}")
     if not np.all(np.isfinite(k)):
@@ -83,6 +84,7 @@ def _eigh(k: np.ndarray, rcond: float | None):
     lam_max = max(float(np.max(np.abs(evals))), np.finfo(float).tiny)
     if rcond is None:
         rcond = k.shape[0] * np.finfo(float).eps
+    rcond = checks.real("rcond", rcond, low=0.0, high=1.0)
     cutoff = rcond * lam_max
     keep = evals > cutoff
     lam_min = float(evals[0])
@@ -91,7 +93,7 @@ def _eigh(k: np.ndarray, rcond: float | None):
 
 
 def _targets(y, n: int) -> np.ndarray:
-    y = np.asarray(y, dtype=np.float64)
+    y = checks.finite_array("y_train", y)
     if y.shape[:1] != (n,):
         raise ParameterError(f"y_train: expected {n} rows, got shape {y.shape}")
     if not np.all(np.isfinite(y)):
@@ -115,8 +117,7 @@ def gp_inference(k_train_train, y_train, k_test_train=None, k_test_test=None,
     k = _check_square("k_train_train", k_train_train)
     n = k.shape[0]
     y = _targets(y_train, n)
-    if not np.isfinite(diag_reg) or diag_reg < 0:
-        raise ParameterError(f"diag_reg: must be a finite number >= 0, got {diag_reg}")
+    diag_reg = checks.positive("diag_reg", diag_reg, allow_zero=True)
     cross = _check_cross("k_test_train", k_test_train, n)
     evals, evecs, keep, cutoff, dropped, cond = _eigh(k + diag_reg * np.eye(n), rcond)
     inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
@@ -156,10 +157,8 @@ def gradient_descent_mse(ntk_train_train, y_train, lr: float = 1.0,
     theta = _check_square("ntk_train_train", ntk_train_train)
     n = theta.shape[0]
     y = _targets(y_train, n)
-    if not np.isfinite(lr) or lr <= 0:
-        raise ParameterError(f"lr: must be a finite number > 0, got {lr}")
-    if np.isnan(t) or t < 0:
-        raise ParameterError(f"t: must be >= 0 (np.inf allowed), got {t}")
+    lr = checks.positive("lr", lr)
+    t = checks.real("t", t, low=0.0, allow_inf=True)
     cross = _check_cross("ntk_test_train", ntk_test_train, n)
     evals, evecs, keep, cutoff, dropped, cond = _eigh(theta, rcond)
     s = lr * t / y.size

@@ -48,7 +48,9 @@ import math
 import numpy as np
 from scipy import special
 
+from ... import checks
 from ...errors import NumericalError, ParameterError
+from ...models import network as arch
 from ...results import Result
 from .predict import gp_inference
 
@@ -99,10 +101,7 @@ class StudentTPrediction(Result):
 
 
 def _check_ab(alpha, beta):
-    for name, value in (("alpha", alpha), ("beta", beta)):
-        if not (np.isfinite(value) and value > 0):
-            raise ParameterError(f"{name}: must be a finite number > 0, got {value}")
-    return float(alpha), float(beta)
+    return checks.positive("alpha", alpha), checks.positive("beta", beta)
 
 
 def _kernel_fn(net_or_kernel_fn, get: str):
@@ -137,6 +136,7 @@ def student_t_prior(net_or_kernel_fn, x, alpha: float, beta: float,
                     get: str = "nngp") -> StudentTPrediction:
     """The prior ``f(x) ~ MVT_{2 alpha}(0, (beta/alpha) K(x, x))``."""
     alpha, beta = _check_ab(alpha, beta)
+    x = arch.check_input(x, "x")
     k = np.asarray(_kernel_fn(net_or_kernel_fn, get)(x, None), dtype=float)
     scale = beta / alpha * k
     dof = 2 * alpha
@@ -168,8 +168,10 @@ def student_t_inference(net_or_kernel_fn, x_train, y_train, x_test, alpha: float
         ParameterError: bad arguments. NumericalError: singular ``K + eps I``.
     """
     alpha, beta = _check_ab(alpha, beta)
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ParameterError(f"noise: must be a finite number >= 0, got {noise}")
+    noise = checks.positive("noise", noise, allow_zero=True)
+    x_train = arch.check_input(x_train, "x_train")
+    x_test = arch.check_input(x_test, "x_test")
+    y_train = checks.finite_array("y_train", y_train)
     kernel = _kernel_fn(net_or_kernel_fn, get)
     k_tt = np.asarray(kernel(x_train, None), dtype=float)
     k_st = np.asarray(kernel(x_test, x_train), dtype=float)

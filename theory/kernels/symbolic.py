@@ -24,6 +24,7 @@ import functools
 
 import sympy as sp
 
+from ...errors import ArgumentTypeError
 from ...models import network as arch
 
 __all__ = ["DualKernel", "dual_kernel", "Q11", "Q12", "Q22"]
@@ -140,6 +141,9 @@ def dual_kernel(activation) -> DualKernel:
     Raises:
         NotImplementedError: for ``Elementwise`` functions without a closed form.
     """
+    if not isinstance(activation, arch.Activation):
+        raise ArgumentTypeError(f"activation: must be an activation layer, got "
+                                f"{type(activation).__name__}")
     if isinstance(activation, arch.Polynomial):
         coef = [_exact(c) for c in activation.coef]
         dcoef = [i * c for i, c in enumerate(coef)][1:] or [sp.Integer(0)]

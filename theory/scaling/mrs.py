@@ -103,7 +103,7 @@ import numpy as np
 from scipy import optimize, special
 
 from ... import checks
-from ...errors import ConvergenceError, ParameterError
+from ...errors import ArgumentTypeError, ConvergenceError, ParameterError
 from ...models.regression import MRSModel
 from ...results import Result
 from ..spectral import tau_fixed_point
@@ -153,8 +153,11 @@ def spectrum(alpha: float, M: int | None = None, target=None) -> LatentSums:
     ``I = 10^4`` and by quadrature beyond."""
     model = MRSModel(alpha, M)
     alpha, M = model.alpha, model.M
+    if (1 + alpha) * math.log(min(M or _EXACT_TERMS, _EXACT_TERMS)) > 700:
+        raise ParameterError(f"alpha: the eigenvalues I^-(1 + alpha) underflow float64 at "
+                             f"I = {min(M or _EXACT_TERMS, _EXACT_TERMS)} for alpha = {alpha}")
     if target is not None:
-        tgt = np.asarray(target, dtype=float)
+        tgt = checks.finite_array("target", target)
         if M is None or tgt.shape != (M,) or not np.all(np.isfinite(tgt)) or np.any(tgt < 0):
             raise ParameterError("target: must be M finite values >= 0 (needs a finite M)")
     n_exact = _EXACT_TERMS if M is None else min(M, _EXACT_TERMS)
@@ -186,9 +189,7 @@ def continuum_constant(alpha: float) -> float:
 
 def sigma2_res_continuum(n, alpha: float):
     """``sigma2_res(n) ~ C^{1+alpha} n^{-alpha}`` (``M = infinity``, ``w_I^2 = 1``)."""
-    n = np.asarray(n, dtype=float)
-    if np.any(~(n > 0)):
-        raise ParameterError("n: must be > 0")
+    n = checks.finite_array("n", n, low=0.0, low_open=True)
     return continuum_constant(alpha) ** (1 + alpha) * n ** -float(alpha)
 
 
@@ -280,8 +281,17 @@ class TestLoss(Result):
     df2: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
+#: Ridges above this are evaluated at it (the infinite-ridge loss to double precision).
+RIDGE_CAP = 1e100
+
+
 def _positive_count(value, name):
-    arr = np.asarray(value, dtype=float)
+    if np.iscomplexobj(value):
+        raise ArgumentTypeError(f"{name}: must be real, got complex")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name}: must be a number >= 1 or an array of them") from None
     if np.any(np.isnan(arr)) or np.any(arr < 1):
         raise ParameterError(f"{name}: must be >= 1 (np.inf allowed), got {value!r}")
     return arr
@@ -311,13 +321,12 @@ def test_loss(N, P, alpha: float, M: int | None = None, ridge=0.0, noise: float 
     """
     spec = spectrum(alpha, M, target)
     Nb, Pb, rb = np.broadcast_arrays(_positive_count(N, "N"), _positive_count(P, "P"),
-                                     np.asarray(ridge, dtype=float))
-    if np.any(~np.isfinite(rb)) or np.any(rb < 0):
-        raise ParameterError(f"ridge: must be finite and >= 0, got {ridge!r}")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise ParameterError(f"noise: must be finite and >= 0, got {noise!r}")
+                                     checks.finite_array("ridge", ridge, low=0.0))
+    noise = checks.positive("noise", noise, allow_zero=True)
     shape = Nb.shape
-    Nf, Pf, rf = Nb.ravel(), Pb.ravel(), rb.ravel()
+    # beyond RIDGE_CAP the predictor is zero to double precision (its weights are
+    # O(1/ridge)) and k^2 would overflow: the loss there is the one at RIDGE_CAP
+    Nf, Pf, rf = Nb.ravel(), Pb.ravel(), np.minimum(rb.ravel(), RIDGE_CAP)
     inv_n = np.where(np.isinf(Nf), 0.0, 1.0 / Nf)
     inv_p = np.where(np.isinf(Pf), 0.0, 1.0 / Pf)
     n = np.minimum(Nf, Pf)
@@ -376,6 +385,7 @@ def plateau(n, alpha: float, M: int | None = None, noise: float = 0.0, limited_b
     ``L(N = n, P = inf) = sigma2_res(n; M)`` (``limited_by="N"``) or ``L(N = inf, P = n)``
     (``"P"``: ``[sigma2_res(n) + noise D2/n]/(1 - D2/n)``; ``noise M/(n - M)`` for ``n > M``).
     For ``n >= M`` the noiseless level is 0: the power law ``n^{-alpha}`` ends at ``n ~ M``."""
+    n = _positive_count(n, "n")
     if limited_by == "N":
         return test_loss(n, np.inf, alpha, M, noise=noise).loss
     if limited_by == "P":
@@ -405,7 +415,11 @@ def optimal_ridge(N, P, alpha: float, M: int | None = None, noise: float = 0.0,
     Raises:
         ConvergenceError: the optimum sits on the edge of ``ridge_range`` (or the refinement
             failed); ``strict=False`` returns it with ``converged=False``."""
-    lo, hi = ridge_range
+    if isinstance(ridge_range, (str, bytes)) or not hasattr(ridge_range, "__len__") or \
+            len(ridge_range) != 2:
+        raise ParameterError(f"ridge_range: must be a pair (lo, hi), got {ridge_range!r}")
+    lo, hi = (checks.real("ridge_range", v) for v in ridge_range)
+    grid = checks.integer("grid", grid, low=2, high=10 ** 5)
     if not (0 < lo < hi and math.isfinite(hi)):
         raise ParameterError(f"ridge_range: need 0 < lo < hi < inf, got {ridge_range!r}")
     Nb, Pb = np.broadcast_arrays(_positive_count(N, "N"), _positive_count(P, "P"))
@@ -472,10 +486,11 @@ def equiparameterization(budget, alpha: float, kind: str = "product", M: int | N
             ``strict=False`` returns the best point found with ``converged=False``."""
     if kind not in ("sum", "product"):
         raise ParameterError(f"kind: must be 'sum' or 'product', got {kind!r}")
-    B = np.atleast_1d(np.asarray(budget, dtype=float))
-    if np.any(~np.isfinite(B)) or np.any(B < 4):
-        raise ParameterError("budget: must be finite and >= 4")
-    if splits < 5 or splits % 2 == 0:
+    B = np.atleast_1d(checks.finite_array("budget", budget))
+    if B.ndim != 1 or np.any(B < 4):
+        raise ParameterError("budget: must be a 1-D array of budgets >= 4")
+    splits = checks.integer("splits", splits, low=5, high=10 ** 4)
+    if splits % 2 == 0:
         raise ParameterError("splits: must be an odd integer >= 5")
 
     def np_of(b, log_x):

@@ -127,9 +127,8 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
         sgd_rate(meas.nodes, lr, batch), 0.5 * meas.forcing_mass,
         lr ** 2 * batch * meas.nodes ** 2 * meas.kernel_mass, 0.5 * meas.zero_mass)
     if t is None:
-        if int(steps) != steps or steps < 0:
-            raise ParameterError(f"steps: must be a non-negative integer (got {steps})")
-        times = _times(int(steps), int(points))
+        steps = checks.integer("steps", steps, low=0)
+        times = _times(steps, checks.integer("points", points, low=2, high=10 ** 6))
     else:
         times = np.atleast_1d(np.asarray(t, dtype=float))
     residual = max(meas.kernel_sum_error, meas.forcing_sum_error)
@@ -156,8 +155,8 @@ def capacity_loss(alpha: float, beta: float, d: int, v: int | None = None) -> fl
 
 
 def _check_ab(alpha, beta):
-    if not (np.isfinite(alpha) and alpha > 0 and np.isfinite(beta) and beta > 0):
-        raise ParameterError(f"alpha, beta: must be positive (got {alpha}, {beta})")
+    checks.positive("alpha", alpha)
+    checks.positive("beta", beta)
 
 
 def phase(alpha: float, beta: float) -> str:
@@ -320,16 +319,18 @@ def compute_optimal(alpha: float, beta: float, flops, *, d_grid=None, v_ratio: i
     ``t = f/(d B)`` (``v = v_ratio d``, default learning rate unless ``lr`` is a number or a
     callable of ``(d, v)``); ``log P`` is minimised over ``log d`` by a parabola through the
     best grid point and its neighbours. Budgets whose optimum sits at the end of the grid
-    are reported as ``nan`` (the grid does not bracket them). ``strict`` is passed to
-    :func:`loss_curve`.
+    are reported as ``nan`` (the grid does not bracket them), and so are the slopes with
+    fewer than three bracketed budgets. ``strict`` is passed to :func:`loss_curve`.
     """
     _check_ab(alpha, beta)
-    f = np.atleast_1d(np.asarray(flops, dtype=float))
-    if f.ndim != 1 or np.any(~np.isfinite(f)) or np.any(f <= 0):
-        raise ParameterError("flops: positive finite budgets")
+    v_ratio = checks.integer("v_ratio", v_ratio, low=1)
+    batch = checks.integer("batch", batch, low=1)
+    f = np.atleast_1d(checks.finite_array("flops", flops))
+    if f.ndim != 1 or f.size < 2 or np.any(f <= 0):
+        raise ParameterError("flops: at least two positive finite budgets")
     grid = (np.unique(np.round(np.geomspace(32, 4096, 24))) if d_grid is None
-            else np.asarray(d_grid, dtype=float))
-    if grid.ndim != 1 or grid.size < 3 or np.any(grid < 1):
+            else checks.finite_array("d_grid", d_grid))
+    if grid.ndim != 1 or grid.size < 3 or np.any(grid < 1) or np.any(grid > 2 ** 31):
         raise ParameterError("d_grid: at least 3 parameter counts >= 1")
     losses = np.full((f.size, grid.size), np.nan)
     worst = 0.0
@@ -414,7 +415,11 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
     Returns:
         :class:`FrontierExponents`.
     """
-    lo, hi = d_range
+    if isinstance(d_range, (str, bytes)) or not hasattr(d_range, "__len__") or \
+            len(d_range) != 2:
+        raise ParameterError(f"d_range: must be a pair (low, high), got {d_range!r}")
+    lo, hi = (checks.real("d_range", v, low=1.0) for v in d_range)
+    n_d = checks.integer("n_d", n_d, low=3, high=1000)
     if not (1 <= lo < hi):
         raise ParameterError(f"d_range: need 1 <= low < high (got {d_range})")
     grid = np.unique(np.round(np.geomspace(lo, hi, n_d)))
@@ -444,8 +449,8 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
 def phase_diagram(alpha, beta) -> PhaseDiagram:
     """The (alpha, beta) phase plane: integer phase map (labels :data:`PHASES`), the
     exponent fields ``d_star`` and ``loss``, and the boundary lines of Fig. 2."""
-    a = np.asarray(alpha, dtype=float)
-    b = np.asarray(beta, dtype=float)
+    a = checks.finite_array("alpha", alpha)
+    b = checks.finite_array("beta", beta)
     if a.ndim != 1 or b.ndim != 1 or np.any(a <= 0) or np.any(b <= 0):
         raise ParameterError("alpha, beta: 1-D grids of positive numbers")
     ph = np.zeros((a.size, b.size), dtype=int)

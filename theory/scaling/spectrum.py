@@ -43,6 +43,7 @@ import functools
 
 import numpy as np
 
+from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.regression import PLRFModel
 from ..spectral import tau_fixed_point
@@ -80,13 +81,11 @@ class SpectralMeasure:
 
 
 def _check(alpha, beta, d, v):
-    if not (np.isfinite(alpha) and alpha > 0):
-        raise ParameterError(f"alpha: must be > 0 (got {alpha})")
-    if not np.isfinite(beta):
-        raise ParameterError(f"beta: must be finite (got {beta})")
-    if int(d) != d or d < 1:
-        raise ParameterError(f"d: must be a positive integer (got {d})")
-    if int(v) != v or v <= d:
+    checks.positive("alpha", alpha)
+    checks.real("beta", beta)
+    d = checks.integer("d", d, low=1, high=checks.MEMORY_LIMIT)
+    v = checks.integer("v", v, low=1, high=checks.MEMORY_LIMIT)
+    if v <= d:
         raise ParameterError(f"v: must be an integer > d (got v = {v}, d = {d})")
 
 
@@ -160,6 +159,7 @@ def deterministic_measure(alpha: float, beta: float, d: int, v: int,
         bins_per_efold: bins per factor ``e`` in ``x`` (relative bin width ``1/bins``).
     """
     _check(alpha, beta, d, v)
+    bins_per_efold = checks.integer("bins_per_efold", bins_per_efold, low=1, high=10 ** 4)
     res = _Resolvent(alpha, beta, int(d), int(v))
     s0 = res.s0()
     c2 = float(np.sum(res.c2w))
@@ -213,8 +213,10 @@ def deterministic_measure(alpha: float, beta: float, d: int, v: int,
 
 def draw_embedding(d: int, v: int, seed=None) -> np.ndarray:
     """``W in R^{v x d}`` with iid ``N(0, 1/d)`` entries."""
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((int(v), int(d))) / np.sqrt(d)
+    d, v = checks.integer("d", d, low=1), checks.integer("v", v, low=1)
+    checks.work("v * d", float(v) * d, checks.MEMORY_LIMIT, what="embedding entries")
+    rng = np.random.default_rng(checks.seed(seed))
+    return rng.standard_normal((v, d)) / np.sqrt(d)
 
 
 def empirical_measure(alpha: float, beta: float, W: np.ndarray) -> SpectralMeasure:
@@ -222,7 +224,7 @@ def empirical_measure(alpha: float, beta: float, W: np.ndarray) -> SpectralMeasu
     ``lambda_i`` of ``K = W^T D W``, ``mu_K`` mass 1 each, ``mu_F`` mass
     ``lambda_i (U^T theta*)_i^2`` with ``theta* = K^{-1} W^T D b``, zero atom
     ``sigma^2 = |c|^2 - theta*^T K theta*``."""
-    W = np.asarray(W, dtype=float)
+    W = checks.finite_array("W", W)
     if W.ndim != 2 or W.shape[0] <= W.shape[1]:
         raise ParameterError("W: must be a v x d matrix with v > d")
     v, d = W.shape

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import checks
 from ...errors import NumericalError, ParameterError
 
 __all__ = ["ExponentialSumVolterra", "sgd_rate"]
@@ -46,8 +47,14 @@ _NEWTON_STEPS = 3
 def sgd_rate(x, lr: float, batch: int) -> np.ndarray:
     """``w(x) = 1 - g(x) = gamma B x (2 - gamma (B + 1) x)``, the per-step contraction of a
     mode of curvature ``x`` under one-pass SGD (computed without cancellation)."""
-    x = np.asarray(x, dtype=float)
-    return lr * batch * x * (2.0 - lr * (batch + 1) * x)
+    x = checks.finite_array("x", x, low=0.0)
+    lr = checks.positive("lr", lr)
+    batch = checks.integer("batch", batch, low=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = lr * batch * x * (2.0 - lr * (batch + 1) * x)
+    if not np.all(np.isfinite(out)):
+        raise NumericalError("lr: the rate lr * batch * x overflows float64")
+    return out
 
 
 class ExponentialSumVolterra:
@@ -65,9 +72,10 @@ class ExponentialSumVolterra:
     """
 
     def __init__(self, rates, forcing, kernel, constant: float = 0.0):
-        w = np.asarray(rates, dtype=float)
-        f = np.asarray(forcing, dtype=float)
-        k = np.asarray(kernel, dtype=float)
+        w = checks.finite_array("rates", rates)
+        f = checks.finite_array("forcing", forcing)
+        k = checks.finite_array("kernel", kernel)
+        constant = checks.real("constant", constant)
         if not (w.ndim == 1 and w.shape == f.shape == k.shape):
             raise ParameterError("rates, forcing, kernel: 1-D arrays of one length")
         if not (np.all(np.isfinite(w)) and np.all(w > 0) and np.all(w < 2)):
