@@ -11,11 +11,11 @@ exact value at inputs perturbed by a few units of roundoff, so its relative erro
 most ``n u (1 + kappa)`` with ``u = 2^-53``, ``n`` the number of rounded operations on the
 longest path (< 32 here) and ``kappa = sum_i |q_i df/dq_i| / |f|`` the condition number of
 the exact function of its three inputs (computed with mpmath). Hence
-``rtol = 16 eps (1 + kappa)``; for an NTK recursion of depth L the per-layer errors add,
-``rtol = 16 eps (1 + kappa_max) * (number of layers)``, with ``kappa_max`` the largest
-per-layer condition number met on the way (relative errors of the linear NTK recursion
-add; those of the NNGP are at most propagated by the layer maps, whose relative
-sensitivities we also accumulate).
+``rtol = 16 eps (1 + kappa)``. For a deep network the per-layer local errors of that size
+are propagated to the output by the product of the layer maps' signed Jacobians
+(first-order forward error analysis, :func:`_mp_network`); entries for which that bound
+exceeds 1e-3 are intrinsically ill-conditioned in float64 and are not compared, and each
+case must keep at least one well-conditioned entry per input.
 """
 
 import math
@@ -266,44 +266,104 @@ def _inputs(k):
     return base * 2.0 ** (k - 20)
 
 
+def _partials(f, args, diagonal):
+    """Signed partial derivatives of both components of ``f`` with respect to
+    ``(q11, q12, q22)`` (one variable for a diagonal entry, where the three are the same
+    number), by one-sided mpmath differences that stay inside ``|rho| <= 1`` (variances
+    step up, the covariance towards 0; step 10^(-3/4 digits) relative)."""
+    value = f(*args)
+    step = mpmath.mpf(10) ** (-(3 * mp.dps) // 4)
+    if diagonal:
+        h = abs(args[0]) * step
+        moved = f(*(a + h for a in args)) if h else value
+        return [[(moved[w] - value[w]) / h if h else mpmath.mpf(0)] for w in (0, 1)]
+    out = [[mpmath.mpf(0)] * 3 for _ in (0, 1)]
+    for i in range(3):
+        h = abs(args[i]) * step * (-mpmath.sign(args[i]) if i == 1 else 1)
+        if h == 0:
+            continue
+        shifted = list(args)
+        shifted[i] = args[i] + h
+        moved = f(*shifted)
+        for w in (0, 1):
+            out[w][i] = (moved[w] - value[w]) / h
+    return out
+
+
 def _mp_network(layers, x):
-    """NNGP, NTK and their relative error bounds, for ``layers`` = list of ("dense", w2, b2)
-    / ("act", mp_dual), by the NTK-parameterised recursion in mpmath. The bound follows the
-    module docstring: per activation, B_K <- kappa_n B_K + 16 eps (1 + kappa_n) and
-    B_T <- B_T + B_K(new) + kappa_d B_K(old) + 16 eps (1 + kappa_d); Dense layers add one
-    rounding (4 eps) to each."""
+    """NNGP, NTK and their relative first-order error bounds, for ``layers`` = list of
+    ("dense", w2, b2) / ("act", mp_dual), by the NTK-parameterised recursion in mpmath.
+
+    The state is the vector of every NNGP entry K_ij and NTK entry T_ij (i <= j). Each
+    layer maps it by a function with Jacobian ``J_l`` (signed partial derivatives in
+    mpmath) and adds a local rounding error ``|delta_l| <= u_l``: a stably evaluated dual
+    is exact at inputs perturbed by a few units of roundoff, ``u = 16 eps (1 + kappa) |f|``
+    with ``kappa`` the condition number of the exact dual at that layer's inputs
+    (``16 eps |T'| (1 + kappa_d)`` for ``T' = T dot``; on the diagonal, where the three
+    inputs are one number, the condition number in that one variable), a Dense layer's affine map
+    ``4 eps |value|``. To first order the final error is ``e_L = sum_l J_L ... J_{l+1}
+    delta_l``, so ``|e_L| <= sum_l |J_L ... J_{l+1}| u_l`` (absolute value of the signed
+    product, entrywise): errors that the layer maps contract are not counted as growing.
+    """
     n = len(x)
     xs = [[mpmath.mpf(v) for v in row] for row in x]
     pairs = [(i, j) for i in range(n) for j in range(i, n)]
+    index = {p: m for m, p in enumerate(pairs)}
+    size = 2 * len(pairs)                       # K entries, then T entries
     k = {(i, j): sum(a * b for a, b in zip(xs[i], xs[j])) / len(xs[i]) for i, j in pairs}
     t = {p: mpmath.mpf(0) for p in pairs}
-    bk = {p: 0.0 for p in pairs}
-    bt = {p: 0.0 for p in pairs}
+    steps = []                                  # (J_l, u_l) as float arrays
     for layer in layers:
+        J = np.zeros((size, size))
+        u = np.zeros(size)
         if layer[0] == "dense":
             _, w2, b2 = layer
             for p in pairs:
+                m, mt = index[p], index[p] + len(pairs)
                 k[p] = w2 * k[p] + b2
                 t[p] = k[p] + w2 * t[p]
-                bk[p] += 4 * EPS
-                bt[p] += bk[p] + 4 * EPS
+                J[m, m] = float(w2)
+                J[mt, m], J[mt, mt] = float(w2), float(w2)      # T' = (w2 K + b2) + w2 T
+                u[m], u[mt] = 4 * EPS * float(abs(k[p])), 4 * EPS * float(abs(t[p]))
+            steps.append((J, u))
             continue
         f = layer[1]
         new_k, new_t = {}, {}
-        for i, j in pairs:
+        for (i, j) in pairs:
+            m, mt = index[(i, j)], index[(i, j)] + len(pairs)
             args = (k[(i, i)], k[(i, j)], k[(j, j)])
             nngp, dot = f(*args)
-            kn = float(_condition(f, args, 0)) if nngp != 0 else 0.0
-            kd = float(_condition(f, args, 1)) if dot != 0 else 0.0
             new_k[(i, j)], new_t[(i, j)] = nngp, t[(i, j)] * dot
-            old = bk[(i, j)]
-            bk[(i, j)] = kn * old + 16 * EPS * (1 + kn)
-            bt[(i, j)] += kd * old + 16 * EPS * (1 + kd)
+            d = _partials(f, args, diagonal=(i == j))
+            sources = [index[(i, i)]] if i == j else [index[(i, i)], m, index[(j, j)]]
+            for src, dk, dd in zip(sources, d[0], d[1]):
+                J[m, src] += float(dk)
+                J[mt, src] += float(t[(i, j)] * dd)
+            J[mt, mt] = float(dot)
+            if i == j:      # one variable q = q11 = q12 = q22 (the Gram determinant is 0)
+                kn, kd = (float(abs(args[0] * d[w][0] / v)) if v else 0.0
+                          for w, v in ((0, nngp), (1, dot)))
+            else:
+                kn = float(_condition(f, args, 0)) if nngp != 0 else 0.0
+                kd = float(_condition(f, args, 1)) if dot != 0 else 0.0
+            u[m] = 16 * EPS * (1 + kn) * float(abs(nngp))
+            u[mt] = 16 * EPS * (1 + kd) * float(abs(new_t[(i, j)]))
         k, t = new_k, new_t
+        steps.append((J, u))
+    bound = np.zeros(size)
+    G = np.eye(size)
+    with np.errstate(over="ignore", invalid="ignore"):   # inf/NaN: not checkable
+        for J, u in reversed(steps):            # G = J_L ... J_{l+1}
+            bound += np.abs(G) @ u
+            G = G @ J
     out = np.zeros((4, n, n))
     for (i, j) in pairs:
-        for m, v in enumerate((k[(i, j)], t[(i, j)], bk[(i, j)], bt[(i, j)])):
-            out[m, i, j] = out[m, j, i] = float(v)
+        m = index[(i, j)]
+        kv, tv = k[(i, j)], t[(i, j)]
+        rel = (bound[m] / float(abs(kv)) if kv else math.inf,
+               bound[m + len(pairs)] / float(abs(tv)) if tv else math.inf)
+        for c, v in enumerate((kv, tv, rel[0], rel[1])):
+            out[c, i, j] = out[c, j, i] = float(v)
     return out
 
 
@@ -349,9 +409,14 @@ def test_deep_recursion_against_mpmath(act, mp_dual, w_std, b_std, depth, scales
         for name, got in (("fused", fused), ("numpy", numpy_path)):
             for what, value, ref, bound in (("nngp", got.nngp, nngp_ref, bk),
                                             ("ntk", got.ntk, ntk_ref, bt)):
+                # an entry whose first-order bound exceeds 1e-3 is ill-conditioned (e.g. the
+                # antipodal pair at c = -1, an unstable fixed point of a chaotic net): no
+                # float64 method is checkable there, and the bound stops being first-order
+                checked = bound < 1e-3
+                assert checked.sum() >= len(x), f"{name} {what}: only {checked.sum()} entries " \
+                    f"well-conditioned at scale 2^{k} (bounds {bound})"
                 err = np.abs(value - ref)
-                tol = np.maximum(bound * np.abs(ref), 0.0)
-                bad = ~((err == 0) | (err <= tol))
+                bad = checked & ~(err <= bound * np.abs(ref))
                 assert not bad.any(), (
                     f"{name} {what} at scale 2^{k}: got {value[bad]}, mpmath {ref[bad]}, rel err "
                     f"{(err / np.abs(ref))[bad]}, bound {bound[bad]}")
@@ -389,7 +454,6 @@ def _mp_tanh_pair(q11, q12, q22, d):
 TANH_DIAGONAL = [1e2, 1e4, 1e8, 1e16]
 TANH_PAIRS = [(1e2, 50.0, 1e2), (1e4, -0.9e4, 1e4), (1e4, 0.6 * 2e4, 4e4),
               (1e16, -0.9e16, 1e16)]
-TANH_PAIRS_SLOW = [(1e8, 0.5e8, 1e8), (1e16, 0.3e16, 1e16)]
 
 # The entries' natural scale is 1 for tanh and <= 1 for sech^2, and the decomposition's
 # quadratures are converged to 1e-14 of it: tolerance 1e-12 absolute (the references are
@@ -426,16 +490,6 @@ def test_tanh_large_variance_pairs_against_quadrature():
                                         abs=_TANH_ATOL)
         assert dot[n] == pytest.approx(pair_expectation(sech2, sech2, *p, kinks=(0.0,)),
                                        abs=_TANH_ATOL)
-
-
-@pytest.mark.slow
-def test_tanh_large_variance_pairs_against_mpmath():
-    """Off-diagonal entries at 1e8 and 1e16 against nested mpmath quadrature (minutes)."""
-    nngp, dot = _tanh_dual(TANH_PAIRS_SLOW)
-    with mpmath.workdps(16):
-        for n, p in enumerate(TANH_PAIRS_SLOW):
-            assert nngp[n] == pytest.approx(float(_mp_tanh_pair(*p, 0)), abs=_TANH_ATOL)
-            assert dot[n] == pytest.approx(float(_mp_tanh_pair(*p, 1)), abs=_TANH_ATOL)
 
 
 def test_tanh_network_at_large_inputs():
