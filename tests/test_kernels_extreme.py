@@ -2,9 +2,9 @@
 
 The reference is the exact value, for the float64 inputs given, of the textbook formula
 (Williams 1997 for erf, Cho & Saul 2009 for the arc-cosine family, Tsuchida et al. 2021,
-arXiv:2002.08517, for Gelu), evaluated at 50 digits with mpmath; the textbook forms are
-themselves checked against an independent one-dimensional mpmath quadrature of the
-Gaussian expectation (inner expectation in closed form) at the extreme points.
+arXiv:2002.08517, for Gelu), evaluated at 120 digits with mpmath (polynomials by their
+moments, without the Hermite tables of nnphys); the textbook forms themselves are checked
+against nested quadrature of the Gaussian expectation in tests/test_kernels_dense.py.
 
 Tolerance, from float64 conditioning: a formula evaluated stably in float64 returns the
 exact value at inputs perturbed by a few units of roundoff, so its relative error is at
@@ -72,8 +72,8 @@ def _angle(q11, q12, q22):
 def mp_abrelu(a, b):
     def f(q11, q12, q22):
         s, th = _angle(q11, q12, q22)
-        nngp = a * b * q12 + (b - a) ** 2 * s * (mpmath.sin(th) + (mp.pi - th) * mpmath.cos(th)) \
-            / (2 * mp.pi)
+        j1 = mpmath.sin(th) + (mp.pi - th) * mpmath.cos(th)
+        nngp = a * b * q12 + (b - a) ** 2 * s * j1 / (2 * mp.pi)
         return nngp, a * b + (b - a) ** 2 * (mp.pi - th) / (2 * mp.pi)
     return f
 
@@ -194,7 +194,8 @@ def _condition(f, args, which):
     for i in range(3):
         if args[i] == 0:
             continue
-        h = abs(args[i]) * mpmath.mpf(10) ** (-(3 * mp.dps) // 4) * (-mpmath.sign(args[i]) if i == 1 else 1)
+        direction = -mpmath.sign(args[i]) if i == 1 else 1
+        h = abs(args[i]) * mpmath.mpf(10) ** (-(3 * mp.dps) // 4) * direction
         shifted = list(args)
         shifted[i] = args[i] + h
         total += abs(args[i] * (f(*shifted)[which] - value) / h)
