@@ -132,3 +132,17 @@ def test_phase_diagram_records_a_point_that_does_not_converge(monkeypatch):
         np.testing.assert_array_equal(value[keep], ref.fields[name][keep])
     with pytest.raises(ConvergenceError):
         dense.phase_diagram(alpha, T, 3, strict=True)
+
+
+@pytest.mark.parametrize("P", [3, 6])
+@pytest.mark.parametrize("T", [1e-300, 1e-12, 1e-10])
+def test_critical_capacity_at_tiny_temperature_is_continuous(P, T):
+    """Issue 12: at T ~ 1e-11 the T > 0 scan found no maximum (ConvergenceError) although
+    alpha_c(T) -> alpha_c(0). alpha_c = alpha_c(0) + s T + O(T^2), s from the scan at 1e-6
+    and 1e-7 (accurate there); tolerance: curvature 50 T^2 (measured), slope change times T, 1e-12."""
+    zero = dense.critical_capacity(P, 0.0)
+    s6 = (dense.critical_capacity(P, 1e-6).alpha_c - zero.alpha_c) / 1e-6
+    s7 = (dense.critical_capacity(P, 1e-7).alpha_c - zero.alpha_c) / 1e-7
+    got = dense.critical_capacity(P, T)
+    assert got.converged
+    assert abs(got.alpha_c - (zero.alpha_c + s7 * T)) <= 50 * T ** 2 + abs(s6 - s7) * T + 1e-12

@@ -228,3 +228,19 @@ def test_phase_diagram_records_a_point_that_does_not_converge(monkeypatch):
         np.testing.assert_array_equal(value[keep], ref.fields[name][keep])
     with pytest.raises(ConvergenceError, match="1 grid points"):
         hopfield.phase_diagram(alpha, T, strict=True)
+
+
+@pytest.mark.parametrize("T", [1e-300, 1e-30, 1e-12, 1e-9, 1e-7])
+def test_critical_capacity_at_tiny_temperature_is_continuous(T):
+    """Issue 12: below T ~ 1e-7 the T > 0 maximiser lost its precision (alpha_c(1e-30) was
+    0.64 with m = 0.04). alpha_c(T) = alpha_c(0) + s T + O(T^2): the slope s from the
+    maximiser at T = 1e-4 and 1e-5 (where it is accurate), the tolerance the curvature
+    term 0.6 T^2 plus the slope's own uncertainty (its change between the two, times T)
+    plus the maximiser's tolerance 1e-12."""
+    zero = hopfield.critical_capacity(0.0)
+    s4 = (hopfield.critical_capacity(1e-4).alpha_c - zero.alpha_c) / 1e-4
+    s5 = (hopfield.critical_capacity(1e-5).alpha_c - zero.alpha_c) / 1e-5
+    got = hopfield.critical_capacity(T)
+    assert got.converged
+    assert abs(got.alpha_c - (zero.alpha_c + s5 * T)) <= 0.6 * T ** 2 + abs(s4 - s5) * T + 1e-12
+    assert abs(got.m - zero.m) <= 0.2 * T + 1e-12           # |dm/dT| ~ 0.02-0.1 measured

@@ -360,10 +360,35 @@ def _alpha_of_m(m, T, P, convention, full=False):
     return (out, sig_out, q_out) if full else out
 
 
+# Below _T_LOW the tanh moments at beta > 1e8 lose the precision of the maximum (measured:
+# no maximum found at T = 1e-11 for P = 3, 1e-13 for P = 4). There alpha_c(T) and m are
+# linear in T to within the curvature (slopes at P = 3: 0.300135 at T = 1e-3, 0.300770 at
+# 1e-8; P = 6: 0.1346 and 0.18412, |alpha_c''| / 2 <= 50), so the interpolation between
+# T = 0 and _T_LOW is exact to 50 T (_T_LOW - T) <= 2e-15.
+_T_LOW = 1e-8
+
+
 def _capacity_rows(T, P, convention, n_grid=200):
     """alpha_c(T) for T > 0 (flat array): maximum of alpha(m) over m, by a grid scan
-    refined with golden section (vectorised over T). Returns (alpha_c, m at it, golden
-    section steps)."""
+    refined with golden section (vectorised over T); below ``_T_LOW`` interpolated
+    linearly between the T = 0 solution and ``_T_LOW``. Returns (alpha_c, m at it,
+    golden section steps)."""
+    T = np.asarray(T, float).ravel()
+    low = T < _T_LOW
+    if not np.any(low):
+        return _capacity_rows_above(T, P, convention, n_grid)
+    a, m, it = _capacity_rows_above(np.append(T[~low], _T_LOW), P, convention, n_grid)
+    zero = critical_capacity(P, 0.0, convention)
+    w = T[low] / _T_LOW
+    out = [np.empty(T.size) for _ in range(2)]
+    for o, above, at_zero in zip(out, (a, m), (zero.alpha_c, zero.m)):
+        o[~low] = above[:-1]
+        o[low] = at_zero + w * (above[-1] - at_zero)
+    return out[0], out[1], it
+
+
+def _capacity_rows_above(T, P, convention, n_grid=200):
+    """:func:`_capacity_rows` for T >= _T_LOW."""
     T = np.asarray(T, float).ravel()
     grid = np.linspace(0.002, 0.9999, n_grid)
     Mg, Tg = np.meshgrid(grid, T, indexing="ij")
@@ -386,7 +411,8 @@ def critical_capacity(P: int, T: float = 0.0, convention: str = "distinct", *,
     ``T = 0``: ``gamma_c(P) s^2 / (V(1)/alpha)`` (distinct: ``gamma_c/(P-1)!``; all-index:
     ``gamma_c/(2P-3)!!``; Theriault-Tantari: ``P gamma_c``). ``T > 0``: the maximum over
     the retrieval branch parametrised by m (see ``_alpha_of_m``), a 200-point scan refined
-    by golden section to ``|dm| <= 1e-11``. The record's health: see
+    by golden section to ``|dm| <= 1e-11``; for ``0 < T < 1e-8`` interpolated linearly
+    between ``T = 0`` and ``1e-8`` (exact to 2e-15; see ``_T_LOW``). The record's health: see
     :class:`DenseCapacity`; ``strict=False`` returns ``converged=False`` instead of raising.
     """
     _, _, P = _check(0.0, T, P, convention)
@@ -405,6 +431,16 @@ def critical_capacity(P: int, T: float = 0.0, convention: str = "distinct", *,
                              residual=g.residual, parameters=params, P=P, T=0.0,
                              convention=convention,
                              alpha_c=g.gamma_c * s ** 2 / _V(1.0, 1.0, P, convention), m=g.m)
+    if T < _T_LOW:              # linear in T there (see _T_LOW); the ends' health
+        zero = critical_capacity(P, 0.0, convention, strict=strict)
+        low = critical_capacity(P, _T_LOW, convention, strict=strict)
+        w = T / _T_LOW
+        return DenseCapacity(converged=zero.converged and low.converged,
+                             iterations=zero.iterations + low.iterations,
+                             residual=max(zero.residual, low.residual), parameters=params,
+                             P=P, T=T, convention=convention,
+                             alpha_c=zero.alpha_c + w * (low.alpha_c - zero.alpha_c),
+                             m=zero.m + w * (low.m - zero.m))
     try:
         a, m, it = _capacity_rows([T], P, convention)
     except ConvergenceError as err:

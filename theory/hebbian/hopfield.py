@@ -247,9 +247,35 @@ def _alpha_of_x(x, beta, guess=None):
     return alpha, sigma
 
 
+# Below _T_LOW the maximisation over x at beta > 1e6 loses its precision (measured:
+# alpha_c(1e-9) off by 7e-9, alpha_c(1e-30) = 0.64 passed the residual check). There
+# alpha_c(T), x and m are linear in T to within the curvature |alpha_c''| / 2 ~ 0.6
+# (chord slopes 0.024226 at T = 1e-3, 0.024777 at 1e-6), so the interpolation between
+# T = 0 and _T_LOW is exact to 0.6 T (_T_LOW - T) <= 2e-13, the maximiser's tolerance.
+_T_LOW = 1e-6
+
+
 def _capacity_rows(T):
     """For T in (0, 1) (flat array): alpha_c(T), x = m/sigma and m at alpha_c, and the
-    golden-section steps taken."""
+    golden-section steps taken; below ``_T_LOW`` interpolated linearly between the T = 0
+    solution and ``_T_LOW``."""
+    T = np.asarray(T, float).ravel()
+    low = T < _T_LOW
+    if not np.any(low):
+        return _capacity_rows_above(T)
+    a, x, m, it = _capacity_rows_above(np.append(T[~low], _T_LOW))
+    y0, a0, _, _ = _y_peak_search()
+    x0, m0 = math.sqrt(2.0) * y0, float(special.erf(y0))
+    w = T[low] / _T_LOW
+    out = [np.empty(T.size) for _ in range(3)]
+    for o, above, zero in zip(out, (a, x, m), (a0, x0, m0)):
+        o[~low] = above[:-1]
+        o[low] = zero + w * (above[-1] - zero)
+    return out[0], out[1], out[2], it
+
+
+def _capacity_rows_above(T):
+    """:func:`_capacity_rows` for T in [_T_LOW, 1), by golden-section maximisation."""
     T = np.asarray(T, float).ravel()
     beta = 1.0 / T
 
@@ -491,10 +517,22 @@ def critical_capacity(T: float = 0.0, *, strict: bool = True) -> CriticalCapacit
     ``strict=False`` returns ``converged=False`` (and NaN
     values if the maximiser failed) instead of raising :class:`ConvergenceError`.
     Note the RS re-entrance: alpha_c(T) rises to 0.138189 at T = 0.0229 before decreasing.
+    For ``0 < T < 1e-6`` the values are interpolated linearly between ``T = 0`` and
+    ``1e-6`` (exact to 2e-13; see ``_T_LOW``), the health that of the two ends.
     """
     T = checks.real("T", T, low=0.0)
     if T >= 1:
         raise ParameterError(f"T: retrieval exists only for T < 1, got {T:g}")
+    if 0 < T < _T_LOW:          # linear in T there (see _T_LOW); the ends' health
+        zero, low = critical_capacity(0.0, strict=strict), critical_capacity(_T_LOW,
+                                                                            strict=strict)
+        w = T / _T_LOW
+        return CriticalCapacity(converged=zero.converged and low.converged,
+                                iterations=zero.iterations + low.iterations,
+                                residual=max(zero.residual, low.residual),
+                                parameters={"T": T}, T=T,
+                                alpha_c=zero.alpha_c + w * (low.alpha_c - zero.alpha_c),
+                                m=zero.m + w * (low.m - zero.m))
     if T == 0:
         y, a, ok, evaluations = _y_peak_search()
         m = float(special.erf(y))
