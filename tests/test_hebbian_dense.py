@@ -139,7 +139,8 @@ def test_phase_diagram_records_a_point_that_does_not_converge(monkeypatch):
 def test_critical_capacity_at_tiny_temperature_is_continuous(P, T):
     """Issue 12: at T ~ 1e-11 the T > 0 scan found no maximum (ConvergenceError) although
     alpha_c(T) -> alpha_c(0). alpha_c = alpha_c(0) + s T + O(T^2), s from the scan at 1e-6
-    and 1e-7 (accurate there); tolerance: curvature 50 T^2 (measured), slope change times T, 1e-12."""
+    and 1e-7 (accurate there); tolerance: curvature 50 T^2 (measured), slope change times
+    T, 1e-12."""
     zero = dense.critical_capacity(P, 0.0)
     s6 = (dense.critical_capacity(P, 1e-6).alpha_c - zero.alpha_c) / 1e-6
     s7 = (dense.critical_capacity(P, 1e-7).alpha_c - zero.alpha_c) / 1e-7
