@@ -168,8 +168,11 @@ def spectral_learning_curve(eigenvalues, target_power, P, ridge=0.0, noise=0.0,
     bias, spare = np.zeros_like(grid), np.zeros_like(grid)
     converged, iterations, residual = True, 0, 0.0
     dead = float(power[~live].sum())                   # never learned: (1 - L)^2 = 1
-    sums = SpectralSums(lam[live], w=mult[live], v=power[live]) \
-        if live.sum() >= _BINNED_FROM else None
+    if live.all():                                     # no copies of a long spectrum
+        lam_l, mult_l, power_l = lam, mult, power
+    else:
+        lam_l, mult_l, power_l = lam[live], mult[live], power[live]
+    sums = SpectralSums(lam_l, w=mult_l, v=power_l) if lam_l.size >= _BINNED_FROM else None
     step = grid.size if sums is not None else max(1, _CHUNK // lam.size)
     for start in range(0, grid.size, step):
         rows = slice(start, start + step)
@@ -177,8 +180,7 @@ def spectral_learning_curve(eigenvalues, target_power, P, ridge=0.0, noise=0.0,
         solve = (n < rank) | (ridge > 0)
         k = np.zeros_like(n)
         if solve.any():
-            root = tau_fixed_point(lam[live], n[solve], weights=mult[live], ridge=ridge,
-                                   sums=sums)
+            root = tau_fixed_point(lam_l, n[solve], weights=mult_l, ridge=ridge, sums=sums)
             k[solve] = np.atleast_1d(root.kappa)
             converged = converged and root.converged
             iterations = max(iterations, root.iterations)
