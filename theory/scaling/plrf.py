@@ -83,7 +83,7 @@ def _measure(alpha, beta, d, v, embedding, bins_per_efold):
     if embedding is None:
         return _spectrum.deterministic_measure(float(alpha), float(beta), int(d), int(v),
                                                int(bins_per_efold))
-    W = np.asarray(embedding, dtype=float)
+    W = checks.finite_array("embedding", embedding, ndim=2)
     if W.shape != (v, d):
         raise ParameterError(f"embedding: expected shape (v, d) = ({v}, {d}), got {W.shape}")
     return _spectrum.empirical_measure(alpha, beta, W)
