@@ -154,3 +154,15 @@ def test_cli_learning_curve(tmp_path):
     assert png.stat().st_size > 0
     assert cli.main(["learning-curve", "Dense(1), Relu(), Dense(1)", "--sphere", "10",
                      "--target", "x", "--P", "10", "--out", str(out)]) == 2
+
+
+@pytest.mark.parametrize("d, k_max", [(3, 50), (20, 60)])
+def test_relu_odd_degrees_vanish_within_their_bound(d, k_max):
+    # lambda_k = 0 for odd k >= 3 (one-hidden-layer ReLU NTK, closed form): the returned
+    # value must lie within its own error bound (the recurrence's ~k eps forward error is in
+    # the quadrature bound; before, d = 3 raised "negative eigenvalue beyond its bound").
+    net = nk.serial(nk.Dense(1), nk.Relu(), nk.Dense(1))
+    s = sphere_spectrum(net, d, k_max)
+    odd = np.arange(3, k_max + 1, 2)
+    assert np.all(np.abs(s.eigenvalues[odd]) <= s.error[odd])
+    assert np.all(s.error[odd] < 1e-12 * s.trace)

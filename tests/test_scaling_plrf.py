@@ -250,3 +250,69 @@ def test_cli_phase_diagram_matches_api(tmp_path):
                      "--out", str(out)]) == 0
     ref = plrf.phase_diagram(np.linspace(0.1, 1.5, 8), np.linspace(0.1, 1.5, 6))
     np.testing.assert_array_equal(load(out).phase, ref.phase)
+
+
+# -- PLRF meets the learning curve: the d-limited plateau ------------------------------------
+
+def _plateau_setup(alpha=0.8, beta=0.7, d=40, seed=1):
+    """A drawn embedding, its capacity floor F_0 by least squares in R^d (independent of the
+    eigendecompositions in theory) and the eigenvalues of K = W^T D W by an SVD."""
+    model = PLRFModel(alpha, beta, d)
+    W = spectrum.draw_embedding(d, model.v, seed=seed)
+    j = np.arange(1, model.v + 1, dtype=float)
+    root = np.sqrt(model.data_variance(j))
+    A, c = root[:, None] * W, root * model.target(j)       # phi . theta - y = A theta - c
+    theta = np.linalg.lstsq(A, c, rcond=None)[0]
+    F0 = 0.5 * float(np.sum((A @ theta - c) ** 2))
+    lam = np.linalg.svd(A, compute_uv=False) ** 2
+    return model, W, F0, lam
+
+
+def test_ridge_learning_curve_on_plrf_features_is_the_interpolation_law():
+    # Ridgeless regression on d features with the unexplained part as noise: for P > d,
+    # R(P) = F_0 P / (P - d) exactly in the theory (min-norm least squares); -> F_0 at any
+    # fixed ridge as P -> infinity (kappa ~ ridge/P, relative effect ridge/(P lambda_min)
+    # ~ 1e-11 here). Rounding: cond(K) ~ 1e3 times eps, so 1e-10 relative.
+    model, W, F0, lam = _plateau_setup()
+    d = model.d
+    P = np.array([2.0 * d, 10.0 * d, 1e14])
+    for ridge, want in ((0.0, F0 * P / (P - d)), (1e-3, np.array([np.nan, np.nan, F0]))):
+        curve = plrf.ridge_learning_curve(model.alpha, model.beta, d, P, embedding=W,
+                                          ridge=ridge)
+        risk = 0.5 * curve.test_mse
+        ok = np.isfinite(want)
+        np.testing.assert_allclose(risk[ok], want[ok], rtol=1e-10)
+    with_ridge = plrf.ridge_learning_curve(model.alpha, model.beta, d, [2.0 * d],
+                                           embedding=W, ridge=1e-3)
+    assert 0.5 * with_ridge.test_mse[0] < F0 * 2.0      # the ridge tames the variance
+
+
+def test_sgd_plateau_is_the_learning_curve_limit_inflated_by_the_step_noise():
+    # One-pass SGD at t -> infinity: P_SGD = F_0 / (1 - ||K||), ||K|| = sum gamma lam /
+    # (2 - gamma (B + 1) lam) (closed form from the SVD here); (1 - ||K||) P_SGD(t) must
+    # equal the learning-curve limit R(P -> infinity) = F_0. t is taken so that the slowest
+    # mode has decayed, exp(-2 gamma lam_min t) < 1e-40; tolerance 1e-10 (rounding).
+    model, W, F0, lam = _plateau_setup()
+    d = model.d
+    limit = 0.5 * plrf.ridge_learning_curve(model.alpha, model.beta, d, [1e14],
+                                            embedding=W).test_mse[0]
+    assert limit == pytest.approx(F0, rel=1e-10)
+    for scale in (1.0, 1e-3):                 # the default step, and gamma -> 0
+        lr = scale * model.default_lr(1)
+        t = 100.0 / (2 * lr * lam.min())
+        sgd = plrf.loss_curve(model.alpha, model.beta, d, embedding=W, lr=lr, t=[t])
+        norm = float(np.sum(lr * lam / (2 - 2 * lr * lam)))
+        assert sgd.kernel_norm == pytest.approx(norm, rel=1e-10)
+        assert sgd.loss[0] * (1 - norm) == pytest.approx(limit, rel=1e-10)
+        # the plateau exceeds the regression limit by ||K|| / (1 - ||K||), -> 0 with gamma
+        assert sgd.loss[0] / limit - 1 == pytest.approx(norm / (1 - norm), rel=1e-6)
+        assert norm < (0.3 if scale == 1.0 else 3e-4)
+
+
+def test_deterministic_equivalent_plateau_is_the_capacity_loss():
+    # Without a drawn W: the learning curve on the deterministic-equivalent spectrum
+    # (non-integer multiplicities) tends to capacity_loss = F_0(d), both from s_0.
+    for d in (32, 128):
+        curve = plrf.ridge_learning_curve(0.8, 0.7, d, [1e14])
+        assert 0.5 * curve.test_mse[0] == pytest.approx(plrf.capacity_loss(0.8, 0.7, d),
+                                                        rel=1e-10)

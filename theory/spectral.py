@@ -89,6 +89,7 @@ class SpectralSums:
 
     def __init__(self, eigenvalues, **weights):
         lam = np.asarray(eigenvalues, dtype=float)
+        self.size = lam.size
         step = math.log((1 + self.HALF_WIDTH) / (1 - self.HALF_WIDTH)) * 0.999
         top = math.log(float(lam.max()))
         inverse = np.floor((top - np.log(lam)) / step).astype(np.int64)
@@ -96,15 +97,24 @@ class SpectralSums:
         # the centre of [lo, hi] in the ratio sense: c = 2 lo hi / (lo + hi) keeps |e| < 0.05
         hi, lo = np.exp(top - bins * step), np.exp(top - (bins + 1) * step)
         self.centre = 2 * lo * hi / (lo + hi)
+        # Bin sums by contiguous runs (np.add.reduceat) after sorting by bin, once for all
+        # weights and powers: a sorted spectrum (the usual case) needs no permutation.
+        if np.any(inverse[1:] < inverse[:-1]):
+            order = np.argsort(inverse, kind="stable")
+            inverse, lam = inverse[order], lam[order]
+            weights = {k: np.asarray(u, dtype=float)[order] for k, u in weights.items()}
+        filled = np.flatnonzero(np.diff(inverse, prepend=-1))            # first of each run
+        where = inverse[filled]
         e = lam / self.centre[inverse] - 1.0
         self.moments = {}
         for name, u in weights.items():
-            term = np.asarray(u, dtype=float).copy()
-            columns = []
-            for _ in range(self.TERMS + 2):                              # u e^j, j = 0..J+1
-                columns.append(np.bincount(inverse, term, minlength=bins.size))
-                term *= e
-            self.moments[name] = np.stack(columns, axis=1)               # (bins, J + 2)
+            term = np.array(u, dtype=float)
+            M = np.zeros((bins.size, self.TERMS + 2))                    # u e^j, j = 0..J+1
+            for j in range(self.TERMS + 2):
+                M[where, j] = np.add.reduceat(term, filled)
+                if j < self.TERMS + 1:
+                    term *= e
+            self.moments[name] = M
 
     def __call__(self, tau, weight: str, kind: str) -> np.ndarray:
         """``sum_i u_i F(tau lambda_i)`` for each ``tau`` (1-D), ``u`` the named weights."""
@@ -130,8 +140,8 @@ class SpectralSums:
 _BINNED_FROM = 20_000    # modes from which tau_fixed_point sums by bins (SpectralSums)
 
 
-def tau_fixed_point(eigenvalues, n, *, weights=None, ridge=0.0,
-                    strict: bool = True) -> TauFixedPoint:
+def tau_fixed_point(eigenvalues, n, *, weights=None, ridge=0.0, strict: bool = True,
+                    sums: SpectralSums | None = None) -> TauFixedPoint:
     """Solve ``sum_i w_i tau lambda_i/(1 + tau lambda_i) + ridge tau = n`` for ``tau > 0``.
 
     Args:
@@ -142,6 +152,11 @@ def tau_fixed_point(eigenvalues, n, *, weights=None, ridge=0.0,
         ridge: ``delta >= 0`` (array-like, broadcast with ``n``).
         strict: raise :class:`~nnphys.errors.ConvergenceError` if Newton does not converge
             (``False``: return the iterate with ``converged=False``).
+        sums: a :class:`SpectralSums` of these ``eigenvalues`` with the multiplicities as
+            its weights named ``w`` (``SpectralSums(eigenvalues, w=weights, ...)``), for a
+            caller that needs other sums over the same long spectrum and builds the bins
+            once (``nnphys.theory.generalization.spectral_learning_curve``); used from
+            any length on. Default: built here from 20000 eigenvalues on.
 
     Example:
         >>> r = tau_fixed_point([1.0, 1.0], 1.0)            # 2 tau/(1 + tau) = 1
@@ -170,7 +185,15 @@ def tau_fixed_point(eigenvalues, n, *, weights=None, ridge=0.0,
     hi[ridged] = np.minimum(hi[ridged], np.log(count[ridged]) - np.log(delta[ridged]))
     x = 0.5 * (lo + hi)
     active = np.ones(x.shape, bool)
-    bins = SpectralSums(lam, w=w) if lam.size >= _BINNED_FROM else None
+    if sums is not None:
+        if not isinstance(sums, SpectralSums) or "w" not in sums.moments or \
+                sums.size != lam.size or \
+                not math.isclose(float(sums.moments["w"][:, 0].sum()), total, rel_tol=1e-12):
+            raise ParameterError("sums: a SpectralSums of the same eigenvalues with the "
+                                 "weights named 'w'")
+        bins = sums
+    else:
+        bins = SpectralSums(lam, w=w) if lam.size >= _BINNED_FROM else None
     iterations = 0
     while active.any() and iterations < _MAX_ITERATIONS:
         iterations += 1

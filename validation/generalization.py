@@ -1,6 +1,6 @@
 """Spectral learning curves (theory.generalization) against kernel ridge regression on
 samples (sim.regression.kernel_ridge), and the training-data risk estimator against
-held-out error.
+held-out error, and the learning-curve exponent of local (convolutional) kernels.
 
 Setups.
 * **Power law, Gaussian design.** ``M = 400`` modes, ``lambda_i = i^{-1.5}``,
@@ -23,6 +23,19 @@ on the sphere (the ``O(1/P)`` corrections, with a factor 2 for the non-Gaussian 
 whose fourth moments exceed the Gaussian ones). The risk estimator is compared draw by draw
 with the held-out noisy error (paired difference, its standard error), against 0 with the
 same ``2 E/P`` allowance.
+
+* **Local kernels** (Favero, Cagnetta & Wyart 2021, arXiv:2106.08619). Inputs uniform in
+  ``[0, 1]^d`` as ``d`` pixels on a ring; student the NTK of ``Conv(1, (s,), CIRCULAR,
+  b_std=1) - Relu - Flatten - Dense(1)`` (smoothness ``alpha_s = 1``), teacher a Gaussian
+  field with the same kernel (``t = s``, ``alpha_t = 1``), ridgeless, noiseless; test error
+  on 400 fresh points per draw for ``P = 32 .. 256`` (quick) or ``512``. The exponent is
+  fitted by :func:`nnphys.stats.fit_power_law` over the draws (its bootstrap interval sets the
+  standard error) and compared with ``beta = 1/s``
+  (:func:`~nnphys.theory.generalization.local_exponent`), for two ``d`` at ``s = 2`` (the
+  exponent must not depend on ``d``) and for ``s = 3``. The stated bias is the gap between
+  ``beta`` and the fitted exponent of the idealised spectral model
+  (:func:`~nnphys.theory.generalization.local_learning_curve`) over the same range of
+  ``P / d``: the pre-asymptotic drift of the local slope.
 """
 
 from __future__ import annotations
@@ -32,10 +45,11 @@ import math
 import numpy as np
 
 from ..sim.regression import gaussian_design, kernel_ridge
-from ..stats import sample_mean
+from ..stats import Estimate, fit_power_law, sample_mean
 from ..theory import kernels as nk
 from ..theory.generalization import (gegenbauer, kernel_alignment_risk, learning_curve,
-                                     multiplicity, spectral_learning_curve)
+                                     local_exponent, local_learning_curve, multiplicity,
+                                     spectral_learning_curve)
 from .registry import compare, register
 
 _SIGMA = 4.0
@@ -134,4 +148,47 @@ def risk_estimator(quick: bool = False, seed: int = 0):
         out.append(compare(f"generalization.risk_estimator[ntk,P={P},ridge=0.001]",
                            "KARE - held-out MSE", 0.0, diff, sigmas=_SIGMA,
                            bias=2 * float(held.mean()) / P))
+    return out
+
+
+def _local_net(s):
+    return nk.serial(nk.Conv(1, (s,), padding="CIRCULAR", b_std=1.0), nk.Relu(), nk.Flatten(),
+                     nk.Dense(1))
+
+
+def local_draws(s, d, P, draws, seed, n_test=400):
+    """``(draws, len(P))`` ridgeless test errors of the local-kernel teacher-student setup
+    (module docstring): one Gram matrix of train and test points per draw, the teacher
+    sampled from it (``U sqrt(w) z`` of its eigendecomposition, exact for a PSD matrix),
+    the nested training sets its first ``P`` points."""
+    rng = np.random.default_rng(seed)
+    net, n = _local_net(s), int(max(P)) + n_test
+    out = np.zeros((draws, len(P)))
+    for r in range(draws):
+        K = net.kernel(rng.random((n, d, 1)), get="ntk")
+        w, U = np.linalg.eigh(K)
+        y = U @ (np.sqrt(np.maximum(w, 0.0)) * rng.standard_normal(n))
+        for j, p in enumerate(P):
+            alpha = kernel_ridge(K[:p, :p], y[:p])[0]
+            out[r, j] = np.mean((K[-n_test:, :p] @ alpha - y[-n_test:]) ** 2)
+    return out
+
+
+@register("generalization.local_kernel_exponent")
+def local_kernel_exponent(quick: bool = False, seed: int = 0):
+    """Measured learning-curve exponent of a local ReLU CNTK (filter ``s``) on a local
+    teacher against ``beta = 1/s``, at two input dimensions."""
+    P = [32, 64, 128, 256] if quick else [32, 64, 128, 256, 512]
+    draws = 4 if quick else 10
+    out = []
+    for j, (s, d) in enumerate(((2, 8), (2, 12), (3, 8))):
+        errors = local_draws(s, d, P, draws, seed * 7919 + 53 * j)
+        fit = fit_power_law(P, per_replica=errors, seed=seed)
+        beta = local_exponent(s)
+        model = fit_power_law(np.array(P) / d, local_learning_curve(s, np.array(P) / d)
+                              .test_error)
+        out.append(compare(f"generalization.local_kernel_exponent[s={s},d={d}]",
+                           "exponent beta", beta,
+                           Estimate(mean=fit.exponent, stderr=fit.stderr, n_eff=draws),
+                           sigmas=_SIGMA, bias=abs(model.exponent - beta)))
     return out

@@ -5,15 +5,19 @@
   on the sphere (:mod:`.curves`, :mod:`.eigenlearning`);
 * :func:`sphere_spectrum`, :func:`hypercube_spectrum` -- Funk-Hecke / Walsh eigenvalues of a
   network's NNGP or NTK (:mod:`.sphere`);
-* :func:`kernel_alignment_risk` -- the test error estimated from training data (:mod:`.risk`).
+* :func:`kernel_alignment_risk` -- the test error estimated from training data (:mod:`.risk`);
+* :func:`local_exponent`, :func:`local_learning_curve` -- learning-curve exponents of local
+  (convolutional) kernels, set by the filter size, not the input dimension (:mod:`.local`).
 """
 
 from .curves import learning_curve, sphere_learning_curve
 from .eigenlearning import LearningCurve, spectral_learning_curve
+from .local import local_exponent, local_learning_curve
 from .risk import kernel_alignment_risk
 from .sphere import (SphereSpectrum, gegenbauer, hypercube_spectrum, kernel_function,
                      multiplicity, sphere_spectrum)
 
 __all__ = ["learning_curve", "sphere_learning_curve", "LearningCurve", "spectral_learning_curve",
            "kernel_alignment_risk", "SphereSpectrum", "sphere_spectrum", "hypercube_spectrum",
-           "multiplicity", "gegenbauer", "kernel_function"]
+           "multiplicity", "gegenbauer", "kernel_function", "local_exponent",
+           "local_learning_curve"]

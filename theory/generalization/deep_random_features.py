@@ -59,6 +59,9 @@ learnabilities ``L_i = lambda_i/(lambda_i + kappa)``, ``E0 = P / (P - sum L_i^2)
     E_noisy = E0 [sum (1 - L_i)^2 v_i^2 + r^2 + noise],
     test_error = E_noisy - noise,    train_error = ((P - sum L_i)/P)^2 E_noisy.     (D2)
 
+(D1)-(D2) are the spectral learning curve of :mod:`.eigenlearning` with label noise
+``r^2 + noise`` (``P - sum L_i = ridge/kappa`` by (D1)); this module calls it.
+
 Error universality (the paper's second result): the test error of the deep random features
 equals, to leading order, that of the Gaussian covariate model with the same second moments
 ``(Omega, t_L, E y^2)`` -- (D2). The corrections are relative ``O(1/sqrt(k))`` from the
@@ -84,7 +87,7 @@ from ...errors import ConvergenceError, ParameterError
 from ...models import network
 from ...results import Result
 from ..gaussian import gauss_legendre
-from ..spectral import tau_fixed_point
+from .eigenlearning import spectral_learning_curve
 
 __all__ = ["Linearisation", "linearisation", "EquivalentModel", "equivalent_model",
            "RidgeError", "ridge_error", "test_error"]
@@ -318,27 +321,20 @@ def ridge_error(omega, cross, target_power: float, P, ridge: float = 0.0,
 
 def _spectral_error(lam, v2, rest, n, ridge, noise) -> RidgeError:
     """(D1)-(D2) from the per-sample eigenvalues ``lam`` (decreasing), the teacher's power
-    ``v2`` on them and the unexplained power ``rest``, at sample sizes ``n`` (1-D)."""
+    ``v2`` on them and the unexplained power ``rest``, at sample sizes ``n`` (1-D): the
+    learning curve of :func:`~nnphys.theory.generalization.spectral_learning_curve` with
+    ``rest`` added to the label noise (it is fitted like noise and missed at test time, so
+    the clean test error gains ``rest`` on top of that curve's ``test_error``)."""
     rank = lam.size
     if ridge == 0 and np.any(n == rank):
         raise ParameterError(f"P: ridgeless regression at P = {rank} (the number of "
                              "features) has an infinite test error")
-    kappa = np.zeros(n.size)
-    solve = (ridge > 0) | (n < rank)
-    iterations, res = 0, 0.0
-    if np.any(solve):
-        fp = tau_fixed_point(lam, n[solve], ridge=ridge)
-        kappa[solve] = np.atleast_1d(fp.kappa)
-        iterations, res = fp.iterations, fp.residual
-    L = np.ones((n.size, rank))
-    L[solve] = lam / (lam + kappa[solve, None])
-    df1, df2 = L.sum(1), (L * L).sum(1)
-    e0 = n / (n - df2)
-    noisy = e0 * (((1 - L) ** 2 * v2).sum(1) + rest + noise)
-    return RidgeError(converged=True, iterations=int(iterations), residual=float(res),
-                      P=n, kappa=kappa, test_error=noisy - noise,
-                      train_error=((n - df1) / n) ** 2 * noisy, overfitting=e0,
-                      learnability=L, eigenvalues=lam, target_power=v2, residual_power=rest)
+    curve = spectral_learning_curve(lam, v2, n, ridge=ridge, noise=rest + noise)
+    return RidgeError(converged=curve.converged, iterations=int(curve.iterations),
+                      residual=float(curve.residual), P=n, kappa=curve.kappa,
+                      test_error=curve.test_error + rest, train_error=curve.train_error,
+                      overfitting=curve.overfitting, learnability=curve.learnability,
+                      eigenvalues=lam, target_power=v2, residual_power=rest)
 
 
 def test_error(weights, activations, teacher, P, ridge: float = 0.0,

@@ -29,7 +29,9 @@ which is :func:`nnphys.theory.spectral.tau_fixed_point` with ``tau = 1/kappa``, 
 ``P - sum m L^2`` is evaluated as ``ridge/kappa + sum m L (1 - L)`` (positive terms, from (K))
 so ``E0`` keeps its digits when ``kappa -> 0``. From 20000 levels on, the sums over levels are
 taken by bins of eigenvalues (:class:`nnphys.theory.spectral.SpectralSums`, exact to ~2e-16),
-so a grid of ``P`` costs a few hundred terms per ``P`` after one pass over the spectrum. At ``ridge = 0`` the learnabilities obey the
+so a grid of ``P`` costs a few hundred terms per ``P`` after one pass over the spectrum (the
+bins are built once and shared with the ``kappa`` solve). At ``ridge = 0`` the learnabilities
+obey the
 conservation law ``sum_i m_i L_i = P``.
 
 Tail model. The spectrum given is the whole kernel: levels with ``lambda = 0`` (and every mode
@@ -166,8 +168,11 @@ def spectral_learning_curve(eigenvalues, target_power, P, ridge=0.0, noise=0.0,
     bias, spare = np.zeros_like(grid), np.zeros_like(grid)
     converged, iterations, residual = True, 0, 0.0
     dead = float(power[~live].sum())                   # never learned: (1 - L)^2 = 1
-    sums = SpectralSums(lam[live], m=mult[live], v=power[live]) \
-        if live.sum() >= _BINNED_FROM else None
+    if live.all():                                     # no copies of a long spectrum
+        lam_l, mult_l, power_l = lam, mult, power
+    else:
+        lam_l, mult_l, power_l = lam[live], mult[live], power[live]
+    sums = SpectralSums(lam_l, w=mult_l, v=power_l) if lam_l.size >= _BINNED_FROM else None
     step = grid.size if sums is not None else max(1, _CHUNK // lam.size)
     for start in range(0, grid.size, step):
         rows = slice(start, start + step)
@@ -175,7 +180,7 @@ def spectral_learning_curve(eigenvalues, target_power, P, ridge=0.0, noise=0.0,
         solve = (n < rank) | (ridge > 0)
         k = np.zeros_like(n)
         if solve.any():
-            root = tau_fixed_point(lam[live], n[solve], weights=mult[live], ridge=ridge)
+            root = tau_fixed_point(lam_l, n[solve], weights=mult_l, ridge=ridge, sums=sums)
             k[solve] = np.atleast_1d(root.kappa)
             converged = converged and root.converged
             iterations = max(iterations, root.iterations)
@@ -185,7 +190,7 @@ def spectral_learning_curve(eigenvalues, target_power, P, ridge=0.0, noise=0.0,
             spread, unlearned = (learn * miss) @ mult, (miss ** 2) @ power
         else:                           # L (1 - L) = x/(1+x)^2, (1 - L)^2 = 1/(1+x)^2
             tau = 1.0 / np.where(k > 0, k, 1.0)
-            spread = np.where(k > 0, sums(tau, "m", "slope"), 0.0)
+            spread = np.where(k > 0, sums(tau, "w", "slope"), 0.0)
             unlearned = np.where(k > 0, sums(tau, "v", "miss2"), 0.0) + dead
         with np.errstate(divide="ignore", invalid="ignore"):
             # P - sum m L^2 = ridge/kappa + sum m L (1 - L); = P - M at kappa = 0.

@@ -44,10 +44,12 @@ from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.regression import PLRF_V_RATIO as _V_RATIO, PLRFModel
 from ...results import PhaseDiagram, Result, register_phase_diagram
+from ..generalization.eigenlearning import LearningCurve, spectral_learning_curve
 from . import spectrum as _spectrum
 from .volterra import ExponentialSumVolterra, sgd_rate
 
-__all__ = ["LossCurve", "ComputeOptimal", "loss_curve", "capacity_loss", "phase", "PHASES",
+__all__ = ["LossCurve", "ComputeOptimal", "loss_curve", "capacity_loss", "ridge_learning_curve",
+           "phase", "PHASES",
            "ALPHA_IV",
            "Exponents", "exponents", "compute_optimal", "FrontierExponents",
            "frontier_exponents", "phase_diagram"]
@@ -81,7 +83,7 @@ def _measure(alpha, beta, d, v, embedding, bins_per_efold):
     if embedding is None:
         return _spectrum.deterministic_measure(float(alpha), float(beta), int(d), int(v),
                                                int(bins_per_efold))
-    W = np.asarray(embedding, dtype=float)
+    W = checks.finite_array("embedding", embedding, ndim=2)
     if W.shape != (v, d):
         raise ParameterError(f"embedding: expected shape (v, d) = ({v}, {d}), got {W.shape}")
     return _spectrum.empirical_measure(alpha, beta, W)
@@ -152,6 +154,47 @@ def capacity_loss(alpha: float, beta: float, d: int, v: int | None = None) -> fl
     deterministic equivalent (``P(t -> infinity)`` of gradient flow)."""
     v = PLRFModel(alpha, beta, d, v).v
     return 0.5 * _measure(alpha, beta, int(d), v, None, _spectrum.BINS_PER_EFOLD).zero_mass
+
+
+def ridge_learning_curve(alpha: float, beta: float, d: int, P, v: int | None = None, *,
+                         ridge: float = 0.0, embedding=None,
+                         bins_per_efold: int = _spectrum.BINS_PER_EFOLD) -> LearningCurve:
+    """The learning curve of ridge regression on PLRF's ``d`` features from ``P`` samples:
+    the spectral theory of :func:`nnphys.theory.generalization.spectral_learning_curve`
+    applied to PLRF's spectrum at fixed ``d``.
+
+    Correspondence. The features ``phi = W^T x`` span a linear kernel ``phi . phi'`` whose
+    per-sample eigenvalues are those of ``K = W^T D W`` (the nodes of ``mu_K``, masses the
+    multiplicities, total ``d``); the target's power on eigenvector ``i`` is the mass of
+    ``mu_F`` there, ``lambda_i (U^T theta*)_i^2``, and its atom at 0, ``sigma^2 = 2 F_0``, is
+    the part no ``theta`` represents, which a fit sees as label noise of variance
+    ``sigma^2``. The PLRF risk of the ridge estimator (``K`` the raw Gram matrix, ``ridge``
+    added to it) is ``R(P) = test_mse(P) / 2`` (``P(theta)`` carries a factor ``1/2``):
+    ridgeless, ``R(P) = F_0 P/(P - d)`` for ``P > d`` (the min-norm interpolation of
+    :mod:`nnphys.theory.generalization.eigenlearning`), and ``R(P) -> F_0`` as
+    ``P -> infinity`` at any fixed ridge. One-pass SGD that has taken ``t`` steps of batch
+    ``B`` has seen ``P = B t`` fresh samples; at ``t -> infinity`` its loss tends to the
+    same ``d``-limited plateau, inflated by the noise of the constant step:
+    ``P_SGD(infinity) = F_0 / (1 - ||K||)`` with ``||K|| = sum_i m_i gamma lambda_i /
+    (2 - gamma (B + 1) lambda_i)`` (:func:`loss_curve`'s ``limit`` and ``kernel_norm``), so
+    ``(1 - ||K||) P_SGD(t -> infinity) = R(P -> infinity) = F_0`` and both tend to ``F_0``
+    as ``gamma -> 0``. At finite ``t`` the curves differ (SGD's early stopping acts like a
+    ridge ``~ 1 / (gamma B t)`` on the population, not like ``P = B t`` samples of ridge
+    regression); the plateau is where they meet.
+
+    Args:
+        alpha, beta, d, v: as :func:`loss_curve`; P: sample sizes (``> 0``, 1-D);
+        ridge: ``>= 0``; embedding: a drawn ``W`` (``v x d``), or None for the deterministic
+        equivalent (non-integer multiplicities on its discretised spectrum).
+    """
+    model = PLRFModel(alpha, beta, d, v)
+    bins_per_efold = checks.integer("bins_per_efold", bins_per_efold, low=1)
+    meas = _measure(alpha, beta, int(d), model.v, embedding, bins_per_efold)
+    curve = spectral_learning_curve(meas.nodes, meas.forcing_mass, P, ridge=ridge,
+                                    noise=meas.zero_mass, multiplicities=meas.kernel_mass)
+    return dataclasses.replace(curve, parameters={**curve.parameters, "alpha": float(alpha),
+                                                  "beta": float(beta), "d": int(d),
+                                                  "v": model.v})
 
 
 def _check_ab(alpha, beta):
