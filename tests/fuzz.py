@@ -69,20 +69,6 @@ EXCLUDED = {
 # Cases whose offenders are known and left for later, with the reason: the census counts
 # them, the tests skip them (remove an entry once its case is clean).
 KNOWN = {
-    "theory.kernels.duals.correlation": "inner helper of the kernel recursions (duals "
-                                        "numerics branch): a check here would change the "
-                                        "error raised on overflow inside Network.kernel",
-    "theory.kernels.duals.polynomial_dual": "as duals.correlation",
-    "theory.kernels.duals.rectified_monomial_dual": "as duals.correlation",
-    "theory.kernels.duals.arccos_j": "as duals.correlation",
-    "theory.kernels.duals.dual": "as duals.correlation",
-    "sweep.run": "sweep.py is being rewritten on the sweep/cli branch (checkpoint=1e300 "
-                 "gives a bare TypeError)",
-    "theory.hebbian.hopfield.transition_temperature": "alpha ~ 1e-300: scipy's bracket "
-                                                      "fails (a solver edge to study)",
-    "theory.hebbian.learning.phase_diagram": "alpha ~ 1e-300 reaches the same bracket",
-    "theory.hebbian.learning.critical_load": "rho = 1e300: an inverted bracket in the "
-                                             "solver (ValueError without the name)",
 }
 
 
@@ -143,7 +129,7 @@ def _valid_calls():
     from nnphys.sim import montecarlo, networks, rnn as srnn
     from nnphys.sim.regression import plrf as splrf
     from nnphys.theory import kernels as nk
-    from nnphys.theory.kernels import infinite_depth
+    from nnphys.theory.kernels import duals, infinite_depth
     import nnphys.sweep as sweep
 
     rng = np.random.default_rng(0)
@@ -325,12 +311,12 @@ def _valid_calls():
         "theory.ntk_fluctuations.small_beta_slope": ((), {}),
         "theory.ntk_fluctuations.infinite_width_ntk": ((3, 4), {}),
         "theory.kernels.from_spec": (("Dense(4),Relu(),Dense(1)",), {}),
-        "theory.kernels.duals.correlation": ((1.0, 0.5, 1.0), {}),
-        "theory.kernels.duals.polynomial_dual": (((0.0, 1.0, 0.5), 1.0, 0.5, 1.0), {}),
-        "theory.kernels.duals.arccos_j": ((1, 0.5), {}),
-        "theory.kernels.duals.rectified_monomial_dual": ((1, 1.0, 0.5, 1.0), {}),
         "theory.kernels.duals.has_closed_form": ((nw.Relu(),), {}),
         "theory.kernels.duals.dual": ((nw.Erf(), 1.0, 0.5, 1.0, True), {}),
+        "theory.kernels.duals.dual#polynomial": ((nw.Polynomial((0.0, 1.0, 0.5)), 1.0, 0.5, 1.0,
+                                                  True), {}, duals.dual),
+        "theory.kernels.duals.dual#rectified": ((nw.RectifiedMonomial(2), 1.0, 0.5, 1.0, True),
+                                                {}, duals.dual),
         "theory.kernels.hermite.hermite_coefficients": ((np.tanh, np.array([1.0])), {}),
         "theory.kernels.hermite.dual": ((nw.Tanh(), 1.0, 0.5, 1.0, True), {}),
         "theory.kernels.infinite_depth.normalized_dual": ((nw.Relu(),), {}),
