@@ -386,10 +386,10 @@ def dual(activation, q11, q12, q22, need_dot: bool):
     for name, q in (("q11", q11), ("q22", q22)):
         if np.any(q < 0):
             raise ParameterError(f"{name}: a variance must be >= 0, got {q.min():.3g}")
-    s, _ = _correlation(q11, q12, q22)
-    if np.any(np.abs(q12) > s * (1 + 8 * np.finfo(float).eps)):
+    if np.any(np.abs(q12) > np.sqrt(q11) * np.sqrt(q22) * (1 + 8 * np.finfo(float).eps)):
         raise ParameterError("q12: must satisfy |q12| <= sqrt(q11 q22) (a covariance)")
-    out = _dual(activation, q11, q12, q22, need_dot)
+    with np.errstate(over="ignore", invalid="ignore"):     # an overflow is raised below
+        out = _dual(activation, q11, q12, q22, need_dot)
     for what, value in zip(("E[phi(u) phi(v)]", "E[phi'(u) phi'(v)]"), out):
         if value is not None and not np.all(np.isfinite(value)):
             raise NumericalError(f"{activation!r}: {what} overflows float64 at variances up "
