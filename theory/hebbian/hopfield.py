@@ -576,7 +576,9 @@ def _small_alpha_lines() -> tuple[float, float]:
     ``T_M ~ 1 - 1.95 sqrt(alpha)``). Spin glass: ``mu = 0``, ``kappa = delta = 1 + sqrt(a)``
     (so ``q = tau + sqrt(alpha)``, vanishing at ``T_g = 1 + sqrt(alpha)``). ``T_c``: the
     root of ``G_R = G_SG`` on the stable retrieval branch (``delta`` below the fold),
-    ``a_c = 0.148399``, ``c_c = a_c^(-1/2) = 2.59588``.
+    ``a_c = 0.148399``, ``c_c = a_c^(-1/2) = 2.59588``. The same coefficients come from
+    the sympy expansion of :func:`small_alpha_asymptotes` (a different parametrisation,
+    seconds of symbolic algebra, so not called by the solvers; the tests compare them).
     """
     d_fold = (9 - math.sqrt(33)) / 8
     a_max = _landau_retrieval(d_fold)[0]

@@ -250,6 +250,9 @@ def koenigs(activation, rho) -> np.ndarray:
 
 def _unit_rows(name, x) -> np.ndarray:
     x = arch.check_input(x, name)
+    if x.ndim != 2:
+        raise ParameterError(f"{name}: must be a 2-D array (inputs, features), got shape "
+                             f"{x.shape}")
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     if np.any(norms == 0):
         raise ParameterError(f"{name}: inputs must be nonzero (they are projected on the sphere)")
@@ -266,6 +269,8 @@ def _labels(y, n) -> np.ndarray:
 def _correlations(x_train, x_test):
     xt = _unit_rows("x_train", x_train)
     xs = _unit_rows("x_test", x_test)
+    if xs.shape[1] != xt.shape[1]:
+        raise ParameterError(f"x_test: {xs.shape[1]} features, x_train has {xt.shape[1]}")
     train = np.clip(xt @ xt.T, -1.0, 1.0)
     np.fill_diagonal(train, 1.0)            # exactly 1: keeps the diagonal a fixed point
     return train, np.clip(xs @ xt.T, -1.0, 1.0)

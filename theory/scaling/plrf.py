@@ -451,8 +451,9 @@ def phase_diagram(alpha, beta) -> PhaseDiagram:
     exponent fields ``d_star`` and ``loss``, and the boundary lines of Fig. 2."""
     a = checks.finite_array("alpha", alpha)
     b = checks.finite_array("beta", beta)
-    if a.ndim != 1 or b.ndim != 1 or np.any(a <= 0) or np.any(b <= 0):
-        raise ParameterError("alpha, beta: 1-D grids of positive numbers")
+    for name, grid in (("alpha", a), ("beta", b)):
+        if grid.ndim != 1 or grid.size == 0 or np.any(grid <= 0):
+            raise ParameterError(f"{name}: must be a non-empty 1-D grid of positive numbers")
     ph = np.zeros((a.size, b.size), dtype=int)
     xi = np.full(ph.shape, np.nan)
     eta = np.full(ph.shape, np.nan)
