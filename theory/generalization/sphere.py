@@ -90,7 +90,9 @@ class SphereSpectrum(Result):
 def multiplicity(d: int, k) -> np.ndarray:
     """``N(d, k)``, the number of degree-``k`` spherical harmonics on ``S^{d-1}`` (floats)."""
     d = checks.integer("d", d, low=2)
-    ks = np.atleast_1d(np.asarray(k))
+    ks = np.atleast_1d(checks.finite_array("k", k, low=0.0))
+    if np.any(ks != np.round(ks)):
+        raise ParameterError("k: degrees must be integers >= 0")
     out = []
     for kk in ks.ravel():
         kk = int(kk)
@@ -104,8 +106,14 @@ def multiplicity(d: int, k) -> np.ndarray:
 
 
 def gegenbauer(d: int, k_max: int, t) -> np.ndarray:
-    """Normalised Gegenbauer polynomials ``P_k(t)``, ``k = 0..k_max`` (rows), ``P_k(1) = 1``."""
-    t = np.asarray(t, dtype=float)
+    """Normalised Gegenbauer polynomials ``P_k(t)``, ``k = 0..k_max`` (rows), ``P_k(1) = 1``,
+    at dot products ``-1 <= t <= 1``."""
+    d = checks.integer("d", d, low=2)
+    k_max = checks.integer("k_max", k_max, low=0)
+    t = checks.finite_array("t", t)
+    if np.any(np.abs(t) > 1):
+        raise ParameterError("t: dot products of unit vectors must lie in [-1, 1]")
+    checks.work("k_max", (k_max + 1) * max(t.size, 1), what="polynomial values")
     P = np.empty((k_max + 1,) + t.shape)
     P[0] = 1.0
     if k_max >= 1:
