@@ -37,7 +37,7 @@ def draw_weights(d: int, widths, seed=None) -> list[np.ndarray]:
     d = checks.integer("d", d, low=1)
     sizes = [d] + _widths(widths)
     checks.work("d, widths", sum(a * b for a, b in zip(sizes, sizes[1:])),
-                what="weight entries")
+                checks.MEMORY_LIMIT, what="weight entries")
     return [rng.standard_normal((sizes[i + 1], sizes[i])) for i in range(len(sizes) - 1)]
 
 
@@ -146,6 +146,8 @@ def deep_ridge(d: int, widths, activations, P, *, ridge: float = 0.0, noise: flo
         raise ArgumentTypeError(f"on_draw: must be callable, got {type(on_draw).__name__}")
     layer_sizes = [d] + _widths(widths)
     _activations(activations, len(layer_sizes) - 1)
+    checks.work("d, widths, P, n_test", (int(sizes.max()) + n_test) * max(layer_sizes),
+                checks.MEMORY_LIMIT, what="feature entries per draw")
     checks.work("d, widths, P, n_test, draws",
                 draws * (int(sizes.max()) + n_test) * sum(layer_sizes)
                 + draws * sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:])),

@@ -73,7 +73,26 @@ EXCLUDED = {
 
 # Cases whose offenders are known and left for later, with the reason: the census counts
 # them, the tests skip them (remove an entry once its case is clean).
+_ISSUE_13 = ("an issue-13 entry point merged after the harness and first fuzzed on the "
+             "fuzzrest branch (the others of its modules are clean); left: ")
 KNOWN = {
+    "theory.generalization.eigenlearning.spectral_learning_curve":
+        _ISSUE_13 + "P = 1e300 gives a non-finite curve (a bound on P to state)",
+    "theory.generalization.curves.learning_curve": _ISSUE_13 + "as spectral_learning_curve",
+    "theory.generalization.curves.sphere_learning_curve":
+        _ISSUE_13 + "P = 1e300 non-finite, an empty P unnamed",
+    "theory.generalization.risk.kernel_alignment_risk":
+        _ISSUE_13 + "y or ridge = 1e300 overflow to a non-finite risk",
+    "theory.generalization.deep_random_features.linearisation":
+        _ISSUE_13 + "mean or std = 1e300 overflow the Gaussian moments (NaN)",
+    "theory.generalization.deep_random_features.equivalent_model":
+        _ISSUE_13 + "weights of entries ~1e300 overflow the pre-activation variance, "
+                    "reported by the inner linearisation as 'std'",
+    "theory.generalization.deep_random_features.test_error": _ISSUE_13 + "as "
+                                                                         "equivalent_model",
+    "sim.regression.kernel_ridge.gaussian_design":
+        _ISSUE_13 + "eigenvalues / coefficients = 1e300 and ridge = 1e-300 non-finite, "
+                    "empty eigenvalues unnamed, P and n_replicas = 1e12 unbounded",
 }
 
 

@@ -50,7 +50,7 @@ import numpy as np
 from scipy import special
 
 from ... import checks
-from ...errors import ConvergenceError, ParameterError
+from ...errors import ArgumentTypeError, ConvergenceError, ParameterError
 from ...models import network as arch
 from ...results import Result
 
@@ -126,10 +126,15 @@ def gegenbauer(d: int, k_max: int, t) -> np.ndarray:
 def kernel_function(net, d: int, get: str = "ntk"):
     """``h(t)``: the network's ``get`` kernel of two unit vectors of ``R^d`` with dot product
     ``t`` (``net`` a :class:`~nnphys.theory.kernels.Network`)."""
+    if not callable(getattr(net, "kernel", None)):
+        raise ArgumentTypeError(f"net: must be a Network (nk.serial(...)), got "
+                                f"{type(net).__name__}")
+    d = checks.integer("d", d, low=2)
     get = checks.one_of("get", get, ("nngp", "ntk"))
 
     def h(t):
         t = np.clip(np.asarray(t, dtype=float).ravel(), -1.0, 1.0)
+        checks.work("d", float(t.size + 1) * d, checks.MEMORY_LIMIT, what="input entries")
         pairs = np.zeros((t.size, d))                   # the many inputs first: one block
         pairs[:, 0] = t
         pairs[:, 1] = np.sqrt(1.0 - t * t)
@@ -310,6 +315,10 @@ def sphere_spectrum(net, d: int, k_max: int, get: str = "ntk") -> SphereSpectrum
     """
     d = checks.integer("d", d, low=2)
     k_max = checks.integer("k_max", k_max, low=0)
+    # the quadrature evaluates k_max + 1 polynomials at 2 (k_max + 64) nodes of d inputs
+    checks.work("k_max", 2.0 * (k_max + 1) * (k_max + 96), checks.MEMORY_LIMIT,
+                what="polynomial values")
+    checks.work("d", 2.0 * (k_max + 96) * d, checks.MEMORY_LIMIT, what="input entries")
     get = checks.one_of("get", get, ("nngp", "ntk"))
     h = kernel_function(net, d, get)
     total = float(h(np.array([1.0]))[0])
