@@ -102,7 +102,7 @@ def normal_rule(scale: float, z_max: float = _Z_MAX,
     z_max = checks.positive("z_max", z_max, high=40.0)
     ratio = checks.positive("ratio", ratio, high=1.0)
     step = min(0.5, ratio * (math.pi / 2.0) / max(float(scale), 1e-300))
-    checks.work("scale", 2 * z_max / step, MAX_NODES * 100, what="trapezoid nodes")
+    checks.work("scale, ratio", 2 * z_max / step, MAX_NODES * 100, what="trapezoid nodes")
     half = int(math.ceil(z_max / step))
     z = np.arange(-half, half + 1) * (z_max / half)
     w = (z_max / half) * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)

@@ -424,7 +424,8 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
         raise ParameterError(f"d_range: need 1 <= low < high (got {d_range})")
     grid = np.unique(np.round(np.geomspace(lo, hi, n_d)))
     shifted = np.unique(np.round(grid * np.sqrt(grid[1] / grid[0])))
-    f = np.geomspace(1e3, 1e14, 67) if flops is None else np.asarray(flops, dtype=float)
+    f = np.geomspace(1e3, 1e14, 67) if flops is None else \
+        checks.finite_array("flops", flops, low=0.0, low_open=True)
     results = []
     for g in (grid, shifted):
         res = compute_optimal(alpha, beta, f, d_grid=g, v_ratio=v_ratio)
