@@ -81,8 +81,6 @@ KNOWN = {
     "theory.generalization.curves.learning_curve": _ISSUE_13 + "as spectral_learning_curve",
     "theory.generalization.curves.sphere_learning_curve":
         _ISSUE_13 + "P = 1e300 non-finite, an empty P unnamed",
-    "theory.generalization.risk.kernel_alignment_risk":
-        _ISSUE_13 + "y or ridge = 1e300 overflow to a non-finite risk",
     "theory.generalization.deep_random_features.linearisation":
         _ISSUE_13 + "mean or std = 1e300 overflow the Gaussian moments (NaN)",
     "theory.generalization.deep_random_features.equivalent_model":
