@@ -88,6 +88,10 @@ KNOWN = {
                     "reported by the inner linearisation as 'std'",
     "theory.generalization.deep_random_features.test_error": _ISSUE_13 + "as "
                                                                          "equivalent_model",
+    "theory.scaling.plrf.frontier_exponents":
+        "its inner compute_optimal reports under its own names (d_grid for the user's "
+        "d_range, v for v_ratio = 1e12) and alpha = 1e-300 leaves no budget bracketed, "
+        "reported as d_range; the names need translating at this edge",
     "sim.regression.kernel_ridge.gaussian_design":
         _ISSUE_13 + "eigenvalues / coefficients = 1e300 and ridge = 1e-300 non-finite, "
                     "empty eigenvalues unnamed, P and n_replicas = 1e12 unbounded",
