@@ -241,7 +241,8 @@ def empirical_measure(alpha: float, beta: float, W: np.ndarray) -> SpectralMeasu
     sqrt_d = np.sqrt(model.data_variance(j))
     c = sqrt_d * model.target(j)
     A = sqrt_d[:, None] * W                           # D^{1/2} W
-    K = A.T @ A
+    with np.errstate(over="ignore", invalid="ignore"):     # an overflow is refused below
+        K = A.T @ A
     if not np.all(np.isfinite(K)):
         raise ParameterError("W: K = W^T D W overflows float64")
     lam, U = np.linalg.eigh(K)
