@@ -112,8 +112,17 @@ class _Checkpoint:
     """One file per finished point in a directory, written atomically."""
 
     def __init__(self, path: str, axes: dict, seed: int):
+        if not isinstance(path, (str, os.PathLike)):
+            raise ArgumentTypeError(f"checkpoint: must be a directory path (str or "
+                                    f"os.PathLike), got {type(path).__name__}")
         self.path = os.fspath(path)
-        os.makedirs(self.path, exist_ok=True)
+        if not self.path:
+            raise ParameterError("checkpoint: must be a directory path, got ''")
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except OSError as exc:
+            raise ParameterError(f"checkpoint: cannot create the directory {self.path!r} "
+                                 f"({exc.strerror or exc})") from None
         remove_stale_temporaries(self.path)     # left by a sweep killed mid-write
         meta = {"axes": {k: v.tolist() for k, v in axes.items()}, "seed": int(seed)}
         meta_path = os.path.join(self.path, _META)

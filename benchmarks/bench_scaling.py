@@ -43,7 +43,7 @@ def main(argv=None):
     cases = [(1.0, 0.3, 1000), (1.0, 1.5, 1000)] + ([] if args.quick else [(0.4, 0.8, 4000),
                                                                            (1.5, 1.0, 10_000)])
     for alpha, beta, d in cases:
-        spectrum.deterministic_measure.cache_clear()
+        spectrum._deterministic_measure.cache_clear()
         start = time.perf_counter()
         curve = plrf.loss_curve(alpha, beta, d, steps=10**6, points=1000)
         sec = time.perf_counter() - start

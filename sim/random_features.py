@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .. import checks
-from ..errors import ParameterError
+from ..errors import ArgumentTypeError, ParameterError
 from ..models import network
 from ..models.network import as_rng
 from ..results import Result
@@ -35,26 +35,66 @@ def draw_weights(d: int, widths, seed=None) -> list[np.ndarray]:
     """iid ``N(0, 1)`` matrices ``W_l`` of shapes ``(k_l, k_{l-1})``, ``k_0 = d``."""
     rng = as_rng(seed)
     d = checks.integer("d", d, low=1)
-    sizes = [d] + [checks.integer("widths", k, low=1) for k in widths]
+    sizes = [d] + _widths(widths)
+    checks.work("d, widths", sum(a * b for a, b in zip(sizes, sizes[1:])),
+                checks.MEMORY_LIMIT, what="weight entries")
     return [rng.standard_normal((sizes[i + 1], sizes[i])) for i in range(len(sizes) - 1)]
 
 
 def features(x, weights, activations) -> np.ndarray:
     """``h_L`` of the inputs ``x`` (rows) through ``sigma_l(W_l h / sqrt(k_{l-1}))``;
     ``activations``: one activation layer of ``nnphys.models.network`` or one per layer."""
-    acts = [activations] * len(weights) if isinstance(activations, network.Activation) \
-        else list(activations)
-    if len(acts) != len(weights):
-        raise ParameterError(f"activations: one per weight matrix ({len(weights)})")
-    h = np.asarray(x, dtype=float)
+    if isinstance(weights, np.ndarray) and weights.ndim == 2:
+        weights = [weights]
+    if isinstance(weights, (str, bytes)) or not hasattr(weights, "__iter__"):
+        raise ArgumentTypeError(f"weights: must be a list of 2-D arrays, got "
+                                f"{type(weights).__name__}")
+    weights = [checks.finite_array("weights", W, ndim=2) for W in weights]
+    acts = _activations(activations, len(weights))
+    h = checks.finite_array("x", x, ndim=2)
     for W, act in zip(weights, acts):
+        if W.shape[1] != h.shape[1]:
+            raise ParameterError(f"weights: a {W.shape} matrix after a layer of width "
+                                 f"{h.shape[1]}")
         h = act.fn(h @ W.T / math.sqrt(W.shape[1]))
     return h
 
 
+def _sample_sizes(P) -> np.ndarray:
+    sizes = np.atleast_1d(np.asarray(P))
+    if sizes.ndim != 1 or sizes.size == 0:
+        raise ParameterError("P: one or more sample sizes")
+    return np.array([checks.integer("P", n, low=1) for n in sizes])
+
+
+def _widths(widths) -> list:
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise ArgumentTypeError(f"widths: must be a sequence of integers, got "
+                                f"{type(widths).__name__}")
+    return [checks.integer("widths", k, low=1) for k in widths]
+
+
+def _activations(activations, n: int) -> list:
+    """One activation layer per weight matrix (one given is used for all)."""
+    if isinstance(activations, network.Activation):
+        return [activations] * n
+    if isinstance(activations, (str, bytes)) or not hasattr(activations, "__iter__"):
+        raise ArgumentTypeError(f"activations: must be an activation layer or a list of "
+                                f"them, got {type(activations).__name__}")
+    acts = list(activations)
+    if not all(isinstance(a, network.Activation) for a in acts):
+        raise ArgumentTypeError("activations: must be activation layers of "
+                                "nnphys.models.network")
+    if len(acts) != n:
+        raise ParameterError(f"activations: one per weight matrix ({n})")
+    return acts
+
+
 def _fit_error(F, y, F_test, f_test, ridge):
     p = F.shape[1]
-    if ridge == 0:
+    # a ridge below the float64 resolution of F^T F / p's diagonal cannot be represented
+    # in it: the fit is its ridgeless (minimum-norm) limit
+    if ridge <= np.finfo(float).eps * float(np.max(np.sum(F * F, axis=0))) / p:
         theta = np.linalg.lstsq(F / math.sqrt(p), y, rcond=None)[0]
     else:
         A = F.T @ F / p + ridge * np.eye(p)
@@ -92,18 +132,30 @@ def deep_ridge(d: int, widths, activations, P, *, ridge: float = 0.0, noise: flo
             evaluate the theory on the same draw).
     """
     rng = as_rng(seed)
-    sizes = np.atleast_1d(np.asarray(P))
-    if sizes.ndim != 1 or sizes.size == 0:
-        raise ParameterError("P: one or more sample sizes")
-    sizes = np.array([checks.integer("P", n, low=1) for n in sizes])
+    sizes = _sample_sizes(P)
     ridge = checks.real("ridge", ridge, low=0.0)
     noise = checks.real("noise", noise, low=0.0)
     draws = checks.integer("draws", draws, low=2)
     n_test = checks.integer("n_test", n_test, low=1)
+    d = checks.integer("d", d, low=1)
+    if teacher is not None:
+        teacher = checks.finite_array("teacher", teacher, ndim=1)
+        if teacher.shape != (d,):
+            raise ParameterError(f"teacher: must have length d = {d}, got {teacher.size}")
+    if on_draw is not None and not callable(on_draw):
+        raise ArgumentTypeError(f"on_draw: must be callable, got {type(on_draw).__name__}")
+    layer_sizes = [d] + _widths(widths)
+    _activations(activations, len(layer_sizes) - 1)
+    checks.work("d, widths, P, n_test", (int(sizes.max()) + n_test) * max(layer_sizes),
+                checks.MEMORY_LIMIT, what="feature entries per draw")
+    checks.work("d, widths, P, n_test, draws",
+                draws * (int(sizes.max()) + n_test) * sum(layer_sizes)
+                + draws * sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:])),
+                what="feature entries")
     out = np.empty((draws, sizes.size))
     for r in range(draws):
         weights = draw_weights(d, widths, rng)
-        theta = rng.standard_normal(d) if teacher is None else np.asarray(teacher, float)
+        theta = rng.standard_normal(d) if teacher is None else teacher
         if on_draw is not None:
             on_draw(weights, theta)
         x = rng.standard_normal((int(sizes.max()) + n_test, d))
@@ -127,18 +179,26 @@ def gaussian_covariates(omega, cross, target_power: float, P, *, ridge: float = 
     error of each fit, ``(beta - theta/sqrt(p))^T omega (beta - theta/sqrt(p)) + r^2``."""
     rng = as_rng(seed)
     om = checks.finite_array("omega", omega, ndim=2)
+    if om.shape[0] == 0 or om.shape[0] != om.shape[1]:
+        raise ParameterError(f"omega: must be a non-empty square matrix, got shape {om.shape}")
     c = checks.finite_array("cross", cross, ndim=1)
-    sizes = np.array([checks.integer("P", n, low=1) for n in np.atleast_1d(P)])
+    if c.shape != (om.shape[0],):
+        raise ParameterError(f"cross: must have length {om.shape[0]} (omega's), got {c.size}")
+    target_power = checks.real("target_power", target_power, low=0.0)
+    sizes = _sample_sizes(P)
     ridge = checks.real("ridge", ridge, low=0.0)
     noise = checks.real("noise", noise, low=0.0)
     draws = checks.integer("draws", draws, low=2)
+    checks.work("draws, P, omega", draws * int(sizes.max()) * om.shape[0] ** 2,
+                what="operations")
     w, U = np.linalg.eigh(om)
     w = np.clip(w, 0.0, None)
     root = U * np.sqrt(w)
     beta = np.linalg.pinv(om, rcond=1e-12, hermitian=True) @ c
     r2 = float(target_power) - float(c @ beta)
     if r2 < -1e-9 * abs(float(target_power)):
-        raise ParameterError("target_power: below the part the covariates explain")
+        raise ParameterError("target_power, cross: target_power is below the part "
+                             "cross . omega^+ cross the covariates explain")
     r = math.sqrt(max(r2, 0.0))
     p = om.shape[0]
     out = np.empty((draws, sizes.size))

@@ -65,6 +65,11 @@ def coupling(N: int, g: float, seed=None, dtype=np.float64) -> np.ndarray:
     N = checks.integer("N", N, low=2, high=_MAX_N)
     checks.work("N", float(N) * N, checks.MEMORY_LIMIT, what="coupling entries N^2")
     g = checks.positive("g", g, allow_zero=True)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise ArgumentTypeError(f"dtype: must be float32 or float64, got {dtype!r}") from None
+    checks.one_of("dtype", dtype, (np.dtype(np.float32), np.dtype(np.float64)))
     rng = as_rng(seed)
     J = np.empty((N, N), dtype=dtype)
     scale = g / math.sqrt(N)

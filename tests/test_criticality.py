@@ -270,6 +270,20 @@ def test_monomial_critical_line_closed_form(n, b_std):
     assert float(line.W_std) ** 2 == pytest.approx(w2, rel=5 * n * 1e-12)
 
 
+@pytest.mark.parametrize("b_std", [0.05, 1.0])
+def test_monomial_80_critical_line_needs_the_wider_truncation(b_std):
+    """As above for n = 80, where E[phi'^2] needs E[z^158], which peaks at |z| = 12.6 and
+    has 4% of its mass beyond the |z| = 14 cut of ``gaussian.expect``: W_std^2 was 4% off
+    without an error before the truncation check widened the range."""
+    n = 80
+    line = cr.critical_line(nk.Monomial(n), b_std)
+    q = b_std ** 2 * n ** 2 / (n - 1) ** 2
+    w2 = 1.0 / (n ** 2 * _double_factorial(2 * n - 3) * q ** (n - 1))
+    assert line.converged
+    assert float(line.q_star) == pytest.approx(q, rel=5e-12)
+    assert float(line.W_std) ** 2 == pytest.approx(w2, rel=5 * n * 1e-12)
+
+
 def test_critical_line_beyond_the_representable_range_is_refused():
     """phi = z^30 at b_std = 1e-4: q* ~ 1e-8 and W_std^2 = 1/(900 57!! q*^29) ~ 1e190 >
     1e150: a ParameterError naming b_std, not W_std = inf."""

@@ -50,6 +50,26 @@ def test_expect_of_kinked_functions_matches_closed_forms(K):
     assert absu == pytest.approx(math.sqrt(2 * K / math.pi), rel=1e-12)
 
 
+@pytest.mark.parametrize("n", [1, 10, 60, 79, 100])
+def test_expect_of_high_monomials_is_the_double_factorial(n):
+    """E[u^(2n)] = (2n-1)!! K^n. For n >= 70 the integrand z^(2n) phi(z) peaks at
+    sqrt(2n) > 11.8 and carries mass beyond the |z| = 14 cut (4% for n = 79): the
+    truncation check must widen the range. Tolerance: ``tol`` = 1e-12 of E|f| = E f."""
+    for K in (1.0, 0.5):
+        ref = math.prod(range(2 * n - 1, 0, -2)) * K ** n
+        assert gaussian.expect(lambda u: u ** (2 * n), K) == pytest.approx(ref, rel=1e-12)
+
+
+def test_expect_refuses_a_tail_beyond_the_widest_truncation():
+    """E[exp(0.49 u^2)] = 1/sqrt(0.02) at K = 1: the integrand decays like exp(-a^2/100),
+    so 2.6e-4 of its mass lies beyond |a| = 37 -- a ConvergenceError, not a number 0.03%
+    low; z^240 overflows float64 at the wider cuts -- also a ConvergenceError."""
+    with pytest.raises(ConvergenceError, match="beyond"):
+        gaussian.expect(lambda u: np.exp(0.49 * u * u), 1.0)
+    with pytest.raises(ConvergenceError):
+        gaussian.expect(lambda u: u ** 240, 1.0)
+
+
 def test_expect_is_vectorised_and_refuses_a_kink_away_from_zero():
     K = np.array([0.5, 1.0, 2.0])
     np.testing.assert_allclose(gaussian.expect(np.square, K), K, rtol=1e-13)

@@ -244,3 +244,48 @@ def test_critical_capacity_at_tiny_temperature_is_continuous(T):
     assert got.converged
     assert abs(got.alpha_c - (zero.alpha_c + s5 * T)) <= 0.6 * T ** 2 + abs(s4 - s5) * T + 1e-12
     assert abs(got.m - zero.m) <= 0.2 * T + 1e-12           # |dm/dT| ~ 0.02-0.1 measured
+def test_small_alpha_closed_form_matches_the_sympy_expansion():
+    """The closed-form Landau coefficients the solvers use below alpha = 1e-10
+    (``hopfield._small_alpha_lines``: ``c_M`` from ``4 delta^2 - 9 delta + 3 = 0``, ``c_c``
+    from one scalar root) against the independent sympy expansion of
+    :func:`hopfield.small_alpha_asymptotes` (``nsolve`` to 15 digits): agreement to 1e-12
+    (both are double-precision roots of well-conditioned equations)."""
+    c_m, c_c = hopfield._small_alpha_lines()
+    asym = hopfield.small_alpha_asymptotes()
+    assert c_m == pytest.approx(asym.c_M, rel=1e-12)
+    assert c_c == pytest.approx(asym.c_c, rel=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [1e-300, 1e-40, 1e-20, 1e-11])
+def test_lines_at_vanishing_load_are_their_small_alpha_limit(alpha):
+    """Below alpha = 1e-10 scipy's bracket used to fail (f(a), f(b) of one sign): T_M and
+    T_c are ``1 - c sqrt(alpha)``, exact to the O(alpha) term, i.e. to float64 (T = 1.0
+    exactly at alpha = 1e-300)."""
+    c_m, c_c = hopfield._small_alpha_lines()
+    assert hopfield.retrieval_temperature(alpha).T == 1 - c_m * math.sqrt(alpha)
+    assert hopfield.transition_temperature(alpha).T == 1 - c_c * math.sqrt(alpha)
+    if alpha < 1e-33:
+        assert hopfield.transition_temperature(alpha).T == 1.0
+
+
+def test_small_alpha_limit_continues_the_solvers():
+    """Just above the switch (alpha = 1e-8 and 1e-6) the bracketed solves differ from the
+    leading term by the O(alpha) correction: ``(T_asymptote - T) / alpha`` is the same
+    constant at both loads to 5% (a leading coefficient off by ``dc`` would add
+    ``dc / sqrt(alpha)``, ten times more at 1e-8 than at 1e-6)."""
+    c_m, c_c = hopfield._small_alpha_lines()
+    for c, line in ((c_m, hopfield.retrieval_temperature),
+                    (c_c, hopfield.transition_temperature)):
+        k = [(1 - c * math.sqrt(a) - line(a).T) / a for a in (1e-8, 1e-6)]
+        assert k[0] == pytest.approx(k[1], rel=0.05)
+
+
+def test_spin_glass_series_raises_no_overflow_warning():
+    """``q = E tanh^2(beta sigma z)`` picks its series only below beta sigma = 0.01; the
+    series is no longer evaluated (and overflowing) at beta sigma ~ 1e150."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q, _ = hopfield._spin_glass_qC(np.array([1e-3, 1e150]), 1.0)
+    assert q[1] == 1.0
+    assert q[0] == pytest.approx(1e-6 * (1 - 2e-6), rel=1e-12)

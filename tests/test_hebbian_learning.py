@@ -121,3 +121,34 @@ def test_phase_diagram_records_a_point_that_does_not_converge(monkeypatch):
         np.testing.assert_array_equal(value[keep], ref.fields[name][keep])
     with pytest.raises(ConvergenceError, match="injected"):
         learning.phase_diagram(r, M, P=3, T=0.2, strict=True)
+
+
+@pytest.mark.parametrize("P", [3, 4, 6])
+def test_critical_load_at_large_entropy_tends_to_its_limit(P):
+    """rho -> inf: with y = t / sqrt(2 rho), n -> t sqrt(2/pi) and alpha(t) ->
+    (2/pi)^(P-1) t^(2P-4) (1 - t^2) / (P-1)!, largest at t^2 = (P-2)/(P-1). The corrections
+    are O(1/rho): at rho = 1e8 and 1e300 the limit holds to 1e-7 (the maximiser's
+    tolerance on a quadratic maximum leaves ~1e-13). rho = 1e300 used to invert the
+    maximiser's bracket (1e-3, 1/sqrt(2 rho))."""
+    s = (P - 2) / (P - 1)
+    limit = (2 / math.pi) ** (P - 1) * s ** (P - 2) * (1 - s) / math.factorial(P - 1)
+    for rho in (1e8, 1e300):
+        c = learning.critical_load(P, rho)
+        assert c.converged
+        assert c.alpha_c == pytest.approx(limit, rel=1e-7)
+
+
+def test_critical_load_at_huge_P_is_bounded_work():
+    """(P-1)! enters through lgamma: P = 10**12 returns at once; alpha_c ~ 1/(P-1)!
+    underflows to 0."""
+    assert learning.critical_load(10 ** 12, 0.1).alpha_c == 0.0
+
+
+def test_zero_temperature_state_at_vanishing_load_is_the_low_load_state():
+    """alpha = 1e-300 at rho > 0: the root lies within the float64 resolution of the end
+    y = 1/sqrt(2 rho) of the branch, i.e. the alpha = 0 state m = erf(1/sqrt(2 rho))
+    (to 1e-14: erf' < 1 moves m by less than y's rounding)."""
+    r, M = 0.3, 5
+    tiny = learning.phase_diagram([r], [M], alpha=1e-300).fields["m"]
+    zero = learning.phase_diagram([r], [M], alpha=0.0).fields["m"]
+    np.testing.assert_allclose(tiny, zero, rtol=1e-14)

@@ -57,6 +57,22 @@ def test_sine_exponents(a, alpha):
     assert idp.sine_exponent(a) == pytest.approx(alpha, abs=1e-4)
 
 
+@pytest.mark.parametrize("a", [1e-300, 1e-8, 0.1, 0.3, 0.4999, 0.5, 2.0])
+def test_sine_exponent_at_small_a_against_mpmath(a):
+    """Both logarithms of alpha(a) vanish like a^2 (alpha -> 1/2): below a = 1/2 their
+    series (exact Bernoulli coefficients, 18 terms, truncation < 1e-18) replaces the 0/0
+    of the closed form. Reference: mpmath at 700 digits (enough for a = 1e-300). Tolerance:
+    a few ulps of the two sums and the division, 1e-15; 5e-15 above the switch, where the
+    closed form ``a - ln 2a + ln1p(-e^(-2a))`` loses ~1e-15 to cancellation at a = 1/2."""
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(700):
+        x = mpmath.mpf(a)
+        ref = float(mpmath.log(mpmath.sinh(x) / x) / mpmath.log(x * mpmath.coth(x)))
+    assert idp.sine_exponent(a) == pytest.approx(ref, rel=1e-15 if a < 0.5 else 5e-15)
+    if a == 1e-300:
+        assert idp.sine_activation(a).b == pytest.approx(1e-150, rel=1e-15)
+
+
 def _sphere(rng, n, d):
     x = rng.standard_normal((n, d))
     return x / np.linalg.norm(x, axis=1, keepdims=True)

@@ -74,6 +74,25 @@ def test_rectified_monomial_diagonal_is_finite():
         assert np.all(np.isfinite(dot))
 
 
+def test_dual_refuses_what_is_not_a_covariance():
+    """duals.dual is a public entry point: arguments that are not a finite covariance are
+    refused by name; an overflow of the kernel itself is a NumericalError (inside
+    Network.kernel the recursion reports it as "nngp"/"ntk", see test_overflow_raises_clearly)."""
+    act = nk.Erf()
+    with pytest.raises(ParameterError, match="q11"):
+        duals.dual(act, -1.0, 0.0, 1.0, True)
+    with pytest.raises(ParameterError, match="q22"):
+        duals.dual(act, 1.0, 0.0, np.inf, True)
+    with pytest.raises(ParameterError, match="q12"):
+        duals.dual(act, 1.0, 1.5, 1.0, True)        # |q12| > sqrt(q11 q22)
+    with pytest.raises(ArgumentTypeError, match="q12"):
+        duals.dual(act, 1.0, "x", 1.0, True)
+    with pytest.raises(NumericalError, match="overflows"):
+        duals.dual(nk.Monomial(3), 1e200, 1e200, 1e200, True)   # E[u^6] = 15 q^3
+    # the diagonal q12 = q11 = q22 (rho = 1 exactly) is accepted
+    assert np.isfinite(duals.dual(act, 2.0, 2.0, 2.0, True)[0])
+
+
 def test_fast_arcsin_arccos():
     """The vectorisable arcsin/arccos of the fused path agree with libm to a few ulp."""
     x = np.concatenate([np.linspace(-1, 1, 20001), 1 - np.logspace(-16, -1, 200),

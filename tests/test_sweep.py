@@ -105,6 +105,17 @@ def test_kill_and_resume(tmp_path):
     _same(resumed, reference)
 
 
+def test_checkpoint_must_be_a_usable_path(tmp_path):
+    with pytest.raises(ArgumentTypeError, match="checkpoint"):
+        sweep.run(noisy_energy, GRID, checkpoint=1e300, progress=False)
+    with pytest.raises(ParameterError, match="checkpoint"):
+        sweep.run(noisy_energy, GRID, checkpoint="", progress=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ParameterError, match="checkpoint: cannot create"):
+        sweep.run(noisy_energy, GRID, checkpoint=str(blocker / "sub"), progress=False)
+
+
 def test_checkpoint_mismatch_is_refused(tmp_path):
     sweep.run(noisy_energy, GRID, seed=1, checkpoint=str(tmp_path / "c"), progress=False)
     with pytest.raises(ValueError, match="grid"):

@@ -239,7 +239,9 @@ def scale_invariant_excess_kurtosis(depth, width, a_plus: float = 1.0,
     """
     depth = checks.finite_array("depth", depth, low=1.0)
     width = checks.finite_array("width", width, low=1.0)
-    a_plus, a_minus = checks.real("a_plus", a_plus), checks.real("a_minus", a_minus)
+    # a^4 must stay in float64
+    a_plus = checks.real("a_plus", a_plus, low=-1e75, high=1e75)
+    a_minus = checks.real("a_minus", a_minus, low=-1e75, high=1e75)
     a2 = 0.5 * (a_plus ** 2 + a_minus ** 2)
     a4 = 0.5 * (a_plus ** 4 + a_minus ** 4)
     if a2 == 0:

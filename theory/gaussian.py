@@ -23,12 +23,18 @@ Expectations:
 
 * :func:`expect` -- ``E[f(u)]``, ``u ~ N(0, K)``, for functions smooth except at the origin
   (ReLU, leaky ReLU, ``|z|``, rectified monomials): the expectation is split at ``u = 0``
-  and each half line, truncated at ``|a| = 14`` in the standardised variable (neglected
-  mass 2e-44), is integrated by Gauss-Legendre on two panels (the second starts at
-  ``|u| = 20``, so that a large variance does not hide the activation's own scale); the
-  rule is applied with ``n`` and ``2n`` nodes per panel and a difference above tolerance
-  raises :class:`~nnphys.errors.ConvergenceError`, so no inaccurate number is returned
-  silently.
+  and each half line, truncated at ``|a| = H`` in the standardised variable, is integrated
+  by Gauss-Legendre on two panels (the second starts at ``|u| = 20``, so that a large
+  variance does not hide the activation's own scale); the rule is applied with ``n`` and
+  ``2n`` nodes per panel and a difference above tolerance raises
+  :class:`~nnphys.errors.ConvergenceError`. The truncation is checked too: ``H = 14``
+  (Gaussian mass beyond 2e-44) unless the integrand ``g(a) = |f(sqrt(K) a)| phi(a)`` still
+  carries weight there (``E[z^158]`` peaks at ``|a| = 12.6`` and has 4% of its mass beyond
+  14): the tail beyond ``H`` is bounded by ``g(H) / |s|``, ``s`` the secant slope of
+  ``ln g`` over ``[H - 1/2, H]`` (an upper bound wherever ``ln g`` is concave beyond
+  ``H - 1/2``, as for polynomials and exponentials times the Gaussian), and ``H`` widens
+  through 20, 28 and 37 until that bound is below the tolerance, or ConvergenceError.
+  So no inaccurate number is returned silently.
 * :func:`expect_pair` -- ``E[f(x) h(y)]`` for jointly Gaussian ``x, y`` with means
   ``m1, m2``, variances ``q1, q2`` and covariance ``c``, written ``x = m1 + sqrt(q1) z1``,
   ``y = m2 + (c/sqrt(q1)) z1 + sqrt(q2 - c^2/q1) z2`` on the product grid of a rule.
@@ -56,6 +62,7 @@ __all__ = ["gauss_hermite", "gauss_legendre", "normal_rule", "expect", "expect_p
            "erf_pair", "erf_derivative_pair"]
 
 _HALF_WIDTH = 14.0
+_WIDER = (20.0, 28.0, 37.0)  # the truncation tried next; phi(37) ~ 1e-298 is still normal
 _ACTIVATION_SCALE = 20.0  # |u| below which an activation may still vary on the scale 1
 _NODES = 64               # per panel; checked against twice as many
 _Z_MAX = 9.0              # trapezoid truncation: the Gaussian weight beyond is < 3e-18
@@ -95,7 +102,7 @@ def normal_rule(scale: float, z_max: float = _Z_MAX,
     z_max = checks.positive("z_max", z_max, high=40.0)
     ratio = checks.positive("ratio", ratio, high=1.0)
     step = min(0.5, ratio * (math.pi / 2.0) / max(float(scale), 1e-300))
-    checks.work("scale", 2 * z_max / step, MAX_NODES * 100, what="trapezoid nodes")
+    checks.work("scale, ratio", 2 * z_max / step, MAX_NODES * 100, what="trapezoid nodes")
     half = int(math.ceil(z_max / step))
     z = np.arange(-half, half + 1) * (z_max / half)
     w = (z_max / half) * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
@@ -170,8 +177,8 @@ def erf_derivative_pair(q1, q2, c, a: float = 1.0, b: float = 1.0):
                                                      k * k * np.square(c))
 
 
-def _rule(variance: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes ``a`` (shape ``variance.shape + (4n,)``) and weights with
+def _rule(variance: np.ndarray, n: int, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes ``a`` (shape ``variance.shape + (4n,)``) on ``|a| <= width`` and weights with
     ``sum w f(sqrt(K) a) ~ E[f(u)]``. Each half line is split at ``|a| = t``,
     ``t = min(20/sqrt(K), 14)``, so that the activation's own scale ``|u| <~ 20`` gets its
     own panel when the variance is large."""
@@ -179,17 +186,16 @@ def _rule(variance: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore"):
         t = np.minimum(_ACTIVATION_SCALE / np.sqrt(variance), _HALF_WIDTH)[..., None]
     inner = 0.5 * t * (x + 1.0)
-    outer = t + 0.5 * (_HALF_WIDTH - t) * (x + 1.0)
+    outer = t + 0.5 * (width - t) * (x + 1.0)
     a = np.concatenate([inner, outer], axis=-1)
-    w = np.concatenate([0.5 * t * wx, 0.5 * (_HALF_WIDTH - t) * wx], axis=-1)
+    w = np.concatenate([0.5 * t * wx, 0.5 * (width - t) * wx], axis=-1)
     w = w * np.exp(-0.5 * a * a)
     w = 0.5 * w / np.sum(w, axis=-1, keepdims=True)     # E[1] = 1 to the last bit
     return np.concatenate([-a, a], axis=-1), np.concatenate([w, w], axis=-1)
 
 
-def _apply(fn, variance: np.ndarray, n: int) -> np.ndarray:
-    a, w = _rule(variance, n)
-    u = np.sqrt(variance)[..., None] * a
+def _values(fn, u: np.ndarray) -> np.ndarray:
+    """``fn(u)`` as float64 of ``u``'s shape, finite, or the error saying why not."""
     with np.errstate(over="ignore"):
         values = np.asarray(fn(u), dtype=np.float64)
     if values.shape != u.shape:
@@ -198,7 +204,33 @@ def _apply(fn, variance: np.ndarray, n: int) -> np.ndarray:
     if not np.all(np.isfinite(values)):
         raise ConvergenceError("Gaussian expectation: the integrand is not finite at some "
                                "quadrature node (is E[f] finite at this variance?)")
+    return values
+
+
+def _apply(fn, variance: np.ndarray, n: int, width: float) -> np.ndarray:
+    a, w = _rule(variance, n, width)
+    values = _values(fn, np.sqrt(variance)[..., None] * a)
     return np.sum(values * w, axis=-1), np.sum(np.abs(values) * w, axis=-1)
+
+
+def _tail_bound(fn, variance: np.ndarray, width: float) -> np.ndarray:
+    """Upper bound of ``int_{|a| > width} |f(sqrt(K) a)| phi(a) da`` (module docstring): per
+    side ``g(H) / |s|`` with ``s`` the slope of ``ln g`` between ``H - 1/2`` and ``H``,
+    infinite where ``ln g`` does not decrease there (the integrand has not decayed)."""
+    a = np.array([width - 0.5, width, -(width - 0.5), -width])
+    values = _values(fn, np.sqrt(variance)[..., None] * a)
+    with np.errstate(divide="ignore"):
+        log_g = np.log(np.abs(values)) - 0.5 * a * a - 0.5 * math.log(2.0 * math.pi)
+    bound = np.zeros(np.shape(variance))
+    for near, end in ((0, 1), (2, 3)):
+        lo, hi = log_g[..., near], log_g[..., end]
+        with np.errstate(invalid="ignore"):
+            slope = (hi - lo) / 0.5                   # NaN where both are -inf (g = 0)
+        side = np.where(np.isneginf(hi), 0.0,
+                        np.where(slope < 0, np.exp(hi) / np.where(slope < 0, -slope, 1.0),
+                                 np.inf))
+        bound = bound + side
+    return bound
 
 
 def expect(fn, variance, tol: float = 1e-12) -> np.ndarray:
@@ -211,13 +243,31 @@ def expect(fn, variance, tol: float = 1e-12) -> np.ndarray:
 
     Raises:
         ConvergenceError: the two orders differ by more than ``tol`` (a kink away from
-            ``u = 0``, or an integrand growing too fast for the truncation).
+            ``u = 0``), or the mass of ``|f|`` beyond the widest truncation ``|u| = 37
+            sqrt(K)`` may exceed ``tol`` (an integrand growing too fast).
     """
     _callable("fn", fn)
     tol = checks.positive("tol", tol)
     variance = checks.finite_array("variance", variance, low=0.0)
-    coarse, _ = _apply(fn, variance, _NODES)
-    fine, scale = _apply(fn, variance, 2 * _NODES)
+    flat = variance.ravel()
+    coarse, fine, scale = (np.empty(flat.shape) for _ in range(3))
+    todo = np.arange(flat.size)
+    for width in (_HALF_WIDTH,) + _WIDER:       # each variance widened only as it needs
+        v = flat[todo]
+        c, _ = _apply(fn, v, _NODES, width)
+        f, sc = _apply(fn, v, 2 * _NODES, width)
+        tail = _tail_bound(fn, v, width)
+        done = tail <= tol * np.maximum(sc, 1e-300)
+        coarse[todo], fine[todo], scale[todo] = c, f, sc
+        if np.all(done):
+            break
+        todo = todo[~done]
+    else:
+        worst = float(np.max(tail / np.maximum(sc, 1e-300)))
+        raise ConvergenceError(f"Gaussian expectation: the mass of |f| beyond |u| = "
+                               f"{width:g} sqrt(variance) may be {worst:.2e} of E|f| "
+                               f"(relative); the integrand grows too fast", residual=worst)
+    coarse, fine, scale = (a.reshape(variance.shape) for a in (coarse, fine, scale))
     error = np.abs(fine - coarse)
     if np.any(error > tol * np.maximum(scale, 1e-300)):
         worst = float(np.max(error / np.maximum(scale, 1e-300)))

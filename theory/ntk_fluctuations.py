@@ -181,12 +181,11 @@ def ntk_moments(widths: Sequence[int], input_dim: int, x_norm2: float | None = N
     ``converged``, ``iterations`` and ``residual`` are ``None``.
     """
     w = _check_widths(widths)
-    if isinstance(input_dim, bool) or int(input_dim) != input_dim or input_dim < 1:
-        raise ParameterError("input_dim: must be an integer >= 1")
-    n0 = int(input_dim)
-    x2 = float(n0) if x_norm2 is None else checks.positive("x_norm2", x_norm2)
-    cw = checks.positive("W_std", W_std) ** 2
-    lam = checks.positive("bias_lr", bias_lr, allow_zero=True)
+    n0 = checks.integer("input_dim", input_dim, low=1, high=2 ** 62)
+    # K^2 ~ (x_norm2 C_W^d)^2 and lam^2 must stay in float64: each factor at most 1e150
+    x2 = float(n0) if x_norm2 is None else checks.positive("x_norm2", x_norm2, high=1e150)
+    cw = checks.positive("W_std", W_std, high=1e75) ** 2
+    lam = checks.positive("bias_lr", bias_lr, allow_zero=True, high=1e150)
     ns = [n0] + [int(n) for n in w]
     v1 = np.array([x2, lam, 0.0, 0.0])
     v2 = np.outer(v1, v1)
@@ -201,7 +200,8 @@ def ntk_moments(widths: Sequence[int], input_dim: int, x_norm2: float | None = N
                 a2[t, t2] += v2[s, s2] * c * c2 * m2[kind, kind2]
         v1, v2 = a1, a2
         if not (np.all(np.isfinite(a2)) and a2.max() < 1e300):
-            raise ParameterError("W_std: the NTK moments overflow at this depth")
+            raise ParameterError("W_std, x_norm2, bias_lr: the NTK moments overflow at this "
+                                 "depth (K scales as x_norm2 C_W (C_W/2)^(d-1))")
     c_last = cw / ns[-1]
     # the readout bias (gradient 1, always) is the constant lam added below, so a bias
     # term still in the pre-bias state at the end contributes nothing here
@@ -262,8 +262,15 @@ def infinite_width_ntk(depth: int, input_dim: int, x_norm2: float | None = None,
     """The infinite-width NTK diagonal of the same network, ``C_W (C_W/2)^(d-1) d |x|^2/n_0``
     with ``C_W = W_std^2`` (zero biases); equals :func:`ntk_moments`' mean at every width.
     A closed form, not a solver: a float."""
-    checks.integer("depth", depth, low=1)
+    depth = checks.integer("depth", depth, low=1)
     input_dim = checks.integer("input_dim", input_dim, low=1)
     x2 = float(input_dim) if x_norm2 is None else checks.positive("x_norm2", x_norm2)
-    cw = checks.positive("W_std", W_std) ** 2
-    return cw * (cw / 2.0) ** (depth - 1) * depth * x2 / input_dim
+    cw = checks.positive("W_std", W_std, high=1e150) ** 2
+    try:
+        value = cw * (cw / 2.0) ** (depth - 1) * depth * x2 / input_dim
+    except OverflowError:                     # float ** raises where * gives inf
+        value = math.inf
+    if not math.isfinite(value):
+        raise ParameterError("W_std, depth, x_norm2: the NTK diagonal C_W (C_W/2)^(d-1) "
+                             "d |x|^2 / n_0 overflows float64")
+    return value

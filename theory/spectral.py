@@ -88,7 +88,13 @@ class SpectralSums:
     TERMS = 12
 
     def __init__(self, eigenvalues, **weights):
-        lam = np.asarray(eigenvalues, dtype=float)
+        lam = checks.finite_array("eigenvalues", eigenvalues, ndim=1, low=0.0, low_open=True)
+        if lam.size == 0:
+            raise ParameterError("eigenvalues: must hold at least one eigenvalue")
+        weights = {name: checks.finite_array(name, u, ndim=1) for name, u in weights.items()}
+        for name, u in weights.items():
+            if u.shape != lam.shape:
+                raise ParameterError(f"{name}: {u.size} weights for {lam.size} eigenvalues")
         self.size = lam.size
         step = math.log((1 + self.HALF_WIDTH) / (1 - self.HALF_WIDTH)) * 0.999
         top = math.log(float(lam.max()))

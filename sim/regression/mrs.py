@@ -122,7 +122,7 @@ def mrs_regression(N: int, P: int, alpha: float, M: int, ridge=0.0, noise: float
     model = MRSModel(alpha, checks.integer("M", M, low=1))
     checks.work("n_replicas * (N + P) * M",
                 float(n_replicas) * (float(N) + P) * model.M, what="feature entries")
-    ridges = np.atleast_1d(np.asarray(ridge, dtype=float))
+    ridges = np.atleast_1d(checks.finite_array("ridge", ridge))
     if ridges.ndim != 1 or np.any(~np.isfinite(ridges)) or np.any(ridges < 0):
         raise ParameterError(f"ridge: must be finite and >= 0, got {ridge!r}")
     noise = checks.positive("noise", noise, allow_zero=True)

@@ -55,7 +55,7 @@ import math
 import numpy as np
 
 from ... import checks
-from ...errors import ArgumentTypeError, ConvergenceError, ParameterError
+from ...errors import ArgumentTypeError, ConvergenceError, NumericalError, ParameterError
 from ...models.regression import BAPModel, Spectrum
 from ...results import Result
 from ..spectral import tau_fixed_point
@@ -128,13 +128,29 @@ def _check_spectrum(spectrum) -> Spectrum:
 
 def transfer(s, spectrum: Spectrum, N=np.inf, P=np.inf):
     """``(H, R_N, R_P)`` at complex ``s``: ``H[j, k] = H_k(s_j)`` and the two response
-    functions (BAP 2024, DMFT of Sec. 3; ``R -> 1`` as ``s -> infinity``)."""
-    return _transfer(s, spectrum, N, P)[:3]
+    functions (BAP 2024, DMFT of Sec. 3; ``R -> 1`` as ``s -> infinity``).
+
+    Raises NumericalError where ``s`` sits on a pole (the negative real axis)."""
+    try:
+        s = np.asarray(s, dtype=complex)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"s: must be complex numbers, got {type(s).__name__}") from None
+    if not np.all(np.isfinite(s)):
+        raise ParameterError("s: entries must be finite")
+    with np.errstate(all="ignore"):
+        out = _transfer(s, spectrum, N, P)[:3]
+    if not all(np.all(np.isfinite(v)) for v in out):
+        raise NumericalError("s: the transfer function is singular at some s (a pole on "
+                             "the negative real axis)")
+    return out
 
 
 def _transfer(s, spectrum, N, P):
     """:func:`transfer` and the Newton steps it took."""
     s = np.atleast_1d(np.asarray(s, dtype=complex))
+    if not isinstance(spectrum, Spectrum):
+        raise ArgumentTypeError(f"spectrum: must be a models.regression Spectrum, got "
+                                f"{type(spectrum).__name__}")
     lam = spectrum.eigenvalues
     inv_n, inv_p = _inverse(N, "N"), _inverse(P, "P")
     # u(conj s) = conj u(s): solve once per conjugate pair (on the upper half plane)

@@ -185,6 +185,10 @@ class EquivalentModel(Result):
 
 
 def _activations(activations, depth):
+    if not isinstance(activations, network.Activation) and (
+            isinstance(activations, (str, bytes)) or not hasattr(activations, "__iter__")):
+        raise ParameterError(f"activations: one activation layer (e.g. nk.Relu()) or one "
+                             f"per weight matrix ({depth}), got {type(activations).__name__}")
     acts = [activations] * depth if isinstance(activations, network.Activation) \
         else list(activations)
     if len(acts) != depth or not all(isinstance(a, network.Activation) for a in acts):
@@ -196,6 +200,9 @@ def _activations(activations, depth):
 def _weights(weights):
     if isinstance(weights, np.ndarray) and weights.ndim == 2:
         weights = [weights]
+    if isinstance(weights, (str, bytes)) or not hasattr(weights, "__iter__"):
+        raise ParameterError(f"weights: one weight matrix or a sequence of them, got "
+                             f"{type(weights).__name__}")
     ws = [checks.finite_array(f"weights[{i}]", w, ndim=2) for i, w in enumerate(weights)]
     if not ws:
         raise ParameterError("weights: at least one weight matrix")
@@ -226,6 +233,8 @@ def equivalent_model(weights, activations, teacher) -> EquivalentModel:
     if theta.size != d:
         raise ParameterError(f"teacher: expected {d} entries (the input dimension), "
                              f"got {theta.size}")
+    if not np.isfinite(theta @ theta):
+        raise ParameterError("teacher: |theta*|^2 overflows float64")
     mu, cov, t = np.zeros(d), np.eye(d), theta / math.sqrt(d)
     variances, worst = [], 0.0
     for W, act in zip(ws, acts):
@@ -311,9 +320,11 @@ def ridge_error(omega, cross, target_power: float, P, ridge: float = 0.0,
     lam = w / p
     v2 = (U.T @ c) ** 2 / w
     rest = power - v2.sum()
+    if not np.isfinite(rest):
+        raise ParameterError("cross: |omega^(-1/2) cross|^2 overflows float64")
     if rest < -1e-9 * max(power, 1e-300):
-        raise ParameterError(f"target_power: {power:g} is below the part the features "
-                             f"explain ({v2.sum():g})")
+        raise ParameterError(f"target_power, cross: target_power = {power:g} is below the "
+                             f"part cross explains ({v2.sum():g})")
     out = _spectral_error(w / p, v2, max(rest, 0.0), n, ridge, noise)
     return dataclasses.replace(out, parameters={"p": int(p), "rank": int(w.size),
                                                 "ridge": ridge, "noise": noise})

@@ -51,11 +51,16 @@ def kernel_alignment_risk(gram, y, ridge=0.0):
     s, U = np.linalg.eigh(0.5 * (K + K.T))
     proj = (U.T @ labels.reshape(P, -1)) ** 2
     proj = proj.sum(1)
+    if not np.all(np.isfinite(proj)):
+        raise ParameterError("y: the squared labels overflow float64")
     scale = max(float(np.abs(s).max()), np.finfo(float).tiny)
     flat = np.atleast_1d(ridges).ravel()
     if np.any((flat == 0) & (s.min() <= 1e3 * P * np.finfo(float).eps * scale)):
         raise NumericalError("ridge: 0 needs an invertible Gram matrix; its smallest "
                              f"eigenvalue is {s.min():.3g} of {scale:.3g}")
-    inv = 1.0 / (s[None, :] + flat[:, None])
+    g = s[None, :] + flat[:, None]
+    # in units of the smallest s + ridge (the ratio is scale-free): no under/overflow of
+    # 1/(s + ridge)^2 at any ridge
+    inv = g.min(axis=1, keepdims=True) / g
     out = P * (proj * inv ** 2).sum(1) / inv.sum(1) ** 2
     return float(out[0]) if ridges.ndim == 0 else out.reshape(ridges.shape)

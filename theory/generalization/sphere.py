@@ -52,7 +52,7 @@ import numpy as np
 from scipy import special
 
 from ... import checks
-from ...errors import ConvergenceError, ParameterError
+from ...errors import ArgumentTypeError, ConvergenceError, ParameterError
 from ...models import network as arch
 from ...results import Result
 
@@ -92,7 +92,9 @@ class SphereSpectrum(Result):
 def multiplicity(d: int, k) -> np.ndarray:
     """``N(d, k)``, the number of degree-``k`` spherical harmonics on ``S^{d-1}`` (floats)."""
     d = checks.integer("d", d, low=2)
-    ks = np.atleast_1d(np.asarray(k))
+    ks = np.atleast_1d(checks.finite_array("k", k, low=0.0))
+    if np.any(ks != np.round(ks)):
+        raise ParameterError("k: degrees must be integers >= 0")
     out = []
     for kk in ks.ravel():
         kk = int(kk)
@@ -106,8 +108,14 @@ def multiplicity(d: int, k) -> np.ndarray:
 
 
 def gegenbauer(d: int, k_max: int, t) -> np.ndarray:
-    """Normalised Gegenbauer polynomials ``P_k(t)``, ``k = 0..k_max`` (rows), ``P_k(1) = 1``."""
-    t = np.asarray(t, dtype=float)
+    """Normalised Gegenbauer polynomials ``P_k(t)``, ``k = 0..k_max`` (rows), ``P_k(1) = 1``,
+    at dot products ``-1 <= t <= 1``."""
+    d = checks.integer("d", d, low=2)
+    k_max = checks.integer("k_max", k_max, low=0)
+    t = checks.finite_array("t", t)
+    if np.any(np.abs(t) > 1):
+        raise ParameterError("t: dot products of unit vectors must lie in [-1, 1]")
+    checks.work("k_max", (k_max + 1) * max(t.size, 1), what="polynomial values")
     P = np.empty((k_max + 1,) + t.shape)
     P[0] = 1.0
     if k_max >= 1:
@@ -120,10 +128,15 @@ def gegenbauer(d: int, k_max: int, t) -> np.ndarray:
 def kernel_function(net, d: int, get: str = "ntk"):
     """``h(t)``: the network's ``get`` kernel of two unit vectors of ``R^d`` with dot product
     ``t`` (``net`` a :class:`~nnphys.theory.kernels.Network`)."""
+    if not callable(getattr(net, "kernel", None)):
+        raise ArgumentTypeError(f"net: must be a Network (nk.serial(...)), got "
+                                f"{type(net).__name__}")
+    d = checks.integer("d", d, low=2)
     get = checks.one_of("get", get, ("nngp", "ntk"))
 
     def h(t):
         t = np.clip(np.asarray(t, dtype=float).ravel(), -1.0, 1.0)
+        checks.work("d", float(t.size + 1) * d, checks.MEMORY_LIMIT, what="input entries")
         pairs = np.zeros((t.size, d))                   # the many inputs first: one block
         pairs[:, 0] = t
         pairs[:, 1] = np.sqrt(1.0 - t * t)
@@ -320,6 +333,10 @@ def sphere_spectrum(net, d: int, k_max: int, get: str = "ntk") -> SphereSpectrum
     """
     d = checks.integer("d", d, low=2)
     k_max = checks.integer("k_max", k_max, low=0)
+    # the quadrature evaluates k_max + 1 polynomials at 2 (k_max + 64) nodes of d inputs
+    checks.work("k_max", 2.0 * (k_max + 1) * (k_max + 96), checks.MEMORY_LIMIT,
+                what="polynomial values")
+    checks.work("d", 2.0 * (k_max + 96) * d, checks.MEMORY_LIMIT, what="input entries")
     get = checks.one_of("get", get, ("nngp", "ntk"))
     h = kernel_function(net, d, get)
     total = float(h(np.array([1.0]))[0])

@@ -324,7 +324,7 @@ def _spin_glass_qC(sigma, beta):
     its series s^2 - 2 s^4 + (17/3) s^6 (error < 3e-15 q), not from 1 - E sech^2."""
     s = beta * sigma
     mom = _gauss.moments(0.0, s)
-    s2 = s * s
+    s2 = np.minimum(s, 0.01) ** 2          # the series is used (and evaluated) below 0.01 only
     q = np.where(s < 0.01, s2 * (1 - 2 * s2 + 17 / 3 * s2 * s2), 1 - mom.sech2)
     return q, beta * (1 - q)
 
@@ -569,6 +569,65 @@ def _capacity_peak() -> tuple[float, float]:
     return float(res.x), float(-res.fun)
 
 
+#: Below this load ``T_M`` and ``T_c`` come from their small-alpha limits
+#: (:func:`_small_alpha_lines`), whose error ``O(alpha)`` (coefficients ~0.4 for T_M and
+#: ~1.9 for T_c, as the solvers show at alpha = 1e-8 ... 1e-4) is below 2e-10 here; the
+#: bracketed solves lose accuracy below it (T_c is a root of a free-energy difference O(alpha)).
+_SMALL_ALPHA_LINES = 1e-10
+
+
+def _landau_retrieval(delta):
+    """(a, G) of the retrieval branch of the Landau expansion (:func:`_small_alpha_lines`),
+    parametrised by ``delta = sigma^2 / tau``."""
+    mu = 3 * (1 - delta)
+    kappa = mu + delta
+    a = 4 * delta * (1 - delta) ** 2 / (3 - 2 * delta)
+    g = (-mu / 2 - delta * kappa / 2 + (mu * mu + 6 * mu * delta + 3 * delta * delta) / 12
+         + a / 2 * math.log(kappa - 1) - a / 2 * kappa / (kappa - 1))
+    return a, g
+
+
+def _landau_spin_glass(a):
+    """G of the spin-glass branch (``m = 0``, ``kappa = 1 + sqrt(a)``)."""
+    kappa = 1 + math.sqrt(a)
+    return -kappa * kappa / 4 + a / 4 * math.log(a) - math.sqrt(a) * kappa / 2
+
+
+@functools.lru_cache(maxsize=None)
+def _small_alpha_lines() -> tuple[float, float]:
+    """``(c_M, c_c)`` of ``T_M = 1 - c_M sqrt(alpha) + O(alpha)`` and
+    ``T_c = 1 - c_c sqrt(alpha) + O(alpha)``.
+
+    Derivation (Landau expansion of the RS free energy of the module docstring near T = 1).
+    With ``tau = 1 - T`` and the scaling ``alpha = a tau^2``, ``m^2 = mu tau``,
+    ``q = kappa tau``, ``sigma^2 = delta tau``, expanding ``ln cosh`` to fourth order and
+    ``1 - C = (q - tau)(1 + O(tau))``, the free energy is, up to terms common to every
+    branch, ``tau^2 G + O(tau^3)`` with
+
+        G = -mu/2 - delta kappa/2 + (mu^2 + 6 mu delta + 3 delta^2)/12
+            + (a/2) ln(kappa - 1) - (a/2) kappa/(kappa - 1),
+
+    stationary at ``1 = mu/3 + delta``, ``kappa = mu + delta``,
+    ``delta = a kappa / (kappa - 1)^2``. Retrieval: ``mu = 3(1 - delta)`` and
+    ``a = 4 delta (1 - delta)^2 / (3 - 2 delta)``, largest at ``4 delta^2 - 9 delta + 3 = 0``,
+    ``delta = (9 - sqrt 33)/8``: ``c_M = a_max^(-1/2) = 1.95408`` (AGS 1987 quote
+    ``T_M ~ 1 - 1.95 sqrt(alpha)``). Spin glass: ``mu = 0``, ``kappa = delta = 1 + sqrt(a)``
+    (so ``q = tau + sqrt(alpha)``, vanishing at ``T_g = 1 + sqrt(alpha)``). ``T_c``: the
+    root of ``G_R = G_SG`` on the stable retrieval branch (``delta`` below the fold),
+    ``a_c = 0.148399``, ``c_c = a_c^(-1/2) = 2.59588``. The same coefficients come from
+    the sympy expansion of :func:`small_alpha_asymptotes` (a different parametrisation,
+    seconds of symbolic algebra, so not called by the solvers; the tests compare them).
+    """
+    d_fold = (9 - math.sqrt(33)) / 8
+    a_max = _landau_retrieval(d_fold)[0]
+
+    def gap(delta):
+        a, g = _landau_retrieval(delta)
+        return g - _landau_spin_glass(a)
+    d_c = optimize.brentq(gap, 1e-6, d_fold, xtol=1e-15)
+    return 1 / math.sqrt(a_max), 1 / math.sqrt(_landau_retrieval(d_c)[0])
+
+
 def _line_point(root, alpha, T, line, params) -> LinePoint:
     _, ok, it, res = root
     return LinePoint(converged=ok, iterations=it, residual=res, parameters=params,
@@ -577,7 +636,8 @@ def _line_point(root, alpha, T, line, params) -> LinePoint:
 
 def retrieval_temperature(alpha: float, *, strict: bool = True) -> LinePoint:
     """``T_M(alpha)``: the highest temperature with a retrieval solution (upper fold),
-    the root of ``g(T) = alpha_c(T) - alpha`` (``residual = |g|``)."""
+    the root of ``g(T) = alpha_c(T) - alpha`` (``residual = |g|``); below alpha = 1e-10,
+    ``T_M = 1 - 1.95408 sqrt(alpha)`` (:func:`_small_alpha_lines`)."""
     alpha = checks.real("alpha", alpha, low=0.0)
     t_peak, a_peak = _capacity_peak()
     params = {"alpha": alpha}
@@ -585,6 +645,9 @@ def retrieval_temperature(alpha: float, *, strict: bool = True) -> LinePoint:
         return LinePoint(parameters=params, alpha=0.0, T=1.0, line="T_M")
     if not alpha < a_peak:
         raise ParameterError(f"alpha: retrieval exists only for alpha < {a_peak:.6f}")
+    if alpha < _SMALL_ALPHA_LINES:
+        return LinePoint(parameters=params, alpha=alpha,
+                         T=1 - _small_alpha_lines()[0] * math.sqrt(alpha), line="T_M")
     root = _roots.brentq(lambda t: _capacity_rows([t])[0][0] - alpha, t_peak, 1 - 1e-12,
                          xtol=1e-13, rtol=1e-13, what="T_M", strict=strict)
     return _line_point(root, alpha, root[0], "T_M", params)
@@ -624,12 +687,16 @@ def transition_temperature(alpha: float, branch: str = "upper", *,
     to alpha = 0.053132 at T = 0.0851, because the RS spin glass has negative entropy at low
     T. For alpha_1 <= alpha < 0.053132 retrieval is a global minimum only in a window
     ``T_lower < T < T_upper``; ``branch`` picks its end (``"lower"`` needs alpha >= alpha_1).
+    Below alpha = 1e-10, ``T_c = 1 - 2.59588 sqrt(alpha)`` (:func:`_small_alpha_lines`).
     """
     alpha = checks.real("alpha", alpha, low=0.0)
     checks.one_of("branch", branch, ("upper", "lower"))
     params = {"alpha": alpha, "branch": branch}
     if alpha == 0:
         return LinePoint(parameters=params, alpha=0.0, T=1.0, line="T_c")
+    if alpha < _SMALL_ALPHA_LINES and branch == "upper":
+        return LinePoint(parameters=params, alpha=alpha,
+                         T=1 - _small_alpha_lines()[1] * math.sqrt(alpha), line="T_c")
     a1 = transition_capacity(0.0).alpha
     gap = lambda t: _free_energy_gap(alpha, t)  # noqa: E731
     if alpha < a1 and branch == "upper":

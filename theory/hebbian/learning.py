@@ -144,17 +144,27 @@ def _zero_t_of_y(y, P, rho, kap):
     """T = 0 branch parametrised by y: (alpha, m, n)."""
     m = special.erf(y)
     n = (m + 2 * rho / math.sqrt(math.pi) * y * np.exp(-y * y)) / math.sqrt(1 + rho)
-    A = n ** (P - 1) / (math.factorial(P - 1) * math.sqrt(1 + rho))
-    alpha = A ** 2 * (1 / (2 * y * y) - rho) * math.factorial(P - 1) / kap
+    # A^2 (P-1)! with A = n^(P-1) / ((P-1)! sqrt(1 + rho)), through logarithms: bounded work
+    # and no overflow of (P-1)! at any P
+    a2_fact = np.exp((2 * P - 2) * np.log(n) - math.lgamma(P)) / (1 + rho)
+    alpha = a2_fact * (1 / (2 * y * y) - rho) / kap
     return alpha, m, n
 
 
+def _y_scale(rho):
+    """The scale of y: the end ``1/sqrt(2 rho)`` of the branch where it is below 1."""
+    return min(1.0, 1 / math.sqrt(2 * rho)) if rho > 0 else 1.0
+
+
 def _y_star(P, rho, kap):
-    """Bounded Brent maximisation of alpha(y): (y*, alpha_c, success, evaluations)."""
+    """Bounded Brent maximisation of alpha(y): (y*, alpha_c, success, evaluations), on
+    ``(1e-3, 1/sqrt(2 rho))`` in units of :func:`_y_scale` (the branch ends at
+    ``y = 1/sqrt(2 rho)``, which tends to 0 at large ``rho``)."""
     hi = 1 / math.sqrt(2 * rho) if rho > 0 else 50.0
+    scale = _y_scale(rho)
     res = optimize.minimize_scalar(lambda y: -_zero_t_of_y(y, P, rho, kap)[0],
-                                   bounds=(1e-3, hi), method="bounded",
-                                   options={"xatol": 1e-13})
+                                   bounds=(1e-3 * scale, hi), method="bounded",
+                                   options={"xatol": 1e-13 * scale})
     return float(res.x), float(-res.fun), bool(res.success), int(res.nfev)
 
 
@@ -187,8 +197,14 @@ def solve(alpha, T: float | None = None, P: int | None = None, rho: float | None
                 raise ParameterError(f"alpha: no learning state above alpha_c = {a_max:.8g}")
             hi = 1 / math.sqrt(2 * rho) if rho > 0 else 1 / math.sqrt(2 * alpha) + 50
             g = lambda y: _zero_t_of_y(y, P, rho, kappa_)[0] - alpha  # noqa: E731
-            y, ok, it, res = _roots.brentq(g, y_star, hi * (1 - 1e-15), xtol=1e-15,
-                                           what="T = 0 learning state", strict=strict)
+            top = hi * (1 - 1e-15)
+            if rho > 0 and g(top) > 0:
+                # alpha below alpha(top): the root lies in (top, hi], within the float64
+                # resolution of y from the end hi = 1/sqrt(2 rho) where alpha(y) = 0
+                y, ok, it, res = hi, True, 0, abs(float(g(hi)))
+            else:
+                y, ok, it, res = _roots.brentq(g, y_star, top, xtol=1e-15,
+                                               what="T = 0 learning state", strict=strict)
             _, m, n = _zero_t_of_y(y, P, rho, kappa_)
         return LearningState(converged=ok, iterations=it, residual=res, parameters=params,
                              alpha=alpha, T=T, P=P, rho=rho, kappa=kappa_, m=float(m),
@@ -225,9 +241,13 @@ def critical_load(P, rho: float = 0.0, kappa: float = 1.0, *,
     :class:`~nnphys.models.hebbian.ExampleLearning` spec (its ``alpha`` and ``T`` are not
     used). Reference (P = 3, rho = 0.1): 0.09956539, m = 0.749167.
 
-    ``residual`` is ``|d alpha/dy|`` at the maximiser ``y*`` by a central difference with
-    ``h = 1e-5`` (resolution about 1e-10); ``converged`` is the maximiser's success and the
-    residual below 1e-7."""
+    ``residual`` is ``|d alpha/dt|``, ``t = y / s``, at the maximiser ``y*`` by a central
+    difference with ``h = 1e-5`` in ``t`` (resolution about 1e-10); ``s = 1`` unless the
+    branch ends below ``y = 1`` (``s = 1/sqrt(2 rho)`` for ``rho > 1/2``); ``converged`` is
+    the maximiser's success and the residual below 1e-7. As ``rho -> inf`` (``y = t s``,
+    ``n -> t sqrt(2/pi)``, ``alpha -> (2/pi)^(P-1) t^(2P-4) (1 - t^2) / ((P-1)! kappa)``)
+    ``alpha_c -> (2/pi)^(P-1) ((P-2)/(P-1))^(P-2) / ((P-1)! (P-1) kappa)``, with relative
+    corrections ``O(1/rho)``."""
     if isinstance(P, ExampleLearning):
         if rho != 0.0 or kappa != 1.0:
             raise ParameterError("rho, kappa: given by the ExampleLearning spec")
@@ -239,9 +259,9 @@ def critical_load(P, rho: float = 0.0, kappa: float = 1.0, *,
         raise ParameterError("P: the high-load theory needs P >= 3")
     y, a, ok, evaluations = _y_star(P, rho, kappa_)
     _, m, n = _zero_t_of_y(y, P, rho, kappa_)
-    h = 1e-5
+    h = 1e-5 * _y_scale(rho)
     res = abs(_zero_t_of_y(y + h, P, rho, kappa_)[0] - _zero_t_of_y(y - h, P, rho, kappa_)[0]
-              ) / (2 * h)
+              ) / (2 * h) * _y_scale(rho)
     ok = ok and res <= 1e-7
     if not ok and strict:
         raise ConvergenceError(f"alpha_c: maximiser failed at P = {P}, rho = {rho}",

@@ -14,7 +14,7 @@ All arguments broadcast. Write ``s = sqrt(q11 q22)``, ``rho = q12 / s`` (clipped
 Numerics. The formulas are evaluated in forms free of cancellation and of overflowing
 intermediates for variances from 1e-300 to ~1e150 and every correlation: ``1 - rho^2``
 never comes from ``rho`` but from the Gram determinant ``q11 q22 - q12^2``
-(:func:`gram_determinant`, exactly 0 on the diagonal), so that e.g. the erf determinant
+(:func:`_gram_determinant`, exactly 0 on the diagonal), so that e.g. the erf determinant
 ``(1 + 2b^2 q11)(1 + 2b^2 q22) - 4b^4 q12^2 = 1 + 2b^2 (q11 + q22) + 4b^4 (q11 q22 - q12^2)``
 is a sum of non-negative terms and ``arcsin(x) = atan2(x, sqrt(1 - x^2))``; ``pi - theta``
 is ``atan2(sqrt(q11 q22 - q12^2), -q12)``; the ReLU, Gelu and rectified-monomial kernels,
@@ -51,10 +51,10 @@ import math
 import numpy as np
 
 from ... import checks
-from ...errors import ArgumentTypeError, ParameterError
+from ...errors import ArgumentTypeError, NumericalError, ParameterError
 from ...models import network as arch
 
-__all__ = ["dual", "has_closed_form", "correlation"]
+__all__ = ["dual", "has_closed_form"]
 
 _TWO_PI = 2 * math.pi
 _TINY = np.finfo(float).tiny
@@ -63,7 +63,7 @@ _ATAN_TERMS = 27
 _J_SERIES_TERMS = 30   # 0.5^30 / (2n+1+30)! : far below 1e-16 relative
 
 
-def correlation(q11, q12, q22):
+def _correlation(q11, q12, q22):
     """``(s, rho)`` with ``s = sqrt(q11 q22)`` and ``rho = q12 / s`` in [-1, 1] (0 where s = 0).
 
     Exactly coinciding inputs (``q12 == q11 == q22``) give ``rho == 1`` exactly. Where the
@@ -80,7 +80,7 @@ def correlation(q11, q12, q22):
     return s, np.clip(rho, -1.0, 1.0)
 
 
-def gram_determinant(q11, q12, q22):
+def _gram_determinant(q11, q12, q22):
     """``q11 q22 - q12^2`` (>= 0 for a covariance; negative roundoff clipped to 0).
 
     The closed forms below use it instead of ``1 - rho^2`` computed from ``rho``: on the
@@ -116,7 +116,7 @@ def _relu_pair(q11, q12, q22, need_dot):
     ``|q12| (t - atan t) / (2 pi)`` with ``t = g / |q12|``, a difference that cancels as
     ``rho -> -1``; :func:`_t_minus_atan` keeps it accurate.
     """
-    g = np.sqrt(gram_determinant(q11, q12, q22))
+    g = np.sqrt(_gram_determinant(q11, q12, q22))
     angle = np.arctan2(g, -q12)            # pi - theta
     shape = np.broadcast_shapes(np.shape(g), np.shape(q12))
     k1 = np.array(np.broadcast_to((g + q12 * angle) / _TWO_PI, shape))
@@ -140,7 +140,7 @@ def _erf(act: arch.Erf, q11, q12, q22, need_dot):
     # terms (gram_determinant), arcsin(2b^2 q12 / sqrt(d1 d2)) = atan2(2b^2 q12, sqrt(D)) and
     # the derivative kernel is 4 a^2 b^2 / (pi sqrt(D)): no 1 - arg^2 is ever formed.
     a, b2, c = act.a, act.b ** 2, act.c
-    root = np.sqrt(1 + 2 * b2 * (q11 + q22) + 4 * b2 * b2 * gram_determinant(q11, q12, q22))
+    root = np.sqrt(1 + 2 * b2 * (q11 + q22) + 4 * b2 * b2 * _gram_determinant(q11, q12, q22))
     nngp = a * a * (2 / math.pi) * np.arctan2(2 * b2 * q12, root) + c * c
     return nngp, (a * a * b2 * (4 / math.pi) / root) if need_dot else None
 
@@ -156,7 +156,7 @@ def _gelu(act: arch.Gelu, q11, q12, q22, need_dot):
     # every factor formed without cancellation or overflow of q^3-size intermediates.
     p1 = 1 + q11
     p2 = 1 + q22
-    delta = np.sqrt(1 + q11 + q22 + gram_determinant(q11, q12, q22))
+    delta = np.sqrt(1 + q11 + q22 + _gram_determinant(q11, q12, q22))
     angle = np.arctan2(delta, -q12)
     ratio = q12 / np.sqrt(p1 * p2)
     nngp = np.array((q12 * angle + ratio * ratio / delta + (q11 / p1) * (q22 / p2) * delta)
@@ -201,7 +201,7 @@ def _gaussian(act: arch.Gaussian, q11, q12, q22, need_dot):
     # (1 - 2b q11)(1 - 2b q22) - 4 b^2 q12^2 = 1 - 2b (q11 + q22) + 4 b^2 (q11 q22 - q12^2):
     # for b < 0 (the bounded case) a sum of non-negative terms.
     a2, b = act.a ** 2, act.b
-    det = 1 - 2 * b * (q11 + q22) + 4 * b * b * gram_determinant(q11, q12, q22)
+    det = 1 - 2 * b * (q11 + q22) + 4 * b * b * _gram_determinant(q11, q12, q22)
     if np.any((det <= 0) | ((1 - 2 * b * q11) <= 0) | ((1 - 2 * b * q22) <= 0)):
         raise ParameterError(f"Gaussian(a={act.a}, b={b}): E[exp(b u^2) exp(b v^2)] diverges; "
                          "it needs (1 - 2 b q11)(1 - 2 b q22) > 4 b^2 q12^2")
@@ -212,7 +212,7 @@ def _gaussian(act: arch.Gaussian, q11, q12, q22, need_dot):
 def _sign(act: arch.Sign, q11, q12, q22, need_dot):
     # 1 - 2 arccos(rho) / pi = (2/pi) atan2(q12, sqrt(q11 q22 - q12^2)): no cancellation
     # at small rho, exactly 1 on the diagonal.
-    nngp = (2 / math.pi) * np.arctan2(q12, np.sqrt(gram_determinant(q11, q12, q22)))
+    nngp = (2 / math.pi) * np.arctan2(q12, np.sqrt(_gram_determinant(q11, q12, q22)))
     nngp = np.where(np.broadcast_to(q11 * q22, np.shape(nngp)) > 0, nngp, 0.0)
     return nngp, (np.zeros(np.shape(nngp))) if need_dot else None
 
@@ -233,7 +233,7 @@ def _monomial_hermite_coefficients(degree: int) -> np.ndarray:
     return table
 
 
-def polynomial_dual(coef, q11, q12, q22):
+def _polynomial_dual(coef, q11, q12, q22):
     """``E[p(u) p(v)]`` for ``p(z) = sum_i coef[i] z^i``, exact.
 
     ``E[u^i v^j] = sum_k A_ik A_jk k! q12^k q11^((i-k)/2) q22^((j-k)/2)`` with the
@@ -256,18 +256,18 @@ def polynomial_dual(coef, q11, q12, q22):
 
 
 def _polynomial(act: arch.Polynomial, q11, q12, q22, need_dot):
-    nngp = polynomial_dual(act.coef, q11, q12, q22)
+    nngp = _polynomial_dual(act.coef, q11, q12, q22)
     dot = None
     if need_dot:
         derivative = np.polynomial.polynomial.polyder(np.asarray(act.coef, dtype=float))
-        dot = polynomial_dual(derivative, q11, q12, q22) if len(act.coef) > 1 else \
+        dot = _polynomial_dual(derivative, q11, q12, q22) if len(act.coef) > 1 else \
             np.zeros(np.shape(nngp))
         dot = np.broadcast_to(dot, np.shape(nngp))
     return np.broadcast_to(nngp, np.broadcast_shapes(np.shape(q11), np.shape(q12),
                                                      np.shape(q22))), dot
 
 
-#: The largest degree of :func:`arccos_j`: its sympy derivation grows with the degree.
+#: The largest degree of :func:`_arccos_j`: its sympy derivation grows with the degree.
 MAX_ARCCOS_DEGREE = 16
 
 
@@ -285,7 +285,7 @@ def _arccos_j_function(degree: int):
     return sp.lambdify(t, j, "numpy")
 
 
-def arccos_j(degree: int, theta):
+def _arccos_j(degree: int, theta):
     """Cho & Saul's angular function ``J_n(theta)`` (``J_0 = pi - theta``,
     ``J_1 = sin theta + (pi - theta) cos theta``, ``J_n(0) = pi (2n-1)!!``); sympy derives
     ``J_n``, so ``degree`` is at most :data:`MAX_ARCCOS_DEGREE`."""
@@ -314,14 +314,15 @@ def _arccos_j_near_pi(degree: int) -> np.ndarray:
     return np.array([float(poly.coeff(phi, k)) for k in range(order)])
 
 
-def rectified_monomial_dual(n: int, q11, q12, q22):
+def _rectified_monomial_dual(n: int, q11, q12, q22):
     """``E[max(u,0)^n max(v,0)^n] = s^n J_n(theta) / (2 pi)``; for ``pi - theta < 1/2``
     (``rho < -0.88``) ``J_n`` comes from its Taylor series about ``theta = pi``, with
     ``pi - theta = atan2(sqrt(q11 q22 - q12^2), -q12)`` free of the roundoff of ``rho``."""
-    s, rho = correlation(q11, q12, q22)
+    s, rho = _correlation(q11, q12, q22)
     theta = np.arccos(rho)
-    j = np.asarray(arccos_j(n, theta), dtype=float)
-    phi = np.broadcast_to(np.arctan2(np.sqrt(gram_determinant(q11, q12, q22)), -q12), j.shape)
+    j = np.asarray(_arccos_j(n, theta), dtype=float)
+    phi = np.broadcast_to(np.arctan2(np.sqrt(_gram_determinant(q11, q12, q22)), -q12),
+                          j.shape)
     near = phi < 0.5
     if n > 0 and np.any(near):
         j = np.array(np.broadcast_to(j, phi.shape))
@@ -331,10 +332,10 @@ def rectified_monomial_dual(n: int, q11, q12, q22):
 
 def _rectified_monomial(act: arch.RectifiedMonomial, q11, q12, q22, need_dot):
     n = act.degree
-    nngp = rectified_monomial_dual(n, q11, q12, q22)
+    nngp = _rectified_monomial_dual(n, q11, q12, q22)
     dot = None
     if need_dot:
-        dot = n * n * rectified_monomial_dual(n - 1, q11, q12, q22) if n > 0 else \
+        dot = n * n * _rectified_monomial_dual(n - 1, q11, q12, q22) if n > 0 else \
             np.zeros(np.shape(nngp))
     return nngp, dot
 
@@ -358,9 +359,39 @@ def has_closed_form(activation) -> bool:
     return type(activation) in _DUALS
 
 
+def _dual(activation, q11, q12, q22, need_dot: bool):
+    """:func:`dual` without the argument checks: the kernel recursions call it on the
+    variances they computed, and report an overflow themselves (as a
+    :class:`~nnphys.errors.NumericalError` naming the kernel)."""
+    return _DUALS[type(activation)](activation, q11, q12, q22, need_dot)
+
+
 def dual(activation, q11, q12, q22, need_dot: bool):
-    """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)] or None)`` for a closed-form activation."""
+    """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)] or None)`` for a closed-form activation.
+
+    ``(q11, q12, q22)`` (broadcasting arrays) must be finite covariances: ``q11, q22 >= 0``
+    and ``q12^2 <= q11 q22`` up to roundoff (a relative ``8 eps``).
+
+    Raises:
+        ArgumentTypeError: no closed form for ``activation`` (see :func:`has_closed_form`),
+            or a non-real argument.
+        ParameterError: a non-finite or negative variance, or ``|q12| > sqrt(q11 q22)``.
+        NumericalError: the kernel overflows float64 at these variances.
+    """
     if type(activation) not in _DUALS:
         raise ArgumentTypeError(f"activation: no closed-form dual for "
                                 f"{type(activation).__name__} (see has_closed_form)")
-    return _DUALS[type(activation)](activation, q11, q12, q22, need_dot)
+    q11, q12, q22 = (checks.finite_array(name, q) for name, q in
+                     (("q11", q11), ("q12", q12), ("q22", q22)))
+    for name, q in (("q11", q11), ("q22", q22)):
+        if np.any(q < 0):
+            raise ParameterError(f"{name}: a variance must be >= 0, got {q.min():.3g}")
+    if np.any(np.abs(q12) > np.sqrt(q11) * np.sqrt(q22) * (1 + 8 * np.finfo(float).eps)):
+        raise ParameterError("q12: must satisfy |q12| <= sqrt(q11 q22) (a covariance)")
+    with np.errstate(over="ignore", invalid="ignore"):     # an overflow is raised below
+        out = _dual(activation, q11, q12, q22, need_dot)
+    for what, value in zip(("E[phi(u) phi(v)]", "E[phi'(u) phi'(v)]"), out):
+        if value is not None and not np.all(np.isfinite(value)):
+            raise NumericalError(f"{activation!r}: {what} overflows float64 at variances up "
+                                 f"to {max(q11.max(initial=0), q22.max(initial=0)):.3g}")
+    return out

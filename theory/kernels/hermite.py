@@ -121,6 +121,8 @@ def hermite_coefficients(fn, qs) -> tuple[np.ndarray, np.ndarray]:
     if not callable(fn):
         raise ArgumentTypeError(f"fn: must be callable, got {type(fn).__name__}")
     qs = checks.finite_array("qs", qs, ndim=1, low=0.0)
+    if qs.size == 0:
+        raise ParameterError("qs: must hold at least one variance")
     n_terms = 64
     while True:
         step = min(_INITIAL_STEP, 1.0 / math.sqrt(4 * n_terms + 2))

@@ -52,6 +52,8 @@ tests check them against finite-depth kernels of :mod:`nnphys.theory.kernels`.
 from __future__ import annotations
 
 import dataclasses
+import fractions
+import functools
 import math
 
 import numpy as np
@@ -85,7 +87,7 @@ class NormalizedDual:
         r = np.asarray(rho, dtype=float)
         flat = np.clip(r.ravel(), -1.0, 1.0)
         ones = np.ones_like(flat)
-        fn = duals.dual if duals.has_closed_form(self.activation) else hermite.dual
+        fn = duals._dual if duals.has_closed_form(self.activation) else hermite.dual
         nngp, dot = fn(self.activation, ones, flat, ones, need_dot)
         nngp = np.broadcast_to(nngp, flat.shape).reshape(r.shape)
         dot = None if dot is None else np.broadcast_to(dot, flat.shape).reshape(r.shape)
@@ -248,6 +250,9 @@ def koenigs(activation, rho) -> np.ndarray:
 
 def _unit_rows(name, x) -> np.ndarray:
     x = arch.check_input(x, name)
+    if x.ndim != 2:
+        raise ParameterError(f"{name}: must be a 2-D array (inputs, features), got shape "
+                             f"{x.shape}")
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     if np.any(norms == 0):
         raise ParameterError(f"{name}: inputs must be nonzero (they are projected on the sphere)")
@@ -264,6 +269,8 @@ def _labels(y, n) -> np.ndarray:
 def _correlations(x_train, x_test):
     xt = _unit_rows("x_train", x_train)
     xs = _unit_rows("x_test", x_test)
+    if xs.shape[1] != xt.shape[1]:
+        raise ParameterError(f"x_test: {xs.shape[1]} features, x_train has {xt.shape[1]}")
     train = np.clip(xt @ xt.T, -1.0, 1.0)
     np.fill_diagonal(train, 1.0)            # exactly 1: keeps the diagonal a fixed point
     return train, np.clip(xs @ xt.T, -1.0, 1.0)
@@ -370,9 +377,37 @@ def dual_activation(coefficients) -> arch.Polynomial:
     return arch.Polynomial(tuple(float(v) for v in np.polynomial.hermite_e.herme2poly(herm)))
 
 
+#: Below it :func:`sine_exponent` sums the Taylor series (radius pi/2) of its two logarithms.
+_SINE_SERIES_BELOW = 0.5
+_SINE_SERIES_TERMS = 18        # (0.5 / (pi/2))^(2 * 18) ~ 1e-18 relative
+
+
+@functools.lru_cache(maxsize=None)
+def _sine_series() -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients ``c_k, d_k`` (k = 1, 2, ...) of ``ln(sinh a / a) = sum c_k a^(2k)`` and
+    ``ln(a coth a) = sum d_k a^(2k)``: with the Bernoulli numbers ``B_2k``,
+    ``c_k = 2^(2k) B_2k / (2k (2k)!)`` and, from ``ln cosh a = sum 2^(2k) (2^(2k) - 1) B_2k
+    a^(2k) / (2k (2k)!)``, ``d_k = 2^(2k) (2^(2k) - 2) B_2k / (2k (2k)!)``."""
+    bern = [fractions.Fraction(1)]             # exact, by B_m = -sum_j C(m+1, j) B_j / (m+1)
+    for m in range(1, 2 * _SINE_SERIES_TERMS + 1):
+        bern.append(-sum(math.comb(m + 1, j) * bern[j] for j in range(m)) / (m + 1))
+    base = [4 ** k * bern[2 * k] / (2 * k * math.factorial(2 * k))
+            for k in range(1, _SINE_SERIES_TERMS + 1)]
+    return (np.array([float(b) for b in base]),
+            np.array([float(b * (4 ** k - 2)) for k, b in enumerate(base, start=1)]))
+
+
 def sine_exponent(a: float) -> float:
-    """``alpha(a) = ln(sinh(a)/a) / ln(a coth a)`` of ``g = sinh(a rho)/sinh(a)``."""
+    """``alpha(a) = ln(sinh(a)/a) / ln(a coth a)`` of ``g = sinh(a rho)/sinh(a)``.
+
+    For ``a < 1/2`` both logarithms vanish like ``a^2`` (``alpha -> 1/2``): they come from
+    their series (:func:`_sine_series`) divided by ``a^2``, free of the 0/0 of the closed
+    form."""
     a = checks.positive("a", a)
+    if a < _SINE_SERIES_BELOW:
+        c, d = _sine_series()
+        return float(np.polynomial.polynomial.polyval(a * a, c) /
+                     np.polynomial.polynomial.polyval(a * a, d))
     log_sinh_over_a = a - math.log(2 * a) + math.log1p(-math.exp(-2 * a))
     return log_sinh_over_a / math.log(a / math.tanh(a))
 

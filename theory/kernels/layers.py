@@ -91,7 +91,7 @@ def dual_function(layer: arch.Activation):
         raise ArgumentTypeError(f"layer: must be an activation layer, got "
                                 f"{type(layer).__name__}")
     if duals.has_closed_form(layer):
-        return functools.partial(duals.dual, layer)
+        return functools.partial(duals._dual, layer)
     if isinstance(layer, arch.ElementwiseFunction):
         return functools.partial(hermite.dual, layer)
     raise NotImplementedError(f"{layer!r}: no dual kernel; wrap the function in "

@@ -467,7 +467,8 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
         raise ParameterError(f"d_range: need 1 <= low < high (got {d_range})")
     grid = np.unique(np.round(np.geomspace(lo, hi, n_d)))
     shifted = np.unique(np.round(grid * np.sqrt(grid[1] / grid[0])))
-    f = np.geomspace(1e3, 1e14, 67) if flops is None else np.asarray(flops, dtype=float)
+    f = np.geomspace(1e3, 1e14, 67) if flops is None else \
+        checks.finite_array("flops", flops, low=0.0, low_open=True)
     results = []
     for g in (grid, shifted):
         res = compute_optimal(alpha, beta, f, d_grid=g, v_ratio=v_ratio)
@@ -494,8 +495,9 @@ def phase_diagram(alpha, beta) -> PhaseDiagram:
     exponent fields ``d_star`` and ``loss``, and the boundary lines of Fig. 2."""
     a = checks.finite_array("alpha", alpha)
     b = checks.finite_array("beta", beta)
-    if a.ndim != 1 or b.ndim != 1 or np.any(a <= 0) or np.any(b <= 0):
-        raise ParameterError("alpha, beta: 1-D grids of positive numbers")
+    for name, grid in (("alpha", a), ("beta", b)):
+        if grid.ndim != 1 or grid.size == 0 or np.any(grid <= 0):
+            raise ParameterError(f"{name}: must be a non-empty 1-D grid of positive numbers")
     ph = np.zeros((a.size, b.size), dtype=int)
     xi = np.full(ph.shape, np.nan)
     eta = np.full(ph.shape, np.nan)

@@ -81,12 +81,14 @@ class SpectralMeasure:
 
 
 def _check(alpha, beta, d, v):
-    checks.positive("alpha", alpha)
-    checks.real("beta", beta)
+    """The checked ``(alpha, beta, d, v)``."""
+    alpha = checks.positive("alpha", alpha)
+    beta = checks.real("beta", beta)
     d = checks.integer("d", d, low=1, high=checks.MEMORY_LIMIT)
     v = checks.integer("v", v, low=1, high=checks.MEMORY_LIMIT)
     if v <= d:
         raise ParameterError(f"v: must be an integer > d (got v = {v}, d = {d})")
+    return alpha, beta, d, v
 
 
 def _j_quadrature(v: int):
@@ -148,7 +150,6 @@ class _Resolvent:
         return float(tau_fixed_point(self.D, float(self.d), weights=self.w).tau)
 
 
-@functools.lru_cache(maxsize=32)
 def deterministic_measure(alpha: float, beta: float, d: int, v: int,
                           bins_per_efold: int = BINS_PER_EFOLD) -> SpectralMeasure:
     """The deterministic-equivalent measures ``mu_K``, ``mu_F`` of the PLRF problem.
@@ -158,8 +159,14 @@ def deterministic_measure(alpha: float, beta: float, d: int, v: int,
         d: parameters; v: data dimension (``v > d``).
         bins_per_efold: bins per factor ``e`` in ``x`` (relative bin width ``1/bins``).
     """
-    _check(alpha, beta, d, v)
+    alpha, beta, d, v = _check(alpha, beta, d, v)
     bins_per_efold = checks.integer("bins_per_efold", bins_per_efold, low=1, high=10 ** 4)
+    return _deterministic_measure(alpha, beta, d, v, bins_per_efold)
+
+
+@functools.lru_cache(maxsize=32)
+def _deterministic_measure(alpha, beta, d, v, bins_per_efold) -> SpectralMeasure:
+    """:func:`deterministic_measure` on checked arguments (cached)."""
     res = _Resolvent(alpha, beta, int(d), int(v))
     s0 = res.s0()
     c2 = float(np.sum(res.c2w))
@@ -228,13 +235,17 @@ def empirical_measure(alpha: float, beta: float, W: np.ndarray) -> SpectralMeasu
     if W.ndim != 2 or W.shape[0] <= W.shape[1]:
         raise ParameterError("W: must be a v x d matrix with v > d")
     v, d = W.shape
-    _check(alpha, beta, d, v)
+    alpha, beta, d, v = _check(alpha, beta, d, v)
     model = PLRFModel(alpha, beta, d, v)
     j = np.arange(1, v + 1, dtype=float)
     sqrt_d = np.sqrt(model.data_variance(j))
     c = sqrt_d * model.target(j)
     A = sqrt_d[:, None] * W                           # D^{1/2} W
-    lam, U = np.linalg.eigh(A.T @ A)
+    with np.errstate(over="ignore", invalid="ignore"):     # an overflow is refused below
+        K = A.T @ A
+    if not np.all(np.isfinite(K)):
+        raise ParameterError("W: K = W^T D W overflows float64")
+    lam, U = np.linalg.eigh(K)
     if lam[0] <= 0:
         raise ParameterError("W: K = W^T D W is singular")
     proj = U.T @ (A.T @ c)                            # = Lambda U^T theta*
