@@ -111,3 +111,11 @@ def test_digits_trained_networks_approach_the_ntk_curve_as_one_over_width():
     rows = digits_trained(quick=False)
     assert all(r.passed for r in rows), [(r.name, r.theory, r.simulation, r.tolerance)
                                          for r in rows]
+
+
+def test_digits_checks_skip_with_a_warning_without_scikit_learn(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    from nnphys.validation.generalization import digits_krr, digits_trained
+    for check in (digits_krr, digits_trained):
+        with pytest.warns(RuntimeWarning, match=r"skipped: .*scikit-learn"):
+            assert check(quick=True) == []

@@ -28,6 +28,7 @@ same ``2 E/P`` allowance.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -143,6 +144,17 @@ _DIGITS_NET = nk.serial(nk.Dense(1), nk.Relu(), nk.Dense(1), nk.Relu(), nk.Dense
 _WIDE_NET = nk.serial(nk.Dense(1), nk.Relu(), nk.Dense(10))
 
 
+def _digits_or_skip(name):
+    """The digits data set, or ``None`` with a warning naming the check when scikit-learn
+    is absent (the check is then skipped: no rows)."""
+    from .. import datasets
+    try:
+        return datasets.digits()
+    except datasets.MissingDataError as exc:
+        warnings.warn(f"{name} skipped: {exc}", RuntimeWarning, stacklevel=3)
+        return None
+
+
 def digits_draws(K, y, P, draws, seed, ridge=0.0):
     """Kernel regression on ``draws`` training sets of ``P`` digits drawn without replacement
     from the ``M`` points of the Gram matrix ``K``: per draw, the held-out error (squared
@@ -179,13 +191,12 @@ def digits_krr(quick: bool = False, seed: int = 0):
     empirical spectrum of a two-hidden-layer ReLU NNGP and NTK on all 1797 digits against
     ridgeless kernel regression on training sets drawn from them, held-out error (Canatar,
     Bordelon & Pehlevan 2021, arXiv:2006.13198, Fig. 3). Tolerance ``4 SE`` plus
-    :func:`digits_allowance`. Skipped (an empty list) without scikit-learn."""
-    from .. import datasets
+    :func:`digits_allowance`. Skipped (no rows, a warning) without scikit-learn."""
     from ..theory.generalization.empirical import empirical_learning_curve
-    try:
-        x, y, _ = datasets.digits()
-    except datasets.MissingDataError:
+    data = _digits_or_skip("generalization.digits_krr")
+    if data is None:
         return []
+    x, y, _ = data
     M = x.shape[0]
     grid = np.array((20, 100) if quick else (10, 30, 100, 300))
     draws = 12 if quick else 40
@@ -244,13 +255,12 @@ def digits_trained(quick: bool = False, seed: int = 0):
     draws, which are the independent units). (2) the widest network's
     held-out error against the learning curve, with ``4 SE`` plus :func:`digits_allowance`
     plus the fitted gap at that width."""
-    from .. import datasets
     from ..stats import Estimate, fit_power_law
     from ..theory.generalization.empirical import empirical_learning_curve
-    try:
-        x, y, _ = datasets.digits()
-    except datasets.MissingDataError:
+    data = _digits_or_skip("generalization.digits_trained")
+    if data is None:
         return []
+    x, y, _ = data
     M, P = x.shape[0], 50
     widths = np.array((32, 64, 128) if quick else (32, 64, 128, 256, 512))
     draws = 3 if quick else 8
