@@ -144,7 +144,7 @@ def _bias_plot(data: dict):
                     color=f"C{c}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_ylim(1e-4, 3)
+    ax.set_ylim(1e-6, 3)
     ax.set_xlabel("training samples P")
     ax.set_ylabel("mode error $E_i / v_i^2$")
     ax.set_title(f"spectral bias: power law, {_M} modes, ridge 1e-3 (points: regression)",

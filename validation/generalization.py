@@ -252,7 +252,13 @@ def digits_trained(quick: bool = False, seed: int = 0):
     network's predictor differs from the kernel's by ``O(1/sqrt(width))`` (the fluctuation
     of the empirical NTK, Dyer & Gur-Ari 2020, arXiv:1909.11304), so its mean squared error
     by ``O(1/width)``; tolerance ``4`` standard errors of the fit (bootstrap over the
-    draws, which are the independent units). (2) the widest network's
+    draws, which are the independent units). Measured (seed 0, 8 draws): gaps 0.130, 0.055,
+    0.021, 0.0102, 0.0050 at widths 32 ... 512 (kernel error 0.334), ``width x gap`` = 4.2,
+    3.5, 2.7, 2.6, 2.6: ``1/width`` with a positive ``1/width^2`` correction, which biases
+    the fitted ``p`` upwards (1.24 +- 0.06 over 32 ... 512, 1.22 +- 0.14 over 64 ... 512,
+    1.03 +- 0.35 over 128 ... 512); so the full check fits widths 64 ... 512, where
+    ``p = 1/2`` lies outside the tolerance. The quick check (widths 32 ... 128, 3 draws)
+    sits in the pre-asymptotic range. (2) the widest network's
     held-out error against the learning curve, with ``4 SE`` plus :func:`digits_allowance`
     plus the fitted gap at that width."""
     from ..stats import Estimate, fit_power_law
@@ -262,7 +268,7 @@ def digits_trained(quick: bool = False, seed: int = 0):
         return []
     x, y, _ = data
     M, P = x.shape[0], 50
-    widths = np.array((32, 64, 128) if quick else (32, 64, 128, 256, 512))
+    widths = np.array((32, 64, 128) if quick else (64, 128, 256, 512))
     draws = 3 if quick else 8
     K = _WIDE_NET.kernel(x, get="ntk")
     nets, kernels = trained_gaps(x, y, K, P, widths, draws, seed * 7919 + 7)
