@@ -119,3 +119,25 @@ def test_digits_checks_skip_with_a_warning_without_scikit_learn(monkeypatch):
     for check in (digits_krr, digits_trained):
         with pytest.warns(RuntimeWarning, match=r"skipped: .*scikit-learn"):
             assert check(quick=True) == []
+
+
+def test_mode_errors_of_the_spectral_bias_figure_sum_to_the_test_error():
+    # Bias + variance per mode (Simon et al. 2023) must add up to E_g of the same curve.
+    from nnphys.figures.generalization import mode_mse
+    i = np.arange(1, 301.0)
+    curve = learning_curve(i ** -1.5, i ** -1.0, [5, 50, 280, 600], ridge=1e-3, noise=0.1)
+    np.testing.assert_allclose(mode_mse(curve).sum(1), curve.test_error, rtol=1e-10)
+
+
+def test_generalization_figures_are_registered():
+    from nnphys import figures
+    names = figures.figures()
+    for name in ("learning-curves", "spectral-bias", "digits-learning-curves"):
+        assert name in names
+
+
+@pytest.mark.slow
+def test_spectral_bias_figure_builds(tmp_path):
+    from nnphys import figures
+    paths = figures.make("spectral-bias", str(tmp_path), quick=True)
+    assert {p.rsplit(".", 1)[1] for p in paths} == {"npz", "png", "pdf"}
