@@ -367,6 +367,13 @@ def _valid_calls():
         "theory.kernels.structural.needs_full_layout": ((net,), {}),
         "theory.kernels.symbolic.dual_kernel": ((nw.Relu(),), {}),
         "theory.spectral.tau_fixed_point": ((np.array([1.0, 0.5, 0.25]), 2), {"ridge": 0.1}),
+        "theory.generalization.empirical.empirical_spectrum": (
+            (np.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 1.5]]),
+             np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])), {}),
+        "theory.generalization.empirical.empirical_learning_curve": (
+            (np.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 1.5]]),
+             np.array([1.0, -1.0, 0.5]), np.array([1.0, 2.0, 5.0])),
+            {"ridge": 0.1, "noise": 0.1}),
         # theory: Hebbian models
         "theory.hebbian.asymptotics.hopfield_small_alpha": ((), {}),
         "theory.hebbian.hopfield.solve": ((0.05, 0.2), {}),

@@ -46,6 +46,7 @@ from .eigenlearning import LearningCurve, spectral_learning_curve
 __all__ = ["EmpiricalSpectrum", "empirical_spectrum", "empirical_learning_curve"]
 
 _RANK_TOL = 1e-12       # relative eigenvalue below which the Gram matrix is singular
+_LARGEST = 1e150        # largest entry whose square (power per mode) stays finite
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +96,10 @@ def empirical_spectrum(gram, y) -> EmpiricalSpectrum:
     if Y.ndim not in (1, 2) or Y.shape[0] != M:
         raise ParameterError(f"y: must have shape ({M},) or ({M}, outputs), got {Y.shape}")
     Y = Y.reshape(M, -1)
+    if np.abs(Y).max() > _LARGEST or np.abs(K).max() > _LARGEST:
+        name = "y" if np.abs(Y).max() > _LARGEST else "gram"
+        raise ParameterError(f"{name}: entries must be at most {_LARGEST:g} in magnitude "
+                             "(their squares must be finite)")
     s, U = np.linalg.eigh(0.5 * (K + K.T))
     order = np.argsort(s)[::-1]
     s, U = s[order], U[:, order]
