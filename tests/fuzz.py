@@ -95,6 +95,10 @@ KNOWN = {
     "sim.regression.kernel_ridge.gaussian_design":
         _ISSUE_13 + "eigenvalues / coefficients = 1e300 and ridge = 1e-300 non-finite, "
                     "empty eigenvalues unnamed, P and n_replicas = 1e12 unbounded",
+    "theory.generalization.empirical.empirical_learning_curve": "P = 1e300: the train error "
+                                                               "of spectral_learning_curve "
+                                                               "overflows to inf "
+                                                               "(eigenlearning.py)",
 }
 
 
@@ -423,6 +427,13 @@ def _valid_calls():
         "theory.spectral.SpectralSums": ((np.array([1.0, 0.5, 0.25]),),
                                          {"w": np.array([1.0, 1.0, 1.0])}),
         "theory.spectral.tau_fixed_point": ((np.array([1.0, 0.5, 0.25]), 2), {"ridge": 0.1}),
+        "theory.generalization.empirical.empirical_spectrum": (
+            (np.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 1.5]]),
+             np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])), {}),
+        "theory.generalization.empirical.empirical_learning_curve": (
+            (np.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 1.5]]),
+             np.array([1.0, -1.0, 0.5]), np.array([1.0, 2.0, 5.0])),
+            {"ridge": 0.1, "noise": 0.1}),
         # theory: Hebbian models
         "theory.hebbian.asymptotics.hopfield_small_alpha": ((), {}),
         "theory.hebbian.hopfield.solve": ((0.05, 0.2), {}),
