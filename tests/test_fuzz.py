@@ -25,7 +25,7 @@ from nnphys.tests import fuzz  # noqa: E402
 
 EXAMPLES = 80              # default run: calls drawn over all cases
 SLOW_EXAMPLES = 12         # slow run: calls per case
-TIME_LIMIT = 20            # seconds per call (a compiled loop is bounded by checks.work)
+TIME_LIMIT = 60            # seconds per call (a compiled loop is bounded by checks.work)
 
 FUZZ = settings(deadline=None, derandomize=True, database=None,
                 phases=(Phase.explicit, Phase.generate),       # no shrinking

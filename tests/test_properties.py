@@ -41,7 +41,7 @@ from nnphys.errors import (ArgumentTypeError, ConvergenceError, NumericalError, 
                            ParameterError)
 
 EXAMPLES = 12
-TIME_LIMIT = 5             # seconds per call: a call that takes longer counts as a hang
+TIME_LIMIT = 15            # seconds per call: a call that takes longer counts as a hang
 
 
 # (module, callable, positional args of a valid call, keyword args[, arguments not varied,
