@@ -129,15 +129,18 @@ def hermite_coefficients(fn, qs) -> tuple[np.ndarray, np.ndarray]:
             step /= 2
             finer, norm2 = _coefficients_on_grid(fn, qs, step, n_terms)
             scale = np.sqrt(np.maximum(norm2, np.finfo(float).tiny))[:, None]
-            change = np.max(np.abs(finer - coef) / scale)
+            changes = np.max(np.abs(finer - coef) / scale, axis=1)
+            change = float(changes.max())
             coef = finer
             if change < _COEF_TOL:
                 break
             if step < _MIN_STEP:
                 raise ConvergenceError(
                     "Elementwise: the Hermite coefficients do not converge with the "
-                    f"quadrature grid (change {change:.1e}); the function is not smooth "
-                    "enough for the series, use a closed-form activation", residual=change)
+                    f"quadrature grid (change {change:.1e} at variance "
+                    f"{qs[int(np.argmax(changes))]:.3g}); the function is not smooth enough "
+                    "for the series at this variance, use a closed-form activation",
+                    residual=change)
         tail = _parseval_tail(coef, norm2)
         if np.all(tail <= _TAIL_TOL) or n_terms >= _MAX_TERMS:
             break
