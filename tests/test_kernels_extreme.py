@@ -569,12 +569,12 @@ def test_rectifier_limits_detected(act, limit, mp_f, mp_fp):
 
 
 @pytest.mark.parametrize("fn", [np.sin, np.square, lambda z: z + 1 / np.sqrt(1 + z * z),
-                                lambda z: np.exp(-z * z), lambda z: np.exp(np.minimum(z, 700))],
-                         ids=["sin", "square", "algebraic-approach", "gaussian", "overflowing"])
+                                lambda z: np.exp(-z * z)],
+                         ids=["sin", "square", "algebraic-approach", "gaussian"])
 def test_functions_without_the_structure_keep_the_series(fn):
-    """No limit for oscillating, superlinear, algebraically approached, vanishing or
-    exponentially growing functions: they stay on the series, which names the variance
-    where it cannot converge."""
+    """No limit for oscillating, superlinear, algebraically approached or vanishing
+    functions: they stay on the series, which names the variance where it cannot
+    converge."""
     from nnphys.errors import ConvergenceError
     from nnphys.theory.kernels import hermite
     assert hermite._saturation(fn) is None

@@ -26,11 +26,17 @@ Gauss-Hermite rule (neural-tangents' ``ElementwiseNumerical``) needs degree ~100
 A function the series cannot resolve (a kink, a jump) raises :class:`ConvergenceError`;
 use a closed-form activation for those.
 
-Large variances (above 30) of a bounded activation with exponentially approached limits
-(tanh, sigmoids) leave the series, whose length grows like the variance, for an exact
-decomposition around ``A erf(z) + B`` evaluated by adaptive quadrature to 1e-14 of the
-entry's scale (see "Large variances" below); it holds up to variances of 1e300 and tends
-to the arcsine kernel of the scaled sign. Other functions keep the series and its error.
+Large variances (above 30) of an activation whose asymptotes are linear or constant and
+approached exponentially fast -- bounded ones (tanh, sigmoids) and rectifier-like ones
+(softplus, SiLU/swish) -- leave the series, whose length grows like the variance, for an
+exact decomposition ``f = p z + r Gelu(z) + A erf(z) + B + g`` with a localised remainder
+``g`` (see "Large variances" below): closed forms plus one-dimensional corrections, by
+fixed Gauss rules over all entries at once with a second rule as error estimate (1e-13 of
+the entry's scale), adaptive quadrature where that estimate fails. It tends to the arcsine
+kernel of the scaled sign (bounded, up to variances of 1e300) or to the arc-cosine kernel of
+``a' min(z, 0) + a max(z, 0)`` (rectifiers; finite while the Gelu dual is, ~1e150). The
+series at the variances clipped to 30 still runs and raises for a function that is not
+smooth (ELU, with its jump in f''). Other functions keep the series and its error.
 
 Why this module keeps its own grid instead of a rule of :mod:`nnphys.theory.gaussian`: the
 coefficients are integrals against the Hermite functions ``psi_k = h_k sqrt(phi)`` up to
@@ -357,8 +363,15 @@ def _saturation(fn):
     slope_l = (values[1] - values[2]) / (-2 * s)
     icpt_r = values[5] - slope_r * 2 * s
     icpt_l = values[2] + slope_l * 2 * s
+    if not all(math.isfinite(v) for v in (slope_l, slope_r, icpt_l, icpt_r)):
+        return None
+    # secants of exponentially small size (e^-80 for softplus at -inf) are zero
+    slopes = abs(slope_l) + abs(slope_r)
+    slope_l, slope_r = (0.0 if abs(v) <= _LINEAR_TOL * slopes else v for v in (slope_l, slope_r))
+    icpts = abs(icpt_l) + abs(icpt_r) + 2 * s * slopes
+    icpt_l, icpt_r = (0.0 if abs(v) <= _LINEAR_TOL * icpts else v for v in (icpt_l, icpt_r))
     limit = (slope_l, slope_r - slope_l, (icpt_r - icpt_l) / 2, (icpt_r + icpt_l) / 2)
-    if not all(math.isfinite(v) for v in limit) or _limit_size(limit, 1.0) == 0:
+    if _limit_size(limit, 1.0) == 0:
         return None
     with np.errstate(all="ignore"):
         fitted = np.where(probe > 0, slope_r * probe + icpt_r, slope_l * probe + icpt_l)
@@ -406,18 +419,45 @@ def _limit_prime_mean(limit, mu, s2):
     return out
 
 
+def _gelu_dual(q11, q12, q22, m, need_dot):
+    """The Gelu dual on flat arrays; where the variance ``m`` exceeds 1e32, the arc-cosine
+    (ReLU) dual of the variances scaled by ``1/m``, times ``m`` (the two differ by O(1),
+    below eps of the O(q) value), which does not overflow."""
+    from . import duals
+    huge = m > 1e32
+    gelu = np.empty(m.shape)
+    gelu_dot = np.empty(m.shape) if need_dot else None
+    rest = ~huge
+    if np.any(rest):
+        k1, k0 = duals.dual(arch.Gelu(), q11[rest], q12[rest], q22[rest], need_dot)
+        gelu[rest] = k1
+        if need_dot:
+            gelu_dot[rest] = k0
+    if np.any(huge):
+        mh = m[huge]
+        k1, k0 = duals._relu_pair(q11[huge] / mh, q12[huge] / mh, q22[huge] / mh, need_dot)
+        gelu[huge] = mh * k1
+        if need_dot:
+            gelu_dot[huge] = k0
+    return gelu, gelu_dot
+
+
 def _limit_dual(limit, q11, q12, q22, need_dot):
     """``(E[L(u) L(v)], E[L'(u) L'(v)] or None)`` in closed form (see above)."""
     from . import duals
     p, r, a, b = limit
-    det = 1 + 2 * (q11 + q22) + 4 * duals.gram_determinant(q11, q12, q22)
+    # sqrt(1 + 2 (q11 + q22) + 4 (q11 q22 - q12^2)) with the variances scaled by m: no
+    # overflow of q^2 up to variances of 1e300
+    m = np.maximum(np.maximum(q11, q22), 1.0)
+    root = m * np.sqrt(1 / m / m + 2 * (q11 / m + q22 / m) / m
+                       + 4 * duals.gram_determinant(q11 / m, q12 / m, q22 / m))
     e_sum = 1 / np.sqrt(1 + 2 * q11) + 1 / np.sqrt(1 + 2 * q22)
-    nngp = (a * a * (2 / math.pi) * np.arctan2(2 * q12, np.sqrt(det)) + b * b
+    nngp = (a * a * (2 / math.pi) * np.arctan2(2 * q12, root) + b * b
             + (p * p + p * r) * q12 + (2 * p + r) * a * q12 * e_sum / _SQRT_PI)
-    dot = (a * a * (4 / math.pi) / np.sqrt(det) + p * p + p * r
+    dot = (a * a * (4 / math.pi) / root + p * p + p * r
            + (2 * p + r) * a * e_sum / _SQRT_PI) if need_dot else None
     if r != 0:
-        gelu, gelu_dot = duals.dual(arch.Gelu(), q11, q12, q22, need_dot)
+        gelu, gelu_dot = _gelu_dual(q11, q12, q22, m, need_dot)
         nngp = nngp + r * r * gelu + b * r * (q11 / np.sqrt(2 * math.pi * (1 + q11))
                                               + q22 / np.sqrt(2 * math.pi * (1 + q22)))
         if need_dot:
@@ -470,10 +510,10 @@ def _smoothed(g, mu, s):
 
 def _conditionals(qa, qb, c):
     """``var(b | a)``, ``var(a | b)`` and ``cov / var(b)`` (0 where var(b) = 0)."""
-    s2_b = np.maximum(qb - c * c / qa, 0.0)
+    s2_b = np.maximum(qb - (c / qa) * c, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s2_a = np.where(qb > 0, np.maximum(qa - c * c / np.where(qb > 0, qb, 1.0), 0.0), qa)
         ratio_b = np.where(qb > 0, c / np.where(qb > 0, qb, 1.0), 0.0)
+        s2_a = np.where(qb > 0, np.maximum(qa - ratio_b * c, 0.0), qa)
     return s2_b, s2_a, ratio_b
 
 
@@ -599,15 +639,15 @@ def _taylor_gg(wg, half_width, order, qa, qb, c):
     / (2 pi sqrt(det)), with ``exp(kappa x_i x_j)`` as its Taylor series in ``kappa = c/det``;
     returns the value and the a-priori bound of its truncation and roundoff error."""
     x = _panel_rule(half_width, order)[0]
-    det = np.maximum(qa * qb - c * c, np.finfo(float).tiny)
-    u = wg[None, :] * np.exp(-qb[:, None] * (x * x)[None, :] / (2 * det[:, None]))
-    v = wg[None, :] * np.exp(-qa[:, None] * (x * x)[None, :] / (2 * det[:, None]))
+    s2_b = np.maximum(_conditionals(qa, qb, c)[0], np.finfo(float).tiny)   # det = qa s2_b
+    u = wg[None, :] * np.exp(-(qb / qa)[:, None] * (x * x)[None, :] / (2 * s2_b[:, None]))
+    v = wg[None, :] * np.exp(-(x * x)[None, :] / (2 * s2_b[:, None]))
     pw = _powers(half_width, order)
-    t = (c / det) * half_width ** 2
+    t = (c / qa / s2_b) * half_width ** 2
     k = np.arange(1, _TAYLOR_TERMS)
     coef = np.cumprod(np.concatenate([np.ones((t.size, 1)), t[:, None] / k[None, :]], axis=1),
                       axis=1)                                     # t^k / k!
-    norm = 1 / (2 * math.pi * np.sqrt(det))
+    norm = 1 / (2 * math.pi * np.sqrt(qa) * np.sqrt(s2_b))
     value = np.sum(coef * (u @ pw) * (v @ pw), axis=1) * norm
     at = np.abs(t)
     tail = np.exp(_TAYLOR_TERMS * np.log(np.maximum(at, 1e-300))
@@ -623,8 +663,7 @@ def _correction_terms(g, cond, size, qa, qb, c, scale):
     half_width = _support(g, size)
     x, w = _panel_rule(half_width, _ORDERS[0])
     wg = w * g(x)
-    s2_b = np.maximum(qb - c * c / qa, 0.0)
-    taylor = np.sqrt(s2_b) >= _GH_WIDTH
+    taylor = np.sqrt(_conditionals(qa, qb, c)[0]) >= _GH_WIDTH
     gg = [np.empty(0), np.empty(0)]
     with np.errstate(all="ignore"):
         if np.any(taylor):
@@ -682,9 +721,10 @@ def _saturation_of(fn):
 def dual(activation, q11, q12, q22, need_dot: bool):
     """``(E[f(u) f(v)], E[f'(u) f'(v)] or None)`` of an ``Elementwise`` activation.
 
-    Entries with a variance above 30 use the large-variance decomposition when ``f`` is
-    bounded with exponentially approached limits (tanh, sigmoids); otherwise the series,
-    which raises :class:`ConvergenceError` (naming the variance) where it cannot converge.
+    Entries with a variance above 30 use the large-variance decomposition when ``f`` has
+    linear or constant asymptotes approached exponentially fast (tanh, sigmoids, softplus,
+    SiLU); otherwise the series, which raises :class:`ConvergenceError` (naming the
+    variance) where it cannot converge.
     """
     if not isinstance(activation, arch.ElementwiseFunction):
         raise ArgumentTypeError(f"activation: must be an Elementwise activation, got "
