@@ -327,6 +327,9 @@ def _coefficients_for(fn, qs: np.ndarray) -> np.ndarray:
 # Taylor series where its a-priori truncation and roundoff bound is below a tenth of the
 # tolerance. The two rules' difference is the error estimate; entries where it exceeds
 # 1e-13 of the entry's scale are redone by adaptive Gauss-Kronrod (quad_vec) to 1e-14.
+# Cost per entry: O(nodes) for the cross terms and the Taylor form (~300 nodes for tanh,
+# ~500 for SiLU), O(nodes x 80) with the Gauss-Hermite inner rule, O(nodes^2) on the
+# product grid (|rho| near 1 but not within the Gauss-Hermite width: the slow case).
 
 _LARGE_VARIANCE = 30.0       # entries with a variance above this leave the series
 _G_SUPPORT = 40.0            # |g| < 64 eps |L| beyond (checked)
