@@ -705,3 +705,26 @@ def test_fixed_rules_against_adaptive_route(act):
     adaptive = np.array([hermite._pair_terms(g, cond, qa[i:i + 1], qb[i:i + 1], c[i:i + 1],
                                              float(scale[i]))[0] for i in range(qa.size)])
     assert np.all(np.abs(fixed - adaptive) <= 2e-13 * scale), (fixed - adaptive) / scale
+
+
+@pytest.mark.parametrize("act,limit_dual", [
+    (nk.Tanh(), lambda q11, q12, q22: duals.dual(nk.Sign(), q11 / q11, q12 / q11, q22 / q11,
+                                                 False)[0]),
+    (RECTIFIERS[0][0], lambda q11, q12, q22: duals.dual(nk.Relu(), q11 / q11, q12 / q11,
+                                                         q22 / q11, False)[0] * q11)],
+    ids=["tanh-sign", "softplus-relu"])
+def test_large_variance_route_finite_up_to_1e300(act, limit_dual):
+    """At variances 1e100 ... 1e300 (no q^2 formed) the kernels are finite and equal the
+    sign (arcsine) or ReLU (arc-cosine) kernel, both evaluated on the variances scaled by
+    1/q (their closed forms form q^2, which overflows): the corrections
+    are O(q^-1/2) of the scale, far below 1e-12 of it."""
+    from nnphys.theory.kernels import hermite
+    for q in (1e100, 1e200, 1e300):
+        q11 = np.full(4, q)
+        q12 = q * np.array([1.0, 0.5, -0.3, -1.0])
+        with np.errstate(over="raise", invalid="raise"):
+            nngp, dot = hermite.dual(act, q11, q12, q11, True)
+        assert np.all(np.isfinite(dot))
+        ref = limit_dual(q11, q12, q11)
+        scale = ref[0]
+        assert np.all(np.abs(nngp - ref) <= 1e-12 * scale), (q, nngp, ref)
