@@ -23,6 +23,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from scipy import special
 
 from nnphys.errors import NumericalError
 from nnphys.theory import kernels as nk
@@ -426,9 +427,14 @@ def test_deep_recursion_against_mpmath(act, mp_dual, w_std, b_std, depth, scales
 # --- Hermite-series activations at large variance (tanh) -------------------------------
 
 def _mp_tanh_pair(q11, q12, q22, d):
-    """E[h(u) h(v)] for h = tanh (d = 0) or sech^2 (d = 1), by nested mpmath quadrature
-    with break points where the arguments cross 0 and at the transition widths."""
+    """E[h(u) h(v)] for h = tanh (d = 0) or sech^2 (d = 1), by :func:`_mp_pair`."""
     h = (lambda z: mpmath.tanh(z)) if d == 0 else (lambda z: mpmath.sech(z) ** 2)
+    return _mp_pair(h, q11, q12, q22)
+
+
+def _mp_pair(h, q11, q12, q22):
+    """E[h(u) h(v)] by nested mpmath quadrature with break points where the arguments
+    cross 0 and at the transition widths (h varies on the scale 1 of its argument)."""
     q11, q12, q22 = map(mpmath.mpf, (q11, q12, q22))
     s11 = mpmath.sqrt(q11)
     r = q12 / s11
@@ -504,13 +510,147 @@ def test_tanh_network_at_large_inputs():
         assert np.all(np.isfinite(k.nngp)) and np.all(np.isfinite(k.ntk))
 
 
-@pytest.mark.parametrize("act", [nk.Tanh(), nk.Elementwise(
-    lambda z: 0.5 * (1 + np.tanh(z / 2)), name="logistic")], ids=["tanh", "logistic-no-prime"])
+# --- rectifier-like activations at large variance --------------------------------------
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def _silu(z):
+    return z * special.expit(z)
+
+
+def _silu_prime(z):
+    s = special.expit(z)
+    return s * (1 + z * (1 - s))
+
+
+def _mixed(z):
+    """Slopes 1 (right) and 0.3 (left), intercepts 0.8 and -1.2: every parameter of the
+    limit p z + r Gelu(z) + A erf(z) + B is non-zero."""
+    return 0.3 * z + 0.35 * np.logaddexp(0.0, 2 * z) + np.tanh(z) - 0.2
+
+
+def _mixed_prime(z):
+    return 0.3 + 0.7 * special.expit(2 * z) + 1 / np.cosh(np.minimum(np.abs(z), 300.0)) ** 2
+
+
+def _mp_expit(z):
+    return 1 / (1 + mpmath.exp(-z))
+
+
+RECTIFIERS = [  # (activation, limit (p, r, A, B), mpmath f, mpmath f')
+    (nk.Elementwise(_softplus, special.expit, name="softplus"), (0, 1, 0, 0),
+     lambda z: mpmath.log1p(mpmath.exp(z)), _mp_expit),
+    (nk.Elementwise(_silu, _silu_prime, name="silu"), (0, 1, 0, 0),
+     lambda z: z * _mp_expit(z), lambda z: _mp_expit(z) * (1 + z * (1 - _mp_expit(z)))),
+    (nk.Elementwise(_mixed, _mixed_prime, name="mixed"), (0.3, 0.7, 1.0, -0.2),
+     lambda z: mpmath.mpf(0.3) * z + mpmath.mpf(0.35) * mpmath.log1p(mpmath.exp(2 * z))
+     + mpmath.tanh(z) - mpmath.mpf(0.2),
+     lambda z: mpmath.mpf(0.3) + mpmath.mpf(0.7) * _mp_expit(2 * z) + mpmath.sech(z) ** 2),
+]
+RECTIFIER_IDS = [repr(r[0]) for r in RECTIFIERS]
+
+
+def _route_scales(limit, q11, q22):
+    """The route's scales of an entry, ``(|A| + |B| + (|p| + |r|) sqrt(q))`` for each
+    variance multiplied, and ``(|p| + |r| + 2|A|/sqrt(pi))^2`` for the derivative kernel:
+    the natural scales ``sqrt(E f^2 E f^2)`` up to factors of order 1."""
+    p, r, a, b = (abs(v) for v in limit)
+    nngp = (a + b + (p + r) * np.sqrt(q11)) * (a + b + (p + r) * np.sqrt(q22))
+    return nngp, (p + r + 2 * a / math.sqrt(math.pi)) ** 2
+
+
+@pytest.mark.parametrize("act,limit,mp_f,mp_fp", RECTIFIERS, ids=RECTIFIER_IDS)
+def test_rectifier_limits_detected(act, limit, mp_f, mp_fp):
+    """The asymptotes a z + b, a' z + c are found to roundoff (fitted at |z| = 80, 160)."""
+    from nnphys.theory.kernels import hermite
+    np.testing.assert_allclose(hermite._saturation(act.function), limit, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("fn", [np.sin, np.square, lambda z: z + 1 / np.sqrt(1 + z * z),
+                                lambda z: np.exp(-z * z)],
+                         ids=["sin", "square", "algebraic-approach", "gaussian"])
+def test_functions_without_the_structure_keep_the_series(fn):
+    """No limit for oscillating, superlinear, algebraically approached or vanishing
+    functions: they stay on the series, which names the variance where it cannot
+    converge."""
+    from nnphys.errors import ConvergenceError
+    from nnphys.theory.kernels import hermite
+    assert hermite._saturation(fn) is None
+    if fn is np.square:            # a polynomial: the series is exact at any variance
+        return
+    with pytest.raises(ConvergenceError, match="variance"):
+        hermite.dual(nk.Elementwise(fn), np.array([1e4]), np.array([0.0]), np.array([1e4]),
+                     False)
+
+
+@pytest.mark.parametrize("act,limit,mp_f,mp_fp", RECTIFIERS, ids=RECTIFIER_IDS)
+def test_rectifier_large_variance_diagonal_against_mpmath(act, limit, mp_f, mp_fp):
+    """E[f(u)^2] and E[f'(u)^2] at variances 1e2 ... 1e16 against mpmath quadrature, to
+    1e-12 of the route's scale (its quadratures are accepted at 1e-13 of it; the mpmath
+    references at 18 digits are good to ~1e-16 of it)."""
+    from nnphys.theory.kernels import hermite
+    q = np.array(TANH_DIAGONAL)
+    nngp, dot = hermite.dual(act, q, q, q, True)
+    with mpmath.workdps(18):
+        ref = np.array([[float(_mp_pair(h, v, v, v)) for h in (mp_f, mp_fp)] for v in q])
+    scale, dscale = _route_scales(limit, q, q)
+    assert np.all(np.abs(nngp - ref[:, 0]) <= 1e-12 * scale), (nngp, ref[:, 0])
+    assert np.all(np.abs(dot - ref[:, 1]) <= 1e-12 * dscale), (dot, ref[:, 1])
+
+
+RECTIFIER_PAIRS = [(1e2, 50.0, 1e2), (1e4, -0.9e4, 1e4), (1e4, 0.6 * 2e4, 4e4),
+                   (1e8, 0.99e8, 1e8), (1e16, -0.9e16, 1e16)]
+
+
+@pytest.mark.parametrize("act,limit,mp_f,mp_fp", RECTIFIERS, ids=RECTIFIER_IDS)
+def test_rectifier_large_variance_pairs_against_quadrature(act, limit, mp_f, mp_fp):
+    """Off-diagonal entries (rho = 0.5, -0.9, 0.6 with variances 4x apart, 0.99, -0.9) at
+    1e2 ... 1e16 against nested adaptive quadrature (tests/quadrature.py, 1e-12 relative),
+    with break points at 0 and at the transition widths +-1, 4, 16 of the argument (without
+    them the outer rule misses the width-1e-4 structure at q = 1e8): within 1e-12 of the
+    route's scale, 10x the accuracy of the reference."""
+    from .quadrature import pair_expectation
+    pts = np.array(RECTIFIER_PAIRS)
+    from nnphys.theory.kernels import hermite
+    nngp, dot = hermite.dual(act, pts[:, 0], pts[:, 1], pts[:, 2], True)
+    scale, dscale = _route_scales(limit, pts[:, 0], pts[:, 2])
+    f = lambda z: float(act.function(np.array(z)))           # noqa: E731
+    fp = lambda z: float(act.function_prime(np.array(z)))    # noqa: E731
+    widths = (0.0, -1.0, 1.0, -4.0, 4.0, -16.0, 16.0)
+    for n, p in enumerate(RECTIFIER_PAIRS):
+        assert abs(nngp[n] - pair_expectation(f, f, *p, kinks=widths)) <= 1e-12 * scale[n]
+        assert abs(dot[n] - pair_expectation(fp, fp, *p, kinks=widths)) <= 1e-12 * dscale
+
+
+def test_rectifier_network_at_large_inputs():
+    """Softplus and SiLU networks at inputs of norm 30 and 1e8 in d = 10: finite kernels,
+    and at norm 1e8 the ReLU limit (the corrections are O(q^-1/2) of the scale)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 10))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    relu = nk.serial(nk.Dense(1), nk.Relu(), nk.Dense(1)).kernel(x * 1e8)
+    for act, *_ in RECTIFIERS[:2]:
+        net = nk.serial(nk.Dense(1), act, nk.Dense(1))
+        assert np.all(np.isfinite(net.kernel(x * 30.0).ntk))
+        k = net.kernel(x * 1e8)
+        np.testing.assert_allclose(k.nngp, relu.nngp, rtol=1e-6)
+        np.testing.assert_allclose(k.ntk, relu.ntk, rtol=1e-6)
+
+
+LARGE_VARIANCE_ACTS = [nk.Tanh(), nk.Elementwise(lambda z: 0.5 * (1 + np.tanh(z / 2)),
+                                                 name="logistic-no-prime"),
+                       nk.Elementwise(_softplus, name="softplus-no-prime")] + \
+    [r[0] for r in RECTIFIERS]
+
+
+@pytest.mark.parametrize("act", LARGE_VARIANCE_ACTS, ids=repr)
 def test_large_variance_route_matches_series(act):
     """At a variance of 40, where the series still converges (4096 terms), the series and
-    the large-variance route are two independent methods: they agree to 1e-11 of the scale
-    (series tail <= 1e-11, route quadrature 1e-14, finite-difference derivative ~1e-13 for
-    the logistic given without fn_prime)."""
+    the large-variance route are two independent methods: they agree to 1e-11 of the
+    entry's natural scale sqrt(E f(u)^2 E f(v)^2) (series tail <= 1e-11, route quadrature
+    1e-13, finite-difference derivative ~1e-13 for functions given without fn_prime)."""
     from nnphys.theory.kernels import hermite
     q = np.full(4, 40.0)
     c = np.array([40.0, 12.0, -35.0, 0.0])
@@ -518,5 +658,73 @@ def test_large_variance_route_matches_series(act):
     series = hermite._series_dual(act, q, c, q22, True, q.shape)
     route = hermite._large_variance_dual(act, q, c, q22, True,
                                          hermite._saturation(act.function))
-    np.testing.assert_allclose(route[0], series[0], rtol=0, atol=1e-11)
-    np.testing.assert_allclose(route[1], series[1], rtol=0, atol=1e-11)
+    d1 = hermite._series_dual(act, q, q, q, True, q.shape)
+    d2 = hermite._series_dual(act, q22, q22, q22, True, q.shape)
+    for w in (0, 1):
+        scale = np.sqrt(d1[w] * d2[w])
+        assert np.all(np.abs(route[w] - series[w]) <= 1e-11 * scale), (route[w], series[w])
+
+
+def _regime_entries():
+    """Entries exercising each way of computing E[g g]: Gauss-Hermite inner rule (rho near
+    1, conditional width < 0.6), the Taylor-summed product form (generic rho), the direct
+    product grid (rho = 0.99 at q = 100: width 1.4 but kappa S^2 ~ 100), and a second
+    variance below 1 (the standardised rule)."""
+    q11 = np.array([100.0, 100.0, 100.0, 1e4, 1e4, 50.0, 1e6])
+    q22 = np.array([100.0, 100.0, 100.0, 1e4, 0.25, 1e-3, 1e6])
+    rho = np.array([1 - 1e-4, 0.3, 0.99, -0.995, 0.4, -0.7, 0.9999999])
+    return q11, rho * np.sqrt(q11 * q22), q22
+
+
+@pytest.mark.parametrize("act", LARGE_VARIANCE_ACTS[:1] + [r[0] for r in RECTIFIERS], ids=repr)
+def test_fixed_rules_against_adaptive_route(act):
+    """The vectorised fixed rules (Gauss-Legendre panels, Gauss-Hermite inner, Taylor
+    product form) against the adaptive Gauss-Kronrod route on the same decomposition, to
+    2e-13 of the scale (fixed rules accepted at 1e-13, adaptive converged to 1e-14), with
+    every entry accepted by the fixed rules (no fallback)."""
+    from nnphys.theory.kernels import hermite
+    q11, c, q22 = _regime_entries()
+    limit = hermite._saturation(act.function)
+    qa, qb = np.maximum(q11, q22), np.minimum(q11, q22)
+    scale, _ = _route_scales(limit, qa, qb)
+    g = lambda z: act.function(z) - hermite._limit(limit, z)     # noqa: E731
+    cond = lambda mu, s2: hermite._limit_mean(limit, mu, s2)     # noqa: E731
+    calls = []
+    original = hermite._pair_terms
+
+    def spy(*args):
+        calls.append(args[2].size)
+        return original(*args)
+    hermite._pair_terms = spy
+    try:
+        fixed = hermite._correction_terms(g, cond, lambda z: hermite._limit_size(limit, z),
+                                          qa, qb, c, scale)
+    finally:
+        hermite._pair_terms = original
+    assert not calls, f"{sum(calls)} entries fell back to the adaptive route"
+    adaptive = np.array([hermite._pair_terms(g, cond, qa[i:i + 1], qb[i:i + 1], c[i:i + 1],
+                                             float(scale[i]))[0] for i in range(qa.size)])
+    assert np.all(np.abs(fixed - adaptive) <= 2e-13 * scale), (fixed - adaptive) / scale
+
+
+@pytest.mark.parametrize("act,limit_dual", [
+    (nk.Tanh(), lambda q11, q12, q22: duals.dual(nk.Sign(), q11 / q11, q12 / q11, q22 / q11,
+                                                 False)[0]),
+    (RECTIFIERS[0][0], lambda q11, q12, q22: duals.dual(nk.Relu(), q11 / q11, q12 / q11,
+                                                         q22 / q11, False)[0] * q11)],
+    ids=["tanh-sign", "softplus-relu"])
+def test_large_variance_route_finite_up_to_1e300(act, limit_dual):
+    """At variances 1e100 ... 1e300 (no q^2 formed) the kernels are finite and equal the
+    sign (arcsine) or ReLU (arc-cosine) kernel, both evaluated on the variances scaled by
+    1/q (their closed forms form q^2, which overflows): the corrections
+    are O(q^-1/2) of the scale, far below 1e-12 of it."""
+    from nnphys.theory.kernels import hermite
+    for q in (1e100, 1e200, 1e300):
+        q11 = np.full(4, q)
+        q12 = q * np.array([1.0, 0.5, -0.3, -1.0])
+        with np.errstate(over="raise", invalid="raise"):
+            nngp, dot = hermite.dual(act, q11, q12, q11, True)
+        assert np.all(np.isfinite(dot))
+        ref = limit_dual(q11, q12, q11)
+        scale = ref[0]
+        assert np.all(np.abs(nngp - ref) <= 1e-12 * scale), (q, nngp, ref)

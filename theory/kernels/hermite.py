@@ -26,11 +26,17 @@ Gauss-Hermite rule (neural-tangents' ``ElementwiseNumerical``) needs degree ~100
 A function the series cannot resolve (a kink, a jump) raises :class:`ConvergenceError`;
 use a closed-form activation for those.
 
-Large variances (above 30) of a bounded activation with exponentially approached limits
-(tanh, sigmoids) leave the series, whose length grows like the variance, for an exact
-decomposition around ``A erf(z) + B`` evaluated by adaptive quadrature to 1e-14 of the
-entry's scale (see "Large variances" below); it holds up to variances of 1e300 and tends
-to the arcsine kernel of the scaled sign. Other functions keep the series and its error.
+Large variances (above 30) of an activation whose asymptotes are linear or constant and
+approached exponentially fast -- bounded ones (tanh, sigmoids) and rectifier-like ones
+(softplus, SiLU/swish) -- leave the series, whose length grows like the variance, for an
+exact decomposition ``f = p z + r Gelu(z) + A erf(z) + B + g`` with a localised remainder
+``g`` (see "Large variances" below): closed forms plus one-dimensional corrections, by
+fixed Gauss rules over all entries at once with a second rule as error estimate (1e-13 of
+the entry's scale), adaptive quadrature where that estimate fails. It tends to the arcsine
+kernel of the scaled sign (bounded, up to variances of 1e300) or to the arc-cosine kernel of
+``a' min(z, 0) + a max(z, 0)`` (rectifiers; finite while the Gelu dual is, ~1e150). The
+series at the variances clipped to 30 still runs and raises for a function that is not
+smooth (ELU, with its jump in f''). Other functions keep the series and its error.
 
 Why this module keeps its own grid instead of a rule of :mod:`nnphys.theory.gaussian`: the
 coefficients are integrals against the Hermite functions ``psi_k = h_k sqrt(phi)`` up to
@@ -131,15 +137,18 @@ def hermite_coefficients(fn, qs) -> tuple[np.ndarray, np.ndarray]:
             step /= 2
             finer, norm2 = _coefficients_on_grid(fn, qs, step, n_terms)
             scale = np.sqrt(np.maximum(norm2, np.finfo(float).tiny))[:, None]
-            change = np.max(np.abs(finer - coef) / scale)
+            changes = np.max(np.abs(finer - coef) / scale, axis=1)
+            change = float(changes.max())
             coef = finer
             if change < _COEF_TOL:
                 break
             if step < _MIN_STEP:
                 raise ConvergenceError(
                     "Elementwise: the Hermite coefficients do not converge with the "
-                    f"quadrature grid (change {change:.1e}); the function is not smooth "
-                    "enough for the series, use a closed-form activation", residual=change)
+                    f"quadrature grid (change {change:.1e} at variance "
+                    f"{qs[int(np.argmax(changes))]:.3g}); the function is not smooth enough "
+                    "for the series at this variance, use a closed-form activation",
+                    residual=change)
         tail = _parseval_tail(coef, norm2)
         if np.all(tail <= _TAIL_TOL) or n_terms >= _MAX_TERMS:
             break
@@ -284,52 +293,181 @@ def _coefficients_for(fn, qs: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
-# Large variances: the exact decomposition around the saturated limit
+# Large variances: an exact decomposition around the asymptotes
 # ---------------------------------------------------------------------------------------
 #
 # The series needs a number of terms growing like the variance (4096 terms stop at q ~ 90
-# for tanh). A bounded activation with limits f(+inf) = P, f(-inf) = M that it approaches
-# exponentially fast is split as
+# for tanh). A function whose asymptotes f(z) ~ a z + b (z -> +inf) and f(z) ~ a' z + c
+# (z -> -inf) are reached exponentially fast -- bounded ones (tanh, sigmoids: a = a' = 0)
+# and rectifier-like ones (softplus, SiLU/swish: a = 1, a' = 0) -- is split as
 #
-#     f = L + g,   L(z) = A erf(z) + B,   A = (P - M)/2,  B = (P + M)/2,
+#     f = L + g,   L(z) = p z + r Gelu(z) + A erf(z) + B,
+#     p = a',  r = a - a',  A = (b - c)/2,  B = (b + c)/2,   Gelu(z) = z Phi(z),
 #
-# with g = f - L smooth and negligible (< 1e-16 of |A| + |B|) beyond |z| = _G_SUPPORT. Then
+# whose asymptotes are f's, so g = f - L is smooth and negligible beyond |z| = _G_SUPPORT
+# (checked). L is smooth (a ReLU or sign in its place would leave a kink or a jump in g),
+# and every Gaussian expectation involving it is closed-form, so
 #
 #     E[f(u) f(v)] = E[L L] + E[g(u) L(v)] + E[L(u) g(v)] + E[g(u) g(v)]
 #
-# exactly: E[L L] is the Erf dual (Williams 1997), the cross terms are one-dimensional
-# integrals over the localised g with the conditional expectation in closed form,
-# E[A erf(v) + B | u = x] = A erf(mu / sqrt(1 + 2 s^2)) + B (v | u ~ N(mu, s^2)), and
-# E[g g] conditions on the variable of larger variance and smooths the other g by
-# Gauss-Hermite (s <= 0.4) or a trapezoid on g's support (s > 0.4, Gaussian resolved).
-# The derivative kernel is the same with f' = L' + g', L'(z) = (2A/sqrt(pi)) e^{-z^2}
-# (the Gaussian dual, E[L'(v) | u] = A' exp(-mu^2/(1 + 2s^2)) / sqrt(1 + 2s^2)). The outer
-# integrals are adaptive Gauss-Kronrod (scipy.integrate.quad_vec over all entries at once)
-# to 1e-14 of the entry's scale; as q -> inf the result tends to the arcsine (scaled
-# sign) kernel, which E[L L] reproduces, and the other terms are the O(q^-1/2) corrections.
+# exactly, with E[L L] the sum of the Williams (1997) erf dual, the Gelu dual (Tsuchida et
+# al. 2021, arXiv:2002.08517) and the cross moments (Stein's lemma):
+# E[u Gelu(v)] = q12/2, E[u erf(v)] = 2 q12 / sqrt(pi (1 + 2 q22)),
+# E[Gelu(u) erf(v)] = q12 / sqrt(pi (1 + 2 q22)), E[Gelu(v)] = q22 / sqrt(2 pi (1 + q22)).
+# The cross terms are one-dimensional integrals over the localised g with the conditional
+# expectation of L in closed form: for w ~ N(mu, s2), t = sqrt(1 + s2),
+# E[Gelu(w)] = mu Phi(mu/t) + s2 phi(mu/t)/t and E[erf(w)] = erf(mu / sqrt(1 + 2 s2)).
+# The derivative kernel is the same with f' = L' + g', E[L' L'] = d E[L L] / d q12 (Price's
+# theorem). As q -> inf E[L L] tends to the ReLU-type (arc-cosine) or sign (arcsine) kernel
+# and the other terms are the O(q^-1/2) corrections.
+#
+# Quadrature. All entries at once: Gauss-Legendre rules of orders 16 and 12 on panels of
+# width 2 over g's support (break point at 0), g's support trimmed to where |g| exceeds
+# 64 eps of |L|; the conditional E[g(b) | a] (a the variable of larger variance) by
+# Gauss-Hermite (80 / 60 nodes) where its width s is below 0.6, and otherwise E[g g] by the
+# bivariate density on the product grid, with exp(kappa x y) (kappa = q12 / det) summed as a
+# Taylor series where its a-priori truncation and roundoff bound is below a tenth of the
+# tolerance. The two rules' difference is the error estimate; entries where it exceeds
+# 1e-13 of the entry's scale are redone by adaptive Gauss-Kronrod (quad_vec) to 1e-14.
+# Cost per entry: O(nodes) for the cross terms and the Taylor form (~300 nodes for tanh,
+# ~500 for SiLU), O(nodes x 80) with the Gauss-Hermite inner rule, O(nodes^2) on the
+# product grid (|rho| near 1 but not within the Gauss-Hermite width: the slow case).
 
 _LARGE_VARIANCE = 30.0       # entries with a variance above this leave the series
-_G_SUPPORT = 40.0            # |g| < 1e-16 (|A| + |B|) beyond (checked)
+_G_SUPPORT = 40.0            # |g| < 64 eps |L| beyond (checked)
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
 _GH_WEIGHTS = _GH_WEIGHTS / math.sqrt(2 * math.pi)
 _TRAP_STEP = 0.25
 _QUAD_TOL = 1e-14
+_FIXED_TOL = 1e-13           # accepted difference of the two fixed rules (of the scale)
+_PANEL = 2.0
+_ORDERS = (16, 12)           # Gauss-Legendre points per panel: value, error estimate
+_GH_ORDERS = (80, 60)
+_GH_WIDTH = 0.6              # conditional widths below: Gauss-Hermite; above: product grid
+_STANDARD_LIMIT = 12.0       # standardised half-width for variances below 1
+_TAYLOR_TERMS = 64
+_CHUNK = 2 ** 21             # array elements per block of the three-index sums
+_LINEAR_TOL = 64 * np.finfo(float).eps
+_SQRT_PI = math.sqrt(math.pi)
 
 
 def _saturation(fn):
-    """``(A, B)`` of a bounded ``fn`` that reaches its limits exponentially fast, else None."""
-    probe = np.array([-1e6, -1e3, -2 * _G_SUPPORT, -_G_SUPPORT, _G_SUPPORT, 2 * _G_SUPPORT,
-                      1e3, 1e6])
+    """The limit ``(p, r, A, B)`` of ``fn`` (see above) if its asymptotes are linear (or
+    constant) and reached exponentially fast, else None.
+
+    The asymptotes are fitted at ``|z| = 80, 160`` and must hold to 64 eps (relative to
+    ``|L(z)|``) at ``|z| = 40`` and ``640``; a function approached algebraically
+    (``z + 1/z``) or growing faster than linearly fails at one of them."""
+    s = _G_SUPPORT
+    probe = np.array([-16 * s, -4 * s, -2 * s, -s, s, 2 * s, 4 * s, 16 * s])
     with np.errstate(all="ignore"):
         values = np.asarray(fn(probe), dtype=float)
     if values.shape != probe.shape or not np.all(np.isfinite(values)):
         return None
-    lo, hi = values[0], values[-1]
-    scale = abs(lo) + abs(hi)
-    if scale == 0 or np.any(np.abs(values[:4] - lo) > 1e-16 * scale) or \
-            np.any(np.abs(values[4:] - hi) > 1e-16 * scale):
+    slope_r = (values[6] - values[5]) / (2 * s)
+    slope_l = (values[1] - values[2]) / (-2 * s)
+    icpt_r = values[5] - slope_r * 2 * s
+    icpt_l = values[2] + slope_l * 2 * s
+    if not all(math.isfinite(v) for v in (slope_l, slope_r, icpt_l, icpt_r)):
         return None
-    return (hi - lo) / 2, (hi + lo) / 2
+    # secants of exponentially small size (e^-80 for softplus at -inf) are zero
+    slopes = abs(slope_l) + abs(slope_r)
+    slope_l, slope_r = (0.0 if abs(v) <= _LINEAR_TOL * slopes else v for v in (slope_l, slope_r))
+    icpts = abs(icpt_l) + abs(icpt_r) + 2 * s * slopes
+    icpt_l, icpt_r = (0.0 if abs(v) <= _LINEAR_TOL * icpts else v for v in (icpt_l, icpt_r))
+    limit = (slope_l, slope_r - slope_l, (icpt_r - icpt_l) / 2, (icpt_r + icpt_l) / 2)
+    if _limit_size(limit, 1.0) == 0:
+        return None
+    with np.errstate(all="ignore"):
+        fitted = np.where(probe > 0, slope_r * probe + icpt_r, slope_l * probe + icpt_l)
+    if np.any(np.abs(values - fitted) > _LINEAR_TOL * _limit_size(limit, probe)):
+        return None
+    return tuple(float(v) for v in limit)
+
+
+def _limit_size(limit, z):
+    """``|A| + |B| + (|p| + |r|) |z|``: the size of ``L(z)``, the scale of its roundoff."""
+    p, r, a, b = limit
+    return abs(a) + abs(b) + (abs(p) + abs(r)) * np.abs(z)
+
+
+def _limit(limit, z):
+    p, r, a, b = limit
+    return p * z + r * z * special.ndtr(z) + a * special.erf(z) + b
+
+
+def _limit_prime(limit, z):
+    p, r, a, b = limit
+    return p + r * (special.ndtr(z) + z * _gaussian_density(z, 1.0)) \
+        + a * (2 / _SQRT_PI) * np.exp(-z * z)
+
+
+def _limit_mean(limit, mu, s2):
+    """``E[L(w)]`` for ``w ~ N(mu, s2)``."""
+    p, r, a, b = limit
+    out = a * special.erf(mu / np.sqrt(1 + 2 * s2)) + (p * mu + b)
+    if r != 0:
+        t = np.sqrt(1 + s2)
+        out = out + r * (mu * special.ndtr(mu / t) + s2 * _gaussian_density(mu / t, 1.0) / t)
+    return out
+
+
+def _limit_prime_mean(limit, mu, s2):
+    """``E[L'(w)]`` for ``w ~ N(mu, s2)``."""
+    p, r, a, b = limit
+    e2 = 1 + 2 * s2
+    out = a * (2 / _SQRT_PI) * np.exp(-mu * mu / e2) / np.sqrt(e2) + p
+    if r != 0:
+        t2 = 1 + s2
+        t = np.sqrt(t2)
+        out = out + r * (special.ndtr(mu / t) + mu * _gaussian_density(mu / t, 1.0) / (t * t2))
+    return out
+
+
+def _gelu_dual(q11, q12, q22, m, need_dot):
+    """The Gelu dual on flat arrays; where the variance ``m`` exceeds 1e32, the arc-cosine
+    (ReLU) dual of the variances scaled by ``1/m``, times ``m`` (the two differ by O(1),
+    below eps of the O(q) value), which does not overflow."""
+    from . import duals
+    huge = m > 1e32
+    gelu = np.empty(m.shape)
+    gelu_dot = np.empty(m.shape) if need_dot else None
+    rest = ~huge
+    if np.any(rest):
+        k1, k0 = duals.dual(arch.Gelu(), q11[rest], q12[rest], q22[rest], need_dot)
+        gelu[rest] = k1
+        if need_dot:
+            gelu_dot[rest] = k0
+    if np.any(huge):
+        mh = m[huge]
+        k1, k0 = duals._relu_pair(q11[huge] / mh, q12[huge] / mh, q22[huge] / mh, need_dot)
+        gelu[huge] = mh * k1
+        if need_dot:
+            gelu_dot[huge] = k0
+    return gelu, gelu_dot
+
+
+def _limit_dual(limit, q11, q12, q22, need_dot):
+    """``(E[L(u) L(v)], E[L'(u) L'(v)] or None)`` in closed form (see above)."""
+    from . import duals
+    p, r, a, b = limit
+    # sqrt(1 + 2 (q11 + q22) + 4 (q11 q22 - q12^2)) with the variances scaled by m: no
+    # overflow of q^2 up to variances of 1e300
+    m = np.maximum(np.maximum(q11, q22), 1.0)
+    root = m * np.sqrt(1 / m / m + 2 * (q11 / m + q22 / m) / m
+                       + 4 * duals.gram_determinant(q11 / m, q12 / m, q22 / m))
+    e_sum = 1 / np.sqrt(1 + 2 * q11) + 1 / np.sqrt(1 + 2 * q22)
+    nngp = (a * a * (2 / math.pi) * np.arctan2(2 * q12, root) + b * b
+            + (p * p + p * r) * q12 + (2 * p + r) * a * q12 * e_sum / _SQRT_PI)
+    dot = (a * a * (4 / math.pi) / root + p * p + p * r
+           + (2 * p + r) * a * e_sum / _SQRT_PI) if need_dot else None
+    if r != 0:
+        gelu, gelu_dot = _gelu_dual(q11, q12, q22, m, need_dot)
+        nngp = nngp + r * r * gelu + b * r * (q11 / np.sqrt(2 * math.pi * (1 + q11))
+                                              + q22 / np.sqrt(2 * math.pi * (1 + q22)))
+        if need_dot:
+            dot = dot + r * r * gelu_dot
+    return nngp, dot
 
 
 _DIFF_STEP = 1.0 / 64
@@ -347,6 +485,8 @@ def _central_difference(fn, z):
 def _gaussian_density(x, var):
     return np.exp(-x * x / (2 * var)) / np.sqrt(2 * math.pi * var)
 
+
+# --- adaptive route (fallback) ----------------------------------------------------------
 
 def _integrate(integrand, scale):
     """``int_{-S}^{S} integrand(x) dx`` of a vector integrand (adaptive, quad_vec)."""
@@ -373,13 +513,19 @@ def _smoothed(g, mu, s):
     return out
 
 
+def _conditionals(qa, qb, c):
+    """``var(b | a)``, ``var(a | b)`` and ``cov / var(b)`` (0 where var(b) = 0)."""
+    s2_b = np.maximum(qb - (c / qa) * c, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio_b = np.where(qb > 0, c / np.where(qb > 0, qb, 1.0), 0.0)
+        s2_a = np.where(qb > 0, np.maximum(qa - ratio_b * c, 0.0), qa)
+    return s2_b, s2_a, ratio_b
+
+
 def _pair_terms(g, cond, qa, qb, c, scale):
     """``E[g(a) L(b)] + E[L(a) g(b)] + E[g(a) g(b)]`` for (a, b) with variances qa >= qb,
-    covariance c; ``cond(mu, s2)`` is ``E[L(w)]`` for w ~ N(mu, s2)."""
-    s2_b = np.maximum(qb - c * c / qa, 0.0)           # var(b | a)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s2_a = np.where(qb > 0, np.maximum(qa - c * c / np.where(qb > 0, qb, 1.0), 0.0), qa)
-        ratio_b = np.where(qb > 0, c / np.where(qb > 0, qb, 1.0), 0.0)
+    covariance c, by adaptive quadrature; ``cond(mu, s2)`` is ``E[L(w)]``, w ~ N(mu, s2)."""
+    s2_b, s2_a, ratio_b = _conditionals(qa, qb, c)
     root_s2_b = np.sqrt(s2_b)
 
     def over_a(x):
@@ -394,34 +540,175 @@ def _pair_terms(g, cond, qa, qb, c, scale):
     root_b = np.sqrt(qb)
 
     def over_b(x):
-        z = x * (12.0 / _G_SUPPORT)
+        z = x * (_STANDARD_LIMIT / _G_SUPPORT)
         y = np.where(small, root_b * z, x)
-        weight = np.where(small, _gaussian_density(z, 1.0) * (12.0 / _G_SUPPORT),
+        weight = np.where(small, _gaussian_density(z, 1.0) * (_STANDARD_LIMIT / _G_SUPPORT),
                           _gaussian_density(x, np.where(small, 1.0, qb)))
         return g(y) * weight * cond(ratio_b * y, s2_a)
 
     return _integrate(over_a, scale) + _integrate(over_b, scale)
 
 
+# --- fixed rules (all entries at once) ---------------------------------------------------
+
+@functools.lru_cache(maxsize=16)
+def _panel_rule(half_width: float, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights, ``order`` per panel of width 2 on [-h, h]."""
+    edges = np.arange(-half_width, half_width + _PANEL / 2, _PANEL)
+    t, w = np.polynomial.legendre.leggauss(order)
+    mid = (edges[:-1] + edges[1:]) / 2
+    x = (mid[:, None] + (_PANEL / 2) * t[None, :]).ravel()
+    w = np.tile(w * (_PANEL / 2), mid.size)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
+@functools.lru_cache(maxsize=4)
+def _hermite_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
+    z, w = np.polynomial.hermite_e.hermegauss(order)
+    return z, w / math.sqrt(2 * math.pi)
+
+
+def _support(g, size):
+    """Half-width (a multiple of the panel width, at most 40) beyond which |g| stays below
+    64 eps of ``size(z)`` (the size of the limit function) on a grid of step 1/4."""
+    z = np.arange(-_G_SUPPORT, _G_SUPPORT + _TRAP_STEP / 2, _TRAP_STEP)
+    with np.errstate(all="ignore"):
+        big = ~(np.abs(g(z)) <= _LINEAR_TOL * size(z))
+    reach = float(np.abs(z[big]).max()) if big.any() else 0.0
+    return min(_G_SUPPORT, _PANEL * (math.floor(reach / _PANEL) + 1))
+
+
+def _blocks(n, per_entry):
+    """Slices of ``range(n)`` with at most ``_CHUNK / per_entry`` entries each."""
+    step = max(1, _CHUNK // max(per_entry, 1))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def _fixed_terms(g, cond, qa, qb, c, half_width, taylor, taylor_gg, rule):
+    """The three correction terms by the fixed rule number ``rule`` (0 or 1); ``taylor``
+    marks the entries whose E[g g] is ``taylor_gg``, the Taylor-summed product form."""
+    x, w = _panel_rule(half_width, _ORDERS[rule])
+    gx = g(x)
+    s2_b, s2_a, ratio_b = _conditionals(qa, qb, c)
+    wg = w * gx
+    dens_a = _gaussian_density(x[None, :], qa[:, None])
+    # E[g(a) L(b)]
+    total = (dens_a * cond((c / qa)[:, None] * x[None, :], s2_b[:, None])) @ wg
+    # E[L(a) g(b)]
+    small = qb < 1.0
+    if np.any(~small):
+        big = ~small
+        total[big] += (_gaussian_density(x[None, :], qb[big, None])
+                       * cond(ratio_b[big, None] * x[None, :], s2_a[big, None])) @ wg
+    if np.any(small):
+        z, wz = _panel_rule(_STANDARD_LIMIT, _ORDERS[rule])
+        y = np.sqrt(qb[small])[:, None] * z[None, :]
+        total[small] += np.sum(g(y) * cond(ratio_b[small, None] * y, s2_a[small, None])
+                               * (wz * _gaussian_density(z, 1.0))[None, :], axis=1)
+    # E[g(a) g(b)]
+    s_b = np.sqrt(s2_b)
+    narrow = s_b < _GH_WIDTH
+    wide = ~narrow & ~taylor
+    if np.any(narrow):
+        zh, wh = _hermite_rule(_GH_ORDERS[rule])
+        idx = np.flatnonzero(narrow)
+        for blk in _blocks(idx.size, x.size * zh.size):
+            e = idx[blk]
+            mu = (c[e] / qa[e])[:, None] * x[None, :]
+            inner = g(mu[:, :, None] + s_b[e, None, None] * zh[None, None, :]) @ wh
+            total[e] += (inner * dens_a[e]) @ wg
+    if np.any(wide):
+        idx = np.flatnonzero(wide)
+        for blk in _blocks(idx.size, x.size * x.size):
+            e = idx[blk]
+            mu = (c[e] / qa[e])[:, None] * x[None, :]
+            kern = _gaussian_density(x[None, None, :] - mu[:, :, None], s2_b[e, None, None])
+            total[e] += ((kern @ wg) * dens_a[e]) @ wg
+    if np.any(taylor):
+        total[taylor] += taylor_gg
+    return total
+
+
+@functools.lru_cache(maxsize=16)
+def _powers(half_width: float, order: int) -> np.ndarray:
+    x, _ = _panel_rule(half_width, order)
+    out = (x[:, None] / half_width) ** np.arange(_TAYLOR_TERMS)[None, :]
+    out.flags.writeable = False
+    return out
+
+
+def _taylor_gg(wg, half_width, order, qa, qb, c):
+    """``E[g(a) g(b)]`` = sum_ij wg_i wg_j exp(-(qb x_i^2 - 2 c x_i x_j + qa x_j^2)/(2 det))
+    / (2 pi sqrt(det)), with ``exp(kappa x_i x_j)`` as its Taylor series in ``kappa = c/det``;
+    returns the value and the a-priori bound of its truncation and roundoff error."""
+    x = _panel_rule(half_width, order)[0]
+    s2_b = np.maximum(_conditionals(qa, qb, c)[0], np.finfo(float).tiny)   # det = qa s2_b
+    u = wg[None, :] * np.exp(-(qb / qa)[:, None] * (x * x)[None, :] / (2 * s2_b[:, None]))
+    v = wg[None, :] * np.exp(-(x * x)[None, :] / (2 * s2_b[:, None]))
+    pw = _powers(half_width, order)
+    t = (c / qa / s2_b) * half_width ** 2
+    k = np.arange(1, _TAYLOR_TERMS)
+    coef = np.cumprod(np.concatenate([np.ones((t.size, 1)), t[:, None] / k[None, :]], axis=1),
+                      axis=1)                                     # t^k / k!
+    norm = 1 / (2 * math.pi * np.sqrt(qa) * np.sqrt(s2_b))
+    value = np.sum(coef * (u @ pw) * (v @ pw), axis=1) * norm
+    at = np.abs(t)
+    tail = np.exp(_TAYLOR_TERMS * np.log(np.maximum(at, 1e-300))
+                  - special.gammaln(_TAYLOR_TERMS + 1))
+    bound = (tail + _TAYLOR_TERMS * np.finfo(float).eps) * np.exp(at) \
+        * np.abs(u).sum(axis=1) * np.abs(v).sum(axis=1) * norm
+    return value, bound
+
+
+def _correction_terms(g, cond, size, qa, qb, c, scale):
+    """``E[g L] + E[L g] + E[g g]`` per entry: two fixed rules, adaptive where they differ
+    by more than ``1e-13 * scale``; ``size(z)`` is the size of L (for g's support)."""
+    half_width = _support(g, size)
+    x, w = _panel_rule(half_width, _ORDERS[0])
+    wg = w * g(x)
+    taylor = np.sqrt(_conditionals(qa, qb, c)[0]) >= _GH_WIDTH
+    gg = [np.empty(0), np.empty(0)]
+    with np.errstate(all="ignore"):
+        if np.any(taylor):
+            sel = np.flatnonzero(taylor)
+            gg[0], bound = _taylor_gg(wg, half_width, _ORDERS[0], qa[sel], qb[sel], c[sel])
+            ok = bound <= 0.1 * _FIXED_TOL * scale[sel]
+            taylor[sel[~ok]] = False
+            gg[0], sel = gg[0][ok], sel[ok]
+            x1, w1 = _panel_rule(half_width, _ORDERS[1])
+            gg[1] = _taylor_gg(w1 * g(x1), half_width, _ORDERS[1], qa[sel], qb[sel], c[sel])[0]
+        value = _fixed_terms(g, cond, qa, qb, c, half_width, taylor, gg[0], 0)
+        check = _fixed_terms(g, cond, qa, qb, c, half_width, taylor, gg[1], 1)
+    redo = ~(np.abs(value - check) <= _FIXED_TOL * scale)
+    if np.any(redo):
+        value[redo] = _pair_terms(g, cond, qa[redo], qb[redo], c[redo], float(scale[redo].min()))
+    return value
+
+
 def _large_variance_dual(activation, q11, q12, q22, need_dot, saturation):
-    """``(E[f f], E[f' f'] or None)`` on flat arrays by the decomposition above."""
-    big_a, big_b = saturation
+    """``(E[f f], E[f' f'] or None)`` on flat arrays by the decomposition above;
+    ``saturation`` is the limit ``(p, r, A, B)`` from :func:`_saturation`."""
+    limit = saturation
+    p, r, big_a, big_b = limit
     fn = activation.function
     qa, qb = np.maximum(q11, q22), np.minimum(q11, q22)
-    det = 1 + 2 * (qa + qb) + 4 * np.maximum(qa * qb - q12 * q12, 0.0)
-    # E[L L]: the Erf dual of A erf(z) + B (cancellation-free form, see duals._erf)
-    nngp = big_a * big_a * (2 / math.pi) * np.arctan2(2 * q12, np.sqrt(det)) + big_b * big_b
-    nngp = nngp + _pair_terms(lambda z: fn(z) - (big_a * special.erf(z) + big_b),
-                              lambda mu, s2: big_a * special.erf(mu / np.sqrt(1 + 2 * s2))
-                              + big_b, qa, qb, q12, (abs(big_a) + abs(big_b)) ** 2)
+    nngp, dot = _limit_dual(limit, qa, q12, qb, need_dot)
+    size = abs(big_a) + abs(big_b)
+    slopes = abs(p) + abs(r)
+    scale = (size + slopes * np.sqrt(qa)) * (size + slopes * np.sqrt(qb))
+    nngp = nngp + _correction_terms(lambda z: fn(z) - _limit(limit, z),
+                                    functools.partial(_limit_mean, limit),
+                                    functools.partial(_limit_size, limit), qa, qb, q12, scale)
     if not need_dot:
         return nngp, None
     fn_prime = activation.function_prime or functools.partial(_central_difference, fn)
-    slope = 2 * big_a / math.sqrt(math.pi)             # L'(z) = slope exp(-z^2)
-    dot = slope * slope / np.sqrt(det)                  # the Gaussian dual, b = -1
-    dot = dot + _pair_terms(lambda z: fn_prime(z) - slope * np.exp(-z * z),
-                            lambda mu, s2: slope * np.exp(-mu * mu / (1 + 2 * s2))
-                            / np.sqrt(1 + 2 * s2), qa, qb, q12, slope * slope)
+    prime_size = slopes + 2 * abs(big_a) / _SQRT_PI           # the bound of |L'|
+    dot = dot + _correction_terms(lambda z: fn_prime(z) - _limit_prime(limit, z),
+                                  functools.partial(_limit_prime_mean, limit),
+                                  lambda z: np.full(np.shape(z), prime_size), qa, qb, q12,
+                                  np.full(qa.shape, prime_size ** 2))
     return nngp, dot
 
 
@@ -439,9 +726,10 @@ def _saturation_of(fn):
 def dual(activation, q11, q12, q22, need_dot: bool):
     """``(E[f(u) f(v)], E[f'(u) f'(v)] or None)`` of an ``Elementwise`` activation.
 
-    Entries with a variance above 30 use the large-variance decomposition when ``f`` is
-    bounded with exponentially approached limits (tanh, sigmoids); otherwise the series,
-    which raises :class:`ConvergenceError` (naming the variance) where it cannot converge.
+    Entries with a variance above 30 use the large-variance decomposition when ``f`` has
+    linear or constant asymptotes approached exponentially fast (tanh, sigmoids, softplus,
+    SiLU); otherwise the series, which raises :class:`ConvergenceError` (naming the
+    variance) where it cannot converge.
     """
     if not isinstance(activation, arch.ElementwiseFunction):
         raise ArgumentTypeError(f"activation: must be an Elementwise activation, got "
