@@ -137,7 +137,7 @@ def _abrelu(act: arch.ABRelu, q11, q12, q22, need_dot):
 
 def _erf(act: arch.Erf, q11, q12, q22, need_dot):
     # With D = (1 + 2b^2 q11)(1 + 2b^2 q22) - 4 b^4 q12^2, written as a sum of non-negative
-    # terms (gram_determinant), arcsin(2b^2 q12 / sqrt(d1 d2)) = atan2(2b^2 q12, sqrt(D)) and
+    # terms (_gram_determinant), arcsin(2b^2 q12 / sqrt(d1 d2)) = atan2(2b^2 q12, sqrt(D)) and
     # the derivative kernel is 4 a^2 b^2 / (pi sqrt(D)): no 1 - arg^2 is ever formed.
     a, b2, c = act.a, act.b ** 2, act.c
     root = np.sqrt(1 + 2 * b2 * (q11 + q22) + 4 * b2 * b2 * _gram_determinant(q11, q12, q22))

@@ -455,7 +455,7 @@ def _limit_dual(limit, q11, q12, q22, need_dot):
     # overflow of q^2 up to variances of 1e300
     m = np.maximum(np.maximum(q11, q22), 1.0)
     root = m * np.sqrt(1 / m / m + 2 * (q11 / m + q22 / m) / m
-                       + 4 * duals.gram_determinant(q11 / m, q12 / m, q22 / m))
+                       + 4 * duals._gram_determinant(q11 / m, q12 / m, q22 / m))
     e_sum = 1 / np.sqrt(1 + 2 * q11) + 1 / np.sqrt(1 + 2 * q22)
     nngp = (a * a * (2 / math.pi) * np.arctan2(2 * q12, root) + b * b
             + (p * p + p * r) * q12 + (2 * p + r) * a * q12 * e_sum / _SQRT_PI)
