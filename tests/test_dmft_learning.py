@@ -121,3 +121,10 @@ def test_finite_width_corrections_early_one_over_n_late_projection():
     assert abs(2 * s2 - s1 + 1.0) <= abs(s2 - s1)
     projection = np.array([learning.limit_loss(n, spec).loss for n in sizes])
     np.testing.assert_allclose(gaps[:, 1], projection, rtol=1e-6)
+
+
+def test_loss_non_numeric_time_named():
+    # fuzz census reproducer: a string time is an ArgumentTypeError naming `t`
+    from nnphys.errors import ArgumentTypeError
+    with pytest.raises(ArgumentTypeError, match="^t:"):
+        learning.loss("x", 16, 32, M=200)
