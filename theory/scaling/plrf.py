@@ -132,7 +132,7 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
         steps = checks.integer("steps", steps, low=0)
         times = _times(steps, checks.integer("points", points, low=2, high=10 ** 6))
     else:
-        times = np.atleast_1d(np.asarray(t, dtype=float))
+        times = np.atleast_1d(checks.finite_array("t", t, low=0.0))
     residual = max(meas.kernel_sum_error, meas.forcing_sum_error)
     if residual >= _SUM_RULE_TOL and strict:
         raise ConvergenceError(f"loss_curve: the discretised spectrum misses its sum rules by "
