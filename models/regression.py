@@ -124,7 +124,10 @@ class PLRFModel:
         object.__setattr__(self, "alpha", checks.positive("alpha", self.alpha))
         object.__setattr__(self, "beta", checks.real("beta", self.beta))
         d = checks.integer("d", self.d, low=1)
-        v = PLRF_V_RATIO * d if self.v is None else checks.integer("v", self.v, low=d)
+        v = PLRF_V_RATIO * d if self.v is None else checks.integer("v", self.v, low=1)
+        if v < d:
+            raise ParameterError(f"v: the data dimension must be >= the parameter count d "
+                                 f"= {d}, got v = {v}")
         if 2 * self.alpha * math.log(v) > 700 or abs(self.beta) * math.log(v) > 700:
             raise ParameterError(f"alpha, beta: D_v = v^(-2 alpha), b_v = v^(-beta) leave "
                                  f"float64 at v = {v} (alpha = {self.alpha}, beta = "
