@@ -73,6 +73,10 @@ class BAPModel:
         object.__setattr__(self, "a", checks.positive("a", self.a))
         object.__setattr__(self, "b", checks.positive("b", self.b))
         object.__setattr__(self, "M", checks.integer("M", self.M, low=1, high=10 ** 7))
+        log_m = math.log(self.M)
+        if self.b * log_m > 700 or abs(self.a - self.b) * log_m > 700:
+            raise ParameterError(f"a, b: lambda_M = M^(-b), w*_M^2 lambda_M = M^(-a) leave "
+                                 f"float64 at M = {self.M} (a = {self.a}, b = {self.b})")
 
     @property
     def spectrum(self) -> Spectrum:

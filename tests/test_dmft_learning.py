@@ -128,3 +128,10 @@ def test_loss_non_numeric_time_named():
     from nnphys.errors import ArgumentTypeError
     with pytest.raises(ArgumentTypeError, match="^t:"):
         learning.loss("x", 16, 32, M=200)
+
+
+def test_compute_optimal_underflowing_spectrum_named():
+    # fuzz census reproducer: b = 1e300 underflows lambda_k = k^-b to 0 (was reported as
+    # the internal `eigenvalues`)
+    with pytest.raises(ParameterError, match=r"\bb:"):
+        learning.compute_optimal([100.0, 1000.0], b=1e300, M=200)
