@@ -474,8 +474,9 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
         res = compute_optimal(alpha, beta, f, d_grid=g, v_ratio=v_ratio)
         good = np.isfinite(res.loss)
         if good.sum() < 9:
-            raise ParameterError(f"d_range: only {int(good.sum())} budgets are bracketed by "
-                                 "the d grid; widen d_range")
+            raise ParameterError(f"d_range, alpha, beta: only {int(good.sum())} budgets are "
+                                 f"bracketed by the d grid at alpha = {alpha}, beta = {beta}; "
+                                 "widen d_range")
         lf = np.log(res.flops[good])
         results.append((_extrapolated_slope(lf, np.log(res.loss[good])),
                         _extrapolated_slope(lf, np.log(res.d[good])), int(good.sum())))
