@@ -73,6 +73,10 @@ class BAPModel:
         object.__setattr__(self, "a", checks.positive("a", self.a))
         object.__setattr__(self, "b", checks.positive("b", self.b))
         object.__setattr__(self, "M", checks.integer("M", self.M, low=1, high=10 ** 7))
+        log_m = math.log(self.M)
+        if self.b * log_m > 700 or abs(self.a - self.b) * log_m > 700:
+            raise ParameterError(f"a, b: lambda_M = M^(-b), w*_M^2 lambda_M = M^(-a) leave "
+                                 f"float64 at M = {self.M} (a = {self.a}, b = {self.b})")
 
     @property
     def spectrum(self) -> Spectrum:
@@ -124,7 +128,10 @@ class PLRFModel:
         object.__setattr__(self, "alpha", checks.positive("alpha", self.alpha))
         object.__setattr__(self, "beta", checks.real("beta", self.beta))
         d = checks.integer("d", self.d, low=1)
-        v = PLRF_V_RATIO * d if self.v is None else checks.integer("v", self.v, low=d)
+        v = PLRF_V_RATIO * d if self.v is None else checks.integer("v", self.v, low=1)
+        if v < d:
+            raise ParameterError(f"v: the data dimension must be >= the parameter count d "
+                                 f"= {d}, got v = {v}")
         if 2 * self.alpha * math.log(v) > 700 or abs(self.beta) * math.log(v) > 700:
             raise ParameterError(f"alpha, beta: D_v = v^(-2 alpha), b_v = v^(-beta) leave "
                                  f"float64 at v = {v} (alpha = {self.alpha}, beta = "

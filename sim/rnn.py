@@ -340,8 +340,9 @@ def autocorrelation(traj: Trajectory, max_lag: float, n_windows: int = 4) -> Aut
     n_lag = int(round(max_lag / step)) + 1
     length = traj.t.size // n_windows
     if length < 2 * n_lag:
-        raise ParameterError(f"max_lag: windows of {length * step:.3g} time units must be at "
-                             f"least twice max_lag = {max_lag}")
+        raise ParameterError(f"max_lag, n_windows: the n_windows = {n_windows} windows of "
+                             f"{length * step:.3g} time units must be at least twice "
+                             f"max_lag = {max_lag}")
     if n_windows * traj.x.shape[0] < 2:
         raise ParameterError("n_windows: at least two windows x replicas for an error bar")
     curves = np.array([_window_autocorrelation(traj.x[k, w * length:(w + 1) * length], n_lag)

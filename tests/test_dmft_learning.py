@@ -121,3 +121,17 @@ def test_finite_width_corrections_early_one_over_n_late_projection():
     assert abs(2 * s2 - s1 + 1.0) <= abs(s2 - s1)
     projection = np.array([learning.limit_loss(n, spec).loss for n in sizes])
     np.testing.assert_allclose(gaps[:, 1], projection, rtol=1e-6)
+
+
+def test_loss_non_numeric_time_named():
+    # fuzz census reproducer: a string time is an ArgumentTypeError naming `t`
+    from nnphys.errors import ArgumentTypeError
+    with pytest.raises(ArgumentTypeError, match="^t:"):
+        learning.loss("x", 16, 32, M=200)
+
+
+def test_compute_optimal_underflowing_spectrum_named():
+    # fuzz census reproducer: b = 1e300 underflows lambda_k = k^-b to 0 (was reported as
+    # the internal `eigenvalues`)
+    with pytest.raises(ParameterError, match=r"\bb:"):
+        learning.compute_optimal([100.0, 1000.0], b=1e300, M=200)

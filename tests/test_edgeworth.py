@@ -145,3 +145,13 @@ def test_bad_input_raises(kwargs, name):
 def test_activation_of_the_wrong_type_raises():
     with pytest.raises(ArgumentTypeError, match="activation"):
         ew.output_density(0.0, 3, 4)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"W_std": 0.0}, "W_std"), ({"q0": 0.0}, "q0"),
+                                          ({"q0": 1e-300}, "q0")])
+def test_vanishing_output_variance_named(kwargs, name):
+    # fuzz census reproducers: an erf net with b_std = 0 has zero output variance at
+    # W_std = 0 or q0 = 0, and one whose 4th power underflows at q0 = 1e-300 (was NaN)
+    from nnphys.models.network import Erf
+    with pytest.raises(ParameterError, match=name):
+        ew.output_cumulants(Erf(a=1.0, b=1.0, c=0.0), 8, **kwargs)

@@ -107,3 +107,11 @@ def test_bad_input():
         fw.recursion(nk.Tanh(), 3, 1.0, 0.0).excess_kurtosis(0.5)
     with pytest.raises(ParameterError, match="explodes"):
         fw.recursion(nk.Relu(), 3000, 2.0, 0.0, 1.0)
+
+
+def test_vanishing_q0_named():
+    # fuzz census reproducer: q0 = 1e-300 underflowed K^2 in the K1 update (NaN, reported
+    # unnamed); q0 below 1e-60 is now refused as q0
+    from nnphys.models.network import ABRelu
+    with pytest.raises(ParameterError, match="^q0:"):
+        fw.recursion(ABRelu(a=0.0, b=1.0), 3, 2.0, 0.0, 1e-300)

@@ -219,3 +219,11 @@ def test_binned_sums_match_the_direct_sums():
         eig._BINNED_FROM = spectral._BINNED_FROM = threshold
     for field in ("kappa", "test_error", "train_error", "overfitting"):
         np.testing.assert_allclose(getattr(binned, field), getattr(direct, field), rtol=1e-13)
+
+
+def test_gaussian_design_empty_spectrum_named():
+    # fuzz census reproducer: an empty spectrum was reported as `coefficients`
+    from nnphys.errors import ParameterError
+    from nnphys.sim.regression.kernel_ridge import gaussian_design
+    with pytest.raises(ParameterError, match="^eigenvalues:"):
+        gaussian_design(np.array([]), np.array([1.0, 0.5, 0.25]), 8, 0.01, n_replicas=2)

@@ -728,3 +728,14 @@ def test_large_variance_route_finite_up_to_1e300(act, limit_dual):
         ref = limit_dual(q11, q12, q11)
         scale = ref[0]
         assert np.all(np.abs(nngp - ref) <= 1e-12 * scale), (q, nngp, ref)
+
+
+def test_input_kernel_overflowing_inputs_named():
+    # fuzz census reproducer: inputs ~1e300 overflowed the Gram matrix to inf silently
+    from nnphys.theory.kernels.kernel import input_kernel
+    x = np.ones((3, 4))
+    x[1, 2] = 1e300
+    with pytest.raises(ParameterError, match="^x1:"):
+        input_kernel(x, None)
+    with pytest.raises(ParameterError, match="^x2:"):
+        input_kernel(np.ones((3, 4)), x)

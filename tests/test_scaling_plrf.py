@@ -316,3 +316,16 @@ def test_deterministic_equivalent_plateau_is_the_capacity_loss():
         curve = plrf.ridge_learning_curve(0.8, 0.7, d, [1e14])
         assert 0.5 * curve.test_mse[0] == pytest.approx(plrf.capacity_loss(0.8, 0.7, d),
                                                         rel=1e-10)
+
+
+def test_loss_curve_nan_time_named():
+    # fuzz census reproducer: t = NaN gave a NaN loss; it is now refused as `t`
+    with pytest.raises(ParameterError, match="^t:"):
+        plrf.loss_curve(0.8, 0.6, 50, steps=100, t=np.nan, points=16)
+
+
+def test_frontier_exponents_unbracketed_names_alpha():
+    # fuzz census reproducer: alpha = 1e-300 brackets no budget; the refusal was reported
+    # as d_range only, now it names alpha (and beta) with it
+    with pytest.raises(ParameterError, match=r"alpha = 1e-300"):
+        plrf.frontier_exponents(1e-300, 0.6, d_range=(16, 1024), n_d=6)

@@ -92,3 +92,9 @@ def test_plrf_trace_and_default_lr():
     assert big.trace_D == pytest.approx(math.pi ** 2 / 6 - 1 / (10 ** 8 + 0.5), rel=1e-12)
     with pytest.raises(ParameterError, match="^v:"):
         PLRFModel(1.0, 0.3, 100, 50)
+
+
+def test_tau_fixed_point_empty_spectrum_named():
+    # fuzz census reproducer: an empty spectrum is reported as `eigenvalues`, not `weights`
+    with pytest.raises(ParameterError, match="^eigenvalues"):
+        tau_fixed_point(np.array([]), 2, ridge=0.1)

@@ -261,3 +261,9 @@ def test_divergence_raises(method):
     problem = PLRFProblem(1.0, 0.5, 40, 20, seed=0)
     with pytest.raises(NumericalError, match="diverged.*lr"):
         sgd(problem, 2000, lr=5.0 / problem.trace_D, n_replicas=2, method=method)
+
+
+def test_problem_d_above_v_named():
+    # fuzz census reproducer: d = 1e12 > v = 20 was reported as "v >= 1e12" only
+    with pytest.raises(ParameterError, match=r"^v: .* count d = 1000000000000"):
+        PLRFProblem(0.8, 0.6, 20, 10 ** 12, 0)

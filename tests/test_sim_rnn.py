@@ -185,3 +185,11 @@ def test_quick_rnn_checks_pass():
                               "dmft.transient_vs_network"], quick=True)
     assert len(results) == 9 and all(r.passed for r in results)
     assert all(r.sigmas == 4.0 for r in results if r.stderr > 0)
+
+
+def test_autocorrelation_too_many_windows_named():
+    # fuzz census reproducer: n_windows = 1e12 leaves empty windows; the refusal names it
+    x = np.zeros((2, 80, 5))
+    traj = rnn.Trajectory(t=np.arange(80) * 0.5, x=x, N=5, g=1.0, dt=0.5)
+    with pytest.raises(ParameterError, match="n_windows"):
+        rnn.autocorrelation(traj, 1.0, 10 ** 12)

@@ -167,8 +167,13 @@ def output_cumulants(activation, width: int, W_std: float = 1.0, b_std: float = 
     w2, b2 = net.W_std ** 2, net.b_out_std ** 2
     variance = b2 + w2 * h2
     if not variance > 0:
-        raise ParameterError("the output variance is zero (phi vanishes on the "
-                             "preactivations and b_std = 0): no density to expand")
+        raise ParameterError("W_std, q0, b_std, b_out_std: the output variance is zero (phi "
+                             "vanishes on the preactivations and b_out_std = 0): no density "
+                             "to expand")
+    if not variance ** 4 > 0:     # the Edgeworth series divides by s^8 (He8 term)
+        raise ParameterError(f"W_std, q0, b_std, b_out_std: the output variance "
+                             f"{variance:.3g} underflows its 4th power in double precision; "
+                             "scale the output up")
     kappa4 = b2 ** 2 * (m4 - 3) + w2 ** 2 * (m4 * h4 - 3 * h2 ** 2) / n
     kappa6 = b2 ** 3 * (m6 - 15 * m4 + 30) + \
         w2 ** 3 * (m6 * h6 - 15 * m4 * h4 * h2 + 30 * h2 ** 3) / n ** 2

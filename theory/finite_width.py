@@ -60,6 +60,7 @@ __all__ = ["FiniteWidthRecursion", "recursion",
 
 _MAX_DEPTH = 100_000
 _K_MAX = 1e60             # beyond, K^4 and fourth moments near overflow: the signal has exploded
+_K_MIN = 1e-60            # below, K^4 (a divisor of the K1 update) underflows: the signal has died
 _DEFAULT_ORDER = {1: 128, 2: 64, 3: 24, 4: 12}    # Gauss-Hermite nodes per input dimension
 
 
@@ -107,9 +108,9 @@ def _single_input(act, depth, cw, cb, q0):
     K[0] = q0
     for l in range(depth - 1):
         k = K[l]
-        if not 0 < k < _K_MAX:
+        if not _K_MIN < k < _K_MAX:
             raise ParameterError(f"the kernel reached K = {k:g} at layer {l + 1}: the signal "
-                                 f"dies or explodes (the 1/n recursion needs 0 < K < {_K_MAX:g}; "
+                                 f"dies or explodes (the 1/n recursion needs {_K_MIN:g} < K < {_K_MAX:g}; "
                                  "choose depth, W_std, b_std accordingly)")
         m2 = expect(lambda u: act.fn(u) ** 2, k)
         m4 = expect(lambda u: act.fn(u) ** 4, k)
@@ -208,8 +209,9 @@ def recursion(activation, depth: int, W_std: float, b_std: float, q0=1.0,
     params = {"activation": repr(act), "depth": int(depth), "W_std": float(W_std),
               "b_std": float(b_std)}
     if q0.ndim == 0:
-        if not (math.isfinite(q0) and q0 > 0):
-            raise ParameterError("q0: must be finite and > 0")
+        if not _K_MIN < q0 < _K_MAX:
+            raise ParameterError(f"q0: must be in ({_K_MIN:g}, {_K_MAX:g}) (the range of K "
+                                 f"the 1/n recursion handles in float64), got {float(q0):g}")
         K, V, K1 = _single_input(act, depth, sigma_w2, sigma_b2, float(q0))
         params["q0"] = float(q0)
     else:

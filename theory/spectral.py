@@ -172,7 +172,9 @@ def tau_fixed_point(eigenvalues, n, *, weights=None, ridge=0.0, strict: bool = T
     lam = checks.finite_array("eigenvalues", eigenvalues, ndim=1, low=0.0, low_open=True)
     w = np.ones_like(lam) if weights is None else \
         checks.finite_array("weights", weights, ndim=1, low=0.0, low_open=True)
-    if lam.size == 0 or w.shape != lam.shape:
+    if lam.size == 0:
+        raise ParameterError("eigenvalues: at least one positive eigenvalue is needed")
+    if w.shape != lam.shape:
         raise ParameterError("weights: one positive weight per eigenvalue")
     count = np.asarray(checks.finite_array("n", n, low=0.0, low_open=True))
     delta = np.asarray(checks.finite_array("ridge", ridge, low=0.0))

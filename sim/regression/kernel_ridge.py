@@ -94,6 +94,8 @@ def gaussian_design(eigenvalues, coefficients, P, ridge=0.0, noise=0.0, n_replic
         n_replicas: independent training sets; seed: int or ``numpy.random.Generator``.
     """
     lam = checks.finite_array("eigenvalues", eigenvalues, ndim=1, low=0.0)
+    if lam.size == 0:
+        raise ParameterError("eigenvalues: at least one mode is needed, got none")
     v = checks.finite_array("coefficients", coefficients, ndim=1)
     if v.shape != lam.shape:
         raise ParameterError(f"coefficients: one per mode ({lam.size}), got {v.size}")

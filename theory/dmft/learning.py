@@ -237,8 +237,8 @@ def loss(t, N=np.inf, P=np.inf, spectrum: Spectrum | None = None, *, a: float = 
         0.1363
     """
     spec = BAPModel(a, b, M).spectrum if spectrum is None else _check_spectrum(spectrum)
-    times = np.atleast_1d(np.asarray(t, dtype=float))
-    if times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0):
+    times = np.atleast_1d(checks.finite_array("t", t, low=0.0))
+    if times.ndim != 1:
         raise ParameterError("t: must be finite times >= 0")
     test = np.empty(times.size)
     train = np.empty(times.size)

@@ -150,6 +150,11 @@ def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
     same = x2 is None
     x2 = x1 if same else x2
     channels = x1.shape[-1]
+    for name, x in (("x1", x1), ("x2", x2)):
+        # every inner product is a sum of `channels` terms of size <= max|x|^2
+        if x.size and np.max(np.abs(x)) > np.sqrt(np.finfo(float).max / channels):
+            raise ParameterError(f"{name}: entries up to {np.max(np.abs(x)):.3g} overflow "
+                                 "the inner products x . x' in float64")
     spatial = x1.shape[1:-1]
     if layout == "fc":
         nngp = (x1 @ x2.T) / channels

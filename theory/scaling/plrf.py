@@ -132,7 +132,7 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
         steps = checks.integer("steps", steps, low=0)
         times = _times(steps, checks.integer("points", points, low=2, high=10 ** 6))
     else:
-        times = np.atleast_1d(np.asarray(t, dtype=float))
+        times = np.atleast_1d(checks.finite_array("t", t, low=0.0))
     residual = max(meas.kernel_sum_error, meas.forcing_sum_error)
     if residual >= _SUM_RULE_TOL and strict:
         raise ConvergenceError(f"loss_curve: the discretised spectrum misses its sum rules by "
@@ -474,8 +474,9 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
         res = compute_optimal(alpha, beta, f, d_grid=g, v_ratio=v_ratio)
         good = np.isfinite(res.loss)
         if good.sum() < 9:
-            raise ParameterError(f"d_range: only {int(good.sum())} budgets are bracketed by "
-                                 "the d grid; widen d_range")
+            raise ParameterError(f"d_range, alpha, beta: only {int(good.sum())} budgets are "
+                                 f"bracketed by the d grid at alpha = {alpha}, beta = {beta}; "
+                                 "widen d_range")
         lf = np.log(res.flops[good])
         results.append((_extrapolated_slope(lf, np.log(res.loss[good])),
                         _extrapolated_slope(lf, np.log(res.d[good])), int(good.sum())))
