@@ -152,3 +152,11 @@ def test_zero_temperature_state_at_vanishing_load_is_the_low_load_state():
     tiny = learning.phase_diagram([r], [M], alpha=1e-300).fields["m"]
     zero = learning.phase_diagram([r], [M], alpha=0.0).fields["m"]
     np.testing.assert_allclose(tiny, zero, rtol=1e-14)
+
+
+def test_huge_interaction_order_is_bounded_work():
+    """Issue 12 census: critical_entropy(T, P = 1e12) computed (P - 1)! as an integer and ran
+    without end. Beyond P = 171 the 1/(P-1)! signal is not representable: no learning
+    state (rho_c = 0), at once; the loss' 1/P! likewise (cost -0.0 for |m| <= 1)."""
+    assert learning.critical_entropy(0.05, 10 ** 12).rho_c == 0.0
+    assert float(learning.loss(0.9, 1000).cost) == 0.0

@@ -122,6 +122,13 @@ class HammingLoss(Result):
     cost: float | np.ndarray = 0.0
 
 
+
+def _factorial(n: int) -> float:
+    """``n!`` as a float, ``inf`` beyond ``n = 170`` (where it leaves float64) without
+    computing the integer (``math.factorial(10**12)`` would run without end)."""
+    return float(math.factorial(n)) if n <= 170 else math.inf
+
+
 def _spec(alpha, T, P, rho, kappa_) -> ExampleLearning:
     if isinstance(alpha, ExampleLearning):
         if any(v is not None for v in (T, P, rho, kappa_)):
@@ -210,7 +217,10 @@ def solve(alpha, T: float | None = None, P: int | None = None, rho: float | None
                              alpha=alpha, T=T, P=P, rho=rho, kappa=kappa_, m=float(m),
                              n=float(n), q=1.0)
     beta = 1 / T
-    fact = math.factorial(P - 1)
+    # (P - 1)! as a float: beyond P = 171 it is not representable and the signal
+    # n^(P-1)/(P-1)! <= 1/(P-1)! vanishes (no learning state); math.factorial would take
+    # unbounded time at P ~ 1e12
+    fact = _factorial(P - 1)
     m, n, q = 1.0, 1.0, 1.0
     ok = False
     for it in range(1, _MAXITER + 1):
@@ -322,10 +332,10 @@ def exact_low_load_overlap(r: float, M: int) -> float:
 def loss(m, P: int = 2) -> HammingLoss:
     """ML view of the order parameter: Hamming loss ``L = (1 - m)/2`` and the per-spin
     P-body Hebbian cost ``-(1 - 2L)^P / P! = -m^P/P!`` of one condensed pattern."""
-    P = checks.integer("P", P, low=1)
+    P = checks.integer("P", P, low=1, high=10 ** 6)
     m = checks.finite_array("m", m)
     L = (1 - m) / 2
-    return HammingLoss(parameters={"P": P}, L=L, cost=-(1 - 2 * L) ** P / math.factorial(P))
+    return HammingLoss(parameters={"P": P}, L=L, cost=-(1 - 2 * L) ** P / _factorial(P))
 
 
 @register_phase_diagram("learning", axes=("r", "M"))
