@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import checks
-from ..errors import ArgumentTypeError, ParameterError
+from ..errors import ArgumentTypeError, NumericalError, ParameterError
 from ..results import Result
 from ..stats import MAX_MAGNITUDE, Estimate, ratio_estimate, sample_mean
 from . import _ntk_ensemble as _k
@@ -108,6 +108,10 @@ def relu_ntk_ensemble(widths: Sequence[int], x, n_replicas: int,
         stop = min(start + _BATCH, n_replicas)
         _k.relu_ntk_diagonal(seed, start, x, all_widths, np.array(depths, dtype=np.int64),
                              cw, bias_lr, out_k[start:stop], out_f[start:stop])
+    if not (np.all(np.isfinite(out_k)) and np.all(np.isfinite(out_f))):
+        raise NumericalError(f"x, W_std: the NTK or the output left float64 (|x| up to "
+                             f"{np.max(np.abs(x)):.3g}, W_std = {W_std:g}, depth "
+                             f"{max(depths)}); rescale x")
     return NTKEnsemble(parameters={"n_replicas": n_replicas}, K=out_k, f=out_f,
                        widths=tuple(w), depths=tuple(depths), input_dim=int(x.size),
                        W_std=float(W_std), bias_lr=bias_lr, seed=seed)

@@ -227,3 +227,29 @@ def test_gaussian_design_empty_spectrum_named():
     from nnphys.sim.regression.kernel_ridge import gaussian_design
     with pytest.raises(ParameterError, match="^eigenvalues:"):
         gaussian_design(np.array([]), np.array([1.0, 0.5, 0.25]), 8, 0.01, n_replicas=2)
+
+
+def test_astronomical_P_stays_finite():
+    """Issue 12 census: at P = 1e300 the training error formed (ridge/kappa)^2 ~ P^2 and
+    overflowed. With a ridge, kappa -> ridge/P and the errors fall like P^-2 (underflowing
+    to 0 here); E0 -> 1. Compared with the same curve at P = 1e20, where nothing
+    overflows: test error times P^2 is the same constant (its large-P limit)."""
+    lam = np.array([1.0, 0.5, 0.25])
+    far = spectral_learning_curve(lam, lam, np.array([1e20, 1e300]), 0.001)
+    assert np.all(np.isfinite(far.test_error)) and np.all(np.isfinite(far.train_error))
+    assert far.overfitting[1] == pytest.approx(1.0, abs=1e-11)   # kappa solved to ~1e-12
+    assert far.test_error[1] == 0.0 and far.train_error[1] == 0.0
+    assert far.test_error[0] * 1e40 == pytest.approx(
+        np.sum(lam * (0.001 / lam) ** 2), rel=1e-6)
+
+
+def test_kernel_ridge_below_the_rank_tolerance_is_ridgeless():
+    """Issue 12 census: ridge = 1e-300 divided rounding noise in the Gram matrix's null
+    space by 1e-300 (inf). A ridge below the rank tolerance is the pseudo-inverse fit,
+    bit for bit."""
+    from nnphys.sim.regression import gaussian_design
+    lam = np.array([1.0, 0.5, 0.25])
+    tiny = gaussian_design(lam, lam, 8, 1e-300, n_replicas=2, seed=3)
+    zero = gaussian_design(lam, lam, 8, 0.0, n_replicas=2, seed=3)
+    assert np.all(np.isfinite(tiny.test_samples))
+    np.testing.assert_array_equal(tiny.test_samples, zero.test_samples)

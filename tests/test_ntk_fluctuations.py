@@ -146,3 +146,12 @@ def test_slow_ratio_vs_theory(n, depths, n_networks):
         m = nf.ntk_moments([n] * (d - 1), 10)
         ratio = ne.ratio_statistics(ens.K[:, j]).ratio
         assert abs(ratio.mean - m.ratio) < 4 * ratio.stderr
+
+
+def test_ntk_ensemble_overflow_is_an_error_naming_x():
+    """Issue 12 census: an input entry of 1e300 overflowed the compiled NTK to inf, which was
+    returned silently; now a NumericalError names x and W_std."""
+    from nnphys.errors import NumericalError
+    from nnphys.sim import ntk_ensemble
+    with pytest.raises(NumericalError, match="x, W_std"):
+        ntk_ensemble.relu_ntk_ensemble((4, 6), np.array([1.0, 1e300, 1.0]), 2)

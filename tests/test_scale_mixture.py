@@ -138,3 +138,13 @@ def test_log_gamma_ratio_against_mpmath(a):
     with mpmath.workdps(50):
         exact = float(mpmath.loggamma(mpmath.mpf(a) + 3.5) - mpmath.loggamma(mpmath.mpf(a)))
     assert _log_gamma_ratio(a, 3.5) == pytest.approx(exact, rel=1e-14)
+
+
+def test_student_t_inference_names_mismatched_inputs():
+    """Issue 12 census: train and test inputs of different shapes were reported under the
+    kernel's internal names x1, x2."""
+    from nnphys.errors import ParameterError
+    net = nk.serial(nk.Dense(1), nk.Relu(), nk.Dense(1))
+    with pytest.raises(ParameterError, match="x_train, x_test"):
+        student_t_inference(net, np.ones((3, 4, 1)), np.ones((3, 1)),
+                            np.ones((2, 4)), 2.0, 2.0)

@@ -40,7 +40,8 @@ def kernel_ridge(gram, y, ridge=0.0) -> np.ndarray:
 
     ``gram`` is the raw ``P x P`` Gram matrix, ``y`` the labels ``(P,)`` or ``(P, outputs)``;
     returns shape ``(ridges, P) + y.shape[1:]``. Eigenvalues below ``1e-12`` of the largest
-    count as zero (pseudo-inverse at ``ridge = 0``). Predict with ``k_test @ alpha[j]``.
+    count as zero (pseudo-inverse at ``ridge = 0``, and at any ridge below that tolerance,
+    which float64 cannot tell from 0). Predict with ``k_test @ alpha[j]``.
     """
     K = checks.finite_array("gram", gram, ndim=2)
     if K.shape[0] != K.shape[1]:
@@ -50,10 +51,13 @@ def kernel_ridge(gram, y, ridge=0.0) -> np.ndarray:
         raise ParameterError(f"y: {K.shape[0]} labels needed, got {labels.shape[0]}")
     s, U = np.linalg.eigh(0.5 * (K + K.T))
     proj = U.T @ labels.reshape(K.shape[0], -1)
-    keep = s > _RANK_TOL * max(float(s.max()), 0.0)
+    floor = _RANK_TOL * max(float(s.max()), 0.0)
+    keep = s > floor
     out = []
     for r in _ridges(ridge):
-        inv = np.where(keep, 1.0 / np.where(keep, s + r, 1.0), 0.0) if r == 0 \
+        # a ridge below the rank tolerance cannot regularise the null modes in float64:
+        # the ridgeless pseudo-inverse (1/ridge on rounding noise would overflow)
+        inv = np.where(keep, 1.0 / np.where(keep, s + r, 1.0), 0.0) if r <= floor \
             else 1.0 / (np.maximum(s, 0.0) + r)
         out.append((U @ (inv[:, None] * proj)).reshape(labels.shape))
     return np.array(out)

@@ -201,10 +201,12 @@ def spectral_learning_curve(eigenvalues, target_power, P, ridge=0.0, noise=0.0,
         e0 = np.where(spare > 0, grid / spare, np.inf)
         signal = np.where(bias > 0, e0 * bias, 0.0)
         noise_error = noise * (e0 - 1.0) if noise > 0 else np.zeros_like(grid)
-        # (ridge / (P kappa))^2 E0 = (ridge/kappa)^2 / (P spare); at kappa = 0 its
+        # (ridge / (P kappa))^2 E0 = (ridge/kappa)/P x (ridge/kappa)/spare, two factors
+        # of order one (ridge/kappa ~ P at large P: no overflow); at kappa = 0 its
         # ridge -> 0 limit gives train = noise (P - M)/P (no bias left).
-        shrink = np.where(kappa > 0, (ridge / np.where(kappa > 0, kappa, 1.0)) ** 2
-                          / (grid * np.where(spare > 0, spare, 1.0)), 0.0)
+        over = ridge / np.where(kappa > 0, kappa, 1.0)
+        shrink = np.where(kappa > 0, (over / grid) * (over / np.where(spare > 0, spare, 1.0)),
+                          0.0)
         train = np.where(kappa > 0, shrink * (bias + noise),
                          noise * np.maximum(grid - rank, 0.0) / grid)
     test = signal + noise_error

@@ -294,6 +294,7 @@ def solve(alpha, T: float | None = None, P: int | None = None, branch: str = "re
     """
     spec = _spec(alpha, T, P, convention)
     alpha, T, P, convention = spec.alpha, spec.T, spec.P, spec.convention
+    P = checks.integer("P", P, low=2, high=MAX_P)       # (P - 1)! must be a float
     checks.one_of("branch", branch, ("retrieval", "spin_glass", "paramagnet"))
     if P == 2:
         return _hopfield_state(alpha, T, convention, branch, strict)

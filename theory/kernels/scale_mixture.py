@@ -171,6 +171,9 @@ def student_t_inference(net_or_kernel_fn, x_train, y_train, x_test, alpha: float
     noise = checks.positive("noise", noise, allow_zero=True)
     x_train = arch.check_input(x_train, "x_train")
     x_test = arch.check_input(x_test, "x_test")
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ParameterError(f"x_train, x_test: inputs of one shape needed, got "
+                             f"{x_train.shape[1:]} and {x_test.shape[1:]} per input")
     y_train = checks.finite_array("y_train", y_train)
     kernel = _kernel_fn(net_or_kernel_fn, get)
     k_tt = np.asarray(kernel(x_train, None), dtype=float)
