@@ -435,6 +435,9 @@ def _learning_curve(args) -> int:
         except ValueError:
             raise _CliError("--target: per-degree powers V0,V1,... or teacher:SPEC, "
                             f"got {args.target!r}") from None
+    _output_path("--out", args.out)
+    if args.plot:
+        _output_path("--plot", args.plot)
     lc = learning_curve(net, args.sphere, target, P=parse_grid("--P", args.P),
                         ridge=args.ridge, noise=args.noise, get=args.get, k_max=args.k_max)
     lc.save(args.out)

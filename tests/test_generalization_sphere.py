@@ -144,7 +144,7 @@ def test_bad_inputs():
 
 def test_cli_learning_curve(tmp_path):
     from nnphys import cli, load
-    out, png = tmp_path / "lc.npz", tmp_path / "lc.png"
+    out, png = tmp_path / "new" / "lc.npz", tmp_path / "plots" / "lc.png"   # dirs created
     assert cli.main(["learning-curve", "Dense(1), Relu(), Dense(1)", "--sphere", "10",
                      "--target", "0,1,0.5", "--P", "log:10:1000:5", "--noise", "0.01",
                      "--out", str(out), "--plot", str(png)]) == 0
