@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from nnphys.errors import NumericalError
+from nnphys.errors import NumericalError, ParameterError
 from nnphys.theory import kernels as nk
 from nnphys.theory.kernels import duals
 from nnphys.theory.kernels.kernel import input_kernel
