@@ -253,6 +253,17 @@ def _double_factorial(k):
     return math.prod(range(k, 0, -2))
 
 
+def _check_monomial_critical_line(n, b_std):
+    """critical_line(z^n) against q* = b_std^2 n^2/(n-1)^2, W_std^2 = 1/(n^2 (2n-3)!!
+    q*^(n-1)), to the tolerances derived in test_monomial_critical_line_closed_form."""
+    line = cr.critical_line(nk.Monomial(n), b_std)
+    q = b_std ** 2 * n ** 2 / (n - 1) ** 2
+    w2 = 1.0 / (n ** 2 * _double_factorial(2 * n - 3) * q ** (n - 1))
+    assert line.converged
+    assert float(line.q_star) == pytest.approx(q, rel=5e-12)
+    assert float(line.W_std) ** 2 == pytest.approx(w2, rel=5 * n * 1e-12)
+
+
 @pytest.mark.parametrize("n", [2, 3, 5, 12, 30])
 @pytest.mark.parametrize("b_std", [0.05, 1.0, 1e3])
 def test_monomial_critical_line_closed_form(n, b_std):
@@ -262,12 +273,7 @@ def test_monomial_critical_line_closed_form(n, b_std):
     Monomial(12) at b_std = 0.05 (W_std = 5.59e7) came back inf. Tolerance: the moments'
     quadrature tolerance 1e-12 (relative) propagates to q* unchanged and to W_std^2 with
     the factor n - 1 of q*^(n-1), plus one more for E[phi'^2] itself: n * 1e-12, times 5."""
-    line = cr.critical_line(nk.Monomial(n), b_std)
-    q = b_std ** 2 * n ** 2 / (n - 1) ** 2
-    w2 = 1.0 / (n ** 2 * _double_factorial(2 * n - 3) * q ** (n - 1))
-    assert line.converged
-    assert float(line.q_star) == pytest.approx(q, rel=5e-12)
-    assert float(line.W_std) ** 2 == pytest.approx(w2, rel=5 * n * 1e-12)
+    _check_monomial_critical_line(n, b_std)
 
 
 @pytest.mark.parametrize("b_std", [0.05, 1.0])
@@ -276,12 +282,7 @@ def test_monomial_80_critical_line_needs_the_wider_truncation(b_std):
     has 4% of its mass beyond the |z| = 14 cut of ``gaussian.expect``: W_std^2 was 4% off
     without an error before the truncation check widened the range."""
     n = 80
-    line = cr.critical_line(nk.Monomial(n), b_std)
-    q = b_std ** 2 * n ** 2 / (n - 1) ** 2
-    w2 = 1.0 / (n ** 2 * _double_factorial(2 * n - 3) * q ** (n - 1))
-    assert line.converged
-    assert float(line.q_star) == pytest.approx(q, rel=5e-12)
-    assert float(line.W_std) ** 2 == pytest.approx(w2, rel=5 * n * 1e-12)
+    _check_monomial_critical_line(n, b_std)
 
 
 def test_critical_line_beyond_the_representable_range_is_refused():
