@@ -30,8 +30,10 @@ import dataclasses
 import importlib
 import inspect
 import math
+import os
 import pkgutil
 import re
+import tempfile
 
 import numpy as np
 
@@ -72,34 +74,8 @@ EXCLUDED = {
 }
 
 # Cases whose offenders are known and left for later, with the reason: the census counts
-# them, the tests skip them (remove an entry once its case is clean).
-_ISSUE_13 = ("an issue-13 entry point merged after the harness and first fuzzed on the "
-             "fuzzrest branch (the others of its modules are clean); left: ")
-KNOWN = {
-    "theory.generalization.eigenlearning.spectral_learning_curve":
-        _ISSUE_13 + "P = 1e300 gives a non-finite curve (a bound on P to state)",
-    "theory.generalization.curves.learning_curve": _ISSUE_13 + "as spectral_learning_curve",
-    "theory.generalization.curves.sphere_learning_curve":
-        _ISSUE_13 + "P = 1e300 non-finite, an empty P unnamed",
-    "theory.generalization.deep_random_features.linearisation":
-        _ISSUE_13 + "mean or std = 1e300 overflow the Gaussian moments (NaN)",
-    "theory.generalization.deep_random_features.equivalent_model":
-        _ISSUE_13 + "weights of entries ~1e300 overflow the pre-activation variance, "
-                    "reported by the inner linearisation as 'std'",
-    "theory.generalization.deep_random_features.test_error": _ISSUE_13 + "as "
-                                                                         "equivalent_model",
-    "theory.scaling.plrf.frontier_exponents":
-        "its inner compute_optimal reports under its own names (d_grid for the user's "
-        "d_range, v for v_ratio = 1e12) and alpha = 1e-300 leaves no budget bracketed, "
-        "reported as d_range; the names need translating at this edge",
-    "sim.regression.kernel_ridge.gaussian_design":
-        _ISSUE_13 + "eigenvalues / coefficients = 1e300 and ridge = 1e-300 non-finite, "
-                    "empty eigenvalues unnamed, P and n_replicas = 1e12 unbounded",
-    "theory.generalization.empirical.empirical_learning_curve": "P = 1e300: the train error "
-                                                               "of spectral_learning_curve "
-                                                               "overflows to inf "
-                                                               "(eigenlearning.py)",
-}
+# them, the tests skip them (remove an entry once its case is clean). None are left.
+KNOWN: dict[str, str] = {}
 
 
 def known(key: str) -> bool:
@@ -746,7 +722,16 @@ def run_one(key, index):
     name, value = all_calls(key)[index]
     cargs, ckw = place(fn, args, kwargs, name, value)
     repro = f"{key}(*{short(cargs)}, **{short(ckw)})  [{name} = {short(value)}]"
-    outcome, detail = classify(key, fn, cargs, ckw, name, value, lambda: fn(*cargs, **ckw))
+    # A str value may land on a path argument (a sweep's checkpoint): run in a scratch
+    # directory so that no fuzz call writes into the caller's working directory.
+    home = os.getcwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
+        try:
+            outcome, detail = classify(key, fn, cargs, ckw, name, value,
+                                       lambda: fn(*cargs, **ckw))
+        finally:
+            os.chdir(home)
     return outcome, repro, detail
 
 

@@ -287,8 +287,20 @@ def symbolic_recursion(coefficients, depth: int, W_std, b_std, q0=1) -> Symbolic
         raise ArgumentTypeError(f"coefficients: must be a sequence of numbers, got "
                                 f"{type(coefficients).__name__}")
 
+    def exact(name, value):
+        try:
+            expr = sp.sympify(value, strict=True)
+        except (sp.SympifyError, TypeError, ValueError):
+            raise ArgumentTypeError(f"{name}: must be a number or a sympy expression, got "
+                                    f"{value!r}") from None
+        if not isinstance(expr, sp.Expr) or expr.has(sp.nan, sp.oo, -sp.oo, sp.zoo) \
+                or expr.is_real is False:
+            raise ParameterError(f"{name}: must be a finite real number or a sympy "
+                                 f"expression, got {value!r}")
+        return expr
+
     z, kk = sp.symbols("z K", positive=True)
-    phi = sum(sp.sympify(c) * z ** p for p, c in enumerate(coefficients))
+    phi = sum(exact("coefficients", c) * z ** p for p, c in enumerate(coefficients))
 
     def gaussian(expr):
         poly = sp.Poly(sp.expand(expr), z)
@@ -297,8 +309,8 @@ def symbolic_recursion(coefficients, depth: int, W_std, b_std, q0=1) -> Symbolic
 
     m2, m4 = gaussian(phi ** 2), gaussian(phi ** 4)
     m2z2, m2z4 = gaussian(phi ** 2 * z ** 2), gaussian(phi ** 2 * z ** 4)
-    cw, cb = sp.sympify(W_std) ** 2, sp.sympify(b_std) ** 2
-    K, V, K1 = [sp.sympify(q0)], [sp.Integer(0)], [sp.Integer(0)]
+    cw, cb = exact("W_std", W_std) ** 2, exact("b_std", b_std) ** 2
+    K, V, K1 = [exact("q0", q0)], [sp.Integer(0)], [sp.Integer(0)]
     for _ in range(depth - 1):
         sub = {kk: K[-1]}
         chi = sp.simplify((cw * (m2z2 - kk * m2) / (2 * kk ** 2)).subs(sub))

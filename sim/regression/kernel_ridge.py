@@ -106,6 +106,12 @@ def gaussian_design(eigenvalues, coefficients, P, ridge=0.0, noise=0.0, n_replic
     P = checks.integer("P", P, low=1)
     noise = checks.real("noise", noise, low=0.0)
     n_replicas = checks.integer("n_replicas", n_replicas, low=1)
+    if not (np.isfinite(v @ v) and np.isfinite(lam @ (v * v))):
+        raise ParameterError("coefficients: the target power sum(v^2), sum(lambda v^2) "
+                             "overflows float64")
+    size = float(P) * max(P, lam.size)
+    checks.work("P", size, checks.MEMORY_LIMIT, what="design and Gram entries")
+    checks.work("n_replicas", n_replicas * size * P, what="operations (P^2 per mode)")
     ridges = _ridges(ridge)
     test, train = [], []
     for rng in as_rng(seed).spawn(n_replicas):

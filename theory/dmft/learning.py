@@ -68,13 +68,16 @@ _STEPS = 48
 _NEWTON_TOL = 1e-13
 
 
-def _inverse(value, name):
-    if value is None or (isinstance(value, float) and math.isinf(value)):
-        return 0.0
-    if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
-            and value > 0):
+def _size(value, name) -> float:
+    """A number of features or examples: a positive number, or ``np.inf`` (the limit)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not value > 0 or math.isnan(value):
         raise ParameterError(f"{name}: must be positive (or np.inf), got {value!r}")
-    return 1.0 / float(value)
+    return float(value)
+
+
+def _inverse(value, name):
+    return 1.0 / _size(value, name)
 
 
 def _solve_u(s: np.ndarray, lam: np.ndarray, inv_n: float, inv_p: float) -> np.ndarray:
@@ -236,6 +239,7 @@ def loss(t, N=np.inf, P=np.inf, spectrum: Spectrum | None = None, *, a: float = 
         >>> round(float(r.test[1]), 4)          # reference: DMFT 0.136277
         0.1363
     """
+    N, P = _size(N, "N"), _size(P, "P")
     spec = BAPModel(a, b, M).spectrum if spectrum is None else _check_spectrum(spectrum)
     times = np.atleast_1d(checks.finite_array("t", t, low=0.0))
     if times.ndim != 1:
@@ -323,12 +327,13 @@ def compute_optimal(compute, spectrum: Spectrum | None = None, *, P=np.inf, a: f
         ConvergenceError: an optimum lies at the end of the width grid (not bracketed);
             ``strict=False`` returns the clipped estimate with ``converged=False``.
     """
+    P = _size(P, "P")
     spec = BAPModel(a, b, M).spectrum if spectrum is None else _check_spectrum(spectrum)
-    cs = np.atleast_1d(np.asarray(compute, dtype=float))
-    if cs.ndim != 1 or cs.size < 2 or np.any(cs <= 0) or not np.all(np.isfinite(cs)):
+    cs = np.atleast_1d(checks.finite_array("compute", compute))
+    if cs.ndim != 1 or cs.size < 2 or np.any(cs <= 0):
         raise ParameterError("compute: need at least two finite positive compute values")
     grid = np.geomspace(8, spec.eigenvalues.size / 2, 25) if widths is None else \
-        np.asarray(widths, dtype=float)
+        checks.finite_array("widths", widths, ndim=1)
     if grid.size < 3 or np.any(grid <= 0):
         raise ParameterError("widths: need at least three positive widths")
     table = np.array([[loss(c / n, n, P, spec).test[0] for n in grid] for c in cs])

@@ -238,7 +238,10 @@ def stationary(network: RateNetwork | float, lags=None, *, activation=None,
         (1.924805, 0.1125)
     """
     spec = rate_network(network, activation=activation)
-    g = checks.positive("g", spec.g)
+    if not spec.g > 0:
+        raise ParameterError(f"network: the coupling strength g must be > 0 (g = 0 has no "
+                             f"dynamics to correlate), got {spec.g}")
+    g = spec.g
     if spec.noise != 0.0 or spec.input is not None:
         raise ParameterError("network: the stationary potential method needs noise = 0 and "
                              "no input; use solve() for the time-domain DMFT")

@@ -83,7 +83,7 @@ import math
 import numpy as np
 
 from ... import checks
-from ...errors import ConvergenceError, ParameterError
+from ...errors import ConvergenceError, NumericalError, ParameterError
 from ...models import network
 from ...results import Result
 from ..gaussian import gauss_legendre
@@ -152,6 +152,9 @@ def linearisation(activation, mean, std) -> Linearisation:
     m, s = np.broadcast_arrays(m, s)
     coarse = _moments(activation.fn, m, s, _NODES)
     a, za, a2, scale = _moments(activation.fn, m, s, 2 * _NODES)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(za)) and np.all(np.isfinite(a2))):
+        raise NumericalError("mean, std: the activation's moments E sigma(u), E sigma(u)^2 "
+                             "at these pre-activations overflow float64 (reduce mean or std)")
     ref = np.maximum(np.sqrt(np.maximum(a2, 0.0)), 1e-300)
     error = max(float(np.max(np.abs(u - v) / ref, initial=0.0))
                 for u, v in zip(coarse[:3], (a, za, a2)))
@@ -237,15 +240,21 @@ def equivalent_model(weights, activations, teacher) -> EquivalentModel:
         raise ParameterError("teacher: |theta*|^2 overflows float64")
     mu, cov, t = np.zeros(d), np.eye(d), theta / math.sqrt(d)
     variances, worst = [], 0.0
-    for W, act in zip(ws, acts):
+    for layer, (W, act) in enumerate(zip(ws, acts), start=1):
         k = W.shape[1]
         m = W @ mu / math.sqrt(k)
         WC = W @ cov
         var = np.einsum("ij,ij->i", WC, W) / k
+        if not (np.all(np.isfinite(var)) and np.all(np.isfinite(m))):
+            raise ParameterError(f"weights: the pre-activation moments of layer {layer} "
+                                 "overflow float64 (entries too large)")
         if np.any(var <= 0):
             raise ParameterError("weights: a unit receives a pre-activation of zero variance "
                                  "(a zero row?)")
-        lin = linearisation(act, m, np.sqrt(var))
+        try:
+            lin = linearisation(act, m, np.sqrt(var))
+        except NumericalError as exc:
+            raise NumericalError(f"weights: layer {layer}: {exc}") from None
         worst = max(worst, lin.residual)
         b = lin.slope
         cov = (b[:, None] * (WC @ W.T) * b[None, :]) / k

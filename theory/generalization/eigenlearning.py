@@ -129,8 +129,8 @@ def _inputs(eigenvalues, target_power, P, ridge, noise, multiplicities):
         raise ParameterError(f"multiplicities: one entry per level ({lam.size}), "
                              f"got {mult.size}")
     grid = np.atleast_1d(checks.finite_array("P", P, low=0.0, low_open=True)).astype(float)
-    if grid.ndim != 1:
-        raise ParameterError("P: a number or a 1-D grid of sample sizes")
+    if grid.ndim != 1 or grid.size == 0:
+        raise ParameterError("P: a number or a non-empty 1-D grid of sample sizes")
     ridge = checks.real("ridge", ridge, low=0.0)
     noise = checks.real("noise", noise, low=0.0)
     if not np.any(lam > 0):

@@ -465,6 +465,10 @@ def frontier_exponents(alpha: float, beta: float, *, d_range=(32, 4096), n_d: in
     n_d = checks.integer("n_d", n_d, low=3, high=1000)
     if not (1 <= lo < hi):
         raise ParameterError(f"d_range: need 1 <= low < high (got {d_range})")
+    v_ratio = checks.integer("v_ratio", v_ratio, low=1)
+    if v_ratio * hi > checks.MEMORY_LIMIT:
+        raise ParameterError(f"d_range, v_ratio: the largest data dimension v_ratio * high = "
+                             f"{v_ratio * hi:.3g} exceeds {checks.MEMORY_LIMIT:.0e}")
     grid = np.unique(np.round(np.geomspace(lo, hi, n_d)))
     shifted = np.unique(np.round(grid * np.sqrt(grid[1] / grid[0])))
     f = np.geomspace(1e3, 1e14, 67) if flops is None else \
