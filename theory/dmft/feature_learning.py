@@ -233,6 +233,7 @@ class _Solver:
         self.w = trapezoid_weights(t)
         self.causal = np.kron(np.tril(np.ones((self.T, self.T))), np.ones((self.Q, self.Q)))
         self.fns = [(a.fn, a.fn_prime) for a in mlp.activations]
+        self.previous = [None] * self.L
 
     # kernels are stored as (T Q, T Q) matrices, index k * Q + mu
     def lazy_state(self):
@@ -276,24 +277,31 @@ class _Solver:
         weight = np.kron(self.w, np.ones((Q, Q))) * np.tile(delta.reshape(-1), (T * Q, 1))
         return sigma ** 2 * (response + self.gamma0 * kernel * weight) * self.causal
 
+    def memories(self, l, state, delta, responses=True):
+        """Covariances of ``u^l``, ``r^l`` and the memory matrices of ``h^l`` (acting on
+        ``g^l``) and ``z^l`` (acting on ``phi(h^l)``) for hidden layer ``l`` (0-based), with
+        the response terms or (``responses=False``) without them."""
+        T, Q, s = self.T, self.Q, self.mlp.W_std
+        ones = np.ones((T * Q, T * Q))
+        kern_h = np.kron(np.ones((T, T)), self.kx) if l == 0 else state["Phi"][l - 1]
+        kern_z = ones if l == self.L - 1 else state["G"][l + 1]
+        resp_h = state["Rphi"][l - 1] if l > 0 and responses else 0.0
+        resp_z = state["Rg"][l + 1] if l < self.L - 1 and responses else 0.0
+        return (s[l] ** 2 * kern_h, s[l + 1] ** 2 * kern_z,
+                self.memory(kern_h, resp_h, delta, s[l]),
+                self.memory(kern_z, resp_z, delta, s[l + 1]))
+
     def fields(self, l, state, delta):
         """Sample and integrate the single-site fields of hidden layer ``l`` (0-based)."""
         T, Q, n, s = self.T, self.Q, self.n, self.mlp.W_std
         fn, fp = self.fns[l]
-        cov_u = s[l] ** 2 * (np.kron(np.ones((T, T)), self.kx) if l == 0 else state["Phi"][l - 1])
-        cov_r = s[l + 1] ** 2 * (np.ones((T * Q, T * Q)) if l == self.L - 1
-                                 else state["G"][l + 1])
+        cov_u, cov_r, mh, mz = self.memories(l, state, delta, responses=False)
         su, sr = _Sqrt(cov_u, self.eps), _Sqrt(cov_r, self.eps)
         xi_u = _draws(self.seed, l, 0, n, T * Q)
         xi_r = _draws(self.seed, l, 1, n, T * Q)
         u = xi_u @ su.sqrt
         r = xi_r @ sr.sqrt
-        kern_h = np.kron(np.ones((T, T)), self.kx) if l == 0 else state["Phi"][l - 1]
-        resp_h = state["Rphi"][l - 1] if l > 0 else 0.0
-        kern_z = np.ones((T * Q, T * Q)) if l == self.L - 1 else state["G"][l + 1]
-        resp_z = state["Rg"][l + 1] if l < self.L - 1 else 0.0
-        mh = self.memory(kern_h, resp_h, delta, s[l])
-        mz = self.memory(kern_z, resp_z, delta, s[l + 1])
+        drive_h, drive_z = self.response_drives(l, state)
         h = np.empty((n, T * Q))
         z = np.empty((n, T * Q))
         a = np.empty((n, T * Q))
@@ -301,8 +309,8 @@ class _Solver:
         for k in range(T):
             now = slice(k * Q, (k + 1) * Q)
             past = slice(0, k * Q)
-            h0 = u[:, now] + g[:, past] @ mh[now, past].T
-            z0 = r[:, now] + a[:, past] @ mz[now, past].T
+            h0 = u[:, now] + drive_h[:, now] + g[:, past] @ mh[now, past].T
+            z0 = r[:, now] + drive_z[:, now] + a[:, past] @ mz[now, past].T
             hk, zk = h0, z0
             for _ in range(_CORRECTORS + 1):
                 ak = fn(hk)
@@ -315,18 +323,39 @@ class _Solver:
             raise NumericalError(f"feature_learning: the fields of hidden layer {l + 1} "
                                  f"diverged (gamma0={self.gamma0}); use a finer time grid")
         # Stein's lemma with control variates phi(u), phi'(u) r (zero-mean responses)
-        rphi = ((a - fn(u)).T @ xi_r / n) @ sr.inv * self.causal
-        rg = ((g - fp(u) * r).T @ xi_u / n) @ su.inv * self.causal
+        rphi = ((a - fn(u)).T @ xi_r / n) @ sr.inv
+        rg = ((g - fp(u) * r).T @ xi_u / n) @ su.inv
+        self.previous[l] = (a, g)
         return a, g, rphi, rg
 
-    def kernels(self, a, g):
-        """Pooled and batch kernels of one layer."""
+    def response_drives(self, l, state):
+        """``sigma^2 R_phi^{l-1} g^l`` and ``sigma^2 R_g^{l+1} phi(h^l)`` of every replica,
+        applied to the replica's fields of the previous iteration (the same draws, so at the
+        fixed point they are its own fields). ``R`` is estimated in the eigenbasis of the
+        covariance of ``r`` (or ``u``), the basis in which ``g^l`` (or ``phi(h^l)``), whose
+        covariance it is, lives: ``R g = <F xi^T> Lambda^{1/2} / (Lambda + eps) V^T g`` has
+        noise ``~ sqrt(modes / n)`` instead of the ``sqrt(T P / n)`` of a plain inverse, and
+        is not truncated to ``s <= t`` (a truncation would break that whitening)."""
+        s = self.mlp.W_std
+        zero = np.zeros((self.n, self.T * self.Q))
+        prev = self.previous[l]
+        if prev is None:
+            return zero, zero
+        a, g = prev
+        drive_h = s[l] ** 2 * g @ state["Rphi"][l - 1].T if l > 0 else zero
+        drive_z = s[l + 1] ** 2 * a @ state["Rg"][l + 1].T if l < self.L - 1 else zero
+        return drive_h, drive_z
+
+    def sampled_layer(self, l, state, delta):
+        """New kernels and responses of hidden layer ``l`` from sampled fields, with the
+        batch kernels."""
+        a, g, rphi, rg = self.fields(l, state, delta)
         nb = self.n // _BATCHES
         phis = np.stack([a[i * nb:(i + 1) * nb].T @ a[i * nb:(i + 1) * nb] / nb
                          for i in range(_BATCHES)])
         gs = np.stack([g[i * nb:(i + 1) * nb].T @ g[i * nb:(i + 1) * nb] / nb
                        for i in range(_BATCHES)])
-        return phis, gs
+        return phis.mean(axis=0), gs.mean(axis=0), rphi, rg, (phis, gs)
 
 
 def _check_times(t) -> np.ndarray:
@@ -364,9 +393,88 @@ def _thin(T: int, kernel_times) -> np.ndarray:
     return np.unique(idx)
 
 
+
+def record(sol, state, f, keep, batches, params, converged, it, residual) -> FeatureLearning:
+    """The :class:`FeatureLearning` of a solved state; sampling errors from ``batches``
+    (per layer, the ``(B, TQ, TQ)`` batch kernels) or zero when ``batches`` is None."""
+    T, Q, P, y, t = sol.T, sol.Q, sol.P, sol.y, sol.t
+
+    def two_time(m):
+        m = m.reshape(T, Q, T, Q)[keep][:, :P][:, :, keep][..., :P]
+        return m.transpose(0, 2, 1, 3)
+    ntk = sol.ntk(state["Phi"], state["G"])
+    Phi = np.stack([two_time(m) for m in state["Phi"]])
+    G = np.stack([two_time(m) for m in state["G"]])
+    if batches is None:
+        f_err, ntk_err = np.zeros_like(f), np.zeros_like(ntk)
+        Phi_err, G_err = np.zeros_like(Phi), np.zeros_like(G)
+    else:
+        nb = len(batches[0][0])
+        root = math.sqrt(nb)
+        ntk_b = np.stack([sol.ntk([b[0][i] for b in batches], [b[1][i] for b in batches])
+                          for i in range(nb)])
+        f_b = np.stack([integrate_predictions(t, k, y, P) for k in ntk_b])
+        f_err = f_b.std(axis=0, ddof=1) / root
+        ntk_err = ntk_b.std(axis=0, ddof=1) / root
+        Phi_err = np.stack([np.stack([two_time(p) for p in b[0]]).std(axis=0, ddof=1) / root
+                            for b in batches])
+        G_err = np.stack([np.stack([two_time(p) for p in b[1]]).std(axis=0, ddof=1) / root
+                          for b in batches])
+    loss = 0.5 * np.sum((f[:, :P] - y) ** 2, axis=1)
+    return FeatureLearning(
+        converged=converged, iterations=it, residual=residual, parameters=params, t=t,
+        f_train=f[:, :P], f_train_stderr=f_err[:, :P],
+        f_test=f[:, P:] if Q > P else None, f_test_stderr=f_err[:, P:] if Q > P else None,
+        ntk=ntk[:, :P, :P], ntk_stderr=ntk_err[:, :P, :P],
+        kernel_t=t[keep], Phi=Phi, Phi_stderr=Phi_err, G=G, G_stderr=G_err, loss=loss)
+
+
+
+def fixed_point(sol, state, layer, damping, tol, max_iterations, strict):
+    """Damped iteration ``kernels -> fields -> kernels``; ``layer(l, state, delta)`` returns
+    the new ``(Phi, G, R_phi, R_g, batches)`` of hidden layer ``l`` (``batches`` the batch
+    kernels for the error estimate, or None). Returns ``(state, f, batches, converged,
+    iterations, residual)``."""
+    T, Q, P, L, y, t = sol.T, sol.Q, sol.P, sol.L, sol.y, sol.t
+    f = integrate_predictions(t, sol.ntk(state["Phi"], state["G"]), y, P)
+    converged, residual, it, batches = False, math.inf, 0, None
+    for it in range(1, max_iterations + 1):
+        delta = np.zeros((T, Q))
+        delta[:, :P] = y - f[:, :P]
+        new = {"Phi": [], "G": [], "Rphi": [], "Rg": []}
+        batches = []
+        for l in range(L):
+            phi, g, rphi, rg, b = layer(l, state, delta)
+            for key, value in zip(("Phi", "G", "Rphi", "Rg"), (phi, g, rphi, rg)):
+                new[key].append(value)
+            batches.append(b)
+        change = max(float(np.max(np.abs(new[key][l] - state[key][l])) /
+                           max(float(np.max(np.abs(new[key][l]))), 1e-300))
+                     for key in ("Phi", "G") for l in range(L))
+        state = {key: [damping * old + (1 - damping) * nw
+                       for old, nw in zip(state[key], new[key])] for key in new}
+        f_new = integrate_predictions(t, sol.ntk(state["Phi"], state["G"]), y, P)
+        df = float(np.max(np.abs(f_new - f))) / max(float(np.max(np.abs(y))), 1e-300)
+        f = f_new
+        residual = max(change, df)
+        if not np.isfinite(residual):
+            raise NumericalError(f"feature_learning: the iteration diverged "
+                                 f"(gamma0={sol.gamma0})")
+        if residual < tol:
+            converged = True
+            break
+    if not converged and strict:
+        raise ConvergenceError(f"feature_learning: not converged after {it} iterations "
+                               f"(gamma0={sol.gamma0}, residual {residual:.2e}); raise "
+                               "max_iterations or damping", iterations=it, residual=residual)
+    if any(b is None for b in batches):
+        batches = None
+    return state, f, batches, converged, it, residual
+
+
 def solve(net, x_train, y_train, gamma0, t, x_test=None, *, n_replicas: int = 4000,
           damping: float = 0.3, tol: float = 1e-8, max_iterations: int = 100,
-          response_rcond: float = 1e-8, kernel_times=None, seed=0,
+          response_rcond: float = 1e-6, kernel_times=None, seed=0,
           strict: bool = True) -> FeatureLearning:
     """Solve the feature-learning DMFT of a bias-free MLP trained by gradient flow on MSE.
 
@@ -430,66 +538,9 @@ def solve(net, x_train, y_train, gamma0, t, x_test=None, *, n_replicas: int = 40
                 what="kernel entries ((T (P + M))^2 per kernel)")
     kx = x @ x.T / x.shape[1]
     sol = _Solver(mlp, kx, y, t, gamma0, n, eps, seed)
-    state = sol.lazy_state()
-    f = integrate_predictions(t, sol.ntk(state["Phi"], state["G"]), y, P)
-    converged, residual, it = False, math.inf, 0
-    batches = None
-    for it in range(1, max_iterations + 1):
-        delta = np.zeros((T, Q))
-        delta[:, :P] = y - f[:, :P]
-        new = {"Phi": [], "G": [], "Rphi": [], "Rg": []}
-        batches = []
-        for l in range(L):
-            a, g, rphi, rg = sol.fields(l, state, delta)
-            phis, gs = sol.kernels(a, g)
-            batches.append((phis, gs))
-            new["Phi"].append(phis.mean(axis=0))
-            new["G"].append(gs.mean(axis=0))
-            new["Rphi"].append(rphi)
-            new["Rg"].append(rg)
-        change = max(float(np.max(np.abs(new[key][l] - state[key][l])) /
-                           max(float(np.max(np.abs(new[key][l]))), 1e-300))
-                     for key in ("Phi", "G") for l in range(L))
-        state = {key: [damping * old + (1 - damping) * nw
-                       for old, nw in zip(state[key], new[key])] for key in new}
-        f_new = integrate_predictions(t, sol.ntk(state["Phi"], state["G"]), y, P)
-        df = float(np.max(np.abs(f_new - f))) / max(float(np.max(np.abs(y))), 1e-300)
-        f = f_new
-        residual = max(change, df)
-        if not np.isfinite(residual):
-            raise NumericalError(f"feature_learning: the iteration diverged (gamma0={gamma0})")
-        if residual < tol:
-            converged = True
-            break
-    if not converged and strict:
-        raise ConvergenceError(f"feature_learning: not converged after {it} iterations "
-                               f"(gamma0={gamma0}, residual {residual:.2e}); raise "
-                               "max_iterations or damping", iterations=it, residual=residual)
-    # sampling error: spread over batches, f integrated with each batch's NTK
-    nb = _BATCHES
-    ntk_b = np.stack([sol.ntk([b[0][i] for b in batches], [b[1][i] for b in batches])
-                      for i in range(nb)])
-    f_b = np.stack([integrate_predictions(t, k, y, P) for k in ntk_b])
-    root = math.sqrt(nb)
-    f_err = f_b.std(axis=0, ddof=1) / root
-    ntk = sol.ntk(state["Phi"], state["G"])
-
-    def two_time(m):
-        m = m.reshape(T, Q, T, Q)[keep][:, :P][:, :, keep][..., :P]
-        return m.transpose(0, 2, 1, 3)
-    Phi = np.stack([two_time(m) for m in state["Phi"]])
-    G = np.stack([two_time(m) for m in state["G"]])
-    Phi_err = np.stack([np.stack([two_time(p) for p in b[0]]).std(axis=0, ddof=1) / root
-                        for b in batches])
-    G_err = np.stack([np.stack([two_time(p) for p in b[1]]).std(axis=0, ddof=1) / root
-                      for b in batches])
-    loss = 0.5 * np.sum((f[:, :P] - y) ** 2, axis=1)
+    state, f, batches, converged, it, residual = fixed_point(
+        sol, sol.lazy_state(), sol.sampled_layer, damping, tol, max_iterations, strict)
     params = {"net": repr(net), "gamma0": gamma0, "n_replicas": n, "damping": damping,
               "tol": tol, "response_rcond": eps, "seed": seed, "P": P, "M": Q - P,
               "depth": L}
-    return FeatureLearning(
-        converged=converged, iterations=it, residual=residual, parameters=params, t=t,
-        f_train=f[:, :P], f_train_stderr=f_err[:, :P],
-        f_test=f[:, P:] if Q > P else None, f_test_stderr=f_err[:, P:] if Q > P else None,
-        ntk=ntk[:, :P, :P], ntk_stderr=ntk_b[:, :, :P, :P].std(axis=0, ddof=1) / root,
-        kernel_t=t[keep], Phi=Phi, Phi_stderr=Phi_err, G=G, G_stderr=G_err, loss=loss)
+    return record(sol, state, f, keep, batches, params, converged, it, residual)
