@@ -45,7 +45,7 @@ from ...errors import ParameterError
 from ...models import network as arch
 from ...results import Result
 from .feature_learning import (FeatureLearning, _check_inputs, _check_times, _Solver, _thin,
-                               fixed_point, mlp_structure, record)
+                               _fixed_point, _mlp_structure, _record)
 
 __all__ = ["single_point", "two_layer", "solve", "LinearMoments"]
 
@@ -211,7 +211,7 @@ def solve(net, x_train, y_train, gamma0, t, x_test=None, *, damping: float = 0.3
         >>> bool(abs(r.f_train[-1, 0] - single_point(1.0, 1.0, [1.0]).f[0, 0]) < 1e-4)
         True
     """
-    mlp = mlp_structure(net)
+    mlp = _mlp_structure(net)
     if not all(isinstance(a, arch.Identity) for a in mlp.activations):
         raise ParameterError("net: deep_linear.solve needs Identity() activations; use "
                              "feature_learning.solve for nonlinear networks")
@@ -225,8 +225,8 @@ def solve(net, x_train, y_train, gamma0, t, x_test=None, *, damping: float = 0.3
     checks.work("t", float(2 * t.size * x.shape[0]) ** 3 * mlp.depth, checks.WORK_LIMIT,
                 what="operations per iteration ((2 T (P + M))^3 depth)")
     sol = _Solver(mlp, x @ x.T / x.shape[1], y, t, gamma0, 1, 1.0, 0)
-    state, f, _, converged, it, residual = fixed_point(
+    state, f, _, converged, it, residual = _fixed_point(
         sol, _linear_lazy(sol), _exact_layer(sol), damping, tol, max_iterations, strict)
     params = {"net": repr(net), "gamma0": gamma0, "damping": damping, "tol": tol,
               "P": y.size, "M": x.shape[0] - y.size, "depth": mlp.depth}
-    return record(sol, state, f, keep, None, params, converged, it, residual)
+    return _record(sol, state, f, keep, None, params, converged, it, residual)

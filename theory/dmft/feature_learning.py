@@ -49,8 +49,12 @@ R_g^{l+1}``). For one hidden layer there are no response terms.
 3. re-estimate ``Phi^l``, ``G^l`` and the responses; the responses by Stein's lemma,
    ``<d F / d r> = <F xi^T> C^{-1/2}`` for ``r = C^{1/2} xi``, with the control variate
    ``F - F|_{gamma0 = 0}`` (zero mean, so the estimate's noise is ``O(gamma0 / sqrt n)``) and
-   the Tikhonov-regularised ``C^{-1/2} -> C^{1/2} (C + eps lambda_max)^{-1}``
-   (``eps = response_rcond``), then restricted to ``s <= t`` (causality);
+   the Tikhonov-regularised ``C^{-1/2} -> V Lambda^{1/2} (Lambda + eps lambda_max)^{-1} V^T``
+   (``eps = response_rcond``). A response acts on a field whose covariance is the ``C`` it
+   was estimated under (``R_phi^{l-1}`` on ``g^l``, covariance ``G^l``), so it is applied to
+   each replica's field of the previous iteration, where it is whitened: the noise of
+   ``R g`` is then ``~ sqrt(modes / n)`` with the modes above ``eps``, not ``sqrt(T P / n)``;
+   at the fixed point the previous fields are the current ones;
 4. damp (``K <- damping K_old + (1 - damping) K_new``), integrate ``df/dt = K(t)(y - f)`` by
    the exponential midpoint rule (second order; exact for a constant kernel), repeat.
 
@@ -74,15 +78,14 @@ from ...errors import ArgumentTypeError, ConvergenceError, NumericalError, Param
 from ...models import network as arch
 from ...results import Result
 
-__all__ = ["FeatureLearning", "solve", "mlp_structure", "MlpStructure", "trapezoid_weights",
-           "integrate_predictions"]
+__all__ = ["FeatureLearning", "solve"]
 
 _BATCHES = 8
 _CORRECTORS = 2
 
 
 @dataclasses.dataclass(frozen=True)
-class MlpStructure:
+class _MlpStructure:
     """A bias-free MLP read off a spec: ``W_std`` of each ``Dense`` (input layer first,
     readout last) and the hidden activations (one per hidden layer)."""
 
@@ -94,9 +97,9 @@ class MlpStructure:
         return len(self.activations)
 
 
-def mlp_structure(net) -> MlpStructure:
+def _mlp_structure(net) -> _MlpStructure:
     """Parse ``Dense, act, Dense, act, ..., Dense(1)`` (a spec, a kernels ``Network`` or a
-    spec string) into an :class:`MlpStructure`.
+    spec string) into an :class:`_MlpStructure`.
 
     Raises:
         ArgumentTypeError: ``net`` is not a network.
@@ -133,7 +136,7 @@ def mlp_structure(net) -> MlpStructure:
     if flat[-1].out_dim != 1:
         raise ParameterError(f"net: the readout must be Dense(1), got out_dim="
                              f"{flat[-1].out_dim}")
-    return MlpStructure(tuple(float(layer.W_std) for layer in flat[0::2]), tuple(flat[1::2]))
+    return _MlpStructure(tuple(float(layer.W_std) for layer in flat[0::2]), tuple(flat[1::2]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,7 +172,7 @@ class FeatureLearning(Result):
     loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
-def trapezoid_weights(t: np.ndarray) -> np.ndarray:
+def _trapezoid_weights(t: np.ndarray) -> np.ndarray:
     """``(T, T)`` weights ``w[k, j]`` of the trapezoidal rule for ``int_0^{t_k} ds F(s) ~
     sum_j w[k, j] F(t_j)`` (zero for ``j > k``)."""
     t = np.asarray(t, dtype=float)
@@ -181,7 +184,7 @@ def trapezoid_weights(t: np.ndarray) -> np.ndarray:
     return w
 
 
-def integrate_predictions(t, ntk, y, n_train: int):
+def _integrate_predictions(t, ntk, y, n_train: int):
     """``f(t)`` from ``df/dt = K(t)[:, :P] (y - f_train)``, ``f(0) = 0``, on all points.
 
     ``ntk``: ``(T, Q, Q)`` equal-time NTK over ``Q >= P`` points, training points first. The
@@ -230,7 +233,7 @@ class _Solver:
         self.n, self.eps, self.seed = n, eps, seed
         self.L = mlp.depth
         self.T, self.Q, self.P = t.size, kx.shape[0], y.size
-        self.w = trapezoid_weights(t)
+        self.w = _trapezoid_weights(t)
         self.causal = np.kron(np.tril(np.ones((self.T, self.T))), np.ones((self.Q, self.Q)))
         self.fns = [(a.fn, a.fn_prime) for a in mlp.activations]
         self.previous = [None] * self.L
@@ -394,7 +397,7 @@ def _thin(T: int, kernel_times) -> np.ndarray:
 
 
 
-def record(sol, state, f, keep, batches, params, converged, it, residual) -> FeatureLearning:
+def _record(sol, state, f, keep, batches, params, converged, it, residual) -> FeatureLearning:
     """The :class:`FeatureLearning` of a solved state; sampling errors from ``batches``
     (per layer, the ``(B, TQ, TQ)`` batch kernels) or zero when ``batches`` is None."""
     T, Q, P, y, t = sol.T, sol.Q, sol.P, sol.y, sol.t
@@ -413,7 +416,7 @@ def record(sol, state, f, keep, batches, params, converged, it, residual) -> Fea
         root = math.sqrt(nb)
         ntk_b = np.stack([sol.ntk([b[0][i] for b in batches], [b[1][i] for b in batches])
                           for i in range(nb)])
-        f_b = np.stack([integrate_predictions(t, k, y, P) for k in ntk_b])
+        f_b = np.stack([_integrate_predictions(t, k, y, P) for k in ntk_b])
         f_err = f_b.std(axis=0, ddof=1) / root
         ntk_err = ntk_b.std(axis=0, ddof=1) / root
         Phi_err = np.stack([np.stack([two_time(p) for p in b[0]]).std(axis=0, ddof=1) / root
@@ -430,13 +433,13 @@ def record(sol, state, f, keep, batches, params, converged, it, residual) -> Fea
 
 
 
-def fixed_point(sol, state, layer, damping, tol, max_iterations, strict):
+def _fixed_point(sol, state, layer, damping, tol, max_iterations, strict):
     """Damped iteration ``kernels -> fields -> kernels``; ``layer(l, state, delta)`` returns
     the new ``(Phi, G, R_phi, R_g, batches)`` of hidden layer ``l`` (``batches`` the batch
     kernels for the error estimate, or None). Returns ``(state, f, batches, converged,
     iterations, residual)``."""
     T, Q, P, L, y, t = sol.T, sol.Q, sol.P, sol.L, sol.y, sol.t
-    f = integrate_predictions(t, sol.ntk(state["Phi"], state["G"]), y, P)
+    f = _integrate_predictions(t, sol.ntk(state["Phi"], state["G"]), y, P)
     converged, residual, it, batches = False, math.inf, 0, None
     for it in range(1, max_iterations + 1):
         delta = np.zeros((T, Q))
@@ -453,7 +456,7 @@ def fixed_point(sol, state, layer, damping, tol, max_iterations, strict):
                      for key in ("Phi", "G") for l in range(L))
         state = {key: [damping * old + (1 - damping) * nw
                        for old, nw in zip(state[key], new[key])] for key in new}
-        f_new = integrate_predictions(t, sol.ntk(state["Phi"], state["G"]), y, P)
+        f_new = _integrate_predictions(t, sol.ntk(state["Phi"], state["G"]), y, P)
         df = float(np.max(np.abs(f_new - f))) / max(float(np.max(np.abs(y))), 1e-300)
         f = f_new
         residual = max(change, df)
@@ -513,7 +516,7 @@ def solve(net, x_train, y_train, gamma0, t, x_test=None, *, n_replicas: int = 40
         >>> bool(abs(r.f_train[-1, 0] - 1.0) < 0.02)      # converges to the target
         True
     """
-    mlp = mlp_structure(net)
+    mlp = _mlp_structure(net)
     x, y = _check_inputs(x_train, y_train, x_test)
     gamma0 = checks.real("gamma0", gamma0, low=0.0)
     t = _check_times(t)
@@ -538,9 +541,9 @@ def solve(net, x_train, y_train, gamma0, t, x_test=None, *, n_replicas: int = 40
                 what="kernel entries ((T (P + M))^2 per kernel)")
     kx = x @ x.T / x.shape[1]
     sol = _Solver(mlp, kx, y, t, gamma0, n, eps, seed)
-    state, f, batches, converged, it, residual = fixed_point(
+    state, f, batches, converged, it, residual = _fixed_point(
         sol, sol.lazy_state(), sol.sampled_layer, damping, tol, max_iterations, strict)
     params = {"net": repr(net), "gamma0": gamma0, "n_replicas": n, "damping": damping,
               "tol": tol, "response_rcond": eps, "seed": seed, "P": P, "M": Q - P,
               "depth": L}
-    return record(sol, state, f, keep, batches, params, converged, it, residual)
+    return _record(sol, state, f, keep, batches, params, converged, it, residual)
