@@ -66,7 +66,8 @@ from ..errors import ArgumentTypeError, ParameterError
 from ..results import Result
 from . import network
 
-__all__ = ["OPTIMIZERS", "NAMES", "Parametrization", "named", "Realisation", "realise"]
+__all__ = ["OPTIMIZERS", "NAMES", "Parametrization", "named", "Realisation", "realise",
+           "dense_layers"]
 
 OPTIMIZERS = ("sgd", "adam")
 #: the names :func:`named` knows, with their aliases
@@ -171,7 +172,7 @@ class Realisation(Result):
     gamma0: float = 1.0
 
 
-def _dense_layers(net) -> list:
+def dense_layers(net) -> list:
     """The Dense layers of a fully connected spec, a Network or a list of layers."""
     spec = getattr(net, "spec", net)
     if isinstance(spec, network.Layer):
@@ -214,7 +215,7 @@ def realise(net, input_dim: int, parametrization: Parametrization, width: int,
     if not isinstance(parametrization, Parametrization):
         raise ArgumentTypeError(f"parametrization: must be a Parametrization (from named), "
                                 f"got {type(parametrization).__name__}")
-    dense = _dense_layers(net)
+    dense = dense_layers(net)
     if len(dense) != parametrization.depth + 1:
         raise ParameterError(f"parametrization: has {parametrization.depth + 1} layers of "
                              f"exponents, the network {len(dense)} Dense layers")
