@@ -499,8 +499,28 @@ def _valid_calls():
         "theory.scaling.volterra.ExponentialSumVolterra": ((np.array([1.0, 0.5]),
                                                             np.array([1.0, 0.5]),
                                                             np.array([0.1, 0.05])), {}),
+        # issue 14: abc-parametrizations and training in them
+        "models.parametrization.Parametrization": (((-0.5, 0.0, 0.5), (0.5, 0.5, 0.5),
+                                                    (0.0, 0.0, 0.0)), {}),
+        "models.parametrization.named": (("mup", 2), {}),
+        "models.parametrization.realise": ((net, 4, _mup1(), 16), {"base_width": 8,
+                                                                  "lr": 0.1}),
+        "models.parametrization.dense_layers": ((net,), {}),
+        "theory.parametrization.shift": ((_mup1(), 0.5), {}),
+        "theory.parametrization.canonical": ((_mup1(),), {}),
+        "theory.parametrization.equivalent": ((_mup1(), _mup1()), {}),
+        "theory.parametrization.classify": (((-0.5, 0.0, 0.5), (0.5, 0.5, 0.5), 0.0), {}),
+        "theory.parametrization.mup_settings": ((net, 4, 64, 16), {}),
+        "sim.training.mlp.train": ((net, x, np.ones(3), x[:2]),
+                                   {"parametrization": "mup", "width": 8, "lr": 0.1,
+                                    "steps": 3, "record_every": 1}),
     }
     return calls
+
+
+def _mup1():
+    from nnphys.models.parametrization import named
+    return named("mup", 1)
 
 
 def _public_modules():
