@@ -153,6 +153,11 @@ def _hopfield_network():
     return montecarlo.hopfield(patterns)
 
 
+def _fl_net():
+    from nnphys.models import network as nw
+    return nw.Serial((nw.Dense(4), nw.Identity(), nw.Dense(1)))
+
+
 def _valid_calls():
     """qualified name -> (callable or None, args, kwargs) for one valid call."""
     from nnphys.models import hebbian as mh, network as nw, regression as mr, rnn as mrnn
@@ -468,6 +473,13 @@ def _valid_calls():
         "theory.dmft.learning.limit_loss": ((16, spectrum), {}),
         "theory.dmft.learning.compute_optimal": (([1e2, 1e3],), {"M": 200}),
         "theory.dmft.learning.exponents": ((2.0, 1.5), {}),
+        "theory.dmft.feature_learning.solve": ((_fl_net(), [[1.0], [-0.5]], [1.0, -0.4], 1.0,
+                                                 [0.0, 0.5, 1.0]), {"n_replicas": 64}),
+        "theory.dmft.deep_linear.solve": ((_fl_net(), [[1.0], [-0.5]], [1.0, -0.4], 1.0,
+                                           [0.0, 0.5, 1.0]), {}),
+        "theory.dmft.deep_linear.single_point": ((1.0, 1.0, [0.0, 1.0]), {}),
+        "theory.dmft.deep_linear.two_layer": (([[1.0], [-0.5]], [1.0, -0.4], 1.0, [0.0, 1.0]),
+                                              {}),
         "theory.scaling.mrs.spectrum": ((1.0,), {"M": 100}),
         "theory.scaling.mrs.continuum_constant": ((1.0,), {}),
         "theory.scaling.mrs.sigma2_res_continuum": ((10, 1.0), {}),

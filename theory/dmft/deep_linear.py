@@ -49,6 +49,8 @@ from .feature_learning import (FeatureLearning, _check_inputs, _check_times, _So
 
 __all__ = ["single_point", "two_layer", "solve", "LinearMoments"]
 
+_LARGE = 1e6          # bound on |y|, gamma0, q0, W_std: beyond it the flow is numerically stiff
+
 
 @dataclasses.dataclass(frozen=True)
 class LinearMoments(Result):
@@ -69,7 +71,8 @@ class LinearMoments(Result):
 def _w_std(W_std) -> tuple[float, float]:
     if not isinstance(W_std, (tuple, list)) or len(W_std) != 2:
         raise ParameterError(f"W_std: must be a pair (input layer, readout), got {W_std!r}")
-    return (checks.positive("W_std[0]", W_std[0]), checks.positive("W_std[1]", W_std[1]))
+    return (checks.positive("W_std[0]", W_std[0], high=_LARGE),
+            checks.positive("W_std[1]", W_std[1], high=_LARGE))
 
 
 def _time_of(gap, y, gamma0, c):
@@ -99,12 +102,12 @@ def single_point(y, gamma0, t, q0: float = 1.0, W_std=(1.0, 1.0)) -> LinearMomen
         >>> round(float(r.f[1, 0]), 6) == round(1 - math.exp(-2.0), 6)
         True
     """
-    y = checks.real("y", y)
+    y = checks.real("y", y, low=-_LARGE, high=_LARGE)
     if y == 0.0:
         raise ParameterError("y: must be nonzero (f = 0 for all t at y = 0)")
-    gamma0 = checks.real("gamma0", gamma0, low=0.0)
+    gamma0 = checks.real("gamma0", gamma0, low=0.0, high=_LARGE)
     t = checks.finite_array("t", t, ndim=1, low=0.0)
-    q0 = checks.positive("q0", q0)
+    q0 = checks.positive("q0", q0, high=_LARGE)
     s0, s1 = _w_std(W_std)
     a, b = s0 ** 2 * q0, s1 ** 2
     c = a * b
@@ -138,12 +141,16 @@ def two_layer(x_train, y_train, gamma0, t, W_std=(1.0, 1.0)) -> LinearMoments:
         True
     """
     x, y = _check_inputs(x_train, y_train, None)
-    gamma0 = checks.real("gamma0", gamma0, low=0.0)
+    gamma0 = checks.real("gamma0", gamma0, low=0.0, high=_LARGE)
     t = _check_times(t)
     s0, s1 = _w_std(W_std)
     P = y.size
     kx = s0 ** 2 * x @ x.T / x.shape[1]           # a Kx
     b = s1 ** 2
+    # an explicit integrator takes ~ t_max x (largest NTK eigenvalue) steps; the NTK stays
+    # below (tr aKx + P b) (1 + gamma0 max|y|)^2 along the flow
+    rate = (np.trace(kx) + P * b) * (1.0 + gamma0 * float(np.max(np.abs(y)))) ** 2
+    checks.work("t", float(t[-1]) * rate, 1e7, what="integrator steps (t_max x NTK scale)")
     g2 = gamma0 ** 2
 
     def rhs(_, v):
@@ -216,7 +223,7 @@ def solve(net, x_train, y_train, gamma0, t, x_test=None, *, damping: float = 0.3
         raise ParameterError("net: deep_linear.solve needs Identity() activations; use "
                              "feature_learning.solve for nonlinear networks")
     x, y = _check_inputs(x_train, y_train, x_test)
-    gamma0 = checks.real("gamma0", gamma0, low=0.0)
+    gamma0 = checks.real("gamma0", gamma0, low=0.0, high=_LARGE)
     t = _check_times(t)
     damping = checks.real("damping", damping, low=0.0, high=1.0, high_open=True)
     tol = checks.positive("tol", tol)

@@ -370,7 +370,11 @@ def _check_times(t) -> np.ndarray:
 
 def _check_inputs(x_train, y_train, x_test):
     x = checks.finite_array("x_train", x_train, ndim=2)
+    if x.size and float(np.max(np.abs(x))) > 1e6:
+        raise ParameterError("x_train: inputs must be at most 1e6 in magnitude")
     y = checks.finite_array("y_train", y_train).reshape(-1)
+    if y.size and float(np.max(np.abs(y))) > 1e6:
+        raise ParameterError("y_train: targets must be at most 1e6 in magnitude")
     if y.size != x.shape[0]:
         raise ParameterError(f"y_train: must have one target per row of x_train "
                              f"({x.shape[0]}), got {y.size}")
@@ -512,13 +516,13 @@ def solve(net, x_train, y_train, gamma0, t, x_test=None, *, n_replicas: int = 40
         >>> import numpy as np
         >>> from nnphys.models import network as nn
         >>> net = nn.Serial((nn.Dense(1), nn.Identity(), nn.Dense(1)))
-        >>> r = solve(net, [[1.0]], [1.0], 1.0, np.linspace(0, 2, 41), n_replicas=800)
+        >>> r = solve(net, [[1.0]], [1.0], 1.0, np.linspace(0, 2, 21), n_replicas=400)
         >>> bool(abs(r.f_train[-1, 0] - 1.0) < 0.02)      # converges to the target
         True
     """
     mlp = _mlp_structure(net)
     x, y = _check_inputs(x_train, y_train, x_test)
-    gamma0 = checks.real("gamma0", gamma0, low=0.0)
+    gamma0 = checks.real("gamma0", gamma0, low=0.0, high=1e6)
     t = _check_times(t)
     n = checks.integer("n_replicas", n_replicas, low=_BATCHES)
     if n % _BATCHES:
