@@ -129,6 +129,11 @@ def _hopfield_network():
     return montecarlo.hopfield(patterns)
 
 
+def _fl_net():
+    from nnphys.models import network as nw
+    return nw.Serial((nw.Dense(4), nw.Identity(), nw.Dense(1)))
+
+
 def _valid_calls():
     """qualified name -> (callable or None, args, kwargs) for one valid call."""
     from nnphys.models import hebbian as mh, network as nw, regression as mr, rnn as mrnn
@@ -444,6 +449,13 @@ def _valid_calls():
         "theory.dmft.learning.limit_loss": ((16, spectrum), {}),
         "theory.dmft.learning.compute_optimal": (([1e2, 1e3],), {"M": 200}),
         "theory.dmft.learning.exponents": ((2.0, 1.5), {}),
+        "theory.dmft.feature_learning.solve": ((_fl_net(), [[1.0], [-0.5]], [1.0, -0.4], 1.0,
+                                                 [0.0, 0.5, 1.0]), {"n_replicas": 64}),
+        "theory.dmft.deep_linear.solve": ((_fl_net(), [[1.0], [-0.5]], [1.0, -0.4], 1.0,
+                                           [0.0, 0.5, 1.0]), {}),
+        "theory.dmft.deep_linear.single_point": ((1.0, 1.0, [0.0, 1.0]), {}),
+        "theory.dmft.deep_linear.two_layer": (([[1.0], [-0.5]], [1.0, -0.4], 1.0, [0.0, 1.0]),
+                                              {}),
         "theory.scaling.mrs.spectrum": ((1.0,), {"M": 100}),
         "theory.scaling.mrs.continuum_constant": ((1.0,), {}),
         "theory.scaling.mrs.sigma2_res_continuum": ((10, 1.0), {}),
@@ -475,8 +487,28 @@ def _valid_calls():
         "theory.scaling.volterra.ExponentialSumVolterra": ((np.array([1.0, 0.5]),
                                                             np.array([1.0, 0.5]),
                                                             np.array([0.1, 0.05])), {}),
+        # issue 14: abc-parametrizations and training in them
+        "models.parametrization.Parametrization": (((-0.5, 0.0, 0.5), (0.5, 0.5, 0.5),
+                                                    (0.0, 0.0, 0.0)), {}),
+        "models.parametrization.named": (("mup", 2), {}),
+        "models.parametrization.realise": ((net, 4, _mup1(), 16), {"base_width": 8,
+                                                                  "lr": 0.1}),
+        "models.parametrization.dense_layers": ((net,), {}),
+        "theory.parametrization.shift": ((_mup1(), 0.5), {}),
+        "theory.parametrization.canonical": ((_mup1(),), {}),
+        "theory.parametrization.equivalent": ((_mup1(), _mup1()), {}),
+        "theory.parametrization.classify": (((-0.5, 0.0, 0.5), (0.5, 0.5, 0.5), 0.0), {}),
+        "theory.parametrization.mup_settings": ((net, 4, 64, 16), {}),
+        "sim.training.mlp.train": ((net, x, np.ones(3), x[:2]),
+                                   {"parametrization": "mup", "width": 8, "lr": 0.1,
+                                    "steps": 3, "record_every": 1}),
     }
     return calls
+
+
+def _mup1():
+    from nnphys.models.parametrization import named
+    return named("mup", 1)
 
 
 def _public_modules():

@@ -390,3 +390,93 @@ def spectral_sgd(states, e0, lam, sigma, gamma, batch, record, threshold, out, d
 
 def small_product(X, W, out):
     out[:] = X @ W
+
+
+def activate(activation, h):
+    """``(phi(h), phi'(h))`` from the activation layer's own numpy ``fn``/``fn_prime``."""
+    return activation.fn(h), activation.fn_prime(h)
+
+
+def subtract_scaled(w, alpha, g):
+    return w - alpha * g
+
+
+def _mlp_forward_from(ws, m, acts, layer, h):
+    """Output of one network from the preactivation ``h`` of hidden layer ``layer`` (0-based)
+    on, one input at a time."""
+    x = acts[layer].fn(h)
+    for l in range(layer + 1, len(ws)):
+        h = m[l] * (x @ ws[l])
+        x = acts[l].fn(h) if l < len(acts) else h
+    return float(np.asarray(x).reshape(-1)[0])
+
+
+def mlp_training(acts, realisation, x_train, y_train, x_test, steps, times, batch_size,
+                 seed, n_replicas, step=1e-6):
+    """Plain replay of ``sim.training.train``'s documented recipe, replica by replica and
+    point by point: the same seeds, weights ``init_std * standard_normal``, minibatches
+    ``choice(P, B, replace=False)``; gradients written out per layer; the gradient kernel from
+    central differences of ``f`` in each preactivation (error O(step^2) + O(eps/step)).
+    Returns a dict of the records (replicas first)."""
+    m, s, lr, fan_in = (realisation.multiplier, realisation.init_std, realisation.lr,
+                        list(realisation.fan_in))
+    fan_out = fan_in[1:] + [1]
+    L = len(acts)
+    width = fan_in[1]
+    P = len(x_train)
+    out = {k: [] for k in ("loss", "f_train", "f_test", "Phi", "G", "dh_rms")}
+    for rng in np.random.default_rng(seed).spawn(n_replicas):
+        ws = [s[l] * rng.standard_normal((fan_in[l], fan_out[l])) for l in range(L + 1)]
+
+        def forward(x):
+            hs, xs = [], [x]
+            for l in range(L + 1):
+                h = m[l] * (xs[-1] @ ws[l])
+                hs.append(h)
+                xs.append(acts[l].fn(h) if l < L else h)
+            return hs, xs
+
+        rec = {k: [] for k in out}
+        h0 = forward(x_train)[0]
+        for t in range(steps + 1):
+            if t in times:
+                hs, xs = forward(x_train)
+                f = hs[-1][:, 0]
+                rec["f_train"].append(f)
+                rec["loss"].append(np.sum((f - y_train) ** 2) / (2 * P))
+                rec["f_test"].append(forward(x_test)[0][-1][:, 0])
+                rec["dh_rms"].append([np.sqrt(np.mean((a - b) ** 2)) for a, b in zip(hs, h0)])
+                rec["Phi"].append([np.einsum("mi,ni->mn", xs[l + 1], xs[l + 1]) / width
+                                   for l in range(L)])
+                G = []
+                for l in range(L):
+                    g = np.zeros((P, width))
+                    for mu in range(P):
+                        for i in range(width):
+                            hp, hm = hs[l][mu].copy(), hs[l][mu].copy()
+                            hp[i] += step
+                            hm[i] -= step
+                            g[mu, i] = (_mlp_forward_from(ws, m, acts, l, hp) -
+                                        _mlp_forward_from(ws, m, acts, l, hm)) / (2 * step)
+                    g /= m[-1] * s[-1]
+                    G.append(np.einsum("mi,ni->mn", g, g) / width)
+                rec["G"].append(G)
+            if t == steps:
+                break
+            idx = np.arange(P) if batch_size is None else rng.choice(P, batch_size,
+                                                                     replace=False)
+            x, yb = x_train[idx], y_train[idx]
+            hs, xs = forward(x)
+            e = (hs[-1][:, 0] - yb) / len(idx)
+            grads = [None] * (L + 1)
+            grads[L] = m[L] * (xs[L] * e[:, None]).sum(axis=0)[:, None]
+            dx = m[L] * np.outer(e, ws[L][:, 0])
+            for l in range(L - 1, -1, -1):
+                dh = dx * acts[l].fn_prime(hs[l])
+                grads[l] = m[l] * xs[l].T @ dh
+                dx = m[l] * dh @ ws[l].T
+            for l in range(L + 1):
+                ws[l] = ws[l] - lr[l] * grads[l]
+        for k in out:
+            out[k].append(np.array(rec[k]))
+    return {k: np.array(v) for k, v in out.items()}

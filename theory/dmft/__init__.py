@@ -1,4 +1,4 @@
-"""Dynamical mean-field theory: random recurrent rate networks and gradient-descent
-learning of random-feature models."""
+"""Dynamical mean-field theory: random recurrent rate networks, gradient-descent
+learning of random-feature models, and feature learning in wide networks."""
 
-from . import learning, rnn  # noqa: E402,F401
+from . import deep_linear, feature_learning, learning, rnn  # noqa: E402,F401
