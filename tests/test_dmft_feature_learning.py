@@ -117,17 +117,19 @@ def test_monte_carlo_matches_exact_deep_linear(depth):
 
 
 def test_monte_carlo_error_shrinks_as_inverse_sqrt_replicas():
-    # stderr ~ n^{-1/2}: 4x the replicas halves it (batch-spread estimate: accept 1.5..2.7 for
-    # the ratio of the errors averaged over the 10 x 1 entries); the actual error against the
-    # closed form is within 4.5 stderr at both sizes.
+    # stderr ~ n^{-1/2}: 16x the replicas divides it by 4. The batch-spread estimate (8
+    # batches) has a relative error of 1/sqrt(14) = 0.27 at each size (the 10 times are
+    # strongly correlated, so averaging them does not reduce it): log(ratio) = log 4 +- 0.38,
+    # and 3 sigma is the range 1.3..12 (no shrinkage, ratio 1, lies outside). The actual error
+    # against the closed form is within 4.5 stderr at both sizes.
     t = np.linspace(0, 2, 11)
     exact = deep_linear.solve(mlp(1), [[1.0]], [1.0], 1.0, t)
     errs = []
-    for n in (400, 1600):
+    for n in (400, 6400):
         r = feature_learning.solve(mlp(1), [[1.0]], [1.0], 1.0, t, n_replicas=n, seed=3)
         assert np.all(np.abs(r.f_train - exact.f_train) <= 4.5 * r.f_train_stderr + 1e-12)
         errs.append(np.mean(r.f_train_stderr[1:]))
-    assert 1.5 < errs[0] / errs[1] < 2.7
+    assert 1.3 < errs[0] / errs[1] < 12
 
 
 def test_test_points_and_record():
@@ -135,9 +137,15 @@ def test_test_points_and_record():
     x_test = RNG.standard_normal((2, 5))
     r = deep_linear.solve(mlp(1), X3, Y3, 1.0, t, x_test=x_test, kernel_times=[0, 5])
     assert r.f_test.shape == (6, 2) and r.Phi.shape == (1, 2, 2, 3, 3)
-    # a test point equal to a training point predicts like it
-    r2 = deep_linear.solve(mlp(1), X3, Y3, 1.0, t, x_test=X3[:1])
-    np.testing.assert_allclose(r2.f_test[:, 0], r2.f_train[:, 0], atol=1e-12)
+    # a test point equal to a training point predicts like it, up to the O(dt^2) difference
+    # of the two time integrators (test points: exponential midpoint; training points:
+    # trapezoidal fields): halving dt divides the gap by 4 (accept 3..5)
+    gaps = []
+    for n in (11, 21):
+        tn = np.linspace(0, 1, n)
+        r2 = deep_linear.solve(mlp(1), X3, Y3, 1.0, tn, x_test=X3[:1])
+        gaps.append(abs(r2.f_test[-1, 0] - r2.f_train[-1, 0]))
+    assert 3 < gaps[0] / gaps[1] < 5
     assert r.loss[-1] < r.loss[0]
     # symmetric two-time kernels: Phi(t, s)_{mu nu} = Phi(s, t)_{nu mu}
     np.testing.assert_allclose(r.Phi[0], r.Phi[0].transpose(1, 0, 3, 2), atol=1e-12)
