@@ -261,6 +261,16 @@ class Serial(Layer):
         return x
 
 
+def chain(layer) -> list:
+    """The layers of ``layer`` in order, with nested :class:`Serial` chains expanded (any
+    other layer, ``Parallel`` included, is one link)."""
+    if not isinstance(layer, Layer):
+        raise ArgumentTypeError(f"layer: expected a layer, got {type(layer).__name__}")
+    if not isinstance(layer, Serial):
+        return [layer]
+    return [link for sub in layer.layers for link in chain(sub)]
+
+
 @dataclasses.dataclass(frozen=True)
 class Parallel(Layer):
     """Applies ``layers[i]`` to the i-th input of a list (as produced by :class:`FanOut`)."""
@@ -1057,4 +1067,4 @@ def spec_string(layer: Layer) -> str:
     return f"{type(layer).__name__}({', '.join(f'{k}={v!r}' for k, v in values.items())})"
 
 
-__all__ += ["spec_string"]
+__all__ += ["spec_string", "chain"]

@@ -182,19 +182,13 @@ def dense_layers(net) -> list:
     else:
         raise ArgumentTypeError(f"net: must be a layer spec, a Network or a list of layers, "
                                 f"got {type(net).__name__}")
-    flat: list = []
-
-    def walk(layer):
-        if isinstance(layer, network.Serial):
-            for sub in layer.layers:
-                walk(sub)
-        elif isinstance(layer, network.Dense):
-            flat.append(layer)
-        elif not isinstance(layer, network.Activation):
+    links = [link for item in items
+             for link in (network.chain(item) if isinstance(item, network.Layer) else [item])]
+    for layer in links:
+        if not isinstance(layer, (network.Dense, network.Activation)):
             raise ArgumentTypeError(f"net: a fully connected spec of Dense and activation "
                                     f"layers, got a {type(layer).__name__} layer")
-    for layer in items:
-        walk(layer)
+    flat = [layer for layer in links if isinstance(layer, network.Dense)]
     if not flat:
         raise ParameterError("net: the network has no Dense layer")
     return flat

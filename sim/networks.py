@@ -90,18 +90,11 @@ def mlp_layers(net, width: int | None = None) -> list:
         NotImplementedError: for layers other than Dense and elementwise activations.
     """
     spec = _spec_of(net)
-    flat: list = []
-
-    def walk(layer):
-        if isinstance(layer, arch.Serial):
-            for sub in layer.layers:
-                walk(sub)
-        elif isinstance(layer, (arch.Dense, arch.Activation)):
-            flat.append(layer)
-        else:
+    flat = arch.chain(spec)
+    for layer in flat:
+        if not isinstance(layer, (arch.Dense, arch.Activation)):
             raise NotImplementedError(f"{type(layer).__name__}: sim.networks samples fully "
                                       "connected networks (Dense + activations) only")
-    walk(spec)
     dense = [i for i, layer in enumerate(flat) if isinstance(layer, arch.Dense)]
     if not dense:
         raise ParameterError("net: the network has no Dense layer")

@@ -221,6 +221,7 @@ def _valid_calls():
         "models.network.Tanh": ((), {}),
         "models.network.parse_spec": (("Dense(4),Relu(),Dense(1)",), {}),
         "models.network.spec_string": ((net,), {}),
+        "models.network.chain": ((net,), {}),
         "models.network.window_padding": ((8, 3, 1, "SAME"), {}),
         "models.network.window_positions": ((8, 3, 1, "SAME"), {}),
         "models.network.Conv": ((2, (2,)), {}),

@@ -111,18 +111,11 @@ def _mlp_structure(net) -> _MlpStructure:
     if not isinstance(spec, arch.Layer):
         raise ArgumentTypeError(f"net: must be a layer spec, a kernels Network or a spec "
                                 f"string, got {type(net).__name__}")
-    flat = []
-
-    def walk(layer):
-        if isinstance(layer, arch.Serial):
-            for sub in layer.layers:
-                walk(sub)
-        elif isinstance(layer, (arch.Dense, arch.Activation)):
-            flat.append(layer)
-        else:
+    flat = arch.chain(spec)
+    for layer in flat:
+        if not isinstance(layer, (arch.Dense, arch.Activation)):
             raise ParameterError(f"net: the feature-learning DMFT takes MLPs (Dense and "
                                  f"activation layers), got {type(layer).__name__}")
-    walk(spec)
     if len(flat) < 3 or len(flat) % 2 == 0:
         raise ParameterError("net: must be Dense, activation, ..., Dense(1) with at least one "
                              f"hidden layer, got {len(flat)} layers")
