@@ -90,9 +90,10 @@ def one_of(name: str, value: Any, allowed: Iterable) -> Any:
 
 
 def finite_array(name: str, value: Any, *, ndim: int | None = None,
-                 low: float | None = None, low_open: bool = False) -> np.ndarray:
-    """A float array of finite entries (of ``ndim`` dimensions, entries ``>= low``); a
-    complex array is refused, not silently cast to its real part."""
+                 low: float | None = None, low_open: bool = False,
+                 high: float | None = None) -> np.ndarray:
+    """A float array of finite entries (of ``ndim`` dimensions, entries ``>= low`` and
+    ``<= high``); a complex array is refused, not silently cast to its real part."""
     if np.iscomplexobj(value):
         raise ArgumentTypeError(f"{name}: must be an array of real numbers, got complex")
     try:
@@ -105,6 +106,8 @@ def finite_array(name: str, value: Any, *, ndim: int | None = None,
         raise ParameterError(f"{name}: entries must be finite")
     if low is not None and np.any(a <= low if low_open else a < low):
         raise ParameterError(f"{name}: entries must be {'>' if low_open else '>='} {low}")
+    if high is not None and np.any(a > high):
+        raise ParameterError(f"{name}: entries must be <= {high}")
     return a
 
 

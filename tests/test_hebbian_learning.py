@@ -88,6 +88,10 @@ def test_loss_map():
     out = learning.loss(np.array([1.0, 0.0, 0.5]), P=3)
     np.testing.assert_allclose(out.L, [0.0, 0.5, 0.25])
     np.testing.assert_allclose(out.cost, -np.array([1.0, 0.0, 0.125]) / 6)
+    # an overlap outside [-1, 1] is refused by name (m^P overflowed before)
+    with pytest.raises(ParameterError, match="^m: entries must be <= 1"):
+        learning.loss(np.array([1e6]), P=10 ** 5)
+    assert np.all(learning.loss(np.array([-1.0, 1.0]), P=10 ** 5).cost == 0.0)
 
 
 def test_bad_input():

@@ -184,14 +184,13 @@ CASES = [
 ]
 
 
-def _condition(f, args, which):
-    """``sum_i |q_i df/dq_i| / |f|`` of component ``which`` of ``f``, by one-sided mpmath
-    differences (relative step 10^(-3/4 digits): 1e-90 at 120 digits) that stay inside
-    ``|rho| <= 1``: variances step up, the covariance steps towards 0."""
-    value = f(*args)[which]
-    if value == 0:
-        return mpmath.inf
-    total = mpmath.mpf(0)
+def _conditions(f, args, values):
+    """``sum_i |q_i df/dq_i| / |f|`` of both components (nngp, dot) of ``f``, by one-sided
+    mpmath differences (relative step 10^(-3/4 digits): 1e-90 at 120 digits) that stay
+    inside ``|rho| <= 1``: variances step up, the covariance steps towards 0. A component
+    that is exactly 0 has condition ``inf``. One evaluation per shifted argument serves
+    both components (``values = f(*args)``, already computed by the caller)."""
+    totals = [mpmath.mpf(0), mpmath.mpf(0)]
     for i in range(3):
         if args[i] == 0:
             continue
@@ -199,8 +198,11 @@ def _condition(f, args, which):
         h = abs(args[i]) * mpmath.mpf(10) ** (-(3 * mp.dps) // 4) * direction
         shifted = list(args)
         shifted[i] = args[i] + h
-        total += abs(args[i] * (f(*shifted)[which] - value) / h)
-    return total / abs(value)
+        moved = f(*shifted)
+        for which in (0, 1):
+            totals[which] += abs(args[i] * (moved[which] - values[which]) / h)
+    return tuple(mpmath.inf if values[w] == 0 else totals[w] / abs(values[w])
+                 for w in (0, 1))
 
 
 def _reference(f, pts):
@@ -211,8 +213,7 @@ def _reference(f, pts):
             args = (mpmath.mpf(q11), mpmath.mpf(q12), mpmath.mpf(q22))
             vals = f(*args)
             out[n, 0], out[n, 1] = float(vals[0]), float(vals[1])
-            out[n, 2] = float(_condition(f, args, 0))
-            out[n, 3] = float(_condition(f, args, 1))
+            out[n, 2], out[n, 3] = (float(c) for c in _conditions(f, args, vals))
     return out
 
 
@@ -346,8 +347,8 @@ def _mp_network(layers, x):
                 kn, kd = (float(abs(args[0] * d[w][0] / v)) if v else 0.0
                           for w, v in ((0, nngp), (1, dot)))
             else:
-                kn = float(_condition(f, args, 0)) if nngp != 0 else 0.0
-                kd = float(_condition(f, args, 1)) if dot != 0 else 0.0
+                kn, kd = (float(c) if v != 0 else 0.0
+                          for c, v in zip(_conditions(f, args, (nngp, dot)), (nngp, dot)))
             u[m] = 16 * EPS * (1 + kn) * float(abs(nngp))
             u[mt] = 16 * EPS * (1 + kd) * float(abs(new_t[(i, j)]))
         k, t = new_k, new_t

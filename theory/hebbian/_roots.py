@@ -17,9 +17,12 @@ _GOLD = (math.sqrt(5.0) - 1.0) / 2.0
 
 
 def newton_bracketed(fun, lo, hi, x0, *, xtol, maxiter=200, what="root"):
-    """Newton's method kept inside ``[lo, hi]`` (bisection when a step leaves it, or when
-    the bracket has not halved in two iterations: a derivative spoiled by cancellation,
-    as at low temperature, then still converges, at worst like bisection).
+    """Newton's method kept inside ``[lo, hi]`` (the safeguard of Numerical Recipes'
+    ``rtsafe``: bisection when a step leaves the bracket, or when the Newton step is not
+    below half the step taken two iterations before, as when a derivative is spoiled by
+    cancellation at low temperature; then it still converges, at worst like bisection).
+    Converging from one side, a plain bracket-halving test would bisect every other step;
+    this one keeps Newton's quadratic rate.
 
     ``fun(x, idx) -> (f, df)``; ``f`` must change sign between ``lo`` and ``hi``.
     Returns ``(x, iterations)``; raises :class:`ConvergenceError` if some problem does
@@ -32,7 +35,7 @@ def newton_bracketed(fun, lo, hi, x0, *, xtol, maxiter=200, what="root"):
     f_lo, _ = fun(lo, np.arange(n))
     sign_lo = np.sign(f_lo)
     active = np.arange(n)
-    widths = np.tile(np.abs(hi - lo), (2, 1))        # bracket widths 1 and 2 iterations ago
+    steps = np.tile(np.abs(hi - lo), (2, 1))         # |step| 1 and 2 iterations ago
     it = 0
     for it in range(1, maxiter + 1):
         xa = x[active]
@@ -43,12 +46,12 @@ def newton_bracketed(fun, lo, hi, x0, *, xtol, maxiter=200, what="root"):
         with np.errstate(divide="ignore", invalid="ignore"):
             xn = xa - f / df
         a, b = np.minimum(lo[active], hi[active]), np.maximum(lo[active], hi[active])
-        slow = (b - a) > 0.5 * widths[1, active]
-        widths[1, active], widths[0, active] = widths[0, active], b - a
+        slow = np.abs(xn - xa) > 0.5 * steps[1, active]
         bad = ~np.isfinite(xn) | (xn <= a) | (xn >= b) | slow
         xn = np.where(bad, 0.5 * (a + b), xn)
         xn = np.where(f == 0, xa, xn)
         step = np.abs(xn - xa)
+        steps[1, active], steps[0, active] = steps[0, active], step
         x[active] = xn
         tol = xtol[active]
         done = (step <= tol) | (f == 0) | (b - a <= tol)

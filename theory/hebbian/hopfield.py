@@ -260,6 +260,20 @@ def _capacity_rows(T):
     golden-section steps taken; below ``_T_LOW`` interpolated linearly between the T = 0
     solution and ``_T_LOW``."""
     T = np.asarray(T, float).ravel()
+    if T.size == 1:         # the line solvers ask for one T many times (solve, brackets)
+        return tuple(np.array(v) if isinstance(v, np.ndarray) else v
+                     for v in _capacity_row(float(T[0])))
+    return _capacity_rows_computed(T)
+
+
+@functools.lru_cache(maxsize=4096)
+def _capacity_row(T: float):
+    """:func:`_capacity_rows` of one temperature, memoised (callers get copies)."""
+    return _capacity_rows_computed(np.array([T]))
+
+
+def _capacity_rows_computed(T):
+    """:func:`_capacity_rows` without the memo."""
     low = T < _T_LOW
     if not np.any(low):
         return _capacity_rows_above(T)
@@ -278,9 +292,11 @@ def _capacity_rows_above(T):
     """:func:`_capacity_rows` for T in [_T_LOW, 1), by golden-section maximisation."""
     T = np.asarray(T, float).ravel()
     beta = 1.0 / T
+    last_sigma = np.full(T.size, np.nan)     # warm start: golden points move little
 
     def fun(x, idx):
-        a, _ = _alpha_of_x(x, beta[idx])
+        a, sigma = _alpha_of_x(x, beta[idx], last_sigma[idx])
+        last_sigma[idx] = sigma
         return np.where(np.isfinite(a), a, -1.0)
     x, a_max, it = _roots.golden_max(fun, np.full(T.size, 0.05), np.full(T.size, 20.0),
                                      xtol=1e-10)

@@ -331,9 +331,10 @@ def exact_low_load_overlap(r: float, M: int) -> float:
 
 def loss(m, P: int = 2) -> HammingLoss:
     """ML view of the order parameter: Hamming loss ``L = (1 - m)/2`` and the per-spin
-    P-body Hebbian cost ``-(1 - 2L)^P / P! = -m^P/P!`` of one condensed pattern."""
+    P-body Hebbian cost ``-(1 - 2L)^P / P! = -m^P/P!`` of one condensed pattern (``m`` an
+    overlap in ``[-1, 1]``, so ``|m|^P <= 1`` never overflows)."""
     P = checks.integer("P", P, low=1, high=10 ** 6)
-    m = checks.finite_array("m", m)
+    m = checks.finite_array("m", m, low=-1.0, high=1.0)
     L = (1 - m) / 2
     return HammingLoss(parameters={"P": P}, L=L, cost=-(1 - 2 * L) ** P / _factorial(P))
 
