@@ -120,9 +120,7 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
     """
     model = PLRFModel(alpha, beta, d, v)
     v = model.v
-    lr = model.default_lr(batch) if lr is None else float(lr)
-    if not (lr > 0 and np.isfinite(lr)):
-        raise ParameterError(f"lr: must be a positive number (got {lr})")
+    lr = model.default_lr(batch) if lr is None else checks.positive("lr", lr)
     bins_per_efold = checks.integer("bins_per_efold", bins_per_efold, low=1)
     meas = _measure(alpha, beta, int(d), v, embedding, bins_per_efold)
     solver = ExponentialSumVolterra(
@@ -375,6 +373,12 @@ def compute_optimal(alpha: float, beta: float, flops, *, d_grid=None, v_ratio: i
             else checks.finite_array("d_grid", d_grid))
     if grid.ndim != 1 or grid.size < 3 or np.any(grid < 1) or np.any(grid > 2 ** 31):
         raise ParameterError("d_grid: at least 3 parameter counts >= 1")
+    if v_ratio * float(grid.max()) > checks.MEMORY_LIMIT:
+        raise ParameterError(f"v_ratio: v = v_ratio d must stay <= {checks.MEMORY_LIMIT} "
+                             f"(the spectrum's size) for d up to {int(grid.max())}, got "
+                             f"v_ratio = {v_ratio}")
+    if lr is not None and not callable(lr):
+        lr = checks.positive("lr", lr)
     losses = np.full((f.size, grid.size), np.nan)
     worst = 0.0
     for k, d in enumerate(grid):
