@@ -38,7 +38,7 @@ class Comparison(Result):
     ``passed`` is ``|theory - simulation| <= tolerance``; a NaN never passes.
 
     A check that sweeps a quantity (a width, a time, a load) records its value in ``x``
-    and its name in ``x_name`` (NaN and ``""`` otherwise); ``series`` labels the curve the
+    and its name in ``x_name`` (``None`` and ``""`` otherwise); ``series`` labels the curve the
     row belongs to when a check sweeps several (``"test"``/``"train"``, one per
     activation). The validation report (:mod:`nnphys.validation.report`) plots theory
     and simulation against ``x``.
@@ -53,7 +53,7 @@ class Comparison(Result):
     passed: bool = False
     sigmas: float = 0.0
     bias: float = 0.0
-    x: float = math.nan
+    x: float | None = None
     x_name: str = ""
     series: str = ""
 
@@ -100,8 +100,7 @@ def compare(name: str, quantity: str, theory, simulation, *, sigmas: float = 4.0
     ok = math.isfinite(theory) and math.isfinite(value) and abs(theory - value) <= tolerance
     return Comparison(name=name, quantity=quantity, theory=theory, simulation=value,
                       stderr=stderr, tolerance=tolerance, passed=bool(ok), sigmas=sigmas,
-                      bias=bias, x=math.nan if x is None else x, x_name=x_name,
-                      series=series)
+                      bias=bias, x=x, x_name=x_name, series=series)
 
 
 def register(name: str):

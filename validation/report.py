@@ -268,8 +268,8 @@ def _deviation(c: Comparison) -> tuple[float, float]:
 
 def _plot_check(run: CheckRun):
     from matplotlib.figure import Figure
-    swept = [c for c in run.comparisons if math.isfinite(c.x)]
-    rows = [c for c in run.comparisons if not math.isfinite(c.x)]
+    swept = [c for c in run.comparisons if c.x is not None]
+    rows = [c for c in run.comparisons if c.x is None]
     blocks = [b for b in (("swept", swept), ("rows", rows)) if b[1]]
     width = [1.0] + ([max(1.0, len(rows) / 12)] if len(blocks) == 2 else [])
     fig = Figure(figsize=(5.2 * sum(width) + (1.2 if swept else 0), 5.2),
@@ -463,7 +463,7 @@ def _html(meta, summary, runs, docs, images, pulls) -> str:
                           for n in summary["failed_checks"])
         out.append(f"<p>Failed checks: {links}.</p>")
     out.append("<h3>Run</h3>")
-    out.append(_table(("", ""), _metadata_rows(meta)))
+    out.append(_table(("item", "value"), _metadata_rows(meta)))
     out.append("</section>")
 
     out.append('<section id="pulls"><h2>Pulls of the whole run</h2>')
@@ -505,7 +505,7 @@ def _check_section(run: CheckRun, doc: str, image: str) -> str:
         parts.append(f'<div class="doc">{_doc_html(doc)}</div>')
     parts.append(f'<p><img src="{image}" alt="theory against simulation: '
                  f'{html.escape(run.name)}"></p>')
-    swept = any(math.isfinite(c.x) for c in run.comparisons)
+    swept = any(c.x is not None for c in run.comparisons)
     header = ["comparison", "quantity"] + (["swept", "series"] if swept else []) + [
         "theory", "simulation", "stderr", "tolerance", "pull", "result"]
     rows = []
