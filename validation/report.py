@@ -1,4 +1,4 @@
-"""The validation report: ``nnphys validate ... --report DIR``.
+"""The validation report that ``nnphys validate --report DIR`` writes.
 
 :func:`write` turns the checks of one run (a :class:`CheckRun` per check: its registered
 name, its :class:`~nnphys.validation.Comparison` records, its time) into
