@@ -16,7 +16,8 @@ exclude_patterns = ["_build"]
 templates_path = ["_templates"]    # module pages: the module's docstring and members
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "show-inheritance": True}
+# members on the API pages only (the template asks for them); the family pages show the
+# module docstrings
 autodoc_member_order = "bysource"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = True
@@ -94,6 +95,113 @@ def plain_text_conventions(lines: list[str]) -> list[str]:
     return out
 
 
+# ---------------------------------------------------------------------------------------
+# One page per model family, generated at build time from the modules themselves: the
+# theory modules' docstrings (the equations), their public names (how to call them), the
+# simulation and spec modules, and the validation checks registered for the family.
+
+#: family -> (title, theory modules, specs and simulations, validation modules)
+FAMILIES = {
+    "kernels": ("Infinite-width kernels: NNGP and NTK", ["nnphys.theory.kernels"],
+                ["nnphys.models.network", "nnphys.sim.networks"], ["kernels"]),
+    "criticality": ("Signal propagation and criticality", ["nnphys.theory.criticality"],
+                    ["nnphys.sim.preactivations"], ["criticality"]),
+    "finite_width": ("Finite width: 1/n theory, NTK fluctuations, Edgeworth densities",
+                     ["nnphys.theory.finite_width", "nnphys.theory.ntk_fluctuations",
+                      "nnphys.theory.edgeworth"],
+                     ["nnphys.sim.preactivations", "nnphys.sim.ntk_ensemble",
+                      "nnphys.sim.shallow", "nnphys.models.shallow"],
+                     ["finite_width", "ntk_fluctuations", "edgeworth"]),
+    "hebbian": ("Hebbian networks: replica theory", ["nnphys.theory.hebbian"],
+                ["nnphys.models.hebbian", "nnphys.sim.montecarlo"], ["hebbian"]),
+    "dmft": ("Dynamical mean-field theory", ["nnphys.theory.dmft"],
+             ["nnphys.models.rnn", "nnphys.sim.rnn", "nnphys.sim.regression.gradient_descent"],
+             ["dmft"]),
+    "scaling": ("Scaling laws", ["nnphys.theory.scaling", "nnphys.theory.spectral"],
+                ["nnphys.models.regression", "nnphys.sim.regression.plrf",
+                 "nnphys.sim.regression.mrs"], ["scaling", "mrs"]),
+    "generalization": ("Generalization: learning curves and random features",
+                       ["nnphys.theory.generalization"],
+                       ["nnphys.sim.regression.kernel_ridge", "nnphys.sim.random_features",
+                        "nnphys.datasets"], ["generalization", "deep_random_features"]),
+    "parametrization": ("abc-parametrizations and width scaling",
+                        ["nnphys.theory.parametrization"],
+                        ["nnphys.models.parametrization", "nnphys.sim.training"],
+                        ["parametrization"]),
+}
+
+
+def _submodules(name: str) -> list[str]:
+    """``name`` and, for a package, its public submodules (depth first)."""
+    import importlib
+    import pkgutil
+    module = importlib.import_module(name)
+    out = [name]
+    for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
+        if not info.name.startswith("_"):
+            out += _submodules(f"{name}.{info.name}")
+    return out
+
+
+def _public_names(name: str) -> list[str]:
+    """The public functions and classes a module defines (its ``__all__`` if it has one)."""
+    import importlib
+    import inspect
+    module = importlib.import_module(name)
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [k for k, v in vars(module).items() if not k.startswith("_") and (
+            inspect.isfunction(v) or inspect.isclass(v)) and v.__module__ == name]
+    return [n for n in names if not inspect.ismodule(getattr(module, n, None))]
+
+
+def _module_block(name: str, heading: str) -> list[str]:
+    out = [heading, "~" * len(heading), "", f".. automodule:: {name}", "   :no-index:", ""]
+    names = _public_names(name)
+    if names:
+        refs = ", ".join(f":py:obj:`~{name}.{n}`" for n in names)
+        out += [f"How to call it: {refs} (reference: :mod:`{name}`).", ""]
+    return out
+
+
+def _family_page(key: str) -> str:
+    from nnphys.validation import registry
+    title, theory, sims, validations = FAMILIES[key]
+    out = [title, "=" * len(title), "", ".. contents::", "   :local:", "   :depth: 1", "",
+           "Theory", "------", ""]
+    for name in [m for t in theory for m in _submodules(t)]:
+        out += _module_block(name, f"``{name}``")
+    out += ["Specs and simulations", "---------------------", ""]
+    for name in sims:
+        out += _module_block(name, f"``{name}``")
+    out += ["Validated against", "-----------------", "",
+            "The checks of ``nnphys validate`` for this family (:doc:`../validation`): each "
+            "states what it compares and how its tolerance follows from the method's error.",
+            ""]
+    checks = registry.checks()
+    for family in validations:
+        module = f"nnphys.validation.{family}"
+        out += [f"``{module}``", "~" * (len(module) + 4), "", f".. automodule:: {module}",
+                "   :no-index:", ""]
+        for check, fn in checks.items():
+            if fn.__module__ == module:
+                out += [f"``{check}``: :py:func:`{module}.{fn.__name__}`", "",
+                        f".. autofunction:: {module}.{fn.__name__}", "   :no-index:", ""]
+    return "\n".join(out)
+
+
+def _write_family_pages(app):
+    import os
+    directory = os.path.join(app.srcdir, "families")
+    os.makedirs(directory, exist_ok=True)
+    for key in FAMILIES:
+        text = _family_page(key)
+        path = os.path.join(directory, f"{key}.rst")
+        if not os.path.exists(path) or open(path).read() != text:    # unchanged: no rebuild
+            with open(path, "w") as fh:
+                fh.write(text)
+
+
 def _process_docstring(app, what, name, obj, options, lines):
     lines[:] = plain_text_conventions(lines)
 
@@ -101,3 +209,4 @@ def _process_docstring(app, what, name, obj, options, lines):
 def setup(app):
     # after napoleon (priority 500): its sections are fields and lists by then
     app.connect("autodoc-process-docstring", _process_docstring, priority=600)
+    app.connect("builder-inited", _write_family_pages)
