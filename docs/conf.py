@@ -202,7 +202,42 @@ def _write_family_pages(app):
                 fh.write(text)
 
 
+_PARAM = re.compile(r"^\s*:param\s+([^:]+):")
+
+
+def documented_parameters(lines: list[str]) -> list[str]:
+    """The parameter names a (napoleon-converted) docstring documents: ``:param x:`` fields,
+    ``:param x, y:`` naming several, stars (escaped or not) stripped."""
+    names = []
+    for line in lines:
+        found = _PARAM.match(line)
+        if found:
+            names += [n.replace("\\", "").strip().lstrip("*")
+                      for n in found.group(1).split(",") if n.strip()]
+    return names
+
+
+def _check_parameters(what, name, obj, lines):
+    """Warn (an error under -W) where a docstring documents a parameter that the signature
+    of ``obj`` does not have."""
+    import inspect
+    from sphinx.util import logging
+    if what not in ("function", "method", "class"):
+        return
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return
+    accepted = set(signature.parameters)
+    for documented in documented_parameters(lines):
+        if documented not in accepted:
+            logging.getLogger(__name__).warning(
+                f"{name}: the docstring documents the parameter {documented!r}, which its "
+                f"signature {signature} does not have")
+
+
 def _process_docstring(app, what, name, obj, options, lines):
+    _check_parameters(what, name, obj, lines)
     lines[:] = plain_text_conventions(lines)
 
 
