@@ -236,6 +236,49 @@ def _check_parameters(what, name, obj, lines):
                 f"signature {signature} does not have")
 
 
+# ---------------------------------------------------------------------------------------
+# The gallery: every figure of the registry (nnphys.figures) with the command that makes
+# it and the code of its compute step; its picture where one has been made beforehand
+# (``nnphys figures --all --quick --out DIR`` and NNPHYS_DOCS_FIGURES=DIR; the default DIR
+# is docs/_build/figures).
+
+def _gallery_page(srcdir: str) -> str:
+    import inspect
+    import os
+    import shutil
+    from nnphys import figures
+    made = os.environ.get("NNPHYS_DOCS_FIGURES") or os.path.join(srcdir, "_build", "figures")
+    images = os.path.join(srcdir, "gallery_images")
+    os.makedirs(images, exist_ok=True)
+    title = "Gallery: the figures of the papers"
+    out = [title, "=" * len(title), "",
+           "Each figure of ``nnphys figures --list``: the command that regenerates it (data "
+           "cached as ``.npz``, then PNG and PDF; ``--quick`` at reduced size) and the code "
+           "of its compute step.", "", ".. contents::", "   :local:", ""]
+    for name, fig in figures.figures().items():
+        source = os.path.relpath(inspect.getsourcefile(fig.compute), srcdir)
+        out += [name, "-" * len(name), "", fig.description, "", ".. code-block:: bash", "",
+                f"   nnphys figures {name} --out figures-out", ""]
+        png = os.path.join(made, f"{name}.png")
+        if os.path.exists(png):
+            shutil.copyfile(png, os.path.join(images, f"{name}.png"))
+            out += [f".. image:: gallery_images/{name}.png", f"   :alt: {name}",
+                    "   :width: 90%", ""]
+        out += [f"Compute step, :py:func:`{fig.compute.__module__}.{fig.compute.__name__}`:",
+                "", f".. literalinclude:: {source}", f"   :pyobject: {fig.compute.__name__}",
+                "   :language: python", ""]
+    return "\n".join(out)
+
+
+def _write_gallery(app):
+    import os
+    path = os.path.join(app.srcdir, "gallery.rst")
+    text = _gallery_page(str(app.srcdir))
+    if not os.path.exists(path) or open(path).read() != text:
+        with open(path, "w") as fh:
+            fh.write(text)
+
+
 def _process_docstring(app, what, name, obj, options, lines):
     _check_parameters(what, name, obj, lines)
     lines[:] = plain_text_conventions(lines)
@@ -245,3 +288,4 @@ def setup(app):
     # after napoleon (priority 500): its sections are fields and lists by then
     app.connect("autodoc-process-docstring", _process_docstring, priority=600)
     app.connect("builder-inited", _write_family_pages)
+    app.connect("builder-inited", _write_gallery)
