@@ -2,7 +2,8 @@
 
 One report is built (module fixture) from two quick checks that sweep a quantity
 (``hebbian.learning_overlap``: two curves over ``M``; ``scaling.plrf_exact_vs_sgd``: two over
-``t``) and one fake check whose rows sweep nothing, one of them failing. Its JSON is checked
+``t``), one fake check whose rows sweep nothing, one of them failing, and one fake check
+with no rows (skipped, as a check whose extra is missing). Its JSON is checked
 against the rows (pull statistics recomputed here from theory, simulation and stderr), its
 HTML for the sections, the images and the absence of any network resource; then the page is
 rendered in headless Chromium, which must load every image (a deliberately missing image
@@ -29,8 +30,10 @@ QUICK_CHECKS = ("hebbian.learning_overlap", "scaling.plrf_exact_vs_sgd")
 def fake_check(quick, seed):
     """A fake check: a deterministic row, a stochastic row that passes and one that fails."""
     return [validation.compare("fake.rows", "exact", 1.0, 1.0 + 1e-12, bias=1e-9),
-            validation.compare("fake.rows", "passes", 2.0, Estimate(mean=2.01, stderr=0.01, n_eff=100.0)),
-            validation.compare("fake.rows", "fails", 3.0, Estimate(mean=3.5, stderr=0.01, n_eff=100.0))]
+            validation.compare("fake.rows", "passes", 2.0,
+                               Estimate(mean=2.01, stderr=0.01, n_eff=100.0)),
+            validation.compare("fake.rows", "fails", 3.0,
+                               Estimate(mean=3.5, stderr=0.01, n_eff=100.0))]
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +41,10 @@ def built(tmp_path_factory):
     directory = tmp_path_factory.mktemp("report")
     checks = dict(registry.checks())
     checks["fake.rows"] = fake_check
+    checks["fake.skipped"] = lambda quick, seed: []      # as a check without its extra
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(registry, "checks", lambda: checks)
-        status = cli.main(["validate", *QUICK_CHECKS, "fake.rows", "--quick", "--seed", "3",
+        status = cli.main(["validate", *QUICK_CHECKS, "fake", "--quick", "--seed", "3",
                            "--report", str(directory)])
     return status, directory
 
@@ -67,7 +71,8 @@ def test_report_json_matches_the_rows(built):
     status, directory = built
     assert status == 1                                   # the fake check fails one row
     data = json.loads((directory / "report.json").read_text())
-    assert [c["name"] for c in data["checks"]] == [*QUICK_CHECKS, "fake.rows"]
+    assert [c["name"] for c in data["checks"]] == [*QUICK_CHECKS, "fake.rows", "fake.skipped"]
+    assert data["checks"][3]["comparisons"] == [] and data["checks"][3]["image"] is None
     rows = [r for c in data["checks"] for r in c["comparisons"]]
     assert data["summary"]["comparisons"] == len(rows) == 6 + 8 + 3
     assert data["summary"]["failed"] == 1 and data["summary"]["failed_checks"] == ["fake.rows"]
@@ -98,10 +103,11 @@ def test_report_html_is_self_contained(built):
     assert len(images) == 3 + 1                          # one per check, the pulls histogram
     for src in images:
         assert (directory / src).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for name in (*QUICK_CHECKS, "fake.rows"):
+    for name in (*QUICK_CHECKS, "fake.rows", "fake.skipped"):
         assert f'id="check-{name}"' in page
     # each check's docstring, as the registry holds it
     assert "A fake check: a deterministic row" in page
+    assert 'SKIP</span> <a href="#check-fake.skipped">' in page
     first = registry.checks()[QUICK_CHECKS[0]].__doc__.split("\n")[0]
     assert first[:40] in page
     assert 'id="summary"' in page and 'id="pulls"' in page
@@ -162,7 +168,7 @@ def test_report_renders_in_chromium(built, tmp_path):
     assert result["images"] == 3 + 1 + 1
     assert result["broken"] == ["images/missing-on-purpose.png"]     # the probe sees breaks
     assert result["sections"] == ["summary", "pulls"] + [
-        f"check-{name}" for name in (*QUICK_CHECKS, "fake.rows")]
+        f"check-{name}" for name in (*QUICK_CHECKS, "fake.rows", "fake.skipped")]
     assert result["visible"]
 
     shot = tmp_path / "report.png"

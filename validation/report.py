@@ -149,9 +149,10 @@ def write(directory: str | os.PathLike, runs: Sequence[CheckRun],
 
     docs = _docstrings(runs)
     images = {}
-    for run in runs:
-        images[run.name] = f"{IMAGES}/{_file_name(run.name)}.png"
-        _save_figure(_plot_check(run), os.path.join(directory, images[run.name]))
+    for run in runs:       # a check with no rows (skipped: a missing extra) has no plot
+        images[run.name] = f"{IMAGES}/{_file_name(run.name)}.png" if run.comparisons else None
+        if run.comparisons:
+            _save_figure(_plot_check(run), os.path.join(directory, images[run.name]))
     everything = [c for run in runs for c in run.comparisons]
     pulls = pull_statistics(everything)
     pulls["image"] = f"{IMAGES}/pulls.png"
@@ -380,6 +381,7 @@ th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 th { background: #f3f3f3; } td.text { text-align: left; }
 tr.fail td { background: #fde2e2; }
 .pass { color: #137333; font-weight: bold; } .fail { color: #c5221f; font-weight: bold; }
+.skip { color: #777; font-weight: bold; }
 .doc { white-space: pre-wrap; font-size: 0.85em; background: #fafafa;
        border-left: 3px solid #ddd; padding: 0.4em 0.8em; }
 code { font-size: 0.95em; background: #f0f0f0; }
@@ -412,6 +414,10 @@ def _doc_html(text: str) -> str:
 
 def _verdict(passed: bool) -> str:
     return '<span class="pass">PASS</span>' if passed else '<span class="fail">FAIL</span>'
+
+
+def _run_verdict(run: CheckRun) -> str:
+    return _verdict(run.passed) if run.comparisons else '<span class="skip">SKIP</span>'
 
 
 def _anchor(name: str) -> str:
@@ -478,7 +484,7 @@ def _html(meta, summary, runs, docs, images, pulls) -> str:
                "comparisons (1/n, truncation; see each check).</p></section>")
 
     out.append('<nav id="contents"><h2>Checks</h2><ul>')
-    out += [f'<li>{_verdict(r.passed)} <a href="#{_anchor(r.name)}">{html.escape(r.name)}</a>'
+    out += [f'<li>{_run_verdict(r)} <a href="#{_anchor(r.name)}">{html.escape(r.name)}</a>'
             f" ({len(r.comparisons)})</li>" for r in runs]
     out.append("</ul></nav>")
 
@@ -499,10 +505,14 @@ def _html(meta, summary, runs, docs, images, pulls) -> str:
 def _check_section(run: CheckRun, doc: str, image: str) -> str:
     seconds = f", {run.seconds:.1f} s" if math.isfinite(run.seconds) else ""
     parts = [f'<section class="check" id="{_anchor(run.name)}">',
-             f"<h3>{_verdict(run.passed)} {html.escape(run.name)} "
+             f"<h3>{_run_verdict(run)} {html.escape(run.name)} "
              f"({sum(c.passed for c in run.comparisons)}/{len(run.comparisons)}{seconds})</h3>"]
     if doc:
         parts.append(f'<div class="doc">{_doc_html(doc)}</div>')
+    if image is None:
+        parts.append("<p>No comparisons: the check was skipped (see the warnings of the "
+                     "run).</p></section>")
+        return "\n".join(parts)
     parts.append(f'<p><img src="{image}" alt="theory against simulation: '
                  f'{html.escape(run.name)}"></p>')
     swept = any(c.x is not None for c in run.comparisons)
