@@ -90,6 +90,10 @@ def test_report_json_matches_the_rows(built):
     assert data["pulls"]["mean"] == pytest.approx(pulls.mean(), rel=1e-12)
     assert data["pulls"]["std"] == pytest.approx(pulls.std(ddof=1), rel=1e-12)
     assert max(data["pulls"]["values"]) == pytest.approx(50.0)     # (3.5 - 3) / 0.01
+    free = np.array([(r["simulation"] - r["theory"]) / r["stderr"] for r in rows
+                     if r["stderr"] > 0 and r["bias"] == 0])
+    assert data["pulls"]["bias_free"]["n"] == free.size == sum(data["pulls"]["bias_free_values"])
+    assert data["pulls"]["bias_free"]["std"] == pytest.approx(free.std(ddof=1), rel=1e-12)
     assert data["metadata"]["seed"] == 3 and data["metadata"]["size"] == "quick"
     assert data["metadata"]["nnphys_version"] and data["metadata"]["machine"]["cores"] >= 1
 

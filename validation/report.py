@@ -92,19 +92,27 @@ def machine() -> dict[str, Any]:
             "numpy": np.__version__, "numba": numba.__version__}
 
 
-def pull_statistics(comparisons: Sequence[Comparison]) -> dict[str, Any]:
-    """The pulls ``(simulation - theory) / stderr`` of the stochastic comparisons
-    (``stderr > 0``, finite values) and their ``n``, ``mean``, ``std`` (sample standard
-    deviation, ``ddof=1``), ``mean_stderr`` (``std / sqrt(n)``) and ``beyond_2`` (the
-    fraction with ``|pull| > 2``; 4.55 % for N(0, 1)); NaN where ``n`` is too small."""
-    pulls = np.array([c.pull for c in comparisons if c.stderr > 0], dtype=float)
-    pulls = pulls[np.isfinite(pulls)]
+def _summarise(pulls: np.ndarray) -> dict[str, Any]:
     n = int(pulls.size)
     std = float(np.std(pulls, ddof=1)) if n > 1 else math.nan
     return {"n": n, "mean": float(pulls.mean()) if n else math.nan, "std": std,
             "mean_stderr": std / math.sqrt(n) if n > 1 else math.nan,
-            "beyond_2": float(np.mean(np.abs(pulls) > 2)) if n else math.nan,
-            "values": pulls.tolist()}
+            "beyond_2": float(np.mean(np.abs(pulls) > 2)) if n else math.nan}
+
+
+def pull_statistics(comparisons: Sequence[Comparison]) -> dict[str, Any]:
+    """The pulls ``(simulation - theory) / stderr`` of the stochastic comparisons
+    (``stderr > 0``, finite values) and their ``n``, ``mean``, ``std`` (sample standard
+    deviation, ``ddof=1``), ``mean_stderr`` (``std / sqrt(n)``) and ``beyond_2`` (the
+    fraction with ``|pull| > 2``; 4.55 % for N(0, 1)); NaN where ``n`` is too small.
+    ``bias_free`` holds the same numbers for the comparisons without a ``bias`` allowance,
+    the ones whose pulls N(0, 1) describes with no stated systematic error;
+    ``bias_free_values`` marks which of ``values`` they are."""
+    rows = [c for c in comparisons if c.stderr > 0 and math.isfinite(c.pull)]
+    pulls = np.array([c.pull for c in rows], dtype=float)
+    free = np.array([c.bias == 0 for c in rows], dtype=bool)
+    return {**_summarise(pulls), "bias_free": _summarise(pulls[free]),
+            "values": pulls.tolist(), "bias_free_values": free.tolist()}
 
 
 def write(directory: str | os.PathLike, runs: Sequence[CheckRun],
@@ -352,9 +360,12 @@ def _plot_pulls(pulls):
     values = np.clip(np.asarray(pulls["values"], dtype=float), -_PULL_RANGE, _PULL_RANGE)
     # bins of 1/2 (1/4 from 200 pulls on): a few counts per bin near the centre
     edges = np.linspace(-_PULL_RANGE, _PULL_RANGE, 25 if values.size < 200 else 49)
-    if values.size:
-        ax.hist(values, edges, density=True, color="C0", alpha=0.6,
-                label=f"pulls of {values.size} stochastic comparisons")
+    free = np.asarray(pulls["bias_free_values"], dtype=bool)
+    if values.size:      # stacked: the whole histogram is the density of all the pulls
+        ax.hist([values[free], values[~free]], edges, density=True, stacked=True,
+                color=["C0", "C1"], alpha=0.6,
+                label=[f"no bias allowance ({free.sum()})",
+                       f"with a bias allowance ({(~free).sum()})"])
     t = np.linspace(-_PULL_RANGE, _PULL_RANGE, 400)
     ax.plot(t, np.exp(-t ** 2 / 2) / math.sqrt(2 * math.pi), "k-", lw=1.2, label="N(0, 1)")
     ax.set_xlabel("pull (simulation - theory) / stderr  (|pull| > 6 in the end bins)",
@@ -481,7 +492,11 @@ def _html(meta, summary, runs, docs, images, pulls) -> str:
                "correct standard errors give N(0, 1); a much narrower histogram means "
                "standard errors that are too large (loose tolerances), a shifted or wider one "
                "a bias, which may be the stated <code>bias</code> allowance of the "
-               "comparisons (1/n, truncation; see each check).</p></section>")
+               "comparisons (1/n, truncation; see each check). The "
+               f"{pulls['bias_free']['n']} comparisons without one (blue) have pull mean "
+               f"{_fmt(pulls['bias_free']['mean'], 3)} &plusmn; "
+               f"{_fmt(pulls['bias_free']['mean_stderr'], 2)} and standard deviation "
+               f"{_fmt(pulls['bias_free']['std'], 3)}.</p></section>")
 
     out.append('<nav id="contents"><h2>Checks</h2><ul>')
     out += [f'<li>{_run_verdict(r)} <a href="#{_anchor(r.name)}">{html.escape(r.name)}</a>'
