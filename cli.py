@@ -3,7 +3,7 @@
 Subcommands::
 
     nnphys kernel SPEC --x1 X1.npy [--x2 X2.npy] [--get nngp,ntk] --out OUT
-    nnphys validate [NAME ...] [--quick] [--list] [--seed S]
+    nnphys validate [NAME ...] [--quick] [--list] [--seed S] [--report DIR]
     nnphys figures NAME ... | --all  --out DIR [--quick] [--recompute] [--list]
     nnphys sweep MODULE:FUNCTION --grid NAME=GRID ... --out RESULT.npz
                  [--workers W | --scheduler tcp://host:port | --backend ...]
@@ -43,6 +43,7 @@ import inspect
 import os
 import re
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -131,9 +132,24 @@ def _validate(args) -> int:
                   f"{c.stderr:10.3g} {c.tolerance:10.3g}  {'PASS' if c.passed else 'FAIL'}")
         print(f"{'':34s} ({name}: {seconds:.1f} s)", flush=True)
 
-    results = validation.run(args.names, quick=args.quick, seed=args.seed, on_check=print_rows)
+    runs = []
+    if args.report:        # refuse an impossible directory before the run, not after it
+        _output_path("--report", os.path.join(args.report, "index.html"))
+
+    def on_check(name, comparisons, seconds):
+        print_rows(name, comparisons, seconds)
+        runs.append((name, comparisons, seconds))
+
+    start = time.perf_counter()
+    results = validation.run(args.names, quick=args.quick, seed=args.seed, on_check=on_check)
+    seconds = time.perf_counter() - start
     failed = sum(not c.passed for c in results)
     print(f"\n{len(results) - failed} passed, {failed} failed")
+    if args.report:
+        from .validation import report
+        print(report.write(args.report, [report.CheckRun(*r) for r in runs], metadata={
+            "checks": " ".join(args.names) or "all", "seed": args.seed,
+            "size": "quick" if args.quick else "default", "seconds": seconds}))
     return 1 if failed else 0
 
 
@@ -485,6 +501,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="reduced sizes, seconds per check")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", metavar="DIR", help="also write an HTML report (DIR/index.html, "
+                   "plots, DIR/report.json)")
     p.set_defaults(run=_validate)
 
     p = sub.add_parser("figures", help="regenerate paper figures",

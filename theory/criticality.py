@@ -226,8 +226,9 @@ class FixedPoint(Result):
         W_std, b_std: the scales (broadcast to a common shape).
         q_star: the fixed point (``inf`` where the length map diverges).
         bounded: False where it diverges.
-        ``residual`` is ``max |map(q*) - q*| / max(q*, 1)`` over the bounded points,
-        ``iterations`` the regula-falsi steps of the refinement.
+
+    ``residual`` is ``max |map(q*) - q*| / max(q*, 1)`` over the bounded points,
+    ``iterations`` the regula-falsi steps of the refinement.
     """
 
     W_std: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
@@ -440,6 +441,7 @@ def signal_propagation(activation, W_std, b_std, q0: float = 1.0) -> SignalPropa
 
     Example (tanh at ``sigma_w^2 = 2.5``, ``sigma_b^2 = 0.05``; Schoenholz et al. 2017,
     Fig. 1):
+
         >>> import math
         >>> from nnphys.theory import kernels as nk
         >>> r = signal_propagation(nk.Tanh(), math.sqrt(2.5), math.sqrt(0.05))

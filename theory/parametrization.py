@@ -19,7 +19,7 @@ b_l, a_l + c_l)`` (Adam); two parametrizations are :func:`equivalent` iff their 
 forms agree. (For muP this is Tensor Programs V, Table 3, which has no multipliers.)
 
 Classification (Def. 3.2, Thms. 3.3-3.5, Cor. 3.9), as computed by :func:`classify`
-----------------------------------------------------------------------------------
+------------------------------------------------------------------------------------
 Write ``A = a_{L+1} + b_{L+1}`` (the output weights' initial scale ``n^{-A}``) and ``B =
 2 a_{L+1} + c_{L+1}`` (SGD; ``a_{L+1} + c_{L+1}`` for Adam: the entry scale ``n^{-B}`` of
 the output layer's update). Power counting of one step: the back-propagated signal has

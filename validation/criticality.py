@@ -59,5 +59,6 @@ def correlation_map(quick: bool = False, seed: int = 0):
             theory.append(c)
         for l in (3, 10, 20):
             out.append(compare("criticality.correlation_map", f"c_{l} (W_std^2={sigma_w2})",
-                               theory[l - 1], measured[l - 1], sigmas=_SIGMA, bias=l / width))
+                               theory[l - 1], measured[l - 1], sigmas=_SIGMA, bias=l / width,
+                               x=l, x_name="layer l", series=f"W_std^2={sigma_w2}"))
     return out

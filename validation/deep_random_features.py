@@ -73,7 +73,8 @@ def test_error_vs_width(quick: bool = False, seed: int = 0):
         est = dataclasses.replace(sim.test_error, stderr=paired.stderr)
         for j, n in enumerate(P):
             out.append(compare(f"deep RF {act!r} widths={widths}", f"test error at P={n}",
-                               th[j], est[j], sigmas=4.0, bias=_bias(n, widths) * th[j]))
+                               th[j], est[j], sigmas=4.0, bias=_bias(n, widths) * th[j],
+                               x=n, x_name="P", series=f"{act!r} widths={widths}"))
     return out
 
 
@@ -101,5 +102,6 @@ def universality(quick: bool = False, seed: int = 0):
         for j, n in enumerate(P):
             out.append(compare(f"deep RF {act!r} widths={widths}",
                                f"deep - Gaussian error at P={n}", 0.0, diff[j], sigmas=4.0,
-                               bias=level[j] / math.sqrt(min(widths))))
+                               bias=level[j] / math.sqrt(min(widths)), x=n, x_name="P",
+                               series=repr(act)))
     return out

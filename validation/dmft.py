@@ -100,14 +100,16 @@ def autocorrelation_vs_network(quick: bool = False, seed: int = 0):
                 if lag <= _SHORT_LAG:
                     out.append(compare(f"dmft.autocorrelation_vs_network[g={g},N={n}]",
                                        f"Delta({lag:g})", th, est, sigmas=_SIGMA,
-                                       bias=3.0 * st.delta0 / math.sqrt(n)))
+                                       bias=3.0 * st.delta0 / math.sqrt(n), x=lag,
+                                       x_name="tau", series=f"g={g}, N={n}"))
         if len(sizes) < 3:
             continue
         for j, lag in enumerate(lags):
             limit = extrapolate(sizes, [p[j] for p in per_size], order=1)
             out.append(compare(f"dmft.autocorrelation_vs_network[g={g},N->inf]",
                                f"Delta({lag:g}) extrapolated", st.delta[j], limit,
-                               sigmas=_SIGMA, bias=0.02 * st.delta0))
+                               sigmas=_SIGMA, bias=0.02 * st.delta0, x=lag, x_name="tau",
+                               series=f"g={g}, N->inf"))
         # the error at the longest lag shrinks with N: |err(N_max)| <= |err(N_min)| + 4 se
         small, large = per_size[0][-1], per_size[-1][-1]
         err_small = abs(small.mean - st.delta[-1])
@@ -132,11 +134,12 @@ def chaos_transition(quick: bool = False, seed: int = 0):
             traj = sim_rnn.simulate(spec, 20.0, 0.1, transient=100.0, seed=seed, n_record=200)
             value = float(np.mean(traj.x ** 2))      # deterministic decay: no error bar
             out.append(compare(f"dmft.chaos_transition[g={g}]", "Delta(0) (fixed point)", 0.0,
-                               value, bias=1e-6))
+                               value, bias=1e-6, x=g, x_name="g"))
             continue
         sim = _network_autocorrelation(spec, 80.0 if quick else 120.0, seed, st.delta0, [0.0])
         out.append(compare(f"dmft.chaos_transition[g={g}]", "Delta(0)", st.delta0, sim[0],
-                           sigmas=_SIGMA, bias=3.0 * st.delta0 / math.sqrt(n)))
+                           sigmas=_SIGMA, bias=3.0 * st.delta0 / math.sqrt(n), x=g,
+                           x_name="g"))
     return out
 
 
@@ -179,7 +182,8 @@ def transient_vs_network(quick: bool = False, seed: int = 0):
         j = int(round(t / dt))
         th = theory.delta[j, j]
         out.append(compare(f"dmft.transient_vs_network[N={n}]", f"Delta(t={t:g}, t)", th,
-                           variance[j], sigmas=_SIGMA, bias=3.0 * th / math.sqrt(n)))
+                           variance[j], sigmas=_SIGMA, bias=3.0 * th / math.sqrt(n), x=t,
+                           x_name="t"))
     return out
 
 
@@ -204,8 +208,10 @@ def learning_vs_gd(quick: bool = False, seed: int = 0):
         name = f"dmft.learning_vs_gd[N={N},P={P:g}]"
         for j, t in enumerate(times):
             out.append(compare(name, f"test L(t={t:g})", th.test[j], test[j], sigmas=_SIGMA,
-                               bias=rel * th.test[j]))
+                               bias=rel * th.test[j], x=t, x_name="t",
+                               series=f"test, N={N}, P={P:g}"))
             if not np.isinf(P):
                 out.append(compare(name, f"train L(t={t:g})", th.train[j], train[j],
-                                   sigmas=_SIGMA, bias=rel * th.train[j]))
+                                   sigmas=_SIGMA, bias=rel * th.train[j], x=t, x_name="t",
+                                   series=f"train, N={N}, P={P:g}"))
     return out

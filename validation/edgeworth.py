@@ -88,7 +88,8 @@ def kurtosis(quick: bool = False, seed: int = 0):
             theory = ew.output_cumulants(act, n, **kw).excess_kurtosis
             sample = shallow.sample_outputs(act, n, samples, seed=_seed(seed, case, n), **kw)
             out.append(compare(f"edgeworth.kurtosis[{case},n={n}]", "excess kurtosis",
-                               theory, sample.excess_kurtosis(), sigmas=_SIGMA))
+                               theory, sample.excess_kurtosis(), sigmas=_SIGMA, x=n,
+                               x_name="width", series=case))
     return out
 
 
@@ -121,7 +122,8 @@ def density(quick: bool = False, seed: int = 0):
             out.append(compare(f"edgeworth.density[{case},n={n}]",
                                f"p(t) in bin {worst} (worst bin)",
                                b["edgeworth"][worst] / width_of_bin, measured, sigmas=_SIGMA,
-                               bias=truncation[worst] / width_of_bin))
+                               bias=truncation[worst] / width_of_bin, x=n, x_name="width",
+                               series=case))
     return out
 
 
@@ -140,5 +142,5 @@ def he4_amplitude(quick: bool = False, seed: int = 0):
                                   b["stderr"]).mean
             out.append(compare(f"edgeworth.he4_amplitude[{case},n={n}]", "c4 (He4 coefficient)",
                                ew.output_cumulants(act, n, **kw).c4, fit, sigmas=_SIGMA,
-                               bias=abs(bias)))
+                               bias=abs(bias), x=n, x_name="width", series=case))
     return out

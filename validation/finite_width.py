@@ -61,7 +61,8 @@ def relu_kurtosis_all_orders(quick: bool = False, seed: int = 0):
         for l in usable:
             theory = float(fw.scale_invariant_excess_kurtosis(l, n))
             out.append(compare("finite_width.relu_kurtosis_all_orders", f"kappa(n={n},l={l})",
-                               theory, kappa[l - 1], sigmas=_SIGMA))
+                               theory, kappa[l - 1], sigmas=_SIGMA, x=l, x_name="depth l",
+                               series=f"n={n}"))
     return out
 
 
@@ -133,7 +134,8 @@ def orthogonal_fluctuations(quick: bool = False, seed: int = 0):
     for l in (10, 20, 40):
         if l <= depth:
             out.append(compare("finite_width.orthogonal_fluctuations",
-                               f"orthogonal kappa(l={l})", sphere, kappa[l - 1], sigmas=_SIGMA))
+                               f"orthogonal kappa(l={l})", sphere, kappa[l - 1], sigmas=_SIGMA,
+                               x=l, x_name="depth l", series="orthogonal"))
     ens = pa.full_ensemble(arch.Tanh(), x, 5, width, n_replicas, 1.0, 0.0,
                            weights="gaussian", seed=seed + 1)
     kappa = pa.sample_kurtosis(ens)

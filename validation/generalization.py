@@ -83,7 +83,8 @@ def power_law_krr(quick: bool = False, seed: int = 0):
                 floor = _ROUNDING * (th.test_error[0] + noise)
                 out.append(compare(f"generalization.power_law_krr[P={P},ridge={ridge:g}]",
                                    what, value, est[r], sigmas=_SIGMA,
-                                   bias=rel * value + floor))
+                                   bias=rel * value + floor, x=P, x_name="P",
+                                   series=f"{what}, ridge={ridge:g}"))
     return out
 
 
@@ -132,7 +133,8 @@ def sphere_relu_krr(quick: bool = False, seed: int = 0):
                                     get=get).test_error[0]
                 out.append(compare(f"generalization.sphere_relu_krr[{get},P={P},"
                                    f"ridge={ridge:g}]", "test error", th, est[r],
-                                   sigmas=_SIGMA, bias=2 * th / P))
+                                   sigmas=_SIGMA, bias=2 * th / P, x=P, x_name="P",
+                                   series=f"{get}, ridge={ridge:g}"))
     return out
 
 
@@ -148,7 +150,7 @@ def risk_estimator(quick: bool = False, seed: int = 0):
         diff = sample_mean(kare[:, 0] - held)
         out.append(compare(f"generalization.risk_estimator[ntk,P={P},ridge=0.001]",
                            "KARE - held-out MSE", 0.0, diff, sigmas=_SIGMA,
-                           bias=2 * float(held.mean()) / P))
+                           bias=2 * float(held.mean()) / P, x=P, x_name="P"))
     return out
 
 
@@ -263,7 +265,8 @@ def digits_krr(quick: bool = False, seed: int = 0):
             est = sample_mean(digits_draws(K, y, int(P), draws, seed * 7919 + 31 * g + j))
             out.append(compare(f"generalization.digits_krr[{get},P={P}]", "held-out error",
                                th[j], est, sigmas=_SIGMA,
-                               bias=float(digits_allowance(th[j], P, M))))
+                               bias=float(digits_allowance(th[j], P, M)), x=P, x_name="P",
+                               series=get))
     return out
 
 

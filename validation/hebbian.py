@@ -160,9 +160,11 @@ def learning_overlap(quick: bool = False, seed: int = 0):
         exact = learning.exact_low_load_overlap(r, M)
         rs = learning.solve(model).m
         out.append(compare(f"hebbian.learning_overlap[M={M}]", "m vs exact binomial", exact,
-                           sim, sigmas=_SIGMA, bias=1e-12))
+                           sim, sigmas=_SIGMA, bias=1e-12, x=M, x_name="M",
+                           series="exact binomial"))
         out.append(compare(f"hebbian.learning_overlap[M={M}]", "m vs RS (Gaussian)", rs, sim,
-                           sigmas=_SIGMA, bias=abs(exact - rs)))
+                           sigmas=_SIGMA, bias=abs(exact - rs), x=M, x_name="M",
+                           series="RS (Gaussian)"))
     return out
 
 
@@ -194,7 +196,8 @@ def multitask_amplitudes(quick: bool = False, seed: int = 0):
         theory = multitask.hierarchical_amplitudes(model.d, model.K)
         for k in range(model.K):
             out.append(compare(f"hebbian.multitask_amplitudes[d={d}]", f"m_{k + 1} (N={N})",
-                               theory[k], sim[k], sigmas=_SIGMA, bias=2 / math.sqrt(N)))
+                               theory[k], sim[k], sigmas=_SIGMA, bias=2 / math.sqrt(N),
+                               x=k + 1, x_name="level k", series=f"d={d}"))
     return out
 
 

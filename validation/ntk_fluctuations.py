@@ -51,7 +51,7 @@ def ntk_fluctuations(quick: bool = False, seed: int = 0):
             measured = ne.ratio_statistics(ens.K[:, j])
             out.append(compare("finite_width.ntk_fluctuations",
                                f"E[K^2]/E[K]^2 (n={n},d={d})", theory.ratio, measured.ratio,
-                               sigmas=_SIGMA))
+                               sigmas=_SIGMA, x=d, x_name="depth d", series=f"n={n}"))
             if d == max(depths):
                 out.append(compare("finite_width.ntk_fluctuations",
                                    f"E[K]/Theta_inf (n={n},d={d})", 1.0,

@@ -97,7 +97,8 @@ def coordinate_check(quick: bool = False, seed: int = 0):
             out.append(compare(f"parametrization.coordinate_check[{name},{layer}]",
                                "p in dh_rms ~ width^-p after one step", theory[l],
                                Estimate(mean=fit.exponent, stderr=fit.stderr, n_eff=float(
-                                   data[name].shape[0])), sigmas=_SIGMA, bias=_COORD_BIAS))
+                                   data[name].shape[0])), sigmas=_SIGMA, bias=_COORD_BIAS,
+                               x=l + 1, x_name="layer", series=name))
     return out
 
 

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from .. import checks as _checks
-from ..errors import ParameterError
+from ..errors import ArgumentTypeError, ParameterError
 from ..results import Result
 from ..stats import Estimate
 
@@ -36,6 +36,12 @@ class Comparison(Result):
     (from its :class:`~nnphys.stats.Estimate`; 0 for a deterministic method) and ``bias``
     the stated bound on the method's systematic error (1/n, grid spacing, truncation).
     ``passed`` is ``|theory - simulation| <= tolerance``; a NaN never passes.
+
+    A check that sweeps a quantity (a width, a time, a load) records its value in ``x``
+    and its name in ``x_name`` (``None`` and ``""`` otherwise); ``series`` labels the curve the
+    row belongs to when a check sweeps several (``"test"``/``"train"``, one per
+    activation). The validation report (:mod:`nnphys.validation.report`) plots theory
+    and simulation against ``x``.
     """
 
     name: str = ""
@@ -47,6 +53,9 @@ class Comparison(Result):
     passed: bool = False
     sigmas: float = 0.0
     bias: float = 0.0
+    x: float | None = None
+    x_name: str = ""
+    series: str = ""
 
     @property
     def pull(self) -> float:
@@ -55,7 +64,7 @@ class Comparison(Result):
 
 
 def compare(name: str, quantity: str, theory, simulation, *, sigmas: float = 4.0,
-            bias: float = 0.0) -> Comparison:
+            bias: float = 0.0, x=None, x_name: str = "", series: str = "") -> Comparison:
     """Compare a theory value with a measured one, deriving the tolerance from its error.
 
     Args:
@@ -66,6 +75,9 @@ def compare(name: str, quantity: str, theory, simulation, *, sigmas: float = 4.0
         sigmas: how many standard errors are allowed (4 by default: a false failure rate
             of 6e-5 per Gaussian comparison).
         bias: the stated bound on the systematic error of the method (>= 0).
+        x, x_name: the value and the name of the quantity the check sweeps (a finite
+            number and its name, given together), if it sweeps one.
+        series: the curve this row belongs to among the check's swept rows.
     """
     if isinstance(simulation, Estimate):
         if np.ndim(simulation.mean) != 0:
@@ -76,11 +88,19 @@ def compare(name: str, quantity: str, theory, simulation, *, sigmas: float = 4.0
     sigmas = _checks.real("sigmas", sigmas, low=0.0)
     bias = _checks.real("bias", bias, low=0.0)
     theory = float(theory)
+    if x is not None:
+        x = _checks.real("x", x)
+    for option, text in (("x_name", x_name), ("series", series)):
+        if not isinstance(text, str):
+            raise ArgumentTypeError(f"{option}: must be a string, got {type(text).__name__}")
+    if (x is None) != (x_name == ""):
+        raise ParameterError(f"x_name: the swept quantity's name and its value x are given "
+                             f"together, got x_name={x_name!r}, x={x!r}")
     tolerance = sigmas * stderr + bias
     ok = math.isfinite(theory) and math.isfinite(value) and abs(theory - value) <= tolerance
     return Comparison(name=name, quantity=quantity, theory=theory, simulation=value,
                       stderr=stderr, tolerance=tolerance, passed=bool(ok), sigmas=sigmas,
-                      bias=bias)
+                      bias=bias, x=x, x_name=x_name, series=series)
 
 
 def register(name: str):
@@ -97,11 +117,11 @@ def register(name: str):
 
 
 def _family_modules() -> list[str]:
-    """Every module of nnphys.validation except the registry itself: each one is a family
-    of checks (``kernels``, ``hebbian``, ...) that registers on import."""
+    """Every module of nnphys.validation except the registry and the report: each one is a
+    family of checks (``kernels``, ``hebbian``, ...) that registers on import."""
     package = importlib.import_module("nnphys.validation")
     return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
-                  if m.name != "registry" and not m.name.startswith("_"))
+                  if m.name not in ("registry", "report") and not m.name.startswith("_"))
 
 
 def checks() -> dict[str, Callable]:

@@ -76,7 +76,8 @@ def sgd_vs_theory(quick: bool = False, seed: int = 0):
             if t == 0:
                 continue
             out.append(compare(f"plrf {plrf.phase(alpha, beta)} ({alpha}, {beta}) d={d}",
-                               f"risk at t={int(t)}", th, sim[j], sigmas=4.0, bias=th / d))
+                               f"risk at t={int(t)}", th, sim[j], sigmas=4.0, bias=th / d,
+                               x=t, x_name="t", series=f"{name} ({alpha}, {beta})"))
     return out
 
 
@@ -99,7 +100,7 @@ def exact_vs_sgd(quick: bool = False, seed: int = 0):
             if t == 0:
                 continue
             out.append(compare(f"plrf {name} fixed W, d={d}", f"risk at t={int(t)}", th,
-                               sim[j], sigmas=4.0))
+                               sim[j], sigmas=4.0, x=t, x_name="t", series=name))
     return out
 
 

@@ -86,7 +86,7 @@ class Stationary(Result):
 
     Attributes:
         g: coupling strength; ``activation``: the activation layer's repr;
-        ``g_c = 1/phi'(0)``.
+            ``g_c = 1/phi'(0)``.
         chaotic: True for the chaotic solution, False at the fixed point ``Delta = 0``.
         delta0: ``Delta(0) = <x^2>``; ``lags``, ``delta``: the autocorrelation
             ``Delta(tau)`` on a grid of lags ``tau``.

@@ -182,8 +182,8 @@ def ridge_learning_curve(alpha: float, beta: float, d: int, P, v: int | None = N
 
     Args:
         alpha, beta, d, v: as :func:`loss_curve`; P: sample sizes (``> 0``, 1-D);
-        ridge: ``>= 0``; embedding: a drawn ``W`` (``v x d``), or None for the deterministic
-        equivalent (non-integer multiplicities on its discretised spectrum).
+        ridge: ``>= 0``; embedding: a drawn ``W`` (``v x d``), or None for the
+            deterministic equivalent (non-integer multiplicities on its discretised spectrum).
     """
     model = PLRFModel(alpha, beta, d, v)
     bins_per_efold = checks.integer("bins_per_efold", bins_per_efold, low=1)
