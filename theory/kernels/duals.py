@@ -18,7 +18,8 @@ never comes from ``rho`` but from the Gram determinant ``q11 q22 - q12^2``
 ``(1 + 2b^2 q11)(1 + 2b^2 q22) - 4b^4 q12^2 = 1 + 2b^2 (q11 + q22) + 4b^4 (q11 q22 - q12^2)``
 is a sum of non-negative terms and ``arcsin(x) = atan2(x, sqrt(1 - x^2))``; ``pi - theta``
 is ``atan2(sqrt(q11 q22 - q12^2), -q12)``; the ReLU, Gelu and rectified-monomial kernels,
-which vanish as ``rho -> -1``, use series there; Sin uses ``expm1``. The remaining error is
+which vanish as ``rho -> -1``, use series there; Sin uses ``expm1`` where its two
+exponentials are within a factor e. The remaining error is
 that of the float64 inputs (``16 eps (1 + condition number)``, checked against mpmath in
 ``tests/test_kernels_extreme.py``).
 
@@ -32,6 +33,9 @@ that of the float64 inputs (``16 eps (1 + condition number)``, checked against m
   arXiv:2002.08517).
 * Sin ``a sin(b z + c)``: ``(a^2/2)[e^{-b^2(q11+q22-2q12)/2} - cos(2c) e^{-b^2(q11+q22+2q12)/2}]``;
   the derivative kernel has ``+ cos 2c`` and the factor ``a^2 b^2``.
+* Rbf ``sqrt(2) sin(sqrt(2 gamma) z + pi/4)``: ``exp(-gamma (q11 + q22 - 2 q12))`` and
+  ``2 gamma`` times it (neural-tangents' form; exact, where the Sin form would carry the
+  rounding of ``cos(pi/2)``).
 * Exp ``a e^{bz}``: ``a^2 exp(b^2 (q11 + q22 + 2 q12) / 2)``, derivative times ``b^2``.
 * Gaussian ``a e^{b z^2}``: with ``D = (1-2b q11)(1-2b q22) - 4 b^2 q12^2``,
   ``a^2 / sqrt(D)`` and ``4 a^2 b^2 q12 / D^{3/2}``.
@@ -185,10 +189,25 @@ def _sin(act: arch.Sin, q11, q12, q22, need_dot):
     z = -2 * b2 * q12
     minus = np.exp(-x)
     plus = np.exp(-x + z)
-    # |z| >= 1: the two exponentials differ by a factor e or more, no cancellation.
-    common = np.where(np.abs(z) < 1, -minus * np.expm1(np.clip(z, -1.0, 1.0)), minus - plus)
-    nngp = a2 / 2 * (common + 2 * math.sin(c) ** 2 * plus)
-    return nngp, (a2 * b2 / 2 * (common + 2 * math.cos(c) ** 2 * plus)) if need_dot else None
+    # |z| >= 1: the two exponentials differ by a factor e or more, and the textbook
+    # e^{-x} -+ cos(2c) e^{-y} is used as it stands (splitting it as e^{-x} - e^{-y} +
+    # 2 sin^2(c) e^{-y} would cancel where cos 2c ~ 0 and e^{-y} >> e^{-x}: nine digits lost
+    # for c = pi/4 on distant pairs).
+    near = np.abs(z) < 1
+    common = -minus * np.expm1(np.clip(z, -1.0, 1.0))
+    nngp = a2 / 2 * np.where(near, common + 2 * math.sin(c) ** 2 * plus,
+                             minus - math.cos(2 * c) * plus)
+    if not need_dot:
+        return nngp, None
+    return nngp, a2 * b2 / 2 * np.where(near, common + 2 * math.cos(c) ** 2 * plus,
+                                         minus + math.cos(2 * c) * plus)
+
+
+def _rbf(act: arch.Rbf, q11, q12, q22, need_dot):
+    # neural-tangents' exponential form: exp(-gamma (q11 + q22 - 2 q12)), derivative kernel
+    # 2 gamma times it (the Sin form with c = pi/4 and cos(pi/2) = 0)
+    nngp = np.exp(-act.gamma * (q11 + q22 - 2 * q12))
+    return nngp, (2 * act.gamma * nngp) if need_dot else None
 
 
 def _exp(act: arch.Exp, q11, q12, q22, need_dot):
@@ -345,6 +364,7 @@ _DUALS = {
     arch.Erf: _erf,
     arch.Gelu: _gelu,
     arch.Sin: _sin,
+    arch.Rbf: _rbf,
     arch.Exp: _exp,
     arch.Gaussian: _gaussian,
     arch.Sign: _sign,
