@@ -1081,7 +1081,7 @@ def spec_string(layer: Layer) -> str:
         return f"{layer.name}()"
     if not (isinstance(layer, Layer) and dataclasses.is_dataclass(layer)):
         raise ArgumentTypeError(f"layer: expected a layer, got {type(layer).__name__}")
-    values = {f.name: getattr(layer, f.name) for f in dataclasses.fields(layer)}
+    values = {f.name: getattr(layer, f.name) for f in dataclasses.fields(layer) if f.init}
     values = {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
     if isinstance(layer, Polynomial):                   # its constructor takes *coef
         return f"Polynomial({tuple(float(c) for c in layer.coef)!r})"
@@ -1091,3 +1091,5 @@ def spec_string(layer: Layer) -> str:
 
 
 __all__ += ["spec_string", "chain"]
+
+from . import spatial as _spatial  # noqa: E402,F401  (registers ConvTranspose, ConvLocal, SumPool, ...)
