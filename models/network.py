@@ -1092,4 +1092,4 @@ def spec_string(layer: Layer) -> str:
 
 __all__ += ["spec_string", "chain"]
 
-from . import spatial as _spatial  # noqa: E402,F401  (registers ConvTranspose, ConvLocal, SumPool, ...)
+from . import elementwise as _elementwise, spatial as _spatial  # noqa: E402,F401  (register their layers)
