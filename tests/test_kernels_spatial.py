@@ -31,7 +31,7 @@ from nnphys.theory.kernels import duals, network
 from nnphys.theory.kernels.kernel import input_kernel
 from nnphys.theory.kernels.layers import apply_layer
 
-from .test_kernels_conv import _sample
+from nnphys.sim.spatial import sample_features
 
 PATH = os.path.join(os.path.dirname(__file__), "data", "nt_spatial_reference.npz")
 DATA = np.load(PATH) if os.path.exists(PATH) else None
@@ -188,7 +188,7 @@ def test_kernels_match_sampled_networks(name):
     nngp = np.empty((n_samples, 3, 3))
     ntk = np.empty((n_samples, 3, 3))
     for s in range(n_samples):
-        y, t = _sample(net, x, rng)
+        y, t = sample_features(net, x, rng)
         nngp[s] = y @ y.T / y.shape[1]
         ntk[s] = t @ t.T / t.shape[1]
     for est, ref in ((nngp, theory.nngp), (ntk, theory.ntk)):
@@ -288,3 +288,24 @@ def test_layers_need_spatial_inputs_and_matching_ranks():
     nk.ExpNormalized(0.5, -0.2, True), nk.Rbf(0.3)])
 def test_spec_strings_round_trip(layer):
     assert arch.parse_spec(arch.spec_string(layer)).layers[0] == layer
+
+
+@pytest.mark.slow
+def test_quick_spatial_validation_checks_pass():
+    from nnphys.validation import spatial
+    results = spatial.ensemble_vs_kernel(quick=True) + spatial.error_shrinks_with_width(quick=True)
+    assert results and all(c.passed for c in results), [c for c in results if not c.passed]
+
+
+def test_ensemble_sampler_arguments():
+    from nnphys.errors import ArgumentTypeError
+    from nnphys.sim import spatial
+    x = np.ones((2, 4, 3, 2))
+    net = nk.serial(nk.ConvLocal(3, (2, 2)), nk.Erf(), nk.Flatten())
+    with pytest.raises(ParameterError, match="n_replicas"):
+        spatial.ensemble_kernels(net, x, n_replicas=1)
+    with pytest.raises(ArgumentTypeError, match="spec"):
+        spatial.sample_features(nk.serial(nk.LayerNorm(), nk.Flatten()), x, 0)
+    a = spatial.ensemble_kernels(net, x, n_replicas=3, seed=4)
+    b = spatial.ensemble_kernels(net, x, n_replicas=3, seed=4)
+    np.testing.assert_array_equal(a.nngp.mean, b.nngp.mean)       # same seed, same numbers
