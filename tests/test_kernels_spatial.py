@@ -309,3 +309,25 @@ def test_ensemble_sampler_arguments():
     a = spatial.ensemble_kernels(net, x, n_replicas=3, seed=4)
     b = spatial.ensemble_kernels(net, x, n_replicas=3, seed=4)
     np.testing.assert_array_equal(a.nngp.mean, b.nngp.mean)       # same seed, same numbers
+
+
+@pytest.mark.parametrize("act", [nk.Relu(), nk.Erf(), nk.Gelu(), nk.Sin(), nk.Rbf(0.5),
+                                 nk.Exp(0.5, 0.3), nk.Gaussian(), nk.Sign(), nk.Hermite(2),
+                                 nk.RectifiedMonomial(2), nk.Gabor(), nk.ExpNormalized(),
+                                 nk.Tanh()], ids=repr)
+def test_every_activation_after_the_new_layers(act):
+    """Each activation after pooling / ConvTranspose / ConvLocal (where the peer refuses an
+    activation right after pooling): finite kernels, and both spatial layouts agree (the
+    diagonal of the full layout is the diagonal layout) to roundoff."""
+    x = np.random.default_rng(7).standard_normal((2, 4, 3, 2))
+    pooled = nk.serial(nk.Conv(3, (2, 2), W_std=0.8), nk.SumPool((2, 2), padding="SAME"), act,
+                       nk.GlobalSumPool()).kernel(x)
+    assert np.all(np.isfinite(pooled.nngp)) and np.all(np.isfinite(pooled.ntk))
+    net = nk.serial(nk.ConvTranspose(3, (2, 2), strides=(2, 1), padding="SAME", W_std=0.8,
+                                     b_std=0.1), act,
+                    nk.ConvLocal(3, (2, 2), padding="CIRCULAR", W_std=0.9), act, nk.Flatten())
+    diag = apply_layer(net.spec, input_kernel(x, None, "diagonal"))
+    full = apply_layer(net.spec, input_kernel(x, None, "full"))
+    assert np.all(np.isfinite(diag.nngp)) and np.all(np.isfinite(diag.ntk))
+    np.testing.assert_allclose(full.nngp, diag.nngp, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(full.ntk, diag.ntk, rtol=1e-12, atol=1e-300)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...models import network as arch
+from ...errors import ParameterError
 from ...models import spatial as sp
 from .kernel import Kernel
 from .layers import register
@@ -146,6 +146,9 @@ def _conv_local(layer: sp.ConvLocal, k) -> Kernel:
 def _sum_pool(layer: sp.SumPool, k) -> Kernel:
     k = _require_spatial(k, layer)
     _check_ndim("window_shape", layer.window_shape, k, layer)
+    if k.layout != "full":
+        raise ParameterError("SumPool: needs the full spatial layout (it mixes covariances of "
+                             "different positions); Network.kernel chooses it automatically")
 
     def pool(arr, batch_ndim):
         return _pool_sum(arr, batch_ndim, k.spatial_shape, layer.window_shape, layer.strides,
