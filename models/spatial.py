@@ -35,15 +35,14 @@ from .. import checks
 from ..errors import ParameterError
 from . import network as nw
 
-__all__ = ["ConvTranspose", "ConvLocal", "SumPool", "GlobalSumPool", "transpose_positions",
-           "gather_patches"]
+__all__ = ["ConvTranspose", "ConvLocal", "SumPool", "GlobalSumPool", "transpose_positions"]
 
 
 def transpose_positions(size: int, window: int, stride: int, padding: str,
-                        name: str = "filter_shape"):
+                        name: str = "window"):
     """``(index, valid)``, both ``(n_out, window)``: the input position read by each output
     position and filter offset of a transposed convolution (module docstring), and whether
-    it exists."""
+    it exists. ``name`` is the argument named in errors about ``window``."""
     size = checks.integer("size", size, low=1, high=checks.MEMORY_LIMIT)
     window = checks.integer(name, window, low=1, high=checks.MEMORY_LIMIT)
     stride = checks.integer("stride", stride, low=1, high=checks.MEMORY_LIMIT)
@@ -80,7 +79,7 @@ def transpose_positions(size: int, window: int, stride: int, padding: str,
     return index, valid
 
 
-def gather_patches(x: np.ndarray, taps: list) -> np.ndarray:
+def _gather_patches(x: np.ndarray, taps: list) -> np.ndarray:
     """``(N, *out, *window, C)`` patches of an NHWC array: ``taps[i] = (index, valid)`` of
     spatial axis ``i``; zeros where a tap reads nothing."""
     patches = x
@@ -120,7 +119,7 @@ class ConvTranspose(nw.Conv):
     def apply(self, params, x):
         w, b = params
         nw._check_spatial("filter_shape", x.shape, self.filter_shape, "ConvTranspose")
-        patches = gather_patches(x, self.taps(x.shape[1:-1]))
+        patches = _gather_patches(x, self.taps(x.shape[1:-1]))
         k = len(self.filter_shape) + 1
         y = np.tensordot(patches, w, axes=(tuple(range(patches.ndim - k, patches.ndim)),
                                            tuple(range(k))))
@@ -156,7 +155,7 @@ class ConvLocal(nw.Conv):
     def apply(self, params, x):
         w, b = params
         nw._check_spatial("filter_shape", x.shape, self.filter_shape, "ConvLocal")
-        patches = gather_patches(x, self.taps(x.shape[1:-1]))    # (N, *out, *F, C)
+        patches = _gather_patches(x, self.taps(x.shape[1:-1]))    # (N, *out, *F, C)
         d = len(self.filter_shape)
         # channel-major inputs per position, as jax.lax.conv_general_dilated_local
         patches = np.moveaxis(patches, -1, 1 + d)                  # (N, *out, C, *F)

@@ -61,7 +61,7 @@ def _linear(layer) -> bool:
     return isinstance(layer, (arch.Dense, arch.Conv))
 
 
-def sample_features(spec, x, rng) -> tuple[np.ndarray, np.ndarray]:
+def sample_features(spec, x, seed=0) -> tuple[np.ndarray, np.ndarray]:
     """One random network: its outputs ``y`` and ``t = J v`` (module docstring), both of the
     output's shape.
 
@@ -71,10 +71,13 @@ def sample_features(spec, x, rng) -> tuple[np.ndarray, np.ndarray]:
             parameter-free linear layers (AvgPool, SumPool, GlobalAvgPool,
             GlobalSumPool, Flatten).
         x: inputs ``(N, *spatial, channels)``.
-        rng: a ``numpy.random.Generator`` (drawn from in place) or a seed.
+        seed: int or ``numpy.random.Generator`` (drawn from in place).
     """
     spec = getattr(spec, "spec", spec)
-    rng = arch.as_rng(rng)
+    if not isinstance(spec, arch.Layer):
+        raise ArgumentTypeError(f"spec: expected a layer spec or network, got "
+                                f"{type(spec).__name__}")
+    rng = arch.as_rng(seed)
     x = arch.check_input(x, "x")
     layers = arch.chain(spec)
     params = arch.Serial(tuple(layers)).init(rng, x.shape)[1]
