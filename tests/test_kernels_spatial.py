@@ -228,8 +228,9 @@ def test_sumpool_is_window_size_squared_times_avgpool():
         np.testing.assert_allclose(s.ntk, factor * a.ntk, rtol=1e-13)
 
 
-@pytest.mark.parametrize("q", [(0.7, 0.3, 1.2), (2.0, -1.5, 3.0), (5.0, 4.9, 5.0),
-                               (0.05, 0.01, 0.02)])
+@pytest.mark.parametrize("q", [pytest.param((0.7, 0.3, 1.2), marks=pytest.mark.slow),
+                               pytest.param((2.0, -1.5, 3.0), marks=pytest.mark.slow),
+                               (5.0, 4.9, 5.0), (0.05, 0.01, 0.02)])
 def test_gabor_dual_against_quadrature(q):
     """E[phi phi], E[phi' phi'] by adaptive 2-D quadrature of the Gaussian density over
     [-8, 8]^2 (phi decays as e^{-z^2}: the tails are < 1e-27); tolerance from the quadrature's
@@ -314,7 +315,7 @@ def test_ensemble_sampler_arguments():
 @pytest.mark.parametrize("act", [nk.Relu(), nk.Erf(), nk.Gelu(), nk.Sin(), nk.Rbf(0.5),
                                  nk.Exp(0.5, 0.3), nk.Gaussian(), nk.Sign(), nk.Hermite(2),
                                  nk.RectifiedMonomial(2), nk.Gabor(), nk.ExpNormalized(),
-                                 nk.Tanh()], ids=repr)
+                                 pytest.param(nk.Tanh(), marks=pytest.mark.slow)], ids=repr)
 def test_every_activation_after_the_new_layers(act):
     """Each activation after pooling / ConvTranspose / ConvLocal (where the peer refuses an
     activation right after pooling): finite kernels, and both spatial layouts agree (the
