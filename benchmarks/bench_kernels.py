@@ -8,11 +8,22 @@ neural-tangents' (jit, CPU, float64; from the peer environment when installed, s
 ``peers/nt_import.py``), the ratio, and our time as a multiple of the floor set by the
 N x N x d Gram product (one BLAS ``x @ x.T`` on this machine). Tanh in neural-tangents is
 ``ElementwiseNumerical(deg=25)`` (its docstring's suggestion; ~1e-2 accurate at these
-variances, against ~1e-12 for ours). Ends with one JSON line.
+variances, against ~1e-12 for ours).
+
+Memory of global pooling (``--pooling``; also after the timings): NNGP+NTK of a
+Conv-Relu-Conv-Relu-GlobalAvgPool-Dense net on 32x32x3 images, whose layers need the full
+spatial covariance, ``(HW)^2 = 2^20`` entries per pair of inputs. Peak traced memory
+(tracemalloc, which sees numpy's buffers) for N = 8 and 16 images and two block sizes,
+against one block's kernel array (``b^2 (HW)^2`` float64) and against the unblocked
+``N^2 (HW)^2``: the peak stays a small multiple of the block, independent of N. Ends with
+one JSON line.
 """
 
 import argparse
 import json
+import time
+import tracemalloc
+
 import numpy as np
 
 from nnphys.theory import kernels as nk
@@ -27,11 +38,45 @@ except ImportError:                                   # run as a script
 ACTIVATIONS = {"relu": nk.Relu, "erf": nk.Erf, "tanh": nk.Tanh}
 
 
+def pooling_memory(sizes=(8, 16), blocks=(1, 2)) -> dict:
+    """Peak traced memory of a global-pooling CNN kernel on 32x32x3 images (module doc)."""
+    net = nk.serial(nk.Conv(8, (3, 3), padding="SAME", W_std=1.4, b_std=0.1), nk.Relu(),
+                    nk.Conv(8, (3, 3), padding="SAME", W_std=1.4, b_std=0.1), nk.Relu(),
+                    nk.GlobalAvgPool(), nk.Dense(1, W_std=1.2))
+    pair_bytes = (32 * 32) ** 2 * 8
+    report = {}
+    for n in sizes:
+        x = np.random.default_rng(1).standard_normal((n, 32, 32, 3))
+        for b in blocks:
+            tracemalloc.start()
+            start = time.perf_counter()
+            net.kernel(x, block_size=b)
+            seconds = time.perf_counter() - start
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            block = b * b * pair_bytes
+            key = f"N={n}/block={b}"
+            report[key] = {"peak_MB": round(peak / 2 ** 20, 1),
+                           "peak_over_block": round(peak / block, 2),
+                           "unblocked_MB": round(n * n * pair_bytes / 2 ** 20, 1),
+                           "seconds": round(seconds, 2)}
+            print(f"global pool {key:14s} peak {peak / 2 ** 20:8.1f} MB = "
+                  f"{peak / block:5.2f} x one block ({block / 2 ** 20:.0f} MB); unblocked "
+                  f"N^2 (HW)^2 would be {n * n * pair_bytes / 2 ** 20:.0f} MB; {seconds:.1f} s",
+                  flush=True)
+    return report
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-peer", action="store_true", help="skip neural-tangents")
+    parser.add_argument("--pooling", action="store_true",
+                        help="only the global-pooling memory measurement")
     args = parser.parse_args(argv)
+    if args.pooling:
+        print(json.dumps({"benchmark": "kernels", "global_pool_memory": pooling_memory()}))
+        return
     sizes = (1000,) if args.quick else (1000, 2000, 4000)
     cases = [(act, depth, n) for n in sizes for depth in (3, 10) for act in ACTIVATIONS]
     # neural-tangents' tanh quadrature costs 625 function evaluations per kernel entry
@@ -57,7 +102,8 @@ def main(argv=None):
               f"{theirs if theirs is not None else 'n/a'!s:>10.10s}   "
               f"speedup {report[key]['speedup']!s:>6s}   x Gram floor {ours / gram:6.2f}",
               flush=True)
-    print(json.dumps({"benchmark": "kernels", "cases": report}))
+    memory = pooling_memory(sizes=(8,) if args.quick else (8, 16))
+    print(json.dumps({"benchmark": "kernels", "cases": report, "global_pool_memory": memory}))
 
 
 if __name__ == "__main__":

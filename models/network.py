@@ -442,13 +442,36 @@ def Cos(a: float = 1.0, b: float = 1.0, c: float = 0.0) -> Sin:
     return Sin(a, b, checks.real("c", c) + math.pi / 2)
 
 
-def Rbf(gamma: float = 1.0) -> Sin:
-    """``sqrt(2) sin(sqrt(2 gamma) z + pi/4)``, whose NNGP map is the RBF kernel
-    ``exp(-gamma (q11 + q22 - 2 q12))`` (neural-tangents' ``Rbf``)."""
-    gamma = checks.real("gamma", gamma)
-    if gamma < 0:
-        raise ParameterError(f"gamma: must be >= 0, got {gamma}")
-    return Sin(math.sqrt(2), math.sqrt(2 * gamma), math.pi / 4)
+@dataclasses.dataclass(frozen=True)
+class Rbf(Activation):
+    """``phi(z) = sqrt(2) sin(sqrt(2 gamma) z + pi/4)`` (neural-tangents' ``Rbf``), whose
+    NNGP map is the RBF kernel ``exp(-gamma (q11 + q22 - 2 q12))`` and whose derivative
+    map is ``2 gamma`` times it (Rahimi & Recht 2007 random Fourier features). It is a
+    :class:`Sin` with ``(a, b, c) = (sqrt 2, sqrt(2 gamma), pi/4)``, kept as its own layer so
+    that the kernel uses the exponential form, exact to roundoff also on distant pairs
+    (the general Sin form carries ``cos(2c) ~ 6e-17`` of the rounded ``pi/4``).
+
+    Args:
+        gamma: ``>= 0``, the inverse squared length scale ``1 / (2 l^2)``.
+    """
+
+    gamma: float = 1.0
+
+    def __post_init__(self):
+        gamma = checks.real("gamma", self.gamma)
+        if gamma < 0:
+            raise ParameterError(f"gamma: must be >= 0, got {gamma}")
+        object.__setattr__(self, "gamma", gamma)
+
+    def as_sin(self) -> Sin:
+        """The same function as a :class:`Sin` layer."""
+        return Sin(math.sqrt(2), math.sqrt(2 * self.gamma), math.pi / 4)
+
+    def fn(self, x):
+        return self.as_sin().fn(x)
+
+    def fn_prime(self, x):
+        return self.as_sin().fn_prime(x)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1058,7 +1081,7 @@ def spec_string(layer: Layer) -> str:
         return f"{layer.name}()"
     if not (isinstance(layer, Layer) and dataclasses.is_dataclass(layer)):
         raise ArgumentTypeError(f"layer: expected a layer, got {type(layer).__name__}")
-    values = {f.name: getattr(layer, f.name) for f in dataclasses.fields(layer)}
+    values = {f.name: getattr(layer, f.name) for f in dataclasses.fields(layer) if f.init}
     values = {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
     if isinstance(layer, Polynomial):                   # its constructor takes *coef
         return f"Polynomial({tuple(float(c) for c in layer.coef)!r})"
@@ -1068,3 +1091,5 @@ def spec_string(layer: Layer) -> str:
 
 
 __all__ += ["spec_string", "chain"]
+
+from . import elementwise as _elementwise, spatial as _spatial  # noqa: E402,F401  (register their layers)

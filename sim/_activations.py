@@ -102,6 +102,11 @@ def _(activation: network.Sin):
 
 
 @lower.register
+def _(activation: network.Rbf):
+    return lower(activation.as_sin())
+
+
+@lower.register
 def _(activation: network.Exp):
     return EXP, _params(activation.a, activation.b)
 

@@ -147,6 +147,8 @@ def _valid_calls():
     x = rng.standard_normal((3, 4))
     net = nw.Serial((nw.Dense(8), nw.Relu(), nw.Dense(1)))
     layers = networks.mlp_layers(net)
+    _images = rng.standard_normal((2, 4, 3, 2))
+    _spatial_net = nw.Serial((nw.Conv(3, (2, 2)), nw.Erf(), nw.Flatten()))
     params = networks.sample_params(layers, 4, 0)
     spectrum = mr.BAPModel(2.0, 1.5, M=200).spectrum
     traj = srnn.simulate(1.5, 8.0, 0.5, N=8, transient=1.0, seed=0, n_replicas=2)
@@ -209,6 +211,14 @@ def _valid_calls():
         "models.network.Cos": ((), {}),
         "models.network.Rbf": ((), {}),
         "models.network.Exp": ((), {}),
+        # spatial branch (issue 15 part B)
+        "models.spatial.ConvTranspose": ((3, (2, 2)), {"strides": (2, 1), "padding": "SAME"}),
+        "models.spatial.ConvLocal": ((3, (2, 2)), {"padding": "CIRCULAR", "b_std": 0.1}),
+        "models.spatial.SumPool": (((2, 2),), {"padding": "SAME"}),
+        "models.spatial.GlobalSumPool": ((), {}),
+        "models.spatial.transpose_positions": ((5, 3, 2, "CIRCULAR"), {}),
+        "models.elementwise.Gabor": ((), {}),
+        "models.elementwise.ExpNormalized": ((0.5, -1.0, True), {}),
         "models.network.Gaussian": ((), {}),
         "models.network.Sign": ((), {}),
         "models.network.Identity": ((), {}),
@@ -289,6 +299,8 @@ def _valid_calls():
         "sim.networks.forward": ((layers, params, x), {}),
         "sim.networks.ntk_of_sample": ((layers, params, x), {}),
         "sim.networks.empirical_kernels": ((net, x), {"n_replicas": 2, "width": 8}),
+        "sim.spatial.ensemble_kernels": ((_spatial_net, _images), {"n_replicas": 2}),
+        "sim.spatial.sample_features": ((_spatial_net, _images, 0), {}),
         "sim.networks.train_mse": ((net, x, np.ones((3, 1)), x), {"lr": 0.1, "steps": 5,
                                                                    "width": 8}),
         "sim.ntk_ensemble.relu_ntk_ensemble": (((4, 6), np.ones(3), 2), {}),

@@ -110,6 +110,29 @@ def mp_sin(a, b, c):
     return f
 
 
+def mp_rbf(gamma):
+    def f(q11, q12, q22):
+        nngp = mpmath.exp(-gamma * (q11 + q22 - 2 * q12))
+        return nngp, 2 * gamma * nngp
+    return f
+
+
+def _mp_gabor_nngp(q11, q12, q22):
+    """E[phi phi] of phi = e^{-z^2} sin z as the difference of the two Gaussian integrals
+    (cos(u - v) - cos(u + v)) / 2, with det(I + 2Q) in product form."""
+    det = (1 + 2 * q11) * (1 + 2 * q22) - 4 * q12 * q12
+    g = q11 * q22 - q12 * q12
+    minus = mpmath.exp(-(q11 + q22 + 4 * g - 2 * q12) / (2 * det))
+    plus = mpmath.exp(-(q11 + q22 + 4 * g + 2 * q12) / (2 * det))
+    return (minus - plus) / (2 * mpmath.sqrt(det))
+
+
+def mp_gabor(q11, q12, q22):
+    # E[phi' phi'] = d/dq12 E[phi phi] (Price's theorem), differentiated by mpmath
+    return _mp_gabor_nngp(q11, q12, q22), mpmath.diff(
+        lambda c: _mp_gabor_nngp(q11, c, q22), q12)
+
+
 def mp_gaussian(a, b):
     def f(q11, q12, q22):
         det = (1 - 2 * b * q11) * (1 - 2 * b * q22) - 4 * b * b * q12 * q12
@@ -176,6 +199,12 @@ CASES = [
     (nk.Gelu(), mp_gelu),
     (nk.Sin(1.1, 0.8, 0.3), mp_sin(mpmath.mpf(1.1), mpmath.mpf(0.8), mpmath.mpf(0.3))),
     (nk.Sin(), mp_sin(1, 1, 0)),
+    # c = pi/4 (the Rbf function as a Sin; cos 2c ~ 6e-17 in float64) and Rbf itself:
+    # distant pairs once lost nine digits to e^{-x} - e^{-y} + 2 sin^2(c) e^{-y}
+    (nk.Sin(math.sqrt(2), math.sqrt(1.6), math.pi / 4),
+     mp_sin(mpmath.sqrt(2), mpmath.sqrt(mpmath.mpf(1.6)), mpmath.mpf(math.pi / 4))),
+    (nk.Rbf(0.8), mp_rbf(mpmath.mpf(0.8))),
+    (nk.Gabor(), mp_gabor),
     (nk.Gaussian(1.0, -0.5), mp_gaussian(1, mpmath.mpf(-0.5))),
     (nk.Sign(), mp_sign),
     (nk.Hermite(3), mp_polynomial(nk.Hermite(3).coef)),

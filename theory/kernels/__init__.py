@@ -19,6 +19,8 @@ from ...models.network import (ABRelu, Abs, AvgPool, Conv, Cos, Dense, Flatten, 
                              FanOut, Gaussian, Gelu, Hermite, Identity, LeakyRelu, Monomial,
                              Polynomial, Rbf, RectifiedMonomial, Relu, Sigmoid_like, Sign, Sin,
                              Tanh, parse_spec)
+from ...models.elementwise import ExpNormalized, Gabor
+from ...models.spatial import ConvLocal, ConvTranspose, GlobalSumPool, SumPool
 from .kernel import Kernel, input_kernel
 from .network import Network, parallel, serial
 from .predict import Prediction, gp_inference, gradient_descent_mse
@@ -32,6 +34,7 @@ __all__ = [
     "input_kernel", "Network", "parallel", "serial", "from_spec", "Prediction", "gp_inference",
     "gradient_descent_mse", "DualKernel", "dual_kernel", "StudentTPrediction",
     "student_t_inference", "student_t_prior",
+    "ConvTranspose", "ConvLocal", "SumPool", "GlobalSumPool", "Gabor", "ExpNormalized",
 ]
 
 

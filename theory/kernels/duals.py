@@ -18,7 +18,8 @@ never comes from ``rho`` but from the Gram determinant ``q11 q22 - q12^2``
 ``(1 + 2b^2 q11)(1 + 2b^2 q22) - 4b^4 q12^2 = 1 + 2b^2 (q11 + q22) + 4b^4 (q11 q22 - q12^2)``
 is a sum of non-negative terms and ``arcsin(x) = atan2(x, sqrt(1 - x^2))``; ``pi - theta``
 is ``atan2(sqrt(q11 q22 - q12^2), -q12)``; the ReLU, Gelu and rectified-monomial kernels,
-which vanish as ``rho -> -1``, use series there; Sin uses ``expm1``. The remaining error is
+which vanish as ``rho -> -1``, use series there; Sin uses ``expm1`` where its two
+exponentials are within a factor e. The remaining error is
 that of the float64 inputs (``16 eps (1 + condition number)``, checked against mpmath in
 ``tests/test_kernels_extreme.py``).
 
@@ -32,7 +33,15 @@ that of the float64 inputs (``16 eps (1 + condition number)``, checked against m
   arXiv:2002.08517).
 * Sin ``a sin(b z + c)``: ``(a^2/2)[e^{-b^2(q11+q22-2q12)/2} - cos(2c) e^{-b^2(q11+q22+2q12)/2}]``;
   the derivative kernel has ``+ cos 2c`` and the factor ``a^2 b^2``.
+* Rbf ``sqrt(2) sin(sqrt(2 gamma) z + pi/4)``: ``exp(-gamma (q11 + q22 - 2 q12))`` and
+  ``2 gamma`` times it (neural-tangents' form; exact, where the Sin form would carry the
+  rounding of ``cos(pi/2)``).
 * Exp ``a e^{bz}``: ``a^2 exp(b^2 (q11 + q22 + 2 q12) / 2)``, derivative times ``b^2``.
+* Gabor ``e^{-z^2} sin z``: ``e^{-n_+/(2D)} expm1(2 q12 / D) / (2 sqrt D)`` with
+  ``D = 1 + 2 (q11 + q22) + 4 (q11 q22 - q12^2)``, ``n_+ = q11 + q22 + 4 (q11 q22 - q12^2)
+  + 2 q12`` (a Gaussian integral; the derivative kernel is its ``q12``-derivative).
+* ExpNormalized (Shankar et al. 2020, arXiv:2003.02237): ``sqrt(q11 q22) e^{gamma (rho +
+  shift)}``, derivative map ``gamma e^{gamma (rho + shift)}``.
 * Gaussian ``a e^{b z^2}``: with ``D = (1-2b q11)(1-2b q22) - 4 b^2 q12^2``,
   ``a^2 / sqrt(D)`` and ``4 a^2 b^2 q12 / D^{3/2}``.
 * Sign: ``1 - 2 theta / pi``; derivative kernel 0 (neural-tangents' convention).
@@ -52,6 +61,7 @@ import numpy as np
 
 from ... import checks
 from ...errors import ArgumentTypeError, NumericalError, ParameterError
+from ...models import elementwise
 from ...models import network as arch
 
 __all__ = ["dual", "has_closed_form"]
@@ -185,10 +195,25 @@ def _sin(act: arch.Sin, q11, q12, q22, need_dot):
     z = -2 * b2 * q12
     minus = np.exp(-x)
     plus = np.exp(-x + z)
-    # |z| >= 1: the two exponentials differ by a factor e or more, no cancellation.
-    common = np.where(np.abs(z) < 1, -minus * np.expm1(np.clip(z, -1.0, 1.0)), minus - plus)
-    nngp = a2 / 2 * (common + 2 * math.sin(c) ** 2 * plus)
-    return nngp, (a2 * b2 / 2 * (common + 2 * math.cos(c) ** 2 * plus)) if need_dot else None
+    # |z| >= 1: the two exponentials differ by a factor e or more, and the textbook
+    # e^{-x} -+ cos(2c) e^{-y} is used as it stands (splitting it as e^{-x} - e^{-y} +
+    # 2 sin^2(c) e^{-y} would cancel where cos 2c ~ 0 and e^{-y} >> e^{-x}: nine digits lost
+    # for c = pi/4 on distant pairs).
+    near = np.abs(z) < 1
+    common = -minus * np.expm1(np.clip(z, -1.0, 1.0))
+    nngp = a2 / 2 * np.where(near, common + 2 * math.sin(c) ** 2 * plus,
+                             minus - math.cos(2 * c) * plus)
+    if not need_dot:
+        return nngp, None
+    return nngp, a2 * b2 / 2 * np.where(near, common + 2 * math.cos(c) ** 2 * plus,
+                                         minus + math.cos(2 * c) * plus)
+
+
+def _rbf(act: arch.Rbf, q11, q12, q22, need_dot):
+    # neural-tangents' exponential form: exp(-gamma (q11 + q22 - 2 q12)), derivative kernel
+    # 2 gamma times it (the Sin form with c = pi/4 and cos(pi/2) = 0)
+    nngp = np.exp(-act.gamma * (q11 + q22 - 2 * q12))
+    return nngp, (2 * act.gamma * nngp) if need_dot else None
 
 
 def _exp(act: arch.Exp, q11, q12, q22, need_dot):
@@ -340,11 +365,49 @@ def _rectified_monomial(act: arch.RectifiedMonomial, q11, q12, q22, need_dot):
     return nngp, dot
 
 
+
+def _gabor(act, q11, q12, q22, need_dot):
+    # phi = exp(-z^2) sin z. With sin u sin v = (cos(u - v) - cos(u + v)) / 2 and the
+    # Gaussian integral E[exp(-z.z + i t.z)] = det(I + 2Q)^(-1/2) exp(-t.M t / 2),
+    # M = Q (I + 2Q)^(-1) = [[q11 + 2g, q12], [q12, q22 + 2g]] / D, g = q11 q22 - q12^2,
+    # D = det(I + 2Q) = 1 + 2 (q11 + q22) + 4 g (a sum of non-negative terms), t = (1, -+1):
+    #   E[phi phi] = (e^{-n_-/(2D)} - e^{-n_+/(2D)}) / (2 sqrt D),  n_+- = q11 + q22 + 4g +- 2 q12,
+    # evaluated as e^{-n_+/(2D)} expm1(2 q12 / D) / (2 sqrt D) (no cancellation at small q12;
+    # neural-tangents' form, arXiv:1912.02803 code, uses e^x - 1). The derivative kernel is
+    # d/dq12 of it (Price's theorem), T_+ [expm1(2 q12/D) c_- + (2D + 16 q12^2) / D^2] with
+    # T_+ the prefactor and c_- = 4 q12 / D - ((-8 q12 - 2) D + 8 q12 n_-) / (2 D^2).
+    g = _gram_determinant(q11, q12, q22)
+    total = q11 + q22 + 4 * g
+    det = 1 + 2 * (q11 + q22) + 4 * g
+    prefactor = np.exp(-(total + 2 * q12) / (2 * det)) / (2 * np.sqrt(det))
+    grow = np.expm1(2 * q12 / det)
+    nngp = prefactor * grow
+    if not need_dot:
+        return nngp, None
+    n_minus = total - 2 * q12
+    c_minus = 4 * q12 / det - ((-8 * q12 - 2) * det + 8 * q12 * n_minus) / (2 * det * det)
+    return nngp, prefactor * (grow * c_minus + (2 * det + 16 * q12 * q12) / (det * det))
+
+
+def _exp_normalized(act, q11, q12, q22, need_dot):
+    # Shankar et al. 2020 (arXiv:2003.02237) p. 6, neural-tangents' ExpNormalized:
+    # sqrt(q11 q22) exp(gamma (rho + shift)); derivative map gamma exp(gamma (rho + shift))
+    # (zero variance: 0, where neural-tangents floors q11 q22 at 1e-30).
+    s, rho = _correlation(q11, q12, q22)
+    if not act.do_clip:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = np.where(s > 0, q12 / np.where(s > 0, s, 1.0), 0.0)
+    factor = np.exp(act.gamma * (rho + act.shift))
+    return s * factor, (act.gamma * factor) if need_dot else None
+
 _DUALS = {
     arch.ABRelu: _abrelu,
     arch.Erf: _erf,
     arch.Gelu: _gelu,
     arch.Sin: _sin,
+    arch.Rbf: _rbf,
+    elementwise.Gabor: _gabor,
+    elementwise.ExpNormalized: _exp_normalized,
     arch.Exp: _exp,
     arch.Gaussian: _gaussian,
     arch.Sign: _sign,

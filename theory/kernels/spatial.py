@@ -308,3 +308,6 @@ def _layer_norm(layer: arch.LayerNorm, k) -> Kernel:
     cov1 = self_norm(k.cov1, v1)
     return k.replace(nngp=k.nngp / root12, ntk=None if k.ntk is None else k.ntk / root12,
                      cov1=cov1, cov2=cov1 if k.x1_is_x2 else self_norm(k.cov2, v2))
+
+
+from . import spatial_layers  # noqa: E402,F401  (registers ConvTranspose, ConvLocal, SumPool, ...)

@@ -103,6 +103,10 @@ def _closed_form(act) -> tuple[sp.Expr, sp.Expr]:
         minus = sp.exp(-b ** 2 * (Q11 + Q22 - 2 * Q12) / 2)
         plus = sp.exp(-b ** 2 * (Q11 + Q22 + 2 * Q12) / 2) * sp.cos(2 * c)
         return a ** 2 / 2 * (minus - plus), a ** 2 * b ** 2 / 2 * (minus + plus)
+    if isinstance(act, arch.Rbf):
+        gamma = _exact(act.gamma)
+        nngp = sp.exp(-gamma * (Q11 + Q22 - 2 * Q12))
+        return nngp, 2 * gamma * nngp
     if isinstance(act, arch.Exp):
         a, b = _exact(act.a), _exact(act.b)
         nngp = a ** 2 * sp.exp(b ** 2 * (Q11 + Q22 + 2 * Q12) / 2)
