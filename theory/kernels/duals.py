@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import functools
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -322,21 +323,43 @@ def _arccos_j(degree: int, theta):
     return _arccos_j_function(degree)(theta)
 
 
+def _series_product(a: list, b: list, length: int) -> list:
+    """First ``length`` coefficients of the product of two power series."""
+    return [sum(a[i] * b[k - i] for i in range(k + 1) if i < len(a) and k - i < len(b))
+            for k in range(length)]
+
+
 @functools.lru_cache(maxsize=None)
 def _arccos_j_near_pi(degree: int) -> np.ndarray:
     """Taylor coefficients (in increasing powers of ``phi = pi - theta``) of ``J_n(pi - phi)``,
     which vanishes like ``phi^(2n+1)``: the closed form cancels there, the series does not.
-    Computed with sympy up to ``phi^(2n+1+_J_SERIES_TERMS)``."""
-    import sympy as sp
-    phi = sp.Symbol("phi")
-    t = sp.Symbol("theta")
-    g = (sp.pi - t) / sp.sin(t)
+
+    Exact rational Laurent-series arithmetic (:class:`fractions.Fraction`) on Cho & Saul's
+    definition with ``theta = pi - phi`` (so ``d/dtheta = -d/dphi``, ``sin theta = sin phi``):
+    ``g_0 = phi / sin phi``, ``g_{k+1} = -(d g_k / d phi) / sin phi`` and
+    ``J_n = (-1)^n sin^(2n+1)(phi) g_n``, with ``1/sin phi = phi^-1 (phi / sin phi)``; every
+    coefficient up to ``phi^(2n+1+_J_SERIES_TERMS)`` is exact before its rounding to float.
+    """
+    length = 2 * degree + 2 + _J_SERIES_TERMS
+    sinc = [Fraction((-1) ** (k // 2), math.factorial(k + 1)) if k % 2 == 0 else Fraction(0)
+            for k in range(length)]                          # sin(phi) / phi
+    inv_sinc = [Fraction(1)]                                 # phi / sin(phi), by division
+    for k in range(1, length):
+        inv_sinc.append(-sum(sinc[i] * inv_sinc[k - i] for i in range(1, k + 1)))
+    coef, low = list(inv_sinc), 0                            # g = phi^low sum coef_k phi^k
     for _ in range(degree):
-        g = sp.diff(g, t) / sp.sin(t)
-    j = ((-1) ** degree * sp.sin(t) ** (2 * degree + 1) * g).subs(t, sp.pi - phi)
-    order = 2 * degree + 2 + _J_SERIES_TERMS
-    poly = sp.series(j, phi, 0, order).removeO()
-    return np.array([float(poly.coeff(phi, k)) for k in range(order)])
+        coef = [-(k + low) * c for k, c in enumerate(coef)]
+        coef, low = _series_product(coef, inv_sinc, length), low - 2
+    power = [Fraction(1)]
+    for _ in range(2 * degree + 1):
+        power = _series_product(power, sinc, length)
+    coef, low = _series_product(coef, power, length), low + 2 * degree + 1
+    sign = (-1) ** degree
+    out = np.zeros(length)
+    for k, c in enumerate(coef):
+        if 0 <= k + low < length:
+            out[k + low] = float(sign * c)
+    return out
 
 
 def _rectified_monomial_dual(n: int, q11, q12, q22):
