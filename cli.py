@@ -3,7 +3,8 @@
 Subcommands::
 
     nnphys kernel SPEC --x1 X1.npy [--x2 X2.npy] [--get nngp,ntk] --out OUT
-    nnphys validate [NAME ...] [--quick] [--list] [--seed S]
+    nnphys validate [NAME ...] [--quick] [--list] [--seed S] [--size default|large]
+                    [--workers W | --scheduler tcp://host:port] [--no-progress]
     nnphys figures NAME ... | --all  --out DIR [--quick] [--recompute] [--list]
     nnphys sweep MODULE:FUNCTION --grid NAME=GRID ... --out RESULT.npz
                  [--workers W | --scheduler tcp://host:port | --backend ...]
@@ -23,7 +24,9 @@ in the saved :class:`~nnphys.results.PhaseDiagram`) and prints how many.
 Outputs (``--out``, ``--plot``): missing parent directories are created. Inputs
 (``--x1``, ``--x2``): a real numeric ``.npy`` array; complex, string or object arrays and
 ``.npz`` archives are refused (nothing is cast silently). ``--workers W`` asks for ``W >= 1``
-local processes; without it the work runs serially, and ``--workers 0`` is an error.
+local processes; without it the work runs serially (``validate``: on one process per
+core), and ``--workers 0`` is an error. ``kernel`` prints, per kernel written, a line
+``NAME N1 x N2 -> PATH``.
 
 Exit status: 0 done; 1 done with failures (failed sweep points, failed checks, a phase
 diagram whose every point failed); 2 the
@@ -66,15 +69,16 @@ def _kernel(args) -> int:
     net = nk.from_spec(args.spec)
     k = net.kernel(x1, x2, get=gets, block_size=args.block_size)
     if len(gets) == 1:
-        outputs = {args.out: getattr(k, gets[0])}
+        outputs = {args.out: (gets[0], getattr(k, gets[0]))}
     else:
         stem = args.out[:-4] if args.out.endswith(".npy") else args.out
-        outputs = {f"{stem}.{g}.npy": getattr(k, g) for g in gets}
+        outputs = {f"{stem}.{g}.npy": (g, getattr(k, g)) for g in gets}
     from .results import write_atomically
-    for path, value in outputs.items():
+    for path, (get, value) in outputs.items():
         path = path if path.endswith(".npy") else path + ".npy"      # as numpy.save names it
         write_atomically(_output_path("--out", path), lambda fh, v=value: np.save(fh, v))
-        print(path)
+        shape = " x ".join(str(n) for n in np.shape(value))
+        print(f"{get} {shape} -> {path}")
     return 0
 
 
@@ -120,20 +124,31 @@ def _validate(args) -> int:
             doc = (fn.__doc__ or "").strip().splitlines()
             print(f"{name:40s} {doc[0] if doc else ''}")
         return 0
+    if args.workers is not None and args.workers < 1:
+        raise _CliError(f"--workers: must be >= 1, got {args.workers}")
     header = f"{'check':34s} {'quantity':30s} {'theory':>12s} {'simulation':>12s} " \
              f"{'stderr':>10s} {'tolerance':>10s}  result"
     print(header)
     print("-" * len(header), flush=True)
 
-    def print_rows(name, comparisons, seconds):
-        for c in comparisons:
-            print(f"{c.name:34s} {c.quantity[:30]:30s} {c.theory:12.6g} {c.simulation:12.6g} "
-                  f"{c.stderr:10.3g} {c.tolerance:10.3g}  {'PASS' if c.passed else 'FAIL'}")
-        print(f"{'':34s} ({name}: {seconds:.1f} s)", flush=True)
+    from tqdm.auto import tqdm
 
-    results = validation.run(args.names, quick=args.quick, seed=args.seed, on_check=print_rows)
+    def print_rows(name, comparisons, seconds):
+        rows = [f"{c.name:34s} {c.quantity[:30]:30s} {c.theory:12.6g} {c.simulation:12.6g} "
+                f"{c.stderr:10.3g} {c.tolerance:10.3g}  {'PASS' if c.passed else 'FAIL'}"
+                for c in comparisons]
+        rows.append(f"{'':34s} ({name}: {seconds:.1f} s CPU)")
+        tqdm.write("\n".join(rows), file=sys.stdout)     # above the progress bar (stderr)
+        sys.stdout.flush()
+
+    import time
+    start = time.perf_counter()
+    results = validation.run(args.names, quick=args.quick, seed=args.seed, on_check=print_rows,
+                             workers=args.workers, scheduler=args.scheduler, size=args.size,
+                             progress=not args.no_progress)
     failed = sum(not c.passed for c in results)
-    print(f"\n{len(results) - failed} passed, {failed} failed")
+    print(f"\n{len(results) - failed} passed, {failed} failed "
+          f"({time.perf_counter() - start:.0f} s wall)")
     return 1 if failed else 0
 
 
@@ -463,6 +478,8 @@ def _learning_curve(args) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nnphys", description="Statistical physics of "
                                      "neural networks: theory, simulation, validation.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"nnphys {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("kernel", help="NNGP/NTK of an architecture on inputs from .npy files",
@@ -484,7 +501,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="checks or families (default: all)")
     p.add_argument("--quick", action="store_true", help="reduced sizes, seconds per check")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="run seed; each check's seed is derived from it and its name")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="run on a Dask cluster: scheduler tcp://host:port")
+    p.add_argument("--size", choices=("default", "large"), default="default",
+                   help="large: 4x the samples of every check (for a cluster)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(run=_validate)
 
     p = sub.add_parser("figures", help="regenerate paper figures",
