@@ -352,25 +352,10 @@ def _plot_phase_diagram(pd, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    (xname, x), (yname, y) = pd.axes.items()
-    fig, ax = plt.subplots(figsize=(5, 4))
-    phases = sorted(k for k in pd.labels if k >= 0)      # failed points (-1) stay blank
-    mesh = ax.pcolormesh(x, y, np.ma.masked_less(pd.phase.T, 0), shading="nearest",
-                         cmap=plt.get_cmap("Blues", max(phases) + 1),
-                         vmin=-0.5, vmax=max(phases) + 0.5)
-    cbar = fig.colorbar(mesh, ax=ax, ticks=phases)
-    cbar.ax.set_yticklabels([pd.labels[k] for k in phases], fontsize=7)
-    for i, (name, pts) in enumerate(pd.boundaries.items()):
-        if len(pts):
-            pts = pts[np.argsort(pts[:, 1])]
-            ax.plot(pts[:, 0], pts[:, 1], f"C{i + 1}.", ms=2, label=name)
-    ax.set_xlabel(xname)
-    ax.set_ylabel(yname)
-    if pd.boundaries:
-        ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    ax = pd.plot()
+    ax.figure.tight_layout()
+    ax.figure.savefig(path, dpi=150)
+    plt.close(ax.figure)
 
 
 def _phase_diagram(args, extra) -> int:
@@ -461,13 +446,7 @@ def _learning_curve(args) -> int:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(5, 4))
-        ax.loglog(lc.P, lc.test_error, "k-", label="test error")
-        for k in np.flatnonzero(lc.target_power[:-1] > 0):
-            ax.loglog(lc.P, lc.mode_errors[:, k], "--", lw=1, label=f"degree {k}")
-        ax.set_xlabel("P")
-        ax.set_ylabel("error")
-        ax.legend(fontsize=7)
+        fig = lc.plot().figure
         fig.tight_layout()
         fig.savefig(args.plot, dpi=150)
         plt.close(fig)

@@ -83,6 +83,15 @@ class SweepResult(Result):
     def shape(self) -> tuple:
         return self.seeds.shape
 
+    def to_xarray(self):
+        """An :class:`xarray.Dataset` on the named axes: every field and the per-point
+        ``seeds``; attributes: the parameters (master seed), ``complete``, ``n_failed``
+        and the nnphys version (needs the ``xarray`` extra)."""
+        from .results import to_xarray
+        return to_xarray(self.axes, {**self.fields, "seeds": self.seeds},
+                         {**self.parameters, "complete": int(self.complete),
+                          "n_failed": self.n_failed})
+
 
 _CONNECT_TIMEOUT = "10s"     # to reach an existing Dask scheduler
 
