@@ -3,7 +3,9 @@
 Subcommands::
 
     nnphys kernel SPEC --x1 X1.npy [--x2 X2.npy] [--get nngp,ntk] --out OUT
-    nnphys validate [NAME ...] [--quick] [--list] [--seed S] [--report DIR]
+    nnphys validate [NAME ...] [--quick] [--list] [--seed S] [--size default|large]
+                    [--workers W | --scheduler tcp://host:port] [--no-progress]
+                    [--report DIR]
     nnphys figures NAME ... | --all  --out DIR [--quick] [--recompute] [--list]
     nnphys sweep MODULE:FUNCTION --grid NAME=GRID ... --out RESULT.npz
                  [--workers W | --scheduler tcp://host:port | --backend ...]
@@ -23,7 +25,9 @@ in the saved :class:`~nnphys.results.PhaseDiagram`) and prints how many.
 Outputs (``--out``, ``--plot``): missing parent directories are created. Inputs
 (``--x1``, ``--x2``): a real numeric ``.npy`` array; complex, string or object arrays and
 ``.npz`` archives are refused (nothing is cast silently). ``--workers W`` asks for ``W >= 1``
-local processes; without it the work runs serially, and ``--workers 0`` is an error.
+local processes; without it the work runs serially (``validate``: on one process per
+core), and ``--workers 0`` is an error. ``kernel`` prints, per kernel written, a line
+``NAME N1 x N2 -> PATH``.
 
 Exit status: 0 done; 1 done with failures (failed sweep points, failed checks, a phase
 diagram whose every point failed); 2 the
@@ -67,15 +71,16 @@ def _kernel(args) -> int:
     net = nk.from_spec(args.spec)
     k = net.kernel(x1, x2, get=gets, block_size=args.block_size)
     if len(gets) == 1:
-        outputs = {args.out: getattr(k, gets[0])}
+        outputs = {args.out: (gets[0], getattr(k, gets[0]))}
     else:
         stem = args.out[:-4] if args.out.endswith(".npy") else args.out
-        outputs = {f"{stem}.{g}.npy": getattr(k, g) for g in gets}
+        outputs = {f"{stem}.{g}.npy": (g, getattr(k, g)) for g in gets}
     from .results import write_atomically
-    for path, value in outputs.items():
+    for path, (get, value) in outputs.items():
         path = path if path.endswith(".npy") else path + ".npy"      # as numpy.save names it
         write_atomically(_output_path("--out", path), lambda fh, v=value: np.save(fh, v))
-        print(path)
+        shape = " x ".join(str(n) for n in np.shape(value))
+        print(f"{get} {shape} -> {path}")
     return 0
 
 
@@ -121,16 +126,22 @@ def _validate(args) -> int:
             doc = (fn.__doc__ or "").strip().splitlines()
             print(f"{name:40s} {doc[0] if doc else ''}")
         return 0
+    if args.workers is not None and args.workers < 1:
+        raise _CliError(f"--workers: must be >= 1, got {args.workers}")
     header = f"{'check':34s} {'quantity':30s} {'theory':>12s} {'simulation':>12s} " \
              f"{'stderr':>10s} {'tolerance':>10s}  result"
     print(header)
     print("-" * len(header), flush=True)
 
+    from tqdm.auto import tqdm
+
     def print_rows(name, comparisons, seconds):
-        for c in comparisons:
-            print(f"{c.name:34s} {c.quantity[:30]:30s} {c.theory:12.6g} {c.simulation:12.6g} "
-                  f"{c.stderr:10.3g} {c.tolerance:10.3g}  {'PASS' if c.passed else 'FAIL'}")
-        print(f"{'':34s} ({name}: {seconds:.1f} s)", flush=True)
+        rows = [f"{c.name:34s} {c.quantity[:30]:30s} {c.theory:12.6g} {c.simulation:12.6g} "
+                f"{c.stderr:10.3g} {c.tolerance:10.3g}  {'PASS' if c.passed else 'FAIL'}"
+                for c in comparisons]
+        rows.append(f"{'':34s} ({name}: {seconds:.1f} s CPU)")
+        tqdm.write("\n".join(rows), file=sys.stdout)     # above the progress bar (stderr)
+        sys.stdout.flush()
 
     runs = []
     if args.report:        # refuse an impossible directory before the run, not after it
@@ -141,15 +152,18 @@ def _validate(args) -> int:
         runs.append((name, comparisons, seconds))
 
     start = time.perf_counter()
-    results = validation.run(args.names, quick=args.quick, seed=args.seed, on_check=on_check)
+    results = validation.run(args.names, quick=args.quick, seed=args.seed, on_check=on_check,
+                             workers=args.workers, scheduler=args.scheduler, size=args.size,
+                             progress=not args.no_progress)
     seconds = time.perf_counter() - start
     failed = sum(not c.passed for c in results)
-    print(f"\n{len(results) - failed} passed, {failed} failed")
+    print(f"\n{len(results) - failed} passed, {failed} failed ({seconds:.0f} s wall)")
     if args.report:
         from .validation import report
         print(report.write(args.report, [report.CheckRun(*r) for r in runs], metadata={
             "checks": " ".join(args.names) or "all", "seed": args.seed,
-            "size": "quick" if args.quick else "default", "seconds": seconds}))
+            "size": "quick" if args.quick else args.size, "seconds": seconds,
+            "workers": args.workers if args.scheduler is None else args.scheduler}))
     return 1 if failed else 0
 
 
@@ -353,25 +367,10 @@ def _plot_phase_diagram(pd, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    (xname, x), (yname, y) = pd.axes.items()
-    fig, ax = plt.subplots(figsize=(5, 4))
-    phases = sorted(k for k in pd.labels if k >= 0)      # failed points (-1) stay blank
-    mesh = ax.pcolormesh(x, y, np.ma.masked_less(pd.phase.T, 0), shading="nearest",
-                         cmap=plt.get_cmap("Blues", max(phases) + 1),
-                         vmin=-0.5, vmax=max(phases) + 0.5)
-    cbar = fig.colorbar(mesh, ax=ax, ticks=phases)
-    cbar.ax.set_yticklabels([pd.labels[k] for k in phases], fontsize=7)
-    for i, (name, pts) in enumerate(pd.boundaries.items()):
-        if len(pts):
-            pts = pts[np.argsort(pts[:, 1])]
-            ax.plot(pts[:, 0], pts[:, 1], f"C{i + 1}.", ms=2, label=name)
-    ax.set_xlabel(xname)
-    ax.set_ylabel(yname)
-    if pd.boundaries:
-        ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    ax = pd.plot()
+    ax.figure.tight_layout()
+    ax.figure.savefig(path, dpi=150)
+    plt.close(ax.figure)
 
 
 def _phase_diagram(args, extra) -> int:
@@ -462,13 +461,7 @@ def _learning_curve(args) -> int:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(5, 4))
-        ax.loglog(lc.P, lc.test_error, "k-", label="test error")
-        for k in np.flatnonzero(lc.target_power[:-1] > 0):
-            ax.loglog(lc.P, lc.mode_errors[:, k], "--", lw=1, label=f"degree {k}")
-        ax.set_xlabel("P")
-        ax.set_ylabel("error")
-        ax.legend(fontsize=7)
+        fig = lc.plot().figure
         fig.tight_layout()
         fig.savefig(args.plot, dpi=150)
         plt.close(fig)
@@ -479,6 +472,8 @@ def _learning_curve(args) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nnphys", description="Statistical physics of "
                                      "neural networks: theory, simulation, validation.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"nnphys {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("kernel", help="NNGP/NTK of an architecture on inputs from .npy files",
@@ -500,7 +495,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="checks or families (default: all)")
     p.add_argument("--quick", action="store_true", help="reduced sizes, seconds per check")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="run seed; each check's seed is derived from it and its name")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="run on a Dask cluster: scheduler tcp://host:port")
+    p.add_argument("--size", choices=("default", "large"), default="default",
+                   help="large: 4x the samples of every check (for a cluster)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--report", metavar="DIR", help="also write an HTML report (DIR/index.html, "
                    "plots, DIR/report.json)")
     p.set_defaults(run=_validate)

@@ -105,6 +105,21 @@ class Result:
         cls._registry_name = f"{cls.__module__}.{cls.__qualname__}"
         _REGISTRY[cls._registry_name] = cls
 
+    def _repr_html_(self) -> str:
+        """An HTML table of the record for notebooks: each field's value (arrays by shape,
+        dtype and range) and the parameters."""
+        import html
+        rows = []
+        for f in dataclasses.fields(self):
+            if f.name == "parameters":
+                continue
+            rows.append((f.name, _describe(getattr(self, f.name))))
+        rows += [(f"parameters[{k!r}]", _describe(v)) for k, v in self.parameters.items()]
+        body = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(v)}"
+                       "</td></tr>" for k, v in rows)
+        return (f"<table><caption><b>{html.escape(type(self).__name__)}</b> "
+                f"(nnphys {html.escape(_version())})</caption>{body}</table>")
+
     def save(self, path: str | os.PathLike) -> None:
         """Write the record to ``path`` (``.npz`` appended if missing) atomically (see
         :func:`write_atomically`): a crash leaves the old file or the new one, never a
@@ -122,6 +137,45 @@ class Result:
             path += ".npz"
         write_atomically(path, lambda fh: np.savez(
             fh, __meta__=np.array(json.dumps(meta)), **encoder.arrays))
+
+
+def _describe(value) -> str:
+    """A short text for one field in :meth:`Result._repr_html_`."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        finite = value[np.isfinite(value)] if value.dtype.kind in "fc" else value
+        span = (f", {np.min(finite):.4g} .. {np.max(finite):.4g}"
+                if finite.size and value.dtype.kind in "biuf" else "")
+        return f"array {value.shape} {value.dtype}{span}"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_describe(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def to_xarray(axes: Mapping[str, np.ndarray], fields: Mapping[str, np.ndarray],
+              attrs: Mapping[str, Any]):
+    """An :class:`xarray.Dataset` of grid-shaped ``fields`` on the named ``axes``: a
+    field's trailing dimensions beyond the grid are named ``NAME_dim0``, ...; ``attrs``
+    (JSON-encoded where xarray would not keep them as netCDF attributes) plus
+    ``nnphys_version``. Needs the ``xarray`` extra."""
+    try:
+        import xarray
+    except ImportError:
+        raise ImportError('to_xarray needs xarray: pip install "nnphys[xarray]"') from None
+    names = list(axes)
+    data = {}
+    for name, value in fields.items():
+        value = np.asarray(value)
+        extra = [f"{name}_dim{i}" for i in range(value.ndim - len(names))]
+        data[name] = (names + extra, value)
+    out = {}
+    for key, value in {**attrs, "nnphys_version": _version()}.items():
+        out[str(key)] = value if isinstance(value, (str, int, float)) and \
+            not isinstance(value, bool) else json.dumps(value, default=str)
+    return xarray.Dataset(data, coords={n: np.asarray(a) for n, a in axes.items()},
+                          attrs=out)
 
 
 # ---------------------------------------------------------------------------------------
@@ -500,6 +554,21 @@ class PhaseDiagram(Result):
     def phase_name(self, *index: int) -> str:
         """Name of the phase at a grid index."""
         return self.labels[int(self.phase[index])]
+
+    def plot(self, ax=None):
+        """The phase map with its boundaries (:func:`nnphys.plotting.phase_diagram`);
+        returns the matplotlib Axes."""
+        from .plotting import phase_diagram
+        return phase_diagram(self, ax)
+
+    def to_xarray(self):
+        """An :class:`xarray.Dataset` on the named axes: every field, ``phase`` and
+        ``status``; attributes: the parameters, the phase labels (JSON) and the nnphys
+        version (needs the ``xarray`` extra)."""
+        return to_xarray(self.axes, {**self.fields, "phase": self.phase,
+                                     "status": self.status},
+                         {**self.parameters, "labels": {str(k): v for k, v in
+                                                         self.labels.items()}})
 
 
 @dataclasses.dataclass(frozen=True)

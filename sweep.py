@@ -83,6 +83,15 @@ class SweepResult(Result):
     def shape(self) -> tuple:
         return self.seeds.shape
 
+    def to_xarray(self):
+        """An :class:`xarray.Dataset` on the named axes: every field and the per-point
+        ``seeds``; attributes: the parameters (master seed), ``complete``, ``n_failed``
+        and the nnphys version (needs the ``xarray`` extra)."""
+        from .results import to_xarray
+        return to_xarray(self.axes, {**self.fields, "seeds": self.seeds},
+                         {**self.parameters, "complete": int(self.complete),
+                          "n_failed": self.n_failed})
+
 
 _CONNECT_TIMEOUT = "10s"     # to reach an existing Dask scheduler
 
@@ -275,7 +284,7 @@ def run(fn: Callable, grid: Mapping[str, Any], *, seed: int = 0, backend: str = 
     return _assemble(axes, shape, seeds, done, points, seed)
 
 
-def _run_processes(fn, todo, kwargs, finish, bar, n_workers):
+def _run_processes(fn, todo, kwargs, finish, bar, n_workers, call=_call):
     """Run the points on spawned worker processes that never outlive the driver: each
     watches its parent (:func:`_watch_parent`) and ignores SIGINT; on any exception in
     the driver (KeyboardInterrupt included) the workers are terminated, not waited for."""
@@ -285,7 +294,7 @@ def _run_processes(fn, todo, kwargs, finish, bar, n_workers):
     pool = cf.ProcessPoolExecutor(max_workers=n_workers or os.cpu_count(), mp_context=context,
                                   initializer=_watch_parent)
     try:
-        futures = {pool.submit(_call, fn, kwargs(i)): i for i in todo}
+        futures = {pool.submit(call, fn, kwargs(i)): i for i in todo}
         for future in cf.as_completed(futures):
             finish(futures[future], future.result())
             bar.update()
@@ -325,7 +334,7 @@ def _terminate(pool) -> None:
         process.join(timeout=5)
 
 
-def _run_dask(fn, todo, kwargs, finish, bar, scheduler):
+def _run_dask(fn, todo, kwargs, finish, bar, scheduler, call=_call):
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -338,7 +347,7 @@ def _run_dask(fn, todo, kwargs, finish, bar, scheduler):
         raise ConnectionError(f"scheduler: cannot reach the Dask scheduler {scheduler!r} "
                               f"({exc})") from None
     try:
-        futures = {client.submit(_call, fn, kwargs(i), pure=False): i for i in todo}
+        futures = {client.submit(call, fn, kwargs(i), pure=False): i for i in todo}
         try:
             for future in as_completed(list(futures)):
                 finish(futures[future], future.result())

@@ -315,6 +315,13 @@ class Autocorrelation(Estimate):
 
     lags: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
+    def plot(self, ax=None):
+        """``Delta(tau)`` with standard-error bars; returns the matplotlib Axes
+        (:func:`nnphys.plotting.curves`)."""
+        from ..plotting import curves
+        return curves(self.lags, {"network": Estimate(mean=self.mean, stderr=self.stderr)},
+                      ax, xlabel="lag tau", ylabel="Delta(tau)")
+
 
 def _window_autocorrelation(x: np.ndarray, n_lag: int) -> np.ndarray:
     """``(1/(T - s)) sum_t x(t) x(t + s)`` averaged over columns, for ``s < n_lag``

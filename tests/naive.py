@@ -480,3 +480,13 @@ def mlp_training(acts, realisation, x_train, y_train, x_test, steps, times, batc
         for k in out:
             out[k].append(np.array(rec[k]))
     return {k: np.array(v) for k, v in out.items()}
+
+
+# --- branch validate ------------------------------------------------------------------
+
+def plrf_resolvent_residual(D, wd, m, z):
+    """The PLRF resolvent's Newton residual and derivative, in numpy (reference of
+    ``theory.scaling._spectrum.resolvent_residual``)."""
+    q = D[None, :] * m[:, None]
+    den = q - z[:, None]
+    return m - 1.0 + (q / den) @ wd, 1.0 - ((D[None, :] * z[:, None]) / den ** 2) @ wd

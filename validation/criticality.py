@@ -20,7 +20,7 @@ from ..models import network as arch
 from ..sim import preactivations as pa
 from ..stats import sample_mean
 from ..theory import criticality as cr
-from .registry import compare, register
+from .registry import compare, register, scaled
 
 _SIGMA = 4.0
 
@@ -36,7 +36,7 @@ def correlation_map(quick: bool = False, seed: int = 0):
     """Correlation of two inputs after l = 3, 10, 20 tanh layers vs the iterated c-map,
     ordered and chaotic phase."""
     width = 500 if quick else 1000
-    n_replicas = 40 if quick else 100
+    n_replicas = scaled(40 if quick else 100)
     depth = 20
     c1, sigma_b2 = 0.3, 0.05
     b_std = math.sqrt(sigma_b2)

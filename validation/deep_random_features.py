@@ -30,7 +30,7 @@ from ..models import network
 from ..sim import random_features as srf
 from ..stats import sample_mean
 from ..theory.generalization import deep_random_features as drf
-from .registry import compare, register
+from .registry import compare, register, scaled
 
 D = 60
 RIDGE = 1e-2
@@ -57,7 +57,7 @@ def test_error_vs_width(quick: bool = False, seed: int = 0):
     ``d = 60``, widths ``k = 40 ... 320``, and of 3-layer networks, ``P = 30, 120, 480``:
     equivalent vs simulation."""
     P = np.array([30, 120] if quick else [30, 120, 480])
-    draws = 12 if quick else 24
+    draws = scaled(12 if quick else 24)
     out = []
     for i, (widths, act) in enumerate(_cases(quick)):
         theory = []
@@ -83,7 +83,7 @@ def universality(quick: bool = False, seed: int = 0):
     """Error universality: deep random features vs the Gaussian covariate model with the
     same second moments, paired per draw (``d = 60``, widths ``(80, 80)``, ReLU and tanh)."""
     widths, P = (80, 80), np.array([40, 200])
-    draws = 10 if quick else 24
+    draws = scaled(10 if quick else 24)
     out = []
     for i, act in enumerate((network.Relu(), network.Tanh())):
         gauss = []

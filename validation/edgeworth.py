@@ -33,7 +33,7 @@ from ..sim import shallow
 from ..stats import Estimate, weighted_least_squares
 from ..theory import edgeworth as ew
 from ..theory import kernels as nk
-from .registry import compare, register
+from .registry import compare, register, scaled
 
 _SIGMA = 4.0
 
@@ -52,7 +52,7 @@ EDGES = np.linspace(-4.0, 4.0, 41)
 def _sizes(quick: bool):
     widths = (10, 100) if quick else (10, 20, 50, 100)
     cases = ("relu/gaussian", "tanh/uniform", "relu/rademacher") if quick else tuple(CASES)
-    return widths, cases, (200_000 if quick else 1_000_000)
+    return widths, cases, scaled(200_000 if quick else 1_000_000)
 
 
 def _seed(seed: int, case: str, width: int) -> int:

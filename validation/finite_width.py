@@ -33,7 +33,7 @@ from ..models import network as arch
 from ..sim import preactivations as pa
 from ..stats import extrapolate, sample_mean
 from ..theory import finite_width as fw
-from .registry import compare, register
+from .registry import compare, register, scaled
 
 _SIGMA = 4.0
 _RELU_W_STD = math.sqrt(2.0)        # critical ReLU: C_W = 2
@@ -46,7 +46,7 @@ def relu_kurtosis_all_orders(quick: bool = False, seed: int = 0):
     n = 32, l = 10."""
     widths = (32, 64) if quick else (32, 64, 128, 256)
     depths = (2, 5, 10) if quick else (2, 5, 10, 20)
-    n_replicas = 20_000 if quick else 200_000
+    n_replicas = scaled(20_000 if quick else 200_000)
     out = []
     for k, n in enumerate(widths):
         # S_l is a product of l - 1 independent factors of relative variance 5/n, so S^2
@@ -79,7 +79,7 @@ def leading_order_extrapolation(quick: bool = False, seed: int = 0):
     ``3 V^(10)/K^2``: 135 for ReLU, 16.5706 for tanh at criticality."""
     depth = 10
     widths = np.array([32, 64, 128, 256])
-    n_replicas = 30_000 if quick else 300_000
+    n_replicas = scaled(30_000 if quick else 300_000)
     out = []
     for name, act, W_std in (("relu", arch.Relu(), _RELU_W_STD), ("tanh", arch.Tanh(), 1.0)):
         rec = fw.recursion(act, depth, W_std, 0.0, 1.0)
@@ -102,7 +102,7 @@ def k1_shift(quick: bool = False, seed: int = 0):
     widths 32..256, vs the 1/n shift ``K1^(10) = -0.10713``."""
     depth = 10
     widths = np.array([32, 64, 128, 256])
-    n_replicas = 30_000 if quick else 300_000
+    n_replicas = scaled(30_000 if quick else 300_000)
     rec = fw.recursion(arch.Tanh(), depth, 1.0, 0.0, 1.0)
     values, errors = [], []
     for k, n in enumerate(widths):
@@ -124,7 +124,7 @@ def orthogonal_fluctuations(quick: bool = False, seed: int = 0):
     by the leading order times l/n)."""
     width = 32
     depth = 20 if quick else 40
-    n_replicas = 2_000 if quick else 12_000
+    n_replicas = scaled(2_000 if quick else 12_000)
     x = np.ones((1, width))            # |x|^2 / n0 = 1 = K^(1) / C_W
     out = []
     ens = pa.full_ensemble(arch.Tanh(), x, depth, width, n_replicas, 1.0, 0.0,
@@ -153,7 +153,7 @@ def two_input_vertex(quick: bool = False, seed: int = 0):
     vs ``V_(ab)(cd)``, and ``n (E S_01 - K_01)`` vs ``K1_01``, at width 128. Tolerance adds
     the O(1/n) correction, bounded by ``l/n`` times the quantity's scale."""
     width, depth = 128, 5
-    n_replicas = 20_000 if quick else 200_000
+    n_replicas = scaled(20_000 if quick else 200_000)
     k0 = np.array([[1.0, 0.5], [0.5, 1.2]])
     W_std, b_std = math.sqrt(1.2), math.sqrt(0.05)
     rec = fw.recursion(arch.Tanh(), depth, W_std, b_std, k0)

@@ -51,7 +51,7 @@ from ..theory import kernels as nk
 from ..theory.generalization import (gegenbauer, kernel_alignment_risk, learning_curve,
                                      local_exponent, local_learning_curve, multiplicity,
                                      spectral_learning_curve)
-from .registry import compare, register
+from .registry import compare, register, scaled
 
 _SIGMA = 4.0
 _ROUNDING = 1e-9    # an interpolating fit's train residual is rounding, ~cond(K) eps |y|^2
@@ -69,7 +69,7 @@ def power_law_krr(quick: bool = False, seed: int = 0):
     M, noise = 400, 0.1
     i = np.arange(1, M + 1.0)
     lam, v = i ** -1.5, i ** -0.5
-    draws = 12 if quick else 60
+    draws = scaled(12 if quick else 60)
     out = []
     for j, P in enumerate((25, 100, 800) if quick else (25, 100, 300, 800)):
         ridges = (0.0, 1e-3)
@@ -121,7 +121,7 @@ def sphere_draws(P, get, ridges, draws, seed):
 def sphere_relu_krr(quick: bool = False, seed: int = 0):
     """ReLU NNGP and NTK regression on the sphere around the ridgeless double-descent peak
     (``P = 60, 230, 500``) and with ridge ``1e-3`` (kernel scale ``1/(2d)``)."""
-    draws = 8 if quick else 30
+    draws = scaled(8 if quick else 30)
     ridges = (0.0, 1e-3)
     out = []
     for g, get in enumerate(("nngp", "ntk")):
@@ -142,7 +142,7 @@ def sphere_relu_krr(quick: bool = False, seed: int = 0):
 def risk_estimator(quick: bool = False, seed: int = 0):
     """KARE/GCV from the training set against the held-out noisy error (NTK on the sphere,
     ridge 1e-3), draw by draw."""
-    draws = 8 if quick else 30
+    draws = scaled(8 if quick else 30)
     out = []
     for j, P in enumerate((60, 230)):
         errors, kare = sphere_draws(P, "ntk", (1e-3,), draws, seed * 7919 + 101 + j)
@@ -182,7 +182,7 @@ def local_kernel_exponent(quick: bool = False, seed: int = 0):
     """Measured learning-curve exponent of a local ReLU CNTK (filter ``s``) on a local
     teacher against ``beta = 1/s``, at two input dimensions."""
     P = [32, 64, 128, 256] if quick else [32, 64, 128, 256, 512]
-    draws = 4 if quick else 10
+    draws = scaled(4 if quick else 10)
     out = []
     for j, (s, d) in enumerate(((2, 8), (2, 12), (3, 8))):
         errors = local_draws(s, d, P, draws, seed * 7919 + 53 * j)
@@ -256,7 +256,7 @@ def digits_krr(quick: bool = False, seed: int = 0):
     x, y, _ = data
     M = x.shape[0]
     grid = np.array((20, 100) if quick else (10, 30, 100, 300))
-    draws = 12 if quick else 40
+    draws = scaled(12 if quick else 40)
     out = []
     for g, get in enumerate(("nngp", "ntk")):
         K = _DIGITS_NET.kernel(x, get=get)
@@ -327,7 +327,7 @@ def digits_trained(quick: bool = False, seed: int = 0):
     x, y, _ = data
     M, P = x.shape[0], 50
     widths = np.array((32, 64, 128) if quick else (64, 128, 256, 512))
-    draws = 3 if quick else 8
+    draws = scaled(3 if quick else 8)
     K = _WIDE_NET.kernel(x, get="ntk")
     nets, kernels = trained_gaps(x, y, K, P, widths, draws, seed * 7919 + 7)
     gaps = nets - kernels[:, None]

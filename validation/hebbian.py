@@ -24,7 +24,7 @@ from .. import stats
 from ..models.hebbian import DenseMemory, ExampleLearning, Hopfield, Multitask
 from ..sim import montecarlo as mc
 from ..theory.hebbian import dense, hopfield, learning, multitask
-from .registry import compare, register
+from .registry import compare, register, scaled
 
 __all__ = ["hopfield_overlap", "zero_temperature_overlaps", "finite_size_capacity",
            "capacity_finite_size", "learning_overlap", "multitask_amplitudes_mc",
@@ -56,6 +56,7 @@ def hopfield_overlap(quick: bool = False, seed: int = 0):
     deviations at N = 2000 are below 2e-3).
     """
     N, samples, burn, measure = (2000, 3, 50, 100) if quick else (8000, 4, 100, 300)
+    samples = scaled(samples)
     out = []
     for alpha, T in ((0.05, 0.3), (0.1, 0.15), (0.02, 0.4)):
         model = Hopfield(alpha=alpha, T=T).at_size(N)
@@ -125,6 +126,7 @@ def capacity_finite_size(quick: bool = False, seed: int = 0):
         sizes, samples = np.array([500, 1000, 2000]), 4
     else:
         sizes, samples = np.array([1000, 2000, 4000, 8000]), 5
+    samples = scaled(samples)
     alphas = np.arange(0.125, 0.1951, 0.005)
     per_size = finite_size_capacity(sizes, alphas, samples, seed)
     limit = stats.extrapolate(sizes, [e.mean for e in per_size],

@@ -19,7 +19,7 @@ import numpy as np
 from ..sim import networks
 from ..stats import Estimate, sample_mean, weighted_least_squares
 from ..theory import kernels as nk
-from .registry import compare, register
+from .registry import compare, register, scaled
 
 _SIGMA = 4.0
 
@@ -61,6 +61,7 @@ def _entry_comparisons(name, kind, theory, measured: Estimate, depth, width):
 def nngp_vs_ensemble(quick: bool = False, seed: int = 0):
     """Empirical NNGP of sampled ReLU and erf MLPs (depth 2) vs the infinite-width NNGP."""
     width, samples = (256, 32) if quick else (1024, 128)
+    samples = scaled(samples)
     x = _inputs(seed)
     out = []
     for act in (nk.Relu(), nk.Erf()):
@@ -77,6 +78,7 @@ def ntk_vs_ensemble(quick: bool = False, seed: int = 0):
     """Empirical NTK (analytic gradients) of sampled MLPs vs the infinite-width NTK, in the
     NTK and the standard parameterization."""
     width, samples = (256, 16) if quick else (1024, 64)
+    samples = scaled(samples)
     x = _inputs(seed + 1)
     out = []
     for act, param in ((nk.Relu(), "ntk"), (nk.Erf(), "ntk"), (nk.Relu(), "standard")):
@@ -114,7 +116,7 @@ def ntk_error_scaling(quick: bool = False, seed: int = 0):
     standard errors) plus 0.05 for the O(1/n) bias that bends the curve at small widths.
     """
     widths = np.array([64, 128, 256, 512]) if quick else np.array([64, 128, 256, 512, 1024, 2048])
-    samples = 12 if quick else 48
+    samples = scaled(12 if quick else 48)
     rms = ntk_errors(widths, samples, seed)
     logw = np.log(widths)
     fit = weighted_least_squares(np.c_[np.ones_like(logw), logw], np.log(rms.mean),

@@ -41,7 +41,7 @@ from ..sim.training import train
 from ..stats import Estimate, fit_power_law, weighted_least_squares
 from ..theory import kernels as nk
 from ..theory import parametrization as pz
-from .registry import compare, register
+from .registry import compare, register, scaled
 
 _SIGMA = 4.0
 _COORD_BIAS = 0.05
@@ -69,7 +69,7 @@ def coordinate_data(quick: bool = False, seed: int = 0) -> dict:
     """``widths`` and, per parametrization name, ``dh`` ``(n_replicas, widths, 3)``: the RMS
     change of each layer's preactivations after one step (module docstring)."""
     widths = np.array([128, 256, 512, 1024] if quick else [128, 256, 512, 1024, 2048])
-    replicas = 3 if quick else 6
+    replicas = scaled(3 if quick else 6)
     x, y = _task(8, 16, seed)
     data = {"widths": widths}
     for name, p in _COORD.items():

@@ -28,7 +28,7 @@ import numpy as np
 from ..sim.regression import plrf as sim_plrf
 from ..stats import Estimate, fit_power_law
 from ..theory.scaling import plrf
-from .registry import compare, register
+from .registry import compare, register, scaled
 
 #: one (alpha, beta) in each phase with a power-law frontier (2 (alpha + beta) > 1)
 PHASE_POINTS = {"Ia": (1.0, 0.3), "Ib": (0.4, 0.3), "Ic": (0.2, 0.8), "II": (1.5, 1.0),
@@ -65,7 +65,7 @@ def sgd_vs_theory(quick: bool = False, seed: int = 0):
     deterministic-equivalent curve, one point in every phase, at t = 10, 100, 1e3, (1e4)."""
     d = 100 if quick else 300
     steps = 1000 if quick else 10_000
-    n_replicas = 24 if quick else 64
+    n_replicas = scaled(24 if quick else 64)
     times = np.array([10, 100, 1000] + ([] if quick else [10_000]))
     out = []
     for k, (name, (alpha, beta)) in enumerate(PHASE_POINTS.items()):
@@ -87,7 +87,7 @@ def exact_vs_sgd(quick: bool = False, seed: int = 0):
     spectrum) vs raw SGD with x in R^v at that W (data noise only), phases Ia and III."""
     d = 60 if quick else 200
     steps = 2000 if quick else 20_000
-    n_replicas = 64 if quick else 128
+    n_replicas = scaled(64 if quick else 128)
     times = np.array([1, 10, 100, 1000] + ([] if quick else [10_000]))
     out = []
     for k, name in enumerate(("Ia", "III")):
@@ -111,7 +111,7 @@ def time_exponent(quick: bool = False, seed: int = 0):
     that W, phases Ia and II; the asymptotic e = (2 alpha + 2 beta - 1)/(2 alpha) (d, t ->
     infinity) is printed in the quantity. Tolerance: 4 bootstrap standard errors."""
     d = 300 if quick else 1000
-    n_replicas = 16 if quick else 48
+    n_replicas = scaled(16 if quick else 48)
     times = np.unique(np.round(np.geomspace(30, 3000, 12))).astype(np.int64)
     out = []
     for k, name in enumerate(("Ia", "II")):

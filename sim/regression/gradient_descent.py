@@ -62,6 +62,15 @@ class GDCurves(Result):
         """Mean train loss at each time, with its standard error."""
         return replica_estimate(self.per_replica_train)
 
+    def plot(self, ax=None):
+        """Mean test and train loss against ``t`` with standard-error bars (log-log,
+        ``t > 0``); returns the Axes (:func:`nnphys.plotting.curves`)."""
+        from ...plotting import curves
+        keep = np.asarray(self.t) > 0
+        return curves(np.asarray(self.t)[keep], {"test": self.test[keep],
+                                                 "train": self.train[keep]},
+                      ax, xlabel="t", ylabel="loss", log="xy")
+
 
 def _one_draw(rng, lam, w_star, N, P, t, lr):
     M = lam.size

@@ -215,6 +215,15 @@ class LossCurves(Result):
     test: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     train: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
+    def plot(self, ax=None):
+        """Test and train loss against ``t`` (log-log, ``t > 0``); returns the Axes
+        (:func:`nnphys.plotting.curves`)."""
+        from ...plotting import curves
+        keep = np.asarray(self.t) > 0
+        return curves(np.asarray(self.t)[keep], {"test": np.asarray(self.test)[keep],
+                                                 "train": np.asarray(self.train)[keep]},
+                      ax, xlabel="t", ylabel="loss", log="xy")
+
 
 def loss(t, N=np.inf, P=np.inf, spectrum: Spectrum | None = None, *, a: float = 2.0,
          b: float = 1.5, M: int = 4000) -> LossCurves:

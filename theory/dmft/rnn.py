@@ -112,6 +112,13 @@ class Stationary(Result):
     energies: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(2))
     lyapunov: float = 0.0
 
+    def plot(self, ax=None):
+        """The autocorrelation ``Delta(tau)`` on its lags; returns the matplotlib Axes
+        (:func:`nnphys.plotting.curves`)."""
+        from ...plotting import curves
+        return curves(self.lags, {f"DMFT, g = {self.g:g}": self.delta}, ax,
+                      xlabel="lag tau", ylabel="Delta(tau)")
+
 
 def _variance_gap(d0: float, act: ScsActivation, g: float) -> float:
     """``2 g^2 Var[Phi(sqrt(d0) z)] / d0^2 - 1``: positive below the chaotic ``Delta0``."""

@@ -99,6 +99,15 @@ class LearningCurve(Result):
         """Mean squared error against *noisy* test labels, ``test_error + noise``."""
         return self.test_error + float(self.parameters.get("noise", 0.0))
 
+    def plot(self, ax=None):
+        """Test error against ``P`` (log-log) with the error of each degree or level
+        that carries target power (:func:`nnphys.plotting.curves`); returns the Axes."""
+        from ...plotting import curves
+        ys = {"test error": self.test_error}
+        for k in np.flatnonzero(self.target_power[:-1] > 0):
+            ys[f"mode {k}"] = self.mode_errors[:, k]
+        return curves(self.P, ys, ax, xlabel="P", ylabel="error", log="xy")
+
 
 def _split(lam, kappa):
     """``(L, 1 - L)`` of shape ``(P, levels)``, each computed without cancellation."""

@@ -72,6 +72,14 @@ class LossCurve(Result):
     limit: float = 0.0
     kernel_norm: float = 0.0
 
+    def plot(self, ax=None):
+        """The expected risk against the iterations ``t`` (log-log; ``t = 0`` left out);
+        returns the matplotlib Axes (:func:`nnphys.plotting.curves`)."""
+        from ...plotting import curves
+        keep = self.t > 0
+        return curves(self.t[keep], {"risk": self.loss[keep]}, ax, xlabel="t",
+                      ylabel="risk", log="xy")
+
 
 def _times(steps: int, points: int) -> np.ndarray:
     dense = np.arange(0, min(steps, 64) + 1, dtype=float)

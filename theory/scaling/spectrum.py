@@ -47,6 +47,7 @@ from ... import checks
 from ...errors import ConvergenceError, ParameterError
 from ...models.regression import PLRFModel
 from ..spectral import tau_fixed_point
+from . import _spectrum
 
 __all__ = ["SpectralMeasure", "deterministic_measure", "empirical_measure", "draw_embedding"]
 
@@ -117,11 +118,12 @@ class _Resolvent:
         self.d = d
 
     def residual(self, m, z):
-        q = self.D[None, :] * m[:, None]
-        den = q - z[:, None]
-        phi = m - 1.0 + (q / den) @ self.wd
-        dphi = 1.0 - ((self.D[None, :] * z[:, None]) / den ** 2) @ self.wd
-        return phi, dphi
+        """``phi(m) = m - 1 + (1/d) sum_j w_j D_j m / (D_j m - z)`` and ``dphi/dm``
+        (compiled: :func:`._spectrum.resolvent_residual`)."""
+        m = np.ascontiguousarray(m, dtype=complex)
+        z = np.ascontiguousarray(z, dtype=complex)
+        return _spectrum.resolvent_residual(self.D, self.wd, m, z, np.empty_like(m),
+                                            np.empty_like(m))
 
     def solve(self, z, m0):
         """Newton from ``m0`` (a nearby solution), damped so that no step exceeds half of
