@@ -98,11 +98,14 @@ def test_typical_capacity_limits_and_continuity():
     assert ex.typical_capacity(lam, 1e4).alpha < 1e-7
     # spherical at T = 0 diverges logarithmically in lam; Gaussian saturates at 1/2
     assert ex.typical_capacity(3.0, 0, "gaussian").alpha == 0.5
-    assert ex.typical_capacity(0.5, 0, "gaussian").alpha == pytest.approx(0.375, rel=1e-15)
+    assert ex.typical_capacity(0.25, 0, "gaussian").alpha == pytest.approx(0.375, rel=1e-15)
+    # Gaussian T = 0: continuous at lam = 1/2 (2 lam - 2 lam^2 = 1/2 there)
+    assert ex.typical_capacity(0.5 - 1e-9, 0, "gaussian").alpha == pytest.approx(0.5, abs=1e-8)
     sph = [ex.typical_capacity(lam, 0, "spherical").alpha for lam in (10, 100, 1000)]
     assert np.all(np.diff(sph) > 0)
-    # spherical, large lam: lam (1 - m_lam) - ln(1 - m_lam^2)/2 -> 1/2 + ln(lam)/2 + O(1/lam)
-    assert sph[-1] == pytest.approx(0.5 + 0.5 * math.log(1000), abs=2e-3)
+    # spherical, large lam: 2 lam (1 - m) - ln(1 - m^2)/2 at m = m_{2 lam} -> 1/2 +
+    # ln(2 lam)/2 + O(1/lam)
+    assert sph[-1] == pytest.approx(0.5 + 0.5 * math.log(2000), abs=2e-3)
 
 
 def test_fluctuation_argument_by_exact_enumeration():
@@ -136,7 +139,7 @@ def test_all_patterns_capacity():
     g = ex.all_patterns_capacity(0.2, "gaussian")
     assert g.alpha < ex.typical_capacity(0.2, 0, "gaussian").alpha and g.regime == "norm"
     r = ex._short_norm(g.alpha)
-    assert 0.2 * r == pytest.approx(ex.background_exponent(g.alpha, 0.2, "gaussian"), abs=1e-10)
+    assert 0.2 * r == pytest.approx(ex.fluctuation_exponent(g.alpha, 0.2, "gaussian"), abs=1e-10)
 
 
 def test_phase_diagram_is_registered_and_consistent():

@@ -33,24 +33,28 @@ with ``m_lam = (I')^{-1}(lam)`` (:func:`saddle`) and ``Lambda(lam) = lam m_lam -
 
       alpha_1(T) = lam m_T - Lambda(lam)   (m_T >= m_lam),    I(m_T)   (m_T < m_lam).
 
-* Typical pattern, T = 0, binary (sign dynamics): a flip of spin ``i`` at ``sigma = xi^1``
-  changes the random part of the sum by a zero-mean amount (``E[e^{lam x}(e^{-2 lam a} - 1)]
-  = 0`` exactly), whose size ``sqrt(K) e^{N Lambda(2 lam)/2}`` must stay below the signal
-  ``e^{lam N}``::
+* Typical pattern, T = 0 (sign dynamics for binary spins, the softmax update on the sphere
+  for continuous patterns): a flip of spin ``i`` at ``sigma = xi^1`` changes the random part
+  of the sum by a zero-mean amount (``E[e^{lam x}(e^{-2 lam a} - 1)] = 0`` exactly: the flip
+  maps the background's law to itself), and on the sphere the background's weighted mean
+  ``sum_mu w_mu xi^mu`` points along ``sigma`` itself up to a random tangent part: in both
+  cases only the fluctuation ``(sum_mu w_mu^2)^{1/2} = e^{N g(alpha; 2 lam)/2}`` competes with
+  the signal ``e^{lam N}`` (:func:`fluctuation_exponent`)::
 
-      alpha_1(0) = 2 lam - ln cosh(2 lam)     (-> ln 2 as lam -> inf; 0.6750 at lam = 1).
+      alpha_1(0) = 2 lam - Lambda(2 lam)   if m_{2 lam} <= 1,   I(1) otherwise
 
-  (At T = 0 only the sign of the field matters, so the background's mean cancels; at any
-  T > 0 its size does, hence the jump to ``lam - ln cosh lam`` as T -> 0+.) For continuous
-  patterns the T = 0 dynamics is the softmax update, which weighs the terms: the T > 0 rule
-  with ``m_T = 1`` applies (spherical: ``alpha_1 = lam - Lambda(lam)``; Gaussian
-  ``lam - lam^2/2`` for ``lam <= 1``, ``1/2`` above).
+  (binary ``2 lam - ln cosh(2 lam)``, -> ln 2 as lam -> inf, 0.6750 at lam = 1; Gaussian
+  ``2 lam - 2 lam^2`` for ``lam <= 1/2``, ``1/2`` above). At T = 0 the background's mean
+  cancels; at any T > 0 its size matters (the energy landscape is flat to ``e^{-N(...)}``
+  once the background dominates), hence the jump to ``lam - Lambda(lam)`` as T -> 0+.
+  An earlier reading of the T = 0 softmax threshold as the energy criterion ``lam -
+  Lambda(lam)`` is contradicted by simulation (``validation.exponential``).
 
 * All patterns, T = 0 (:func:`all_patterns_capacity`, a lower bound on the load at which
   every pattern is retrieved): the worst of the ``e^{alpha N}`` patterns sees single-pattern
   deviations of cost up to ``alpha`` (a neighbour at the pair overlap ``I(u) = 2 alpha``;
-  Gaussian patterns also a short norm ``r``, ``(r^2 - 1 - 2 ln r)/2 <= alpha``); the
-  collective REM background does not fluctuate at exponential cost. Binary:
+  Gaussian patterns also a short norm ``r``, ``(r^2 - 1 - 2 ln r)/2 <= alpha``, signal
+  ``lam r N``); the collective REM background does not fluctuate at exponential cost. Binary:
   ``alpha_c = min(alpha_1(0), ln 2 / 2)`` (Demircigil's ``ln 2 / 2``); spherical:
   ``alpha_c = alpha_1`` (``I(1) = inf``: the thresholds coincide, as the abstract of
   Lucibello & Mezard says); Gaussian: a gap, ``alpha_c < alpha_1``.
@@ -86,7 +90,7 @@ from ...results import OK, PhaseDiagram, Result, register_phase_diagram
 
 __all__ = ["DemircigilThreshold", "ExponentialCapacity", "PolynomialCapacity", "PHASES",
            "cramer_rate", "overlap_rate", "saddle", "retrieval_overlap", "background_exponent",
-           "retrieval_threshold", "typical_capacity", "all_patterns_capacity", "glass_line",
+           "fluctuation_exponent", "retrieval_threshold", "typical_capacity", "all_patterns_capacity", "glass_line",
            "phase_diagram", "polynomial_capacity", "stable_probability", "crossover_order"]
 
 PHASES = {0: "paramagnet", 1: "glass", 2: "retrieval"}
@@ -217,6 +221,14 @@ def background_exponent(alpha: float, lam: float, patterns: str = "binary") -> f
     return lam * _inverse_rate(alpha, patterns)
 
 
+def fluctuation_exponent(alpha: float, lam: float, patterns: str = "binary") -> float:
+    """``lim (1/2N) ln sum_mu e^{2 lam N m_mu}`` over ``e^{alpha N}`` random patterns, the
+    exponent of the zero-mean fluctuation of the background under a flip (T = 0):
+    ``background_exponent(alpha, 2 lam) / 2``."""
+    lam = checks.real("lam", lam, low=0.0, low_open=True)
+    return 0.5 * background_exponent(alpha, 2.0 * lam, patterns)
+
+
 # ------------------------------------------------------------------ thresholds
 
 def retrieval_threshold(rho: float = 0.0) -> DemircigilThreshold:
@@ -243,8 +255,10 @@ def retrieval_threshold(rho: float = 0.0) -> DemircigilThreshold:
 
 def _alpha_1(lam: float, T: float, law: str) -> tuple[float, float, str]:
     m_t = retrieval_overlap(T, law)
-    if T == 0 and law == "binary":
-        return 2 * lam - _legendre(2 * lam, "binary"), 1.0, "fluctuation"
+    if T == 0:
+        if law == "gaussian" and 2 * lam > 1:
+            return 0.5, 1.0, "fluctuation (condensed)"
+        return 2 * lam - _legendre(2 * lam, law), 1.0, "fluctuation"
     m_lam = _saddle(lam, law)
     if m_t >= m_lam:
         return lam * m_t - _legendre(lam, law), m_t, "uncondensed"
@@ -257,8 +271,9 @@ def typical_capacity(lam: float = 1.0, T: float = 0.0,
     state near it is stable), from the random-energy analysis of the module docstring
     (derived here; Lucibello & Mezard 2024, arXiv:2304.14964, give the T = 0 thresholds).
 
-    ``T > 0`` (or continuous patterns): ``alpha_1 = lam m_T - Lambda(lam)`` if ``m_T >=
-    m_lam``, else ``I(m_T)``. ``T = 0``, binary: ``2 lam - ln cosh(2 lam)``.
+    ``T > 0``: ``alpha_1 = lam m_T - Lambda(lam)`` if ``m_T >= m_lam``, else ``I(m_T)``.
+    ``T = 0``: ``2 lam - Lambda(2 lam)`` (binary ``2 lam - ln cosh(2 lam)``; Gaussian 1/2
+    once ``lam > 1/2``).
 
     Parameters
     ----------
@@ -313,9 +328,10 @@ def all_patterns_capacity(lam: float = 1.0, patterns: str = "binary") -> Exponen
 
     Binary: ``min(alpha_1(0), ln 2/2)`` (Demircigil's ``ln 2 / 2``, the pair overlap reaching
     1); spherical: ``alpha_1`` (no pair at overlap 1 costs less than infinity); Gaussian:
-    the smallest of ``alpha_1``, the root of ``lam r_min(alpha) = g(alpha)`` (a pattern with
-    the shortest norm, ``(r^2 - 1 - 2 ln r)/2 = alpha``) and the root of ``min(r - u) = 0``
-    over a short pattern with a close neighbour (total cost ``2 alpha``).
+    the smallest of ``alpha_1``, the root of ``lam r_min(alpha) = fluctuation_exponent``
+    (a pattern with the shortest norm, ``(r^2 - 1 - 2 ln r)/2 = alpha``) and the root of
+    ``min(r - u) = 0`` over a short pattern with a close neighbour (total cost
+    ``2 alpha``; binding at large lam: ``alpha_c = ln 2 / 4``).
 
     Parameters
     ----------
@@ -344,7 +360,7 @@ def all_patterns_capacity(lam: float = 1.0, patterns: str = "binary") -> Exponen
                                    regime="typical", **common)
 
     def norm_margin(a):
-        return lam * _short_norm(a) - background_exponent(a, lam, "gaussian")
+        return lam * _short_norm(a) - fluctuation_exponent(a, lam, "gaussian")
     candidates = [(a1, "typical", 0, 0.0)]
     for name, fn in (("norm", norm_margin), ("pair", _pair_margin)):
         hi = a1

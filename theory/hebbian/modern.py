@@ -313,6 +313,9 @@ def global_average_onset(patterns, *, strict: bool = True) -> GlobalOnset:
     """``lam_c``: the inverse temperature at which the global-average fixed point (followed
     from ``lam -> 0``, where it is the pattern mean) loses linear stability, the onset of
     metastable subset averages. Brent's root of ``jacobian_radius - 1`` along the branch.
+    For centred patterns the global average is 0 at every ``lam`` and ``lam_c =
+    lam_small``; for uncentred ones the branch may bend into a single-pattern state without
+    an instability (then :class:`ConvergenceError`).
 
     Parameters
     ----------
@@ -344,7 +347,9 @@ def global_average_onset(patterns, *, strict: bool = True) -> GlobalOnset:
     while radius(hi) < 0:
         lo, hi = hi, 2 * hi
         if hi > 1e6 * lam_small:
-            raise ConvergenceError("global_average_onset: no onset found", iterations=evals[0])
+            raise ConvergenceError("global_average_onset: the global-average branch does not "
+                                   "lose stability below 1e6 lam_small (an imperfect "
+                                   "bifurcation: centre the patterns)", iterations=evals[0])
     lam_c, info = optimize.brentq(radius, lo, hi, xtol=1e-12 * lam_small, full_output=True)
     return GlobalOnset(converged=bool(info.converged), iterations=evals[0],
                        residual=abs(radius(lam_c)), parameters={"K": x.shape[0]},
