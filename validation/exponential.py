@@ -69,8 +69,8 @@ def binary_threshold(quick: bool = False, seed: int = 0):
     """
     spec = ExponentialMemory(lam=_LAM_BINARY)
     sizes = np.array([20, 30, 40]) if quick else np.array([30, 40, 50, 60])
-    samples = 24 if quick else 48
-    alphas = np.arange(0.14, 0.33, 0.015)
+    samples = 16 if quick else 48
+    alphas = np.arange(0.14, 0.33, 0.02) if quick else np.arange(0.14, 0.33, 0.01)
     _, per_size = threshold_scan(spec, sizes, alphas, samples, seed)
     limit = se.extrapolated_threshold(sizes, per_size)
     theory = ex.typical_capacity(_LAM_BINARY, 0.0).alpha
