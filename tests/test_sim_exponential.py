@@ -93,3 +93,29 @@ def test_bad_input():
         se.run_binary(se.random_planes(20, 5), 5, 40.0, 0.0, np.ones(20))
     with pytest.raises(ParameterError, match="spins"):
         se.run_binary(se.random_planes(20, 5), 5, 1.0, 0.0, np.ones(19))
+
+
+@pytest.mark.jit_off
+@pytest.mark.parametrize("T", [0.0, 0.4])
+def test_int8_hopfield_kernel_matches_reference(T):
+    # the +-1 Hopfield path of sim.montecarlo (int8 table, exact int32 pattern sums)
+    from nnphys.sim import _montecarlo as _mk
+    rng = np.random.default_rng(4)
+    n, k = 24, 5
+    x = rng.choice([-1.0, 1.0], size=(k, n))
+    xt = np.ascontiguousarray(x.T)
+    xwt, selfc = xt / n, (xt ** 2).sum(axis=1) / n
+    at = np.zeros((n, 0))
+    spins = np.tile(x[0] * np.where(rng.random(n) < 0.3, -1.0, 1.0), (2, 1))
+    S = spins @ xt
+    states = _xoshiro.seed_states(5, 2)
+    code = _mk.ZERO_T if T == 0 else _mk.GLAUBER
+    beta = 0.0 if T == 0 else 1 / T
+    ref_spins, ref_S, ref_states = spins.copy(), S.copy(), states.copy()
+    ref_flips = naive.pairwise_sweeps(xt, xwt, selfc, at, ref_spins, ref_S, np.zeros((2, 0)),
+                                      ref_states, beta, code, 3, True)
+    S_int = np.rint(S).astype(np.int32)
+    flips = _mk.pairwise_sweeps_int8(xt.astype(np.int8), 1.0 / n, selfc, at, spins, S_int,
+                                     np.zeros((2, 0)), states, beta, code, 3, True)
+    assert np.array_equal(spins, ref_spins) and np.array_equal(flips, ref_flips)
+    assert np.array_equal(S_int, np.rint(ref_S).astype(np.int32))
