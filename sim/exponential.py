@@ -18,7 +18,8 @@ alpha)`` from a cue (pattern 0 with a fraction ``flip_fraction`` of flipped spin
 reports the probability that the final overlap with pattern 0 is at least ``m_star`` and
 the mean final overlap, as :class:`~nnphys.stats.Estimate` s (binomial / sample errors);
 :func:`threshold` gives the load where the probability crosses 1/2 at each size (linear
-interpolation on the alpha grid, a bootstrap over the samples for its error), and
+interpolation on the alpha grid, a bootstrap over the samples for its error; an error if
+the grid does not bracket it), and
 :func:`extrapolated_threshold` extrapolates it linearly in ``1/N``
 (:func:`nnphys.stats.extrapolate`).
 """
@@ -31,7 +32,7 @@ import math
 import numpy as np
 
 from .. import checks, stats
-from ..errors import ParameterError
+from ..errors import ArgumentTypeError, ParameterError
 from ..models.hebbian import ExponentialMemory
 from ..results import Result
 from . import _exponential as _k
@@ -60,8 +61,22 @@ class RetrievalPoint(Result):
     final: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
+def _seed_list(seed) -> list:
+    seed = checks.seed(seed)
+    if seed is None or isinstance(seed, np.random.Generator):
+        raise ArgumentTypeError(f"seed: an int or a sequence of ints, got {seed!r}")
+    out = np.atleast_1d(seed).tolist()
+    if not all(isinstance(v, int) and v >= 0 for v in out):
+        raise ArgumentTypeError(f"seed: non-negative ints, got {seed!r}")
+    return out
+
+
 def _stream(seed):
-    word = np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
+    seed = _seed_list(seed)
+    try:
+        word = np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
+    except (TypeError, ValueError) as err:
+        raise ArgumentTypeError(f"seed: an int or a sequence of non-negative ints ({err})")
     return _xoshiro.seed_state(int(word >> np.uint64(1)), 0)
 
 
@@ -88,8 +103,19 @@ def pack(patterns) -> np.ndarray:
     return np.bitwise_or.reduce(bits.reshape(n, words, 64) << shifts, axis=2)
 
 
+def _planes(planes) -> np.ndarray:
+    if not isinstance(planes, np.ndarray) or planes.dtype != np.uint64 or planes.ndim != 2 \
+            or planes.size == 0:
+        raise ArgumentTypeError("planes: a 2-D uint64 array of bit planes (random_planes, "
+                                "pack)")
+    if planes.shape[0] > MAX_N:
+        raise ParameterError(f"planes: at most {MAX_N} rows (spins), got {planes.shape[0]}")
+    return np.ascontiguousarray(planes)
+
+
 def pattern_spins(planes, index: int) -> np.ndarray:
     """The +-1 spins of pattern ``index`` read from the bit planes."""
+    planes = _planes(planes)
     index = checks.integer("index", index, low=0, high=planes.shape[1] * 64 - 1)
     bit = (planes[:, index // 64] >> np.uint64(index % 64)) & np.uint64(1)
     return np.where(bit == 1, 1.0, -1.0)
@@ -105,7 +131,7 @@ def run_binary(planes, K: int, lam: float, T: float, spins, *, n_sweeps: int = 1
                seed=0) -> tuple[np.ndarray, int, int]:
     """Run the binary log-sum-exp memory from ``spins``: zero-temperature descent if
     ``T = 0``, else ``n_sweeps`` Glauber sweeps. Returns ``(final spins, sweeps, flips)``."""
-    planes = np.ascontiguousarray(planes, dtype=np.uint64)
+    planes = _planes(planes)
     N = planes.shape[0]
     K = checks.integer("K", K, low=1, high=planes.shape[1] * 64)
     lam = checks.real("lam", lam, low=0.0, low_open=True)
@@ -129,10 +155,14 @@ def run_softmax(patterns, lam: float, state, *, steps: int = 200,
     n = x.shape[1]
     lam = checks.real("lam", lam, low=0.0, low_open=True)
     steps = checks.integer("steps", steps, low=1)
+    tol = checks.positive("tol", tol)
     s = np.array(checks.finite_array("state", state), dtype=np.float64)
     if s.shape != (n,):
         raise ParameterError(f"state: shape ({n},) expected, got {s.shape}")
-    s *= math.sqrt(n) / np.linalg.norm(s)
+    norm = float(np.linalg.norm(s))
+    if not 0 < norm < math.inf:
+        raise ParameterError("state: needs a finite non-zero norm")
+    s *= math.sqrt(n) / norm
     out = np.empty(n)
     for it in range(1, steps + 1):
         _k.softmax_step(x, s, lam, out)
@@ -177,17 +207,21 @@ def retrieval_probability(spec: ExponentialMemory, N: int, n_replicas: int = 32,
     n_replicas = checks.integer("n_replicas", n_replicas, low=2)
     flip_fraction = checks.probability("flip_fraction", flip_fraction)
     m_star = checks.real("m_star", m_star, low=-1.0, high=1.0)
+    n_sweeps = checks.integer("n_sweeps", n_sweeps, low=1)
+    base = _seed_list(seed)
     K = spec.n_patterns(N)
+    checks.work("n_replicas", float(n_replicas) * K * N * n_sweeps,
+                what="pattern entries x sweeps")
     final = np.zeros(n_replicas)
     most, ok = 0, True
     for r in range(n_replicas):
-        rng = np.random.default_rng([*np.atleast_1d(seed).tolist(), N, r])
+        rng = np.random.default_rng([*base, N, r])
         if spec.patterns == "binary":
-            planes = random_planes(N, K, seed=[*np.atleast_1d(seed).tolist(), N, r, 1])
+            planes = random_planes(N, K, seed=[*base, N, r, 1])
             target = pattern_spins(planes, 0)
             cue = target * np.where(rng.random(N) < flip_fraction, -1.0, 1.0)
             sp, done, _ = run_binary(planes, K, spec.lam, spec.T, cue, n_sweeps=n_sweeps,
-                                     seed=[*np.atleast_1d(seed).tolist(), N, r, 2])
+                                     seed=[*base, N, r, 2])
             final[r] = sp @ target / N
             ok = ok and (spec.T > 0 or done < n_sweeps)
         else:
@@ -219,24 +253,40 @@ def _crossing(alpha, prob):
 def threshold(points: list[RetrievalPoint], seed=0, n_boot: int = 200) -> stats.Estimate:
     """Load where the retrieval probability crosses 1/2 along ``points`` (one size, loads
     increasing): linear interpolation, standard error from ``n_boot`` bootstrap resamples of
-    the pattern sets at each load. NaN (with NaN error) if the grid does not bracket it."""
-    if not points:
+    the pattern sets at each load (resamples that lose the crossing are dropped).
+    :class:`ParameterError` if the grid does not bracket it."""
+    if not isinstance(points, (list, tuple)) or not all(isinstance(p, RetrievalPoint)
+                                                         for p in points):
+        raise ArgumentTypeError("points: a list of RetrievalPoint records")
+    if len(points) < 2:
         raise ParameterError("points: at least two retrieval points")
     alpha = np.array([p.alpha for p in points])
     if np.any(np.diff(alpha) <= 0):
         raise ParameterError("points: loads must increase")
+    n_boot = checks.integer("n_boot", n_boot, low=10, high=100_000)
     hits = [(p.final >= p.parameters["m_star"]).astype(float) for p in points]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed_list(seed))
     boots = np.array([_crossing(alpha, np.array([h[rng.integers(0, h.size, h.size)].mean()
                                                   for h in hits])) for _ in range(n_boot)])
     mean = _crossing(alpha, np.array([h.mean() for h in hits]))
-    return stats.Estimate(mean=mean, stderr=float(np.nanstd(boots)) if np.isfinite(mean)
-                          else math.nan, n_eff=float(min(h.size for h in hits)))
+    if not math.isfinite(mean) or np.all(np.isnan(boots)):
+        raise ParameterError("points: their loads do not bracket the probability 1/2")
+    return stats.Estimate(mean=mean, stderr=float(np.nanstd(boots)),
+                          n_eff=float(min(h.size for h in hits)))
 
 
 def extrapolated_threshold(sizes, thresholds: list[stats.Estimate]) -> stats.Estimate:
     """``alpha_N = alpha_inf + b/N`` fitted by weighted least squares
     (:func:`nnphys.stats.extrapolate`): the intercept with its error."""
+    sizes = checks.finite_array("sizes", sizes, ndim=1, low=1.0)
+    if not isinstance(thresholds, (list, tuple)) or not all(
+            isinstance(t, stats.Estimate) for t in thresholds):
+        raise ArgumentTypeError("thresholds: a list of Estimates (from threshold)")
+    if len(thresholds) != sizes.size:
+        raise ParameterError(f"thresholds: {len(thresholds)} of them for {sizes.size} sizes")
     values = np.array([t.mean for t in thresholds], float)
     errs = np.maximum(np.array([t.stderr for t in thresholds], float), 1e-4)
-    return stats.extrapolate(np.asarray(sizes, float), values, errs, order=1, power=1.0)
+    if not np.all(np.isfinite(values)):
+        raise ParameterError("thresholds: a size's threshold is NaN (the alpha grid does not "
+                             "bracket its crossing)")
+    return stats.extrapolate(sizes, values, errs, order=1, power=1.0)

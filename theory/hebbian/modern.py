@@ -255,7 +255,11 @@ def retrieval_error_bound(state, patterns, index: int, lam: float) -> float:
     gap = separation(x)[index] - 2 * big_m * float(np.linalg.norm(xi - x[index]))
     with np.errstate(over="ignore"):
         eps = (x.shape[0] - 1) * math.exp(min(-lam * gap, 700.0))
-    return 2 * eps * big_m
+    bound = 2 * eps * big_m
+    if not math.isfinite(bound):
+        raise ParameterError(f"patterns: the bound overflows float64 (M = {big_m:g}, "
+                             f"lam Delta = {lam * gap:g})")
+    return bound
 
 
 def storage_capacity(N: int, lam: float, M: float = 1.0) -> float:
@@ -281,6 +285,8 @@ def storage_capacity(N: int, lam: float, M: float = 1.0) -> float:
     N = checks.integer("N", N, low=2)
     lam = _lam(lam)
     M = checks.positive("M", M)
+    if not 1e-100 < lam * M * M < 1e100:
+        raise ParameterError(f"M: lam M^2 = {lam * M * M:g} outside [1e-100, 1e100]")
 
     def margin(log_k):
         k = math.exp(log_k)
@@ -333,9 +339,11 @@ def global_average_onset(patterns, *, strict: bool = True) -> GlobalOnset:
     if x.shape[0] < 2:
         raise ParameterError("patterns: need at least 2 patterns")
     xc = x - x.mean(axis=0)
-    top = float(np.max(np.linalg.eigvalsh(xc.T @ xc / x.shape[0])))
-    if top <= 0:
-        raise ParameterError("patterns: all equal, no onset")
+    with np.errstate(over="ignore", invalid="ignore"):
+        top = float(np.max(np.linalg.eigvalsh(xc.T @ xc / x.shape[0])))
+    if not 1e-150 < top < 1e150:
+        raise ParameterError(f"patterns: covariance edge {top!r} (all equal, or entries "
+                             f"beyond 1e75): no onset computable")
     lam_small = 1.0 / top
     evals = [0]
 
