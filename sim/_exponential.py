@@ -3,8 +3,9 @@ names in ``tests/naive.py``).
 
 Binary patterns are stored as bit planes: ``planes[i, w]`` holds bit ``i`` of patterns
 ``64 w .. 64 w + 63`` (1 for ``xi = +1``), so the field of spin ``i`` streams one row of
-``K/8`` bytes plus the ``K`` int8 overlaps ``x_mu = xi^mu . sigma``; the weights
-``e^{lam (x - N)}`` come from a table of the ``2N + 1`` possible overlaps.
+``K/8`` bytes plus the ``K`` float32 weights ``e^{lam (x_mu - N)}``, ``x_mu = xi^mu .
+sigma`` kept as int8 and the weights refreshed from a table of the ``2N + 1`` possible
+overlaps at each flip.
 """
 
 from __future__ import annotations
@@ -33,21 +34,25 @@ def overlaps_from_planes(planes, spins, K):
 
 
 @jit(fastmath=REASSOCIATE)
-def _sums(row, x, wtab, offset, s_bit, K):
-    """``(S, D)``: the total weight and the weight of the patterns disagreeing with spin
-    ``i`` (``row`` its bit plane). Re-associated: a sum of positive finite weights."""
-    total = 0.0
+def _disagreeing(row, wts, s_bit, K):
+    """Weight of the patterns disagreeing with spin ``i`` (``row`` its bit plane): full
+    64-pattern words in a fixed-length loop (vectorised), the last partial word apart.
+    Re-associated: a sum of positive finite weights."""
     dis = 0.0
-    n_words = (K + 63) >> 6
-    for w in range(n_words):
+    full = K >> 6
+    for w in range(full):
         bits = row[w] ^ s_bit                        # 1 where the pattern disagrees
         base = w << 6
-        stop = min(64, K - base)
-        for b in range(stop):
-            wt = wtab[x[base + b] + offset]
-            total += wt
-            dis += wt * np.float64((bits >> np.uint64(b)) & np.uint64(1))
-    return total, dis
+        acc = np.float32(0.0)
+        for b in range(64):
+            acc += np.float32((bits >> np.uint64(b)) & np.uint64(1)) * wts[base + b]
+        dis += acc
+    base = full << 6
+    if base < K:
+        bits = row[full] ^ s_bit
+        for b in range(K - base):
+            dis += np.float64((bits >> np.uint64(b)) & np.uint64(1)) * wts[base + b]
+    return dis
 
 
 @jit
@@ -57,7 +62,9 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
     A flip of spin ``i`` multiplies the weights of the patterns agreeing with it by
     ``e^{-2 lam}`` and of the others by ``e^{2 lam}``: ``dS = A (e^{-2lam} - 1) + D (e^{2lam}
     - 1)``, ``dE = -(1/lam) ln(1 + dS/S)``. ``ZERO_T``: flip iff ``dS > 1e-12 S``, stop after
-    a sweep without flips; ``GLAUBER``: heat bath at ``beta``. ``x`` and ``spins`` are
+    a sweep without flips; ``GLAUBER``: heat bath at ``beta``. The weights ``e^{lam (x -
+    N)}`` are kept as float32 per pattern (one stream per attempt, no table gather) and
+    their total ``S`` in float64, both refreshed at each flip. ``x`` and ``spins`` are
     updated in place; returns ``(sweeps done, flips)``.
     """
     n = spins.size
@@ -65,13 +72,18 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
     offset = n
     up = np.exp(2.0 * lam) - 1.0
     down = np.exp(-2.0 * lam) - 1.0
+    wts = np.empty(K, np.float32)
+    total = 0.0
+    for mu in range(K):
+        wts[mu] = wtab[x[mu] + offset]
+        total += wts[mu]
     flips = 0
     done = 0
     for _ in range(n_sweeps):
         swept = 0
         for i in range(n):
             s_bit = np.uint64(0xFFFFFFFFFFFFFFFF) if spins[i] > 0 else np.uint64(0)
-            total, dis = _sums(planes[i], x, wtab, offset, s_bit, K)
+            dis = _disagreeing(planes[i], wts, s_bit, K)
             ds = (total - dis) * down + dis * up
             if dynamics == ZERO_T:
                 flip = ds > _TIE * total
@@ -81,9 +93,12 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
                 flip = False if z > 40.0 else uniform(rng) * (1.0 + np.exp(z)) < 1.0
             if flip:
                 row = planes[i]
+                total = 0.0
                 for mu in range(K):
                     b = ((row[mu >> 6] ^ s_bit) >> np.uint64(mu & 63)) & np.uint64(1)
                     x[mu] += np.int8(2) if b == 1 else np.int8(-2)
+                    wts[mu] = wtab[x[mu] + offset]
+                    total += wts[mu]
                 spins[i] = -spins[i]
                 swept += 1
         flips += swept
