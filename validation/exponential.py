@@ -29,14 +29,18 @@ _LAM_BINARY = 0.15      # alpha_1(0) = 0.2557: K = e^{alpha N} <= 10^6 up to N =
 _LAM_SPHERE = 0.3       # alpha_1(T = 0) = 0.4429 (spherical)
 
 
+_MAX_PATTERNS = 10 ** 7     # K = e^{alpha N} above this is left out of a scan
+
+
 def threshold_scan(spec, sizes, alphas, n_replicas, seed, **kwargs):
-    """Retrieval points on the ``alphas`` grid for each size, and the 1/2-crossing
-    thresholds (:func:`nnphys.sim.exponential.threshold`)."""
+    """Retrieval points on the ``alphas`` grid for each size (loads with more than 10^7
+    patterns left out), and the 1/2-crossing thresholds
+    (:func:`nnphys.sim.exponential.threshold`)."""
     points, thresholds = {}, []
     for N in sizes:
         row = [se.retrieval_probability(dataclasses.replace(spec, alpha=float(a)),
                                         int(N), n_replicas, seed=[seed, int(N)], **kwargs)
-               for a in alphas]
+               for a in alphas if a * N <= math.log(_MAX_PATTERNS)]
         # keep strictly increasing realised loads (rounding of K can repeat one)
         keep, last = [], -math.inf
         for p in row:
