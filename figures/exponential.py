@@ -75,7 +75,8 @@ def _fss_compute(quick: bool) -> dict:
     data = {"sizes": np.array(sizes), "alpha_1": np.array(ex.typical_capacity(_LAM_FSS).alpha)}
     for N in sizes:
         pts = [se.retrieval_probability(ExponentialMemory(alpha=float(a), lam=_LAM_FSS), N,
-                                        samples, seed=[N, k]) for k, a in enumerate(alphas)]
+                                        samples, seed=[N, k]) for k, a in enumerate(alphas)
+               if a * N <= math.log(1e7)]                 # at most 10^7 patterns
         data[f"alpha/{N}"] = np.array([p.alpha for p in pts])
         data[f"p/{N}"] = np.array([p.probability.mean for p in pts])
         data[f"se/{N}"] = np.array([p.probability.stderr for p in pts])
