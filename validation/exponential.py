@@ -75,7 +75,8 @@ def binary_threshold(quick: bool = False, seed: int = 0):
     sizes = np.array([20, 30, 40]) if quick else np.array([30, 40, 50, 60])
     samples = 16 if quick else 48
     alphas = np.arange(0.14, 0.33, 0.02) if quick else np.arange(0.14, 0.33, 0.01)
-    _, per_size = threshold_scan(spec, sizes, alphas, samples, seed)
+    # T = 0 descents from the pattern stop within a few sweeps; 20 bounds the work guard
+    _, per_size = threshold_scan(spec, sizes, alphas, samples, seed, n_sweeps=20)
     limit = se.extrapolated_threshold(sizes, per_size)
     theory = ex.typical_capacity(_LAM_BINARY, 0.0).alpha
     shifts = [_sign_dynamics_shift(theory, n) for n in sizes]
