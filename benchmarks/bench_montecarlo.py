@@ -15,6 +15,15 @@ Sites are visited in systematic-scan order (the default of ``sim.montecarlo.run`
 random-permutation order is printed too (random rows defeat the hardware prefetcher).
 Prints one chain on one thread as a fraction of the bound, the two-chain speed-up on two
 threads, and a final JSON line with "fraction_of_bound".
+
++-1 patterns run on an int8 table with exact (integer-valued float32) pattern sums (``sim.montecarlo`` picks
+it for Hopfield networks): ``speedup_over_float64`` is its attempts/s over the float64
+kernel (the same chain, forced by dropping the int8 table) measured in this run, and
+``int8_fraction_of_bound`` its fraction of the new bound, a tight numba loop of the same
+int8 x float32 (integer-valued, exact) dot products over the same table. Last, the exponential memory (``sim.exponential``):
+K = 10^6 patterns, N = 40, T = 0 from a pattern; one attempt streams a bit-plane row (K/8
+bytes) and the K float32 weights, and ``exp_fraction_of_bandwidth`` is its byte rate over
+the streaming rate (numpy sum over a buffer of the same 9 MB size) measured here.
 """
 
 import argparse
@@ -29,7 +38,47 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
+from nnphys.models.hebbian import ExponentialMemory  # noqa: E402
+from nnphys.sim import exponential as se  # noqa: E402
 from nnphys.sim import montecarlo as mc  # noqa: E402
+
+
+@numba.njit(fastmath={"reassoc", "contract", "nsz"})
+def _int_dots(table, s, repeats):
+    """``repeats`` passes of ``table[i] . s`` over every row: the int8 x float32 (integer
+    valued) multiply-adds of the +-1 kernel."""
+    total = 0.0
+    for _ in range(repeats):
+        for i in range(table.shape[0]):
+            row = table[i]
+            acc = np.float32(0.0)
+            for mu in range(row.size):
+                acc += np.float32(row[mu]) * s[mu]
+            total += acc
+    return total
+
+
+def _exponential(quick, repeats):
+    """Attempts/s of the K = 10^6, N = 40 exponential memory at T = 0 from a pattern, and
+    the streaming bandwidth of its table's size."""
+    N, K = (40, 10 ** 5) if quick else (40, 10 ** 6)
+    planes = se.random_planes(N, K, seed=0)
+    cue = se.pattern_spins(planes, 0)
+    lam = 0.15          # alpha = ln(10^6)/40 = 0.345 > alpha_1 = 0.256: runs to a fixed point
+    se.run_binary(planes, K, lam, 0.0, cue, n_sweeps=2)
+    best, sweeps = None, 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _, done, _ = se.run_binary(planes, K, lam, 0.0, cue, n_sweeps=5)
+        t = time.perf_counter() - start
+        if best is None or t / done < best:
+            best, sweeps = t / done, done
+    rate = N / best
+    bytes_per_attempt = K / 8 + 4 * K                # a plane row and the float32 weights
+    buf = np.ones(N * K // 8 + 4 * K, np.int8)
+    buf.sum()
+    t_stream = _best(lambda: buf.sum(dtype=np.int64), repeats * 3)
+    return rate, bytes_per_attempt, buf.nbytes / t_stream, K
 
 
 def _best(fn, repeats):
@@ -55,6 +104,18 @@ def main(argv=None):
     mac_rate = n * k / t_dot
     mc.run(net, 0.3, 1, n_replicas=2, seed=0)                      # compile both kernels
     numba.set_num_threads(1)
+    flt = mc.hopfield(xi)
+    mc.run(flt, 0.3, 1, n_replicas=1, seed=0)
+    del flt._cache["xt8"]                                          # the float64 kernel
+    mc.run(flt, 0.3, 1, n_replicas=1, seed=0)
+    t_float = _best(lambda: mc.run(flt, 0.3, sweeps, n_replicas=1, seed=1,
+                                   record_every=sweeps), repeats)
+    rate_float = sweeps * n / t_float
+    table8 = np.ascontiguousarray(xi.T).astype(np.int8)
+    s32 = np.ones(k, np.float32)
+    _int_dots(table8, s32, 1)
+    t_int = _best(lambda: _int_dots(table8, s32, 3), repeats) / 3
+    int_rate = n * k / t_int
     one = None
 
     def single():
@@ -83,7 +144,23 @@ def main(argv=None):
           f"{rate_random / bound:.2f}")
     print(f"2 chains, 2 threads: {rate2 / 1e6:.2f} M attempts/s, speed-up {rate2 / rate1:.2f} "
           f"(CPU time / wall time {busy:.2f}: below ~1.8 the machine did not give us 2 cores)")
+    exp_rate, exp_bytes, bandwidth, exp_k = _exponential(args.quick, repeats)
+    int_bound = int_rate / (k * (1 + flips_per_attempt))
+    print(f"float64 kernel (today's): {rate_float / 1e6:.2f} M attempts/s = "
+          f"{rate_float / bound:.2f} of the dgemv bound")
+    print(f"int8 kernel: {rate1 / 1e6:.2f} M attempts/s = {rate1 / rate_float:.2f}x float64; "
+          f"int8 dot bound {int_rate / 1e9:.2f} G multiply-adds/s -> {int_bound / 1e6:.2f} M "
+          f"attempts/s, fraction {rate1 / int_bound:.2f}")
+    print(f"exponential memory K = {exp_k}, N = 40, T = 0: {exp_rate / 1e3:.1f} k attempts/s, "
+          f"{exp_rate * exp_bytes / 1e9:.2f} GB/s streamed of {bandwidth / 1e9:.2f} GB/s = "
+          f"{exp_rate * exp_bytes / bandwidth:.2f}")
     print(json.dumps({"N": n, "K": k, "attempts_per_s": round(rate1),
+                      "float64_attempts_per_s": round(rate_float),
+                      "speedup_over_float64": round(rate1 / rate_float, 3),
+                      "int8_bound_attempts_per_s": round(int_bound),
+                      "int8_fraction_of_bound": round(rate1 / int_bound, 3),
+                      "exp_attempts_per_s": round(exp_rate),
+                      "exp_fraction_of_bandwidth": round(exp_rate * exp_bytes / bandwidth, 3),
                       "bound_attempts_per_s": round(bound),
                       "fraction_of_bound": round(rate1 / bound, 3),
                       "fraction_of_bound_random_order": round(rate_random / bound, 3),

@@ -29,6 +29,10 @@ Models and their papers:
   ``rho = (1 - r^2)/(M r^2)`` and cross-talk inflation ``kappa``.
 * :class:`Multitask` -- ``K`` diluted patterns, ``P(xi = 0) = d`` (Agliari, Barra, Galluzzi,
   Guerra, Moauro, PRL 109, 268101 (2012), arXiv:1111.5191).
+* :class:`ExponentialMemory` -- ``K = e^{alpha N}`` patterns with the log-sum-exp energy
+  ``E = -(1/lam) ln sum_mu exp(lam xi^mu . sigma)`` (Demircigil et al., arXiv:1702.01929, at
+  ``lam = 1``; Ramsauer et al., arXiv:2008.02217; Lucibello & Mezard, arXiv:2304.14964) or
+  the polynomial ``F(x) = x^n`` of Krotov & Hopfield (arXiv:1606.01164).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from .. import checks
 from ..errors import ArgumentTypeError, ParameterError
 
 __all__ = ["CONVENTIONS", "Hopfield", "DenseMemory", "ExampleLearning", "Multitask",
-           "dataset_entropy", "kappa"]
+           "ExponentialMemory", "PATTERN_LAWS", "INTERACTIONS", "dataset_entropy", "kappa"]
 
 #: the normalisations of the P-body Hamiltonian (see :class:`DenseMemory`)
 CONVENTIONS = ("distinct", "all-index", "theriault-tantari")
@@ -254,3 +258,73 @@ class Multitask:
         checks.work("K * N", float(self.K) * N, checks.MEMORY_LIMIT, what="pattern entries")
         p = [(1 - self.d) / 2, self.d, (1 - self.d) / 2]
         return _rng(seed).choice(np.array([-1.0, 0.0, 1.0]), p=p, size=(self.K, N))
+
+
+#: pattern ensembles of :class:`ExponentialMemory`
+PATTERN_LAWS = ("binary", "spherical", "gaussian")
+#: interaction functions of :class:`ExponentialMemory`
+INTERACTIONS = ("exp", "polynomial")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExponentialMemory:
+    """Dense associative memory with ``K = e^{alpha N}`` patterns (``interaction="exp"``) or
+    ``K = alpha N^{n-1}`` patterns (``interaction="polynomial"``, ``F(x) = x^n``).
+
+    * ``"exp"``: ``E(sigma) = -(1/lam) ln sum_mu exp(lam xi^mu . sigma)`` (the dot product
+      unnormalised, so ``lam = 1`` is Demircigil's ``F(x) = e^x``; the zero-temperature
+      dynamics of ``-sum_mu e^{xi.sigma}`` and of its logarithm are the same);
+    * ``"polynomial"``: ``E(sigma) = -sum_mu (xi^mu . sigma)^n`` (Krotov & Hopfield).
+
+    ``patterns``: ``"binary"`` (+-1 entries, spins +-1), ``"spherical"`` (uniform on the
+    sphere ``|xi|^2 = N``) or ``"gaussian"`` (i.i.d. standard normal entries); the state of
+    a continuous memory lives on the sphere ``|sigma|^2 = N``. ``T``: temperature of the
+    spin dynamics.
+    """
+
+    alpha: float = 0.0
+    T: float = 0.0
+    lam: float = 1.0
+    patterns: str = "binary"
+    interaction: str = "exp"
+    n: int = 3
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("alpha", checks.real("alpha", self.alpha, low=0.0))
+        set_("T", checks.real("T", self.T, low=0.0))
+        set_("lam", checks.real("lam", self.lam, low=0.0, low_open=True))
+        checks.one_of("patterns", self.patterns, PATTERN_LAWS)
+        checks.one_of("interaction", self.interaction, INTERACTIONS)
+        set_("n", checks.integer("n", self.n, low=2))
+        if self.interaction == "polynomial" and self.patterns != "binary":
+            raise ParameterError("patterns: the polynomial interaction is for binary patterns")
+
+    def n_patterns(self, N: int) -> int:
+        """``K = max(1, round(e^{alpha N}))`` (exp) or ``max(1, round(alpha N^{n-1}))``."""
+        N = checks.integer("N", N, low=2)
+        if self.interaction == "polynomial":
+            return _pattern_count(self.alpha, N, self.n)
+        log_k = self.alpha * N
+        checks.work("N", math.exp(min(log_k, 700.0)), checks.MEMORY_LIMIT, what="patterns")
+        return max(1, int(round(math.exp(log_k))))
+
+    def at_size(self, N: int) -> "ExponentialMemory":
+        """The spec at the load realised by the integer ``K`` at size ``N``."""
+        K = self.n_patterns(N)
+        if self.interaction == "polynomial":
+            return dataclasses.replace(self, alpha=K / float(N) ** (self.n - 1))
+        return dataclasses.replace(self, alpha=math.log(K) / N)
+
+    def patterns_at(self, N: int, seed=0) -> np.ndarray:
+        """``(K, N)`` patterns as float64 (binary: +-1; spherical: rows of norm sqrt(N))."""
+        rng = _rng(seed)
+        shape = (self.n_patterns(N), checks.integer("N", N, low=2))
+        if self.patterns == "binary":
+            return _spins(rng, shape)
+        checks.work("N", float(np.prod(shape, dtype=float)), checks.MEMORY_LIMIT,
+                    what="pattern entries")
+        x = rng.standard_normal(shape)
+        if self.patterns == "spherical":
+            x *= math.sqrt(shape[1]) / np.linalg.norm(x, axis=1, keepdims=True)
+        return x

@@ -104,6 +104,55 @@ def _pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics,
     return flips
 
 
+def _pairwise_sweeps_int8(xt8, coef, selfc, at, spins, S, SA, rng, beta, dynamics,
+                          n_sweeps, shuffle):
+    """:func:`_pairwise_sweeps` for +-1 memories of equal weight: ``xt8`` (N, K) int8, the
+    pattern sums ``S`` float32 holding integers, field ``h_i = coef (xt8[i] . S) - selfc_i
+    sigma_i``. Every partial sum is an integer below ``K N < 2^24``, so float32 is exact in
+    any order (the re-association is harmless) and the dot product vectorises 8 lanes wide
+    (int8 -> float32 converts are cheaper than integer multiplies here); the table is 8x
+    smaller than float64 (5 MB at N = 10^4, K = 500: cache-resident). The chain (same draws)
+    is that of the float64 kernel up to the rounding of its field."""
+    n_chains, n = spins.shape
+    k = xt8.shape[1]
+    n_arch = at.shape[1]
+    flips = np.zeros(n_chains, np.int64)
+    for c in numba.prange(n_chains):
+        order = np.arange(n)
+        s = rng[c].copy()
+        sc = S[c].copy()
+        sa = SA[c].copy()
+        sp = spins[c]
+        count = 0
+        for _ in range(n_sweeps):
+            if shuffle:
+                for t in range(n):
+                    order[t] = t
+                permute(order, s)
+            for t in range(n):
+                i = order[t]
+                xr = xt8[i]
+                dot = np.float32(0.0)
+                for mu in range(k):
+                    dot += np.float32(xr[mu]) * sc[mu]
+                sigma = sp[i]
+                h = coef * dot - selfc[i] * sigma
+                if accept(2.0 * sigma * h, beta, dynamics, s):
+                    sp[i] = -sigma
+                    two = np.float32(-2.0) if sigma > 0 else np.float32(2.0)
+                    for mu in range(k):
+                        sc[mu] += two * np.float32(xr[mu])
+                    ar = at[i]
+                    for a in range(n_arch):
+                        sa[a] += -2.0 * sigma * ar[a]
+                    count += 1
+        rng[c] = s
+        S[c] = sc
+        SA[c] = sa
+        flips[c] = count
+    return flips
+
+
 @jit
 def elementary_from_power(p, order, e):
     """``e_order`` from power sums ``p[1..order]`` by Newton's identities (``e`` is a work
@@ -201,5 +250,7 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
 # field is a sum of finite products, and REASSOCIATE keeps NaN/inf semantics.
 pairwise_sweeps = jit(fastmath=REASSOCIATE)(_pairwise_sweeps)
 pairwise_sweeps_parallel = parallel_jit(fastmath=REASSOCIATE)(_pairwise_sweeps)
+pairwise_sweeps_int8 = jit(fastmath=REASSOCIATE)(_pairwise_sweeps_int8)
+pairwise_sweeps_int8_parallel = parallel_jit(fastmath=REASSOCIATE)(_pairwise_sweeps_int8)
 dense_sweeps = jit(_dense_sweeps)
 dense_sweeps_parallel = parallel_jit(_dense_sweeps)

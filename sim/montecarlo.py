@@ -301,6 +301,8 @@ def _tables(network: Network) -> dict:
         if P == 2 and network.form == "distinct":
             cache["xwt"] = np.ascontiguousarray(xt * (w * network.scale))
             cache["selfc"] = (xt ** 2) @ w * network.scale
+            if np.all(np.abs(x) == 1) and np.all(w == w[0]) and x.size < 2 ** 24:
+                cache["xt8"] = xt.astype(np.int8)       # +-1 table: int8, exact sums
     return cache
 
 
@@ -406,7 +408,13 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     while done < n_sweeps:
         step = min(record_every, n_sweeps - done)
         threads = n_replicas > 1 and step * n * x.shape[0] * P * P >= _PARALLEL_WORK
-        if pairwise:
+        if pairwise and "xt8" in tab:
+            kernel = _k.pairwise_sweeps_int8_parallel if threads else _k.pairwise_sweeps_int8
+            S_int = np.rint(S).astype(np.float32)          # integers < 2^24: exact
+            flips = kernel(tab["xt8"], float(w[0] * network.scale), selfc, at, spins, S_int,
+                           SA, states, beta, code, step, shuffle)
+            S[...] = S_int
+        elif pairwise:
             kernel = _k.pairwise_sweeps_parallel if threads else _k.pairwise_sweeps
             flips = kernel(xt, xwt, selfc, at, spins, S, SA, states, beta, code, step,
                            shuffle)

@@ -515,8 +515,60 @@ def _valid_calls():
         "sim.training.mlp.train": ((net, x, np.ones(3), x[:2]),
                                    {"parametrization": "mup", "width": 8, "lr": 0.1,
                                     "steps": 3, "record_every": 1}),
+        # branch expmem: exponential-capacity memories (issue 16)
+        **_expmem_calls(rng),
     }
     return calls
+
+
+def _expmem_calls(rng):
+    from nnphys.models.hebbian import ExponentialMemory
+    from nnphys import stats
+    from nnphys.sim import exponential as se
+    pats = rng.choice([-1.0, 1.0], size=(70, 12))
+    planes = se.pack(pats)
+    sph = rng.standard_normal((20, 6))
+    cent = sph - sph.mean(axis=0)
+    spec = ExponentialMemory(alpha=0.1, lam=0.3)
+    pt = [se.retrieval_probability(ExponentialMemory(alpha=a, lam=0.3), 12, 4, seed=0)
+          for a in (0.05, 0.8)]
+    ests = [stats.Estimate(mean=0.2 - 1 / n, stderr=0.01) for n in (10, 20, 30)]
+    return {
+        "models.hebbian.ExponentialMemory": ((0.1, 0.2, 0.5), {}),
+        "theory.hebbian.exponential.cramer_rate": ((np.array([0.1, 0.5]),), {}),
+        "theory.hebbian.exponential.overlap_rate": ((0.3, "spherical"), {}),
+        "theory.hebbian.exponential.saddle": ((0.5, "binary"), {}),
+        "theory.hebbian.exponential.retrieval_overlap": ((0.5, "binary"), {}),
+        "theory.hebbian.exponential.background_exponent": ((0.2, 0.5, "binary"), {}),
+        "theory.hebbian.exponential.fluctuation_exponent": ((0.2, 0.5, "binary"), {}),
+        "theory.hebbian.exponential.retrieval_threshold": ((0.1,), {}),
+        "theory.hebbian.exponential.typical_capacity": ((0.5, 0.3, "binary"), {}),
+        "theory.hebbian.exponential.all_patterns_capacity": ((0.5, "gaussian"), {}),
+        "theory.hebbian.exponential.glass_line": ((0.5, "binary"), {}),
+        "theory.hebbian.exponential.phase_diagram": (([0.1, 0.2], [0.0, 0.5]), {"lam": 0.5}),
+        "theory.hebbian.exponential.polynomial_capacity": ((3, 30), {}),
+        "theory.hebbian.exponential.stable_probability": ((3, 20, 10), {}),
+        "theory.hebbian.exponential.crossover_order": ((40,), {}),
+        "theory.hebbian.modern.lse": ((1.0, np.array([1.0, 2.0])), {}),
+        "theory.hebbian.modern.energy": ((sph[0], sph, 1.0), {}),
+        "theory.hebbian.modern.update": ((sph[0], sph, 1.0), {}),
+        "theory.hebbian.modern.fixed_point": ((sph[0], sph, 1.0), {}),
+        "theory.hebbian.modern.separation": ((sph,), {}),
+        "theory.hebbian.modern.separation_condition": ((sph, 1.0), {}),
+        "theory.hebbian.modern.retrieval_error_bound": ((sph[0], sph, 0, 1.0), {}),
+        "theory.hebbian.modern.storage_capacity": ((50, 1.0, 7.0), {}),
+        "theory.hebbian.modern.jacobian_radius": ((sph[0], sph, 1.0), {}),
+        "theory.hebbian.modern.global_average_onset": ((cent,), {}),
+        "theory.hebbian.modern.attention": ((sph[:2], sph, sph), {}),
+        "sim.exponential.random_planes": ((12, 70), {"seed": 0}),
+        "sim.exponential.pack": ((pats,), {}),
+        "sim.exponential.pattern_spins": ((planes, 3), {}),
+        "sim.exponential.run_binary": ((planes, 70, 0.3, 0.0, pats[0]), {"n_sweeps": 5}),
+        "sim.exponential.run_softmax": ((sph, 1.0, sph[0]), {"steps": 20}),
+        "sim.exponential.retrieval_probability": ((spec, 12, 4), {"n_sweeps": 10}),
+        "sim.exponential.threshold": ((pt,), {}),
+        "sim.exponential.extrapolated_threshold": (([10, 20, 30], ests), {}),
+    }
 
 
 def _mup1():

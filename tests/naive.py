@@ -490,3 +490,61 @@ def plrf_resolvent_residual(D, wd, m, z):
     q = D[None, :] * m[:, None]
     den = q - z[:, None]
     return m - 1.0 + (q / den) @ wd, 1.0 - ((D[None, :] * z[:, None]) / den ** 2) @ wd
+
+
+# ----------------------------------------------------------------------------------------
+# branch expmem: nnphys.sim._exponential from explicit +-1 patterns (K, N), energies by
+# brute force (the log-sum-exp recomputed for every attempted flip).
+
+def overlaps_from_planes_patterns(patterns, spins):
+    """``x_mu = xi^mu . sigma`` from the patterns themselves."""
+    return (patterns @ spins).astype(np.int64)
+
+
+def lse_weight_sum(patterns, spins, lam):
+    """``S = sum_mu e^{lam (xi^mu . sigma - N)}``."""
+    return float(np.sum(np.exp(lam * (patterns @ spins - spins.size))))
+
+
+def binary_sweeps(patterns, spins, lam, beta, zero_t, n_sweeps, rng):
+    """Sequential scan of ``E = -(1/lam) ln sum_mu e^{lam xi^mu . sigma}``: T = 0 flips iff the
+    sum grows by more than 1e-12 of itself; Glauber at ``beta`` otherwise. Returns
+    ``(spins, sweeps, flips)``."""
+    spins = spins.copy()
+    flips = done = 0
+    for _ in range(n_sweeps):
+        swept = 0
+        for i in range(spins.size):
+            old = lse_weight_sum(patterns, spins, lam)
+            spins[i] *= -1
+            new = lse_weight_sum(patterns, spins, lam)
+            spins[i] *= -1
+            if zero_t:
+                flip = new - old > 1e-12 * old
+            else:
+                z = beta * (-math.log(new / old) / lam)
+                flip = z <= 40.0 and uniform(rng) * (1.0 + math.exp(z)) < 1.0
+            if flip:
+                spins[i] *= -1
+                swept += 1
+        flips += swept
+        done += 1
+        if zero_t and swept == 0:
+            break
+    return spins, done, flips
+
+
+def softmax_step(patterns, state, lam, out):
+    """``out = X^T softmax(lam X state)``; returns ``ln sum_mu e^{lam xi^mu . state}``."""
+    z = lam * (patterns @ state)
+    top = z.max()
+    w = np.exp(z - top)
+    out[:] = w @ patterns / w.sum()
+    return top + math.log(w.sum())
+
+
+def random_planes(rng, n, K):
+    """``(n, ceil(K/64))`` words of the Python xoshiro256**, row by row."""
+    words = (K + 63) // 64
+    return np.array([[next_u64(rng) for _ in range(words)] for _ in range(n)],
+                    dtype=np.uint64).reshape(n, words)

@@ -1,0 +1,151 @@
+"""numba kernels of :mod:`nnphys.sim.exponential` (private; pure-numpy references of the same
+names in ``tests/naive.py``).
+
+Binary patterns are stored as bit planes: ``planes[i, w]`` holds bit ``i`` of patterns
+``64 w .. 64 w + 63`` (1 for ``xi = +1``), so the field of spin ``i`` streams one row of
+``K/8`` bytes plus the ``K`` float32 weights ``e^{lam (x_mu - N)}``, ``x_mu = xi^mu .
+sigma`` kept as int8 and the weights refreshed from a table of the ``2N + 1`` possible
+overlaps at each flip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import REASSOCIATE, jit
+from ._montecarlo import GLAUBER, ZERO_T
+from ._xoshiro import next_u64, uniform
+
+_TIE = 1e-12        # |dS| / S below this is a tie at T = 0 (rounding of the weight sums)
+
+
+@jit
+def overlaps_from_planes(planes, spins, K):
+    """``x_mu = xi^mu . sigma`` (int8) from the bit planes and +-1 ``spins`` (N <= 127)."""
+    n = spins.size
+    x = np.full(K, 0, np.int8)
+    for i in range(n):
+        s_bit = np.uint64(1) if spins[i] > 0 else np.uint64(0)
+        row = planes[i]
+        for mu in range(K):
+            b = (row[mu >> 6] >> np.uint64(mu & 63)) & np.uint64(1)
+            x[mu] += np.int8(1) if b == s_bit else np.int8(-1)
+    return x
+
+
+@jit(fastmath=REASSOCIATE)
+def _disagreeing(row, wts, s_bit, K):
+    """Weight of the patterns disagreeing with spin ``i`` (``row`` its bit plane): full
+    64-pattern words in a fixed-length loop (vectorised), the last partial word apart.
+    Re-associated: a sum of positive finite weights."""
+    dis = 0.0
+    full = K >> 6
+    for w in range(full):
+        bits = row[w] ^ s_bit                        # 1 where the pattern disagrees
+        base = w << 6
+        acc = np.float32(0.0)
+        for b in range(64):
+            acc += np.float32((bits >> np.uint64(b)) & np.uint64(1)) * wts[base + b]
+        dis += acc
+    base = full << 6
+    if base < K:
+        bits = row[full] ^ s_bit
+        for b in range(K - base):
+            dis += np.float64((bits >> np.uint64(b)) & np.uint64(1)) * wts[base + b]
+    return dis
+
+
+@jit
+def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
+    """Sequential-scan sweeps of the log-sum-exp memory ``E = -(1/lam) ln sum_mu e^{lam x_mu}``.
+
+    A flip of spin ``i`` multiplies the weights of the patterns agreeing with it by
+    ``e^{-2 lam}`` and of the others by ``e^{2 lam}``: ``dS = A (e^{-2lam} - 1) + D (e^{2lam}
+    - 1)``, ``dE = -(1/lam) ln(1 + dS/S)``. ``ZERO_T``: flip iff ``dS > 1e-12 S``, stop after
+    a sweep without flips; ``GLAUBER``: heat bath at ``beta``. The weights ``e^{lam (x -
+    N)}`` are kept as float32 per pattern (one stream per attempt, no table gather) and
+    their total ``S`` in float64, both refreshed at each flip. ``x`` and ``spins`` are
+    updated in place; returns ``(sweeps done, flips)``.
+    """
+    n = spins.size
+    K = x.size
+    offset = n
+    up = np.exp(2.0 * lam) - 1.0
+    down = np.exp(-2.0 * lam) - 1.0
+    wts = np.empty(K, np.float32)
+    total = 0.0
+    for mu in range(K):
+        wts[mu] = wtab[x[mu] + offset]
+        total += wts[mu]
+    flips = 0
+    done = 0
+    for _ in range(n_sweeps):
+        swept = 0
+        for i in range(n):
+            s_bit = np.uint64(0xFFFFFFFFFFFFFFFF) if spins[i] > 0 else np.uint64(0)
+            dis = _disagreeing(planes[i], wts, s_bit, K)
+            ds = (total - dis) * down + dis * up
+            if dynamics == ZERO_T:
+                flip = ds > _TIE * total
+            else:
+                de = -np.log1p(ds / total) / lam
+                z = beta * de
+                flip = False if z > 40.0 else uniform(rng) * (1.0 + np.exp(z)) < 1.0
+            if flip:
+                row = planes[i]
+                total = 0.0
+                for mu in range(K):
+                    b = ((row[mu >> 6] ^ s_bit) >> np.uint64(mu & 63)) & np.uint64(1)
+                    x[mu] += np.int8(2) if b == 1 else np.int8(-2)
+                    wts[mu] = wtab[x[mu] + offset]
+                    total += wts[mu]
+                spins[i] = -spins[i]
+                swept += 1
+        flips += swept
+        done += 1
+        if dynamics == ZERO_T and swept == 0:
+            break
+    return done, flips
+
+
+@jit(fastmath=REASSOCIATE)
+def softmax_step(patterns, state, lam, out):
+    """``out = sum_mu p_mu xi^mu`` with ``p = softmax(lam X state)``, in one pass over the
+    ``(K, N)`` table (online softmax: a running maximum rescales the accumulators).
+    Returns ``ln sum_mu e^{lam (xi^mu . state)}``. Re-associated: dot products of finite
+    entries."""
+    K, n = patterns.shape
+    for j in range(n):
+        out[j] = 0.0
+    top = -np.inf
+    total = 0.0
+    for mu in range(K):
+        row = patterns[mu]
+        dot = 0.0
+        for j in range(n):
+            dot += row[j] * state[j]
+        z = lam * dot
+        if z > top:
+            scale = np.exp(top - z)
+            total *= scale
+            for j in range(n):
+                out[j] *= scale
+            top = z
+        wt = np.exp(z - top)
+        total += wt
+        for j in range(n):
+            out[j] += wt * row[j]
+    for j in range(n):
+        out[j] /= total
+    return top + np.log(total)
+
+
+@jit
+def random_planes(rng, n, K):
+    """``(n, ceil(K/64))`` uniformly random bit planes from a xoshiro state."""
+    words = (K + 63) >> 6
+    planes = np.empty((n, words), np.uint64)
+    for i in range(n):
+        for w in range(words):
+            planes[i, w] = next_u64(rng)
+    return planes
