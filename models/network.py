@@ -678,6 +678,11 @@ def _spec_nodes(node: ast.AST) -> list[Layer]:
         return _spec_nodes(node.left) * count
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         name = node.func.id
+        if name == "repeat":                  # repeat(layer, n), as neural-tangents' stax
+            if len(node.args) != 2 or node.keywords:
+                raise ParameterError("spec: repeat takes a layer and a count, repeat(layer, n)")
+            from .combinators import repeat
+            return [repeat(_single(_spec_nodes(node.args[0])), _literal(node.args[1]))]
         if name in ("serial", "parallel"):
             inner = [Serial(tuple(_spec_nodes(a))) if isinstance(a, ast.Tuple) else
                      _single(_spec_nodes(a)) for a in node.args]
@@ -1068,3 +1073,9 @@ def spec_string(layer: Layer) -> str:
 
 
 __all__ += ["spec_string", "chain"]
+
+
+# Layers of further modules register themselves in LAYERS (branch layers: issue 15).
+from . import attention as _attention_layers  # noqa: E402,F401
+from . import combinators as _combinator_layers  # noqa: E402,F401
+from . import graph as _graph_layers  # noqa: E402,F401

@@ -24,6 +24,10 @@ from .network import Network, parallel, serial
 from .predict import Prediction, gp_inference, gradient_descent_mse
 from .scale_mixture import StudentTPrediction, student_t_inference, student_t_prior
 from .symbolic import DualKernel, dual_kernel
+from ...models.attention import GlobalSelfAttention
+from ...models.combinators import Dropout, FanInConcat, FanInProd, repeat
+from ...models.graph import Aggregate
+from . import attention as _attention, combinators as _combinators, graph as _graph  # noqa: F401
 
 __all__ = [
     "ABRelu", "Abs", "AvgPool", "Conv", "Flatten", "GlobalAvgPool", "LayerNorm", "Cos", "Dense", "Elementwise", "Erf", "Exp", "FanInSum", "FanOut",
@@ -31,7 +35,8 @@ __all__ = [
     "RectifiedMonomial", "Relu", "Sigmoid_like", "Sign", "Sin", "Tanh", "Kernel",
     "input_kernel", "Network", "parallel", "serial", "from_spec", "Prediction", "gp_inference",
     "gradient_descent_mse", "DualKernel", "dual_kernel", "StudentTPrediction",
-    "student_t_inference", "student_t_prior",
+    "student_t_inference", "student_t_prior", "GlobalSelfAttention",
+    "Aggregate", "Dropout", "FanInConcat", "FanInProd", "repeat",
 ]
 
 
