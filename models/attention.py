@@ -32,8 +32,7 @@ from .. import checks
 from ..errors import ArgumentTypeError, ParameterError
 from .network import Layer, _check_std, _input_shape, as_rng, register_layer
 
-__all__ = ["GlobalSelfAttention", "ATTENTION_MECHANISMS", "POS_EMB_TYPES",
-           "attention_weights", "position_covariance"]
+__all__ = ["GlobalSelfAttention", "ATTENTION_MECHANISMS", "POS_EMB_TYPES"]
 
 ATTENTION_MECHANISMS = ("SOFTMAX", "IDENTITY", "ABS", "RELU")
 POS_EMB_TYPES = ("NONE", "SUM", "CONCAT")
@@ -43,7 +42,7 @@ def _positive_int(name, value):
     return checks.integer(name, value, low=1, high=checks.MEMORY_LIMIT)
 
 
-def attention_weights(mechanism: str, logits: np.ndarray, axes: tuple) -> np.ndarray:
+def _attention_weights(mechanism: str, logits: np.ndarray, axes: tuple) -> np.ndarray:
     """``A(logits)``: softmax over ``axes`` (the key positions), or elementwise identity,
     ``|.|`` or ``max(., 0)``."""
     checks.one_of("attention_mechanism", mechanism, ATTENTION_MECHANISMS)
@@ -58,7 +57,7 @@ def attention_weights(mechanism: str, logits: np.ndarray, axes: tuple) -> np.nda
     return np.maximum(logits, 0.0)
 
 
-def position_covariance(spatial: tuple, p_norm: float, decay_fn) -> np.ndarray:
+def _position_covariance(spatial: tuple, p_norm: float, decay_fn) -> np.ndarray:
     """The ``(P, P)`` covariance ``R`` of the positional embeddings (module docstring):
     the identity without ``decay_fn``, else ``decay_fn(sum_a |p_a - p'_a|^p_norm)``."""
     size = int(np.prod(spatial))
@@ -211,7 +210,7 @@ class GlobalSelfAttention(Layer):
         x_val = x
         if pos_emb is not None:
             if self.pos_emb_decay_fn is not None:
-                chol = np.linalg.cholesky(position_covariance(spatial, self.pos_emb_p_norm,
+                chol = np.linalg.cholesky(_position_covariance(spatial, self.pos_emb_p_norm,
                                                               self.pos_emb_decay_fn))
                 flat = pos_emb.reshape(-1, pos_emb.shape[-1])
                 pos_emb = (chol @ flat).reshape(pos_emb.shape)
@@ -229,7 +228,7 @@ class GlobalSelfAttention(Layer):
         q = k if queries is None else np.einsum("npc,hcd->hnpd", tokens, queries)
         scale = tokens.shape[-1] * self.n_chan_key ** (1.0 if self.linear_scaling else 0.5)
         logits = np.einsum("hnpd,hnqd->hnpq", q, k) * (self.QK_std / scale)
-        weights = attention_weights(self.attention_mechanism, logits, axes=(-1,))
+        weights = _attention_weights(self.attention_mechanism, logits, axes=(-1,))
         v = np.einsum("npc,hcd->hnpd", tokens_val, values)
         # (N, P, d_v, H) flattened with the head index fastest, as neural-tangents
         heads = np.einsum("hnpq,hnqd->npdh", weights, v)

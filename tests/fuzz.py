@@ -51,6 +51,9 @@ EXCLUDED = {
     "models.network.Layer": "abstract base class (no arguments)",
     "models.network.Activation": "abstract base class (no arguments)",
     "models.network.register_layer": "extension hook: registers a user's constructor",
+    "models.graph.graph_pattern": "context manager: sets the graphs Network.kernel/apply "
+                                  "were given (fuzzed through their pattern argument)",
+    "models.graph.current_pattern": "reads the graph_pattern context (no arguments)",
     "theory.kernels.layers.register": "extension hook: a class decorator",
     "results.register_phase_diagram": "extension hook: a function decorator",
     "validation.registry.register": "extension hook: a function decorator",
@@ -228,6 +231,13 @@ def _valid_calls():
         "models.network.AvgPool": (((2,),), {}),
         "models.network.GlobalAvgPool": ((), {}),
         "models.network.Flatten": ((), {}),
+        # models: attention, graphs, combinators (branch layers)
+        "models.attention.GlobalSelfAttention": ((4, 3, 3, 2), {}),
+        "models.combinators.Dropout": ((0.5,), {}),
+        "models.combinators.FanInConcat": ((-1,), {}),
+        "models.combinators.FanInProd": ((), {}),
+        "models.combinators.repeat": ((nw.Relu(), 2), {}),
+        "models.graph.Aggregate": ((), {}),
         "models.network.LayerNorm": ((), {}),
         "models.network.Dense.init": ((0, (3, 4)), {}, nw.Dense(4).init),
         "models.network.Conv.init": ((0, (2, 5, 3)), {}, nw.Conv(2, (2,)).init),

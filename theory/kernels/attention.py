@@ -5,7 +5,7 @@ attention networks", arXiv:2006.10540, in the conventions of neural-tangents 0.6
 layer needs the full layout: ``K[i, j, p, q]`` over the flattened positions ``p, q < P``.
 
 **Positional embeddings.** The keys see ``K~ = a K + c R`` (``R`` the embeddings'
-``(P, P)`` covariance, :func:`nnphys.models.attention.position_covariance`), with
+``(P, P)`` covariance, :func:`nnphys.models.attention._position_covariance`), with
 ``(a, c) = (1, W_pos^2)`` for ``"SUM"`` and ``(C / (C + C_pe), W_pos^2 C_pe / (C + C_pe))``
 for ``"CONCAT"`` (``C`` the input channels); ``K~ = K`` without embeddings. The values see
 ``K~`` with ``val_pos_emb`` and ``K`` otherwise (call it ``K_v``, and ``Theta_v`` alike, where
@@ -61,7 +61,7 @@ def _flat(arr: np.ndarray, batch: int, d: int) -> np.ndarray:
 
 def _weights(layer, cov_interp: np.ndarray) -> np.ndarray:
     """``G_i = A(QK K~_ii)`` from the per-input ``(N, P, P)`` key covariance."""
-    return att.attention_weights(layer.attention_mechanism, layer.QK_std * cov_interp,
+    return att._attention_weights(layer.attention_mechanism, layer.QK_std * cov_interp,
                                  axes=(-1,))
 
 
@@ -70,7 +70,7 @@ def _interp(layer, k: Kernel):
     or ``(1, 0, None)`` without embeddings."""
     if layer.pos_emb_type == "NONE":
         return 1.0, 0.0, None
-    r = att.position_covariance(k.spatial_shape, layer.pos_emb_p_norm, layer.pos_emb_decay_fn)
+    r = att._position_covariance(k.spatial_shape, layer.pos_emb_p_norm, layer.pos_emb_decay_fn)
     a, c = 1.0, layer.W_pos_emb_std ** 2
     if layer.pos_emb_type == "CONCAT":
         n_pe = layer.pos_emb_channels(k.channels)
