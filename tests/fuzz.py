@@ -352,6 +352,8 @@ def _valid_calls():
         "theory.ntk_fluctuations.small_beta_slope": ((), {}),
         "theory.ntk_fluctuations.infinite_width_ntk": ((3, 4), {}),
         "theory.kernels.from_spec": (("Dense(4),Relu(),Dense(1)",), {}),
+        "theory.kernels.from_stax": (("stax.serial(stax.Dense(4), stax.Relu())",), {}),
+        "models.stax.from_stax": (("stax.serial(stax.Dense(4), stax.Relu())",), {}),
         "theory.kernels.duals.has_closed_form": ((nw.Relu(),), {}),
         "theory.kernels.duals.dual": ((nw.Erf(), 1.0, 0.5, 1.0, True), {}),
         "theory.kernels.duals.dual#polynomial": ((nw.Polynomial((0.0, 1.0, 0.5)), 1.0, 0.5, 1.0,

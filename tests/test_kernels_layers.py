@@ -174,3 +174,56 @@ def test_refused_compositions_say_why():
     sparse = nk.serial(nk.Dense(3), nk.Aggregate(implementation="SPARSE"))
     with pytest.raises(ParameterError, match="negative tail"):
         sparse.kernel(x, pattern=(np.array([[[-1, 2]], [[0, 1]]]), None))
+
+
+# --------------------------------------------------------------------------------------
+# (d) the stax translator, and the validation checks (quick)
+# --------------------------------------------------------------------------------------
+
+def test_from_stax_reads_a_peer_script():
+    source = """
+import neural_tangents as nt
+from neural_tangents import stax
+block = stax.serial(stax.Dense(8, W_std=1.5, b_std=0.05, batch_axis=0), stax.Erf())
+init_fn, apply_fn, kernel_fn = stax.serial(
+    stax.Conv(4, (3,), padding=stax.Padding.SAME.name, channel_axis=-1), block,
+    stax.repeat(block, 2),
+    stax.GlobalSelfAttention(6, 4, 4, 2, attention_mechanism=stax.AttentionMechanism.RELU,
+                             pos_emb_type='SUM'),
+    stax.FanOut(2), stax.parallel(stax.Dense(3), stax.Identity()),
+    stax.FanInConcat(), stax.Dropout(0.9, mode='test'), nt.stax.GlobalAvgPool(),
+    stax.Dense(1))
+"""
+    ours = nk.from_stax(source)
+    block = (nk.Dense(8, W_std=1.5, b_std=0.05), nk.Erf())
+    expected = nk.serial(nk.Conv(4, (3,), padding="SAME"), arch.Serial(block), nk.repeat(
+        arch.Serial(block), 2), nk.GlobalSelfAttention(6, 4, 4, 2, attention_mechanism="RELU",
+                                                       pos_emb_type="SUM"),
+        nk.FanOut(2), nk.parallel(nk.Dense(3), nk.Identity()), nk.FanInConcat(),
+        nk.Dropout(0.9, mode="test"), nk.GlobalAvgPool(), nk.Dense(1))
+    assert arch.spec_string(ours.spec) == arch.spec_string(expected.spec)
+    x = np.random.default_rng(4).standard_normal((3, 5, 2))
+    np.testing.assert_array_equal(ours.kernel(x).ntk, expected.kernel(x).ntk)
+
+
+@pytest.mark.parametrize("source, name", [
+    ("stax.serial(stax.Dense(3, channel_axis=1))", "channel_axis"),
+    ("stax.serial(stax.ElementwiseNumerical(fn, deg=25))", "ElementwiseNumerical"),
+    ("stax.serial(stax.GlobalSelfAttention(4, 4, 4, 1, pos_emb_decay_fn=lambda d: d))",
+     "literals"),
+    ("for i in range(3): pass", "statement"),
+])
+def test_from_stax_refuses_by_name(source, name):
+    with pytest.raises(ParameterError, match=name):
+        nk.from_stax(source)
+
+
+def test_quick_validation_checks_pass():
+    """The finite-width ensembles of every new layer family agree with the kernels (each
+    comparison's tolerance is 4 standard errors plus the stated O(1/width) bias)."""
+    from nnphys import validation
+    results = validation.run(["kernels_attention", "kernels_graph", "kernels_combinators"],
+                             quick=True)
+    assert len(results) == 48
+    failed = [(c.name, c.quantity) for c in results if not c.passed]
+    assert not failed, failed
