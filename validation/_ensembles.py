@@ -11,27 +11,12 @@ arXiv:2106.10165, ch. 4).
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..models.network import as_rng
-from ..stats import sample_mean
+from ..sim.layer_ensembles import empirical_nngp
 from .registry import compare
 
 READOUT = 32
 _SIGMA = 4.0
 _ENTRIES = (((0, 0), "x0,x0"), ((0, 1), "x0,x1"), ((1, 2), "x1,x2"))
-
-
-def empirical_nngp(net, x, samples: int, seed: int, pattern=None):
-    """The :class:`~nnphys.stats.Estimate` of ``E[y(x) y(x')]`` per output channel."""
-    rng = as_rng(seed)
-    draws = []
-    for _ in range(samples):
-        params = net.init(rng, x.shape)
-        y = net.apply(params, x, pattern=pattern)
-        y = y.reshape(y.shape[0], -1)
-        draws.append(y @ y.T / y.shape[1])
-    return sample_mean(np.array(draws))
 
 
 def nngp_comparisons(name, build, x, widths, samples, seed, bias_per_width, pattern=None):
@@ -42,7 +27,8 @@ def nngp_comparisons(name, build, x, widths, samples, seed, bias_per_width, patt
         net = build(int(width))
         theory = net.kernel(x, get="nngp", pattern=None if pattern is None else
                             (pattern, None))
-        emp = empirical_nngp(net, x, samples, seed + int(width), pattern)
+        emp = empirical_nngp(net, x, n_replicas=samples, seed=seed + int(width),
+                             pattern=pattern)
         for (i, j), label in _ENTRIES:
             out.append(compare(f"{name}[width={width}]", f"nngp({label})", theory[i, j],
                                emp[i, j], sigmas=_SIGMA,
