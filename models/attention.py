@@ -83,7 +83,11 @@ class GlobalSelfAttention(Layer):
         Output channels, key/query channels ``d_k``, value channels ``d_v``, heads ``H``.
     linear_scaling : bool
         True: logits scaled by ``1 / d_k`` with tied keys and queries (the kernel is in
-        closed form); False: ``1 / sqrt(d_k)`` with independent queries.
+        closed form); False: ``1 / sqrt(d_k)`` with independent queries, whose kernel is in
+        closed form for ``"IDENTITY"`` only: for the other mechanisms the kernel map raises
+        ``NotImplementedError`` with the reason (the logits stay random at infinite width;
+        :mod:`nnphys.theory.kernels.attention`), as neural-tangents does; the finite-width
+        layer works for all.
     W_key_std, W_value_std, W_query_std, W_out_std : float
         Weight scales; the kernel depends on ``W_query_std W_key_std`` and
         ``W_out_std W_value_std`` only.

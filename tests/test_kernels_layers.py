@@ -227,3 +227,17 @@ def test_quick_validation_checks_pass():
     assert len(results) == 48
     failed = [(c.name, c.quantity) for c in results if not c.passed]
     assert not failed, failed
+
+
+def test_spec_strings_round_trip_and_dropout_on_inputs():
+    layers = [nk.GlobalSelfAttention(4, 3, 2, 2, attention_mechanism="ABS", pos_emb_type="CONCAT",
+                                     n_chan_pos_emb=2, b_std=0.1),
+              nk.Aggregate(aggregate_axis=(1,), implementation="SPARSE"),
+              nk.FanInConcat(axis=1), nk.FanInProd(), nk.Dropout(0.3, mode="test")]
+    for layer in layers:
+        assert arch.parse_spec(arch.spec_string(layer)).layers[0] == layer
+    # dropout on deterministic inputs: E[(x m / r)(x' m' / r)] = x.x' (1 + [same] (1/r - 1))
+    x = np.random.default_rng(5).standard_normal((3, 4))
+    k = nk.serial(nk.Dropout(0.25), nk.Dense(2, W_std=1.0)).kernel(x, get="nngp")
+    gram = x @ x.T / 4
+    np.testing.assert_allclose(k, gram + np.diag(np.diag(gram)) * 3.0, rtol=1e-14)

@@ -22,7 +22,13 @@ for different inputs or positions and ``1 / r`` for the same one: the entries of
 with itself at the same position, and ``cov1``, ``cov2``, are multiplied by ``1 / r`` (the
 NTK alike). ``K(x1, x1)`` evaluated with ``x2=None`` has them on its diagonal; with an
 explicit ``x2`` the inputs count as different (neural-tangents instead compares the
-arrays). ``"test"`` is the identity.
+arrays). ``"test"`` is the identity. Unlike neural-tangents, nnphys also allows dropout on
+the network's inputs (its kernel is exact there: the inputs are deterministic).
+
+Compositions refused, as by neural-tangents (whose ``is_gaussian=False``): an activation or
+``LayerNorm`` directly after a channel ``FanInConcat``, a ``FanInProd`` or a training-mode
+``Dropout`` (their outputs are not Gaussian processes; a ``Dense`` or ``Conv`` in between
+makes them so in the limit).
 """
 
 from __future__ import annotations
