@@ -120,10 +120,16 @@ def _attention(layer: att.GlobalSelfAttention, k) -> Kernel:
 
         new_cov1 = ov2 * sandwich(values(cov1), g1, g1) + b2
         new_cov2 = new_cov1 if k.x1_is_x2 else ov2 * sandwich(values(cov2), g2, g2) + b2
-        core = ov2 * sandwich(values(nngp), g1, g2)
-        new_nngp = core + b2
-        new_ntk = None if ntk is None else \
-            ov2 * sandwich(values(ntk), g1, g2) + b2 + 2.0 * core
+        core = sandwich(values(nngp), g1, g2)
+        core *= ov2
+        new_ntk = None
+        if ntk is not None:                # in place: these arrays are N1 N2 P^2 large
+            new_ntk = sandwich(values(ntk), g1, g2)
+            new_ntk *= ov2
+            new_ntk += 2.0 * core
+            new_ntk += b2
+        new_nngp = core
+        new_nngp += b2
     else:
         std2 = (layer.QK_std * layer.OV_std) ** 2
 
