@@ -1069,6 +1069,10 @@ def spec_string(layer: Layer) -> str:
         return f"Polynomial({tuple(float(c) for c in layer.coef)!r})"
     if LAYERS.get(type(layer).__name__) is None:
         raise ArgumentTypeError(f"layer: {type(layer).__name__} is not a registered layer")
+    for k, v in values.items():          # e.g. pos_emb_decay_fn, to_dense: no literal form
+        if callable(v):
+            raise ArgumentTypeError(f"layer: {type(layer).__name__}'s {k} is a Python callable "
+                                    "without a spec string")
     return f"{type(layer).__name__}({', '.join(f'{k}={v!r}' for k, v in values.items())})"
 
 

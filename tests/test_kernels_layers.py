@@ -241,3 +241,10 @@ def test_spec_strings_round_trip_and_dropout_on_inputs():
     k = nk.serial(nk.Dropout(0.25), nk.Dense(2, W_std=1.0)).kernel(x, get="nngp")
     gram = x @ x.T / 4
     np.testing.assert_allclose(k, gram + np.diag(np.diag(gram)) * 3.0, rtol=1e-14)
+
+
+def test_spec_string_refuses_callable_fields():
+    from nnphys.errors import ArgumentTypeError
+    layer = nk.GlobalSelfAttention(2, 2, 2, 1, pos_emb_type="SUM", pos_emb_decay_fn=np.exp)
+    with pytest.raises(ArgumentTypeError, match="pos_emb_decay_fn"):
+        arch.spec_string(layer)
