@@ -240,6 +240,8 @@ def _valid_calls():
         "models.graph.Aggregate": ((), {}),
         "sim.layer_ensembles.empirical_nngp": ((nw.Serial((nw.Dense(3), nw.Erf())), x),
                                                {"n_replicas": 3, "seed": 0}),
+        "sim.layer_ensembles.empirical_ntk": ((nw.Serial((nw.Dense(3), nw.Erf())), x),
+                                              {"n_replicas": 3, "seed": 0}),
         "models.network.LayerNorm": ((), {}),
         "models.network.Dense.init": ((0, (3, 4)), {}, nw.Dense(4).init),
         "models.network.Conv.init": ((0, (2, 5, 3)), {}, nw.Conv(2, (2,)).init),

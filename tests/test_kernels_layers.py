@@ -224,7 +224,7 @@ def test_quick_validation_checks_pass():
     from nnphys import validation
     results = validation.run(["kernels_attention", "kernels_graph", "kernels_combinators"],
                              quick=True)
-    assert len(results) == 48
+    assert len(results) == 96
     failed = [(c.name, c.quantity) for c in results if not c.passed]
     assert not failed, failed
 

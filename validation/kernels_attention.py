@@ -34,7 +34,7 @@ def _net(width: int, options: dict):
 
 @register("kernels_attention.nngp_vs_ensemble")
 def nngp_vs_ensemble(quick: bool = False, seed: int = 0):
-    """Empirical NNGP of sampled attention networks vs the infinite-width NNGP, per
+    """Empirical NNGP and NTK of sampled attention networks vs the infinite-width kernels, per
     mechanism and positional embedding, at growing widths."""
     widths, samples = ((16, 64), 48) if quick else ((16, 64, 256), 200)
     x = np.random.default_rng(seed).standard_normal((3, 4, 3))

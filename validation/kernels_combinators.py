@@ -42,7 +42,7 @@ def _dropout(n):
 
 @register("kernels_combinators.nngp_vs_ensemble")
 def nngp_vs_ensemble(quick: bool = False, seed: int = 0):
-    """Empirical NNGP of sampled networks with FanInConcat, FanInProd and Dropout vs the
+    """Empirical NNGP and NTK of sampled networks with FanInConcat, FanInProd and Dropout vs the
     infinite-width NNGP, at growing widths."""
     widths, samples = ((16, 64), 48) if quick else ((16, 64, 256), 200)
     x = np.random.default_rng(seed).standard_normal((3, 8))

@@ -24,7 +24,7 @@ def _net(width: int, implementation: str):
 
 @register("kernels_graph.nngp_vs_ensemble")
 def nngp_vs_ensemble(quick: bool = False, seed: int = 0):
-    """Empirical NNGP of sampled graph networks vs the infinite-width NNGP, dense and
+    """Empirical NNGP and NTK of sampled graph networks vs the infinite-width kernels, dense and
     sparse graphs, at growing widths."""
     widths, samples = ((16, 64), 48) if quick else ((16, 64, 256), 200)
     rng = np.random.default_rng(seed)
