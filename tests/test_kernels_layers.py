@@ -218,13 +218,16 @@ def test_from_stax_refuses_by_name(source, name):
         nk.from_stax(source)
 
 
-def test_quick_validation_checks_pass():
+@pytest.mark.parametrize("family, count", [
+    ("kernels_graph", 24), ("kernels_combinators", 36),
+    pytest.param("kernels_attention", 36, marks=pytest.mark.slow),   # ~10 s: many heads
+])
+def test_quick_validation_checks_pass(family, count):
     """The finite-width ensembles of every new layer family agree with the kernels (each
     comparison's tolerance is 4 standard errors plus the stated O(1/width) bias)."""
     from nnphys import validation
-    results = validation.run(["kernels_attention", "kernels_graph", "kernels_combinators"],
-                             quick=True)
-    assert len(results) == 96
+    results = validation.run([family], quick=True)
+    assert len(results) == count
     failed = [(c.name, c.quantity) for c in results if not c.passed]
     assert not failed, failed
 
