@@ -228,14 +228,14 @@ class GlobalSelfAttention(Layer):
                 x_val = x
         tokens = x.reshape(n, -1, x.shape[-1])               # (N, P, C~)
         tokens_val = x_val.reshape(n, -1, x_val.shape[-1])   # (N, P, C_v)
-        k = np.einsum("npc,hcd->hnpd", tokens, keys)
-        q = k if queries is None else np.einsum("npc,hcd->hnpd", tokens, queries)
+        k = tokens[None] @ keys[:, None]
+        q = k if queries is None else tokens[None] @ queries[:, None]
         scale = tokens.shape[-1] * self.n_chan_key ** (1.0 if self.linear_scaling else 0.5)
-        logits = np.einsum("hnpd,hnqd->hnpq", q, k) * (self.QK_std / scale)
+        logits = (q @ np.swapaxes(k, -1, -2)) * (self.QK_std / scale)
         weights = _attention_weights(self.attention_mechanism, logits, axes=(-1,))
-        v = np.einsum("npc,hcd->hnpd", tokens_val, values)
+        v = tokens_val[None] @ values[:, None]
         # (N, P, d_v, H) flattened with the head index fastest, as neural-tangents
-        heads = np.einsum("hnpq,hnqd->npdh", weights, v)
+        heads = (weights @ v).transpose(1, 2, 3, 0)
         heads = heads.reshape(n, heads.shape[1], -1)
         out = heads @ w_out
         out *= self.OV_std / math.sqrt(self.n_chan_val * self.n_heads * tokens_val.shape[-1])
