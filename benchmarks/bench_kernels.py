@@ -8,7 +8,9 @@ neural-tangents' (jit, CPU, float64; from the peer environment when installed, s
 ``peers/nt_import.py``), the ratio, and our time as a multiple of the floor set by the
 N x N x d Gram product (one BLAS ``x @ x.T`` on this machine). Tanh in neural-tangents is
 ``ElementwiseNumerical(deg=25)`` (its docstring's suggestion; ~1e-2 accurate at these
-variances, against ~1e-12 for ours).
+variances, against ~1e-12 for ours). Also (first; ``--layers-only`` for just these) a
+4-layer attention network on sequences of length 32 and a 2-layer graph network, N = 500
+(``bench_layers``).
 
 Memory of global pooling (``--pooling``; also after the timings): NNGP+NTK of a
 Conv-Relu-Conv-Relu-GlobalAvgPool-Dense net on 32x32x3 images, whose layers need the full
@@ -73,9 +75,15 @@ def main(argv=None):
     parser.add_argument("--no-peer", action="store_true", help="skip neural-tangents")
     parser.add_argument("--pooling", action="store_true",
                         help="only the global-pooling memory measurement")
+    parser.add_argument("--layers-only", action="store_true",
+                        help="only the attention and graph networks")
     args = parser.parse_args(argv)
     if args.pooling:
         print(json.dumps({"benchmark": "kernels", "global_pool_memory": pooling_memory()}))
+        return
+    layer_report = bench_layers(args.quick, args.no_peer)
+    if args.layers_only:
+        print(json.dumps({"benchmark": "kernels", "layers": layer_report}))
         return
     sizes = (1000,) if args.quick else (1000, 2000, 4000)
     cases = [(act, depth, n) for n in sizes for depth in (3, 10) for act in ACTIVATIONS]
@@ -103,7 +111,64 @@ def main(argv=None):
               f"speedup {report[key]['speedup']!s:>6s}   x Gram floor {ours / gram:6.2f}",
               flush=True)
     memory = pooling_memory(sizes=(8,) if args.quick else (8, 16))
-    print(json.dumps({"benchmark": "kernels", "cases": report, "global_pool_memory": memory}))
+    print(json.dumps({"benchmark": "kernels", "cases": report, "layers": layer_report,
+                      "global_pool_memory": memory}))
+
+
+def _layer_network(case):
+    """The attention / graph network of a case and its inputs (the same in the peer's
+    ``peers/nt_timing.py``): 4 attention layers (softmax, 4 heads, Erf, Dense) on
+    sequences, or 2 graph layers (Dense, Aggregate, Erf) on random graphs, then
+    GlobalAvgPool and a Dense readout."""
+    rng = np.random.default_rng(0)
+    n, width = case["n"], 64
+    if case["kind"] == "attention":
+        body = [nk.Dense(width, W_std=1.3, b_std=0.1)]
+        for _ in range(4):
+            body += [nk.GlobalSelfAttention(width, width, width, 4, W_key_std=1.2, b_std=0.1),
+                     nk.Erf(), nk.Dense(width, W_std=1.3, b_std=0.1)]
+        return nk.serial(*body, nk.GlobalAvgPool(), nk.Dense(1)), \
+            rng.standard_normal((n, case["length"], 8)), None
+    body = []
+    for _ in range(2):
+        body += [nk.Dense(width, W_std=1.3, b_std=0.1), nk.Aggregate(), nk.Erf()]
+    x = rng.standard_normal((n, case["vertices"], 8))
+    adjacency = (rng.random((n,) + (case["vertices"],) * 2) < 0.3).astype(float)
+    return nk.serial(*body, nk.GlobalAvgPool(), nk.Dense(1)), x, (adjacency, None)
+
+
+def bench_layers(quick: bool, no_peer: bool) -> dict:
+    """Attention (sequences of length 32) and graph (16 vertices) networks, N = 500 inputs
+    (--quick: 100), NNGP + NTK with x2 = None: our time, neural-tangents' (jit; ``nt.batch``
+    in blocks of 100 inputs above that, to bound its memory), the ratio, and the largest
+    relative difference of the NTK's first row."""
+    n = 100 if quick else 500
+    cases = [{"kind": "attention", "n": n, "length": 32, "batch_size": 100},
+             {"kind": "graph", "n": n, "vertices": 16, "batch_size": 100}]
+    peer = None if no_peer else neural_tangents_times("layers", cases)
+    report = {}
+    for case in cases:
+        net, x, pattern = _layer_network(case)
+        result = {}
+
+        def run():
+            result["ntk"] = net.kernel(x, pattern=pattern, get="ntk")
+
+        ours = median_time(run, repeats=1)
+        key = f"{case['kind']}/{case['n']}"
+        theirs = (peer or {}).get(key)
+        seconds = theirs.get("seconds") if isinstance(theirs, dict) else None
+        err = None
+        if seconds is not None:
+            row = np.asarray(theirs["ntk_row0"])
+            err = float(np.max(np.abs(result["ntk"][0] - row)) / np.max(np.abs(row)))
+        report[key] = {"nnphys_s": round(ours, 3), "neural_tangents_s": seconds,
+                       "speedup": None if seconds is None else round(seconds / ours, 2),
+                       "ntk_row0_rel_diff": err,
+                       "peer_error": theirs if isinstance(theirs, str) else None}
+        print(f"{key:16s} nnphys {ours:8.3f} s   neural-tangents {seconds!s:>10.10s}   "
+              f"speedup {report[key]['speedup']!s:>6s}   NTK rel. diff {err!s:.9s}", flush=True)
+    return report
 
 
 if __name__ == "__main__":

@@ -701,6 +701,11 @@ def _spec_nodes(node: ast.AST) -> list[Layer]:
         return _spec_nodes(node.left) * count
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         name = node.func.id
+        if name == "repeat":                  # repeat(layer, n), as neural-tangents' stax
+            if len(node.args) != 2 or node.keywords:
+                raise ParameterError("spec: repeat takes a layer and a count, repeat(layer, n)")
+            from .combinators import repeat
+            return [repeat(_single(_spec_nodes(node.args[0])), _literal(node.args[1]))]
         if name in ("serial", "parallel"):
             inner = [Serial(tuple(_spec_nodes(a))) if isinstance(a, ast.Tuple) else
                      _single(_spec_nodes(a)) for a in node.args]
@@ -1087,9 +1092,18 @@ def spec_string(layer: Layer) -> str:
         return f"Polynomial({tuple(float(c) for c in layer.coef)!r})"
     if LAYERS.get(type(layer).__name__) is None:
         raise ArgumentTypeError(f"layer: {type(layer).__name__} is not a registered layer")
+    for k, v in values.items():          # e.g. pos_emb_decay_fn, to_dense: no literal form
+        if callable(v):
+            raise ArgumentTypeError(f"layer: {type(layer).__name__}'s {k} is a Python callable "
+                                    "without a spec string")
     return f"{type(layer).__name__}({', '.join(f'{k}={v!r}' for k, v in values.items())})"
 
 
 __all__ += ["spec_string", "chain"]
 
-from . import elementwise as _elementwise, spatial as _spatial  # noqa: E402,F401  (register their layers)
+
+# Layers of further modules register themselves in LAYERS (issue 15).
+from . import elementwise as _elementwise, spatial as _spatial  # noqa: E402,F401
+from . import attention as _attention_layers  # noqa: E402,F401
+from . import combinators as _combinator_layers  # noqa: E402,F401
+from . import graph as _graph_layers  # noqa: E402,F401

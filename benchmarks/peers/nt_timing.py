@@ -2,6 +2,7 @@
 
     $NNPHYS_PEER_PYTHON benchmarks/peers/nt_timing.py kernels '[["relu", 3, 2000], ...]'
     $NNPHYS_PEER_PYTHON benchmarks/peers/nt_timing.py ensembles '{"n": 500, "networks": 4}'
+    $NNPHYS_PEER_PYTHON benchmarks/peers/nt_timing.py layers '[{"kind": "graph", "n": 500, ...}]'
 
 Prints one JSON line: case -> median seconds of 3 runs after a compile run (or an error
 string). Inputs are float64 on the CPU, as in ``bench_kernels.py``.
@@ -75,6 +76,53 @@ def ensembles(spec):
     return out
 
 
+def layers(spec):
+    """Attention and graph networks of ``bench_kernels.py`` (branch layers, issue 15):
+    median time and the first row of the NTK (to print the agreement next to the time)."""
+    import warnings
+    nt = import_neural_tangents()
+    import jax
+    stax = nt.stax
+    warnings.simplefilter("ignore")
+    out = {}
+    for case in spec:
+        kind, n = case["kind"], case["n"]
+        rng = np.random.default_rng(0)
+        width = 64
+        if kind == "attention":
+            body = [stax.Dense(width, W_std=1.3, b_std=0.1)]
+            for _ in range(4):
+                body += [stax.GlobalSelfAttention(width, width, width, 4, W_key_std=1.2,
+                                                  b_std=0.1), stax.Erf(),
+                         stax.Dense(width, W_std=1.3, b_std=0.1)]
+            x = rng.standard_normal((n, case["length"], 8))
+            kw = {}
+        else:
+            body = []
+            for _ in range(2):
+                body += [stax.Dense(width, W_std=1.3, b_std=0.1), stax.Aggregate(), stax.Erf()]
+            x = rng.standard_normal((n, case["vertices"], 8))
+            adjacency = (rng.random((n,) + (case["vertices"],) * 2) < 0.3).astype(float)
+            kw = {"pattern": (adjacency, adjacency)}
+        _, _, kernel_fn = stax.serial(*body, stax.GlobalAvgPool(), stax.Dense(1))
+        kernel_fn = jax.jit(kernel_fn, static_argnames="get")
+        if n > case["batch_size"]:
+            kernel_fn = nt.batch(kernel_fn, batch_size=case["batch_size"],
+                                 store_on_device=False)
+        key = f"{kind}/{n}"
+        try:
+            result = {}
+
+            def run():
+                result["k"] = jax.block_until_ready(kernel_fn(x, None, ("nngp", "ntk"), **kw))
+
+            out[key] = {"seconds": median_time(run, repeats=1),
+                        "ntk_row0": np.asarray(result["k"].ntk)[0].tolist()}
+        except Exception as exc:
+            out[key] = f"{type(exc).__name__}: {str(exc)[:120]}"
+    return out
+
+
 if __name__ == "__main__":
     what, arg = sys.argv[1], json.loads(sys.argv[2])
-    print(json.dumps(kernels(arg) if what == "kernels" else ensembles(arg)))
+    print(json.dumps({"kernels": kernels, "layers": layers}.get(what, ensembles)(arg)))

@@ -26,16 +26,29 @@ from .network import Network, parallel, serial
 from .predict import Prediction, gp_inference, gradient_descent_mse
 from .scale_mixture import StudentTPrediction, student_t_inference, student_t_prior
 from .symbolic import DualKernel, dual_kernel
+from ...models.attention import GlobalSelfAttention
+from ...models.combinators import Dropout, FanInConcat, FanInProd, repeat
+from ...models.graph import Aggregate
+from ...models import stax as _stax
+from . import attention as _attention, combinators as _combinators, graph as _graph  # noqa: F401
 
 __all__ = [
     "ABRelu", "Abs", "AvgPool", "Conv", "Flatten", "GlobalAvgPool", "LayerNorm", "Cos", "Dense", "Elementwise", "Erf", "Exp", "FanInSum", "FanOut",
     "Gaussian", "Gelu", "Hermite", "Identity", "LeakyRelu", "Monomial", "Polynomial", "Rbf",
     "RectifiedMonomial", "Relu", "Sigmoid_like", "Sign", "Sin", "Tanh", "Kernel",
-    "input_kernel", "Network", "parallel", "serial", "from_spec", "Prediction", "gp_inference",
+    "input_kernel", "Network", "parallel", "serial", "from_spec", "from_stax", "Prediction", "gp_inference",
     "gradient_descent_mse", "DualKernel", "dual_kernel", "StudentTPrediction",
     "student_t_inference", "student_t_prior",
     "ConvTranspose", "ConvLocal", "SumPool", "GlobalSumPool", "Gabor", "ExpNormalized",
+    "GlobalSelfAttention", "Aggregate", "Dropout", "FanInConcat", "FanInProd", "repeat",
 ]
+
+
+def from_stax(description: str) -> Network:
+    """A :class:`Network` from neural-tangents ``stax`` source, e.g.
+    ``"stax.serial(stax.Dense(512), stax.Relu(), stax.Dense(1))"``
+    (:func:`nnphys.models.stax.from_stax`)."""
+    return Network(_stax.from_stax(description))
 
 
 def from_spec(spec: str) -> Network:

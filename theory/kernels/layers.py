@@ -105,8 +105,15 @@ def _activation(layer: arch.Activation, k) -> Kernel:
 
 @register(arch.Serial)
 def _serial(layer: arch.Serial, k):
+    previous = None
     for sub in layer.layers:
+        if getattr(previous, "non_gaussian_output", False) and \
+                isinstance(sub, (arch.Activation, arch.LayerNorm)):
+            raise ParameterError(f"{type(sub).__name__} after {type(previous).__name__}: its "
+                                 "input is not a Gaussian process (put a Dense or Conv "
+                                 "layer in between)")
         k = apply_layer(sub, k)
+        previous = sub
     return k
 
 

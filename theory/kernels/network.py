@@ -20,6 +20,7 @@ from ...errors import ArgumentTypeError, NumericalError, ParameterError
 from . import _fused
 from .kernel import Kernel, input_kernel
 from .layers import apply_layer
+from ...models.graph import graph_pattern
 
 __all__ = ["Network", "serial", "parallel"]
 
@@ -43,7 +44,7 @@ class Network:
 
     spec: arch.Serial
 
-    def kernel(self, x1, x2=None, get=("nngp", "ntk"), block_size=None):
+    def kernel(self, x1, x2=None, get=("nngp", "ntk"), block_size=None, pattern=None):
         """NNGP and/or NTK of the infinitely wide network.
 
         Args:
@@ -52,6 +53,9 @@ class Network:
             get: ``"nngp"``, ``"ntk"`` or a tuple of them. A string returns the array.
             block_size: evaluate in blocks of this many inputs per side (int or
                 ``(b1, b2)``); default: chosen to bound memory.
+            pattern: the graphs of :class:`~nnphys.models.graph.Aggregate` layers, a pair
+                ``(p1, p2)`` with leading axes ``N1``, ``N2`` (``p2`` is not read when
+                ``x2`` is None), as neural-tangents' keyword; None: identity graphs.
 
         Returns:
             A :class:`Kernel` with ``nngp`` / ``ntk`` of shape ``(N1, N2)`` (plus spatial
@@ -77,7 +81,8 @@ class Network:
                                  f"{x1.shape[1:]}")
         need_ntk = "ntk" in gets
         layout = "fc" if x1.ndim == 2 else _layout_for(self.spec)
-        k = _blocked(self.spec, x1, x2, layout, need_ntk, block_size)
+        k = _blocked(self.spec, x1, x2, layout, need_ntk, block_size,
+                     _check_pattern(pattern, x1, x2))
         for name in gets:
             if not _finite(getattr(k, name), k.x1_is_x2):
                 raise NumericalError(
@@ -99,9 +104,12 @@ class Network:
         _, params = self.spec.init(arch.as_rng(seed), tuple(input_shape))
         return params
 
-    def apply(self, params, x):
-        """The finite-width network's output on ``x`` (numpy, float64)."""
-        return self.spec.apply(params, arch.check_input(x, "x"))
+    def apply(self, params, x, pattern=None):
+        """The finite-width network's output on ``x`` (numpy, float64); ``pattern``: the
+        graphs of :class:`~nnphys.models.graph.Aggregate` layers (leading axis: batch)."""
+        x = arch.check_input(x, "x")
+        with graph_pattern(pattern):
+            return self.spec.apply(params, x)
 
 
 def _finite(value: np.ndarray, symmetric: bool) -> bool:
@@ -127,10 +135,30 @@ def parallel(*layers) -> arch.Parallel:
     return arch.Parallel(tuple(l.spec if isinstance(l, Network) else l for l in layers))
 
 
-def _unblocked(spec, x1, x2, layout, need_ntk) -> Kernel:
+def _check_pattern(pattern, x1, x2):
+    """``pattern`` as a pair of per-input graphs (or None), leading axes checked."""
+    if pattern is None:
+        return None
+    if not isinstance(pattern, (tuple, list)) or len(pattern) != 2:
+        raise ArgumentTypeError("pattern: must be a pair (p1, p2) of graphs, as in "
+                                "neural-tangents' kernel_fn(x1, x2, pattern=(p1, p2))")
+    p1, p2 = pattern
+    if x2 is None:
+        p2 = p1
+    if p1 is None or p2 is None:
+        raise ParameterError("pattern: give both graphs (p1, p2) or None")
+    for name, p, x in (("pattern[0]", p1, x1), ("pattern[1]", p2, x1 if x2 is None else x2)):
+        if np.shape(p)[:1] != x.shape[:1]:
+            raise ParameterError(f"{name}: leading axis {np.shape(p)[:1]} must be the batch "
+                                 f"size {x.shape[0]}")
+    return p1, p2
+
+
+def _unblocked(spec, x1, x2, layout, need_ntk, pattern=None) -> Kernel:
     if layout == "fc" and _fused.supports(spec):
         return _fused.kernel(spec, x1, x2, need_ntk)
-    k = apply_layer(spec, input_kernel(x1, x2, layout, need_ntk))
+    with graph_pattern(pattern):
+        k = apply_layer(spec, input_kernel(x1, x2, layout, need_ntk))
     if isinstance(k, list):
         raise ParameterError("the network ends with several branches; join them with FanInSum")
     return k
@@ -161,7 +189,7 @@ def _transpose_pair(arr: np.ndarray, layout: str) -> np.ndarray:
     return np.swapaxes(arr, 0, 1)
 
 
-def _blocked(spec, x1, x2, layout, need_ntk, block_size) -> Kernel:
+def _blocked(spec, x1, x2, layout, need_ntk, block_size, pattern=None) -> Kernel:
     """Evaluate in blocks of inputs; with ``x2 = None`` the same block size is used on both
     sides (so every identical pair sits in a diagonal block, evaluated with ``x2 = None``)
     and blocks below the diagonal are the transposes of those above."""
@@ -169,7 +197,7 @@ def _blocked(spec, x1, x2, layout, need_ntk, block_size) -> Kernel:
     n2 = n1 if x2 is None else x2.shape[0]
     b1, b2 = _block_sizes(block_size, x1, layout)
     if b1 >= n1 and b2 >= n2:
-        return _unblocked(spec, x1, x2, layout, need_ntk)
+        return _unblocked(spec, x1, x2, layout, need_ntk, pattern)
     symmetric = x2 is None
     if symmetric:
         b2 = b1 = min(b1, b2)
@@ -184,7 +212,8 @@ def _blocked(spec, x1, x2, layout, need_ntk, block_size) -> Kernel:
             if symmetric and bj < bi:
                 continue
             k = _unblocked(spec, x1[r], None if symmetric and bi == bj else x2_full[c],
-                           layout, need_ntk)
+                           layout, need_ntk, None if pattern is None else
+                           (np.asarray(pattern[0])[r], np.asarray(pattern[1])[c]))
             if nngp is None:
                 template = k
                 nngp = np.empty((n1, n2) + k.nngp.shape[2:])
