@@ -154,7 +154,7 @@ def _describe(value) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def to_xarray(axes: Mapping[str, np.ndarray], fields: Mapping[str, np.ndarray],
+def xarray_dataset(axes: Mapping[str, np.ndarray], fields: Mapping[str, np.ndarray],
               attrs: Mapping[str, Any]):
     """An :class:`xarray.Dataset` of grid-shaped ``fields`` on the named ``axes``: a
     field's trailing dimensions beyond the grid are named ``NAME_dim0``, ...; ``attrs``
@@ -565,7 +565,7 @@ class PhaseDiagram(Result):
         """An :class:`xarray.Dataset` on the named axes: every field, ``phase`` and
         ``status``; attributes: the parameters, the phase labels (JSON) and the nnphys
         version (needs the ``xarray`` extra)."""
-        return to_xarray(self.axes, {**self.fields, "phase": self.phase,
+        return xarray_dataset(self.axes, {**self.fields, "phase": self.phase,
                                      "status": self.status},
                          {**self.parameters, "labels": {str(k): v for k, v in
                                                          self.labels.items()}})

@@ -87,8 +87,8 @@ class SweepResult(Result):
         """An :class:`xarray.Dataset` on the named axes: every field and the per-point
         ``seeds``; attributes: the parameters (master seed), ``complete``, ``n_failed``
         and the nnphys version (needs the ``xarray`` extra)."""
-        from .results import to_xarray
-        return to_xarray(self.axes, {**self.fields, "seeds": self.seeds},
+        from .results import xarray_dataset
+        return xarray_dataset(self.axes, {**self.fields, "seeds": self.seeds},
                          {**self.parameters, "complete": int(self.complete),
                           "n_failed": self.n_failed})
 

@@ -56,6 +56,8 @@ EXCLUDED = {
     "models.graph.current_pattern": "reads the graph_pattern context (no arguments)",
     "theory.kernels.layers.register": "extension hook: a class decorator",
     "results.register_phase_diagram": "extension hook: a function decorator",
+    "results.xarray_dataset": "needs the optional xarray extra; behind PhaseDiagram.to_xarray "
+                              "and SweepResult.to_xarray, tested in tests/test_plotting.py",
     "validation.registry.register": "extension hook: a function decorator",
     "validation.registry.run": "runs the whole validation suite (minutes); its arguments "
                                "are fuzzed through the CLI tests",
@@ -284,6 +286,9 @@ def _valid_calls():
         "sweep.run": ((sweep_fn, {"a": [1.0, 2.0]}), {"progress": False}),
         "validation.registry.compare": (("family.check", "m", 0.5, 0.5), {"bias": 0.01}),
         "validation.registry.checks": ((), {}),
+        "validation.registry.check_seed": ((0, "hebbian.hopfield_overlap"), {}),
+        "validation.registry.scaled": ((100,), {}),
+        "validation.registry.size_factor": ((), {}),
         # stats
         "stats.sample_mean": (([1.0, 2.0, 4.0],), {}),
         "stats.ratio_estimate": (([1.0, 2.0, 3.0], [2.0, 2.5, 3.5], np.divide), {}),

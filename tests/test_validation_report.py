@@ -44,8 +44,9 @@ def built(tmp_path_factory):
     checks["fake.skipped"] = lambda quick, seed: []      # as a check without its extra
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(registry, "checks", lambda: checks)
+        # --workers 1: the fake checks are monkeypatched into this process only
         status = cli.main(["validate", *QUICK_CHECKS, "fake", "--quick", "--seed", "3",
-                           "--report", str(directory)])
+                           "--workers", "1", "--report", str(directory)])
     return status, directory
 
 

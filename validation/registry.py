@@ -158,7 +158,7 @@ def size_factor() -> int:
 
 def scaled(n: int) -> int:
     """``n`` samples times the run's :func:`size_factor` (what a check draws)."""
-    return int(n) * _size_factor
+    return _checks.integer("n", n, low=0) * _size_factor
 
 
 def check_seed(seed: int, name: str) -> int:
@@ -166,6 +166,9 @@ def check_seed(seed: int, name: str) -> int:
     (``SeedSequence(seed, spawn_key=(crc32(name),))``), so a check sees the same draws
     whatever the backend, the worker count and the other checks selected."""
     seed = _checks.integer("seed", seed, low=0)
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"name: must be a check's name (a str), got "
+                                f"{type(name).__name__}")
     key = zlib.crc32(name.encode())
     return int(np.random.SeedSequence(seed, spawn_key=(key,)).generate_state(1)[0])
 
