@@ -163,7 +163,8 @@ def _validate(args) -> int:
         print(report.write(args.report, [report.CheckRun(*r) for r in runs], metadata={
             "checks": " ".join(args.names) or "all", "seed": args.seed,
             "size": "quick" if args.quick else args.size, "seconds": seconds,
-            "workers": args.workers if args.scheduler is None else args.scheduler}))
+            "workers": (args.workers or os.cpu_count()) if args.scheduler is None
+            else args.scheduler}))
     return 1 if failed else 0
 
 
