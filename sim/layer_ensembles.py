@@ -81,7 +81,7 @@ def empirical_ntk(net, x, *, n_replicas: int = 16, seed=None, pattern=None) -> E
 
     Parameters
     ----------
-    net : Layer or Network
+    net : Layer or nnphys.theory.kernels.Network
         A layer spec or an object with a ``spec``.
     x : array_like
         Inputs ``(N, ..., channels)``.
@@ -105,7 +105,7 @@ def empirical_nngp(net, x, *, n_replicas: int = 16, seed=None, pattern=None) -> 
 
     Parameters
     ----------
-    net : Layer or Network
+    net : Layer or nnphys.theory.kernels.Network
         A layer spec (e.g. :class:`~nnphys.models.network.Serial`) or an object with a
         ``spec`` (a :class:`nnphys.theory.kernels.Network`).
     x : array_like

@@ -7,7 +7,7 @@ followed by ``Dense(1, W_std=1)``:
 
 * ``spatial.ensemble_vs_kernel``: the ensemble mean at width ``n`` against the kernel, each
   entry within ``4 se + L |K| / n`` (the 1/n bias of depth ``L = 2``; Roberts, Yaida &
-  Hanin 2022, arXiv:2106.10165, ch. 4, as in :mod:`.kernels`);
+  Hanin 2022, arXiv:2106.10165, ch. 4, as in :mod:`nnphys.validation.kernels`);
 * ``spatial.error_shrinks_with_width``: the RMS deviation of one network's empirical NNGP
   from the kernel over widths, log-log slope against ``-1/2`` (the central-limit scaling of
   the fluctuations), within 4 standard errors of the fitted slope plus 0.1 for the O(1/n)
