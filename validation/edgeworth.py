@@ -11,9 +11,13 @@ Tolerances.
   the ``O(1/n)`` series, estimated by its first omitted term (the ``O(1/n^2)`` He6 and He8
   terms, ``order=2`` minus ``order=1``). Each comparison reports the worst bin (largest
   deviation in units of its tolerance).
-  The comparison is made where the expansion parameter ``|kappa_4| / s^4`` is at most 1;
-  beyond (ReLU at n = 10: 1.5) the series is not expected to reach Monte Carlo precision
-  and only the kurtosis is compared.
+  The comparison is made where the expansion parameter ``|kappa_4| / s^4`` is at most 1/2;
+  beyond, the first omitted term is not a bound on the truncation error at this Monte
+  Carlo precision, and only the kurtosis is compared. Measured at ReLU with Gaussian
+  weights, n = 20 (``kappa_4 / s^4 = 0.75``), 1e6 samples, four seeds: the worst bin
+  missed the order-1 series by 0.88-1.06 of that tolerance, and the order-2 series itself
+  lay 3-4 standard errors from the histogram in several bins (the terms after it are not
+  small there).
 * **He4 amplitude (Edgeworth beats Gaussian).** The histogram's deviation from the
   Gaussian is fitted by weighted least squares to ``c_4 B_k``, with
   ``B_k = -[phi(t) He_3(t)]`` over bin ``k`` the exact bin integral of ``phi He_4``;
@@ -36,6 +40,8 @@ from ..theory import kernels as nk
 from .registry import compare, register, scaled
 
 _SIGMA = 4.0
+#: the largest expansion parameter |kappa_4| / s^4 at which densities are compared
+_MAX_KURTOSIS = 0.5
 
 #: case name -> (activation, keyword arguments shared by theory and simulation)
 CASES = {
@@ -104,14 +110,14 @@ def _fit_amplitude(basis, residual, stderr) -> Estimate:
 @register("edgeworth.density")
 def density(quick: bool = False, seed: int = 0):
     """Binned output density vs the He4 Edgeworth density (worst bin), where
-    ``|kappa_4| / s^4 <= 1``. Tolerances in the module docstring."""
+    ``|kappa_4| / s^4 <= 1/2``. Tolerances in the module docstring."""
     widths, cases, samples = _sizes(quick)
     width_of_bin = EDGES[1] - EDGES[0]
     out = []
     for case in cases:
         act, kw = CASES[case]
         for n in widths:
-            if abs(ew.output_cumulants(act, n, **kw).excess_kurtosis) > 1:
+            if abs(ew.output_cumulants(act, n, **kw).excess_kurtosis) > _MAX_KURTOSIS:
                 continue
             b = binned(case, n, samples, seed + 1)
             truncation = np.abs(b["edgeworth2"] - b["edgeworth"])
