@@ -91,9 +91,10 @@ def one_of(name: str, value: Any, allowed: Iterable) -> Any:
 
 def finite_array(name: str, value: Any, *, ndim: int | None = None,
                  low: float | None = None, low_open: bool = False,
-                 high: float | None = None) -> np.ndarray:
+                 high: float | None = None, nonempty: bool = False) -> np.ndarray:
     """A float array of finite entries (of ``ndim`` dimensions, entries ``>= low`` and
-    ``<= high``); a complex array is refused, not silently cast to its real part."""
+    ``<= high``, at least one entry if ``nonempty``); a complex array is refused, not
+    silently cast to its real part."""
     if np.iscomplexobj(value):
         raise ArgumentTypeError(f"{name}: must be an array of real numbers, got complex")
     try:
@@ -102,6 +103,8 @@ def finite_array(name: str, value: Any, *, ndim: int | None = None,
         raise ArgumentTypeError(f"{name}: must be an array of real numbers") from None
     if ndim is not None and a.ndim != ndim:
         raise ParameterError(f"{name}: must be {ndim}-dimensional, got shape {a.shape}")
+    if nonempty and a.size == 0:
+        raise ParameterError(f"{name}: must not be empty, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise ParameterError(f"{name}: entries must be finite")
     if low is not None and np.any(a <= low if low_open else a < low):

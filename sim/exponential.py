@@ -90,7 +90,7 @@ def random_planes(N: int, K: int, seed=0) -> np.ndarray:
 
 def pack(patterns) -> np.ndarray:
     """Bit planes of explicit +-1 patterns ``(K, N)`` (bit 1 for +1)."""
-    x = checks.finite_array("patterns", patterns, ndim=2)
+    x = checks.finite_array("patterns", patterns, ndim=2, nonempty=True)
     if not np.all(np.abs(x) == 1):
         raise ParameterError("patterns: entries must be +-1")
     K, n = x.shape
@@ -151,7 +151,8 @@ def run_softmax(patterns, lam: float, state, *, steps: int = 200,
                 tol: float = 1e-10) -> tuple[np.ndarray, int, bool]:
     """Iterate ``sigma <- sqrt(N) v/|v|``, ``v = X^T softmax(lam X sigma)`` from ``state``
     until the step is below ``tol sqrt(N)``. Returns ``(state, steps, converged)``."""
-    x = np.ascontiguousarray(checks.finite_array("patterns", patterns, ndim=2))
+    x = np.ascontiguousarray(checks.finite_array("patterns", patterns, ndim=2,
+                                                 nonempty=True))
     n = x.shape[1]
     lam = checks.real("lam", lam, low=0.0, low_open=True)
     steps = checks.integer("steps", steps, low=1)

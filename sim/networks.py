@@ -161,6 +161,9 @@ def sample_params(layers: Sequence, input_dim: int, seed, weights: str = "gaussi
     fan_in = input_dim
     for layer in layers:
         if isinstance(layer, arch.Dense):
+            checks.work("input_dim" if not params else "layers",
+                        8.0 * fan_in * layer.out_dim, checks.MEMORY_LIMIT,
+                        what="bytes of weights")
             w = draw_weights(rng, (fan_in, layer.out_dim), weights, density, rank)
             b = rng.standard_normal(layer.out_dim) if layer.b_std is not None else None
             params.append(arch.trained_parameters(layer, w, b, fan_in))

@@ -27,7 +27,7 @@ import dataclasses
 import numpy as np
 
 from .. import checks
-from ..errors import ArgumentTypeError
+from ..errors import ArgumentTypeError, ParameterError
 from ..models import network as arch
 from ..results import Result
 from ..stats import Estimate, sample_mean
@@ -80,7 +80,10 @@ def sample_features(spec, x, seed=0) -> tuple[np.ndarray, np.ndarray]:
     rng = arch.as_rng(seed)
     x = arch.check_input(x, "x")
     layers = arch.chain(spec)
-    params = arch.Serial(tuple(layers)).init(rng, x.shape)[1]
+    try:
+        params = arch.Serial(tuple(layers)).init(rng, x.shape)[1]
+    except ParameterError as err:
+        raise ParameterError(f"x: shape {x.shape} does not fit the network ({err})") from None
     y, t = x, np.zeros_like(x)
     for layer, p in zip(layers, params):
         if _linear(layer):

@@ -82,7 +82,9 @@ def _time_of(gap, y, gamma0, c):
     f = y * (1.0 - gap)
     s = math.sqrt(c + gamma0 ** 2 * y ** 2)
     top = gamma0 ** 2 * f * y + c + s * math.sqrt(c + gamma0 ** 2 * f ** 2)
-    return (math.log(top / (y * gap)) - math.log((c + s * math.sqrt(c)) / y)) / (
+    # log(top / (y gap)) - log((c + s sqrt(c)) / y), with log y cancelled: y gap underflows
+    # to 0 for a tiny target
+    return (math.log(top) - math.log(gap) - math.log(c + s * math.sqrt(c))) / (
         2.0 * math.sqrt(c) * s)
 
 

@@ -76,10 +76,7 @@ class GlobalOnset(Result):
 
 
 def _patterns(patterns) -> np.ndarray:
-    x = checks.finite_array("patterns", patterns, ndim=2)
-    if x.shape[0] < 1 or x.shape[1] < 1:
-        raise ParameterError(f"patterns: need shape (K, N) with K, N >= 1, got {x.shape}")
-    return x
+    return checks.finite_array("patterns", patterns, ndim=2, nonempty=True)
 
 
 def _state(state, n) -> np.ndarray:
