@@ -197,32 +197,42 @@ def _conv(layer: arch.Conv, k) -> Kernel:
                      channels=layer.out_chan)
 
 
-@register(arch.AvgPool)
-def _avg_pool(layer: arch.AvgPool, k) -> Kernel:
+def _pool_layer(layer, k, normalise) -> Kernel:
+    """Every covariance summed over ``layer``'s pooling windows on both sides (the full
+    layout), then ``normalise(out, batch_ndim, spatial_shape)``: the map of AvgPool and
+    SumPool, which differ only in the normalisation."""
     k = _require_spatial(k, layer)
     _check_ndim("window_shape", layer.window_shape, k, layer)
     if k.layout != "full":
-        raise ParameterError("AvgPool: needs the full spatial layout (it mixes covariances of "
-                         "different positions); Network.kernel chooses it automatically")
-    d = k.n_spatial
-    weights = layer.weights(k.spatial_shape)
+        raise ParameterError(f"{type(layer).__name__}: needs the full spatial layout (it mixes "
+                             "covariances of different positions); Network.kernel chooses it "
+                             "automatically")
 
     def pool(arr, batch_ndim):
         out = _pool_sum(arr, batch_ndim, k.spatial_shape, layer.window_shape, layer.strides,
                         layer.padding)
+        return normalise(out, batch_ndim, k.spatial_shape)
+
+    cov1 = pool(k.cov1, 1)
+    return k.replace(nngp=pool(k.nngp, 2), ntk=None if k.ntk is None else pool(k.ntk, 2),
+                     cov1=cov1, cov2=cov1 if k.x1_is_x2 else pool(k.cov2, 1),
+                     spatial_shape=layer.output_spatial(k.spatial_shape))
+
+
+@register(arch.AvgPool)
+def _avg_pool(layer: arch.AvgPool, k) -> Kernel:
+    def normalise(out, batch_ndim, spatial_shape):
         if not layer.normalize_edges:       # one scalar: 1 / |A|^2
             return out * (1.0 / float(np.prod(layer.window_shape)) ** 2)
-        for i, weight in enumerate(weights):
+        d = len(spatial_shape)
+        for i, weight in enumerate(layer.weights(spatial_shape)):
             for ax in (batch_ndim + i, batch_ndim + d + i):
                 shape = [1] * out.ndim
                 shape[ax] = len(weight)
                 out = out * weight.reshape(shape)
         return out
 
-    cov1 = pool(k.cov1, 1)
-    return k.replace(nngp=pool(k.nngp, 2), ntk=None if k.ntk is None else pool(k.ntk, 2),
-                     cov1=cov1, cov2=cov1 if k.x1_is_x2 else pool(k.cov2, 1),
-                     spatial_shape=layer.output_spatial(k.spatial_shape))
+    return _pool_layer(layer, k, normalise)
 
 
 @register(arch.GlobalAvgPool)

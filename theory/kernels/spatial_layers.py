@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import ParameterError
 from ...models import spatial as sp
 from .kernel import Kernel
 from .layers import register
-from .spatial import (_check_ndim, _conv, _global_avg_pool, _pool_sum, _position_diagonal,
+from .spatial import (_check_ndim, _conv, _global_avg_pool, _pool_layer, _position_diagonal,
                       _require_spatial)
 
 __all__: list = []
@@ -144,20 +143,7 @@ def _conv_local(layer: sp.ConvLocal, k) -> Kernel:
 
 @register(sp.SumPool)
 def _sum_pool(layer: sp.SumPool, k) -> Kernel:
-    k = _require_spatial(k, layer)
-    _check_ndim("window_shape", layer.window_shape, k, layer)
-    if k.layout != "full":
-        raise ParameterError("SumPool: needs the full spatial layout (it mixes covariances of "
-                             "different positions); Network.kernel chooses it automatically")
-
-    def pool(arr, batch_ndim):
-        return _pool_sum(arr, batch_ndim, k.spatial_shape, layer.window_shape, layer.strides,
-                         layer.padding)
-
-    cov1 = pool(k.cov1, 1)
-    return k.replace(nngp=pool(k.nngp, 2), ntk=None if k.ntk is None else pool(k.ntk, 2),
-                     cov1=cov1, cov2=cov1 if k.x1_is_x2 else pool(k.cov2, 1),
-                     spatial_shape=layer.output_spatial(k.spatial_shape))
+    return _pool_layer(layer, k, lambda out, batch_ndim, spatial_shape: out)
 
 
 @register(sp.GlobalSumPool)
