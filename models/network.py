@@ -818,11 +818,12 @@ def _check_spatial(name: str, shape: tuple, window: tuple, layer: str) -> tuple:
     return spatial
 
 
-def _windows(x: np.ndarray, window: tuple, strides: tuple, padding: str, name: str) -> np.ndarray:
-    """``(N, *out, *window, C)`` patches of an NHWC array (zeros outside for SAME)."""
+def _gather_patches(x: np.ndarray, taps: list) -> np.ndarray:
+    """``(N, *out, *window, C)`` patches of an NHWC array: ``taps[i] = (index, valid)`` of
+    spatial axis ``i`` (as :func:`window_positions` returns); zeros where a tap reads
+    nothing."""
     patches = x
-    for axis, (w, s) in enumerate(zip(window, strides)):
-        index, valid = window_positions(x.shape[1 + axis], w, s, padding, name)
+    for axis, (index, valid) in enumerate(taps):
         ax = 1 + axis
         taken = np.take(patches, index.ravel(), axis=ax)
         taken = taken.reshape(patches.shape[:ax] + index.shape + patches.shape[ax + 1:])
@@ -832,6 +833,12 @@ def _windows(x: np.ndarray, window: tuple, strides: tuple, padding: str, name: s
             taken = taken * valid.reshape(mask_shape)
         patches = np.moveaxis(taken, ax + 1, -2)      # window offsets go before channels
     return patches
+
+
+def _windows(x: np.ndarray, window: tuple, strides: tuple, padding: str, name: str) -> np.ndarray:
+    """``(N, *out, *window, C)`` patches of an NHWC array (zeros outside for SAME)."""
+    return _gather_patches(x, [window_positions(x.shape[1 + axis], w, s, padding, name)
+                              for axis, (w, s) in enumerate(zip(window, strides))])
 
 
 @dataclasses.dataclass(frozen=True)

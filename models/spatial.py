@@ -79,22 +79,6 @@ def transpose_positions(size: int, window: int, stride: int, padding: str,
     return index, valid
 
 
-def _gather_patches(x: np.ndarray, taps: list) -> np.ndarray:
-    """``(N, *out, *window, C)`` patches of an NHWC array: ``taps[i] = (index, valid)`` of
-    spatial axis ``i``; zeros where a tap reads nothing."""
-    patches = x
-    for axis, (index, valid) in enumerate(taps):
-        ax = 1 + axis
-        taken = np.take(patches, index.ravel(), axis=ax)
-        taken = taken.reshape(patches.shape[:ax] + index.shape + patches.shape[ax + 1:])
-        if not valid.all():
-            mask_shape = [1] * taken.ndim
-            mask_shape[ax], mask_shape[ax + 1] = index.shape
-            taken = taken * valid.reshape(mask_shape)
-        patches = np.moveaxis(taken, ax + 1, -2)      # window offsets go before channels
-    return patches
-
-
 def _conv_taps(layer, spatial, transpose: bool) -> list:
     fn = transpose_positions if transpose else nw.window_positions
     return [fn(n, f, s, layer.padding, "filter_shape")
@@ -119,7 +103,7 @@ class ConvTranspose(nw.Conv):
     def apply(self, params, x):
         w, b = params
         nw._check_spatial("filter_shape", x.shape, self.filter_shape, "ConvTranspose")
-        patches = _gather_patches(x, self.taps(x.shape[1:-1]))
+        patches = nw._gather_patches(x, self.taps(x.shape[1:-1]))
         k = len(self.filter_shape) + 1
         y = np.tensordot(patches, w, axes=(tuple(range(patches.ndim - k, patches.ndim)),
                                            tuple(range(k))))
@@ -155,7 +139,7 @@ class ConvLocal(nw.Conv):
     def apply(self, params, x):
         w, b = params
         nw._check_spatial("filter_shape", x.shape, self.filter_shape, "ConvLocal")
-        patches = _gather_patches(x, self.taps(x.shape[1:-1]))    # (N, *out, *F, C)
+        patches = nw._gather_patches(x, self.taps(x.shape[1:-1]))    # (N, *out, *F, C)
         d = len(self.filter_shape)
         # channel-major inputs per position, as jax.lax.conv_general_dilated_local
         patches = np.moveaxis(patches, -1, 1 + d)                  # (N, *out, C, *F)
