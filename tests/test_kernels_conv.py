@@ -19,8 +19,6 @@ Four kinds of check:
 """
 
 import json
-import math
-import os
 
 import numpy as np
 import pytest
@@ -31,18 +29,13 @@ from nnphys.theory.kernels import network
 from nnphys.theory.kernels.kernel import input_kernel
 from nnphys.theory.kernels.layers import apply_layer
 
+from .peer_data import (assert_kernels_match_sampled_networks, case_keys, kernel_errors, load,
+                        rel_err)
+
 EPS = np.finfo(float).eps
 
-DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
-
-
-def _load(name):
-    path = os.path.join(DATA_DIR, name)
-    return np.load(path) if os.path.exists(path) else None
-
-
-PEER = _load("nt_reference.npz")           # written by benchmarks/peers/nt_reference.py
-OWN = _load("nt_conv_reference.npz")       # written by tests/_precompute/nt_conv_reference.py
+PEER = load("nt_reference.npz")           # written by benchmarks/peers/nt_reference.py
+OWN = load("nt_conv_reference.npz")       # written by tests/_precompute/nt_conv_reference.py
 
 # Layers of this module: a key of the peer file is ours to check if its spec uses one.
 SPATIAL_LAYERS = ("Conv(", "AvgPool(", "GlobalAvgPool(", "Flatten(", "LayerNorm(")
@@ -58,46 +51,16 @@ KINKED = ("Relu(", "LeakyRelu(", "ABRelu(", "Abs(", "RectifiedMonomial(", "Sign(
 RTOL = 1e-10
 
 
-def _keys(data, prefix=""):
-    if data is None:
-        return []
-    return sorted({k.rsplit("/", 1)[0] for k in data.files
-                   if k.endswith("/spec") and k.startswith(prefix)})
-
-
-PEER_KEYS = [k for k in _keys(PEER) if any(s in str(PEER[f"{k}/spec"]) for s in SPATIAL_LAYERS)]
+PEER_KEYS = [k for k in case_keys(PEER) if any(s in str(PEER[f"{k}/spec"]) for s in SPATIAL_LAYERS)]
 SKIPPED_PEER_KEYS = [k for k in PEER_KEYS
                      if any(s in str(PEER[f"{k}/spec"]) for s in NOT_IMPLEMENTED)]
-OWN_KERNEL_KEYS = _keys(OWN, "kernel/")
-OWN_APPLY_KEYS = _keys(OWN, "apply/")
-
-
-def _rel_err(ours, ref, mask=None):
-    scale = np.max(np.abs(ref))
-    diff = np.abs(ours - ref)
-    if mask is not None:
-        diff = diff[mask]
-    return np.max(diff, initial=0.0) / scale
+OWN_KERNEL_KEYS = case_keys(OWN, "kernel/")
+OWN_APPLY_KEYS = case_keys(OWN, "apply/")
 
 
 def _compare(data, key, x1, x2):
     """Max relative errors per kernel; self-entries of kinked NTKs reported apart."""
-    spec = str(data[f"{key}/spec"])
-    net = nk.from_spec(spec)
-    kinked = any(s in spec for s in KINKED)
-    errors = {}
-    for tag, other in (("11", None), ("12", x2)):
-        k = net.kernel(x1, other)
-        for name in ("nngp", "ntk"):
-            ours, ref = getattr(k, name), data[f"{key}/{name}_{tag}"]
-            assert ours.shape == ref.shape
-            if kinked and tag == "11" and name == "ntk":
-                off = ~np.eye(len(ref), dtype=bool)
-                errors["ntk_11 off-diagonal"] = _rel_err(ours, ref, off)
-                errors["ntk_11 self-entries"] = _rel_err(ours, ref, ~off)
-            else:
-                errors[f"{name}_{tag}"] = _rel_err(ours, ref)
-    return errors
+    return kernel_errors(data, key, x1, x2, any(s in str(data[f"{key}/spec"]) for s in KINKED))
 
 
 # --------------------------------------------------------------------------------------
@@ -147,7 +110,7 @@ def test_own_reference_finite_width_apply(key):
     out = layer.apply(params, x)
     ref = OWN[f"{key}/out"]
     assert out.shape == ref.shape
-    assert _rel_err(out, ref) <= 1e-12
+    assert rel_err(out, ref) <= 1e-12
     shape, _ = layer.init(np.random.default_rng(0), x.shape)
     assert tuple(shape) == ref.shape
 
@@ -177,28 +140,6 @@ def test_relu_ntk_self_entries_against_extended_precision(key):
 # (b) Monte Carlo over finite networks, and structural identities
 # --------------------------------------------------------------------------------------
 
-def _sample(net, x, rng):
-    """One random network: its outputs ``y`` and ``t = J v``, the derivative of the
-    outputs along a random direction ``v ~ N(0, I)`` in parameter space (so that
-    ``E_v[t(x) t(x')] = sum_theta dy(x)/dtheta dy(x')/dtheta``, the empirical NTK)."""
-    params = net.init(rng, x.shape)
-    y, t = x, np.zeros_like(x)
-    for layer, p in zip(net.spec.layers, params):
-        if isinstance(layer, (arch.Conv, arch.Dense)):
-            w, b = p
-            dw = rng.standard_normal(w.shape)
-            db = None if b is None else rng.standard_normal(b.shape)
-            t = layer.apply((w, None), t) + layer.apply((dw, db), y)   # bilinear in (x, W)
-            y = layer.apply(p, y)
-        elif isinstance(layer, arch.Activation):
-            t = layer.fn_prime(y) * t
-            y = layer.fn(y)
-        else:                                    # pooling / flattening: linear, no params
-            t = layer.apply(p, t)
-            y = layer.apply(p, y)
-    return y, t
-
-
 MC_NETS = {
     # one nonlinearity between linear layers: the expected output covariance and expected
     # empirical NTK equal the infinite-width kernels exactly at any width, so the only
@@ -220,23 +161,8 @@ MC_NETS = {
 def test_kernels_match_sampled_networks(name):
     """NNGP = E[y(x) y(x')], NTK = E[t(x) t(x')] over 1500 sampled networks (6 channels,
     8 outputs); every entry within 4.5 standard errors (the networks are independent)."""
-    net = MC_NETS[name]
     x = np.random.default_rng(5).standard_normal((3, 5, 4, 2))
-    theory = net.kernel(x)
-    rng = np.random.default_rng(11)
-    n_samples = 1500
-    nngp = np.empty((n_samples, 3, 3))
-    ntk = np.empty((n_samples, 3, 3))
-    for s in range(n_samples):
-        y, t = _sample(net, x, rng)
-        nngp[s] = y @ y.T / y.shape[1]
-        ntk[s] = t @ t.T / t.shape[1]
-    for est, ref in ((nngp, theory.nngp), (ntk, theory.ntk)):
-        mean = est.mean(axis=0)
-        se = est.std(axis=0, ddof=1) / math.sqrt(n_samples)
-        assert np.all(se < 0.05 * np.abs(ref).max())          # the check has power
-        z = np.abs(mean - ref) / se
-        assert np.all(z <= 4.5), f"z-scores {z.round(2)}"
+    assert_kernels_match_sampled_networks(MC_NETS[name], x, n_samples=1500, seed=11)
 
 
 def test_one_by_one_conv_on_one_pixel_is_dense():

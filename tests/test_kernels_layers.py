@@ -16,7 +16,6 @@
 """
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -25,20 +24,14 @@ from nnphys.errors import ParameterError
 from nnphys.models import network as arch
 from nnphys.theory import kernels as nk
 
-DATA = os.path.join(os.path.dirname(__file__), "data", "nt_layers_reference.npz")
-REF = np.load(DATA) if os.path.exists(DATA) else None
+from .peer_data import case_keys, load, rel_err
+
+REF = load("nt_layers_reference.npz")
 RTOL = 1e-10
 
 
-def _keys(prefix):
-    if REF is None:
-        return []
-    return sorted({k.rsplit("/", 1)[0] for k in REF.files
-                   if k.endswith("/spec") and k.startswith(prefix)})
-
-
-KERNEL_KEYS = _keys("kernel/")
-APPLY_KEYS = _keys("apply/")
+KERNEL_KEYS = case_keys(REF, "kernel/")
+APPLY_KEYS = case_keys(REF, "apply/")
 
 NAMESPACE = dict(arch.LAYERS)
 NAMESPACE.update(serial=lambda *l: arch.Serial(l), parallel=lambda *l: arch.Parallel(l),
@@ -48,10 +41,6 @@ NAMESPACE.update(serial=lambda *l: arch.Serial(l), parallel=lambda *l: arch.Para
 def _build(spec):
     """The spec read as Python in nnphys' namespace (the peer's reads it in stax')."""
     return nk.Network(arch.Serial(tuple(eval(f"({spec},)", dict(NAMESPACE)))))
-
-
-def _rel_err(ours, ref):
-    return np.max(np.abs(ours - ref)) / np.max(np.abs(ref))
 
 
 def test_reference_file_complete():
@@ -78,7 +67,7 @@ def test_kernels_against_neural_tangents(key):
             ref = REF[f"{key}/{name}_{tag}"]
             ours = getattr(k, name)
             assert ours.shape == ref.shape
-            assert _rel_err(ours, ref) <= RTOL, f"{name}_{tag}: {_rel_err(ours, ref):.2e}"
+            assert rel_err(ours, ref) <= RTOL, f"{name}_{tag}: {rel_err(ours, ref):.2e}"
 
 
 @pytest.mark.parametrize("key", APPLY_KEYS)
@@ -97,7 +86,7 @@ def test_finite_width_apply_against_neural_tangents(key):
         shape = layer.init(0, x.shape)[0]
     ref = REF[f"{key}/out"]
     assert out.shape == ref.shape and tuple(shape) == ref.shape
-    assert _rel_err(out, ref) <= 1e-12      # a few float64 roundings per entry
+    assert rel_err(out, ref) <= 1e-12      # a few float64 roundings per entry
 
 
 # --------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ Exp, ExpNormalized, Gabor, Rbf (issue 15 part B).
 
 import json
 import math
-import os
 
 import numpy as np
 import pytest
@@ -31,49 +30,22 @@ from nnphys.theory.kernels import duals, network
 from nnphys.theory.kernels.kernel import input_kernel
 from nnphys.theory.kernels.layers import apply_layer
 
-from nnphys.sim.spatial import sample_features
+from .peer_data import (assert_kernels_match_sampled_networks, case_keys, kernel_errors, load,
+                        rel_err)
 
-PATH = os.path.join(os.path.dirname(__file__), "data", "nt_spatial_reference.npz")
-DATA = np.load(PATH) if os.path.exists(PATH) else None
+DATA = load("nt_spatial_reference.npz")
 RTOL = 1e-10
 
 
-def _keys(prefix):
-    if DATA is None:
-        return []
-    return sorted({k.rsplit("/", 1)[0] for k in DATA.files
-                   if k.endswith("/spec") and k.startswith(prefix)})
-
-
-KERNEL_KEYS = _keys("kernel/")
-APPLY_KEYS = _keys("apply/")
+KERNEL_KEYS = case_keys(DATA, "kernel/")
+APPLY_KEYS = case_keys(DATA, "apply/")
 PEER_BUG = "convlocal-after-conv/"      # ... /gap: the peer's reversed axes (module doc)
-
-
-def _rel(ours, ref, mask=None):
-    diff = np.abs(ours - ref)
-    if mask is not None:
-        diff = diff[mask]
-    return np.max(diff, initial=0.0) / np.max(np.abs(ref))
 
 
 def _errors(spec, key):
     kind = str(DATA[f"{key}/inputs"])
-    net = nk.from_spec(spec)
-    out = {}
-    for tag, other in (("11", None), ("12", DATA[f"{kind}/x2"])):
-        k = net.kernel(DATA[f"{kind}/x1"], other)
-        for name in ("nngp", "ntk"):
-            ref = DATA[f"{key}/{name}_{tag}"]
-            ours = getattr(k, name)
-            assert ours.shape == ref.shape
-            if "Relu" in spec and tag == "11" and name == "ntk":
-                off = ~np.eye(len(ref), dtype=bool)
-                out["ntk_11 off-diagonal"] = _rel(ours, ref, off)
-                out["ntk_11 self-entries"] = _rel(ours, ref, ~off)
-            else:
-                out[f"{name}_{tag}"] = _rel(ours, ref)
-    return out
+    return kernel_errors(DATA, key, DATA[f"{kind}/x1"], DATA[f"{kind}/x2"], "Relu" in spec,
+                         spec)
 
 
 def test_reference_file_present_and_complete():
@@ -123,7 +95,7 @@ def test_peer_finite_width_apply(key):
     out = layer.apply(params, x)
     ref = DATA[f"{key}/out"]
     assert out.shape == ref.shape
-    assert _rel(out, ref) <= 1e-12
+    assert rel_err(out, ref) <= 1e-12
     shape, drawn = layer.init(np.random.default_rng(0), x.shape)
     assert tuple(shape) == ref.shape
     if params:
@@ -180,23 +152,8 @@ MC_NETS = {
 def test_kernels_match_sampled_networks(name):
     """NNGP = E[y y'], NTK = E[t t'] (t = J v) over 800 sampled networks (6 channels, 8
     outputs); every entry within 4.5 standard errors (independent samples)."""
-    net = MC_NETS[name]
     x = np.random.default_rng(5).standard_normal((3, 5, 4, 2))
-    theory = net.kernel(x)
-    rng = np.random.default_rng(12)
-    n_samples = 800
-    nngp = np.empty((n_samples, 3, 3))
-    ntk = np.empty((n_samples, 3, 3))
-    for s in range(n_samples):
-        y, t = sample_features(net, x, rng)
-        nngp[s] = y @ y.T / y.shape[1]
-        ntk[s] = t @ t.T / t.shape[1]
-    for est, ref in ((nngp, theory.nngp), (ntk, theory.ntk)):
-        mean = est.mean(axis=0)
-        se = est.std(axis=0, ddof=1) / math.sqrt(n_samples)
-        assert np.all(se < 0.05 * np.abs(ref).max())          # the check has power
-        z = np.abs(mean - ref) / se
-        assert np.all(z <= 4.5), f"z-scores {z.round(2)}"
+    assert_kernels_match_sampled_networks(MC_NETS[name], x, n_samples=800, seed=12)
 
 
 # --------------------------------------------------------------------------------------
