@@ -364,6 +364,8 @@ def train_mse(net, x_train, y_train, x_test, *, lr: float, steps: int,
         "record_every", record_every, low=1)
     rng = arch.as_rng(seed)
     params = sample_params(layers, x_train.shape[1], rng)
+    x_train = _check_x("x_train", x_train, layers, params)
+    x_test = _check_x("x_test", x_test, layers, params)
     dense_idx = [i for i, layer in enumerate(layers) if isinstance(layer, arch.Dense)]
     offset_train = forward(layers, params, x_train)[0] if centered else 0.0
     offset_test = forward(layers, params, x_test)[0] if centered else 0.0

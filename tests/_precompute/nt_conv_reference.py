@@ -21,19 +21,12 @@ repository root::
     $NNPHYS_PEER_PYTHON tests/_precompute/nt_conv_reference.py
 """
 
-import json
-import os
-import sys
-
 import numpy as np
+from peer_cases import (import_neural_tangents, output_path, record_apply, record_kernels,
+                        save)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "benchmarks", "peers"))
-from nt_import import import_neural_tangents  # noqa: E402
-from nt_reference import record_kernels  # noqa: E402
 
-OUT = os.path.join(ROOT, "tests", "data", "nt_conv_reference.npz")
+OUT = output_path("nt_conv_reference.npz")
 
 C = "Conv(4, {f}, strides={s}, padding='{pad}', W_std={w}, b_std={b}, parameterization='{p}')"
 
@@ -135,14 +128,15 @@ APPLY_CASES["layernorm/(2, 3)"] = ("2d", "LayerNorm(axis=(2, 3))")
 
 
 def _params(spec, x, rng):
-    """Raw N(0, 1) parameters in nnphys' layout, or () for parameter-free layers."""
+    """Raw N(0, 1) parameters, the same arrays for both libraries (nnphys' layout), or ()
+    for parameter-free layers."""
     if not spec.startswith("Conv("):
-        return ()
+        return (), ()
     ns = {"Conv": lambda out, filt, **kw: (out, filt, kw)}
     out, filt, kw = eval(spec, ns)
     w = rng.standard_normal(tuple(filt) + (x.shape[-1], out))
     b = rng.standard_normal(out) if kw.get("b_std") is not None else None
-    return w, b
+    return (w, b), (w, b)
 
 
 def main():
@@ -156,29 +150,8 @@ def main():
         data[f"{kind}/x1"] = rng.standard_normal((3,) + shape)
         data[f"{kind}/x2"] = rng.standard_normal((2,) + shape)
     failures = record_kernels(stax, namespace, KERNEL_CASES, data, prefix="kernel/")
-    for name, (kind, spec) in APPLY_CASES.items():
-        key = f"apply/{name}"
-        x = rng.standard_normal((2,) + shapes[kind][:-1] + (3,))
-        try:
-            params = _params(spec, x, rng)
-            _, apply_fn, _ = eval(spec, namespace)
-            out = apply_fn(params, x)
-            data[f"{key}/out"] = np.asarray(out, dtype=np.float64)
-            data[f"{key}/x"] = x
-            if params:
-                data[f"{key}/W"] = params[0]
-                if params[1] is not None:
-                    data[f"{key}/b"] = params[1]
-            data[f"{key}/spec"] = np.array(spec)
-        except Exception as exc:
-            failures[key] = f"{type(exc).__name__}: {exc}"
-    import jax
-    data["meta"] = np.array(json.dumps({"neural_tangents": nt.__version__, "jax": jax.__version__,
-                                        "failures": failures}))
-    np.savez_compressed(OUT, **data)
-    n = len(KERNEL_CASES) + len(APPLY_CASES)
-    print(f"wrote {os.path.normpath(OUT)}: {n - len(failures)} of {n} cases; "
-          f"failures: {json.dumps(failures, indent=1)}")
+    record_apply(namespace, APPLY_CASES, shapes, rng, _params, data, failures)
+    save(OUT, nt, data, failures, len(KERNEL_CASES) + len(APPLY_CASES))
 
 
 if __name__ == "__main__":

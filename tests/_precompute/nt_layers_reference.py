@@ -18,19 +18,13 @@ the repository root::
     $NNPHYS_PEER_PYTHON tests/_precompute/nt_layers_reference.py
 """
 
-import json
-import os
-import sys
 import warnings
 
 import numpy as np
+from peer_cases import import_neural_tangents, output_path, save
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "benchmarks", "peers"))
-from nt_import import import_neural_tangents  # noqa: E402
 
-OUT = os.path.join(ROOT, "tests", "data", "nt_layers_reference.npz")
+OUT = output_path("nt_layers_reference.npz")
 
 D = "Dense(6, W_std=1.2, b_std=0.1)"
 READ = "Dense(1, W_std=1.1, b_std=0.2)"
@@ -221,12 +215,7 @@ def main():
             data[f"{key}/spec"] = np.array(spec)
         except Exception as exc:
             failures[key] = f"{type(exc).__name__}: {exc}"
-    data["meta"] = np.array(json.dumps({"neural_tangents": nt.__version__, "jax": jax.__version__,
-                                        "failures": failures}))
-    np.savez_compressed(OUT, **data)
-    n = len(KERNEL_CASES) + len(APPLY_CASES)
-    print(f"wrote {os.path.normpath(OUT)}: {n - len(failures)} of {n} cases; "
-          f"failures: {json.dumps(failures, indent=1)}")
+    save(OUT, nt, data, failures, len(KERNEL_CASES) + len(APPLY_CASES))
 
 
 if __name__ == "__main__":

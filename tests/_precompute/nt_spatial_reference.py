@@ -18,19 +18,12 @@ Run from the repository root with the peer's interpreter::
     $NNPHYS_PEER_PYTHON tests/_precompute/nt_spatial_reference.py
 """
 
-import json
-import os
-import sys
-
 import numpy as np
+from peer_cases import (import_neural_tangents, output_path, record_apply, record_kernels,
+                        save)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "benchmarks", "peers"))
-from nt_import import import_neural_tangents  # noqa: E402
-from nt_reference import record_kernels  # noqa: E402
 
-OUT = os.path.join(ROOT, "tests", "data", "nt_spatial_reference.npz")
+OUT = output_path("nt_spatial_reference.npz")
 
 READ = "Dense(1, W_std=1.1, b_std=0.2)"
 
@@ -156,28 +149,8 @@ def main():
     data["far/x1"] *= 2.0
     data["far/x2"] *= 2.0
     failures = record_kernels(stax, NAMESPACE, KERNEL_CASES, data, prefix="kernel/")
-    for name, (kind, spec) in APPLY_CASES.items():
-        key = f"apply/{name}"
-        x = rng.standard_normal((2,) + shapes[kind][:-1] + (3,))
-        try:
-            ours, theirs = _params(spec, x, rng)
-            _, apply_fn, _ = eval(spec, NAMESPACE)
-            data[f"{key}/out"] = np.asarray(apply_fn(theirs, x), dtype=np.float64)
-            data[f"{key}/x"] = x
-            if ours:
-                data[f"{key}/W"] = ours[0]
-                if ours[1] is not None:
-                    data[f"{key}/b"] = ours[1]
-            data[f"{key}/spec"] = np.array(spec)
-        except Exception as exc:
-            failures[key] = f"{type(exc).__name__}: {exc}"
-    import jax
-    data["meta"] = np.array(json.dumps({"neural_tangents": nt.__version__, "jax": jax.__version__,
-                                        "failures": failures}))
-    np.savez_compressed(OUT, **data)
-    n = len(KERNEL_CASES) + len(APPLY_CASES)
-    print(f"wrote {os.path.normpath(OUT)}: {n - len(failures)} of {n} cases; "
-          f"failures: {json.dumps(failures, indent=1)}")
+    record_apply(NAMESPACE, APPLY_CASES, shapes, rng, _params, data, failures)
+    save(OUT, nt, data, failures, len(KERNEL_CASES) + len(APPLY_CASES))
 
 
 if __name__ == "__main__":

@@ -190,7 +190,11 @@ def student_t_inference(net_or_kernel_fn, x_train, y_train, x_test, alpha: float
                              "without noise?): the marginal likelihood is undefined; "
                              "pass noise > 0")
     proj = evecs.T @ y
-    quad = float(np.sum(proj * proj / evals[:, None]))
+    with np.errstate(over="ignore"):
+        quad = float(np.sum(proj * proj / evals[:, None]))
+    if not math.isfinite(quad):
+        raise NumericalError("y_train: y^T (K + noise I)^{-1} y overflows float64 (targets too "
+                             "large for this kernel); rescale y_train")
     logdet = float(np.sum(np.log(evals)))
     post_alpha = alpha + n_obs / 2
     post_beta = beta + quad / 2
