@@ -240,6 +240,7 @@ def run(fn: Callable, grid: Mapping[str, Any], *, seed: int = 0, backend: str = 
         scheduler: Dask scheduler address or ``distributed.Client`` (backend "dask").
         checkpoint: directory recording finished points; resumed if it exists.
         progress: show a tqdm progress bar.
+        pass_seed: pass each point's seed to ``fn`` as ``seed=``.
         retry_failed: on resume, recompute the points that failed before.
     """
     axes = _check_grid(grid)

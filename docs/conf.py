@@ -218,8 +218,9 @@ def documented_parameters(lines: list[str]) -> list[str]:
 
 
 def _check_parameters(what, name, obj, lines):
-    """Warn (an error under -W) where a docstring documents a parameter that the signature
-    of ``obj`` does not have."""
+    """Warn (an error under -W) where a docstring's parameter list disagrees with the
+    signature of ``obj``: it documents a parameter the signature does not have, or, having
+    a parameter list, leaves out one the signature has (``*args``/``**kwargs`` aside)."""
     import inspect
     from sphinx.util import logging
     if what not in ("function", "method", "class"):
@@ -229,11 +230,19 @@ def _check_parameters(what, name, obj, lines):
     except (TypeError, ValueError):
         return
     accepted = set(signature.parameters)
-    for documented in documented_parameters(lines):
-        if documented not in accepted:
-            logging.getLogger(__name__).warning(
-                f"{name}: the docstring documents the parameter {documented!r}, which its "
-                f"signature {signature} does not have")
+    documented = documented_parameters(lines)
+    log = logging.getLogger(__name__)
+    for param in documented:
+        if param not in accepted:
+            log.warning(f"{name}: the docstring documents the parameter {param!r}, which its "
+                        f"signature {signature} does not have")
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    missing = [p.name for i, p in enumerate(signature.parameters.values())
+               if p.kind not in variadic and p.name not in documented
+               and not (i == 0 and p.name in ("self", "cls"))]
+    if documented and missing:
+        log.warning(f"{name}: the docstring's parameter list leaves out {', '.join(missing)} "
+                    f"of its signature {signature}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -345,11 +345,15 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     Args:
         network: from :func:`hopfield`, :func:`dense` or :func:`from_examples`.
         T: temperature (ignored by ``dynamics="zero"``), >= 0.
+        dynamics: ``"glauber"``, ``"metropolis"`` or ``"zero"`` (T = 0 descent); the keys of
+            :data:`DYNAMICS`.
         n_sweeps: sweeps (N attempted flips each); with ``"zero"`` the run stops early at
             a fixed point (``record_every`` sweeps without a flip in any chain).
+        n_replicas: independent chains (>= 1).
         init: ``"pattern:k"``, ``"archetype:k"``, ``"random"`` or a +-1 array.
         flip_fraction: fraction of initial spins flipped at random (a noisy cue).
         seed: int or SeedSequence entropy; fixes the initial state and every chain's stream.
+        record_every: sweeps between recorded overlaps.
         site_order: ``"sequential"`` (systematic scan 0..N-1: every single-site update
             keeps the Boltzmann distribution, and the pattern table streams through memory,
             about 3x faster for large N K) or ``"random"`` (a fresh permutation per sweep).

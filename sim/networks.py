@@ -280,8 +280,9 @@ def empirical_kernels(net, x1, x2=None, *, n_replicas: int = 16, width: int | No
         width: hidden width overriding the spec's ``out_dim`` of all but the last Dense.
         seed: int or ``numpy.random.Generator``.
         weights: ``"gaussian"``, ``"orthogonal"``, ``"sparse"`` or ``"lowrank"``.
-        density: non-zero fraction for sparse weights; rank: for low-rank weights
-            (default ``min(fan_in, fan_out) // 4``).
+        density: non-zero fraction for sparse weights.
+        rank: rank of low-rank weights (default ``min(fan_in, fan_out) // 4``).
+        get: the kernels to estimate, a subset of ``("nngp", "ntk")``.
     """
     layers = mlp_layers(net, width)
     _check_chain(layers)

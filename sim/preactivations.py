@@ -177,7 +177,20 @@ def full_ensemble(activation, x, depth: int, width: int, n_replicas: int, W_std:
     ``C_W = W_std^2``; biases of scale ``b_std``), ``n_replicas`` networks.
 
     Args:
+        activation: an activation layer (``Relu()``, ``Erf()``, ...) or a vectorised callable.
         x: inputs, shape ``(m, n_0)``.
+        depth: hidden layers ``L >= 1``.
+        width: hidden width ``n >= 1``.
+        n_replicas: independent networks.
+        W_std, b_std: ``sqrt(C_W)`` and the bias scale.
+        weights: weight law, ``"gaussian"``, ``"orthogonal"``, ``"sparse"`` or ``"lowrank"``
+            (:func:`nnphys.sim.networks.draw_weights`).
+        seed: int ``>= 0``.
+        density: non-zero fraction of sparse weights.
+        rank: rank of low-rank weights.
+
+    Returns:
+        :class:`FullEnsemble`.
     """
     sigma_w2, sigma_b2 = _variances(depth, width, n_replicas, W_std, b_std, seed)
     checks.one_of("weights", weights, WEIGHT_LAWS)

@@ -122,11 +122,14 @@ def deep_ridge(d: int, widths, activations, P, *, ridge: float = 0.0, noise: flo
     """Simulated test error of last-layer ridge regression on deep random features.
 
     Args:
-        d: input dimension; widths: ``k_1 ... k_L``; activations: as in :func:`features`.
+        d: input dimension.
+        widths: ``k_1 ... k_L``.
+        activations: as in :func:`features`.
         P: training-set sizes (all fitted on nested subsets of one sample per draw).
         ridge, noise: ridge on the raw Gram matrix, label-noise variance.
         draws: independent draws of weights, teacher (unless given), data.
         n_test: fresh test inputs per draw.
+        seed: int, ``numpy.random.Generator`` or None.
         teacher: a fixed ``theta*`` (length ``d``); default iid ``N(0, 1)`` per draw.
         on_draw: optional ``callback(weights, teacher)`` called once per draw (e.g. to
             evaluate the theory on the same draw).

@@ -239,7 +239,8 @@ def simulate(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
 
     Args:
         network: a :class:`~nnphys.models.rnn.RateNetwork`, or the coupling strength ``g``.
-        t_max: recorded duration after ``transient``; ``dt``: step (``<= 0.5``).
+        t_max: recorded duration after ``transient``.
+        dt: integration step (``<= 0.5``).
         N, activation, noise, input: convenience fields of the spec (size; activation
             layer, ``Tanh()`` by default; white-noise strength ``sigma^2``; common input
             ``I(t)``, a number or a callable of the time); given with a spec, they replace
@@ -247,9 +248,12 @@ def simulate(network: RateNetwork | float, t_max: float, dt: float = 0.05, *,
         method: ``"euler"`` or ``"rk4"``.
         n_replicas: trajectories of the same ``J`` (initial conditions
             ``x_i(0) ~ N(0, x0_std^2)``).
-        record_every: record every this many steps; ``n_record``: neurons recorded
-            (default all, at most 2000).
+        transient: duration simulated and discarded before recording.
+        record_every: record every this many steps.
+        n_record: neurons recorded (default all, at most 2000).
+        x0_std: scale of the initial conditions.
         seed: seeds ``J`` (first draw, unless ``J`` is given), initial conditions and noise.
+        J: a given ``N x N`` coupling matrix instead of a drawn one.
         dtype: ``np.float64`` or ``np.float32`` (halves the memory traffic of ``J``).
 
     Raises:

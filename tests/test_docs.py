@@ -77,3 +77,17 @@ def test_a_parameter_the_signature_lacks_is_reported(conf, caplog):
         conf._check_parameters("function", "mod.f", f, lines)
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1 and "'gamma'" in messages[0]
+
+
+def test_a_parameter_the_docstring_leaves_out_is_reported(conf, caplog):
+    class Thing:
+        def method(self, alpha, beta, *args, gamma=0, **kw):
+            pass
+
+    listed = [":param alpha: the first number", ":param gamma: the third"]
+    with caplog.at_level(logging.WARNING):
+        conf._check_parameters("method", "mod.Thing.method", Thing.method, listed)
+        conf._check_parameters("method", "mod.Thing.method", Thing.method, ["No list."])
+    messages = [r.getMessage() for r in caplog.records]
+    # only beta is missing: self, *args, **kw are not asked for; no list, no complaint
+    assert len(messages) == 1 and "leaves out beta " in messages[0]

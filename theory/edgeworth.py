@@ -228,8 +228,8 @@ def output_density(y, activation, width: int, W_std: float = 1.0, b_std: float =
         activation: an activation of :mod:`nnphys.theory.kernels` (``nk.Relu()``, ...) or
             any vectorised callable ``phi``.
         width: hidden width ``n >= 1``.
-        W_std: weight scale of both layers; b_std: hidden-layer bias scale (NTK
-            parameterization).
+        W_std: weight scale of both layers.
+        b_std: hidden-layer bias scale (NTK parameterization).
         q0: squared input per dimension ``|x|^2 / d`` (``x^2`` for a scalar input).
         readout, first_layer: weight laws, ``"gaussian"``, ``"uniform"`` or
             ``"rademacher"`` (unit variance, scaled by ``W_std`` / ``b_std``).

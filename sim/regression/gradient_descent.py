@@ -120,11 +120,14 @@ def random_feature_gd(N: int, P, t, *, spectrum: Spectrum | None = None, a: floa
     """Test and train loss of gradient descent on the random-feature model at times ``t``.
 
     Args:
-        N: number of random features; ``P``: training examples (``None``/``np.inf`` for the
-            population gradient).
+        N: number of random features.
+        P: training examples (``None``/``np.inf`` for the population gradient).
         t: times ``lr * steps`` (rounded to whole steps for ``lr``) or flow times (``lr=None``,
             the exact gradient flow).
         spectrum: ``lambda_k`` and ``w*_k^2`` (default ``BAPModel(a, b, M).spectrum``).
+        a, b: the power laws ``lambda_k w*_k^2 = k^-a``, ``lambda_k = k^-b`` of the default
+            spectrum (:class:`~nnphys.models.regression.BAPModel`).
+        M: modes of the default spectrum.
         lr: learning rate (stable for ``lr < 2 / max eig K``) or None for the flow.
         n_replicas: independent draws of ``A`` and the data.
         seed: int, ``SeedSequence`` entropy or None; replica ``r`` uses the ``r``-th child.

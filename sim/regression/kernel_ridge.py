@@ -95,7 +95,8 @@ def gaussian_design(eigenvalues, coefficients, P, ridge=0.0, noise=0.0, n_replic
         P: training samples (integer >= 1).
         ridge: a number or 1-D array (>= 0), all fitted on the same draws.
         noise: label-noise variance (>= 0).
-        n_replicas: independent training sets; seed: int or ``numpy.random.Generator``.
+        n_replicas: independent training sets.
+        seed: int or ``numpy.random.Generator``.
     """
     lam = checks.finite_array("eigenvalues", eigenvalues, ndim=1, low=0.0)
     if lam.size == 0:

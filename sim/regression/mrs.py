@@ -106,13 +106,15 @@ def mrs_regression(N: int, P: int, alpha: float, M: int, ridge=0.0, noise: float
 
     Args:
         N, P: features and training samples (integers >= 1).
-        alpha: spectral exponent (> 0); M: latent dimension (integer >= 1).
+        alpha: spectral exponent (> 0).
+        M: latent dimension (integer >= 1).
         ridge: one ridge or an array of ridges (>= 0), all fitted on the same draws.
         noise: label-noise variance (>= 0).
         n_replicas: independent draws of ``(w, A, X, noise)``.
         seed: int or ``numpy.random.Generator``; draw ``r`` uses its ``r``-th spawned child.
         activation: a layer object of :mod:`nnphys.models.network`: ``Identity()`` (linear
-            features) or ``Relu()``; target: ``"rademacher"`` or ``"gaussian"``.
+            features) or ``Relu()``.
+        target: ``"rademacher"`` or ``"gaussian"``.
 
     Returns:
         :class:`MRSRegression` (``loss[j]`` at ``ridge[j]``; exact population test loss).

@@ -296,6 +296,7 @@ def sgd(problem, steps: int, *, lr: float | None = None, batch: int = 1, n_repli
         n_replicas: independent runs. With ``fresh_w=False`` they share the problem's ``W``
             and draw independent data; with ``fresh_w=True`` each run also draws its own
             ``W`` (the problem's ``alpha, beta, v, d``; its ``W`` is not used).
+        fresh_w: whether each run draws its own ``W`` (above).
         seed: seeds the data streams (and the fresh ``W``); int, Generator or None. Run
             ``s`` uses stream ``s``, so its curve does not depend on ``n_replicas`` or
             threads.

@@ -254,12 +254,13 @@ def train(net, x_train, y_train, x_test=None, *, parametrization="standard", wid
 
     Args:
         net: a fully connected spec (``Dense``/activation layers, scalar output, no biases).
-        x_train, y_train: ``(P, d)`` inputs and ``(P,)`` targets; ``x_test``: ``(Q, d)`` or
-            None.
+        x_train, y_train: ``(P, d)`` inputs and ``(P,)`` targets.
+        x_test: ``(Q, d)`` test inputs or None.
         parametrization: a :class:`~nnphys.models.parametrization.Parametrization` (SGD) or
             a name of :func:`~nnphys.models.parametrization.named`.
         width, base_width, lr, gamma0: see :func:`~nnphys.models.parametrization.realise`.
-        steps: number of updates; ``batch_size``: ``None`` for full batch, else ``B <= P``.
+        steps: number of updates.
+        batch_size: ``None`` for full batch, else ``B <= P``.
         n_replicas, seed: independent networks and their seed.
         record_every: record every that many steps (and after the last); default: at the
             start and the end only.

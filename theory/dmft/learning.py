@@ -236,6 +236,8 @@ def loss(t, N=np.inf, P=np.inf, spectrum: Spectrum | None = None, *, a: float = 
             data reuse; then train = test).
         spectrum: a :class:`~nnphys.models.regression.Spectrum`; default
             ``BAPModel(a, b, M).spectrum``.
+        a, b, M: the default spectrum's exponents and number of modes
+            (:class:`~nnphys.models.regression.BAPModel`).
 
     Returns:
         :class:`LossCurves` (``test``, ``train``; ``residual`` = largest relative imaginary

@@ -317,7 +317,8 @@ def sphere_spectrum(net, d: int, k_max: int, get: str = "ntk") -> SphereSpectrum
     Args:
         net: a :class:`~nnphys.theory.kernels.Network` (``nk.serial(...)``) whose kernel on
             unit-norm inputs depends on ``x . x'`` only (fully connected).
-        d: input dimension (integer >= 2); k_max: largest degree (integer >= 0).
+        d: input dimension (integer >= 2).
+        k_max: largest degree (integer >= 0).
         get: ``"ntk"`` or ``"nngp"``.
 
     Returns:

@@ -138,6 +138,7 @@ def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
         x1: ``(N1, *S, C)`` inputs.
         x2: ``(N2, *S, C)`` inputs, or None for ``x2 = x1``.
         layout: ``"fc"`` for ``(N, C)`` inputs, else the spatial layout to carry.
+        need_ntk: carry the NTK (False: the NNGP only).
     """
     if layout not in LAYOUTS:
         raise ParameterError(f"layout: must be one of {LAYOUTS}, got {layout!r}")

@@ -105,11 +105,14 @@ def loss_curve(alpha: float, beta: float, d: int, v: int | None = None, steps: i
 
     Args:
         alpha, beta: data and target complexity (``alpha > 0``).
-        d: parameters; v: data dimension (default ``4 d``, the authors' ratio; ``v > d``).
+        d: parameters.
+        v: data dimension (default ``4 d``, the authors' ratio; ``v > d``).
         steps: last iteration when ``t`` is not given; the curve is returned on all
             ``t <= 64`` and ``points`` log-spaced iterations up to ``steps``.
-        lr: step ``gamma`` (default ``PLRFModel(...).default_lr(batch)``); batch: ``B``.
+        lr: step ``gamma`` (default ``PLRFModel(...).default_lr(batch)``).
+        batch: samples per step ``B``.
         t: iterations to evaluate at instead (any non-negative numbers).
+        points: number of log-spaced iterations (above).
         embedding: a drawn ``W`` (``v x d``) for the exact expected risk given ``W``;
             default: the deterministic equivalent (the large-``d`` limit, Sec. 2.2).
         bins_per_efold: resolution of the deterministic-equivalent spectrum.
@@ -189,9 +192,12 @@ def ridge_learning_curve(alpha: float, beta: float, d: int, P, v: int | None = N
     regression); the plateau is where they meet.
 
     Args:
-        alpha, beta, d, v: as :func:`loss_curve`; P: sample sizes (``> 0``, 1-D);
-        ridge: ``>= 0``; embedding: a drawn ``W`` (``v x d``), or None for the
-            deterministic equivalent (non-integer multiplicities on its discretised spectrum).
+        alpha, beta, d, v: as :func:`loss_curve`.
+        P: sample sizes (``> 0``, 1-D).
+        ridge: ``>= 0``.
+        embedding: a drawn ``W`` (``v x d``), or None for the deterministic equivalent
+            (non-integer multiplicities on its discretised spectrum).
+        bins_per_efold: resolution of the deterministic-equivalent spectrum.
     """
     model = PLRFModel(alpha, beta, d, v)
     bins_per_efold = checks.integer("bins_per_efold", bins_per_efold, low=1)

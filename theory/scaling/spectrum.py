@@ -158,7 +158,8 @@ def deterministic_measure(alpha: float, beta: float, d: int, v: int,
 
     Args:
         alpha, beta: data and target complexity.
-        d: parameters; v: data dimension (``v > d``).
+        d: parameters.
+        v: data dimension (``v > d``).
         bins_per_efold: bins per factor ``e`` in ``x`` (relative bin width ``1/bins``).
     """
     alpha, beta, d, v = _check(alpha, beta, d, v)
