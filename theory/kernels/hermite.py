@@ -206,16 +206,119 @@ def _sum_series(c, rc, idx1, idx2, rho, tol, out):  # pragma: no cover - compile
         out[e] = _series_at(c, c, rc, rc, idx1[e], idx2[e], rho[e], tol)
 
 
+_NEAR = 0.95        # |rho| above this: summed entry by entry (the row pass stops earlier)
+
+
+@numba.njit(cache=True)
+def _tail_ratios(r):  # pragma: no cover - compiled
+    """``R[u, k] / R[u, 0]`` (0 for a zero function) and its maximum over ``u`` per ``k``."""
+    ratio = np.zeros_like(r)
+    for u in range(r.shape[0]):
+        if r[u, 0] > 0.0:
+            ratio[u] = r[u] / r[u, 0]
+    top = np.zeros(r.shape[1])
+    for u in range(r.shape[0]):
+        for k in range(r.shape[1]):
+            top[k] = max(top[k], ratio[u, k])
+    return ratio, top
+
+
+@numba.njit(cache=True)
+def _row_terms(ratio_row, ratio_top, rmax, tol):  # pragma: no cover - compiled
+    """Terms ``0 .. k-1`` that every entry of a row with ``|rho| <= rmax`` needs: the first
+    ``k`` at which ``rmax^k ratio_row[k] ratio_top[k] < tol`` bounds every entry's own
+    stopping test of :func:`_series_at` (suffix norms and powers only decrease in ``k``)."""
+    power = 1.0
+    for k in range(1, ratio_row.size):
+        power *= rmax
+        if power * ratio_row[k] * ratio_top[k] < tol:
+            return k
+    return ratio_row.size
+
+
+@numba.njit(inline="always", cache=True)
+def _row_series(a, ra, B, RB, da, dra, dB, dRB, rho, n_terms, tol, need_dot, acc, dacc,
+                power, bound, dbound):  # pragma: no cover - compiled
+    """One row of :func:`_series_at` for all columns at once (both series when
+    ``need_dot``), ``k``-outer so that the columns' loop is vectorised: each entry adds
+    term ``k`` while its own stopping test holds, which (being monotone in ``k``) adds the
+    same terms in the same order: the same numbers."""
+    n2 = rho.size
+    for j in range(n2):
+        acc[j] = a[0] * B[0, j]
+        bound[j] = tol * ra[0] * RB[0, j]
+        power[j] = 1.0
+    if need_dot:
+        for j in range(n2):
+            dacc[j] = da[0] * dB[0, j]
+            dbound[j] = tol * dra[0] * dRB[0, j]
+    for k in range(1, n_terms):
+        ak, rak, bk, rbk = a[k], ra[k], B[k], RB[k]
+        if need_dot:
+            dak, drak, dbk, drbk = da[k], dra[k], dB[k], dRB[k]
+            for j in range(n2):
+                pw = power[j] * rho[j]
+                power[j] = pw
+                mag = abs(pw)
+                acc[j] += ak * bk[j] * pw if mag * rak * rbk[j] >= bound[j] else 0.0
+                dacc[j] += dak * dbk[j] * pw if mag * drak * drbk[j] >= dbound[j] else 0.0
+        else:
+            for j in range(n2):
+                pw = power[j] * rho[j]
+                power[j] = pw
+                acc[j] += ak * bk[j] * pw if abs(pw) * rak * rbk[j] >= bound[j] else 0.0
+
+
+@numba.njit(cache=True)
+def _columns(c, rc, idx2, n_terms):  # pragma: no cover - compiled
+    """``c[idx2[j], k]`` and ``rc[idx2[j], k]`` laid out ``(k, j)``, for ``k < n_terms``."""
+    B = np.zeros((n_terms, idx2.size))
+    RB = np.zeros((n_terms, idx2.size))
+    for j in range(idx2.size):
+        for k in range(min(n_terms, c.shape[1])):
+            B[k, j] = c[idx2[j], k]
+            RB[k, j] = rc[idx2[j], k]
+    return B, RB
+
+
 @numba.njit(parallel=True, cache=True)
 def _sum_series_matrix(c, rc, dc, rdc, idx1, idx2, q11, q22, q12, tol, nngp, dot,
                        need_dot):  # pragma: no cover - compiled
-    """Fully connected layout: rows ``i`` with variance ``q11[i]``, columns ``q22[j]``."""
-    for i in numba.prange(q12.shape[0]):
-        for j in range(q12.shape[1]):
-            r = _correlation(q11[i], q12[i, j], q22[j])
-            nngp[i, j] = _series_at(c, c, rc, rc, idx1[i], idx2[j], r, tol)
-            if need_dot:
-                dot[i, j] = _series_at(dc, dc, rdc, rdc, idx1[i], idx2[j], r, tol)
+    """Fully connected layout: rows ``i`` with variance ``q11[i]``, columns ``q22[j]``:
+    :func:`_series_at` for every entry, by rows (:func:`_row_series`) with the terms a
+    row needs (:func:`_row_terms`, over its entries with ``|rho| <= _NEAR``); the entries
+    above ``_NEAR`` (the diagonal, near-duplicates) one by one."""
+    n1, n2 = q12.shape
+    ratio, top = _tail_ratios(rc)
+    dratio, dtop = _tail_ratios(rdc)
+    terms = np.empty(n1, np.int64)
+    for i in numba.prange(n1):
+        rmax = 0.0
+        for j in range(n2):
+            r = abs(_correlation(q11[i], q12[i, j], q22[j]))
+            if r <= _NEAR and r > rmax:
+                rmax = r
+        terms[i] = _row_terms(ratio[idx1[i]], top, rmax, tol)
+        if need_dot:
+            terms[i] = max(terms[i], _row_terms(dratio[idx1[i]], dtop, rmax, tol))
+    n_terms = terms.max() if n1 > 0 else 1
+    B, RB = _columns(c, rc, idx2, n_terms)
+    dB, dRB = _columns(dc, rdc, idx2, n_terms if need_dot else 1)
+    for i in numba.prange(n1):
+        rho = np.empty(n2)
+        power = np.empty(n2)
+        bound = np.empty(n2)
+        dbound = np.empty(n2)
+        for j in range(n2):
+            rho[j] = _correlation(q11[i], q12[i, j], q22[j])
+        u = idx1[i]
+        _row_series(c[u], rc[u], B, RB, dc[u], rdc[u], dB, dRB, rho, terms[i], tol, need_dot,
+                    nngp[i], dot[i], power, bound, dbound)
+        for j in range(n2):
+            if abs(rho[j]) > _NEAR:
+                nngp[i, j] = _series_at(c, c, rc, rc, idx1[i], idx2[j], rho[j], tol)
+                if need_dot:
+                    dot[i, j] = _series_at(dc, dc, rdc, rdc, idx1[i], idx2[j], rho[j], tol)
 
 
 def _derivative_coefficients(fn_prime, coef, qs):
