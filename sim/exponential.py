@@ -211,7 +211,7 @@ def retrieval_probability(spec: ExponentialMemory, N: int, n_replicas: int = 32,
     n_sweeps = checks.integer("n_sweeps", n_sweeps, low=1)
     base = _seed_list(seed)
     K = spec.n_patterns(N)
-    checks.work("n_replicas", float(n_replicas) * K * N * n_sweeps,
+    checks.work("n_replicas, n_sweeps", float(n_replicas) * K * N * n_sweeps,
                 what="pattern entries x sweeps")
     final = np.zeros(n_replicas)
     most, ok = 0, True

@@ -24,6 +24,7 @@ from ..errors import ArgumentTypeError
 from ..models import network as arch
 from ..models.graph import graph_pattern
 from ..stats import Estimate, sample_mean
+from .spatial import MAX_REPLICAS
 
 __all__ = ["empirical_nngp", "empirical_ntk"]
 
@@ -56,7 +57,7 @@ def _shift(params, direction, step):
 def _draws(net, x, n_replicas, seed, pattern, tangent: bool):
     spec = _spec(net)
     x = arch.check_input(x, "x")
-    n_replicas = checks.integer("n_replicas", n_replicas, low=2, high=checks.MEMORY_LIMIT)
+    n_replicas = checks.integer("n_replicas", n_replicas, low=2, high=MAX_REPLICAS)
     checks.work("n_replicas", float(n_replicas) * x.shape[0] ** 2, checks.MEMORY_LIMIT,
                 what="kernel entries")
     rng = arch.as_rng(checks.seed(seed))

@@ -61,6 +61,11 @@ def _linear(layer) -> bool:
     return isinstance(layer, (arch.Dense, arch.Conv))
 
 
+#: Networks an ensemble may draw: each is a forward pass in numpy (about a millisecond for
+#: small inputs), so more would run for hours, beyond what an interrupt-free call should ask.
+MAX_REPLICAS = 10 ** 6
+
+
 def sample_features(spec, x, seed=0) -> tuple[np.ndarray, np.ndarray]:
     """One random network: its outputs ``y`` and ``t = J v`` (module docstring), both of the
     output's shape.
@@ -111,11 +116,14 @@ def ensemble_kernels(spec, x, *, n_replicas: int = 64, seed=0) -> SpatialEnsembl
     Args:
         spec: as :func:`sample_features`.
         x: inputs ``(N, *spatial, channels)``.
-        n_replicas: networks to sample (>= 2, for the standard error).
+        n_replicas: networks to sample (>= 2, for the standard error; at most
+            :data:`MAX_REPLICAS`: each is a numpy forward pass).
         seed: int or ``numpy.random.Generator``.
     """
-    n_replicas = checks.integer("n_replicas", n_replicas, low=2)
+    n_replicas = checks.integer("n_replicas", n_replicas, low=2, high=MAX_REPLICAS)
     x = arch.check_input(x, "x")
+    checks.work("n_replicas", float(n_replicas) * x.shape[0] ** 2, checks.MEMORY_LIMIT,
+                what="kernel entries")
     rng = arch.as_rng(seed)
     nngps, ntks = [], []
     for _ in range(n_replicas):

@@ -75,6 +75,9 @@ def _w_std(W_std) -> tuple[float, float]:
             checks.positive("W_std[1]", W_std[1], high=_LARGE))
 
 
+_TINY_GAP = 1e-300
+
+
 def _time_of(gap, y, gamma0, c):
     """``t`` at which ``f = y (1 - gap)`` (``y > 0``)."""
     if gamma0 == 0.0:
@@ -119,9 +122,13 @@ def single_point(y, gamma0, t, q0: float = 1.0, W_std=(1.0, 1.0)) -> LinearMomen
         if ti == 0.0:
             f[i] = 0.0
             continue
-        # t decreases from +inf to 0 as the relative gap (y - f) / y goes from 0 to 1
+        # t decreases from +inf to 0 as the relative gap (y - f) / y goes from 0 to 1; past
+        # the time of a gap of 1e-300, f = y to the last bit
+        if _time_of(_TINY_GAP, mag, gamma0, c) <= ti:
+            f[i] = y
+            continue
         gap = optimize.brentq(lambda e: _time_of(e, mag, gamma0, c) - ti,
-                              1e-300, 1.0, xtol=1e-300, rtol=4 * np.finfo(float).eps,
+                              _TINY_GAP, 1.0, xtol=_TINY_GAP, rtol=4 * np.finfo(float).eps,
                               maxiter=500)
         f[i] = sign * mag * (1.0 - gap)
     chi = 0.5 * np.arcsinh(gamma0 * f / math.sqrt(c)) if gamma0 > 0 else np.zeros_like(f)

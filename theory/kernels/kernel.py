@@ -157,6 +157,9 @@ def input_kernel(x1: np.ndarray, x2: np.ndarray | None, layout: str = "fc",
             raise ParameterError(f"{name}: entries up to {np.max(np.abs(x)):.3g} overflow "
                                  "the inner products x . x' in float64")
     spatial = x1.shape[1:-1]
+    if layout == "fc" and spatial:
+        raise ParameterError(f"x1: the 'fc' layout takes (N, C) inputs, got shape {x1.shape} "
+                             "(pass a spatial layout)")
     if layout == "fc":
         nngp = (x1 @ x2.T) / channels
         cov1 = np.einsum("ic,ic->i", x1, x1) / channels
