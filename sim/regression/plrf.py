@@ -109,6 +109,9 @@ class PLRFProblem:
         self.model = PLRFModel(alpha, beta, d, v)
         self.alpha, self.beta = self.model.alpha, self.model.beta
         self.v, self.d = self.model.v, self.model.d
+        checks.work("v", 3.0 * self.v, checks.MEMORY_LIMIT, what="spectrum entries (D, b, j)")
+        checks.work("v, d", float(self.v) * self.d, checks.MEMORY_LIMIT,
+                    what="embedding entries")
         j = np.arange(1, self.v + 1, dtype=float)
         self.D = self.model.data_variance(j)
         self.b = self.model.target(j)
@@ -116,8 +119,6 @@ class PLRFProblem:
             W = checks.finite_array("W", W)
         if W is None:
             rng = np.random.default_rng(checks.seed(seed))
-            checks.work("v * d", float(self.v) * self.d, checks.MEMORY_LIMIT,
-                        what="embedding entries")
             W = np.empty((self.v, self.d))
             block = max(1, 2 ** 22 // self.d)
             scale = 1.0 / math.sqrt(self.d)
