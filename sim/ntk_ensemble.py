@@ -86,7 +86,7 @@ def relu_ntk_ensemble(widths: Sequence[int], x, n_replicas: int,
     sizes = [x.size] + w
     checks.work("n_replicas * widths^2", float(n_replicas) * sum(float(a) * b for a, b in zip(
         sizes[:-1], sizes[1:])), what="weight draws")
-    cw = checks.positive("W_std", W_std) ** 2
+    cw = checks.positive("W_std", W_std, high=1e150) ** 2      # C_W beyond 1e300 overflows
     bias_lr = checks.positive("bias_lr", bias_lr, allow_zero=True)
     seed = checks.integer("seed", seed, low=0)
     all_widths = np.array([x.size] + w, dtype=np.int64)

@@ -124,7 +124,8 @@ def _log_gamma_ratio(a: float, h: float) -> float:
     z = a + h
 
     def tail(x):
-        return 1 / (12 * x) - 1 / (360 * x ** 3) + 1 / (1260 * x ** 5)
+        u = 1.0 / x                             # powers of 1/x underflow, x^5 would overflow
+        return u / 12 - u ** 3 / 360 + u ** 5 / 1260
     return (a - 0.5) * math.log1p(h / a) + h * math.log(z) - h + tail(z) - tail(a)
 
 
