@@ -335,11 +335,18 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
     ``Z(tau) = -int_0^tau g ds`` (``(N, K)``):
     ``f_train = f_train_0 + Theta Z``, ``f_test = f_test_0 + Theta(x*, X) Z``, so the solver
     integrates ``dZ/dtau = -g(f_train_0 + Theta Z)``, whatever the number of test points.
+    It does so in the eigenbasis of ``Theta`` (``Z = V u``, ``Theta V = V diag(lambda)``), so
+    that its per-component error control acts on each mode: the error of ``f`` is then
+    ``rtol`` of each mode's size for any condition number (in the point basis the large
+    weak-mode components of ``Z`` would set the scale, amplified by ``lambda_max`` in ``f``).
 
     With heavy-ball momentum ``m`` (``v <- m v - lr grad``, ``theta <- theta + v``), in
     ``tau = sqrt(lr) t`` (neural-tangents' ``predict.gradient_descent``): the second-order
     ODE ``d^2 f/dtau^2 = ((m - 1) / sqrt(lr)) df/dtau - Theta g(f)`` from rest, i.e.
-    ``dZ/dtau = V``, ``dV/dtau = ((m - 1) / sqrt(lr)) V - g(f_train_0 + Theta Z)``.
+    ``dZ/dtau = W``, ``dW/dtau = ((m - 1) / sqrt(lr)) W - g(f_train_0 + Theta Z)``. This
+    approximates the discrete heavy ball when each step changes little: at a fixed friction
+    ``(1 - m) / sqrt(lr)`` the error is ``O(sqrt(lr))``; at a fixed ``m`` it does not vanish
+    as ``lr -> 0`` (the velocity relaxes in ``1 / (1 - m)`` steps whatever ``lr``).
 
     **Divergence.** The flow itself never diverges for a loss bounded below. Discrete steps
     of size ``lr`` on MSE diverge above :func:`max_learning_rate`; on the cross-entropy,
@@ -394,10 +401,17 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
     tau = times.reshape(-1) * scale
     friction = None if momentum is None else (momentum - 1.0) / np.sqrt(lr)
     shape = y.shape
+    # Z in the eigenbasis of Theta (module docstring of the Notes): the solver's error scale
+    # per component then follows each mode, so the error of f = f0 + V (lam u) is rtol of
+    # each mode's own size, whatever Theta's condition number (in the point basis, the
+    # large weak-mode components of Z would set the scale and lam_max amplify the error).
+    lam, vec = np.linalg.eigh((theta + theta.T) / 2)
+    lift = vec * lam                                         # Theta V
+    lift_test = None if cross is None else cross @ vec       # Theta(x*, X) V
 
     def rhs(_, state):
-        z = state[:nk_].reshape(shape)
-        g = bound.grad(f0 + theta @ z).reshape(-1)
+        u = state[:nk_].reshape(shape)
+        g = (vec.T @ bound.grad(f0 + lift @ u)).reshape(-1)
         if friction is None:
             return -g
         v = state[nk_:]
@@ -406,8 +420,8 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
     jac = None
     if bound.hessian_blocks is not None and method in ("Radau", "BDF", "LSODA"):
         def jac(_, state):
-            h = bound.hessian_blocks(f0 + theta @ state[:nk_].reshape(shape))
-            dg = np.einsum("ikl,ij->ikjl", h, theta).reshape(nk_, nk_)
+            h = bound.hessian_blocks(f0 + lift @ state[:nk_].reshape(shape))
+            dg = np.einsum("im,ikl,in->mknl", vec, h, lift, optimize=True).reshape(nk_, nk_)
             if friction is None:
                 return -dg
             eye = np.eye(nk_)
@@ -415,8 +429,9 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
 
     size = nk_ if momentum is None else 2 * nk_
     unique, where = np.unique(tau, return_inverse=True)
+    states = np.full((size, unique.size), np.nan)
     if unique[-1] == 0.0:
-        states = np.zeros((size, unique.size))
+        states[:] = 0.0
         status, message, nfev = 0, "all times are 0", 0
     else:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -424,15 +439,15 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
                                       method=method, t_eval=unique, rtol=rtol, atol=atol,
                                       **({} if jac is None else {"jac": jac}))
         status, message, nfev = int(sol.status), str(sol.message), int(sol.nfev)
-        states = np.full((size, unique.size), np.nan)
-        states[:, :sol.y.shape[1]] = sol.y
+        reached = np.asarray(sol.y, dtype=float).reshape(size, -1)
+        states[:, :reached.shape[1]] = reached
     if status != 0 and strict:
         raise ConvergenceError(f"gradient_descent: solve_ivp ({method}) stopped before "
                                f"t = {times.reshape(-1)[-1]:g}: {message} (lower lr * t, or "
                                "use method='Radau' for a stiff problem)", iterations=nfev)
-    z = states[:nk_].T[where].reshape((-1,) + shape)              # (T, N, K)
-    f_train = f0 + np.einsum("ij,tjk->tik", theta, z)
-    f_test = None if cross is None else ft0 + np.einsum("ij,tjk->tik", cross, z)
+    z = states[:nk_].T[where].reshape((-1,) + shape)              # (T, N, K), eigenbasis
+    f_train = f0 + np.einsum("ij,tjk->tik", lift, z)
+    f_test = None if cross is None else ft0 + np.einsum("ij,tjk->tik", lift_test, z)
     done = np.all(np.isfinite(z), axis=(1, 2))
     if status == 0 and not np.all(done):
         raise NumericalError("gradient_descent: the outputs overflowed (kernel entries or "
