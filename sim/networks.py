@@ -407,6 +407,11 @@ def train_gd(net, x_train, y_train, x_test, *, loss: str = "mse", lr: float, ste
     checks.one_of("loss", loss, LOSSES)
     x_train = arch.check_input(x_train, "x_train")
     x_test = arch.check_input(x_test, "x_test")
+    if x_train.ndim != 2:
+        raise ParameterError(f"x_train: must have shape (P, d), got {x_train.shape}")
+    if x_test.shape[1:] != x_train.shape[1:]:
+        raise ParameterError(f"x_test: must have shape (Q, {x_train.shape[1]}), got "
+                             f"{x_test.shape}")
     y = _training_targets(loss, y_train, x_train.shape[0], layers[-1].out_dim)
     lr = checks.positive("lr", lr)
     steps = checks.integer("steps", steps, low=0)
@@ -421,6 +426,19 @@ def train_gd(net, x_train, y_train, x_test, *, loss: str = "mse", lr: float, ste
     offset_train = forward(layers, params, x_train)[0] if centered else 0.0
     offset_test = forward(layers, params, x_test)[0] if centered else 0.0
     times, preds, losses = [], [], []
+    with np.errstate(over="ignore", invalid="ignore"):
+        _descend(layers, params, dense_idx, x_train, x_test, y, loss, lr, steps, record_every,
+                 offset_train, offset_test, times, preds, losses)
+    return Training(parameters={"loss": loss, "lr": lr, "steps": steps,
+                                "centered": bool(centered)},
+                    times=np.array(times), predictions=np.array(preds),
+                    loss=np.array(losses))
+
+
+def _descend(layers, params, dense_idx, x_train, x_test, y, loss, lr, steps, record_every,
+             offset_train, offset_test, times, preds, losses) -> None:
+    """The steps of :func:`train_gd`, updating ``params`` in place and appending the
+    records."""
     for step in range(int(steps) + 1):
         try:
             f, cache = forward(layers, params, x_train)
@@ -452,10 +470,6 @@ def train_gd(net, x_train, y_train, x_test, *, loss: str = "mse", lr: float, ste
             w -= lr * grad_w
             if b is not None:
                 b -= lr * grad_b
-    return Training(parameters={"loss": loss, "lr": lr, "steps": steps,
-                                "centered": bool(centered)},
-                    times=np.array(times), predictions=np.array(preds),
-                    loss=np.array(losses))
 
 
 def train_mse(net, x_train, y_train, x_test, *, lr: float, steps: int,

@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 from scipy.special import log_softmax, softmax
 
+from ... import checks
 from ...errors import ArgumentTypeError, ParameterError
 
 LOSSES = ("mse", "cross_entropy")
@@ -80,14 +81,9 @@ def targets(loss, y_train) -> tuple[np.ndarray, tuple]:
             raise ParameterError(f"y_train: labels must span 2 <= K <= 1e8 / N classes, got "
                                  f"K = {k}")
         return np.eye(k)[y], (y.size, k)
-    try:
-        y = np.asarray(y_train, dtype=float)
-    except (TypeError, ValueError):
-        raise ArgumentTypeError("y_train: must be an array of real numbers") from None
+    y = checks.finite_array("y_train", y_train)
     if y.ndim not in (1, 2) or y.size == 0:
         raise ParameterError(f"y_train: must have shape (N,) or (N, K), got {y.shape}")
-    if not np.all(np.isfinite(y)):
-        raise ParameterError("y_train: entries must be finite")
     if loss == "cross_entropy" and (y.shape[1] < 2 or np.any(y < 0)):
         raise ParameterError(f"y_train: the cross-entropy needs targets (N, K >= 2) with "
                              f"entries >= 0 (one-hot or probabilities), got shape {y.shape}")

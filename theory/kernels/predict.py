@@ -51,6 +51,13 @@ LOSSES = _losses.LOSSES
 #: the ``solve_ivp`` methods :func:`gradient_descent` accepts (the last three implicit, for
 #: stiff problems: long times on ill-conditioned kernels)
 ODE_METHODS = ("DOP853", "RK45", "Radau", "BDF", "LSODA")
+#: right-hand-side evaluations after which :func:`gradient_descent` stops (a loss without
+#: minimum integrated to an astronomically long time would otherwise never end)
+MAX_EVALUATIONS = 200_000
+
+
+class _TooLong(Exception):
+    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -321,7 +328,9 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
     ParameterError, ArgumentTypeError
         Bad arguments (named).
     ConvergenceError
-        The solver failed and ``strict``.
+        The solver failed and ``strict`` (step size below roundoff, or more than
+        :data:`MAX_EVALUATIONS` right-hand-side evaluations: ``lr * t`` astronomically
+        long for a loss without minimum).
     NumericalError
         The outputs left the floating-point range.
 
@@ -409,7 +418,12 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
     lift = vec * lam                                         # Theta V
     lift_test = None if cross is None else cross @ vec       # Theta(x*, X) V
 
+    calls = [0]
+
     def rhs(_, state):
+        calls[0] += 1
+        if calls[0] > MAX_EVALUATIONS:
+            raise _TooLong
         u = state[:nk_].reshape(shape)
         g = (vec.T @ bound.grad(f0 + lift @ u)).reshape(-1)
         if friction is None:
@@ -434,13 +448,18 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
         states[:] = 0.0
         status, message, nfev = 0, "all times are 0", 0
     else:
-        with np.errstate(over="ignore", invalid="ignore"):
-            sol = integrate.solve_ivp(rhs, (0.0, float(unique[-1])), np.zeros(size),
-                                      method=method, t_eval=unique, rtol=rtol, atol=atol,
-                                      **({} if jac is None else {"jac": jac}))
-        status, message, nfev = int(sol.status), str(sol.message), int(sol.nfev)
-        reached = np.asarray(sol.y, dtype=float).reshape(size, -1)
-        states[:, :reached.shape[1]] = reached
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                sol = integrate.solve_ivp(rhs, (0.0, float(unique[-1])), np.zeros(size),
+                                          method=method, t_eval=unique, rtol=rtol,
+                                          atol=atol, **({} if jac is None else {"jac": jac}))
+            status, message, nfev = int(sol.status), str(sol.message), int(sol.nfev)
+            reached = np.asarray(sol.y, dtype=float).reshape(size, -1)
+            states[:, :reached.shape[1]] = reached
+        except _TooLong:
+            status, nfev = -1, MAX_EVALUATIONS
+            message = (f"more than {MAX_EVALUATIONS} right-hand-side evaluations (lr * t "
+                       "too long for this loss?)")
     if status != 0 and strict:
         raise ConvergenceError(f"gradient_descent: solve_ivp ({method}) stopped before "
                                f"t = {times.reshape(-1)[-1]:g}: {message} (lower lr * t, or "
