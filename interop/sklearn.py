@@ -181,7 +181,7 @@ class NNGPKernel(_NetworkKernel):
 
     Parameters
     ----------
-    network : Network, layer spec or str
+    network : nnphys.theory.kernels.Network, layer spec or str
         An nnphys network (``nnphys.theory.kernels.serial(...)``, a spec, or a spec string
         such as ``"Dense(512), Erf(), Dense(1)"``) with one output number per input.
     W_std, b_std : float
@@ -220,7 +220,7 @@ def kernel_function(network, get: str = "nngp",
 
     Parameters
     ----------
-    network : Network, layer spec or str
+    network : nnphys.theory.kernels.Network, layer spec or str
         As in :class:`NNGPKernel` (its own ``W_std``/``b_std``).
     get : str
         ``"nngp"`` or ``"ntk"``.
