@@ -92,8 +92,9 @@ def test_marginal_likelihood_fit_recovers_W_std():
 def test_kernel_ridge_and_svc():
     """KernelRidge(kernel=NNGPKernel) predicts ``K_* (K + alpha I)^-1 y`` (nnphys's
     eigendecomposition-based gp_inference, 1e-8); SVC(kernel=kernel_function(...)) and
-    SVC(kernel="precomputed") on the same Gram give the same decision function (1e-8);
-    the per-pair protocol returns a float equal to the matrix entry."""
+    SVC(kernel="precomputed") on the same Gram give the same decision function (1e-8), as
+    do KernelRidge(kernel="precomputed") and the direct solve; the per-pair protocol
+    returns a float equal to the matrix entry."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal((30, 4))
     xs = rng.standard_normal((5, 4))
@@ -111,6 +112,8 @@ def test_kernel_ridge_and_svc():
     np.testing.assert_allclose(svc.decision_function(xs), pre.decision_function(f(xs, x)),
                                rtol=1e-8, atol=1e-10)
     assert f(x[0], x[1]) == pytest.approx(k[0, 1], rel=1e-13)
+    pre_kr = KernelRidge(alpha=ridge, kernel="precomputed").fit(f(x), y)
+    np.testing.assert_allclose(pre_kr.predict(f(xs, x)), direct, rtol=1e-8)
 
 
 def test_composite_kernel_and_conv_input_shape():
