@@ -299,10 +299,12 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
     lr : float
         The learning rate ``eta > 0``.
     momentum : float or None
-        None for plain gradient descent; ``0 <= momentum < 1`` for heavy-ball momentum.
+        None for plain gradient descent; ``0 <= momentum < 1`` for heavy-ball momentum
+        (the second-order ODE of the Notes even at ``momentum=0``, as in neural-tangents).
     t : float or array_like
-        Training time(s) in steps, ``>= 0``, non-decreasing: the ODE's time is ``lr * t``
-        (``sqrt(lr) * t`` with momentum, as in neural-tangents).
+        Training time(s) in steps, finite, ``>= 0``, non-decreasing: the ODE's time is
+        ``lr * t`` (``sqrt(lr) * t`` with momentum, as in neural-tangents). For MSE at
+        ``t = inf`` use :func:`gradient_descent_mse`.
     ntk_test_train : array_like, optional
         ``(M, N)`` NTK between test and training inputs; None: no test outputs.
     f_train_0, f_test_0 : float or array_like
@@ -398,7 +400,8 @@ def gradient_descent(loss, ntk_train_train, y_train, lr: float = 1.0, momentum=N
     if not isinstance(strict, (bool, np.bool_)):
         raise ArgumentTypeError(f"strict: must be a bool, got {type(strict).__name__}")
     nk_ = y.size
-    checks.work("y_train", float(nk_) * nk_, checks.MEMORY_LIMIT, what="Jacobian entries")
+    if method in ("Radau", "BDF", "LSODA"):
+        checks.work("y_train", 4.0 * nk_ * nk_, checks.MEMORY_LIMIT, what="Jacobian entries")
     f0 = _initial("f_train_0", f_train_0, y.shape)
     ft0 = None if cross is None else _initial("f_test_0", f_test_0, (cross.shape[0],)
                                                + y.shape[1:])
