@@ -92,13 +92,22 @@ def one_of(name: str, value: Any, allowed: Iterable) -> Any:
 def finite_array(name: str, value: Any, *, ndim: int | None = None,
                  low: float | None = None, low_open: bool = False,
                  high: float | None = None, nonempty: bool = False) -> np.ndarray:
-    """A float array of finite entries (of ``ndim`` dimensions, entries ``>= low`` and
+    """A float64 array of finite entries (of ``ndim`` dimensions, entries ``>= low`` and
     ``<= high``, at least one entry if ``nonempty``); a complex array is refused, not
-    silently cast to its real part."""
-    if np.iscomplexobj(value):
+    silently cast to its real part.
+
+    ``value`` may be any array-like, including an object of another framework with an
+    ``__array__`` method (a JAX array, a PyTorch CPU tensor; also the older
+    ``__array__(self)`` without numpy 2's ``dtype``/``copy`` keywords). Lower precisions
+    (float32, float16, integers) are upcast to float64: the result is exact in the input's
+    values, but carries no more digits than they had. A GPU array has to be copied to the
+    host first (CuPy ``.get()``, PyTorch ``.cpu()``); its ``__array__`` failure is reported
+    with that advice."""
+    a = _as_array(name, value)
+    if np.iscomplexobj(a):
         raise ArgumentTypeError(f"{name}: must be an array of real numbers, got complex")
     try:
-        a = np.asarray(value, dtype=float)
+        a = a.astype(float, copy=False)
     except (TypeError, ValueError):
         raise ArgumentTypeError(f"{name}: must be an array of real numbers") from None
     if ndim is not None and a.ndim != ndim:
@@ -112,6 +121,24 @@ def finite_array(name: str, value: Any, *, ndim: int | None = None,
     if high is not None and np.any(a > high):
         raise ParameterError(f"{name}: entries must be <= {high}")
     return a
+
+
+def _as_array(name: str, value: Any) -> np.ndarray:
+    """``numpy.asarray(value)``, falling back on a bare ``value.__array__()``; an object
+    whose ``__array__`` fails (a GPU array, a tensor that requires grad) gets a named
+    error with the way out."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        if not hasattr(value, "__array__"):
+            raise ArgumentTypeError(f"{name}: must be an array of real numbers") from None
+        try:
+            return np.asarray(value.__array__())
+        except Exception:            # the first failure is the informative one
+            pass
+        raise ArgumentTypeError(
+            f"{name}: {type(value).__name__}.__array__ failed ({exc}); pass a host array "
+            "(CuPy: x.get(), PyTorch: x.detach().cpu())") from None
 
 
 def work(name: str, amount: Any, limit: float = WORK_LIMIT, *,

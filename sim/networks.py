@@ -40,7 +40,8 @@ from ..stats import Estimate, sample_mean
 from . import _kernels
 
 __all__ = ["WEIGHT_LAWS", "draw_weights", "EmpiricalKernels", "mlp_layers", "sample_params",
-           "forward", "ntk_of_sample", "empirical_kernels", "Training", "train_mse"]
+           "forward", "ntk_of_sample", "empirical_kernels", "Training", "train_gd",
+           "train_mse", "LOSSES"]
 
 WEIGHT_LAWS = ("gaussian", "orthogonal", "sparse", "lowrank")
 
@@ -322,12 +323,14 @@ class Training(Result):
     Attributes:
         times: the recorded steps.
         predictions: ``(len(times), N_test, n_out)`` test outputs at those steps.
+        loss: ``(len(times),)`` the training loss at those steps.
 
     A simulation of one network: no solver health (``None``).
     """
 
     times: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=int))
     predictions: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0, 0)))
+    loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
     @property
     def final(self) -> np.ndarray:
@@ -335,27 +338,85 @@ class Training(Result):
         return self.predictions[-1]
 
 
-def train_mse(net, x_train, y_train, x_test, *, lr: float, steps: int,
-              record_every: int | None = None, width: int | None = None, seed=0,
-              centered: bool = False) -> Training:
-    """Full-batch gradient descent on ``||f(X) - y||^2 / (2 y.size)`` (neural-tangents'
-    normalisation) with step ``lr``, recording the test predictions every
-    ``record_every`` steps (and after the last); continuous time is ``t = lr * steps``.
+LOSSES = ("mse", "cross_entropy")
+_BLOWUP = 1e100
 
-    ``centered=True`` trains ``f(theta) - f(theta_0)`` instead (the output at
-    initialisation subtracted), which removes the prior's fluctuation: at infinite width
-    the prediction is then the deterministic NTK regression
-    ``Theta(x, X) Theta^{-1} (I - exp(-lr t Theta / y.size)) y``.
+
+def _training_targets(loss: str, y_train, n: int, n_out: int) -> np.ndarray:
+    """``y_train`` as ``(n, n_out)`` floats: integer labels ``(n,)`` one-hot over ``n_out``
+    classes for the cross-entropy."""
+    y = np.asarray(y_train)
+    if loss == "cross_entropy":
+        if n_out < 2:
+            raise ParameterError(f"net: the cross-entropy needs an output Dense with "
+                                 f"out_dim >= 2 (the classes), got {n_out}")
+        if y.ndim == 1 and y.dtype.kind in "iu":
+            if y.shape != (n,) or np.any(y < 0) or np.any(y >= n_out):
+                raise ParameterError(f"y_train: labels must have shape ({n},) and values in "
+                                     f"0..{n_out - 1}, got shape {y.shape}")
+            return np.eye(n_out)[y]
+    y = checks.finite_array("y_train", y_train)
+    if y.size != n * n_out or y.shape[0] != n:
+        raise ParameterError(f"y_train: must have shape ({n}, {n_out}) (one row per x_train, "
+                             f"one column per output){' or integer labels' if loss != 'mse' else ''}"
+                             f", got {y.shape}")
+    if loss == "cross_entropy" and np.any(y < 0):
+        raise ParameterError("y_train: cross-entropy targets must be >= 0 (one-hot or "
+                             "probabilities)")
+    return y.reshape(n, n_out)
+
+
+def _loss_and_gradient(loss: str, f: np.ndarray, y: np.ndarray):
+    """The training loss and ``dL/df`` (normalised by ``y.size``, as the theory)."""
+    if loss == "mse":
+        e = f - y
+        return float(np.sum(e * e)) / (2 * y.size), e / y.size
+    shifted = f - f.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    s = y.sum(axis=1, keepdims=True)
+    return float(-np.sum(y * log_p)) / y.size, (s * np.exp(log_p) - y) / y.size
+
+
+def train_gd(net, x_train, y_train, x_test, *, loss: str = "mse", lr: float, steps: int,
+             record_every: int | None = None, width: int | None = None, seed=0,
+             centered: bool = False) -> Training:
+    """Full-batch gradient descent with step ``lr`` on ``loss``, recording the test
+    predictions and the training loss every ``record_every`` steps (and after the last);
+    continuous time is ``t = lr * steps``.
+
+    Args:
+        net: a fully connected spec (or a network with ``.spec``) ending with a Dense layer.
+        x_train, y_train, x_test: ``(P, d)`` inputs, targets, ``(Q, d)`` test inputs;
+            ``y_train`` is ``(P, n_out)`` (``(P,)`` for one output), or for the
+            cross-entropy also integer labels ``(P,)`` (one-hot over the ``n_out`` outputs).
+        loss: ``"mse"``, ``|f(X) - y|^2 / (2 y.size)``, or ``"cross_entropy"``,
+            ``-sum y log softmax(f(X)) / y.size`` (softmax over the outputs): the
+            normalisations of neural-tangents and :func:`nnphys.theory.kernels.gradient_descent`.
+        lr, steps: the step and the number of steps.
+        record_every: record every that many steps (default: the start and the end).
+        width: hidden width overriding the spec's (all but the last Dense).
+        seed: int or ``numpy.random.Generator`` (the initial parameters).
+        centered: train ``f(theta) - f(theta_0)`` instead (the output at initialisation
+            subtracted), which removes the prior's fluctuation: at infinite width the
+            prediction is then the NTK dynamics from ``f_0 = 0``.
+
+    Raises:
+        ParameterError, ArgumentTypeError: bad arguments (named).
+        NumericalError: the training loss became non-finite or exceeded ``1e100``: ``lr``
+            is too large (for MSE above ``nnphys.theory.kernels.max_learning_rate`` of the
+            network's NTK, training diverges).
     """
     layers = mlp_layers(net, width)
     _check_chain(layers)
+    checks.one_of("loss", loss, LOSSES)
     x_train = arch.check_input(x_train, "x_train")
     x_test = arch.check_input(x_test, "x_test")
-    y = checks.finite_array("y_train", y_train)
-    if y.size == 0 or y.size % x_train.shape[0]:
-        raise ParameterError(f"y_train: must have {x_train.shape[0]} rows (one per x_train), "
-                             f"got shape {y.shape}")
-    y = y.reshape(x_train.shape[0], -1)
+    if x_train.ndim != 2:
+        raise ParameterError(f"x_train: must have shape (P, d), got {x_train.shape}")
+    if x_test.shape[1:] != x_train.shape[1:]:
+        raise ParameterError(f"x_test: must have shape (Q, {x_train.shape[1]}), got "
+                             f"{x_test.shape}")
+    y = _training_targets(loss, y_train, x_train.shape[0], layers[-1].out_dim)
     lr = checks.positive("lr", lr)
     steps = checks.integer("steps", steps, low=0)
     checks.work("steps * width^2", float(steps) * x_train.shape[0] * _weight_count(layers,
@@ -370,15 +431,36 @@ def train_mse(net, x_train, y_train, x_test, *, lr: float, steps: int,
     dense_idx = [i for i, layer in enumerate(layers) if isinstance(layer, arch.Dense)]
     offset_train = forward(layers, params, x_train)[0] if centered else 0.0
     offset_test = forward(layers, params, x_test)[0] if centered else 0.0
-    times, preds = [], []
+    times, preds, losses = [], [], []
+    with np.errstate(over="ignore", invalid="ignore"):
+        _descend(layers, params, dense_idx, x_train, x_test, y, loss, lr, steps, record_every,
+                 offset_train, offset_test, times, preds, losses)
+    return Training(parameters={"loss": loss, "lr": lr, "steps": steps,
+                                "centered": bool(centered)},
+                    times=np.array(times), predictions=np.array(preds),
+                    loss=np.array(losses))
+
+
+def _descend(layers, params, dense_idx, x_train, x_test, y, loss, lr, steps, record_every,
+             offset_train, offset_test, times, preds, losses) -> None:
+    """The steps of :func:`train_gd`, updating ``params`` in place and appending the
+    records."""
     for step in range(int(steps) + 1):
+        try:
+            f, cache = forward(layers, params, x_train)
+        except NumericalError:
+            f, cache = np.full(y.shape, np.inf), None
+        value, g = _loss_and_gradient(loss, f - offset_train, y)
+        if not value < _BLOWUP:
+            raise NumericalError(f"lr: training diverged at step {step} (training loss "
+                                 f"{value:.3g}); lower lr (on MSE keep it below "
+                                 "nnphys.theory.kernels.max_learning_rate of the NTK)")
         if step % record_every == 0 or step == steps:
             times.append(step)
             preds.append(forward(layers, params, x_test)[0] - offset_test)
+            losses.append(value)
         if step == steps:
             break
-        f, cache = forward(layers, params, x_train)
-        g = (f - offset_train - y) / y.size                    # dL/df
         for pos in range(len(dense_idx) - 1, -1, -1):
             li = dense_idx[pos]
             h = cache[pos][0]
@@ -394,5 +476,12 @@ def train_mse(net, x_train, y_train, x_test, *, lr: float, steps: int,
             w -= lr * grad_w
             if b is not None:
                 b -= lr * grad_b
-    return Training(parameters={"lr": lr, "steps": steps, "centered": bool(centered)},
-                    times=np.array(times), predictions=np.array(preds))
+
+
+def train_mse(net, x_train, y_train, x_test, *, lr: float, steps: int,
+              record_every: int | None = None, width: int | None = None, seed=0,
+              centered: bool = False) -> Training:
+    """Full-batch gradient descent on ``||f(X) - y||^2 / (2 y.size)`` (neural-tangents'
+    normalisation): :func:`train_gd` with ``loss="mse"`` (its arguments)."""
+    return train_gd(net, x_train, y_train, x_test, loss="mse", lr=lr, steps=steps,
+                    record_every=record_every, width=width, seed=seed, centered=centered)

@@ -114,6 +114,9 @@ def _others():
             nk.Erf(), 1.2, 0.1),
         "nnphys.theory.criticality.CriticalLine": lambda: criticality.critical_line(
             nk.Erf(), np.array([0.1, 0.2])),
+        "nnphys.theory.kernels.predict.GradientDescentPrediction": lambda: (
+            nk.gradient_descent("cross_entropy", np.eye(3) + 0.1, np.array([0, 1, 1]), 0.5,
+                                0.5, t=[1.0, 2.0], ntk_test_train=np.full((2, 3), 0.2))),
         "nnphys.stats.LinearFit": lambda: stats.weighted_least_squares(
             design, 2 * np.arange(5.0) + np.array([0.1, -0.1, 0, 0.1, -0.1])),
     }

@@ -159,6 +159,43 @@ def trained_vs_ntk(quick: bool = False, seed: int = 0):
             for i in range(3)]
 
 
+@register("kernels.cross_entropy_vs_ntk")
+def cross_entropy_vs_ntk(quick: bool = False, seed: int = 0):
+    """Wide erf networks (3 classes) trained by full-batch gradient descent on the
+    cross-entropy, centred (the output at initialisation subtracted): test logits averaged
+    over initialisations vs the infinite-width function-space ODE
+    (``gradient_descent("cross_entropy", ...)``) at the same time.
+
+    Tolerance: 4 standard errors over seeds, plus ``|prediction| / sqrt(width)`` for the
+    linearisation error of finite networks (as ``kernels.trained_vs_ntk``), plus the Euler
+    error of discrete steps against the flow, ``<= a / (2e)`` of the logit scale for
+    ``a = lr lambda_max / y.size = 0.02`` (the linearised bound
+    ``max_k k a^2 e^{-k a} / 2``).
+    """
+    width, seeds = (512, 8) if quick else (2048, 24)
+    x_train = _inputs(seed + 6, n=9, d=5)
+    x_test = _inputs(seed + 7, n=3, d=5)
+    labels = np.arange(9) % 3
+    net = _mlp(nk.Erf(), 1, width, n_out=3)
+    k = net.kernel(np.vstack([x_train, x_test]), get="ntk")
+    a = 0.02
+    lr = a / 2 * nk.max_learning_rate(k[:9, :9], labels.size * 3)
+    steps = 1000
+    theory = nk.gradient_descent("cross_entropy", k[:9, :9], labels, lr, t=float(steps),
+                                 ntk_test_train=k[9:, :9]).f_test
+    rng = np.random.default_rng(seed + 8)
+    measured = sample_mean([networks.train_gd(net, x_train, labels, x_test,
+                                              loss="cross_entropy", lr=lr, steps=steps,
+                                              seed=int(rng.integers(2**31)),
+                                              centered=True).final
+                            for _ in range(seeds)])
+    scale = np.abs(theory).max()
+    return [compare("kernels.cross_entropy_vs_ntk", f"f_test[{i}, {c}] at t={steps}",
+                    theory[i, c], measured[i, c], sigmas=_SIGMA,
+                    bias=abs(theory[i, c]) / math.sqrt(width) + a / (2 * math.e) * scale)
+            for i, c in ((0, 0), (1, 1), (2, 2), (0, 2))]
+
+
 @register("kernels.nongaussian_weights")
 def nongaussian_weights(quick: bool = False, seed: int = 0):
     """Orthogonal, sparse (density 0.3) and low-rank (rank width/4) weights of the same

@@ -23,7 +23,8 @@ from ...models.elementwise import ExpNormalized, Gabor
 from ...models.spatial import ConvLocal, ConvTranspose, GlobalSumPool, SumPool
 from .kernel import Kernel, input_kernel
 from .network import Network, parallel, serial
-from .predict import Prediction, gp_inference, gradient_descent_mse
+from .predict import (GradientDescentPrediction, Prediction, gp_inference, gradient_descent,
+                      gradient_descent_mse, max_learning_rate)
 from .scale_mixture import StudentTPrediction, student_t_inference, student_t_prior
 from .symbolic import DualKernel, dual_kernel
 from ...models.attention import GlobalSelfAttention
@@ -37,7 +38,8 @@ __all__ = [
     "Gaussian", "Gelu", "Hermite", "Identity", "LeakyRelu", "Monomial", "Polynomial", "Rbf",
     "RectifiedMonomial", "Relu", "Sigmoid_like", "Sign", "Sin", "Tanh", "Kernel",
     "input_kernel", "Network", "parallel", "serial", "from_spec", "from_stax", "Prediction", "gp_inference",
-    "gradient_descent_mse", "DualKernel", "dual_kernel", "StudentTPrediction",
+    "gradient_descent_mse", "gradient_descent", "max_learning_rate",
+    "GradientDescentPrediction", "DualKernel", "dual_kernel", "StudentTPrediction",
     "student_t_inference", "student_t_prior",
     "ConvTranspose", "ConvLocal", "SumPool", "GlobalSumPool", "Gabor", "ExpNormalized",
     "GlobalSelfAttention", "Aggregate", "Dropout", "FanInConcat", "FanInProd", "repeat",

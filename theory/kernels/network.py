@@ -48,7 +48,11 @@ class Network:
         """NNGP and/or NTK of the infinitely wide network.
 
         Args:
-            x1: inputs ``(N1, features)`` or ``(N1, *spatial, channels)``.
+            x1: inputs ``(N1, features)`` or ``(N1, *spatial, channels)``: any array-like,
+                including another framework's array with ``__array__`` (JAX, PyTorch on
+                the CPU; CuPy after ``.get()``). The kernels are computed in float64:
+                float32 inputs are upcast (exactly), so the kernel carries float32's seven
+                digits of the inputs, not more.
             x2: inputs of the same trailing shape, or None for ``x2 = x1``.
             get: ``"nngp"``, ``"ntk"`` or a tuple of them. A string returns the array.
             block_size: evaluate in blocks of this many inputs per side (int or
