@@ -102,7 +102,7 @@ METHODS = ("auto", "laplace", "montecarlo")
 WEIGHT_LAWS = ("gaussian", "orthogonal")
 #: Monte Carlo draws of the layer kernel when ``phi`` is not positive-homogeneous.
 LAYER_SAMPLES = 1 << 16
-_CHUNK = 4096
+_CHUNK_ENTRIES = 1 << 21      # draws x B x B per Monte Carlo chunk (bounds the memory)
 
 
 def _activation(activation):
@@ -186,7 +186,7 @@ def _draws(sigma, activation, epsilon, subtract_mean, n_samples, seed, need_back
     rng = arch.as_rng(checks.seed(seed))
     left = n_samples
     while left > 0:
-        n = min(_CHUNK, left)
+        n = min(max(1, _CHUNK_ENTRIES // (b * b)), left)
         left -= n
         z = rng.standard_normal((n, b)) @ root
         m = (z * z).sum(axis=1) / b + epsilon
@@ -588,6 +588,9 @@ def isometry_gap(x) -> float:
     float
     """
     x = checks.finite_array("x", x, ndim=2)
+    if x.size == 0:
+        raise ParameterError(f"x: must be a non-empty (batch, features) array, got shape "
+                             f"{x.shape}")
     gram = x @ x.T
     sign, logdet = np.linalg.slogdet(gram)
     if sign <= 0 or not np.isfinite(logdet):
