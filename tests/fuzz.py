@@ -388,7 +388,7 @@ def _valid_calls():
         "theory.kernels.infinite_depth.normalized_dual": ((nw.Relu(),), {}),
         "theory.kernels.batchnorm.batchnorm_nngp": ((np.eye(3) + 0.5, nw.Relu()), {}),
         "theory.kernels.batchnorm.batchnorm_fixed_point": ((4, nw.Relu()), {}),
-        "theory.kernels.batchnorm.batchnorm_gradient_rate": ((6,), {"n_samples": 256}),
+        "theory.kernels.batchnorm.batchnorm_gradient_rate": ((6,), {"n_replicas": 256}),
         "theory.kernels.batchnorm.linear_gradient_rate": ((6,), {}),
         "theory.kernels.batchnorm.large_batch_limit": ((nw.Relu(),), {}),
         "theory.kernels.batchnorm.isometry_gap": ((np.eye(3) + 0.1,), {}),

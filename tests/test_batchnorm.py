@@ -74,7 +74,7 @@ def test_laplace_method_agrees_with_monte_carlo(activation, epsilon, subtract_me
     exact = bn.batchnorm_nngp(sigma, activation, epsilon=epsilon,
                               subtract_mean=subtract_mean, method="laplace")
     mc = bn.batchnorm_nngp(sigma, activation, epsilon=epsilon, subtract_mean=subtract_mean,
-                           method="montecarlo", n_samples=1 << 17, seed=3)
+                           method="montecarlo", n_replicas=1 << 17, seed=3)
     z = (exact.mean - mc.mean) / mc.stderr
     assert np.max(np.abs(z)) < Z_MAX, z
 
@@ -123,7 +123,7 @@ def test_linear_fixed_point_closed_form(b):
 def test_relu_fixed_point_quadrature_vs_monte_carlo():
     """q* = 1/2 exactly (the BN output is symmetric with E y_i^2 = 1); c* by both methods."""
     exact = bn.batchnorm_fixed_point(6, nw.Relu())
-    mc = bn.batchnorm_fixed_point(6, nw.Relu(), method="montecarlo", n_samples=1 << 16,
+    mc = bn.batchnorm_fixed_point(6, nw.Relu(), method="montecarlo", n_replicas=1 << 16,
                                   seed=4)
     assert abs(exact.q - 0.5) < 1e-10
     assert abs(mc.c - exact.c) < 4 * mc.c_stderr
@@ -143,7 +143,7 @@ def test_relu_fixed_point_tends_to_the_large_batch_limit_as_one_over_b():
 @pytest.mark.parametrize("b,subtract_mean", [(8, True), (16, True), (8, False)])
 def test_gradient_rate_linear_closed_form(b, subtract_mean):
     """Monte Carlo (finite variance for r > 4) vs (r-1)/(r-2), Yang et al. 2019."""
-    rate = bn.batchnorm_gradient_rate(b, subtract_mean=subtract_mean, n_samples=1 << 15,
+    rate = bn.batchnorm_gradient_rate(b, subtract_mean=subtract_mean, n_replicas=1 << 15,
                                       seed=1)
     assert abs(rate.mean - bn.linear_gradient_rate(b, subtract_mean)) < 4 * rate.stderr
 
@@ -153,8 +153,8 @@ def test_gradient_rate_relu_tends_to_pi_over_pi_minus_one():
     by more than its Monte Carlo uncertainty."""
     limit = math.pi / (math.pi - 1)
     assert abs(bn.large_batch_limit(nw.Relu())[2] - limit) < 1e-14
-    r16 = bn.batchnorm_gradient_rate(16, nw.Relu(), n_samples=1 << 14, seed=2)
-    r64 = bn.batchnorm_gradient_rate(64, nw.Relu(), n_samples=1 << 12, seed=2)
+    r16 = bn.batchnorm_gradient_rate(16, nw.Relu(), n_replicas=1 << 14, seed=2)
+    r64 = bn.batchnorm_gradient_rate(64, nw.Relu(), n_replicas=1 << 12, seed=2)
     assert (r16.mean - limit) - (r64.mean - limit) > 4 * math.hypot(r16.stderr, r64.stderr)
     assert abs(r64.mean - limit) < 4 * r64.stderr + 2 * limit / 64
 
@@ -163,7 +163,7 @@ def test_gradient_rate_tanh_is_above_one():
     """Gradient explosion for every activation (Poincaré: E phi'^2 >= Var phi)."""
     _, _, lam = bn.large_batch_limit(nw.Tanh())
     assert lam > 1
-    rate = bn.batchnorm_gradient_rate(10, nw.Tanh(), n_samples=1 << 13, seed=0)
+    rate = bn.batchnorm_gradient_rate(10, nw.Tanh(), n_replicas=1 << 13, seed=0)
     assert rate.mean - 4 * rate.stderr > 1
 
 
@@ -185,7 +185,7 @@ def test_backward_pass_is_the_jacobian_of_apply():
 def test_finite_width_growth_approaches_the_theory():
     """Within 4 se + 3 lambda / n of the theory at n = 256 (validation.batchnorm), while at
     n = 12 the finite-width deficit is resolved (the limit is approached from below)."""
-    theory = bn.batchnorm_gradient_rate(8, n_samples=1 << 14, seed=0)
+    theory = bn.batchnorm_gradient_rate(8, n_replicas=1 << 14, seed=0)
     narrow = sim_bn.gradient_growth(8, 12, 12, n_replicas=400, seed=1)
     wide = sim_bn.gradient_growth(8, 256, 12, n_replicas=48, seed=2)
     assert abs(wide.mean - theory.mean) < 4 * math.hypot(wide.stderr, theory.stderr) \

@@ -52,7 +52,7 @@ def gradient_growth(quick: bool = False, seed: int = 0):
     batch, depth = 8, 16
     out = []
     for label, act in (("linear", None), ("relu", nk.Relu())):
-        theory = nk.batchnorm_gradient_rate(batch, act, n_samples=1 << 15, seed=seed)
+        theory = nk.batchnorm_gradient_rate(batch, act, n_replicas=1 << 15, seed=seed)
         for n in widths:
             measured = sim_bn.gradient_growth(batch, n, depth, act, n_replicas=replicas,
                                               seed=seed + n)

@@ -37,8 +37,8 @@ with ``V_phi`` the ordinary (pairwise) dual kernel of :mod:`.duals`: a one-dimen
 integral, evaluated by adaptive quadrature (``scipy.integrate.quad_vec``, absolute error
 ``< 1e-11`` relative to the entries) in ``s = e^u``.
 
-**Monte Carlo** (any ``phi``): ``n_samples`` draws of ``h``; the standard error of every
-entry is ``s / sqrt(n_samples)``.
+**Monte Carlo** (any ``phi``): ``n_replicas`` draws of ``h``; the standard error of every
+entry is ``s / sqrt(n_replicas)``.
 
 **Fixed point.** From a permutation-symmetric start the iteration stays in the class
 ``Sigma = q [(1 - c) I + c 11^T]``; its fixed point ``(q*, c*)``. Closed forms checked in
@@ -177,14 +177,14 @@ def _laplace(sigma, activation, epsilon, subtract_mean) -> np.ndarray:
     return (value + value.T) / 2
 
 
-def _draws(sigma, activation, epsilon, subtract_mean, n_samples, seed, need_backward):
+def _draws(sigma, activation, epsilon, subtract_mean, n_replicas, seed, need_backward):
     """Per-chunk Monte Carlo draws: yields ``(x, jacobian or None)`` with ``x = phi(BN h)``
     of shape ``(n, B)`` and ``J = diag(phi'(y)) J_BN`` of shape ``(n, B, B)``."""
     b = sigma.shape[0]
     p = _projector(b, subtract_mean)
     _, _, root = _sqrt_psd(p @ sigma @ p)
     rng = arch.as_rng(checks.seed(seed))
-    left = n_samples
+    left = n_replicas
     while left > 0:
         n = min(max(1, _CHUNK_ENTRIES // (b * b)), left)
         left -= n
@@ -202,28 +202,29 @@ def _draws(sigma, activation, epsilon, subtract_mean, n_samples, seed, need_back
         yield x, jac
 
 
-def _montecarlo(sigma, activation, epsilon, subtract_mean, n_samples, seed) -> Estimate:
+def _montecarlo(sigma, activation, epsilon, subtract_mean, n_replicas, seed) -> Estimate:
     b = sigma.shape[0]
     total = np.zeros((b, b))
     squares = np.zeros((b, b))
-    for x, _ in _draws(sigma, activation, epsilon, subtract_mean, n_samples, seed, False):
+    for x, _ in _draws(sigma, activation, epsilon, subtract_mean, n_replicas, seed, False):
         outer = x[:, :, None] * x[:, None, :]
         total += outer.sum(axis=0)
         squares += (outer * outer).sum(axis=0)
-    mean = total / n_samples
-    var = np.maximum(squares / n_samples - mean ** 2, 0.0) * n_samples / (n_samples - 1)
-    return Estimate(mean=mean, stderr=np.sqrt(var / n_samples), n_eff=np.full((b, b),
-                    float(n_samples)), tau=np.ones((b, b)))
+    mean = total / n_replicas
+    var = np.maximum(squares / n_replicas - mean ** 2, 0.0) * n_replicas / (n_replicas - 1)
+    return Estimate(mean=mean, stderr=np.sqrt(var / n_replicas), n_eff=np.full((b, b),
+                    float(n_replicas)), tau=np.ones((b, b)))
 
 
-def _samples(n_samples, b):
-    n_samples = checks.integer("n_samples", n_samples, low=2, high=checks.MEMORY_LIMIT)
-    checks.work("n_samples", float(n_samples) * b * b, checks.WORK_LIMIT)
-    return n_samples
+def _samples(n_replicas, b, power=2):
+    """Checked draws; the work is ``n_replicas B^power`` (``B^3`` for the Jacobians)."""
+    n_replicas = checks.integer("n_replicas", n_replicas, low=2, high=checks.MEMORY_LIMIT)
+    checks.work("n_replicas", float(n_replicas) * float(b) ** power, checks.WORK_LIMIT)
+    return n_replicas
 
 
 def batchnorm_nngp(sigma, activation=None, *, epsilon: float = 0.0, subtract_mean: bool = True,
-                   method: str = "auto", n_samples: int = 1 << 16, seed=0) -> Estimate:
+                   method: str = "auto", n_replicas: int = 1 << 16, seed=0) -> Estimate:
     r"""The NNGP of a batch after batch normalisation and ``activation``:
     ``V(Sigma) = E[phi(BN h) phi(BN h)^T]``, ``h ~ N(0, sigma)`` (module docstring).
 
@@ -240,7 +241,7 @@ def batchnorm_nngp(sigma, activation=None, *, epsilon: float = 0.0, subtract_mea
     method : str
         ``"laplace"`` (deterministic 1-d quadrature; positive-homogeneous ``phi``),
         ``"montecarlo"`` (any ``phi``) or ``"auto"`` (Laplace where it applies).
-    n_samples : int
+    n_replicas : int
         Monte Carlo draws.
     seed : int, numpy.random.Generator or None
         Randomness of the Monte Carlo method.
@@ -273,9 +274,9 @@ def batchnorm_nngp(sigma, activation=None, *, epsilon: float = 0.0, subtract_mea
     if method == "laplace":
         out = Estimate.exact(_laplace(sigma, activation, epsilon, subtract_mean))
         return dataclasses.replace(out, parameters=params)
-    n_samples = _samples(n_samples, sigma.shape[0])
-    out = _montecarlo(sigma, activation, epsilon, subtract_mean, n_samples, seed)
-    return dataclasses.replace(out, parameters={**params, "n_samples": n_samples})
+    n_replicas = _samples(n_replicas, sigma.shape[0])
+    out = _montecarlo(sigma, activation, epsilon, subtract_mean, n_replicas, seed)
+    return dataclasses.replace(out, parameters={**params, "n_replicas": n_replicas})
 
 
 # ---------------------------------------------------------------------------------------
@@ -322,7 +323,7 @@ def _class_coordinates(v: np.ndarray) -> tuple[float, float]:
 
 
 def batchnorm_fixed_point(batch_size: int, activation=None, *, subtract_mean: bool = True,
-                          method: str = "auto", n_samples: int = 1 << 15, seed=0,
+                          method: str = "auto", n_replicas: int = 1 << 15, seed=0,
                           tol: float = 1e-10, max_iter: int = 500) -> BatchNormFixedPoint:
     r"""The permutation-symmetric fixed point of the BN batch recursion (``epsilon = 0``;
     independent of ``W_std`` and ``b_std``, module docstring).
@@ -342,7 +343,7 @@ def batchnorm_fixed_point(batch_size: int, activation=None, *, subtract_mean: bo
         BN with (``True``) or without mean subtraction.
     method : str
         ``"auto"``, ``"laplace"`` or ``"montecarlo"`` (:func:`batchnorm_nngp`).
-    n_samples : int
+    n_replicas : int
         Monte Carlo draws.
     seed : int, numpy.random.Generator or None
         Randomness of the Monte Carlo draws.
@@ -375,7 +376,7 @@ def batchnorm_fixed_point(batch_size: int, activation=None, *, subtract_mean: bo
     tol = checks.real("tol", tol, low=0.0, low_open=True)
     max_iter = checks.integer("max_iter", max_iter, low=1, high=100000)
     if method == "montecarlo":
-        n_samples = _samples(n_samples, b)
+        n_replicas = _samples(n_replicas, b)
         seed = checks.seed(seed)
         entropy = int(arch.as_rng(seed).integers(0, 2 ** 63 - 1))
     q, c = 1.0, 0.0
@@ -384,7 +385,7 @@ def batchnorm_fixed_point(batch_size: int, activation=None, *, subtract_mean: bo
         if method == "laplace":
             v = Estimate.exact(_laplace(sigma, activation, 0.0, subtract_mean))
         else:
-            v = _montecarlo(sigma, activation, 0.0, subtract_mean, n_samples, entropy)
+            v = _montecarlo(sigma, activation, 0.0, subtract_mean, n_replicas, entropy)
         q_new, off = _class_coordinates(v.mean)
         c_new = off / q_new
         residual = float(np.abs(_symmetric(q_new, c_new, b) - sigma).max())
@@ -416,7 +417,7 @@ def _leading(m: np.ndarray) -> float:
 
 def batchnorm_gradient_rate(batch_size: int, activation=None, *, subtract_mean: bool = True,
                             weights: str = "gaussian", width: int | None = None,
-                            n_samples: int = 1 << 15, seed=0) -> Estimate:
+                            n_replicas: int = 1 << 15, seed=0) -> Estimate:
     r"""The factor ``lambda`` by which ``E|dL/dx_l|^2`` grows per layer towards the input
     in a deep BN network at its fixed point (module docstring).
 
@@ -441,7 +442,7 @@ def batchnorm_gradient_rate(batch_size: int, activation=None, *, subtract_mean: 
         ``"gaussian"`` or ``"orthogonal"``.
     width : int or None
         The width, only read for orthogonal weights (must equal ``batch_size``).
-    n_samples : int
+    n_replicas : int
         Monte Carlo draws (of the fixed point, if it needs Monte Carlo, and of ``T``).
     seed : int, numpy.random.Generator or None
         Randomness of the draws.
@@ -470,13 +471,13 @@ def batchnorm_gradient_rate(batch_size: int, activation=None, *, subtract_mean: 
                                  "construction with linear activation, subtract_mean=False "
                                  "and width == batch_size")
         return Estimate.exact(1.0)
-    n_samples = _samples(n_samples, b)
+    n_replicas = _samples(n_replicas, b, power=3)
     rng = arch.as_rng(checks.seed(seed))
     fp = batchnorm_fixed_point(b, activation, subtract_mean=subtract_mean,
-                               n_samples=n_samples, seed=rng)
+                               n_replicas=n_replicas, seed=rng)
     ones = np.ones(b)
     rows = []
-    for _, jac in _draws(fp.sigma, activation, 0.0, subtract_mean, n_samples, rng, True):
+    for _, jac in _draws(fp.sigma, activation, 0.0, subtract_mean, n_replicas, rng, True):
         t_eye = np.einsum("nki,nkj->nij", jac, jac)             # J^T I J
         g = np.einsum("nki,k->ni", jac, ones)                   # J^T 1
         t_ones = g[:, :, None] * g[:, None, :]                  # J^T 11^T J
@@ -501,8 +502,8 @@ def batchnorm_gradient_rate(batch_size: int, activation=None, *, subtract_mean: 
         up[k] += h
         down[k] -= h
         grad[k] = (rate(up) - rate(down)) / (2 * h)
-    var = grad @ np.cov(samples, rowvar=False) @ grad / n_samples
-    return Estimate(mean=value, stderr=math.sqrt(max(var, 0.0)), n_eff=float(n_samples),
+    var = grad @ np.cov(samples, rowvar=False) @ grad / n_replicas
+    return Estimate(mean=value, stderr=math.sqrt(max(var, 0.0)), n_eff=float(n_replicas),
                     parameters={"batch_size": b, "activation": repr(activation),
                                 "subtract_mean": bool(subtract_mean), "weights": weights})
 
