@@ -57,24 +57,34 @@ point,
 
 (``W_std`` cancels by scale invariance). ``T`` maps the permutation-symmetric matrices
 ``a I + b 11^T`` into themselves; its leading eigenvalue there, ``lambda``, is the factor
-by which ``E|delta x|^2`` (and ``E|dL/dW_l|^2``) grows per layer towards the input. For
-linear ``phi`` (derived here from ``E[1 / chi^2_r] = 1/(r-2)`` and the moments of a uniform
-direction; Yang et al.'s theorem on linear BN networks)
+by which ``E|delta x|^2`` (and ``E|dL/dW_l|^2``) grows per layer towards the input.
+For linear ``phi`` (derived here, from ``E[1/chi^2_r] = 1/(r-2)`` and the moments of a
+uniform direction on the sphere of ``range(P)``)
 
 .. math::  \lambda = \frac{r - 1}{r - 2}  \quad (r = B - 1:\ \lambda = (B-2)/(B-3)),
 
-so gradients explode for every finite batch, and for ``B -> inf`` (derived: BN becomes a
-fixed standardisation) ``lambda -> E[phi'(z)^2] / Var[phi(z)] >= 1`` by the Gaussian
-Poincaré inequality (ReLU: ``pi / (pi - 1) = 1.467``; Yang et al.'s ReLU limit).
+so gradients explode for every finite batch, as Yang et al. prove for linear BN networks
+(we could not read their theorem's text; finite networks confirm this factor, e.g.
+``1.1946 +- 0.0020`` at ``B = 8``, width 512, against ``6/5``, not ``B/(B-3) = 1.6``).
+For ``B -> inf`` (derived: BN becomes a fixed standardisation) ``lambda -> E[phi'(z)^2] /
+Var[phi(z)] >= 1`` by the Gaussian Poincaré inequality, for every activation (ReLU:
+``pi / (pi - 1) = 1.467``, the ReLU value of Yang et al.). The eigenvalue is taken on the
+permutation-symmetric matrices, the mode excited by a generic output gradient; for linear
+``phi`` it is the largest (the traceless modes have ``(1 - 2/r + 2/(r(r+2)))`` in place of
+``(1 - 1/r)``).
 
 **Without explosion** (Meterez et al. 2023): linear activations, ``subtract_mean=False``,
-width equal to the batch size and orthogonal weights. At an isometric batch (``X X^T`` a
-multiple of ``I``) the layer maps the batch to an isometric batch exactly, every unit's
-norm is the same, and the backward map is an orthogonal matrix times per-unit projections,
-hence non-expansive: the per-layer growth factor is at most 1 and gradients stay bounded at
-any depth (their theorem; the isometry of the batch is measured by :func:`isometry_gap`,
-their eq. for the isometry gap, which decays with depth). The mean-field rate above is what
-Gaussian weights (or orthogonal weights at width >> B) give instead.
+width equal to the batch size and orthogonal weights (the setting of their experiments).
+At an isometric batch (``X X^T`` a multiple of ``I``) the layer maps the batch to an
+isometric batch exactly, every unit has the same norm, and the backward map is an
+orthogonal matrix times per-unit projections, hence non-expansive (derived here; their
+theorem, whose text we could not read, bounds the gradients at any depth for linearly
+independent inputs): the per-layer factor is at most 1. From a random batch the isometry
+gap (:func:`isometry_gap`) decays with depth and the typical factor tends to 1.
+Measured (:mod:`nnphys.sim.batchnorm`, ``B = 8``): ``0.99981 +- 0.00002`` from an
+isometric batch; ``1.0000000 +- 0.0000002`` (geometric mean) from Gaussian batches once 80
+layers have passed. With orthogonal weights at width ``4 B`` or more, or Gaussian weights,
+the factor is the mean-field one above instead.
 """
 
 from __future__ import annotations
