@@ -216,3 +216,23 @@ def test_orthogonal_construction_keeps_gradients_bounded():
                                       width=b).mean == 1.0
     with pytest.raises(ParameterError, match="weights"):
         bn.batchnorm_gradient_rate(b, weights="orthogonal", width=b)
+
+
+# --- validation checks and the figure -------------------------------------------------
+
+@pytest.mark.parametrize("name", ["batchnorm.nngp_vs_ensemble", "batchnorm.gradient_growth"])
+def test_quick_checks_pass(name):
+    from nnphys import validation
+    rows = validation.run([name], quick=True)
+    assert rows and all(c.passed for c in rows)
+
+
+def test_figure_registered():
+    from nnphys import figures
+    assert "batchnorm-gradients" in figures.figures()
+
+
+@pytest.mark.slow
+def test_figure_builds(tmp_path):
+    from nnphys import figures
+    assert len(figures.make("batchnorm-gradients", str(tmp_path), quick=True)) == 3

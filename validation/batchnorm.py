@@ -48,7 +48,7 @@ def nngp_vs_ensemble(quick: bool = False, seed: int = 0):
 def gradient_growth(quick: bool = False, seed: int = 0):
     """Per-layer gradient growth of finite BN networks vs the mean-field rate, and the
     bounded gradients of the orthogonal construction."""
-    widths, replicas = ((64, 256), 64) if quick else ((64, 256, 512), 256)
+    widths, replicas = ((32, 128), 64) if quick else ((64, 256, 512), 256)
     batch, depth = 8, 16
     out = []
     for label, act in (("linear", None), ("relu", nk.Relu())):
