@@ -13,7 +13,8 @@ normalisation of Meterez et al. 2023, arXiv:2310.02012, sec. 3.
 
 Unlike :class:`~nnphys.models.network.LayerNorm`, the output for one input depends on the
 whole batch, so the layer's infinite-width kernel (:mod:`nnphys.theory.kernels.batchnorm`)
-is defined for one batch, ``Network.kernel(x)``; a cross-batch ``kernel(x1, x2)`` is refused.
+is defined for one batch, ``Network.kernel(x)`` (NNGP and NTK); a cross-batch
+``kernel(x1, x2)`` is refused.
 """
 
 from __future__ import annotations

@@ -387,6 +387,8 @@ def _valid_calls():
         "theory.kernels.hermite.dual": ((nw.Tanh(), 1.0, 0.5, 1.0, True), {}),
         "theory.kernels.infinite_depth.normalized_dual": ((nw.Relu(),), {}),
         "theory.kernels.batchnorm.batchnorm_nngp": ((np.eye(3) + 0.5, nw.Relu()), {}),
+        "theory.kernels.batchnorm.batchnorm_ntk": ((np.eye(6) + 0.5, np.eye(6), nw.Relu()),
+                                                   {"n_replicas": 256}),
         "theory.kernels.batchnorm.batchnorm_fixed_point": ((4, nw.Relu()), {}),
         "theory.kernels.batchnorm.batchnorm_gradient_rate": ((6,), {"n_replicas": 256}),
         "theory.kernels.batchnorm.linear_gradient_rate": ((6,), {}),

@@ -11,7 +11,7 @@ from nnphys.errors import ParameterError
 from nnphys.models import network as nw
 from nnphys.models.batchnorm import BatchNorm
 from nnphys.sim import batchnorm as sim_bn
-from nnphys.sim.layer_ensembles import empirical_nngp
+from nnphys.sim.layer_ensembles import empirical_nngp, empirical_ntk
 from nnphys.theory import kernels as nk
 from nnphys.theory.kernels import batchnorm as bn
 
@@ -87,27 +87,46 @@ def test_network_kernel_is_the_batch_map_of_the_dense_gram():
     assert np.allclose(net.kernel(x, get="nngp"), expect, rtol=1e-12)
 
 
-def test_cross_batch_kernel_and_ntk_are_refused():
+def test_cross_batch_kernel_and_small_batch_ntk_are_refused():
     x = np.random.default_rng(2).standard_normal((4, 3))
     net = nk.serial(nk.Dense(8), nk.BatchNorm(), nk.Relu())
     with pytest.raises(ParameterError, match="x2"):
         net.kernel(x, x, get="nngp")
-    with pytest.raises(NotImplementedError, match="NTK"):
-        net.kernel(x)
+    with pytest.raises(ParameterError, match="x"):
+        net.kernel(x[:3])                                  # B = 3: E[1/chi^2_2] diverges
     with pytest.raises(ParameterError, match="Gaussian"):
         nk.serial(nk.Dense(8), nk.BatchNorm(), nk.LayerNorm()).kernel(x, get="nngp")
 
 
 def test_batch_kernel_against_finite_networks_with_batch_statistics():
-    """The ensemble mean approaches the batch NNGP: 4 se + 2 |K| / n (two hidden layers,
+    """The ensemble means approach the batch NNGP: 4 se + 2 |K| / n (two hidden layers,
     the O(1/n) shift; as validation._ensembles)."""
-    x = np.random.default_rng(0).standard_normal((4, 6))
+    x = np.random.default_rng(0).standard_normal((6, 6))
     n = 128
     net = nk.serial(nk.Dense(n, 1.2, 0.1), nk.BatchNorm(), nk.Abs(), nk.Dense(n),
                     nk.BatchNorm(), nk.Relu(), nk.Dense(32))
     theory = net.kernel(x, get="nngp")
     emp = empirical_nngp(net, x, n_replicas=60, seed=5)
     assert np.all(np.abs(emp.mean - theory) <= 4 * emp.stderr + 2 * np.abs(theory) / n)
+
+
+def test_batch_ntk_by_hand_and_against_finite_networks():
+    """NTK of Dense -> BN -> Abs -> Dense: the layer algebra equals the recursion written
+    out with batchnorm_ntk (two Monte Carlo estimates: 4 combined se), and the ensemble
+    of finite networks agrees within 4 combined se + 2 |K| / n."""
+    x = np.random.default_rng(0).standard_normal((6, 5))
+    n = 256
+    net = nk.serial(nk.Dense(n, 1.2, 0.1), nk.BatchNorm(), nk.Abs(), nk.Dense(32, 1.3))
+    k1 = 1.44 * x @ x.T / 5 + 0.01                 # Dense (NTK parameterization): Theta = K
+    theta2 = bn.batchnorm_ntk(k1, k1, nw.Abs(), n_replicas=1 << 16, seed=7)
+    k2 = bn.batchnorm_nngp(k1, nw.Abs()).mean
+    theta = 1.69 * k2 + 1.69 * theta2.mean
+    theta_se = 1.69 * theta2.stderr
+    layer = net.kernel(x).ntk                      # 2^18 draws: se about theta_se / 2
+    assert np.all(np.abs(layer - theta) <= 4 * np.hypot(theta_se, theta_se / 2))
+    emp = empirical_ntk(net, x, n_replicas=80, seed=6)
+    assert np.all(np.abs(emp.mean - theta) <= 4 * np.hypot(emp.stderr, theta_se)
+                  + 2 * np.abs(theta) / n)
 
 
 # --- fixed points -------------------------------------------------------------------
