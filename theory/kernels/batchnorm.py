@@ -142,16 +142,17 @@ def _projector(b: int, subtract_mean: bool) -> np.ndarray:
     return np.eye(b) - (1.0 / b if subtract_mean else 0.0)
 
 
-def _gram(sigma) -> np.ndarray:
-    sigma = checks.finite_array("sigma", sigma, ndim=2)
+def _gram(sigma, name: str = "sigma") -> np.ndarray:
+    """A checked B x B Gram matrix (symmetric, PSD, ``B >= 2``); errors name ``name``."""
+    sigma = checks.finite_array(name, sigma, ndim=2)
     b = sigma.shape[0]
     if sigma.shape != (b, b) or b < 2:
-        raise ParameterError(f"sigma: must be a square B x B Gram matrix with B >= 2, got "
+        raise ParameterError(f"{name}: must be a square B x B matrix with B >= 2, got "
                              f"shape {sigma.shape}")
     if not np.allclose(sigma, sigma.T, rtol=1e-12, atol=1e-12 * np.abs(sigma).max()):
-        raise ParameterError("sigma: must be symmetric")
+        raise ParameterError(f"{name}: must be symmetric")
     if np.linalg.eigvalsh(sigma)[0] < -1e-10 * max(np.abs(sigma).max(), 1e-300):
-        raise ParameterError("sigma: must be positive semi-definite")
+        raise ParameterError(f"{name}: must be positive semi-definite")
     return sigma
 
 
@@ -283,9 +284,10 @@ def batchnorm_ntk(sigma, theta, activation=None, *, epsilon: float = 0.0,
         ``r <= 2`` (``B <= 3`` with the mean subtracted), where the NTK is infinite.
     """
     sigma = _gram(sigma)
-    theta = _gram(theta) if np.shape(theta) == sigma.shape else None
-    if theta is None:
-        raise ParameterError(f"theta: must be a B x B matrix like sigma {sigma.shape}")
+    theta = _gram(theta, "theta")
+    if theta.shape != sigma.shape:
+        raise ParameterError(f"theta: must be a B x B matrix like sigma {sigma.shape}, got "
+                             f"{theta.shape}")
     activation = _activation(activation)
     epsilon = checks.real("epsilon", epsilon, low=0.0)
     _check_options("montecarlo", sigma.shape[0], subtract_mean, activation)
