@@ -1114,3 +1114,4 @@ from . import elementwise as _elementwise, spatial as _spatial  # noqa: E402,F40
 from . import attention as _attention_layers  # noqa: E402,F401
 from . import combinators as _combinator_layers  # noqa: E402,F401
 from . import graph as _graph_layers  # noqa: E402,F401
+from . import batchnorm as _batchnorm_layers  # noqa: E402,F401

@@ -21,14 +21,19 @@ _SIGMA = 4.0
 _ENTRIES = (((0, 0), "x0,x0"), ((0, 1), "x0,x1"), ((1, 2), "x1,x2"))
 
 
-def nngp_comparisons(name, build, x, widths, samples, seed, bias_per_width, pattern=None):
-    """Compare the NNGP and the NTK of ``build(width)`` with their ensembles at each width
-    (module docstring); ``build(width)`` must end in a ``Dense(READOUT)`` readout."""
+def nngp_comparisons(name, build, x, widths, samples, seed, bias_per_width, pattern=None,
+                     kinds=("nngp", "ntk")):
+    """Compare the NNGP and the NTK (those of ``kinds``) of ``build(width)`` with their
+    ensembles at each width (module docstring); ``build(width)`` must end in a
+    ``Dense(READOUT)`` readout."""
+    samplers = {"nngp": empirical_nngp, "ntk": empirical_ntk}
     out = []
     for width in widths:
         net = build(int(width))
-        k = net.kernel(x, pattern=None if pattern is None else (pattern, None))
-        for kind, sampler in (("nngp", empirical_nngp), ("ntk", empirical_ntk)):
+        k = net.kernel(x, get=tuple(kinds),
+                       pattern=None if pattern is None else (pattern, None))
+        for kind in kinds:
+            sampler = samplers[kind]
             theory = getattr(k, kind)
             emp = sampler(net, x, n_replicas=samples, seed=seed + int(width), pattern=pattern)
             for (i, j), label in _ENTRIES:

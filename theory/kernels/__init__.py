@@ -30,8 +30,12 @@ from .symbolic import DualKernel, dual_kernel
 from ...models.attention import GlobalSelfAttention
 from ...models.combinators import Dropout, FanInConcat, FanInProd, repeat
 from ...models.graph import Aggregate
+from ...models.batchnorm import BatchNorm
 from ...models import stax as _stax
 from . import attention as _attention, combinators as _combinators, graph as _graph  # noqa: F401
+from .batchnorm import (batchnorm_fixed_point, batchnorm_gradient_rate, batchnorm_nngp,
+                        batchnorm_ntk,
+                        isometry_gap, large_batch_limit, linear_gradient_rate)
 
 __all__ = [
     "ABRelu", "Abs", "AvgPool", "Conv", "Flatten", "GlobalAvgPool", "LayerNorm", "Cos", "Dense", "Elementwise", "Erf", "Exp", "FanInSum", "FanOut",
@@ -43,6 +47,9 @@ __all__ = [
     "student_t_inference", "student_t_prior",
     "ConvTranspose", "ConvLocal", "SumPool", "GlobalSumPool", "Gabor", "ExpNormalized",
     "GlobalSelfAttention", "Aggregate", "Dropout", "FanInConcat", "FanInProd", "repeat",
+    "BatchNorm", "batchnorm_nngp", "batchnorm_ntk", "batchnorm_fixed_point",
+    "batchnorm_gradient_rate",
+    "linear_gradient_rate", "large_batch_limit", "isometry_gap",
 ]
 
 

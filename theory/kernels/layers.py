@@ -25,15 +25,26 @@ from ...models import network as arch
 from . import duals, hermite
 from .kernel import Kernel
 
-__all__ = ["register", "apply_layer", "dual_function"]
+__all__ = ["register", "register_pair", "apply_layer", "dual_function"]
 
 _KERNEL_FNS: dict[type, Callable] = {}
+_PAIR_FNS: dict[type, Callable] = {}
 
 
 def register(layer_type: type):
     """Decorator: register ``fn(layer, kernel) -> kernel`` as the kernel map of a layer type."""
     def wrap(fn):
         _KERNEL_FNS[layer_type] = fn
+        return fn
+    return wrap
+
+
+def register_pair(layer_type: type):
+    """Decorator: register ``fn(layer, activation, kernel) -> kernel``, the joint kernel map
+    of a layer and the activation directly after it in a chain (for layers whose output is
+    not Gaussian, such as ``BatchNorm``, the two cannot be mapped one after the other)."""
+    def wrap(fn):
+        _PAIR_FNS[layer_type] = fn
         return fn
     return wrap
 
@@ -105,15 +116,26 @@ def _activation(layer: arch.Activation, k) -> Kernel:
 
 @register(arch.Serial)
 def _serial(layer: arch.Serial, k):
+    links = arch.chain(layer)
     previous = None
-    for sub in layer.layers:
+    i = 0
+    while i < len(links):
+        sub = links[i]
         if getattr(previous, "non_gaussian_output", False) and \
                 isinstance(sub, (arch.Activation, arch.LayerNorm)):
             raise ParameterError(f"{type(sub).__name__} after {type(previous).__name__}: its "
                                  "input is not a Gaussian process (put a Dense or Conv "
                                  "layer in between)")
+        pair = _PAIR_FNS.get(type(sub))
+        if pair is not None and i + 1 < len(links) and \
+                isinstance(links[i + 1], arch.Activation):
+            k = pair(sub, links[i + 1], _single(k, sub))
+            previous = links[i + 1]
+            i += 2
+            continue
         k = apply_layer(sub, k)
         previous = sub
+        i += 1
     return k
 
 
