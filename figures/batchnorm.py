@@ -68,6 +68,8 @@ def _plot(data: dict):
         ax2.errorbar(data["depths"], data[f"{law}/log"], data[f"{law}/se"], fmt="o-", ms=3,
                      color=f"C{i + 2}", label=f"{law} weights")
     ax2.set_xscale("log")
+    ax2.set_xticks(data["depths"], [str(int(d)) for d in data["depths"]])
+    ax2.minorticks_off()
     ax2.set_xlabel("depth")
     ax2.set_ylabel(r"E log($|\partial L/\partial x_0|^2$ / $|\partial L/\partial x_{out}|^2$)")
     ax2.set_title(f"linear, no mean subtraction, width = B = {_BATCH} (Meterez et al. 2023)",
