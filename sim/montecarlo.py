@@ -408,16 +408,16 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     while done < n_sweeps:
         step = min(record_every, n_sweeps - done)
         threads = n_replicas > 1 and step * n * x.shape[0] * P * P >= _PARALLEL_WORK
-        if pairwise and "xt8" in tab:
-            kernel = _k.pairwise_sweeps_int8_parallel if threads else _k.pairwise_sweeps_int8
-            S_int = np.rint(S).astype(np.float32)          # integers < 2^24: exact
-            flips = kernel(tab["xt8"], float(w[0] * network.scale), selfc, at, spins, S_int,
-                           SA, states, beta, code, step, shuffle)
-            S[...] = S_int
-        elif pairwise:
+        if pairwise:
             kernel = _k.pairwise_sweeps_parallel if threads else _k.pairwise_sweeps
-            flips = kernel(xt, xwt, selfc, at, spins, S, SA, states, beta, code, step,
-                           shuffle)
+            if "xt8" in tab:                                   # +-1 table: exact sums
+                S_int = np.rint(S).astype(np.float32)          # integers < 2^24: exact
+                flips = kernel(tab["xt8"], float(w[0] * network.scale), tab["xt8"], selfc,
+                               at, spins, S_int, SA, states, beta, code, step, shuffle)
+                S[...] = S_int
+            else:
+                flips = kernel(xwt, 1.0, xt, selfc, at, spins, S, SA, states, beta, code,
+                               step, shuffle)
         else:
             kernel = _k.dense_sweeps_parallel if threads else _k.dense_sweeps
             flips = kernel(xt, w, even, at, spins, S, SA, states, beta, code, step, P,

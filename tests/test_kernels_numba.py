@@ -266,21 +266,27 @@ def _assert_same_sweeps(flips, expected, mine, ref):
 
 
 @pytest.mark.jit_off
+@pytest.mark.parametrize("table", ["float64", "int8"])
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("shuffle", [False, True])
 @pytest.mark.parametrize("dynamics,beta", DYNAMICS)
-def test_pairwise_sweeps(dynamics, beta, shuffle, parallel):
+def test_pairwise_sweeps(dynamics, beta, shuffle, parallel, table):
     rng = np.random.default_rng(4)
     n, k, n_chains = 9, 3, 2
     xt = rng.choice([-1.0, 1.0], size=(n, k))
-    w = np.array([1.0, 0.5, 0.8])
     scale = 1.0 / n
-    xwt, selfc = xt * (w * scale), (xt ** 2) @ w * scale
     at = rng.choice([-1.0, 1.0], size=(n, 2))
     spins = rng.choice([-1.0, 1.0], size=(n_chains, n))
-    args = [xt, xwt, selfc, at]
-    mine = [spins.copy(), spins @ xt, spins @ at, _states(n_chains)]
-    ref = [spins.copy(), spins @ xt, spins @ at, _states(n_chains)]
+    if table == "float64":      # weighted float table, float64 sums
+        w = np.array([1.0, 0.5, 0.8])
+        args = [xt * (w * scale), 1.0, xt, (xt ** 2) @ w * scale, at]
+        sums = spins @ xt
+    else:                       # +-1 int8 table, exact integer sums, the weight in coef
+        x8 = xt.astype(np.int8)
+        args = [x8, 0.7 * scale, x8, np.full(n, 0.7 * k * scale), at]
+        sums = (spins @ xt).astype(np.float32)
+    mine = [spins.copy(), sums.copy(), spins @ at, _states(n_chains)]
+    ref = [spins.copy(), sums.copy(), spins @ at, _states(n_chains)]
     kernel = _montecarlo.pairwise_sweeps_parallel if parallel else _montecarlo.pairwise_sweeps
     flips = kernel(*args, *mine, beta, dynamics, 3, shuffle)
     expected = naive.pairwise_sweeps(*args, *ref, beta, dynamics, 3, shuffle)
