@@ -20,6 +20,7 @@ from ._xoshiro import uniform
 
 GLAUBER, METROPOLIS, ZERO_T = 0, 1, 2
 _TIE = 1e-12        # |dE| below this is a tie at T = 0 (rounding of the pattern sums)
+_SURE = 1.0 + 1e-9  # a bound of the acceptance test this far past 1 decides it
 DISTINCT, POWER = 0, 1
 
 
@@ -35,15 +36,27 @@ def permute(order, s):
 
 @inline_jit
 def accept(delta_e, beta, dynamics, s):
-    """Flip decision for an energy change ``delta_e`` at inverse temperature ``beta``."""
+    """Flip decision for an energy change ``delta_e`` at inverse temperature ``beta``.
+
+    Uphill moves (``x = beta dE > 0``) are first tested against ``e^x >= 1 + x + x^2/2``:
+    a draw with ``u (2 + x + x^2/2) >= 1 + 1e-9`` is refused without computing ``e^x``
+    (the exact test would refuse it too: the margin exceeds the few-ulp rounding of both
+    sides), so decisions are those of the plain heat-bath / Metropolis test, cheaper.
+    """
     if dynamics == ZERO_T:
         return delta_e < -_TIE          # exact ties (dE = 0 up to rounding) do not flip
     x = beta * delta_e
     if dynamics == METROPOLIS:          # always one draw, so ties cannot desynchronise
-        return uniform(s) < np.exp(-x)
+        u = uniform(s)
+        if x > 0.0 and u * (1.0 + x + 0.5 * x * x) >= _SURE:
+            return False
+        return u < np.exp(-x)
     if x > 40.0:                                         # heat bath 1/(1 + e^x) < 4e-18
         return False
-    return uniform(s) * (1.0 + np.exp(x)) < 1.0
+    u = uniform(s)
+    if x > 0.0 and u * (2.0 + x + 0.5 * x * x) >= _SURE:
+        return False
+    return u * (1.0 + np.exp(x)) < 1.0
 
 
 def field_dot(row, sums):
@@ -56,7 +69,8 @@ def field_dot(row, sums):
 @overload(field_dot, jit_options={"fastmath": set(REASSOCIATE)})
 def _field_dot(row, sums):
     """Integer sums (+-1 int8 rows): exact int32 accumulation, each partial sum truncated
-    to 32 bits so that LLVM keeps 32-bit lanes (the caller guarantees ``K N < 2^31``).
+    to 32 bits so that LLVM keeps 32-bit lanes (int8 x int16 becomes ``vpmaddwd``; the caller
+    guarantees ``|S_mu| <= N`` and ``K N < 2^31``).
     Float sums: an accumulator of the sums' dtype, re-associated so that LLVM vectorises it
     (the terms are finite pattern entries times pattern sums; NaN/inf semantics are kept;
     for float32 sums of integer-valued +-1 rows every partial sum is an integer below 2^24,

@@ -266,7 +266,7 @@ def _assert_same_sweeps(flips, expected, mine, ref):
 
 
 @pytest.mark.jit_off
-@pytest.mark.parametrize("table", ["float64", "int8"])
+@pytest.mark.parametrize("table", ["float64", "int8-float32", "int8-int16"])
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("shuffle", [False, True])
 @pytest.mark.parametrize("dynamics,beta", DYNAMICS)
@@ -284,7 +284,7 @@ def test_pairwise_sweeps(dynamics, beta, shuffle, parallel, table):
     else:                       # +-1 int8 table, exact integer sums, the weight in coef
         x8 = xt.astype(np.int8)
         args = [x8, 0.7 * scale, x8, np.full(n, 0.7 * k * scale), at]
-        sums = (spins @ xt).astype(np.float32)
+        sums = (spins @ xt).astype(table.split("-")[1])
     mine = [spins.copy(), sums.copy(), spins @ at, _states(n_chains)]
     ref = [spins.copy(), sums.copy(), spins @ at, _states(n_chains)]
     kernel = _montecarlo.pairwise_sweeps_parallel if parallel else _montecarlo.pairwise_sweeps
