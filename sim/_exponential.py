@@ -17,20 +17,48 @@ from ._montecarlo import GLAUBER, ZERO_T
 from ._xoshiro import next_u64, uniform
 
 _TIE = 1e-12        # |dS| / S below this is a tie at T = 0 (rounding of the weight sums)
+_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @jit
 def overlaps_from_planes(planes, spins, K):
-    """``x_mu = xi^mu . sigma`` (int8) from the bit planes and +-1 ``spins`` (N <= 127)."""
+    """``x_mu = xi^mu . sigma`` (int8) from the bit planes and +-1 ``spins`` (N <= 127):
+    ``N - 2 d_mu`` with ``d_mu`` the disagreements, counted word by word (64 patterns at a
+    time, the inner 64-lane loop vectorised)."""
     n = spins.size
-    x = np.full(K, 0, np.int8)
-    for i in range(n):
-        s_bit = np.uint64(1) if spins[i] > 0 else np.uint64(0)
-        row = planes[i]
-        for mu in range(K):
-            b = (row[mu >> 6] >> np.uint64(mu & 63)) & np.uint64(1)
-            x[mu] += np.int8(1) if b == s_bit else np.int8(-1)
+    x = np.empty(K, np.int8)
+    count = np.empty(64, np.int8)
+    for w in range((K + 63) >> 6):
+        count[:] = 0
+        for i in range(n):
+            bits = planes[i, w] ^ (_ONES if spins[i] > 0 else np.uint64(0))
+            for b in range(64):
+                count[b] += np.int8((bits >> np.uint64(b)) & np.uint64(1))
+        base = w << 6
+        for b in range(min(64, K - base)):
+            x[base + b] = np.int8(n - 2 * count[b])
     return x
+
+
+@jit(fastmath=REASSOCIATE)
+def _flip_weights(row, s_bit, x, wts, wtab, offset, K):
+    """A flip of the spin whose bit plane is ``row`` (``s_bit``: its old value's mask):
+    ``x_mu += 2`` where the pattern disagreed with it, ``-2`` elsewhere, each weight read
+    again from the float32 table ``wtab`` of the ``2N + 1`` overlaps (exact, no drift), and
+    their new total. Word by word, the 64-lane loop vectorised (a gather from the table);
+    re-associated: a sum of positive finite weights."""
+    total = 0.0
+    for w in range((K + 63) >> 6):
+        bits = row[w] ^ s_bit
+        base = w << 6
+        for b in range(min(64, K - base)):
+            mu = base + b
+            up = np.int8((bits >> np.uint64(b)) & np.uint64(1))
+            x[mu] = np.int8(x[mu] + 4 * up - 2)
+            v = wtab[x[mu] + offset]
+            wts[mu] = v
+            total += v
+    return total
 
 
 @jit(fastmath=REASSOCIATE)
@@ -63,8 +91,8 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
     ``e^{-2 lam}`` and of the others by ``e^{2 lam}``: ``dS = A (e^{-2lam} - 1) + D (e^{2lam}
     - 1)``, ``dE = -(1/lam) ln(1 + dS/S)``. ``ZERO_T``: flip iff ``dS > 1e-12 S``, stop after
     a sweep without flips; ``GLAUBER``: heat bath at ``beta``. The weights ``e^{lam (x -
-    N)}`` are kept as float32 per pattern (one stream per attempt, no table gather) and
-    their total ``S`` in float64, both refreshed at each flip. ``x`` and ``spins`` are
+    N)}`` are kept as float32 per pattern (one stream per attempt) and their total ``S``
+    in float64, both refreshed at each flip (:func:`_flip_weights`). ``x`` and ``spins`` are
     updated in place; returns ``(sweeps done, flips)``.
     """
     n = spins.size
@@ -72,6 +100,7 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
     offset = n
     up = np.exp(2.0 * lam) - 1.0
     down = np.exp(-2.0 * lam) - 1.0
+    wtab = wtab.astype(np.float32)
     wts = np.empty(K, np.float32)
     total = 0.0
     for mu in range(K):
@@ -82,7 +111,7 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
     for _ in range(n_sweeps):
         swept = 0
         for i in range(n):
-            s_bit = np.uint64(0xFFFFFFFFFFFFFFFF) if spins[i] > 0 else np.uint64(0)
+            s_bit = _ONES if spins[i] > 0 else np.uint64(0)
             dis = _disagreeing(planes[i], wts, s_bit, K)
             ds = (total - dis) * down + dis * up
             if dynamics == ZERO_T:
@@ -92,13 +121,7 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
                 z = beta * de
                 flip = False if z > 40.0 else uniform(rng) * (1.0 + np.exp(z)) < 1.0
             if flip:
-                row = planes[i]
-                total = 0.0
-                for mu in range(K):
-                    b = ((row[mu >> 6] ^ s_bit) >> np.uint64(mu & 63)) & np.uint64(1)
-                    x[mu] += np.int8(2) if b == 1 else np.int8(-2)
-                    wts[mu] = wtab[x[mu] + offset]
-                    total += wts[mu]
+                total = _flip_weights(planes[i], s_bit, x, wts, wtab, offset, K)
                 spins[i] = -spins[i]
                 swept += 1
         flips += swept

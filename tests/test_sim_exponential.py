@@ -98,7 +98,7 @@ def test_bad_input():
 @pytest.mark.jit_off
 @pytest.mark.parametrize("T", [0.0, 0.4])
 def test_int8_hopfield_kernel_matches_reference(T):
-    # the +-1 Hopfield path of sim.montecarlo (int8 table, exact float32 integer sums)
+    # the +-1 Hopfield path of sim.montecarlo (int8 table, exact int16 pattern sums)
     from nnphys.sim import _montecarlo as _mk
     rng = np.random.default_rng(4)
     n, k = 24, 5
@@ -112,10 +112,11 @@ def test_int8_hopfield_kernel_matches_reference(T):
     code = _mk.ZERO_T if T == 0 else _mk.GLAUBER
     beta = 0.0 if T == 0 else 1 / T
     ref_spins, ref_S, ref_states = spins.copy(), S.copy(), states.copy()
-    ref_flips = naive.pairwise_sweeps(xt, xwt, selfc, at, ref_spins, ref_S, np.zeros((2, 0)),
-                                      ref_states, beta, code, 3, True)
-    S_int = np.rint(S).astype(np.float32)
-    flips = _mk.pairwise_sweeps_int8(xt.astype(np.int8), 1.0 / n, selfc, at, spins, S_int,
-                                     np.zeros((2, 0)), states, beta, code, 3, True)
+    ref_flips = naive.pairwise_sweeps(xwt, 1.0, xt, selfc, at, ref_spins, ref_S,
+                                      np.zeros((2, 0)), ref_states, beta, code, 3, True)
+    S_int = np.rint(S).astype(np.int16)
+    x8 = xt.astype(np.int8)
+    flips = _mk.pairwise_sweeps(x8, 1.0 / n, x8, selfc, at, spins, S_int, np.zeros((2, 0)),
+                                states, beta, code, 3, True)
     assert np.array_equal(spins, ref_spins) and np.array_equal(flips, ref_flips)
     assert np.array_equal(S_int, ref_S)
