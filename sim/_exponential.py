@@ -43,21 +43,21 @@ def overlaps_from_planes(planes, spins, K):
 @jit(fastmath=REASSOCIATE)
 def _flip_weights(row, s_bit, x, wts, wtab, offset, K):
     """A flip of the spin whose bit plane is ``row`` (``s_bit``: its old value's mask):
-    ``x_mu += 2`` where the pattern disagreed with it, ``-2`` elsewhere, each weight read
-    again from the float32 table ``wtab`` of the ``2N + 1`` overlaps (exact, no drift), and
-    their new total. Word by word, the 64-lane loop vectorised (a gather from the table);
-    re-associated: a sum of positive finite weights."""
-    total = 0.0
+    ``x_mu += 2`` where the pattern disagreed with it, ``-2`` elsewhere (word by word, the
+    64-lane loop vectorised), then each weight read again from the float32 table ``wtab``
+    of the ``2N + 1`` overlaps (exact, no drift; a separate loop, so that the gather
+    vectorises) and their new total. Re-associated: a sum of positive finite weights."""
     for w in range((K + 63) >> 6):
         bits = row[w] ^ s_bit
         base = w << 6
         for b in range(min(64, K - base)):
-            mu = base + b
             up = np.int8((bits >> np.uint64(b)) & np.uint64(1))
-            x[mu] = np.int8(x[mu] + 4 * up - 2)
-            v = wtab[x[mu] + offset]
-            wts[mu] = v
-            total += v
+            x[base + b] = np.int8(x[base + b] + 4 * up - 2)
+    total = 0.0
+    for mu in range(K):
+        v = wtab[np.intp(x[mu]) + offset]
+        wts[mu] = v
+        total += v
     return total
 
 
