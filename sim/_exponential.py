@@ -53,8 +53,15 @@ def _flip_weights(row, s_bit, x, wts, wtab, offset, K):
         for b in range(min(64, K - base)):
             up = np.int8((bits >> np.uint64(b)) & np.uint64(1))
             x[base + b] = np.int8(x[base + b] + 4 * up - 2)
+    return _refresh_weights(x, wts, wtab, offset)
+
+
+@jit(fastmath=REASSOCIATE)
+def _refresh_weights(x, wts, wtab, offset):
+    """``wts_mu = wtab[x_mu + offset]`` (a vectorised gather from the float32 table) and
+    their total in float64. Re-associated: a sum of positive finite weights."""
     total = 0.0
-    for mu in range(K):
+    for mu in range(x.size):
         v = wtab[np.intp(x[mu]) + offset]
         wts[mu] = v
         total += v
@@ -102,10 +109,7 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
     down = np.exp(-2.0 * lam) - 1.0
     wtab = wtab.astype(np.float32)
     wts = np.empty(K, np.float32)
-    total = 0.0
-    for mu in range(K):
-        wts[mu] = wtab[x[mu] + offset]
-        total += wts[mu]
+    total = _refresh_weights(x, wts, wtab, offset)
     flips = 0
     done = 0
     for _ in range(n_sweeps):
