@@ -167,12 +167,16 @@ def elementary_from_power(p, order, e):
 
 
 @jit
-def delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):
+def delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e, etab):
     """Energy change of flipping spin ``i`` (value ``sigma``) for P-body couplings.
 
     DISTINCT: ``H = -scale sum_mu w_mu e_P(x^mu_1 sigma_1, ..., x^mu_N sigma_N)``, and a flip
     changes ``e_P`` by ``-2 v_i e_{P-1}(others)``. POWER: ``H = -scale N sum_mu w_mu m_mu^P``
-    with ``m_mu = S^mu_1 / N``.
+    with ``m_mu = S^mu_1 / N``. For +-1 memories (DISTINCT) the power sums of the others are
+    ``p_j = S^mu_1 - x sigma`` (odd j) and ``N - 1`` (even j), functions of the integer
+    ``s = S^mu_1 - x sigma`` alone, so a non-empty ``etab`` holds ``e_{P-1}`` at ``s = 1 - N
+    .. N - 1`` (:func:`elementary_table`, the same floats as Newton's identities here) and
+    an attempt costs one lookup per memory instead of O(P^2).
     """
     k = xt.shape[1]
     de = 0.0
@@ -182,6 +186,9 @@ def delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):
             m = sc[mu, 0] / n
             m_new = m - 2.0 * x * sigma / n
             de -= scale * n * w[mu] * (m_new ** P - m ** P)
+        elif etab.size:
+            v = etab[int(sc[mu, 0] - x * sigma) + n - 1]
+            de += 2.0 * scale * w[mu] * x * sigma * v
         else:
             xj = 1.0
             for j in range(1, P):
@@ -194,9 +201,25 @@ def delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):
     return de
 
 
+@jit
+def elementary_table(n, P):
+    """``e_{P-1}`` of ``N - 1`` values +-1 summing to ``s``, for ``s = 1 - N .. N - 1``:
+    Newton's identities on ``p_j = s`` (odd j), ``N - 1`` (even j), exactly as
+    :func:`delta_energy` evaluates them for +-1 memories."""
+    p = np.zeros(P + 1)
+    e = np.zeros(P + 1)
+    out = np.empty(2 * n - 1)
+    for t in range(2 * n - 1):
+        for j in range(1, P):
+            p[j] = float(t - (n - 1)) if j % 2 == 1 else float(n - 1)
+        out[t] = elementary_from_power(p, P - 1, e)
+    return out
+
+
 def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, P, form,
-                  scale, shuffle):
-    """``n_sweeps`` sweeps of every chain for P-body couplings (see :func:`delta_energy`).
+                  scale, shuffle, etab):
+    """``n_sweeps`` sweeps of every chain for P-body couplings (see :func:`delta_energy`;
+    ``etab``: the +-1 lookup table of :func:`elementary_table`, or empty).
 
     ``S`` (chains, K, n_odd): odd power sums ``S[:, mu, l] = sum_i x^(2l+1) sigma_i``;
     ``even`` (K, P + 1): ``sum_i x^j`` for even ``j``. Returns flips per chain.
@@ -223,7 +246,7 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
             for t in range(n):
                 i = order[t]
                 sigma = sp[i]
-                de = delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e)
+                de = delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e, etab)
                 if accept(de, beta, dynamics, s):
                     sp[i] = -sigma
                     for mu in range(k):

@@ -299,10 +299,15 @@ def _tables(network: Network) -> dict:
         for j in range(0, P + 1, 2):
             even[:, j] = (x ** j).sum(axis=1)
         cache["even"] = even
+        pm1 = bool(np.all(np.abs(x) == 1))
+        # +-1 memories, distinct-index form: e_{P-1} of the other spins from a table of
+        # their integer sum (one lookup per memory and attempt)
+        cache["etab"] = _k.elementary_table(n, P) if pm1 and P > 2 and \
+            network.form == "distinct" else np.zeros(0)
         if P == 2 and network.form == "distinct":
             cache["xwt"] = np.ascontiguousarray(xt * (w * network.scale))
             cache["selfc"] = (xt ** 2) @ w * network.scale
-            if np.all(np.abs(x) == 1) and np.all(w == w[0]) and x.size < 2 ** 31:
+            if pm1 and np.all(w == w[0]) and x.size < 2 ** 31:
                 # +-1 table: int8 rows padded with zeros to a multiple of 64 entries (no
                 # scalar remainder in the vectorised dot product); the pattern sums
                 # |S_mu| <= N are exact integers, int16 up to N = 32767
@@ -429,7 +434,7 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
         else:
             kernel = _k.dense_sweeps_parallel if threads else _k.dense_sweeps
             flips = kernel(xt, w, even, at, spins, S, SA, states, beta, code, step, P,
-                           FORMS[network.form], network.scale, shuffle)
+                           FORMS[network.form], network.scale, shuffle, tab["etab"])
         done += step
         flips_total += flips
         record()
