@@ -34,6 +34,17 @@ def test_planes_and_overlaps(K):
     assert np.array_equal(_k.random_planes(rng_a, 4, K), naive.random_planes(rng_b, 4, K))
 
 
+def test_overlaps_at_most_spins_across_counter_blocks():
+    # N = 127 fills the 7-bit disagreement counters (the cue disagreeing with every spin of
+    # pattern 0); K spans two blocks of counter words and ends in a partial word
+    N, K = 127, 64 * 256 + 70
+    x = _patterns(K, N, 5)
+    s = -x[0]
+    got = _k.overlaps_from_planes(se.pack(x), s, K).astype(np.int64)
+    assert got[0] == -N
+    assert np.array_equal(got, naive.overlaps_from_planes_patterns(x, s))
+
+
 @pytest.mark.jit_off
 @pytest.mark.parametrize("T", [0.0, 0.7])
 def test_binary_sweeps_match_brute_force(T):
