@@ -112,7 +112,8 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
     A flip of spin ``i`` multiplies the weights of the patterns agreeing with it by
     ``e^{-2 lam}`` and of the others by ``e^{2 lam}``: ``dS = A (e^{-2lam} - 1) + D (e^{2lam}
     - 1)``, ``dE = -(1/lam) ln(1 + dS/S)``. ``ZERO_T``: flip iff ``dS > 1e-12 S``, stop after
-    a sweep without flips; ``GLAUBER``: heat bath at ``beta``. The weights ``e^{lam (x -
+    a sweep without flips (as soon as N spins in a row were found stable, reporting the
+    sweeps of the plain scan); ``GLAUBER``: heat bath at ``beta``. The weights ``e^{lam (x -
     N)}`` are kept as float32 per pattern (one stream per attempt) and their total ``S``
     in float64, both refreshed at each flip (:func:`_flip_weights`). ``x`` and ``spins`` are
     updated in place; returns ``(sweeps done, flips)``.
@@ -127,6 +128,7 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
     total = _refresh_weights(x, wts, wtab, offset)
     flips = 0
     done = 0
+    stable = 0          # T = 0: spins found stable in a row since the last flip
     for _ in range(n_sweeps):
         swept = 0
         for i in range(n):
@@ -143,6 +145,15 @@ def binary_sweeps(planes, x, spins, wtab, lam, beta, dynamics, n_sweeps, rng):
                 total = _flip_weights(planes[i], s_bit, x, wts, wtab, offset, K)
                 spins[i] = -spins[i]
                 swept += 1
+                stable = 0
+            elif dynamics == ZERO_T:
+                stable += 1
+                if stable == n:
+                    # every spin was found stable with the current weights: a fixed point
+                    # (this happens in the sweep after the last flip, so swept == 0). The
+                    # plain scan would repeat the same decisions to the end of this sweep
+                    # and stop: report what it reports, without the repeated attempts.
+                    return done + 1, flips
         flips += swept
         done += 1
         if dynamics == ZERO_T and swept == 0:

@@ -65,6 +65,27 @@ def test_binary_sweeps_match_brute_force(T):
     assert np.array_equal(ov.astype(np.int64), x @ sp)      # overlaps kept in step
 
 
+@pytest.mark.parametrize("n_sweeps", [1, 2, 3, 8])
+def test_zero_temperature_early_stop_reports_the_plain_scan(n_sweeps):
+    # the T = 0 kernel stops once N spins in a row are stable; sweeps, flips and spins must
+    # be those of the plain scan (naive reference) for descents of every length, capped or not
+    K, N, lam = 200, 14, 0.3
+    cases = 0
+    for seed in range(12):
+        x = _patterns(K, N, 100 + seed)
+        start = x[0] * np.where(np.random.default_rng(seed).random(N) < 0.35, -1.0, 1.0)
+        ref, done_ref, flips_ref = naive.binary_sweeps(x, start, lam, 0.0, True, n_sweeps,
+                                                       _xoshiro.seed_state(1, 0))
+        sp = start.copy()
+        ov = _k.overlaps_from_planes(se.pack(x), sp, K)
+        w = np.exp(lam * (np.arange(-N, N + 1) - N))
+        got = _k.binary_sweeps(se.pack(x), ov, sp, w, lam, 0.0, _k.ZERO_T, n_sweeps,
+                               _xoshiro.seed_state(1, 0))
+        assert np.array_equal(sp, ref) and got == (done_ref, flips_ref)
+        cases += flips_ref > 0
+    assert cases >= 6                                       # most starts descend
+
+
 @pytest.mark.jit_off
 def test_softmax_step_matches_reference_and_theory():
     x = np.random.default_rng(2).standard_normal((300, 9))
