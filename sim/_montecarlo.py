@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
+from numba.np.numpy_support import as_dtype
 
 from .._numba import REASSOCIATE, inline_jit, jit, parallel_jit
 from ._xoshiro import uniform
 
 GLAUBER, METROPOLIS, ZERO_T = 0, 1, 2
 _TIE = 1e-12        # |dE| below this is a tie at T = 0 (rounding of the pattern sums)
+_SURE = 1.0 + 1e-9  # a bound of the acceptance test this far past 1 decides it
 DISTINCT, POWER = 0, 1
 
 
@@ -32,40 +36,80 @@ def permute(order, s):
 
 @inline_jit
 def accept(delta_e, beta, dynamics, s):
-    """Flip decision for an energy change ``delta_e`` at inverse temperature ``beta``."""
+    """Flip decision for an energy change ``delta_e`` at inverse temperature ``beta``.
+
+    Uphill moves (``x = beta dE > 0``) are first tested against ``e^x >= 1 + x + x^2/2``:
+    a draw with ``u (2 + x + x^2/2) >= 1 + 1e-9`` is refused without computing ``e^x``
+    (the exact test would refuse it too: the margin exceeds the few-ulp rounding of both
+    sides), so decisions are those of the plain heat-bath / Metropolis test, cheaper.
+    """
     if dynamics == ZERO_T:
         return delta_e < -_TIE          # exact ties (dE = 0 up to rounding) do not flip
     x = beta * delta_e
     if dynamics == METROPOLIS:          # always one draw, so ties cannot desynchronise
-        return uniform(s) < np.exp(-x)
+        u = uniform(s)
+        if x > 0.0 and u * (1.0 + x + 0.5 * x * x) >= _SURE:
+            return False
+        return u < np.exp(-x)
     if x > 40.0:                                         # heat bath 1/(1 + e^x) < 4e-18
         return False
-    return uniform(s) * (1.0 + np.exp(x)) < 1.0
+    u = uniform(s)
+    if x > 0.0 and u * (2.0 + x + 0.5 * x * x) >= _SURE:
+        return False
+    return u * (1.0 + np.exp(x)) < 1.0
 
 
-@jit(fastmath=REASSOCIATE)
-def _dot(a, b):
-    """sum_k a_k b_k, re-associated so that LLVM vectorises it (the hot loop; the terms
-    are finite pattern entries times pattern sums, and NaN/inf semantics are kept)."""
-    h = 0.0
-    for k in range(a.size):
-        h += a[k] * b[k]
-    return h
+def field_dot(row, sums):
+    """``sum_k row_k sums_k``: one spin's pattern row against the pattern sums (the hot
+    loop). Compiled per dtype by the overload below; this plain-Python body is what runs
+    with ``NUMBA_DISABLE_JIT=1``."""
+    return float(np.dot(row.astype(np.float64), sums.astype(np.float64)))
 
 
-def _pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics,
-                     n_sweeps, shuffle):
+@overload(field_dot, jit_options={"fastmath": set(REASSOCIATE)})
+def _field_dot(row, sums):
+    """Integer sums (+-1 int8 rows): exact int32 accumulation, each partial sum truncated
+    to 32 bits so that LLVM keeps 32-bit lanes (int8 x int16 becomes ``vpmaddwd``; the caller
+    guarantees ``|S_mu| <= N`` and ``K N < 2^31``).
+    Float sums: an accumulator of the sums' dtype, re-associated so that LLVM vectorises it
+    (the terms are finite pattern entries times pattern sums; NaN/inf semantics are kept;
+    for float32 sums of integer-valued +-1 rows every partial sum is an integer below 2^24,
+    exact in any order)."""
+    if isinstance(sums.dtype, types.Integer):
+        def integer(row, sums):
+            acc = np.int32(0)
+            for k in range(row.size):
+                acc = np.int32(acc + np.int32(row[k]) * np.int32(sums[k]))
+            return acc
+        return integer
+    kind = as_dtype(sums.dtype).type
+
+    def real(row, sums):
+        acc = kind(0.0)
+        for k in range(row.size):
+            acc += kind(row[k]) * sums[k]
+        return acc
+    return real
+
+
+def _pairwise_sweeps(ft, coef, ut, selfc, at, spins, S, SA, rng, beta, dynamics, n_sweeps,
+                     shuffle):
     """``n_sweeps`` sweeps of every chain (chains in parallel) for pairwise couplings.
 
-    ``xt`` (N, K): memories, transposed; ``xwt = xt * w / N``; ``selfc_i = sum_mu w x_i^2/N``
-    (the removed diagonal); ``at`` (N, A): archetypes, transposed. Local field
-    ``h_i = xwt[i] . S - selfc_i sigma_i`` (K multiply-adds), ``dE = 2 sigma_i h_i``; a flip
-    updates ``S += 2 sigma_new xt[i]`` and ``SA += 2 sigma_new at[i]``.
+    ``ft`` (N, K): the field table, ``coef``: its factor, ``ut`` (N, K): the memories,
+    transposed (the update table); ``selfc_i`` the removed diagonal ``sum_mu w x_i^2 / N``;
+    ``at`` (N, A): archetypes, transposed. Local field ``h_i = coef (ft[i] . S) - selfc_i
+    sigma_i`` (K multiply-adds, :func:`field_dot`), ``dE = 2 sigma_i h_i``; a flip updates
+    ``S -= 2 sigma_old ut[i]`` and ``SA -= 2 sigma_old at[i]``. Real memories: ``ft = ut
+    w scale`` (float64), ``coef = 1``, ``S`` float64. +-1 memories of equal weight: ``ft =
+    ut`` int8, ``coef = w scale`` and ``S`` holding exact integers, so the field is an exact
+    integer dot product times ``coef`` and the chain (same draws) is that of the float64
+    table up to the rounding of its field.
     Sites are visited in the order 0..N-1 (systematic scan) or, with ``shuffle``, in a
     fresh random permutation each sweep. Returns the number of flips of each chain.
     """
     n_chains, n = spins.shape
-    k = xt.shape[1]
+    k = ut.shape[1]
     n_arch = at.shape[1]
     flips = np.zeros(n_chains, np.int64)
     for c in numba.prange(n_chains):
@@ -84,67 +128,21 @@ def _pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics,
                 permute(order, s)
             for t in range(n):
                 i = order[t]
-                h = _dot(xwt[i], sc)
                 sigma = sp[i]
-                h -= selfc[i] * sigma
+                h = coef * field_dot(ft[i], sc) - selfc[i] * sigma
                 if accept(2.0 * sigma * h, beta, dynamics, s):
                     sp[i] = -sigma
+                    xr = ut[i]
+                    if sigma > 0:            # x + x = 2x exactly, for every dtype
+                        for mu in range(k):
+                            sc[mu] -= xr[mu] + xr[mu]
+                    else:
+                        for mu in range(k):
+                            sc[mu] += xr[mu] + xr[mu]
                     two = -2.0 * sigma
-                    xr = xt[i]
-                    for mu in range(k):
-                        sc[mu] += two * xr[mu]
                     ar = at[i]
                     for a in range(n_arch):
                         sa[a] += two * ar[a]
-                    count += 1
-        rng[c] = s
-        S[c] = sc
-        SA[c] = sa
-        flips[c] = count
-    return flips
-
-
-def _pairwise_sweeps_int8(xt8, coef, selfc, at, spins, S, SA, rng, beta, dynamics,
-                          n_sweeps, shuffle):
-    """:func:`_pairwise_sweeps` for +-1 memories of equal weight: ``xt8`` (N, K) int8, the
-    pattern sums ``S`` float32 holding integers, field ``h_i = coef (xt8[i] . S) - selfc_i
-    sigma_i``. Every partial sum is an integer below ``K N < 2^24``, so float32 is exact in
-    any order (the re-association is harmless) and the dot product vectorises 8 lanes wide
-    (int8 -> float32 converts are cheaper than integer multiplies here); the table is 8x
-    smaller than float64 (5 MB at N = 10^4, K = 500: cache-resident). The chain (same draws)
-    is that of the float64 kernel up to the rounding of its field."""
-    n_chains, n = spins.shape
-    k = xt8.shape[1]
-    n_arch = at.shape[1]
-    flips = np.zeros(n_chains, np.int64)
-    for c in numba.prange(n_chains):
-        order = np.arange(n)
-        s = rng[c].copy()
-        sc = S[c].copy()
-        sa = SA[c].copy()
-        sp = spins[c]
-        count = 0
-        for _ in range(n_sweeps):
-            if shuffle:
-                for t in range(n):
-                    order[t] = t
-                permute(order, s)
-            for t in range(n):
-                i = order[t]
-                xr = xt8[i]
-                dot = np.float32(0.0)
-                for mu in range(k):
-                    dot += np.float32(xr[mu]) * sc[mu]
-                sigma = sp[i]
-                h = coef * dot - selfc[i] * sigma
-                if accept(2.0 * sigma * h, beta, dynamics, s):
-                    sp[i] = -sigma
-                    two = np.float32(-2.0) if sigma > 0 else np.float32(2.0)
-                    for mu in range(k):
-                        sc[mu] += two * np.float32(xr[mu])
-                    ar = at[i]
-                    for a in range(n_arch):
-                        sa[a] += -2.0 * sigma * ar[a]
                     count += 1
         rng[c] = s
         S[c] = sc
@@ -169,12 +167,16 @@ def elementary_from_power(p, order, e):
 
 
 @jit
-def delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):
+def delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e, etab):
     """Energy change of flipping spin ``i`` (value ``sigma``) for P-body couplings.
 
     DISTINCT: ``H = -scale sum_mu w_mu e_P(x^mu_1 sigma_1, ..., x^mu_N sigma_N)``, and a flip
     changes ``e_P`` by ``-2 v_i e_{P-1}(others)``. POWER: ``H = -scale N sum_mu w_mu m_mu^P``
-    with ``m_mu = S^mu_1 / N``.
+    with ``m_mu = S^mu_1 / N``. For +-1 memories (DISTINCT) the power sums of the others are
+    ``p_j = S^mu_1 - x sigma`` (odd j) and ``N - 1`` (even j), functions of the integer
+    ``s = S^mu_1 - x sigma`` alone, so a non-empty ``etab`` holds ``e_{P-1}`` at ``s = 1 - N
+    .. N - 1`` (:func:`elementary_table`, the same floats as Newton's identities here) and
+    an attempt costs one lookup per memory instead of O(P^2).
     """
     k = xt.shape[1]
     de = 0.0
@@ -184,6 +186,9 @@ def delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):
             m = sc[mu, 0] / n
             m_new = m - 2.0 * x * sigma / n
             de -= scale * n * w[mu] * (m_new ** P - m ** P)
+        elif etab.size:
+            v = etab[int(sc[mu, 0] - x * sigma) + n - 1]
+            de += 2.0 * scale * w[mu] * x * sigma * v
         else:
             xj = 1.0
             for j in range(1, P):
@@ -196,9 +201,25 @@ def delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e):
     return de
 
 
+@jit
+def elementary_table(n, P):
+    """``e_{P-1}`` of ``N - 1`` values +-1 summing to ``s``, for ``s = 1 - N .. N - 1``:
+    Newton's identities on ``p_j = s`` (odd j), ``N - 1`` (even j), exactly as
+    :func:`delta_energy` evaluates them for +-1 memories."""
+    p = np.zeros(P + 1)
+    e = np.zeros(P + 1)
+    out = np.empty(2 * n - 1)
+    for t in range(2 * n - 1):
+        for j in range(1, P):
+            p[j] = float(t - (n - 1)) if j % 2 == 1 else float(n - 1)
+        out[t] = elementary_from_power(p, P - 1, e)
+    return out
+
+
 def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, P, form,
-                  scale, shuffle):
-    """``n_sweeps`` sweeps of every chain for P-body couplings (see :func:`delta_energy`).
+                  scale, shuffle, etab):
+    """``n_sweeps`` sweeps of every chain for P-body couplings (see :func:`delta_energy`;
+    ``etab``: the +-1 lookup table of :func:`elementary_table`, or empty).
 
     ``S`` (chains, K, n_odd): odd power sums ``S[:, mu, l] = sum_i x^(2l+1) sigma_i``;
     ``even`` (K, P + 1): ``sum_i x^j`` for even ``j``. Returns flips per chain.
@@ -225,7 +246,7 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
             for t in range(n):
                 i = order[t]
                 sigma = sp[i]
-                de = delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e)
+                de = delta_energy(i, sigma, xt, w, even, sc, P, form, scale, n, p, e, etab)
                 if accept(de, beta, dynamics, s):
                     sp[i] = -sigma
                     for mu in range(k):
@@ -246,11 +267,9 @@ def _dense_sweeps(xt, w, even, at, spins, S, SA, rng, beta, dynamics, n_sweeps, 
 
 # Each kernel compiled twice: threads over chains pay off only for enough work per call
 # (launching the thread pool costs ~0.1-10 ms, more on a loaded machine).
-# Re-association lets LLVM vectorise the field's K-term dot product (the hot loop); the
-# field is a sum of finite products, and REASSOCIATE keeps NaN/inf semantics.
+# Re-association lets LLVM vectorise the field's K-term dot product (the hot loop, see
+# field_dot); the field is a sum of finite products, and REASSOCIATE keeps NaN/inf semantics.
 pairwise_sweeps = jit(fastmath=REASSOCIATE)(_pairwise_sweeps)
 pairwise_sweeps_parallel = parallel_jit(fastmath=REASSOCIATE)(_pairwise_sweeps)
-pairwise_sweeps_int8 = jit(fastmath=REASSOCIATE)(_pairwise_sweeps_int8)
-pairwise_sweeps_int8_parallel = parallel_jit(fastmath=REASSOCIATE)(_pairwise_sweeps_int8)
 dense_sweeps = jit(_dense_sweeps)
 dense_sweeps_parallel = parallel_jit(_dense_sweeps)

@@ -56,6 +56,7 @@ __all__ = ["Network", "MonteCarloRun", "network", "hopfield", "dense", "from_exa
            "run", "energy", "DYNAMICS"]
 
 _PARALLEL_WORK = 2_000_000        # multiply-adds per call above which chains use threads
+_PAD = 64                         # int8 pattern rows are padded to a multiple of this
 DYNAMICS = {"glauber": _k.GLAUBER, "metropolis": _k.METROPOLIS, "zero": _k.ZERO_T}
 FORMS = {"distinct": _k.DISTINCT, "power": _k.POWER}
 
@@ -298,11 +299,22 @@ def _tables(network: Network) -> dict:
         for j in range(0, P + 1, 2):
             even[:, j] = (x ** j).sum(axis=1)
         cache["even"] = even
+        pm1 = bool(np.all(np.abs(x) == 1))
+        # +-1 memories, distinct-index form: e_{P-1} of the other spins from a table of
+        # their integer sum (one lookup per memory and attempt)
+        cache["etab"] = _k.elementary_table(n, P) if pm1 and P > 2 and \
+            network.form == "distinct" else np.zeros(0)
         if P == 2 and network.form == "distinct":
             cache["xwt"] = np.ascontiguousarray(xt * (w * network.scale))
             cache["selfc"] = (xt ** 2) @ w * network.scale
-            if np.all(np.abs(x) == 1) and np.all(w == w[0]) and x.size < 2 ** 24:
-                cache["xt8"] = xt.astype(np.int8)       # +-1 table: int8, exact sums
+            if pm1 and np.all(w == w[0]) and x.size < 2 ** 31:
+                # +-1 table: int8 rows padded with zeros to a multiple of 64 entries (no
+                # scalar remainder in the vectorised dot product); the pattern sums
+                # |S_mu| <= N are exact integers, int16 up to N = 32767
+                padded = -(-xt.shape[1] // _PAD) * _PAD
+                cache["xt8"] = np.zeros((n, padded), np.int8)
+                cache["xt8"][:, :xt.shape[1]] = xt
+                cache["sums_dtype"] = np.int16 if n < 2 ** 15 else np.int32
     return cache
 
 
@@ -412,20 +424,21 @@ def run(network: Network, T: float, n_sweeps: int, *, dynamics: str = "glauber",
     while done < n_sweeps:
         step = min(record_every, n_sweeps - done)
         threads = n_replicas > 1 and step * n * x.shape[0] * P * P >= _PARALLEL_WORK
-        if pairwise and "xt8" in tab:
-            kernel = _k.pairwise_sweeps_int8_parallel if threads else _k.pairwise_sweeps_int8
-            S_int = np.rint(S).astype(np.float32)          # integers < 2^24: exact
-            flips = kernel(tab["xt8"], float(w[0] * network.scale), selfc, at, spins, S_int,
-                           SA, states, beta, code, step, shuffle)
-            S[...] = S_int
-        elif pairwise:
+        if pairwise:
             kernel = _k.pairwise_sweeps_parallel if threads else _k.pairwise_sweeps
-            flips = kernel(xt, xwt, selfc, at, spins, S, SA, states, beta, code, step,
-                           shuffle)
+            if "xt8" in tab:                                   # +-1 table: exact sums
+                S_int = np.zeros((n_replicas, tab["xt8"].shape[1]), tab["sums_dtype"])
+                S_int[:, :x.shape[0]] = np.rint(S)
+                flips = kernel(tab["xt8"], float(w[0] * network.scale), tab["xt8"], selfc,
+                               at, spins, S_int, SA, states, beta, code, step, shuffle)
+                S[...] = S_int[:, :x.shape[0]]
+            else:
+                flips = kernel(xwt, 1.0, xt, selfc, at, spins, S, SA, states, beta, code,
+                               step, shuffle)
         else:
             kernel = _k.dense_sweeps_parallel if threads else _k.dense_sweeps
             flips = kernel(xt, w, even, at, spins, S, SA, states, beta, code, step, P,
-                           FORMS[network.form], network.scale, shuffle)
+                           FORMS[network.form], network.scale, shuffle, tab["etab"])
         done += step
         flips_total += flips
         record()

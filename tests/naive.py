@@ -237,11 +237,11 @@ def _sweeps(spins, rng, beta, dynamics, n_sweeps, shuffle, delta):
     return flips
 
 
-def pairwise_sweeps(xt, xwt, selfc, at, spins, S, SA, rng, beta, dynamics, n_sweeps,
+def pairwise_sweeps(ft, coef, xt, selfc, at, spins, S, SA, rng, beta, dynamics, n_sweeps,
                     shuffle):
-    """Couplings ``J = xwt xt^T`` with a zero diagonal, ``dE = 2 sigma_i (J sigma)_i``;
+    """Couplings ``J = coef ft xt^T`` with a zero diagonal, ``dE = 2 sigma_i (J sigma)_i``;
     afterwards ``S = sigma xt``, ``SA = sigma at`` recomputed from the spins."""
-    J = xwt @ xt.T
+    J = coef * (ft.astype(np.float64) @ xt.T.astype(np.float64))
     np.fill_diagonal(J, 0.0)
     flips = _sweeps(spins, rng, beta, dynamics, n_sweeps, shuffle,
                     lambda sp, i: 2.0 * sp[i] * (J[i] @ sp))

@@ -7,7 +7,8 @@ from nnphys import figures, validation
 
 @pytest.mark.parametrize("name", ["exponential.metastable_onset",
                                   "exponential.polynomial_capacity",
-                                  "exponential.demircigil_bound"])
+                                  "exponential.demircigil_bound",
+                                  "exponential.finite_temperature_overlap"])
 def test_fast_quick_checks_pass(name):
     results = validation.run([name], quick=True)
     assert results and all(c.passed for c in results)

@@ -266,21 +266,27 @@ def _assert_same_sweeps(flips, expected, mine, ref):
 
 
 @pytest.mark.jit_off
+@pytest.mark.parametrize("table", ["float64", "int8-float32", "int8-int16"])
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("shuffle", [False, True])
 @pytest.mark.parametrize("dynamics,beta", DYNAMICS)
-def test_pairwise_sweeps(dynamics, beta, shuffle, parallel):
+def test_pairwise_sweeps(dynamics, beta, shuffle, parallel, table):
     rng = np.random.default_rng(4)
     n, k, n_chains = 9, 3, 2
     xt = rng.choice([-1.0, 1.0], size=(n, k))
-    w = np.array([1.0, 0.5, 0.8])
     scale = 1.0 / n
-    xwt, selfc = xt * (w * scale), (xt ** 2) @ w * scale
     at = rng.choice([-1.0, 1.0], size=(n, 2))
     spins = rng.choice([-1.0, 1.0], size=(n_chains, n))
-    args = [xt, xwt, selfc, at]
-    mine = [spins.copy(), spins @ xt, spins @ at, _states(n_chains)]
-    ref = [spins.copy(), spins @ xt, spins @ at, _states(n_chains)]
+    if table == "float64":      # weighted float table, float64 sums
+        w = np.array([1.0, 0.5, 0.8])
+        args = [xt * (w * scale), 1.0, xt, (xt ** 2) @ w * scale, at]
+        sums = spins @ xt
+    else:                       # +-1 int8 table, exact integer sums, the weight in coef
+        x8 = xt.astype(np.int8)
+        args = [x8, 0.7 * scale, x8, np.full(n, 0.7 * k * scale), at]
+        sums = (spins @ xt).astype(table.split("-")[1])
+    mine = [spins.copy(), sums.copy(), spins @ at, _states(n_chains)]
+    ref = [spins.copy(), sums.copy(), spins @ at, _states(n_chains)]
     kernel = _montecarlo.pairwise_sweeps_parallel if parallel else _montecarlo.pairwise_sweeps
     flips = kernel(*args, *mine, beta, dynamics, 3, shuffle)
     expected = naive.pairwise_sweeps(*args, *ref, beta, dynamics, 3, shuffle)
@@ -288,14 +294,35 @@ def test_pairwise_sweeps(dynamics, beta, shuffle, parallel):
 
 
 @pytest.mark.jit_off
+@pytest.mark.parametrize("P", [3, 4, 5])
+def test_elementary_table_matches_brute_force(P):
+    n = 7
+    table = _montecarlo.elementary_table(n, P)
+    for t, s in enumerate(range(1 - n, n)):
+        if (s + n - 1) % 2:                    # N - 1 values +-1 cannot sum to s
+            continue
+        ups = (s + n - 1) // 2
+        v = np.array([1.0] * ups + [-1.0] * (n - 1 - ups))
+        assert table[t] == pytest.approx(naive.elementary_symmetric(v, P - 1)[P - 1],
+                                         rel=RTOL, abs=1e-12)
+
+
+@pytest.mark.jit_off
+@pytest.mark.parametrize("memories", ["real", "pm1"])
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("form", [_montecarlo.DISTINCT, _montecarlo.POWER])
 @pytest.mark.parametrize("P", [3, 4])
 @pytest.mark.parametrize("dynamics,beta", DYNAMICS)
-def test_dense_sweeps(dynamics, beta, P, form, parallel):
+def test_dense_sweeps(dynamics, beta, P, form, parallel, memories):
     rng = np.random.default_rng(5)
     n, k, n_chains = 8, 2, 2
-    xt = rng.standard_normal((n, k))                      # real patterns: no exact ties
+    if memories == "real":
+        xt = rng.standard_normal((n, k))                  # real patterns: no exact ties
+        etab = np.zeros(0)
+    else:                                                 # +-1: the e_{P-1} lookup table
+        xt = rng.choice([-1.0, 1.0], size=(n, k))
+        etab = _montecarlo.elementary_table(n, P) if form == _montecarlo.DISTINCT \
+            else np.zeros(0)
     w = np.array([1.0, 0.6])
     scale = 1.0 / n ** (P - 1)
     even = np.zeros((k, P + 1))
@@ -307,7 +334,7 @@ def test_dense_sweeps(dynamics, beta, P, form, parallel):
     mine = [spins.copy(), odd.copy(), spins @ at, _states(n_chains)]
     ref = [spins.copy(), odd.copy(), spins @ at, _states(n_chains)]
     kernel = _montecarlo.dense_sweeps_parallel if parallel else _montecarlo.dense_sweeps
-    flips = kernel(xt, w, even, at, *mine, beta, dynamics, 2, P, form, scale, True)
+    flips = kernel(xt, w, even, at, *mine, beta, dynamics, 2, P, form, scale, True, etab)
     expected = naive.dense_sweeps(xt, w, even, at, *ref, beta, dynamics, 2, P, form, scale,
                                   True)
     _assert_same_sweeps(flips, expected, mine, ref)

@@ -34,6 +34,17 @@ def test_planes_and_overlaps(K):
     assert np.array_equal(_k.random_planes(rng_a, 4, K), naive.random_planes(rng_b, 4, K))
 
 
+def test_overlaps_at_most_spins_across_counter_blocks():
+    # N = 127 fills the 7-bit disagreement counters (the cue disagreeing with every spin of
+    # pattern 0); K spans two blocks of counter words and ends in a partial word
+    N, K = 127, 64 * 256 + 70
+    x = _patterns(K, N, 5)
+    s = -x[0]
+    got = _k.overlaps_from_planes(se.pack(x), s, K).astype(np.int64)
+    assert got[0] == -N
+    assert np.array_equal(got, naive.overlaps_from_planes_patterns(x, s))
+
+
 @pytest.mark.jit_off
 @pytest.mark.parametrize("T", [0.0, 0.7])
 def test_binary_sweeps_match_brute_force(T):
@@ -52,6 +63,27 @@ def test_binary_sweeps_match_brute_force(T):
                                    seed.copy())
     assert np.array_equal(sp, ref) and (done, flips) == (done_ref, flips_ref)
     assert np.array_equal(ov.astype(np.int64), x @ sp)      # overlaps kept in step
+
+
+@pytest.mark.parametrize("n_sweeps", [1, 2, 3, 8])
+def test_zero_temperature_early_stop_reports_the_plain_scan(n_sweeps):
+    # the T = 0 kernel stops once N spins in a row are stable; sweeps, flips and spins must
+    # be those of the plain scan (naive reference) for descents of every length, capped or not
+    K, N, lam = 200, 14, 0.3
+    cases = 0
+    for seed in range(12):
+        x = _patterns(K, N, 100 + seed)
+        start = x[0] * np.where(np.random.default_rng(seed).random(N) < 0.35, -1.0, 1.0)
+        ref, done_ref, flips_ref = naive.binary_sweeps(x, start, lam, 0.0, True, n_sweeps,
+                                                       _xoshiro.seed_state(1, 0))
+        sp = start.copy()
+        ov = _k.overlaps_from_planes(se.pack(x), sp, K)
+        w = np.exp(lam * (np.arange(-N, N + 1) - N))
+        got = _k.binary_sweeps(se.pack(x), ov, sp, w, lam, 0.0, _k.ZERO_T, n_sweeps,
+                               _xoshiro.seed_state(1, 0))
+        assert np.array_equal(sp, ref) and got == (done_ref, flips_ref)
+        cases += flips_ref > 0
+    assert cases >= 6                                       # most starts descend
 
 
 @pytest.mark.jit_off
@@ -98,7 +130,7 @@ def test_bad_input():
 @pytest.mark.jit_off
 @pytest.mark.parametrize("T", [0.0, 0.4])
 def test_int8_hopfield_kernel_matches_reference(T):
-    # the +-1 Hopfield path of sim.montecarlo (int8 table, exact float32 integer sums)
+    # the +-1 Hopfield path of sim.montecarlo (int8 table, exact int16 pattern sums)
     from nnphys.sim import _montecarlo as _mk
     rng = np.random.default_rng(4)
     n, k = 24, 5
@@ -112,10 +144,11 @@ def test_int8_hopfield_kernel_matches_reference(T):
     code = _mk.ZERO_T if T == 0 else _mk.GLAUBER
     beta = 0.0 if T == 0 else 1 / T
     ref_spins, ref_S, ref_states = spins.copy(), S.copy(), states.copy()
-    ref_flips = naive.pairwise_sweeps(xt, xwt, selfc, at, ref_spins, ref_S, np.zeros((2, 0)),
-                                      ref_states, beta, code, 3, True)
-    S_int = np.rint(S).astype(np.float32)
-    flips = _mk.pairwise_sweeps_int8(xt.astype(np.int8), 1.0 / n, selfc, at, spins, S_int,
-                                     np.zeros((2, 0)), states, beta, code, 3, True)
+    ref_flips = naive.pairwise_sweeps(xwt, 1.0, xt, selfc, at, ref_spins, ref_S,
+                                      np.zeros((2, 0)), ref_states, beta, code, 3, True)
+    S_int = np.rint(S).astype(np.int16)
+    x8 = xt.astype(np.int8)
+    flips = _mk.pairwise_sweeps(x8, 1.0 / n, x8, selfc, at, spins, S_int, np.zeros((2, 0)),
+                                states, beta, code, 3, True)
     assert np.array_equal(spins, ref_spins) and np.array_equal(flips, ref_flips)
     assert np.array_equal(S_int, ref_S)

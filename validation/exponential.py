@@ -22,7 +22,7 @@ from ..theory.hebbian import modern
 from .registry import compare, register
 
 __all__ = ["threshold_scan", "binary_threshold", "demircigil_bound", "softmax_threshold",
-           "metastable_onset", "polynomial_capacity"]
+           "metastable_onset", "polynomial_capacity", "finite_temperature_overlap"]
 
 _SIGMA = 4.0
 _LAM_BINARY = 0.15      # alpha_1(0) = 0.2557: K = e^{alpha N} <= 10^6 up to N = 50
@@ -210,3 +210,40 @@ def polynomial_capacity(quick: bool = False, seed: int = 0):
                                f"P(stable) at K_max={K}", theory, sim, sigmas=_SIGMA,
                                bias=_edgeworth_bias(n, N, K)))
     return out
+
+
+@register("exponential.finite_temperature_overlap")
+def finite_temperature_overlap(quick: bool = False, seed: int = 0):
+    """Glauber retrieval at T > 0 (lam = 1, T = 0.5, alpha = 0.2, inside the retrieval phase
+    of the (alpha, T) diagram: alpha_1(T) = lam m_T - ln cosh lam = 0.530): the equilibrium
+    overlap with the cued pattern against ``m_T = tanh(1/T) = 0.9640``
+    (:func:`~nnphys.theory.hebbian.exponential.retrieval_overlap`), at N = 40 (quick) / 50.
+
+    Finite-N bias, two parts, both from the module's random-energy estimates. (i) The
+    pattern's own term ``e^{lam x_1}`` alone gives independent spins in the field 1/T,
+    ``<m> = tanh(1/T)`` at every N; the ``e^{alpha N}`` other patterns weigh
+    ``e^{-N (alpha_1 - alpha)}`` relative to it. (ii) The retrieval state is metastable at
+    finite N: the background wins below ``m' = m_T - (alpha_1 - alpha)/lam``, and the
+    free-energy barrier ``N [f(m') - f(m_T)]/T``, ``f(m) = -m + T I(m)`` (``I`` the Cramer
+    rate), is crossed at most ``sweeps N e^{-barrier}`` times (prefactor 1 assumed), each
+    costing at most ``m_T`` of overlap. (At alpha = 0.3, N = 30 the barrier is 4.7 and
+    escapes are seen.) Each independent pattern set contributes its final overlap after
+    40 sweeps from the pattern (relaxation takes a few sweeps); the error is their
+    standard error.
+    """
+    lam, T, alpha, sweeps = 1.0, 0.5, 0.2, 40
+    alpha_1 = ex.typical_capacity(lam, T).alpha
+    m_t = ex.retrieval_overlap(T)
+    if not alpha < alpha_1:
+        raise AssertionError(f"alpha = {alpha} is not in the retrieval phase (alpha_1 = "
+                             f"{alpha_1})")
+    N, samples = (40, 48) if quick else (50, 128)
+    spec = ExponentialMemory(alpha=alpha, lam=lam, T=T)
+    point = se.retrieval_probability(spec, N, samples, seed=seed, n_sweeps=sweeps)
+
+    def free(m):
+        return -m + T * float(ex.cramer_rate(m))
+    barrier = N * (free(m_t - (alpha_1 - alpha) / lam) - free(m_t)) / T
+    bias = math.exp(-N * (alpha_1 - alpha)) + m_t * min(1.0, sweeps * N * math.exp(-barrier))
+    return compare("exponential.finite_temperature_overlap", f"m at T={T}, N={N}", m_t,
+                   point.overlap, sigmas=_SIGMA, bias=bias)
