@@ -258,3 +258,14 @@ def lazy_limit(quick: bool = False, seed: int = 0):
                        "q in |f(gamma0) - f(0)| ~ gamma0^q at t_end (deep linear)", 2.0,
                        -fit.exponent, bias=_LAZY_BIAS))
     return out
+
+
+def alignment(kernel, y) -> np.ndarray:
+    """Kernel-target alignment ``A = <K, y y^T>_F / (|K|_F |y y^T|_F) = y^T K y / (|K|_F
+    |y|^2)`` (Cristianini et al. 2001, "On kernel-target alignment", NIPS 14) of ``(...,
+    P, P)`` kernels; Bordelon & Pehlevan (2022, arXiv:2205.09653, Fig. 2) follow it during
+    training. Returns ``(...)``."""
+    kernel = np.asarray(kernel, dtype=float)
+    y = np.asarray(y, dtype=float)
+    num = np.einsum("...ij,i,j->...", kernel, y, y)
+    return num / (np.linalg.norm(kernel, axis=(-2, -1)) * float(y @ y))
