@@ -74,7 +74,46 @@ def _alignment_plot(data: dict):
     return fig
 
 
+def _phase_compute(quick: bool) -> dict:
+    gammas = np.array([0.1, 0.5, 2.0]) if quick else np.array([0.1, 0.25, 0.5, 1.0, 2.0, 4.0])
+    sizes = np.array([2, 4, 8]) if quick else np.array([2, 4, 8, 16])
+    t = np.linspace(0.0, vf._T_END, 21)
+    final, start = np.empty((sizes.size, gammas.size)), np.empty(sizes.size)
+    for i, P in enumerate(sizes):
+        x, y = vf.task(int(P), 4)
+        for j, g in enumerate(gammas):
+            r = fl.solve(vf.mlp(1), x, y, g, t, n_replicas=400 if quick else 1600, tol=1e-6)
+            phi = vf.equal_time(r)[2][:, 0]
+            final[i, j] = vf.alignment(phi[-1], y)
+            start[i] = vf.alignment(phi[0], y)
+    return {"gammas": gammas, "sizes": sizes, "final": final, "start": start}
+
+
+def _phase_plot(data: dict):
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    gain = data["final"] - data["start"][:, None]
+    g, P = data["gammas"], data["sizes"]
+    mesh = ax.pcolormesh(np.arange(g.size + 1), np.arange(P.size + 1), gain, cmap="viridis",
+                         shading="flat")
+    for i in range(P.size):
+        for j in range(g.size):
+            ax.text(j + 0.5, i + 0.5, f"{data['final'][i, j]:.2f}", ha="center", va="center",
+                    fontsize=7, color="w" if gain[i, j] < 0.6 * gain.max() else "k")
+    ax.set_xticks(np.arange(g.size) + 0.5, [f"{v:g}" for v in g])
+    ax.set_yticks(np.arange(P.size) + 0.5, [str(v) for v in P])
+    ax.set_xlabel(r"richness $\gamma_0$")
+    ax.set_ylabel("training points P")
+    fig.colorbar(mesh, ax=ax, label=r"$A(t_{end}) - A(0)$ (text: $A(t_{end})$)")
+    ax.set_title(f"lazy to rich: DMFT feature-kernel alignment at t = {vf._T_END:g}",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 register(Figure("fl-loss", _richness_compute, _loss_plot,
                 "training loss vs time from lazy to rich (gamma0), DMFT and muP networks"))
 register(Figure("fl-alignment", _richness_compute, _alignment_plot,
                 "feature-kernel alignment A(t) vs time for several gamma0, DMFT and networks"))
+register(Figure("fl-phase", _phase_compute, _phase_plot,
+                "lazy-to-rich phase diagram: DMFT kernel-alignment gain over (gamma0, P)"))
