@@ -1,7 +1,7 @@
 """Exactly solvable feature-learning DMFT: deep linear networks (Bordelon & Pehlevan 2022,
 arXiv:2205.09653, Sec. 5 "Deep linear networks").
 
-Normalisation and notation as in :mod:`.feature_learning` (``a = sigma_0^2 q0`` with
+Normalisation and notation as in :mod:`~nnphys.theory.dmft.feature_learning` (``a = sigma_0^2 q0`` with
 ``q0 = |x|^2 / D``, ``b = sigma_1^2``). Three solvers, each a check of the next:
 
 * :func:`single_point`: one training point, one hidden layer. With ``chi(t) = gamma0 sqrt(ab)
@@ -25,7 +25,7 @@ Normalisation and notation as in :mod:`.feature_learning` (``a = sigma_0^2 q0`` 
   with ``a Kx = sigma_0^2 x x^T / D``, solved by an adaptive Runge-Kutta integrator
   (DOP853, rtol 1e-10).
 * :func:`solve`: any depth, the single-site equations discretised on the time grid exactly as
-  :func:`.feature_learning.solve` discretises them, but with the fields written as linear maps
+  :func:`~nnphys.theory.dmft.feature_learning.solve` discretises them, but with the fields written as linear maps
   of the sources, ``[h; z] = (1 - M)^{-1} [u; r]``: kernels ``H C H^T`` and responses
   ``d h / d r`` exact (no sampling), iterated to the fixed point. This is the paper's
   "algebraic matrix equations" on a time grid, and it isolates the Monte Carlo error of the
@@ -208,7 +208,7 @@ def solve(net, x_train, y_train, gamma0, t, x_test=None, *, damping: float = 0.3
           strict: bool = True) -> FeatureLearning:
     """The exact (sampling-free) DMFT of a deep linear network on the time grid ``t``.
 
-    Same arguments and record as :func:`.feature_learning.solve` (stderr fields zero); every
+    Same arguments and record as :func:`~nnphys.theory.dmft.feature_learning.solve` (stderr fields zero); every
     hidden activation must be ``Identity()``.
 
     Example:
