@@ -78,7 +78,8 @@ def test_convergence_rows_fail_on_a_wrong_exponent_or_limit():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["feature_learning.width_convergence",
                                   "feature_learning.deep_linear",
-                                  "feature_learning.lazy_limit"])
+                                  "feature_learning.lazy_limit",
+                                  "feature_learning.prediction_variance"])
 def test_quick_checks_pass(name):
     results = validation.run([name], quick=True)
     assert results and all(r.passed for r in results)
