@@ -105,8 +105,9 @@ def single_point(y, gamma0, t, q0: float = 1.0, W_std=(1.0, 1.0)) -> LinearMomen
         True
     """
     y = checks.real("y", y, low=-_LARGE, high=_LARGE)
-    if y == 0.0:
-        raise ParameterError("y: must be nonzero (f = 0 for all t at y = 0)")
+    if abs(y) < 1e-100:
+        raise ParameterError(f"y: must be nonzero, |y| >= 1e-100 (f = 0 for all t at y = 0), "
+                             f"got {y!r}")
     gamma0 = checks.real("gamma0", gamma0, low=0.0, high=_LARGE)
     t = checks.finite_array("t", t, ndim=1, low=0.0)
     q0 = checks.positive("q0", q0, high=_LARGE)
@@ -120,6 +121,9 @@ def single_point(y, gamma0, t, q0: float = 1.0, W_std=(1.0, 1.0)) -> LinearMomen
             f[i] = 0.0
             continue
         # t decreases from +inf to 0 as the relative gap (y - f) / y goes from 0 to 1
+        if ti >= _time_of(1e-300, mag, gamma0, c):
+            f[i] = y                                 # converged to far below rounding
+            continue
         gap = optimize.brentq(lambda e: _time_of(e, mag, gamma0, c) - ti,
                               1e-300, 1.0, xtol=1e-300, rtol=4 * np.finfo(float).eps,
                               maxiter=500)
@@ -163,8 +167,8 @@ def single_point_variance(y, gamma0, t, q0: float = 1.0, W_std=(1.0, 1.0)) -> Li
 
     Args:
         y: the target.
-        gamma0: richness ``> 0``.
-        t: times ``>= 0`` (increasing).
+        gamma0: richness ``>= 1e-6`` (the variance grows like ``1 / gamma0^2``).
+        t: increasing times starting at 0.
         q0: ``|x|^2 / D`` of the training input.
         W_std: ``(sigma_0, sigma_1)``.
 
@@ -177,7 +181,7 @@ def single_point_variance(y, gamma0, t, q0: float = 1.0, W_std=(1.0, 1.0)) -> Li
         True
     """
     y = checks.real("y", y, low=-_LARGE, high=_LARGE)
-    gamma0 = checks.positive("gamma0", gamma0, high=_LARGE)
+    gamma0 = checks.real("gamma0", gamma0, low=1e-6, high=_LARGE)     # N Var f ~ c / gamma0^2
     t = _check_times(t)
     q0 = checks.positive("q0", q0, high=_LARGE)
     s0, s1 = _w_std(W_std)

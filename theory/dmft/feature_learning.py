@@ -106,7 +106,10 @@ def _mlp_structure(net) -> _MlpStructure:
         ParameterError: another layer pattern, biases, or an output width other than 1.
     """
     if isinstance(net, str):
-        net = arch.parse_spec(net)
+        try:
+            net = arch.parse_spec(net)
+        except ParameterError as exc:
+            raise ParameterError(f"net: {exc}") from exc
     spec = net.spec if hasattr(net, "spec") else net
     if not isinstance(spec, arch.Layer):
         raise ArgumentTypeError(f"net: must be a layer spec, a kernels Network or a spec "
