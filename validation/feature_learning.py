@@ -4,8 +4,9 @@ descent (sim.training), and its lazy limit against the NTK.
 B. Bordelon, C. Pehlevan, "Self-Consistent Dynamical Field Theory of Kernel Evolution in Wide
 Neural Networks", NeurIPS 2022, arXiv:2205.09653: at richness ``gamma0`` the muP /
 mean-field network of width ``N`` follows the DMFT with ``O(N^{-1/2})`` fluctuations per
-network and an ``O(1/N)`` bias of the mean (their Sec. 7 and App. on finite-width effects;
-Bordelon & Pehlevan 2023, arXiv:2304.03408, Sec. 3).
+network and an ``O(1/N)`` bias of the mean (B. Bordelon, C. Pehlevan, "Dynamics of Finite
+Width Kernel and Prediction Fluctuations in Mean Field Neural Networks", 2023,
+arXiv:2304.03408).
 
 Common set-up: ``P = 3`` Gaussian inputs in ``D = 4``, targets ``(1, -0.5, 0.8)``; the
 network is ``parametrization="mean_field"``, ``base_width=1``, unit ``W_std`` (the
