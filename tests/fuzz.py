@@ -507,6 +507,7 @@ def _valid_calls():
         "theory.dmft.deep_linear.solve": ((_fl_net(), [[1.0], [-0.5]], [1.0, -0.4], 1.0,
                                            [0.0, 0.5, 1.0]), {}),
         "theory.dmft.deep_linear.single_point": ((1.0, 1.0, [0.0, 1.0]), {}),
+        "theory.dmft.deep_linear.single_point_variance": ((1.0, 1.0, [0.0, 1.0]), {}),
         "theory.dmft.deep_linear.two_layer": (([[1.0], [-0.5]], [1.0, -0.4], 1.0, [0.0, 1.0]),
                                               {}),
         "theory.scaling.mrs.spectrum": ((1.0,), {"M": 100}),

@@ -182,3 +182,45 @@ def test_bad_input_named(call, name):
 def test_not_a_network():
     with pytest.raises(ArgumentTypeError, match="net"):
         feature_learning.solve(3.0, X3, Y3, 1.0, [0.0, 1.0])
+
+
+@pytest.mark.parametrize("gamma0, y, q0, W_std", [(1.0, 1.0, 1.0, (1.0, 1.0)),
+                                                  (2.0, -0.7, 1.3, (0.8, 1.1))])
+def test_single_point_variance_against_finite_differences(gamma0, y, q0, W_std):
+    # the exact reduced flow f = (sqrt c/gamma0)(alpha cosh 2chi + beta sinh 2chi),
+    # chi' = gamma0 sqrt c (y - f), integrated here at (alpha, beta) = (+-e, 1), (0, 1 +- e):
+    # central differences (error O(e^2) = 1e-8 relative, ODE rtol 1e-11) against the
+    # sensitivity equations of the solver. And alpha = 0, beta = 1 is the closed form.
+    t = np.linspace(0.0, 2.0, 9)
+    c = W_std[0] ** 2 * q0 * W_std[1] ** 2
+    rc = math.sqrt(c)
+
+    def f_of(alpha, beta):
+        sol = integrate.solve_ivp(
+            lambda _, v: [gamma0 * rc * (y - rc / gamma0 * (alpha * np.cosh(2 * v[0])
+                                                             + beta * np.sinh(2 * v[0])))],
+            (0, 2), [0.0], t_eval=t, rtol=1e-11, atol=1e-13)
+        chi = sol.y[0]
+        return rc / gamma0 * (alpha * np.cosh(2 * chi) + beta * np.sinh(2 * chi))
+    e = 1e-4
+    da = (f_of(e, 1.0) - f_of(-e, 1.0)) / (2 * e)
+    db = (f_of(0.0, 1.0 + e) - f_of(0.0, 1.0 - e)) / (2 * e)
+    r = deep_linear.single_point_variance(y, gamma0, t, q0=q0, W_std=W_std)
+    np.testing.assert_allclose(r.f_variance[:, 0], da ** 2 + db ** 2, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(r.f[:, 0], deep_linear.single_point(y, gamma0, t, q0=q0,
+                                                                   W_std=W_std).f[:, 0],
+                               atol=1e-8)
+    assert r.f_variance[0, 0] == pytest.approx(c / gamma0 ** 2, rel=1e-12)
+
+
+def test_single_point_variance_against_networks():
+    # 128 linear networks at width 512 (GD, Richardson in the step): N Var f at t = 1 within
+    # 4 standard errors of the sample variance (from the seeds) plus the 4/N next order
+    from nnphys.stats import sample_mean
+    from nnphys.validation import feature_learning as vf
+    d = vf.train_on_grid(vf.mlp(1, nk.Identity), [[1.0]], [1.0], 1.0, [512], 128, seed=2,
+                         richardson=True)
+    f = d["f"][:, 0, 10, 0]                                  # t = 1
+    est = sample_mean(512 * (f - f.mean()) ** 2 * 128 / 127)
+    theory = deep_linear.single_point_variance(1.0, 1.0, d["t"]).f_variance[10, 0]
+    assert abs(est.mean - theory) <= 4 * est.stderr + 4 / 512 * theory

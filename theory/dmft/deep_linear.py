@@ -1,7 +1,7 @@
 """Exactly solvable feature-learning DMFT: deep linear networks (Bordelon & Pehlevan 2022,
 arXiv:2205.09653, Sec. 5 "Deep linear networks").
 
-Normalisation and notation as in :mod:`.feature_learning` (``a = sigma_0^2 q0`` with
+Normalisation and notation as in :mod:`~nnphys.theory.dmft.feature_learning` (``a = sigma_0^2 q0`` with
 ``q0 = |x|^2 / D``, ``b = sigma_1^2``). Three solvers, each a check of the next:
 
 * :func:`single_point`: one training point, one hidden layer. With ``chi(t) = gamma0 sqrt(ab)
@@ -25,7 +25,7 @@ Normalisation and notation as in :mod:`.feature_learning` (``a = sigma_0^2 q0`` 
   with ``a Kx = sigma_0^2 x x^T / D``, solved by an adaptive Runge-Kutta integrator
   (DOP853, rtol 1e-10).
 * :func:`solve`: any depth, the single-site equations discretised on the time grid exactly as
-  :func:`.feature_learning.solve` discretises them, but with the fields written as linear maps
+  :func:`~nnphys.theory.dmft.feature_learning.solve` discretises them, but with the fields written as linear maps
   of the sources, ``[h; z] = (1 - M)^{-1} [u; r]``: kernels ``H C H^T`` and responses
   ``d h / d r`` exact (no sampling), iterated to the fixed point. This is the paper's
   "algebraic matrix equations" on a time grid, and it isolates the Monte Carlo error of the
@@ -47,7 +47,7 @@ from ...results import Result
 from .feature_learning import (FeatureLearning, _check_inputs, _check_times, _Solver, _thin,
                                _fixed_point, _mlp_structure, _record)
 
-__all__ = ["single_point", "two_layer", "solve", "LinearMoments"]
+__all__ = ["single_point", "single_point_variance", "two_layer", "solve", "LinearMoments"]
 
 _LARGE = 1e6          # bound on |y|, gamma0, q0, W_std: beyond it the flow is numerically stiff
 
@@ -57,7 +57,8 @@ class LinearMoments(Result):
     """Equal-time moments of a one-hidden-layer linear network: ``f`` ``(T, P)``, ``Phi``
     ``(T, P, P)`` (``Phi^1(t, t)``), ``G`` ``(T,)`` (``G^1(t, t)``, the same for every
     point), ``ntk`` ``(T, P, P)``, and for :func:`single_point` the two-time kernels
-    ``Phi_two_time``, ``G_two_time`` ``(T, T)``."""
+    ``Phi_two_time``, ``G_two_time`` ``(T, T)``; :func:`single_point_variance` fills
+    ``f_variance`` ``(T, 1)``, ``N Var[f_N(t)]`` to leading order in ``1/N``."""
 
     t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     f: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
@@ -66,6 +67,7 @@ class LinearMoments(Result):
     ntk: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0, 0)))
     Phi_two_time: np.ndarray | None = None
     G_two_time: np.ndarray | None = None
+    f_variance: np.ndarray | None = None
 
 
 def _w_std(W_std) -> tuple[float, float]:
@@ -108,8 +110,9 @@ def single_point(y, gamma0, t, q0: float = 1.0, W_std=(1.0, 1.0)) -> LinearMomen
         True
     """
     y = checks.real("y", y, low=-_LARGE, high=_LARGE)
-    if y == 0.0:
-        raise ParameterError("y: must be nonzero (f = 0 for all t at y = 0)")
+    if abs(y) < 1e-100:
+        raise ParameterError(f"y: must be nonzero, |y| >= 1e-100 (f = 0 for all t at y = 0), "
+                             f"got {y!r}")
     gamma0 = checks.real("gamma0", gamma0, low=0.0, high=_LARGE)
     t = checks.finite_array("t", t, ndim=1, low=0.0)
     q0 = checks.positive("q0", q0, high=_LARGE)
@@ -137,6 +140,78 @@ def single_point(y, gamma0, t, q0: float = 1.0, W_std=(1.0, 1.0)) -> LinearMomen
     return LinearMoments(t=t, f=f[:, None], Phi=(a * cosh2)[:, None, None], G=b * cosh2,
                          ntk=(2 * c * cosh2)[:, None, None],
                          Phi_two_time=a * np.cosh(both), G_two_time=b * np.cosh(both),
+                         parameters={"y": y, "gamma0": gamma0, "q0": q0, "W_std": [s0, s1]})
+
+
+def single_point_variance(y, gamma0, t, q0: float = 1.0, W_std=(1.0, 1.0)) -> LinearMoments:
+    """The leading finite-width variance ``N Var[f_N(t)]`` of a one-hidden-layer linear
+    network of width ``N`` trained on one point (the ``1/N`` prediction variance of
+    Bordelon & Pehlevan 2023, "Dynamics of Finite Width Kernel and Prediction Fluctuations
+    in Mean Field Neural Networks", arXiv:2304.03408, in the special case where it is exact
+    in two statistics; derived here).
+
+    With ``h_i = sigma_0 W_i . x / sqrt(D)`` rescaled to ``h~_i = h_i / sqrt(a)`` (``a =
+    sigma_0^2 q0``, ``b = sigma_1^2``, ``c = ab``), gradient flow (:mod:`nnphys.theory.dmft.
+    feature_learning` normalisation) is, for every neuron, ``dh~_i/dt = gamma0 sqrt(c) Delta
+    w_i``, ``dw_i/dt = gamma0 sqrt(c) Delta h~_i``: one hyperbolic rotation by ``chi(t) =
+    gamma0 sqrt(c) int_0^t Delta`` shared by all neurons. Hence, exactly at every ``N``,
+
+        f = (sqrt(c) / gamma0) (alpha cosh 2 chi + beta sinh 2 chi),
+        d chi / dt = gamma0 sqrt(c) (y - f),     chi(0) = 0,
+
+    with the initial statistics ``alpha = (1/N) sum_i w_i h~_i`` and ``beta = (1/2N) sum_i
+    (h~_i^2 + w_i^2)``: mean ``(0, 1)``, variances ``1/N`` each, uncorrelated. ``alpha = 0,
+    beta = 1`` is the DMFT (:func:`single_point`). To leading order ``N Var f = (df/d
+    alpha)^2 + (df/d beta)^2`` at ``(0, 1)``; with the sensitivities ``s_x = d chi / dx``,
+
+        d s_alpha/dt = -c cosh 2chi (1 + 2 s_alpha),  d s_beta/dt = -c (sinh 2chi + 2 cosh 2chi s_beta),
+        df/d alpha = (sqrt(c)/gamma0) cosh 2chi (1 + 2 s_alpha),
+        df/d beta = (sqrt(c)/gamma0) (sinh 2chi + 2 cosh 2chi s_beta),
+
+    integrated with ``chi`` by DOP853 (rtol 1e-10). At ``t = 0``, ``N Var f = c / gamma0^2``
+    (the output's initial fluctuation, divergent as ``gamma0 -> 0``).
+
+    Args:
+        y: the target.
+        gamma0: richness ``>= 1e-6`` (the variance grows like ``1 / gamma0^2``).
+        t: increasing times starting at 0.
+        q0: ``|x|^2 / D`` of the training input.
+        W_std: ``(sigma_0, sigma_1)``.
+
+    Returns:
+        :class:`LinearMoments` with ``f`` (the DMFT, ``(T, 1)``) and ``f_variance``.
+
+    Example:
+        >>> r = single_point_variance(1.0, 1.0, [0.0, 1.0])
+        >>> bool(abs(r.f_variance[0, 0] - 1.0) < 1e-12)        # c / gamma0^2 at t = 0
+        True
+    """
+    y = checks.real("y", y, low=-_LARGE, high=_LARGE)
+    gamma0 = checks.real("gamma0", gamma0, low=1e-6, high=_LARGE)     # N Var f ~ c / gamma0^2
+    t = _check_times(t)
+    q0 = checks.positive("q0", q0, high=_LARGE)
+    s0, s1 = _w_std(W_std)
+    c = s0 ** 2 * q0 * s1 ** 2
+    rc = math.sqrt(c)
+    checks.work("t", float(t[-1]) * c * (1.0 + gamma0 * abs(y)) ** 2 * 4, 1e7,
+                what="integrator steps (t_max x NTK scale)")
+
+    def rhs(_, v):
+        chi, sa, sb = v
+        ch, sh = math.cosh(2 * chi), math.sinh(2 * chi)
+        return [gamma0 * rc * (y - rc * sh / gamma0), -c * ch * (1 + 2 * sa),
+                -c * (sh + 2 * ch * sb)]
+
+    sol = integrate.solve_ivp(rhs, (0.0, float(t[-1])), [0.0, 0.0, 0.0], t_eval=t,
+                              method="DOP853", rtol=1e-10, atol=1e-12)
+    if not sol.success:
+        raise ParameterError(f"gamma0: the flow could not be integrated ({sol.message})")
+    chi, sa, sb = sol.y
+    ch, sh = np.cosh(2 * chi), np.sinh(2 * chi)
+    da = rc / gamma0 * ch * (1 + 2 * sa)
+    db = rc / gamma0 * (sh + 2 * ch * sb)
+    return LinearMoments(t=t, f=(rc * sh / gamma0)[:, None], f_variance=(da ** 2 + db ** 2)[:, None],
+                         iterations=int(sol.nfev),
                          parameters={"y": y, "gamma0": gamma0, "q0": q0, "W_std": [s0, s1]})
 
 
@@ -217,7 +292,7 @@ def solve(net, x_train, y_train, gamma0, t, x_test=None, *, damping: float = 0.3
           strict: bool = True) -> FeatureLearning:
     """The exact (sampling-free) DMFT of a deep linear network on the time grid ``t``.
 
-    Same arguments and record as :func:`.feature_learning.solve` (stderr fields zero); every
+    Same arguments and record as :func:`~nnphys.theory.dmft.feature_learning.solve` (stderr fields zero); every
     hidden activation must be ``Identity()``.
 
     Example:
