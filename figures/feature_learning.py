@@ -47,35 +47,36 @@ def _points(ax, t, samples, color, every):
     ax.errorbar(t[::every], mean[::every], se[::every], fmt="o", ms=3, color=color)
 
 
-def _loss_plot(data: dict):
+def _curves_plot(data: dict, theory: str, networks: str, ylabel: str, title: str,
+                 log: bool):
+    """DMFT lines ``data[theory][i]`` and network points ``data[networks][i]`` (mean +-
+    s.e. over seeds) against time, one colour per ``gamma0``."""
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 3.8))
     t, every = data["t"], max(1, (data["t"].size - 1) // 10)
     for i, g in enumerate(data["gammas"]):
-        ax.plot(t, data["loss"][i], color=f"C{i}", label=rf"$\gamma_0 = {g:g}$")
-        _points(ax, t, data["net_loss"][i], f"C{i}", every)
-    ax.set_yscale("log")
+        ax.plot(t, data[theory][i], color=f"C{i}", label=rf"$\gamma_0 = {g:g}$")
+        _points(ax, t, data[networks][i], f"C{i}", every)
+    if log:
+        ax.set_yscale("log")
     ax.set_xlabel("gradient-flow time t")
-    ax.set_ylabel(r"training loss $\frac{1}{2}\sum_\mu (f_\mu - y_\mu)^2$")
-    ax.set_title(f"lines: DMFT; points: width {_WIDTH} networks (mean ± s.e.)", fontsize=9)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _loss_plot(data: dict):
+    return _curves_plot(data, "loss", "net_loss",
+                        r"training loss $\frac{1}{2}\sum_\mu (f_\mu - y_\mu)^2$",
+                        f"lines: DMFT; points: width {_WIDTH} networks (mean ± s.e.)", True)
 
 
 def _alignment_plot(data: dict):
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3.8))
-    t, every = data["t"], max(1, (data["t"].size - 1) // 10)
-    for i, g in enumerate(data["gammas"]):
-        ax.plot(t, data["alignment"][i], color=f"C{i}", label=rf"$\gamma_0 = {g:g}$")
-        _points(ax, t, data["net_alignment"][i], f"C{i}", every)
-    ax.set_xlabel("gradient-flow time t")
-    ax.set_ylabel(r"$A(t) = \langle \Phi(t), yy^T\rangle / (|\Phi(t)|\,|yy^T|)$")
-    ax.set_title(f"feature-kernel alignment; lines DMFT, points width {_WIDTH}", fontsize=9)
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _curves_plot(data, "alignment", "net_alignment",
+                        r"$A(t) = \langle \Phi(t), yy^T\rangle / (|\Phi(t)|\,|yy^T|)$",
+                        f"feature-kernel alignment; lines DMFT, points width {_WIDTH}", False)
 
 
 def _phase_compute(quick: bool) -> dict:
