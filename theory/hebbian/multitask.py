@@ -36,6 +36,7 @@ import math
 
 import numpy as np
 from ... import checks
+from ..._numba import jit
 from ...errors import ConvergenceError, ParameterError
 from ...models.hebbian import Multitask
 from ...results import FAILED, PhaseDiagram, Result, register_phase_diagram
@@ -108,6 +109,33 @@ def _map(m, d, T, K):
         return (w * t) @ e, None
     t = np.tanh(h / T)
     return (w * t) @ e, (e.T * (w * (1 - t * t) / T)) @ e
+
+
+@jit
+def _iterate(e, w, m, T, parallel, maxiter, tol):
+    """The iteration of :func:`solve` compiled (near the critical line it takes ~10^5 steps
+    of this 3^K-term map): ``m <- sum_a w_a t(e_a . m) e_a`` with ``t = tanh(./T)`` (``sign``
+    at T = 0), every component set to their mean when ``parallel``, until the step
+    ``max_k |dm_k|`` is below ``tol``. Returns ``(m, iterations, last step, converged)``."""
+    m = m.copy()
+    new = np.empty_like(m)
+    res = np.inf
+    for it in range(1, maxiter + 1):
+        new[:] = 0.0
+        for a in range(e.shape[0]):
+            h = 0.0
+            for k in range(m.size):
+                h += e[a, k] * m[k]
+            t = np.sign(h) if T == 0 else np.tanh(h / T)
+            for k in range(m.size):
+                new[k] += w[a] * t * e[a, k]
+        if parallel:
+            new[:] = new.mean()
+        res = np.max(np.abs(new - m))
+        m[:] = new
+        if res < tol:
+            return m, it, res, True
+    return m, maxiter, res, False
 
 
 def _free_energy(m, d, T, K):
@@ -194,16 +222,9 @@ def solve(d, T: float | None = None, K: int | None = None, start="hierarchical",
     m = np.array(_start(start, d, K) if isinstance(start, str) else start, float)
     if m.shape != (K,):
         raise ParameterError(f"start: shape ({K},) expected, got {m.shape}")
-    ok = False
-    for it in range(1, maxiter + 1):
-        new, _ = _map(m, d, T, K)
-        if isinstance(start, str) and start == "parallel":
-            new[:] = new.mean()
-        res = float(np.max(np.abs(new - m)))
-        m = new
-        if res < _TOL:
-            ok = True
-            break
+    m, it, res, ok = _iterate(_entries(K), _weights(d, K), m, float(T),
+                              isinstance(start, str) and start == "parallel", maxiter, _TOL)
+    it, res, ok = int(it), float(res), bool(ok)
     if not ok and strict:
         raise ConvergenceError(f"no fixed point after {maxiter} iterations at d={d}, T={T} "
                                f"(residual {res:.1e}; near a transition?)", iterations=maxiter,
