@@ -100,15 +100,12 @@ def _weights(d, K):
     return np.prod(np.where(e == 0, d, (1 - d) / 2), axis=1)
 
 
-def _map(m, d, T, K):
-    """Right-hand side of the RS equations and the matrix E[xi xi^T beta sech^2]."""
+def _susceptibility(m, d, T, K):
+    """``E[xi xi^T beta sech^2(beta xi . m)]`` at a fixed point (T > 0): the Jacobian of the
+    RS map :func:`_iterate` iterates, whose ``1 - chi`` decides stability."""
     e, w = _entries(K), _weights(d, K)
-    h = e @ m
-    if T == 0:
-        t = np.sign(h)
-        return (w * t) @ e, None
-    t = np.tanh(h / T)
-    return (w * t) @ e, (e.T * (w * (1 - t * t) / T)) @ e
+    t = np.tanh(e @ m / T)
+    return (e.T * (w * (1 - t * t) / T)) @ e
 
 
 @jit
@@ -232,7 +229,7 @@ def solve(d, T: float | None = None, K: int | None = None, start="hierarchical",
     if T == 0:
         lam, stable = 1.0, True            # sign dynamics: a fixed point is a local minimum
     else:
-        _, chi = _map(m, d, T, K)
+        chi = _susceptibility(m, d, T, K)
         lam = float(np.linalg.eigvalsh(np.eye(K) - chi).min())
         stable = lam > 1e-10
     return MultitaskState(converged=ok, iterations=it, residual=res,
