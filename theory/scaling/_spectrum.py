@@ -53,7 +53,7 @@ def resolvent_forcing(D, c2w, m, z, out):
     return out
 
 
-@jit(fastmath=REASSOCIATE)
+@jit     # no re-association: ``(w_i - ref) - offset`` must stay in this order (no cancellation)
 def secular_roots(w, k, bisections, newton_from, newton_steps, ref, offset):
     """Roots ``nu_r = ref_r + offset_r`` of ``sum_i k_i / (w_i - nu) = 1`` for sorted poles
     ``w`` (see ``ExponentialSumVolterra._secular_roots``), one root at a time: bisection on
