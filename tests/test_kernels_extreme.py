@@ -664,8 +664,9 @@ def test_rectifier_large_variance_pairs_against_quadrature(act, limit, mp_f, mp_
     from nnphys.theory.kernels import hermite
     nngp, dot = hermite.dual(act, pts[:, 0], pts[:, 1], pts[:, 2], True)
     scale, dscale = _route_scales(limit, pts[:, 0], pts[:, 2])
-    f = lambda z: float(act.function(np.array(z)))           # noqa: E731
-    fp = lambda z: float(act.function_prime(np.array(z)))    # noqa: E731
+    # the test's numpy functions take the quadrature's Python floats directly (an array
+    # wrapper per call was 2/3 of the reference's time)
+    f, fp = act.function, act.function_prime
     widths = (0.0, -1.0, 1.0, -4.0, 4.0, -16.0, 16.0)
     for n, p in enumerate(RECTIFIER_PAIRS):
         assert abs(nngp[n] - pair_expectation(f, f, *p, kinks=widths)) <= 1e-12 * scale[n]

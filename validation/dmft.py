@@ -151,14 +151,21 @@ def chaos_transition(quick: bool = False, seed: int = 0):
 @register("dmft.lyapunov_vs_network")
 def lyapunov_vs_network(quick: bool = False, seed: int = 0):
     """Largest Lyapunov exponent (Benettin, RK4) of networks vs the DMFT Schrödinger value:
-    ``lambda_N <= lambda_DMFT`` within 4 se, and a relative deficit within ``300/N + 4 se``."""
+    ``lambda_N <= lambda_DMFT`` within 4 se, and a relative deficit within ``300/N + 4 se``.
+
+    In float32 (as :func:`chaotic_trajectory`): the two-column ``J @ [phi, phi' u]`` products
+    are the whole cost and read ``J`` from memory, twice as fast in single precision; the
+    rounding (relative 6e-8 per step, the tangent vector renormalised every 10 steps) is far
+    below the 5% batch-means error of ``lambda`` (measured at g = 2, N = 1000, T = 300:
+    0.0995 +- 0.0050 in float32 vs 0.0978 +- 0.0054 in float64, one seed, 4.2 vs 8.9 CPU s)."""
     cases = [(2.0, 500)] if quick else [(1.5, 1000), (2.0, 1000), (2.0, 2000)]
     t_max = 150.0 if quick else 300.0
     out = []
     for g, n in cases:
         spec = RateNetwork(g, Tanh(), N=n)
         st = rnn.stationary(spec)
-        est = sim_rnn.lyapunov(spec, t_max, 0.1, transient=50.0, seed=seed + n)
+        est = sim_rnn.lyapunov(spec, t_max, 0.1, transient=50.0, seed=seed + n,
+                               dtype=np.float32)
         name = f"dmft.lyapunov_vs_network[g={g},N={n}]"
         deficit = st.lyapunov - est.mean
         out.append(compare(name, "lambda_max (sim <= DMFT)", 0.0,

@@ -24,6 +24,10 @@ and none of them resolves a step (``tanh`` at ``s >> 1``) placed anywhere in the
 
 Error: below 1e-12 absolute for every average over ``1e-8 < s < 1e8`` (measured against
 ``scipy.integrate.quad`` in ``tests/test_hebbian_hopfield.py``). ``s = 0`` returns ``F(a)``.
+
+The rule is compiled (:func:`_moments_kernel`, one ``(a, s)`` at a time): the RS fixed-point
+iterations call it with one element up to 10^4-10^5 times, where the numpy form spent
+~85 us per call on array overhead (compiled: ~6 us).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import erf
 
+from ..._numba import inline_jit, jit
 from ..gaussian import gauss_legendre
 
 __all__ = ["Moments", "moments", "moments_zero_temperature"]
@@ -61,49 +66,61 @@ class Moments(NamedTuple):
     log1p: np.ndarray
 
 
-def _piece(a, s, t_lo, t_hi, side):
-    """Remainder integrals over t in [t_lo, t_hi] where sign(u) = side (+1 or -1)."""
+@inline_jit
+def _piece(a, s, t_lo, t_hi, side, out):
+    """Add to ``out`` the remainder integrals over t in [t_lo, t_hi] where sign(u) = side
+    (+1 or -1): ``tanh - sign``, ``sech^2``, ``sech^2 tanh``, ``sech^4``, ``log1p(e^{-2|u|})``."""
     half = 0.5 * (t_hi - t_lo)
-    t = (t_lo + half)[..., None] + half[..., None] * _X
-    u = np.abs(a[..., None] + s[..., None] * t)
-    e = np.exp(-2.0 * u)
-    w = (half[..., None] * _W) * np.exp(-0.5 * t * t) * _INV_SQRT2PI
-    inv = 1.0 / (1.0 + e)
-    sech2 = 4.0 * e * inv * inv
-    tanh_abs = (1.0 - e) * inv
-    out = (np.sum(w * (-2.0 * side) * e * inv, axis=-1),      # tanh - sign
-           np.sum(w * sech2, axis=-1),
-           np.sum(w * side * sech2 * tanh_abs, axis=-1),
-           np.sum(w * sech2 * sech2, axis=-1),
-           np.sum(w * np.log1p(e), axis=-1))
+    for k in range(_X.size):
+        t = t_lo + half + half * _X[k]
+        e = math.exp(-2.0 * abs(a + s * t))
+        w = half * _W[k] * math.exp(-0.5 * t * t) * _INV_SQRT2PI
+        inv = 1.0 / (1.0 + e)
+        sech2 = 4.0 * e * inv * inv
+        out[0] += w * (-2.0 * side) * e * inv
+        out[1] += w * sech2
+        out[2] += w * side * sech2 * (1.0 - e) * inv
+        out[3] += w * sech2 * sech2
+        out[4] += w * math.log1p(e)
+
+
+@jit
+def _moments_kernel(a, s, out):
+    """``out[:, i]`` = (tanh, sech2, sech2_tanh, sech4, abs_u, log1p) averages at
+    ``(a_i, s_i)``, one element at a time (no temporaries; the hot loop of every RS
+    fixed-point iteration calls it with one element)."""
+    acc = np.empty(5)
+    for i in range(a.size):
+        ai, si = a[i], s[i]
+        if si <= 0.0:                       # s = 0: F(a) (a NaN s propagates below)
+            th = math.tanh(ai)
+            c2 = 1.0 - th * th
+            out[0, i], out[1, i], out[2, i], out[3, i] = th, c2, c2 * th, c2 * c2
+            out[4, i], out[5, i] = abs(ai), math.log1p(math.exp(-2.0 * abs(ai)))
+            continue
+        ratio = ai / (si * _SQRT2)
+        e_sign = math.erf(ratio)
+        e_abs = ai * e_sign + si * math.sqrt(2.0 / math.pi) * math.exp(-ratio * ratio)
+        t0 = min(max(-ai / si, -_T_MAX), _T_MAX)                   # u = 0
+        t_min = min(max((-_U - ai) / si, -_T_MAX), _T_MAX)
+        t_max = min(max((_U - ai) / si, -_T_MAX), _T_MAX)
+        acc[:] = 0.0
+        _piece(ai, si, t_min, max(t0, t_min), -1.0, acc)
+        _piece(ai, si, min(t0, t_max), t_max, 1.0, acc)
+        out[0, i] = e_sign + acc[0]
+        out[1, i], out[2, i], out[3, i] = acc[1], acc[2], acc[3]
+        out[4, i], out[5, i] = e_abs, acc[4]
     return out
 
 
 def moments(a, s) -> Moments:
     """All Gaussian averages for ``u ~ N(a, s^2)`` (arrays broadcast; ``s >= 0``)."""
     a, s = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(s, dtype=float))
+    out = _moments_kernel(np.ascontiguousarray(a).ravel(), np.ascontiguousarray(s).ravel(),
+                          np.empty((6, a.size)))
     if a.ndim == 0:
-        return Moments(*(v[0] for v in moments(a[None], s[None])))
-    zero = s <= 0.0
-    s_safe = np.where(zero, 1.0, s)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        ratio = a / (s_safe * _SQRT2)
-        e_sign = erf(ratio)
-        e_abs = a * e_sign + s_safe * math.sqrt(2.0 / math.pi) * np.exp(-ratio * ratio)
-        t0 = np.clip(-a / s_safe, -_T_MAX, _T_MAX)                 # u = 0
-        t_min = np.clip((-_U - a) / s_safe, -_T_MAX, _T_MAX)
-        t_max = np.clip((_U - a) / s_safe, -_T_MAX, _T_MAX)
-    left = _piece(a, s_safe, t_min, np.maximum(t0, t_min), -1.0)
-    right = _piece(a, s_safe, np.minimum(t0, t_max), t_max, +1.0)
-    tanh = e_sign + left[0] + right[0]
-    sech2, sech2_tanh, sech4, log1p = (left[i] + right[i] for i in range(1, 5))
-    if np.any(zero):
-        az = a[zero]
-        th = np.tanh(az)
-        c2 = 1.0 - th * th
-        tanh[zero], sech2[zero], sech2_tanh[zero], sech4[zero] = th, c2, c2 * th, c2 * c2
-        e_abs[zero], log1p[zero] = np.abs(az), np.log1p(np.exp(-2.0 * np.abs(az)))
-    return Moments(tanh, sech2, sech2_tanh, sech4, e_abs, log1p)
+        return Moments(*out[:, 0])
+    return Moments(*(v.reshape(a.shape) for v in out))
 
 
 def moments_zero_temperature(mean, sd):

@@ -143,8 +143,10 @@ class _Resolvent:
                                f"(|residual| {np.max(np.abs(phi)):.2e})")
 
     def forcing(self, m, z):
-        """``sum_j c_j^2 / (D_j m - z)``."""
-        return (1.0 / (self.D[None, :] * m[:, None] - z[:, None])) @ self.c2w
+        """``sum_j c_j^2 / (D_j m - z)`` (compiled: :func:`._spectrum.resolvent_forcing`)."""
+        m = np.ascontiguousarray(m, dtype=complex)
+        z = np.ascontiguousarray(z, dtype=complex)
+        return _spectrum.resolvent_forcing(self.D, self.c2w, m, z, np.empty_like(m))
 
     def s0(self):
         """``s_0 = lim_{z -> 0} -m/z``: ``sum_j w_j s D_j/(1 + s D_j) = d`` (the tau fixed

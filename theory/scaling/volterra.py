@@ -36,6 +36,7 @@ import numpy as np
 
 from ... import checks
 from ...errors import NumericalError, ParameterError
+from . import _spectrum
 
 __all__ = ["ExponentialSumVolterra", "sgd_rate"]
 
@@ -116,28 +117,11 @@ class ExponentialSumVolterra:
         """Roots of ``h(nu) = sum k_i / (w_i - nu) = 1``, one in ``(0, w_0)`` and one in each
         ``(w_{i-1}, w_i)``, as ``nu = ref + offset`` with ``ref`` the end of its interval
         it lies nearer to (``0`` or a pole): bisection on the offset keeps relative
-        precision however close the root is to that end."""
-        left = np.concatenate([[0.0], w[:-1]])
-        width = w - left
-        mid = left + 0.5 * width
-        # h increases with nu: h(mid) > 1 puts the root in the left half of its interval
-        near_left = np.sum(k[None, :] / (w[None, :] - mid[:, None]), axis=1) > 1.0
-        ref = np.where(near_left, left, w)
-        lo = np.where(near_left, 0.0, -0.5 * width)
-        hi = np.where(near_left, 0.5 * width, 0.0)
-        diff = w[None, :] - ref[:, None]                      # w_i - ref, exact to rounding
-        for _ in range(_BISECTIONS):
-            off = 0.5 * (lo + hi)
-            below = np.sum(k[None, :] / (diff - off[:, None]), axis=1) < 1.0
-            lo = np.where(below, off, lo)
-            hi = np.where(below, hi, off)
-            if np.all(hi - lo <= _NEWTON_FROM * np.abs(off)):
-                break
-        offset = 0.5 * (lo + hi)
-        for _ in range(_NEWTON_STEPS):                        # polish: quadratic from 1e-6
-            gap = diff - offset[:, None]
-            step = (np.sum(k / gap, axis=1) - 1.0) / np.sum(k / gap ** 2, axis=1)
-            offset = np.clip(offset - step, lo, hi)
+        precision however close the root is to that end (compiled:
+        :func:`._spectrum.secular_roots`)."""
+        w, k = np.ascontiguousarray(w, dtype=float), np.ascontiguousarray(k, dtype=float)
+        ref, offset = _spectrum.secular_roots(w, k, _BISECTIONS, _NEWTON_FROM, _NEWTON_STEPS,
+                                              np.empty_like(w), np.empty_like(w))
         roots = ref + offset
         if np.any(roots <= 0):
             raise NumericalError("secular equation has a non-decaying mode (||K|| >= 1)")
