@@ -138,7 +138,7 @@ def _validate(args) -> int:
     def print_rows(name, comparisons, seconds):
         rows = [f"{c.name:34s} {c.quantity[:30]:30s} {c.theory:12.6g} {c.simulation:12.6g} "
                 f"{c.stderr:10.3g} {c.tolerance:10.3g}  {'PASS' if c.passed else 'FAIL'}"
-                for c in comparisons]
+                + (f"\n{'':34s} {c.error}" if c.error else "") for c in comparisons]
         rows.append(f"{'':34s} ({name}: {seconds:.1f} s CPU)")
         tqdm.write("\n".join(rows), file=sys.stdout)     # above the progress bar (stderr)
         sys.stdout.flush()

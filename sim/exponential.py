@@ -211,8 +211,9 @@ def retrieval_probability(spec: ExponentialMemory, N: int, n_replicas: int = 32,
     n_sweeps = checks.integer("n_sweeps", n_sweeps, low=1)
     base = _seed_list(seed)
     K = spec.n_patterns(N)
-    checks.work("n_replicas, n_sweeps", float(n_replicas) * K * N * n_sweeps,
-                what="pattern entries x sweeps")
+    # each replica is one compiled call (Ctrl-C is honoured between replicas): bound its work
+    checks.work("n_sweeps", float(K) * N * n_sweeps, what="pattern entries x sweeps per replica")
+    checks.work("n_replicas", 8.0 * n_replicas, checks.MEMORY_LIMIT, what="bytes of overlaps")
     final = np.zeros(n_replicas)
     most, ok = 0, True
     for r in range(n_replicas):

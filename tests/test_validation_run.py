@@ -118,3 +118,23 @@ def test_version_and_kernel_shape(tmp_path, capsys):
     out = capsys.readouterr().out.split("\n")
     assert out[0] == f"nngp 3 x 3 -> {tmp_path / 'k.nngp.npy'}"
     assert out[1] == f"ntk 3 x 3 -> {tmp_path / 'k.ntk.npy'}"
+
+
+def test_a_check_that_raises_is_a_failed_row_and_the_run_goes_on(monkeypatch, capsys,
+                                                                   tmp_path):
+    fake = _fake_checks(monkeypatch, {})
+
+    def broken(quick, seed):
+        raise ValueError("n_sweeps: asks for too much")
+    fake["fake.broken"] = broken
+    monkeypatch.setattr(registry, "checks", lambda: dict(fake))
+    rows = validation.run(["fake"], seed=1)
+    assert [r.name for r in rows] == ["fake.a", "fake.b", "fake.broken"]
+    assert rows[0].passed and rows[1].passed and not rows[2].passed
+    assert rows[2].error.startswith("ValueError: n_sweeps: asks for too much (at ")
+    assert cli.main(["validate", "fake", "--no-progress", "--workers", "1",
+                     "--report", str(tmp_path / "r")]) == 1
+    out = capsys.readouterr().out
+    assert "ValueError: n_sweeps: asks for too much" in out and "2 passed, 1 failed" in out
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert "n_sweeps: asks for too much" in html

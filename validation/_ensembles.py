@@ -22,10 +22,11 @@ _ENTRIES = (((0, 0), "x0,x0"), ((0, 1), "x0,x1"), ((1, 2), "x1,x2"))
 
 
 def nngp_comparisons(name, build, x, widths, samples, seed, bias_per_width, pattern=None,
-                     kinds=("nngp", "ntk")):
+                     kinds=("nngp", "ntk"), bias_power=1.0):
     """Compare the NNGP and the NTK (those of ``kinds``) of ``build(width)`` with their
     ensembles at each width (module docstring); ``build(width)`` must end in a
-    ``Dense(READOUT)`` readout."""
+    ``Dense(READOUT)`` readout. The bias bound is ``bias_per_width * |K| /
+    width**bias_power`` (``bias_power = 1/2`` where a kink makes the shift ``O(n^-1/2)``)."""
     samplers = {"nngp": empirical_nngp, "ntk": empirical_ntk}
     out = []
     for width in widths:
@@ -39,5 +40,5 @@ def nngp_comparisons(name, build, x, widths, samples, seed, bias_per_width, patt
             for (i, j), label in _ENTRIES:
                 out.append(compare(f"{name}[width={width}]", f"{kind}({label})", theory[i, j],
                                    emp[i, j], sigmas=_SIGMA,
-                                   bias=bias_per_width * abs(theory[i, j]) / width))
+                                   bias=bias_per_width * abs(theory[i, j]) / width ** bias_power))
     return out

@@ -35,18 +35,26 @@ _MAX_PATTERNS = 10 ** 7     # K = e^{alpha N} above this is left out of a scan
 def threshold_scan(spec, sizes, alphas, n_replicas, seed, **kwargs):
     """Retrieval points on the ``alphas`` grid for each size (loads with more than 10^7
     patterns left out), and the 1/2-crossing thresholds
-    (:func:`nnphys.sim.exponential.threshold`)."""
+    (:func:`nnphys.sim.exponential.threshold`).
+
+    A size's scan stops at the first load where no pattern set is retrieved: every
+    bootstrap resample of that point has probability 0, so the crossing (and its error)
+    never lies beyond it: the loads past it, the costliest (``K = e^{alpha N}``), change
+    neither the threshold nor the distribution of its bootstrap error."""
     points, thresholds = {}, []
     for N in sizes:
-        row = [se.retrieval_probability(dataclasses.replace(spec, alpha=float(a)),
-                                        int(N), n_replicas, seed=[seed, int(N)], **kwargs)
-               for a in alphas if a * N <= math.log(_MAX_PATTERNS)]
-        # keep strictly increasing realised loads (rounding of K can repeat one)
         keep, last = [], -math.inf
-        for p in row:
-            if p.alpha > last:
-                keep.append(p)
-                last = p.alpha
+        for a in alphas:
+            if a * N > math.log(_MAX_PATTERNS):
+                break
+            p = se.retrieval_probability(dataclasses.replace(spec, alpha=float(a)), int(N),
+                                         n_replicas, seed=[seed, int(N)], **kwargs)
+            if p.alpha <= last:     # strictly increasing realised loads (K is rounded)
+                continue
+            keep.append(p)
+            last = p.alpha
+            if not np.any(p.final >= p.parameters["m_star"]):
+                break
         points[int(N)] = keep
         thresholds.append(se.threshold(keep, seed=seed))
     return points, thresholds

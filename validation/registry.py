@@ -23,6 +23,7 @@ import os
 import pkgutil
 import sys
 import time
+import traceback
 import zlib
 from typing import Callable
 
@@ -53,6 +54,9 @@ class Comparison(Result):
     row belongs to when a check sweeps several (``"test"``/``"train"``, one per
     activation). The validation report (:mod:`nnphys.validation.report`) plots theory
     and simulation against ``x``.
+
+    A check that raised is one failed row whose ``error`` holds the exception (its type,
+    message and the line that raised it); ``error`` is ``""`` otherwise.
     """
 
     name: str = ""
@@ -67,6 +71,7 @@ class Comparison(Result):
     x: float | None = None
     x_name: str = ""
     series: str = ""
+    error: str = ""
 
     @property
     def pull(self) -> float:
@@ -184,10 +189,20 @@ def _run_one(name: str, quick: bool, seed: int, size: str, fn=None) -> tuple:
     start = time.process_time()
     try:
         out = fn(quick=quick, seed=check_seed(seed, name))
+    except Exception as exc:     # one check's failure is its row; the run goes on
+        out = [_raised(name, exc)]
     finally:
         _size_factor = previous
     out = out if isinstance(out, list) else [out]
     return out, time.process_time() - start
+
+
+def _raised(name: str, exc: Exception) -> Comparison:
+    """The failed row of a check that raised ``exc``: its type, message and where."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" (at {os.path.basename(frame.filename)}:{frame.lineno})" if frame else ""
+    return Comparison(name=name, quantity="raised an exception",
+                      error=f"{type(exc).__name__}: {exc}{where}")
 
 
 def run(names=None, quick: bool = False, seed: int = 0, on_check=None, *,

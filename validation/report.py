@@ -55,7 +55,7 @@ __all__ = ["CheckRun", "write", "pull_statistics", "machine"]
 IMAGES = "images"
 _PULL_RANGE = 6.0        # pulls beyond +-6 are counted in the histogram's end bins
 _COLUMNS = ("name", "quantity", "x_name", "x", "series", "theory", "simulation", "stderr",
-            "tolerance", "sigmas", "bias", "passed")
+            "tolerance", "sigmas", "bias", "passed", "error")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -535,7 +535,8 @@ def _check_section(run: CheckRun, doc: str, image: str) -> str:
         "theory", "simulation", "stderr", "tolerance", "pull", "result"]
     rows = []
     for c in run.comparisons:
-        row = [_text_cell(c.name), _text_cell(c.quantity)]
+        row = [_text_cell(c.name), _text_cell(f"{c.quantity}: {c.error}" if c.error
+                                              else c.quantity)]
         if swept:
             row += [_text_cell(f"{c.x_name} = {_fmt(c.x)}" if c.x_name else ""),
                     _text_cell(c.series)]
